@@ -1,0 +1,5 @@
+package ir
+
+func NewJump(parent *BasicBlock) *Jump {
+	return &Jump{anInstruction{block: parent}}
+}

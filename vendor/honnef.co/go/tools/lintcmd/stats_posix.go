@@ -1,0 +1,11 @@
+//go:build aix || android || linux || solaris
+// +build aix android linux solaris
+
+package lintcmd
+
+import (
+	"os"
+	"syscall"
+)
+
+var infoSignals = []os.Signal{syscall.SIGUSR1}
