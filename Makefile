@@ -1,0 +1,60 @@
+# Gantry — build, test and check. `make help` lists the targets.
+SHELL := /usr/bin/env bash
+.DEFAULT_GOAL := build
+
+GO        ?= go
+TOOLS_DIR := $(CURDIR)/_output/tools
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0.0.0-dev)
+COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
+LDFLAGS   := -X github.com/gantry-gpu/gantry/pkg/version.Version=$(VERSION) \
+             -X github.com/gantry-gpu/gantry/pkg/version.GitCommit=$(COMMIT)
+BINARIES  := gantry-scheduler gantry-device-plugin
+
+export TOOLS_DIR
+
+.PHONY: help
+help: ## List the targets.
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-14s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build bin/gantry-scheduler and bin/gantry-device-plugin.
+	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(BINARIES))
+
+.PHONY: tools
+tools: ## Build etcd, kube-apiserver, controller-gen and staticcheck into _output/tools (once).
+	hack/build-tools.sh
+
+.PHONY: tools-cluster
+tools-cluster: ## Also build kube-controller-manager and KWOK, for the local cluster.
+	hack/build-tools.sh kube-controller-manager kwok
+
+.PHONY: test
+test: tools ## Unit and integration tests against a real etcd + kube-apiserver.
+	hack/test.sh
+
+.PHONY: lint
+lint: tools ## gofmt, go vet and staticcheck.
+	@bad=$$(gofmt -l cmd pkg test hack); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
+	$(GO) vet ./...
+	$(TOOLS_DIR)/staticcheck ./...
+
+.PHONY: generate
+generate: ## Regenerate deepcopy code and CRD manifests.
+	hack/update-codegen.sh
+
+.PHONY: verify
+verify: tools ## Fail if go.mod, vendor/, generated code or CRDs are out of date.
+	hack/verify.sh
+
+.PHONY: vendor
+vendor: ## Tidy go.mod and refresh vendor/.
+	$(GO) mod tidy
+	$(GO) mod vendor
+
+.PHONY: run
+run: tools build ## Run etcd, kube-apiserver and gantry-scheduler locally.
+	hack/local-up.sh
+
+.PHONY: clean
+clean: ## Remove build outputs (keeps the built tools).
+	rm -rf bin _output/test.log

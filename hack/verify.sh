@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Fails when go.mod/go.sum are untidy, vendor/ does not match them, or the
+# generated deepcopy code and CRD manifests do not match pkg/apis.
+set -euo pipefail
+
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+failed=0
+
+echo "verify: go.mod and go.sum are tidy"
+if ! go mod tidy -diff; then
+  echo "verify: go.mod/go.sum are not tidy: run 'make vendor'" >&2
+  failed=1
+fi
+if ! (cd hack/tools && go mod tidy -diff); then
+  echo "verify: hack/tools/go.mod is not tidy: run 'cd hack/tools && go mod tidy'" >&2
+  failed=1
+fi
+
+echo "verify: vendor/ matches go.mod"
+go mod vendor -o "$tmp/vendor"
+if ! diff -r -q vendor "$tmp/vendor"; then
+  echo "verify: vendor/ is out of date: run 'make vendor'" >&2
+  failed=1
+fi
+
+echo "verify: generated code and CRD manifests are current"
+generated=(pkg/apis deploy/crds)
+mkdir -p "$tmp/before"
+cp -a "${generated[@]}" "$tmp/before/"
+hack/update-codegen.sh
+for d in "${generated[@]}"; do
+  if ! diff -r -u "$tmp/before/$(basename "$d")" "$d"; then
+    echo "verify: $d is out of date: run 'make generate'" >&2
+    failed=1
+  fi
+  # Leave the tree as it was found.
+  rm -rf "$d" && cp -a "$tmp/before/$(basename "$d")" "$d"
+done
+
+[ "$failed" = 0 ] && echo "verify: ok"
+exit "$failed"
