@@ -1,0 +1,144 @@
+package deviceplugin
+
+import (
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	pluginapi "k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1"
+	kubeletplugin "k8s.io/kubernetes/pkg/kubelet/cm/devicemanager/plugin/v1beta1"
+)
+
+// kubelet is the kubelet's side of the device-plugin protocol: the
+// kubelet's own registration server and plugin client
+// (pkg/kubelet/cm/devicemanager/plugin/v1beta1), with this type standing in
+// for the device manager that receives what they report.
+type kubelet struct {
+	t      *testing.T
+	dir    string
+	server kubeletplugin.Server
+
+	mu          sync.Mutex
+	plugins     map[string]kubeletplugin.DevicePlugin
+	connections map[string]int
+	latest      map[string][]*pluginapi.Device // last ListAndWatch update per resource
+}
+
+func startKubelet(t *testing.T, dir string) *kubelet {
+	t.Helper()
+	k := &kubelet{t: t, dir: dir, plugins: map[string]kubeletplugin.DevicePlugin{}, connections: map[string]int{}, latest: map[string][]*pluginapi.Device{}}
+	k.start()
+	t.Cleanup(func() { _ = k.server.Stop() })
+	return k
+}
+
+func (k *kubelet) start() {
+	k.t.Helper()
+	srv, err := kubeletplugin.NewServer(filepath.Join(k.dir, "kubelet.sock"), k, k)
+	if err != nil {
+		k.t.Fatal(err)
+	}
+	if err := srv.Start(); err != nil {
+		k.t.Fatal(err)
+	}
+	k.server = srv
+}
+
+// restart stops the kubelet and starts it again, which, like the real
+// kubelet, wipes the plugin sockets from the folder and recreates its own.
+func (k *kubelet) restart() {
+	k.t.Helper()
+	if err := k.server.Stop(); err != nil {
+		k.t.Fatal(err)
+	}
+	k.start()
+}
+
+// CleanupPluginDirectory removes every socket but the kubelet's, as the
+// kubelet's device manager does at start.
+func (k *kubelet) CleanupPluginDirectory(dir string) error {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e.Name() != "kubelet.sock" {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (k *kubelet) PluginConnected(resource string, p kubeletplugin.DevicePlugin) error {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.plugins[resource] = p
+	k.connections[resource]++
+	return nil
+}
+
+func (k *kubelet) PluginDisconnected(resource string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.plugins, resource)
+}
+
+func (k *kubelet) PluginListAndWatchReceiver(resource string, resp *pluginapi.ListAndWatchResponse) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	k.latest[resource] = resp.Devices
+}
+
+func (k *kubelet) connectionCount(resource string) int {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	return k.connections[resource]
+}
+
+// plugin waits for a plugin of the resource to be connected and returns the
+// kubelet's client of it.
+func (k *kubelet) plugin(resource string) pluginapi.DevicePluginClient {
+	k.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		k.mu.Lock()
+		p := k.plugins[resource]
+		k.mu.Unlock()
+		if p != nil {
+			return p.API()
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	k.t.Fatalf("no plugin for %s connected to the kubelet", resource)
+	return nil
+}
+
+// forget drops what the kubelet last heard of a resource, so that a later
+// wait sees only new updates.
+func (k *kubelet) forget(resource string) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	delete(k.latest, resource)
+}
+
+// waitForDevices waits until the last ListAndWatch update of the resource
+// satisfies cond and returns it.
+func (k *kubelet) waitForDevices(resource string, cond func([]*pluginapi.Device) bool) []*pluginapi.Device {
+	k.t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for time.Now().Before(deadline) {
+		k.mu.Lock()
+		devs, ok := k.latest[resource]
+		k.mu.Unlock()
+		if ok && cond(devs) {
+			return devs
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	k.t.Fatalf("no ListAndWatch update of %s met the condition", resource)
+	return nil
+}

@@ -1,0 +1,236 @@
+package deviceplugin
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	apiequality "k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/retry"
+	"k8s.io/klog/v2"
+	"k8s.io/utils/clock"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
+)
+
+// ReasonAllocationMismatch is the event reason on a pod whose GPUs differ
+// from the set gantry-scheduler annotated on it.
+const ReasonAllocationMismatch = "GPUAllocationMismatch"
+
+// Publisher keeps the node's NodeGPU current: the spec from the discovered
+// topology, the status from the health tracker and the kubelet's
+// allocations, with a heartbeat. It is the only writer of that object.
+type Publisher struct {
+	Client        client.Client
+	NodeName      string
+	Topology      *gpu.Topology
+	DriverVersion string
+	Health        *HealthTracker
+	// Allocations is the kubelet's PodResources API; nil publishes none.
+	Allocations AllocationLister
+	// Pods are the pods bound to the node, to compare their annotated GPU
+	// sets with what the kubelet allocated; nil skips the comparison.
+	Pods *PodGPUSets
+	// Recorder records mismatch events on pods; nil records none.
+	Recorder record.EventRecorder
+	// Interval is the heartbeat and allocation refresh period.
+	Interval time.Duration
+	Clock    clock.WithTicker
+
+	reported map[string]string // pod key -> mismatch already reported
+}
+
+// Run creates or updates the NodeGPU, then publishes its status on every
+// health transition and every Interval until ctx ends.
+func (p *Publisher) Run(ctx context.Context) error {
+	logger := klog.FromContext(ctx).WithValues("nodegpu", p.NodeName)
+	if p.Clock == nil {
+		p.Clock = clock.RealClock{}
+	}
+	changed, unsubscribe := p.Health.Subscribe()
+	defer unsubscribe()
+	ticker := p.Clock.NewTicker(p.Interval)
+	defer ticker.Stop()
+	specDone := false
+	for {
+		if !specDone {
+			if err := p.ensureSpec(ctx); err != nil {
+				logger.Error(err, "Publishing NodeGPU spec")
+			} else {
+				specDone = true
+			}
+		}
+		if specDone {
+			if err := p.PublishStatus(ctx); err != nil {
+				logger.Error(err, "Publishing NodeGPU status")
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-changed:
+		case <-ticker.C():
+		}
+	}
+}
+
+// ensureSpec creates the NodeGPU, owned by the Node, or brings its spec up
+// to date.
+func (p *Publisher) ensureSpec(ctx context.Context) error {
+	var node corev1.Node
+	if err := p.Client.Get(ctx, client.ObjectKey{Name: p.NodeName}, &node); err != nil {
+		return fmt.Errorf("reading node %s: %w", p.NodeName, err)
+	}
+	want := p.Topology.Spec(p.DriverVersion)
+	owner := metav1.OwnerReference{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var cur gantryv1alpha1.NodeGPU
+		err := p.Client.Get(ctx, client.ObjectKey{Name: p.NodeName}, &cur)
+		if apierrors.IsNotFound(err) {
+			obj := &gantryv1alpha1.NodeGPU{
+				ObjectMeta: metav1.ObjectMeta{Name: p.NodeName, OwnerReferences: []metav1.OwnerReference{owner}},
+				Spec:       want,
+			}
+			if err := p.Client.Create(ctx, obj); err != nil {
+				return fmt.Errorf("creating NodeGPU %s: %w", p.NodeName, err)
+			}
+			return nil
+		}
+		if err != nil {
+			return fmt.Errorf("reading NodeGPU %s: %w", p.NodeName, err)
+		}
+		if apiequality.Semantic.DeepEqual(cur.Spec, want) && hasOwner(cur.OwnerReferences, owner) {
+			return nil
+		}
+		cur.Spec = want
+		if !hasOwner(cur.OwnerReferences, owner) {
+			cur.OwnerReferences = append(cur.OwnerReferences, owner)
+		}
+		if err := p.Client.Update(ctx, &cur); err != nil {
+			return fmt.Errorf("updating NodeGPU %s: %w", p.NodeName, err)
+		}
+		return nil
+	})
+}
+
+func hasOwner(refs []metav1.OwnerReference, want metav1.OwnerReference) bool {
+	for _, r := range refs {
+		if r.UID == want.UID {
+			return true
+		}
+	}
+	return false
+}
+
+// PublishStatus writes health, allocations and the heartbeat.
+func (p *Publisher) PublishStatus(ctx context.Context) error {
+	var allocs []Allocation
+	if p.Allocations != nil {
+		var err error
+		if allocs, err = p.Allocations.Allocations(ctx); err != nil {
+			// Keep publishing health: it matters more than a stale allocation list.
+			klog.FromContext(ctx).Error(err, "Reading allocations from the kubelet")
+			allocs = nil
+		}
+	}
+	status := p.status(allocs)
+	p.reportMismatches(allocs)
+	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		var cur gantryv1alpha1.NodeGPU
+		if err := p.Client.Get(ctx, client.ObjectKey{Name: p.NodeName}, &cur); err != nil {
+			return fmt.Errorf("reading NodeGPU %s: %w", p.NodeName, err)
+		}
+		cur.Status = status
+		if err := p.Client.Status().Update(ctx, &cur); err != nil {
+			return fmt.Errorf("updating NodeGPU %s status: %w", p.NodeName, err)
+		}
+		return nil
+	})
+}
+
+func (p *Publisher) status(allocs []Allocation) gantryv1alpha1.NodeGPUStatus {
+	now := metav1.NewTime(p.Clock.Now())
+	st := gantryv1alpha1.NodeGPUStatus{Capacity: int32(p.Topology.Len()), HeartbeatTime: &now}
+	health := p.Health.Snapshot()
+	for _, d := range p.Topology.Devices() {
+		h := health[d.UUID]
+		gh := gantryv1alpha1.GPUHealth{Index: int32(d.Index), Health: gantryv1alpha1.Unhealthy, Reason: h.Reason, Message: truncate(h.Message, 1024)}
+		if h.Healthy {
+			gh.Health = gantryv1alpha1.Healthy
+			st.Healthy++
+		}
+		if !h.Since.IsZero() {
+			t := metav1.NewTime(h.Since)
+			gh.LastTransitionTime = &t
+		}
+		st.Health = append(st.Health, gh)
+	}
+	seen := map[int]bool{}
+	for _, a := range allocs {
+		pos, ok := p.Topology.PositionOfUUID(a.UUID)
+		if !ok || seen[pos] {
+			continue
+		}
+		seen[pos] = true
+		st.Allocations = append(st.Allocations, gantryv1alpha1.GPUAllocation{
+			Index: int32(p.Topology.Device(pos).Index), PodNamespace: a.PodNamespace, PodName: a.PodName, Container: a.Container,
+		})
+	}
+	sort.Slice(st.Allocations, func(i, j int) bool { return st.Allocations[i].Index < st.Allocations[j].Index })
+	st.Allocated = int32(len(st.Allocations))
+	return st
+}
+
+// reportMismatches records an event on every pod whose allocated GPUs are
+// not the set gantry-scheduler annotated, once per differing allocation.
+func (p *Publisher) reportMismatches(allocs []Allocation) {
+	if p.Pods == nil {
+		return
+	}
+	byPod := map[string][]string{}
+	for _, a := range allocs {
+		k := a.PodNamespace + "/" + a.PodName
+		byPod[k] = append(byPod[k], a.UUID)
+	}
+	if p.reported == nil {
+		p.reported = map[string]string{}
+	}
+	for _, pod := range p.Pods.annotatedPods() {
+		k := pod.Namespace + "/" + pod.Name
+		got, ok := byPod[k]
+		if !ok {
+			continue // not admitted yet
+		}
+		want := ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation])
+		sort.Strings(got)
+		sort.Strings(want)
+		if strings.Join(got, ",") == strings.Join(want, ",") {
+			continue
+		}
+		detail := fmt.Sprintf("scheduler chose %s, kubelet allocated %s", strings.Join(want, ","), strings.Join(got, ","))
+		if p.reported[k] == detail {
+			continue
+		}
+		p.reported[k] = detail
+		allocationMismatches.Inc()
+		klog.InfoS("GPU allocation differs from the scheduler's choice", "pod", klog.KObj(pod), "detail", detail)
+		if p.Recorder != nil {
+			p.Recorder.Event(pod, corev1.EventTypeWarning, ReasonAllocationMismatch, detail)
+		}
+	}
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

@@ -1,0 +1,303 @@
+package deviceplugin
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/fsnotify/fsnotify"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"k8s.io/klog/v2"
+	pluginapi "k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1"
+
+	"github.com/gantry-gpu/gantry/pkg/gpu"
+)
+
+// Resource is one extended resource served to the kubelet and the GPUs it
+// covers. A node can serve several (e.g. one per GPU model); each runs its
+// own PluginServer over the same topology and health tracker.
+type Resource struct {
+	Name    string
+	Devices gpu.Set // positions in the node's topology
+}
+
+// ServerConfig is what every PluginServer of a node shares.
+type ServerConfig struct {
+	// SocketDir is the kubelet's device-plugin folder: the kubelet's
+	// registration socket is there, and the plugin's sockets go there.
+	SocketDir string
+	// RetryInterval is the pause before serving and registering again after
+	// a failure or a kubelet restart.
+	RetryInterval time.Duration
+	// Allocate says what Allocate hands the container runtime.
+	Allocate AllocateConfig
+	// PreStartCheck, when set, is advertised to the kubelet and run before
+	// each container start on its GPUs; a failing GPU fails the start.
+	PreStartCheck func(uuid string) error
+}
+
+// KubeletSocket is the path of the kubelet's registration socket.
+func (c ServerConfig) KubeletSocket() string {
+	return filepath.Join(c.SocketDir, filepath.Base(pluginapi.KubeletSocket))
+}
+
+// PluginServer serves the kubelet's device-plugin API for one resource over
+// a unix socket, registers it with the kubelet, and serves and registers
+// again whenever the kubelet restarts (it recreates its socket and removes
+// ours) or our socket is removed.
+type PluginServer struct {
+	pluginapi.UnimplementedDevicePluginServer
+
+	cfg       ServerConfig
+	resource  Resource
+	topo      *gpu.Topology
+	health    *HealthTracker
+	preferred *PreferredAllocator
+
+	socketPath string
+
+	mu      sync.Mutex
+	serving chan struct{} // closed when the current gRPC server stops
+}
+
+// NewPluginServer returns a server for one resource; Run starts it.
+func NewPluginServer(cfg ServerConfig, res Resource, topo *gpu.Topology, health *HealthTracker, preferred *PreferredAllocator) *PluginServer {
+	name := strings.NewReplacer("/", "-", ".", "-").Replace(res.Name)
+	return &PluginServer{
+		cfg:        cfg,
+		resource:   res,
+		topo:       topo,
+		health:     health,
+		preferred:  preferred,
+		socketPath: filepath.Join(cfg.SocketDir, "gantry-"+name+".sock"),
+	}
+}
+
+// SocketPath is the plugin's own socket.
+func (s *PluginServer) SocketPath() string { return s.socketPath }
+
+// Run serves and registers until ctx ends, starting over after a kubelet
+// restart, a removed socket or a failure.
+func (s *PluginServer) Run(ctx context.Context) error {
+	logger := klog.FromContext(ctx).WithValues("resource", s.resource.Name)
+	ctx = klog.NewContext(ctx, logger)
+	for {
+		err := s.serveOnce(ctx)
+		registered.WithLabelValues(s.resource.Name).Set(0)
+		if ctx.Err() != nil {
+			return nil
+		}
+		logger.Info("Serving and registering again", "reason", err, "after", s.cfg.RetryInterval)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(s.cfg.RetryInterval):
+		}
+	}
+}
+
+// serveOnce serves the socket and registers, then waits for a reason to
+// start over, which it returns.
+func (s *PluginServer) serveOnce(ctx context.Context) error {
+	logger := klog.FromContext(ctx)
+	// Watch before registering, so a kubelet restart during registration is seen.
+	watcher, err := fsnotify.NewWatcher()
+	if err != nil {
+		return fmt.Errorf("watching %s: %w", s.cfg.SocketDir, err)
+	}
+	defer watcher.Close()
+	if err := watcher.Add(s.cfg.SocketDir); err != nil {
+		return fmt.Errorf("watching %s: %w", s.cfg.SocketDir, err)
+	}
+
+	if err := os.Remove(s.socketPath); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("removing stale socket %s: %w", s.socketPath, err)
+	}
+	ln, err := net.Listen("unix", s.socketPath)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", s.socketPath, err)
+	}
+	srv := grpc.NewServer()
+	pluginapi.RegisterDevicePluginServer(srv, s)
+	served := make(chan error, 1)
+	stopped := make(chan struct{})
+	s.mu.Lock()
+	s.serving = stopped
+	s.mu.Unlock()
+	go func() { served <- srv.Serve(ln) }()
+	defer func() {
+		close(stopped)
+		srv.Stop()
+	}()
+
+	if err := s.register(ctx); err != nil {
+		registrations.WithLabelValues(s.resource.Name, "error").Inc()
+		return err
+	}
+	registrations.WithLabelValues(s.resource.Name, "ok").Inc()
+	registered.WithLabelValues(s.resource.Name).Set(1)
+	logger.Info("Registered with the kubelet", "socket", s.socketPath, "devices", s.resource.Devices.Len())
+
+	kubeletSocket := s.cfg.KubeletSocket()
+	for {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case err := <-served:
+			return fmt.Errorf("gRPC server stopped: %w", err)
+		case err := <-watcher.Errors:
+			return fmt.Errorf("watching %s: %w", s.cfg.SocketDir, err)
+		case ev := <-watcher.Events:
+			switch {
+			case ev.Name == kubeletSocket && ev.Has(fsnotify.Create):
+				return errors.New("the kubelet restarted (its socket was recreated)")
+			case ev.Name == s.socketPath && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)):
+				return errors.New("the plugin socket was removed")
+			}
+		}
+	}
+}
+
+func (s *PluginServer) register(ctx context.Context) error {
+	conn, err := grpc.NewClient("unix://"+s.cfg.KubeletSocket(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		return fmt.Errorf("connecting to the kubelet at %s: %w", s.cfg.KubeletSocket(), err)
+	}
+	defer conn.Close()
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	_, err = pluginapi.NewRegistrationClient(conn).Register(ctx, &pluginapi.RegisterRequest{
+		Version:      pluginapi.Version,
+		Endpoint:     filepath.Base(s.socketPath),
+		ResourceName: s.resource.Name,
+		Options:      s.options(),
+	})
+	if err != nil {
+		return fmt.Errorf("registering %s with the kubelet at %s: %w", s.resource.Name, s.cfg.KubeletSocket(), err)
+	}
+	return nil
+}
+
+func (s *PluginServer) options() *pluginapi.DevicePluginOptions {
+	return &pluginapi.DevicePluginOptions{
+		GetPreferredAllocationAvailable: true,
+		PreStartRequired:                s.cfg.PreStartCheck != nil,
+	}
+}
+
+// GetDevicePluginOptions tells the kubelet to ask for preferred allocations.
+func (s *PluginServer) GetDevicePluginOptions(context.Context, *pluginapi.Empty) (*pluginapi.DevicePluginOptions, error) {
+	return s.options(), nil
+}
+
+// ListAndWatch sends the resource's GPUs with their health and NUMA node, and
+// again on every health transition, until the kubelet hangs up or the server
+// stops.
+func (s *PluginServer) ListAndWatch(_ *pluginapi.Empty, stream pluginapi.DevicePlugin_ListAndWatchServer) error {
+	changed, unsubscribe := s.health.Subscribe()
+	defer unsubscribe()
+	s.mu.Lock()
+	stopped := s.serving
+	s.mu.Unlock()
+	for {
+		if err := stream.Send(&pluginapi.ListAndWatchResponse{Devices: s.deviceList()}); err != nil {
+			return fmt.Errorf("sending devices: %w", err)
+		}
+		select {
+		case <-stream.Context().Done():
+			return nil
+		case <-stopped:
+			return nil
+		case <-changed:
+		}
+	}
+}
+
+func (s *PluginServer) deviceList() []*pluginapi.Device {
+	var healthy, unhealthy int
+	var out []*pluginapi.Device
+	for _, p := range s.resource.Devices.Positions() {
+		d := s.topo.Device(p)
+		dev := &pluginapi.Device{ID: d.UUID, Health: pluginapi.Healthy}
+		if !s.health.Get(d.UUID).Healthy {
+			dev.Health = pluginapi.Unhealthy
+			unhealthy++
+		} else {
+			healthy++
+		}
+		if d.NUMANode >= 0 {
+			dev.Topology = &pluginapi.TopologyInfo{Nodes: []*pluginapi.NUMANode{{ID: int64(d.NUMANode)}}}
+		}
+		out = append(out, dev)
+	}
+	devicesByHealth.WithLabelValues(s.resource.Name, "Healthy").Set(float64(healthy))
+	devicesByHealth.WithLabelValues(s.resource.Name, "Unhealthy").Set(float64(unhealthy))
+	return out
+}
+
+// GetPreferredAllocation answers with the set the scheduler chose for a pod
+// bound to this node when one fits the request, else the best set by
+// Gantry's set scoring. It always honours mustInclude and the size.
+func (s *PluginServer) GetPreferredAllocation(ctx context.Context, req *pluginapi.PreferredAllocationRequest) (*pluginapi.PreferredAllocationResponse, error) {
+	resp := &pluginapi.PreferredAllocationResponse{}
+	for _, creq := range req.ContainerRequests {
+		ids, source, err := s.preferred.Choose(ctx, creq.AvailableDeviceIDs, creq.MustIncludeDeviceIDs, int(creq.AllocationSize))
+		if err != nil {
+			return nil, err
+		}
+		preferredAllocations.WithLabelValues(s.resource.Name, source).Inc()
+		resp.ContainerResponses = append(resp.ContainerResponses, &pluginapi.ContainerPreferredAllocationResponse{DeviceIDs: ids})
+	}
+	return resp, nil
+}
+
+// Allocate tells the container runtime which GPUs each container gets.
+func (s *PluginServer) Allocate(_ context.Context, req *pluginapi.AllocateRequest) (*pluginapi.AllocateResponse, error) {
+	resp := &pluginapi.AllocateResponse{}
+	for _, creq := range req.ContainerRequests {
+		set, err := s.ownSet(creq.DevicesIds)
+		if err != nil {
+			return nil, fmt.Errorf("allocate: %w", err)
+		}
+		resp.ContainerResponses = append(resp.ContainerResponses, s.cfg.Allocate.response(s.topo, set))
+		allocations.WithLabelValues(s.resource.Name).Inc()
+	}
+	return resp, nil
+}
+
+// PreStartContainer re-checks the container's GPUs just before it starts.
+func (s *PluginServer) PreStartContainer(_ context.Context, req *pluginapi.PreStartContainerRequest) (*pluginapi.PreStartContainerResponse, error) {
+	if s.cfg.PreStartCheck == nil {
+		return &pluginapi.PreStartContainerResponse{}, nil
+	}
+	set, err := s.ownSet(req.DevicesIds)
+	if err != nil {
+		return nil, fmt.Errorf("pre-start: %w", err)
+	}
+	for _, uuid := range s.topo.UUIDs(set) {
+		if err := s.cfg.PreStartCheck(uuid); err != nil {
+			return nil, fmt.Errorf("pre-start check of GPU %s: %w", uuid, err)
+		}
+	}
+	return &pluginapi.PreStartContainerResponse{}, nil
+}
+
+// ownSet is the set of the given device IDs, each of which must belong to
+// this server's resource.
+func (s *PluginServer) ownSet(ids []string) (gpu.Set, error) {
+	set, err := s.topo.SetOfUUIDs(ids)
+	if err != nil {
+		return 0, err
+	}
+	if foreign := set &^ s.resource.Devices; foreign != 0 {
+		return 0, fmt.Errorf("GPUs %v are not %s devices", s.topo.UUIDs(foreign), s.resource.Name)
+	}
+	return set, nil
+}
