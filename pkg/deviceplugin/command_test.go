@@ -3,6 +3,7 @@ package deviceplugin
 import (
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -13,20 +14,28 @@ func TestOptionsValidate(t *testing.T) {
 	}{
 		{name: "defaults", mutate: func(*Options) {}},
 		{name: "fixture backend", mutate: func(o *Options) { o.NVML = "fixture:dgx-a100" }},
-		{name: "per-model resource", mutate: func(o *Options) { o.ResourceName = "nvidia.com/a100" }},
+		{name: "per-model resources", mutate: func(o *Options) { o.Resources = []string{"nvidia.com/a100=A100", "nvidia.com/gpu"} }},
+		{name: "no API server needs no node name", mutate: func(o *Options) { o.PublishNodeGPU = false; o.NodeName = "" }},
+		{name: "node name missing", mutate: func(o *Options) { o.NodeName = "" }, wantErr: []string{"--node-name"}},
+		{name: "resource given twice", mutate: func(o *Options) { o.Resources = []string{"nvidia.com/gpu", "nvidia.com/gpu=A100"} }, wantErr: []string{`"nvidia.com/gpu" is given twice`}},
+		{name: "no resource", mutate: func(o *Options) { o.Resources = nil }, wantErr: []string{"at least one resource"}},
+		{name: "check interval too short", mutate: func(o *Options) { o.HealthCheckInterval = 0 }, wantErr: []string{"--health-check-interval"}},
+		{name: "negative quiet period", mutate: func(o *Options) { o.RecoveryQuietPeriod = -time.Second }, wantErr: []string{"--recovery-quiet-period"}},
+		{name: "bad metrics address", mutate: func(o *Options) { o.MetricsBindAddress = "localhost" }, wantErr: []string{"--metrics-bind-address"}},
 		{name: "empty socket dir", mutate: func(o *Options) { o.KubeletSocketDir = "" }, wantErr: []string{"--kubelet-socket-dir"}},
 		{name: "unknown backend", mutate: func(o *Options) { o.NVML = "cuda" }, wantErr: []string{`--nvml: "cuda"`}},
 		{name: "fixture without name", mutate: func(o *Options) { o.NVML = "fixture:" }, wantErr: []string{`--nvml: "fixture:"`}},
-		{name: "foreign resource domain", mutate: func(o *Options) { o.ResourceName = "gpu" }, wantErr: []string{`--resource-name: "gpu"`}},
+		{name: "foreign resource domain", mutate: func(o *Options) { o.Resources = []string{"amd.com/gpu"} }, wantErr: []string{`--resource: "amd.com/gpu"`}},
 		{
 			name:    "every error reported",
-			mutate:  func(o *Options) { o.NVML = "x"; o.ResourceName = "nvidia.com/" },
-			wantErr: []string{"--nvml", "--resource-name"},
+			mutate:  func(o *Options) { o.NVML = "x"; o.Resources = []string{"nvidia.com/"} },
+			wantErr: []string{"--nvml", "--resource"},
 		},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			o := NewOptions()
+			o.NodeName = "gpu-node-1"
 			tc.mutate(o)
 			err := o.Validate()
 			if len(tc.wantErr) == 0 {

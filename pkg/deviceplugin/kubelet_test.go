@@ -16,7 +16,7 @@ import (
 // (pkg/kubelet/cm/devicemanager/plugin/v1beta1), with this type standing in
 // for the device manager that receives what they report.
 type kubelet struct {
-	t      *testing.T
+	t      testing.TB
 	dir    string
 	server kubeletplugin.Server
 
@@ -24,11 +24,12 @@ type kubelet struct {
 	plugins     map[string]kubeletplugin.DevicePlugin
 	connections map[string]int
 	latest      map[string][]*pluginapi.Device // last ListAndWatch update per resource
+	changed     chan struct{}                  // closed and replaced on every update
 }
 
-func startKubelet(t *testing.T, dir string) *kubelet {
+func startKubelet(t testing.TB, dir string) *kubelet {
 	t.Helper()
-	k := &kubelet{t: t, dir: dir, plugins: map[string]kubeletplugin.DevicePlugin{}, connections: map[string]int{}, latest: map[string][]*pluginapi.Device{}}
+	k := &kubelet{t: t, dir: dir, plugins: map[string]kubeletplugin.DevicePlugin{}, connections: map[string]int{}, latest: map[string][]*pluginapi.Device{}, changed: make(chan struct{})}
 	k.start()
 	t.Cleanup(func() { _ = k.server.Stop() })
 	return k
@@ -91,6 +92,8 @@ func (k *kubelet) PluginListAndWatchReceiver(resource string, resp *pluginapi.Li
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.latest[resource] = resp.Devices
+	close(k.changed)
+	k.changed = make(chan struct{})
 }
 
 func (k *kubelet) connectionCount(resource string) int {
@@ -129,16 +132,20 @@ func (k *kubelet) forget(resource string) {
 // satisfies cond and returns it.
 func (k *kubelet) waitForDevices(resource string, cond func([]*pluginapi.Device) bool) []*pluginapi.Device {
 	k.t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for time.Now().Before(deadline) {
+	timeout := time.After(10 * time.Second)
+	for {
 		k.mu.Lock()
 		devs, ok := k.latest[resource]
+		changed := k.changed
 		k.mu.Unlock()
 		if ok && cond(devs) {
 			return devs
 		}
-		time.Sleep(5 * time.Millisecond)
+		select {
+		case <-changed:
+		case <-timeout:
+			k.t.Fatalf("no ListAndWatch update of %s met the condition", resource)
+			return nil
+		}
 	}
-	k.t.Fatalf("no ListAndWatch update of %s met the condition", resource)
-	return nil
 }

@@ -167,3 +167,25 @@ func (cp *ControlPlane) AddUser(name string, groups ...string) (*rest.Config, er
 	}
 	return u.Config(), nil
 }
+
+// AddUserKubeconfig adds a user as AddUser does and writes a kubeconfig
+// file for it, for processes started by a test.
+func (cp *ControlPlane) AddUserKubeconfig(name string, groups ...string) (string, error) {
+	u, err := cp.env.AddUser(envtest.User{Name: name, Groups: groups}, cp.Config)
+	if err != nil {
+		return "", fmt.Errorf("adding user %s: %w", name, err)
+	}
+	raw, err := u.KubeConfig()
+	if err != nil {
+		return "", fmt.Errorf("kubeconfig of user %s: %w", name, err)
+	}
+	f, err := os.CreateTemp(cp.dir, "kubeconfig-*")
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	if _, err := f.Write(raw); err != nil {
+		return "", fmt.Errorf("writing kubeconfig of user %s: %w", name, err)
+	}
+	return f.Name(), nil
+}

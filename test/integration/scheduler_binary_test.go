@@ -46,11 +46,11 @@ func TestBinariesPrintVersionAndHelp(t *testing.T) {
 
 func TestDevicePluginRejectsBadFlags(t *testing.T) {
 	bin := framework.BuildBinary(t, "./cmd/gantry-device-plugin")
-	out, err := exec.Command(bin, "--nvml=gpu-please", "--resource-name=amd.com/gpu").CombinedOutput()
+	out, err := exec.Command(bin, "--nvml=gpu-please", "--resource=amd.com/gpu", "--node-name=n1").CombinedOutput()
 	if err == nil {
 		t.Fatalf("gantry-device-plugin accepted invalid flags:\n%s", out)
 	}
-	for _, want := range []string{`--nvml: "gpu-please"`, `--resource-name: "amd.com/gpu"`} {
+	for _, want := range []string{`--nvml: "gpu-please"`, `--resource: "amd.com/gpu"`} {
 		if !strings.Contains(string(out), want) {
 			t.Errorf("output does not name the bad flag (%s):\n%s", want, out)
 		}

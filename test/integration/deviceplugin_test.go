@@ -1,0 +1,223 @@
+package integration
+
+import (
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/deviceplugin"
+	"github.com/gantry-gpu/gantry/pkg/gpu/nvml"
+	"github.com/gantry-gpu/gantry/test/framework"
+)
+
+// podResources is the kubelet's PodResources API as the device plugin sees
+// it: a gRPC server on a unix socket answering List with fixed allocations.
+type podResources struct {
+	podresourcesv1.UnimplementedPodResourcesListerServer
+	mu   sync.Mutex
+	pods []*podresourcesv1.PodResources
+}
+
+func (p *podResources) List(context.Context, *podresourcesv1.ListPodResourcesRequest) (*podresourcesv1.ListPodResourcesResponse, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return &podresourcesv1.ListPodResourcesResponse{PodResources: p.pods}, nil
+}
+
+func servePodResources(t *testing.T, socket string, pr *podResources) {
+	t.Helper()
+	ln, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer()
+	podresourcesv1.RegisterPodResourcesListerServer(srv, pr)
+	go func() { _ = srv.Serve(ln) }()
+	t.Cleanup(srv.Stop)
+}
+
+// TestDevicePluginPublishesNodeGPU runs the device-plugin daemon on the
+// pcie-2island fixture, as the least-privileged user its RBAC manifest
+// describes, against the real API server: it must publish the NodeGPU (spec
+// from the fixture, owned by the Node), the kubelet's allocations, health
+// changes from an injected XID, the recovery after the quiet period, and an
+// event on a pod whose allocation differs from the scheduler's choice.
+func TestDevicePluginPublishesNodeGPU(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
+	defer cancel()
+	c := controlPlane.Client
+
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gantry-system"}}); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
+	if _, err := controlPlane.ApplyManifest(ctx, filepath.Join(framework.RepoRoot(), "deploy", "rbac", "device-plugin.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := controlPlane.AddUserKubeconfig("system:serviceaccount:gantry-system:gantry-device-plugin", "system:serviceaccounts")
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	nodeName := "dp-node-publish"
+	node, err := controlPlane.CreateReadyNode(ctx, nodeName, nil, corev1.ResourceList{
+		corev1.ResourceCPU: resource.MustParse("64"), "nvidia.com/gpu": resource.MustParse("8"),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fixture, err := nvml.NewFixtureForNode("pcie-2island", nodeName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	uuid := func(i int) string {
+		d, _ := fixture.Interface().DeviceGetHandleByIndex(i)
+		u, _ := d.GetUUID()
+		return u
+	}
+
+	// A pod the scheduler placed on GPUs 0 and 2, which the kubelet gave 0 and 1.
+	ns, err := controlPlane.CreateNamespace(ctx, "dp")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pod := gpuPod(ns, "train-0", "gantry", 2)
+	pod.Spec.NodeName = nodeName
+	pod.Annotations = map[string]string{gantryv1alpha1.GPUIDsAnnotation: uuid(0) + "," + uuid(2)}
+	if err := c.Create(ctx, pod); err != nil {
+		t.Fatal(err)
+	}
+
+	dir, err := os.MkdirTemp("", "dpi")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	pr := &podResources{pods: []*podresourcesv1.PodResources{{
+		Namespace: ns, Name: "train-0",
+		Containers: []*podresourcesv1.ContainerResources{{Name: "train", Devices: []*podresourcesv1.ContainerDevices{
+			{ResourceName: "nvidia.com/gpu", DeviceIds: []string{uuid(0), uuid(1)}},
+			{ResourceName: "example.com/nic", DeviceIds: []string{"nic-0"}},
+		}}},
+	}}}
+	servePodResources(t, filepath.Join(dir, "pod-resources.sock"), pr)
+
+	o := deviceplugin.NewOptions()
+	o.NodeName = nodeName
+	o.Kubeconfig = kubeconfig
+	o.KubeletSocketDir = dir // no kubelet registers here; the servers retry, the publisher does not care
+	o.PodResourcesSocket = filepath.Join(dir, "pod-resources.sock")
+	o.HealthCheckInterval = 50 * time.Millisecond
+	o.RecoveryQuietPeriod = 2 * time.Second
+	o.PublishInterval = 200 * time.Millisecond
+	o.MetricsBindAddress = ""
+	if err := o.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- deviceplugin.RunWithNVML(runCtx, o, fixture.Interface()) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-done; err != nil {
+			t.Errorf("daemon: %v", err)
+		}
+	})
+
+	var ng gantryv1alpha1.NodeGPU
+	waitNodeGPU := func(what string, cond func(*gantryv1alpha1.NodeGPU) bool) {
+		t.Helper()
+		if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			if err := c.Get(ctx, client.ObjectKey{Name: nodeName}, &ng); err != nil {
+				return false, client.IgnoreNotFound(err)
+			}
+			return cond(&ng), nil
+		}); err != nil {
+			t.Fatalf("NodeGPU never showed %s; last seen: spec %d GPUs, status %+v", what, len(ng.Spec.GPUs), ng.Status)
+		}
+	}
+	healthOf := func(n *gantryv1alpha1.NodeGPU, index int32) gantryv1alpha1.GPUHealth {
+		for _, h := range n.Status.Health {
+			if h.Index == index {
+				return h
+			}
+		}
+		return gantryv1alpha1.GPUHealth{}
+	}
+
+	waitNodeGPU("the allocations", func(n *gantryv1alpha1.NodeGPU) bool { return n.Status.Allocated == 2 })
+	if len(ng.Spec.GPUs) != 8 || len(ng.Spec.Links) != 28 || ng.Spec.DriverVersion == "" {
+		t.Errorf("spec: %d GPUs, %d links, driver %q; want 8, 28 and a driver", len(ng.Spec.GPUs), len(ng.Spec.Links), ng.Spec.DriverVersion)
+	}
+	if len(ng.OwnerReferences) != 1 || ng.OwnerReferences[0].UID != node.UID {
+		t.Errorf("owner references %+v, want the Node %s", ng.OwnerReferences, node.UID)
+	}
+	for _, l := range ng.Spec.Links {
+		sameIsland := l.A/4 == l.B/4
+		if sameIsland != (l.Type == gantryv1alpha1.LinkNVLink) {
+			t.Errorf("link %d-%d is %s", l.A, l.B, l.Type)
+		}
+	}
+	var held []int32
+	for _, a := range ng.Status.Allocations {
+		if a.PodName != "train-0" || a.PodNamespace != ns || a.Container != "train" {
+			t.Errorf("allocation %+v", a)
+		}
+		held = append(held, a.Index)
+	}
+	if !slices.Equal(held, []int32{0, 1}) || ng.Status.Capacity != 8 || ng.Status.Healthy != 8 || ng.Status.HeartbeatTime == nil {
+		t.Errorf("status %+v, want GPUs 0 and 1 allocated, 8 healthy and a heartbeat", ng.Status)
+	}
+
+	// An application XID leaves the GPU alone; a hardware one takes it out.
+	for !fixture.Watching(3) || !fixture.Watching(5) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	fixture.InjectXID(5, 13)
+	fixture.InjectXID(3, 48)
+	waitNodeGPU("GPU 3 unhealthy", func(n *gantryv1alpha1.NodeGPU) bool {
+		return healthOf(n, 3).Health == gantryv1alpha1.Unhealthy
+	})
+	if h := healthOf(&ng, 3); h.Reason != "XID48" || ng.Status.Healthy != 7 {
+		t.Errorf("GPU 3 health %+v with %d healthy, want reason XID48 and 7 healthy", h, ng.Status.Healthy)
+	}
+	if h := healthOf(&ng, 5); h.Health != gantryv1alpha1.Healthy {
+		t.Errorf("GPU 5 became %+v after application XID 13", h)
+	}
+	waitNodeGPU("GPU 3 recovered", func(n *gantryv1alpha1.NodeGPU) bool {
+		return healthOf(n, 3).Health == gantryv1alpha1.Healthy
+	})
+	if h := healthOf(&ng, 3); h.Reason != "Recovered" {
+		t.Errorf("GPU 3 health after recovery %+v, want reason Recovered", h)
+	}
+
+	// The scheduler's choice (0,2) and the kubelet's (0,1) differ: an event says so.
+	if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		var events corev1.EventList
+		if err := c.List(ctx, &events, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		for _, e := range events.Items {
+			if e.Reason == deviceplugin.ReasonAllocationMismatch && e.InvolvedObject.Name == "train-0" {
+				return strings.Contains(e.Message, uuid(2)) && strings.Contains(e.Message, uuid(1)), nil
+			}
+		}
+		return false, nil
+	}); err != nil {
+		t.Errorf("no %s event on the pod: %v", deviceplugin.ReasonAllocationMismatch, err)
+	}
+}
