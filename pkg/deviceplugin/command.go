@@ -95,7 +95,7 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.StringVar(&o.NodeName, "node-name", o.NodeName, "Name of this node (default $NODE_NAME).")
 	fs.StringVar(&o.Kubeconfig, "kubeconfig", o.Kubeconfig, "Kubeconfig file; in a pod, the service account is used.")
 	fs.StringVar(&o.KubeletSocketDir, "kubelet-socket-dir", o.KubeletSocketDir, "Directory of the kubelet's device-plugin sockets.")
-	fs.StringVar(&o.PodResourcesSocket, "pod-resources-socket", o.PodResourcesSocket, "Path of the kubelet's PodResources API socket.")
+	fs.StringVar(&o.PodResourcesSocket, "pod-resources-socket", o.PodResourcesSocket, "Path of the kubelet's PodResources API socket; empty publishes no allocations.")
 	fs.StringVar(&o.NVML, "nvml", o.NVML, `GPU backend: "nvml" (the driver's library) or "fixture:NAME" (a built-in topology, for clusters without GPUs).`)
 	fs.StringSliceVar(&o.Resources, "resource", o.Resources, `Resource to serve: NAME for every GPU, or NAME=TEXT for the GPUs whose model contains TEXT (repeatable; a GPU goes to the first match).`)
 	fs.UintSliceVar(&o.IgnoredXIDs, "ignored-xids", o.IgnoredXIDs, "XIDs that do not make a GPU unhealthy (application errors).")

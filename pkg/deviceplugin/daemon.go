@@ -187,14 +187,18 @@ func newPublisher(ctx context.Context, o *Options, topo *gpu.Topology, driver st
 	for _, r := range resources {
 		names = append(names, r.Name)
 	}
-	allocs, err := NewPodResourcesClient(o.PodResourcesSocket, names)
-	if err != nil {
-		return nil, nil, err
-	}
-	return &Publisher{
+	p := &Publisher{
 		Client: c, NodeName: o.NodeName, Topology: topo, DriverVersion: driver, Health: health,
-		Allocations: allocs, Pods: pods, Recorder: recorder, Interval: o.PublishInterval, Clock: clock.RealClock{},
-	}, pods, nil
+		Pods: pods, Recorder: recorder, Interval: o.PublishInterval, Clock: clock.RealClock{},
+	}
+	if o.PodResourcesSocket != "" {
+		allocs, err := NewPodResourcesClient(o.PodResourcesSocket, names)
+		if err != nil {
+			return nil, nil, err
+		}
+		p.Allocations = allocs
+	}
+	return p, pods, nil
 }
 
 func restConfig(kubeconfig string) (*rest.Config, error) {
