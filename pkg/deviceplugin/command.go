@@ -180,6 +180,7 @@ func (o *Options) Validate() error {
 func NewCommand() *cobra.Command {
 	o := NewOptions()
 	var showVersion bool
+	var configFile string
 	cmd := &cobra.Command{
 		Use:   BinaryName,
 		Short: "Gantry's NVIDIA GPU device plugin",
@@ -192,6 +193,13 @@ NVLink-optimal sets, and publishes the node's GPU topology for gantry-scheduler.
 				_, err := fmt.Fprintln(cmd.OutOrStdout(), version.Get(BinaryName))
 				return err
 			}
+			if configFile != "" {
+				cfg, err := LoadConfig(configFile)
+				if err != nil {
+					return err
+				}
+				cfg.ApplyTo(o, cmd.Flags())
+			}
 			if err := o.Validate(); err != nil {
 				return err
 			}
@@ -203,6 +211,7 @@ NVLink-optimal sets, and publishes the node's GPU topology for gantry-scheduler.
 	}
 	fs := cmd.Flags()
 	fs.BoolVar(&showVersion, "version", false, "Print the version and exit.")
+	fs.StringVar(&configFile, "config", "", "YAML file with the same settings as the flags (camelCase names, e.g. recoveryQuietPeriod: 10m); flags given on the command line win.")
 	o.AddFlags(fs)
 	logsapi.AddFlags(o.Logs, fs)
 	return cmd
