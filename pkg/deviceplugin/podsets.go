@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"sort"
-	"strings"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -47,7 +46,7 @@ func (p *PodGPUSets) AnnotatedSets() [][]string {
 	pods := p.annotatedPods()
 	out := make([][]string, 0, len(pods))
 	for _, pod := range pods {
-		out = append(out, ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation]))
+		out = append(out, gantryv1alpha1.ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation]))
 	}
 	return out
 }
@@ -80,15 +79,4 @@ func annotatedPods(pods []*corev1.Pod) []*corev1.Pod {
 		return live[i].Namespace+"/"+live[i].Name < live[j].Namespace+"/"+live[j].Name
 	})
 	return live
-}
-
-// ParseGPUIDs splits a gantry.dev/gpu-ids value into UUIDs.
-func ParseGPUIDs(v string) []string {
-	var out []string
-	for _, id := range strings.Split(v, ",") {
-		if id = strings.TrimSpace(id); id != "" {
-			out = append(out, id)
-		}
-	}
-	return out
 }

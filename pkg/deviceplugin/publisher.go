@@ -209,7 +209,7 @@ func (p *Publisher) reportMismatches(allocs []Allocation) {
 		if !ok {
 			continue // not admitted yet
 		}
-		want := ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation])
+		want := gantryv1alpha1.ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation])
 		sort.Strings(got)
 		sort.Strings(want)
 		if strings.Join(got, ",") == strings.Join(want, ",") {
