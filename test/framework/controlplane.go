@@ -19,6 +19,8 @@ import (
 	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	"k8s.io/client-go/rest"
+	"k8s.io/client-go/tools/clientcmd"
+	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	"sigs.k8s.io/controller-runtime/pkg/envtest"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
@@ -168,24 +170,28 @@ func (cp *ControlPlane) AddUser(name string, groups ...string) (*rest.Config, er
 	return u.Config(), nil
 }
 
-// AddUserKubeconfig adds a user as AddUser does and writes a kubeconfig
-// file for it, for processes started by a test.
-func (cp *ControlPlane) AddUserKubeconfig(name string, groups ...string) (string, error) {
-	u, err := cp.env.AddUser(envtest.User{Name: name, Groups: groups}, cp.Config)
-	if err != nil {
-		return "", fmt.Errorf("adding user %s: %w", name, err)
+// ImpersonatingKubeconfig writes a kubeconfig file that authenticates as the
+// admin and impersonates the given user, groups and extra, for processes
+// started by a test that must act as, say, a service account bound to a
+// node (the extra a real pod's token carries).
+func (cp *ControlPlane) ImpersonatingKubeconfig(user string, groups []string, extra map[string][]string) (string, error) {
+	cfg := rest.CopyConfig(cp.Config)
+	cfg.Impersonate = rest.ImpersonationConfig{UserName: user, Groups: groups, Extra: extra}
+	kc := clientcmdapi.NewConfig()
+	kc.Clusters["test"] = &clientcmdapi.Cluster{Server: cfg.Host, CertificateAuthorityData: cfg.CAData}
+	kc.AuthInfos["test"] = &clientcmdapi.AuthInfo{
+		ClientCertificateData: cfg.CertData, ClientKeyData: cfg.KeyData, Token: cfg.BearerToken,
+		Impersonate: user, ImpersonateGroups: groups, ImpersonateUserExtra: extra,
 	}
-	raw, err := u.KubeConfig()
-	if err != nil {
-		return "", fmt.Errorf("kubeconfig of user %s: %w", name, err)
-	}
+	kc.Contexts["test"] = &clientcmdapi.Context{Cluster: "test", AuthInfo: "test"}
+	kc.CurrentContext = "test"
 	f, err := os.CreateTemp(cp.dir, "kubeconfig-*")
 	if err != nil {
 		return "", err
 	}
-	defer f.Close()
-	if _, err := f.Write(raw); err != nil {
-		return "", fmt.Errorf("writing kubeconfig of user %s: %w", name, err)
+	f.Close()
+	if err := clientcmd.WriteToFile(*kc, f.Name()); err != nil {
+		return "", fmt.Errorf("writing kubeconfig for %s: %w", user, err)
 	}
 	return f.Name(), nil
 }

@@ -52,8 +52,9 @@ func servePodResources(t *testing.T, socket string, pr *podResources) {
 }
 
 // TestDevicePluginPublishesNodeGPU runs the device-plugin daemon on the
-// pcie-2island fixture, as the least-privileged user its RBAC manifest
-// describes, against the real API server: it must publish the NodeGPU (spec
+// pcie-2island fixture, as its service account bound to the node (so with
+// only the RBAC and admission policy under deploy/rbac), against the real
+// API server: it must publish the NodeGPU (spec
 // from the fixture, owned by the Node), the kubelet's allocations, health
 // changes from an injected XID, the recovery after the quiet period, and an
 // event on a pod whose allocation differs from the scheduler's choice.
@@ -65,15 +66,17 @@ func TestDevicePluginPublishesNodeGPU(t *testing.T) {
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gantry-system"}}); client.IgnoreAlreadyExists(err) != nil {
 		t.Fatal(err)
 	}
-	if _, err := controlPlane.ApplyManifest(ctx, filepath.Join(framework.RepoRoot(), "deploy", "rbac", "device-plugin.yaml")); err != nil {
-		t.Fatal(err)
+	for _, f := range []string{"device-plugin.yaml", "device-plugin-nodegpu-policy.yaml"} {
+		if _, err := controlPlane.ApplyManifest(ctx, filepath.Join(framework.RepoRoot(), "deploy", "rbac", f)); err != nil {
+			t.Fatal(err)
+		}
 	}
-	kubeconfig, err := controlPlane.AddUserKubeconfig("system:serviceaccount:gantry-system:gantry-device-plugin", "system:serviceaccounts")
+	nodeName := "dp-node-publish"
+	kubeconfig, err := controlPlane.ImpersonatingKubeconfig(devicePluginUser, devicePluginGroups, nodeExtra(nodeName))
 	if err != nil {
 		t.Fatal(err)
 	}
 
-	nodeName := "dp-node-publish"
 	node, err := controlPlane.CreateReadyNode(ctx, nodeName, nil, corev1.ResourceList{
 		corev1.ResourceCPU: resource.MustParse("64"), "nvidia.com/gpu": resource.MustParse("8"),
 	})
