@@ -15,10 +15,10 @@ import (
 const BinaryName = "gantry-scheduler"
 
 // NewCommand returns the gantry-scheduler command: kube-scheduler's own
-// command line (flags, --config, leader election, secure serving) with the
-// out-of-tree plugins registered.
+// command line (flags, --config, leader election, secure serving) with
+// Gantry's plugins (Options) and any further opts registered.
 func NewCommand(opts ...app.Option) *cobra.Command {
-	cmd := app.NewSchedulerCommand(opts...)
+	cmd := app.NewSchedulerCommand(append(Options(), opts...)...)
 	cmd.Use = BinaryName
 	cmd.Short = "Gantry's GPU-aware secondary scheduler"
 	cmd.Long = `gantry-scheduler is a secondary scheduler built on the kube-scheduler framework.

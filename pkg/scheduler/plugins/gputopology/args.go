@@ -1,0 +1,158 @@
+package gputopology
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	v1helper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
+	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
+
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+)
+
+// Defaults of GPUTopologyArgs.
+const (
+	DefaultResourceName   = "nvidia.com/gpu"
+	DefaultQualityWeight  = 60
+	DefaultPackingWeight  = 40
+	DefaultNoNodeGPUScore = 10
+)
+
+// GPUTopologyArgs configures the plugin (pluginConfig args of
+// GantryGPUTopology). A field left out of the configuration keeps its
+// default; a field given as 0 is 0.
+type GPUTopologyArgs struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// ResourceName is the extended resource that counts whole GPUs.
+	ResourceName string `json:"resourceName,omitempty"`
+	// QualityWeight weighs the quality of the best set on a node (its
+	// worst link) in the node's score, 0 to 100.
+	QualityWeight int64 `json:"qualityWeight"`
+	// PackingWeight weighs best-fit packing in the node's score, 0 to 100.
+	// At least one of the two weights must be positive.
+	PackingWeight int64 `json:"packingWeight"`
+	// NoNodeGPUScore is the score, 0 to 100, of a node that has no usable
+	// NodeGPU: such nodes are used, but after the nodes Gantry can see into.
+	NoNodeGPUScore int64 `json:"noNodeGPUScore"`
+	// TopologyKeys are node label keys of topology domains, most specific
+	// first (e.g. an NVLink clique, the rack, the spine), for LocalityScore.
+	// Empty by default; the gang plugin will read them.
+	TopologyKeys []string `json:"topologyKeys,omitempty"`
+}
+
+// DeepCopyObject implements runtime.Object, so typed args can be handed to
+// New like the in-tree plugins' args.
+func (a *GPUTopologyArgs) DeepCopyObject() runtime.Object { return a.DeepCopy() }
+
+// DeepCopy returns a copy of a.
+func (a *GPUTopologyArgs) DeepCopy() *GPUTopologyArgs {
+	if a == nil {
+		return nil
+	}
+	out := *a
+	out.TopologyKeys = append([]string(nil), a.TopologyKeys...)
+	return &out
+}
+
+// DefaultArgs returns the arguments used where the configuration says nothing.
+func DefaultArgs() *GPUTopologyArgs {
+	a := &GPUTopologyArgs{}
+	SetDefaultsGPUTopologyArgs(a)
+	a.QualityWeight, a.PackingWeight, a.NoNodeGPUScore = DefaultQualityWeight, DefaultPackingWeight, DefaultNoNodeGPUScore
+	return a
+}
+
+// SetDefaultsGPUTopologyArgs fills the fields whose zero value cannot be
+// meant: an empty resource name. Numbers are defaulted by decoding onto
+// DefaultArgs (see ParseArgs), because 0 is a valid weight or score.
+func SetDefaultsGPUTopologyArgs(a *GPUTopologyArgs) {
+	if a.ResourceName == "" {
+		a.ResourceName = DefaultResourceName
+	}
+}
+
+// ParseArgs reads the plugin's configuration: nil (no pluginConfig entry),
+// the raw JSON or YAML the scheduler's configuration loader hands out-of-tree
+// plugins (decoded onto the defaults, so left-out fields keep them; unknown
+// fields are an error, so a misspelt weight is not silently ignored), or a
+// *GPUTopologyArgs. The result is validated.
+func ParseArgs(obj runtime.Object) (*GPUTopologyArgs, error) {
+	var args *GPUTopologyArgs
+	switch o := obj.(type) {
+	case nil:
+		args = DefaultArgs()
+	case *GPUTopologyArgs:
+		args = o.DeepCopy()
+	case *runtime.Unknown:
+		args = DefaultArgs()
+		if err := frameworkruntime.DecodeInto(o, args); err != nil {
+			return nil, fmt.Errorf("decoding %s args: %w", Name, err)
+		}
+		if err := rejectUnknownFields(o); err != nil {
+			return nil, fmt.Errorf("decoding %s args: %w", Name, err)
+		}
+	default:
+		return nil, fmt.Errorf("%s args: want *GPUTopologyArgs or raw configuration, got %T", Name, obj)
+	}
+	SetDefaultsGPUTopologyArgs(args)
+	if err := ValidateGPUTopologyArgs(nil, args); err != nil {
+		return nil, fmt.Errorf("invalid %s args: %w", Name, err)
+	}
+	return args, nil
+}
+
+// rejectUnknownFields decodes JSON args strictly. DecodeInto (encoding/json,
+// or sigs.k8s.io/yaml for YAML) ignores unknown fields; the scheduler's
+// configuration loader hands out-of-tree args over as JSON, which is where
+// a misspelt field would otherwise vanish.
+func rejectUnknownFields(o *runtime.Unknown) error {
+	if len(o.Raw) == 0 || (o.ContentType != "" && o.ContentType != runtime.ContentTypeJSON) {
+		return nil
+	}
+	dec := json.NewDecoder(bytes.NewReader(o.Raw))
+	dec.DisallowUnknownFields()
+	return dec.Decode(&GPUTopologyArgs{})
+}
+
+// ValidateGPUTopologyArgs checks args, naming each bad field under path.
+func ValidateGPUTopologyArgs(path *field.Path, args *GPUTopologyArgs) error {
+	var errs field.ErrorList
+	if !v1helper.IsExtendedResourceName(v1.ResourceName(args.ResourceName)) {
+		errs = append(errs, field.Invalid(path.Child("resourceName"), args.ResourceName,
+			"must be an extended resource name such as nvidia.com/gpu"))
+	}
+	for _, f := range []struct {
+		name  string
+		value int64
+	}{
+		{"qualityWeight", args.QualityWeight},
+		{"packingWeight", args.PackingWeight},
+		{"noNodeGPUScore", args.NoNodeGPUScore},
+	} {
+		if f.value < 0 || f.value > core.MaxScore {
+			errs = append(errs, field.Invalid(path.Child(f.name), f.value, fmt.Sprintf("must be between 0 and %d", core.MaxScore)))
+		}
+	}
+	if args.QualityWeight == 0 && args.PackingWeight == 0 {
+		errs = append(errs, field.Invalid(path.Child("packingWeight"), args.PackingWeight,
+			"qualityWeight and packingWeight cannot both be 0"))
+	}
+	seen := sets.New[string]()
+	for i, key := range args.TopologyKeys {
+		p := path.Child("topologyKeys").Index(i)
+		errs = append(errs, metav1validation.ValidateLabelName(key, p)...)
+		if seen.Has(key) {
+			errs = append(errs, field.Duplicate(p, key))
+		}
+		seen.Insert(key)
+	}
+	return errs.ToAggregate()
+}

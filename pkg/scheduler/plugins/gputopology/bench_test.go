@@ -1,0 +1,77 @@
+package gputopology
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
+)
+
+// BenchmarkFilterScore measures one node's Filter + Score for a pod, the
+// per-node cost a scheduling cycle pays (PreFilter and PreScore are per
+// cycle). Each iteration is a new cycle, so nothing is memoised across
+// iterations. A quarter of each node's GPUs are in use, spread so the free
+// ones are not one group: the search has real work.
+func BenchmarkFilterScore(b *testing.B) {
+	for _, tc := range []struct {
+		name string
+		spec func(string) gantryv1alpha1.NodeGPUSpec
+	}{
+		{"nvswitch8", func(n string) gantryv1alpha1.NodeGPUSpec { return nvswitchSpec(n, 8) }},
+		{"twoIsland8", twoIslandSpec},
+		{"nvswitch16", func(n string) gantryv1alpha1.NodeGPUSpec { return nvswitchSpec(n, 16) }},
+		{"pcie16", pcie16Spec},
+	} {
+		for _, gpus := range []int64{1, 2, 4, 8} {
+			s := tc.spec("n")
+			allocated := map[int]string{}
+			for i := 0; i < len(s.GPUs); i += 4 {
+				allocated[i] = "x"
+			}
+			if int(gpus) > len(s.GPUs)-len(allocated) {
+				continue
+			}
+			b.Run(fmt.Sprintf("%s/%dgpu", tc.name, gpus), func(b *testing.B) {
+				env := newTestEnv(b, []*gantryv1alpha1.NodeGPU{nodeGPU("n", "1", s, nil, allocated)})
+				pod := gpuPod("p", gpus)
+				ni := nodeInfo("n")
+				ctx := context.Background()
+				b.ReportAllocs()
+				b.ResetTimer()
+				for range b.N {
+					cs := framework.NewCycleState()
+					env.pl.PreFilter(ctx, cs, pod, nil)
+					if st := env.pl.Filter(ctx, cs, pod, ni); !st.IsSuccess() {
+						b.Fatal(st)
+					}
+					env.pl.PreScore(ctx, cs, pod, []fwk.NodeInfo{ni})
+					if _, st := env.pl.Score(ctx, cs, pod, ni); !st.IsSuccess() {
+						b.Fatal(st)
+					}
+				}
+			})
+		}
+	}
+}
+
+// pcie16Spec is a 16-GPU PCIe server: pairs share a switch, four GPUs a host
+// bridge, eight a socket.
+func pcie16Spec(node string) gantryv1alpha1.NodeGPUSpec {
+	return spec(node, 16, func(a, b int) gpu.Link {
+		switch {
+		case a/2 == b/2:
+			return gpu.Link{Type: gpu.LinkSingleSwitch}
+		case a/4 == b/4:
+			return gpu.Link{Type: gpu.LinkHostBridge}
+		case a/8 == b/8:
+			return gpu.Link{Type: gpu.LinkNUMANode}
+		default:
+			return gpu.Link{Type: gpu.LinkSystem}
+		}
+	})
+}

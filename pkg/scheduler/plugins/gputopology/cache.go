@@ -1,0 +1,450 @@
+package gputopology
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+)
+
+// Cache is the plugin's view of every node's GPUs, fed by informers and by
+// the plugin's own reservations. It is safe for concurrent use.
+//
+// A node's allocated GPUs are the union of
+//
+//   - the GPUs its NodeGPU reports in status.allocations (the kubelet's
+//     ground truth, as the device plugin last published it);
+//   - the GPUs named in gantry.dev/gpu-ids on pods bound to the node that
+//     have not finished: this covers the time before the kubelet reports
+//     them, and lets a restarted scheduler rebuild exactly what it handed
+//     out from the API server alone;
+//   - the GPUs reserved in Reserve for pods not bound yet, so two pods
+//     scheduled in one burst never get the same GPU.
+//
+// A reservation ends with Unreserve, or once the pod is seen bound (its
+// annotation then speaks for it) or deleted. Pods and reservations are kept
+// as GPU UUIDs and resolved against the node's current topology, so a
+// NodeGPU that is rewritten, deleted and recreated, or that arrives after
+// the pods, is counted right; UUIDs not on the node are ignored.
+//
+// A NodeGPU that cannot be read (it does not convert, or its spec does not
+// make a topology) is logged and the node is treated as having no NodeGPU:
+// a bad object on one node must not stop scheduling on the others.
+type Cache struct {
+	logger klog.Logger
+
+	mu           sync.RWMutex
+	nodes        map[string]*nodeEntry
+	pods         map[types.UID]podRecord
+	reservations map[types.UID]podRecord
+
+	synced atomic.Pointer[func() bool]
+}
+
+// podRecord is a pod's GPUs on a node, as UUIDs.
+type podRecord struct {
+	node string
+	ids  []string
+}
+
+// nodeEntry is one node. It exists while the node has a NodeGPU, pods or
+// reservations.
+type nodeEntry struct {
+	// topology is nil when the node has no usable NodeGPU.
+	topology *gpu.Topology
+	// resourceVersion is the last NodeGPU version applied (also after a
+	// delete), so an older copy arriving late is not applied over it.
+	resourceVersion string
+	healthy         gpu.Set
+	// reported is status.allocations; reportedBy maps "namespace/name" to
+	// the GPUs reported for that pod.
+	reported   gpu.Set
+	reportedBy map[string]gpu.Set
+
+	pods     map[types.UID][]string
+	reserved map[types.UID][]string
+
+	// allocated is derived from the fields above by recompute.
+	allocated gpu.Set
+}
+
+// NewCache returns an empty cache that reports itself synced until
+// SetSyncedFunc says otherwise.
+func NewCache(logger klog.Logger) *Cache {
+	return &Cache{
+		logger:       logger,
+		nodes:        map[string]*nodeEntry{},
+		pods:         map[types.UID]podRecord{},
+		reservations: map[types.UID]podRecord{},
+	}
+}
+
+// SetSyncedFunc sets what HasSynced asks: whether the informers feeding the
+// cache have delivered their first lists.
+func (c *Cache) SetSyncedFunc(f func() bool) { c.synced.Store(&f) }
+
+// HasSynced reports whether the cache holds the cluster's state.
+func (c *Cache) HasSynced() bool {
+	f := c.synced.Load()
+	return f == nil || (*f)()
+}
+
+// Node returns the node's GPU state, and false when the node has no usable
+// NodeGPU.
+func (c *Cache) Node(name string) (core.NodeState, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e := c.nodes[name]
+	if e == nil || e.topology == nil {
+		return core.NodeState{}, false
+	}
+	return e.state(), true
+}
+
+func (e *nodeEntry) state() core.NodeState {
+	return core.NodeState{Topology: e.topology, Healthy: e.healthy, Allocated: e.allocated}
+}
+
+// SetNodeGPU records a NodeGPU (added or updated).
+func (c *Cache) SetNodeGPU(ng *gantryv1alpha1.NodeGPU) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.setNodeGPULocked(ng.Name, ng.ResourceVersion, ng, nil)
+}
+
+// setNodeGPUObject records a NodeGPU as an informer hands it over: typed or
+// unstructured. It reports whether the object was newer than what the cache
+// held and so was applied.
+func (c *Cache) setNodeGPUObject(obj any) bool {
+	switch o := obj.(type) {
+	case *gantryv1alpha1.NodeGPU:
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		return c.setNodeGPULocked(o.Name, o.ResourceVersion, o, nil)
+	case *unstructured.Unstructured:
+		name, rv := o.GetName(), o.GetResourceVersion()
+		// Converting costs more than the version check; skip it for
+		// copies the cache has already applied.
+		c.mu.RLock()
+		stale := c.nodes[name] != nil && !newerVersion(c.nodes[name].resourceVersion, rv)
+		c.mu.RUnlock()
+		if stale {
+			return false
+		}
+		var ng gantryv1alpha1.NodeGPU
+		err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.UnstructuredContent(), &ng)
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		if err != nil {
+			return c.setNodeGPULocked(name, rv, nil, fmt.Errorf("converting: %w", err))
+		}
+		return c.setNodeGPULocked(name, rv, &ng, nil)
+	default:
+		c.logger.Error(nil, "Ignoring NodeGPU event with an unexpected object", "type", fmt.Sprintf("%T", obj))
+		return false
+	}
+}
+
+// setNodeGPULocked applies a NodeGPU, or the failure to read one (readErr),
+// if rv is newer than the version held.
+func (c *Cache) setNodeGPULocked(name, rv string, ng *gantryv1alpha1.NodeGPU, readErr error) bool {
+	e := c.nodes[name]
+	if e != nil && !newerVersion(e.resourceVersion, rv) {
+		return false
+	}
+	if e == nil {
+		e = &nodeEntry{}
+		c.nodes[name] = e
+	}
+	e.resourceVersion = rv
+	e.topology, e.healthy, e.reported, e.reportedBy = nil, 0, 0, nil
+	err := readErr
+	if err == nil {
+		err = e.readNodeGPU(c.logger, ng)
+	}
+	if err != nil {
+		c.logger.Error(err, "Ignoring malformed NodeGPU: the node is treated as having none", "nodeGPU", klog.KRef("", name), "resourceVersion", rv)
+		e.topology, e.healthy, e.reported, e.reportedBy = nil, 0, 0, nil
+	}
+	c.recompute(name, e)
+	return true
+}
+
+// readNodeGPU fills the entry's hardware, health and reported allocations.
+func (e *nodeEntry) readNodeGPU(logger klog.Logger, ng *gantryv1alpha1.NodeGPU) error {
+	topo, err := gpu.FromSpec(ng.Spec)
+	if err != nil {
+		return fmt.Errorf("spec: %w", err)
+	}
+	healthy := topo.All()
+	for _, h := range ng.Status.Health {
+		p, ok := topo.Position(int(h.Index))
+		if !ok {
+			logger.V(2).Info("NodeGPU reports health of a GPU it does not list; ignored", "nodeGPU", klog.KObj(ng), "index", h.Index)
+			continue
+		}
+		// Anything but an explicit Healthy keeps work off the GPU.
+		if h.Health != gantryv1alpha1.Healthy {
+			healthy &^= gpu.Set(0).Add(p)
+		}
+	}
+	var reported gpu.Set
+	reportedBy := map[string]gpu.Set{}
+	for _, a := range ng.Status.Allocations {
+		p, ok := topo.Position(int(a.Index))
+		if !ok {
+			logger.V(2).Info("NodeGPU reports an allocation of a GPU it does not list; ignored", "nodeGPU", klog.KObj(ng), "index", a.Index)
+			continue
+		}
+		reported = reported.Add(p)
+		key := a.PodNamespace + "/" + a.PodName
+		reportedBy[key] = reportedBy[key].Add(p)
+	}
+	e.topology, e.healthy, e.reported, e.reportedBy = topo, healthy, reported, reportedBy
+	return nil
+}
+
+// DeleteNodeGPU forgets a node's NodeGPU; rv is the deleted object's last
+// version ("" to delete unconditionally).
+func (c *Cache) DeleteNodeGPU(name, rv string) bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	e := c.nodes[name]
+	if e == nil {
+		return false
+	}
+	if rv != "" && e.resourceVersion != "" && newerVersion(rv, e.resourceVersion) {
+		// The cache holds a copy newer than the one deleted: a delete
+		// that arrives late from the informer that is behind.
+		return false
+	}
+	e.topology, e.healthy, e.reported, e.reportedBy = nil, 0, 0, nil
+	e.resourceVersion = rv
+	c.recompute(name, e)
+	return true
+}
+
+// newerVersion reports whether resource version b is newer than a. Versions
+// are opaque to clients in general; etcd's are integers that grow, which is
+// what lets the two informers that feed the cache (the plugin's and the
+// scheduler's, through queueing hints) be reconciled. Anything that does not
+// parse is taken as newer.
+func newerVersion(a, b string) bool {
+	if a == "" {
+		return true
+	}
+	x, errA := strconv.ParseUint(a, 10, 64)
+	y, errB := strconv.ParseUint(b, 10, 64)
+	if errA != nil || errB != nil {
+		return a != b
+	}
+	return y > x
+}
+
+// SetPod records a pod (added or updated). Only bound pods that have not
+// finished count; a pod leaving that state is forgotten.
+func (c *Cache) SetPod(pod *v1.Pod) {
+	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
+		c.DeletePod(pod)
+		return
+	}
+	if pod.Spec.NodeName == "" {
+		// Not bound: only a reservation can stand for it, and that lasts
+		// until the pod is bound, unreserved or deleted.
+		return
+	}
+	ids := gantryv1alpha1.ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation])
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if r, ok := c.reservations[pod.UID]; ok {
+		// The pod is bound, so its annotation now speaks for it. Were it
+		// bound without one (its PreBind was skipped), the reservation is
+		// the best knowledge of what it holds, so it carries over.
+		if len(ids) == 0 && r.node == pod.Spec.NodeName {
+			ids = r.ids
+		}
+		c.dropLocked(c.reservations, pod.UID, func(e *nodeEntry) map[types.UID][]string { return e.reserved })
+	}
+	old, had := c.pods[pod.UID]
+	if had && old.node == pod.Spec.NodeName && slices.Equal(old.ids, ids) {
+		return
+	}
+	if had {
+		c.dropLocked(c.pods, pod.UID, func(e *nodeEntry) map[types.UID][]string { return e.pods })
+	}
+	if len(ids) == 0 {
+		return
+	}
+	c.pods[pod.UID] = podRecord{node: pod.Spec.NodeName, ids: ids}
+	e := c.entryLocked(pod.Spec.NodeName)
+	if e.pods == nil {
+		e.pods = map[types.UID][]string{}
+	}
+	e.pods[pod.UID] = ids
+	c.recompute(pod.Spec.NodeName, e)
+}
+
+// DeletePod forgets a pod and any reservation it had.
+func (c *Cache) DeletePod(pod *v1.Pod) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropLocked(c.pods, pod.UID, func(e *nodeEntry) map[types.UID][]string { return e.pods })
+	c.dropLocked(c.reservations, pod.UID, func(e *nodeEntry) map[types.UID][]string { return e.reserved })
+}
+
+// ReserveResult is what Reserve did.
+type ReserveResult struct {
+	// NoNodeGPU is set when the node has no usable NodeGPU: nothing was
+	// reserved, and the node is left to choose.
+	NoNodeGPU bool
+	// Placement is the set chosen, or why none fits.
+	Placement core.Placement
+	// UUIDs are the reserved GPUs when Placement.Fits.
+	UUIDs []string
+}
+
+// Reserve chooses the pod's GPUs on the node from the GPUs free now and
+// holds them for the pod. The choice and the hold happen under one lock, so
+// two pods never get the same GPU. A reservation the pod already had is
+// replaced, so a retried cycle may choose its own GPUs again.
+func (c *Cache) Reserve(uid types.UID, nodeName string, req core.Request) ReserveResult {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropLocked(c.reservations, uid, func(e *nodeEntry) map[types.UID][]string { return e.reserved })
+	e := c.nodes[nodeName]
+	if e == nil || e.topology == nil {
+		return ReserveResult{NoNodeGPU: true}
+	}
+	p := core.Place(e.state(), req)
+	if !p.Fits {
+		return ReserveResult{Placement: p}
+	}
+	ids := e.topology.UUIDs(p.Set)
+	c.reservations[uid] = podRecord{node: nodeName, ids: ids}
+	if e.reserved == nil {
+		e.reserved = map[types.UID][]string{}
+	}
+	e.reserved[uid] = ids
+	c.recompute(nodeName, e)
+	return ReserveResult{Placement: p, UUIDs: ids}
+}
+
+// Unreserve drops the pod's reservation, if any.
+func (c *Cache) Unreserve(uid types.UID) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropLocked(c.reservations, uid, func(e *nodeEntry) map[types.UID][]string { return e.reserved })
+}
+
+// Reservation returns the node and GPUs reserved for the pod.
+func (c *Cache) Reservation(uid types.UID) (node string, ids []string, ok bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	r, ok := c.reservations[uid]
+	return r.node, r.ids, ok
+}
+
+// PodGPUs returns the GPUs the cache counts as held by the pod on the node:
+// its annotation, its reservation and what the NodeGPU reports for it.
+func (c *Cache) PodGPUs(pod *v1.Pod, nodeName string) gpu.Set {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e := c.nodes[nodeName]
+	if e == nil || e.topology == nil {
+		return 0
+	}
+	var s gpu.Set
+	if r, ok := c.pods[pod.UID]; ok && r.node == nodeName {
+		s |= e.positions(r.ids)
+	}
+	if r, ok := c.reservations[pod.UID]; ok && r.node == nodeName {
+		s |= e.positions(r.ids)
+	}
+	return s | e.reportedBy[pod.Namespace+"/"+pod.Name]
+}
+
+// Positions resolves GPU UUIDs on the node, ignoring UUIDs it does not have.
+func (c *Cache) Positions(nodeName string, ids []string) gpu.Set {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e := c.nodes[nodeName]
+	if e == nil || e.topology == nil {
+		return 0
+	}
+	return e.positions(ids)
+}
+
+func (e *nodeEntry) positions(ids []string) gpu.Set {
+	var s gpu.Set
+	for _, id := range ids {
+		if p, ok := e.topology.PositionOfUUID(id); ok {
+			s = s.Add(p)
+		}
+	}
+	return s
+}
+
+func (c *Cache) entryLocked(name string) *nodeEntry {
+	e := c.nodes[name]
+	if e == nil {
+		e = &nodeEntry{}
+		c.nodes[name] = e
+	}
+	return e
+}
+
+// dropLocked removes uid from records and from its node's per-node map.
+func (c *Cache) dropLocked(records map[types.UID]podRecord, uid types.UID, perNode func(*nodeEntry) map[types.UID][]string) {
+	r, ok := records[uid]
+	if !ok {
+		return
+	}
+	delete(records, uid)
+	if e := c.nodes[r.node]; e != nil {
+		delete(perNode(e), uid)
+		c.recompute(r.node, e)
+	}
+}
+
+// recompute derives the node's allocated set, and forgets a node that no
+// longer has anything to remember. A deleted NodeGPU leaves its version
+// behind as a tombstone, so that a copy from before the delete, arriving late
+// through the other informer, is not applied over it.
+func (c *Cache) recompute(name string, e *nodeEntry) {
+	if e.topology == nil {
+		e.allocated = 0
+		if len(e.pods) == 0 && len(e.reserved) == 0 && e.resourceVersion == "" {
+			delete(c.nodes, name)
+		}
+		return
+	}
+	a := e.reported
+	for uid, ids := range e.pods {
+		s := e.positions(ids)
+		if s.Len() != len(ids) && c.logger.V(4).Enabled() {
+			c.logger.V(4).Info("Pod annotated with GPUs that are not on its node; those are ignored", "podUID", uid, "node", name, "gpuIDs", ids)
+		}
+		a |= s
+	}
+	for _, ids := range e.reserved {
+		a |= e.positions(ids)
+	}
+	e.allocated = a
+}
+
+// WaitForSync waits until the cache has synced or ctx ends.
+func (c *Cache) WaitForSync(ctx context.Context) bool {
+	return waitFor(ctx, c.HasSynced)
+}

@@ -1,0 +1,358 @@
+package gputopology
+
+import (
+	"sync"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+)
+
+func toUnstructured(t testing.TB, ng *gantryv1alpha1.NodeGPU) *unstructured.Unstructured {
+	t.Helper()
+	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ng)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &unstructured.Unstructured{Object: obj}
+	u.SetGroupVersionKind(gantryv1alpha1.SchemeGroupVersion.WithKind("NodeGPU"))
+	return u
+}
+
+// allocated returns the node's allocated set, or fails the test if the node
+// has no usable NodeGPU.
+func allocated(t testing.TB, c *Cache, node string) gpu.Set {
+	t.Helper()
+	st, ok := c.Node(node)
+	if !ok {
+		t.Fatalf("node %s has no usable NodeGPU in the cache", node)
+	}
+	return st.Allocated
+}
+
+func TestCacheNodeGPU(t *testing.T) {
+	tests := []struct {
+		name          string
+		ng            *gantryv1alpha1.NodeGPU
+		wantHealthy   gpu.Set
+		wantAllocated gpu.Set
+	}{
+		{
+			name:        "all healthy and free",
+			ng:          nodeGPU("n", "1", nvswitchSpec("n", 8), nil, nil),
+			wantHealthy: positions(0, 1, 2, 3, 4, 5, 6, 7),
+		},
+		{
+			name:        "unhealthy GPUs are left out of the healthy set",
+			ng:          nodeGPU("n", "1", nvswitchSpec("n", 8), []int{2, 5}, nil),
+			wantHealthy: positions(0, 1, 3, 4, 6, 7),
+		},
+		{
+			name:          "reported allocations are allocated",
+			ng:            nodeGPU("n", "1", nvswitchSpec("n", 8), nil, map[int]string{0: "a", 1: "a", 7: "b"}),
+			wantHealthy:   positions(0, 1, 2, 3, 4, 5, 6, 7),
+			wantAllocated: positions(0, 1, 7),
+		},
+		{
+			name: "health and allocations of GPUs that are not listed are ignored",
+			ng: func() *gantryv1alpha1.NodeGPU {
+				ng := nodeGPU("n", "1", nvswitchSpec("n", 4), []int{9}, map[int]string{12: "a"})
+				return ng
+			}(),
+			wantHealthy: positions(0, 1, 2, 3),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newTestCache(t)
+			c.SetNodeGPU(tt.ng)
+			st, ok := c.Node("n")
+			if !ok {
+				t.Fatal("node not in the cache")
+			}
+			if st.Healthy != tt.wantHealthy || st.Allocated != tt.wantAllocated {
+				t.Errorf("healthy %v allocated %v, want %v and %v", st.Healthy, st.Allocated, tt.wantHealthy, tt.wantAllocated)
+			}
+		})
+	}
+}
+
+func TestCacheIgnoresMalformedNodeGPU(t *testing.T) {
+	badLink := nodeGPU("bad-link", "1", nvswitchSpec("bad-link", 2), nil, nil)
+	badLink.Spec.Links = append(badLink.Spec.Links, gantryv1alpha1.GPULink{A: 0, B: 9, Type: gantryv1alpha1.LinkNVLink, NVLinkLanes: 1})
+	unknownType := nodeGPU("unknown-type", "1", nvswitchSpec("unknown-type", 2), nil, nil)
+	unknownType.Spec.Links[0].Type = "Carrier-Pigeon"
+	dupUUID := nodeGPU("dup-uuid", "1", nvswitchSpec("dup-uuid", 2), nil, nil)
+	dupUUID.Spec.GPUs[1].UUID = dupUUID.Spec.GPUs[0].UUID
+
+	notConvertible := toUnstructured(t, nodeGPU("not-convertible", "1", nvswitchSpec("not-convertible", 2), nil, nil))
+	if err := unstructured.SetNestedField(notConvertible.Object, "eight", "spec", "gpus"); err != nil {
+		t.Fatal(err)
+	}
+
+	tests := []struct {
+		name string
+		obj  any
+	}{
+		{"link to a GPU that is not listed", badLink},
+		{"unknown link type", unknownType},
+		{"duplicate UUID", dupUUID},
+		{"spec.gpus is not a list", notConvertible},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, logs := newTestCache(t)
+			name := ""
+			switch o := tt.obj.(type) {
+			case *gantryv1alpha1.NodeGPU:
+				name = o.Name
+				// A node with a good NodeGPU first: the bad update must
+				// take it back to "no NodeGPU", not keep stale data.
+				c.SetNodeGPU(nodeGPU(name, "0", nvswitchSpec(name, 2), nil, nil))
+			case *unstructured.Unstructured:
+				name = o.GetName()
+			}
+			if !c.setNodeGPUObject(tt.obj) {
+				t.Fatal("the object was not applied")
+			}
+			if _, ok := c.Node(name); ok {
+				t.Error("a malformed NodeGPU is in use")
+			}
+			if !logs.contains("Ignoring malformed NodeGPU") {
+				t.Error("the malformed NodeGPU was not logged")
+			}
+			// The other nodes are unaffected.
+			c.SetNodeGPU(nodeGPU("good", "5", nvswitchSpec("good", 8), nil, nil))
+			if _, ok := c.Node("good"); !ok {
+				t.Error("a good NodeGPU is not in use after a bad one")
+			}
+		})
+	}
+}
+
+func TestCacheNodeGPUVersions(t *testing.T) {
+	c, _ := newTestCache(t)
+	spec := nvswitchSpec("n", 8)
+	c.SetNodeGPU(nodeGPU("n", "10", spec, nil, map[int]string{0: "a"}))
+
+	// An older copy, as a lagging informer delivers it, is ignored.
+	if c.setNodeGPUObject(toUnstructured(t, nodeGPU("n", "9", spec, nil, nil))) {
+		t.Error("an older NodeGPU was applied")
+	}
+	if got := allocated(t, c, "n"); got != positions(0) {
+		t.Errorf("allocated %v after an older copy, want {0}", got)
+	}
+	// The same version again is a no-op, a newer one applies.
+	if c.setNodeGPUObject(toUnstructured(t, nodeGPU("n", "10", spec, nil, nil))) {
+		t.Error("the same version was applied twice")
+	}
+	if !c.setNodeGPUObject(toUnstructured(t, nodeGPU("n", "11", spec, nil, map[int]string{1: "b"}))) {
+		t.Error("a newer NodeGPU was not applied")
+	}
+	if got := allocated(t, c, "n"); got != positions(1) {
+		t.Errorf("allocated %v, want {1}", got)
+	}
+
+	// A delete older than what the cache holds is ignored; a current one
+	// applies and leaves a tombstone that older copies cannot pass.
+	if c.DeleteNodeGPU("n", "10") {
+		t.Error("an older delete was applied")
+	}
+	if !c.DeleteNodeGPU("n", "12") {
+		t.Fatal("the delete was not applied")
+	}
+	if _, ok := c.Node("n"); ok {
+		t.Fatal("deleted NodeGPU still in use")
+	}
+	if c.setNodeGPUObject(toUnstructured(t, nodeGPU("n", "11", spec, nil, nil))) {
+		t.Error("a copy from before the delete was applied")
+	}
+	if !c.setNodeGPUObject(toUnstructured(t, nodeGPU("n", "13", spec, nil, nil))) {
+		t.Error("a recreated NodeGPU was not applied")
+	}
+}
+
+func TestCachePods(t *testing.T) {
+	spec := nvswitchSpec("n", 8)
+	finished := func(p *v1.Pod) *v1.Pod { p.Status.Phase = v1.PodSucceeded; return p }
+	terminating := func(p *v1.Pod) *v1.Pod { p.DeletionTimestamp = &metav1.Time{}; return p }
+	foreign := bound(gpuPod("foreign", 1), "n")
+	foreign.Annotations = map[string]string{gantryv1alpha1.GPUIDsAnnotation: "GPU-elsewhere-0," + uuid("n", 5)}
+
+	tests := []struct {
+		name string
+		pods []*v1.Pod
+		want gpu.Set
+	}{
+		{"annotated bound pods count", []*v1.Pod{bound(gpuPod("a", 2), "n", 0, 1), bound(gpuPod("b", 1), "n", 4)}, positions(0, 1, 4)},
+		{"unbound pods do not count", []*v1.Pod{bound(gpuPod("a", 2), "", 0, 1)}, 0},
+		{"pods without the annotation do not count", []*v1.Pod{bound(gpuPod("a", 2), "n")}, 0},
+		{"finished pods do not count", []*v1.Pod{finished(bound(gpuPod("a", 2), "n", 0, 1))}, 0},
+		{"terminating pods still hold their GPUs", []*v1.Pod{terminating(bound(gpuPod("a", 2), "n", 0, 1))}, positions(0, 1)},
+		{"pods on other nodes do not count", []*v1.Pod{bound(gpuPod("a", 2), "other", 0, 1)}, 0},
+		{"UUIDs not on the node are ignored", []*v1.Pod{foreign}, positions(5)},
+		{"an update replaces the pod's GPUs", []*v1.Pod{bound(gpuPod("a", 2), "n", 0, 1), bound(gpuPod("a", 2), "n", 2, 3)}, positions(2, 3)},
+		{"a pod that finishes releases its GPUs", []*v1.Pod{bound(gpuPod("a", 2), "n", 0, 1), finished(bound(gpuPod("a", 2), "n", 0, 1))}, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, _ := newTestCache(t)
+			c.SetNodeGPU(nodeGPU("n", "1", spec, nil, nil))
+			for _, p := range tt.pods {
+				c.SetPod(p)
+			}
+			if got := allocated(t, c, "n"); got != tt.want {
+				t.Errorf("allocated %v, want %v", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestCachePodsBeforeNodeGPU(t *testing.T) {
+	// After a scheduler restart pods and NodeGPUs arrive in any order.
+	c, _ := newTestCache(t)
+	c.SetPod(bound(gpuPod("a", 2), "n", 6, 7))
+	if _, ok := c.Node("n"); ok {
+		t.Fatal("a node without NodeGPU is in use")
+	}
+	c.SetNodeGPU(nodeGPU("n", "1", nvswitchSpec("n", 8), nil, map[int]string{0: "kubelet-reported"}))
+	if got := allocated(t, c, "n"); got != positions(0, 6, 7) {
+		t.Errorf("allocated %v, want {0,6,7}", got)
+	}
+	c.DeletePod(bound(gpuPod("a", 2), "n", 6, 7))
+	if got := allocated(t, c, "n"); got != positions(0) {
+		t.Errorf("allocated %v after the pod was deleted, want {0}", got)
+	}
+}
+
+func TestCacheReservations(t *testing.T) {
+	c, _ := newTestCache(t)
+	c.SetNodeGPU(nodeGPU("n", "1", twoIslandSpec("n"), nil, map[int]string{0: "x"}))
+	req := core.Request{GPUs: 2}
+
+	a, b := gpuPod("a", 2), gpuPod("b", 2)
+	ra := c.Reserve(a.UID, "n", req)
+	rb := c.Reserve(b.UID, "n", req)
+	if !ra.Placement.Fits || !rb.Placement.Fits {
+		t.Fatalf("reservations failed: %q, %q", ra.Placement.Reason, rb.Placement.Reason)
+	}
+	// a finishes the used island without touching the free one; b, with
+	// only GPU 3 left there, takes two of the other island rather than a
+	// pair across the sockets. b never gets any of a's GPUs.
+	if diff := cmp.Diff(uuids("n", 1, 2), ra.UUIDs); diff != "" {
+		t.Errorf("a reserved (-want +got):\n%s", diff)
+	}
+	if diff := cmp.Diff(uuids("n", 4, 5), rb.UUIDs); diff != "" {
+		t.Errorf("b reserved (-want +got):\n%s", diff)
+	}
+	if got := allocated(t, c, "n"); got != positions(0, 1, 2, 4, 5) {
+		t.Errorf("allocated %v, want {0,1,2,4,5}", got)
+	}
+
+	// Reserving again (a retried cycle) replaces, not adds: a's old GPUs
+	// are free to it again, and it takes the best pair now, {6,7}, which
+	// leaves the larger island free.
+	if r := c.Reserve(a.UID, "n", req); r.Placement.Set != positions(6, 7) {
+		t.Errorf("re-reserving a chose %v, want {6,7}", r.Placement.Set)
+	}
+	if got := allocated(t, c, "n"); got != positions(0, 4, 5, 6, 7) {
+		t.Errorf("allocated %v after re-reserving, want {0,4,5,6,7}", got)
+	}
+	c.Unreserve(a.UID)
+	if r := c.Reserve(a.UID, "n", req); r.Placement.Set != positions(6, 7) {
+		t.Fatalf("reserving a again chose %v, want {6,7}", r.Placement.Set)
+	}
+
+	// Unreserve frees, and is idempotent.
+	c.Unreserve(b.UID)
+	c.Unreserve(b.UID)
+	c.Unreserve(types.UID("never-reserved"))
+	if got := allocated(t, c, "n"); got != positions(0, 6, 7) {
+		t.Errorf("allocated %v after unreserve, want {0,6,7}", got)
+	}
+
+	// An annotation update without a binding keeps the reservation.
+	c.SetPod(bound(a, "", 6, 7))
+	if _, _, ok := c.Reservation(a.UID); !ok {
+		t.Error("the reservation ended before the pod was bound")
+	}
+	// Once bound, the annotation speaks for the pod.
+	c.SetPod(bound(a, "n", 6, 7))
+	if _, _, ok := c.Reservation(a.UID); ok {
+		t.Error("the reservation outlived the binding")
+	}
+	if got := allocated(t, c, "n"); got != positions(0, 6, 7) {
+		t.Errorf("allocated %v after binding, want {0,6,7}", got)
+	}
+
+	// A pod bound without the annotation keeps what it reserved.
+	d := gpuPod("d", 1)
+	c.Reserve(d.UID, "n", core.Request{GPUs: 1})
+	c.SetPod(bound(d, "n"))
+	// (GPU 4: the used island, so the island of 1-3 stays whole.)
+	if got := allocated(t, c, "n"); got != positions(0, 4, 6, 7) {
+		t.Errorf("allocated %v after binding a pod without annotation, want {0,4,6,7}", got)
+	}
+
+	// Deleting a pod drops its reservation too.
+	e := gpuPod("e", 1)
+	c.Reserve(e.UID, "n", core.Request{GPUs: 1})
+	c.DeletePod(e)
+	if _, _, ok := c.Reservation(e.UID); ok {
+		t.Error("the reservation outlived the pod")
+	}
+
+	// A node without NodeGPU reserves nothing; one that is full says why.
+	if r := c.Reserve("f", "plain", req); !r.NoNodeGPU {
+		t.Errorf("reserving on a node without NodeGPU: %+v", r)
+	}
+	if r := c.Reserve("g", "n", core.Request{GPUs: 8}); r.Placement.Fits || r.Placement.Reason != "node has 4 free healthy GPUs, pod needs 8" {
+		t.Errorf("reserving too many: %+v", r.Placement)
+	}
+}
+
+func TestCacheReservationsNeverOverlap(t *testing.T) {
+	c, _ := newTestCache(t)
+	c.SetNodeGPU(nodeGPU("n", "1", nvswitchSpec("n", 16), nil, nil))
+	var wg sync.WaitGroup
+	results := make([]ReserveResult, 16)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = c.Reserve(types.UID(rune('a'+i)), "n", core.Request{GPUs: 1})
+		}()
+	}
+	wg.Wait()
+	var seen gpu.Set
+	for i, r := range results {
+		if !r.Placement.Fits {
+			t.Fatalf("reservation %d failed: %s", i, r.Placement.Reason)
+		}
+		if seen&r.Placement.Set != 0 {
+			t.Fatalf("reservation %d got %v, already given", i, r.Placement.Set)
+		}
+		seen |= r.Placement.Set
+	}
+}
+
+func TestCachePodGPUs(t *testing.T) {
+	c, _ := newTestCache(t)
+	c.SetNodeGPU(nodeGPU("n", "1", nvswitchSpec("n", 8), nil, map[int]string{5: "victim"}))
+	victim := bound(gpuPod("victim", 3), "n", 6, 7)
+	c.SetPod(victim)
+	if got := c.PodGPUs(victim, "n"); got != positions(5, 6, 7) {
+		t.Errorf("PodGPUs = %v, want {5,6,7}", got)
+	}
+	if got := c.PodGPUs(victim, "other"); got != 0 {
+		t.Errorf("PodGPUs on another node = %v", got)
+	}
+}

@@ -1,0 +1,547 @@
+// Package gputopology is gantry-scheduler's GPU-topology plugin,
+// GantryGPUTopology. For pods that request whole GPUs it
+//
+//   - filters out nodes that cannot give the pod a healthy set of free GPUs
+//     (or one linked well enough for the pod's gantry.dev/min-gpu-link);
+//   - scores nodes by the quality of the best set and by best-fit packing
+//     (core.Score);
+//   - reserves the exact set in Reserve, so pods scheduled in one burst
+//     never share a GPU, and writes it to the pod (gantry.dev/gpu-ids) in
+//     PreBind, where the device plugin reads it and hands exactly those GPUs
+//     to the kubelet.
+//
+// Nodes without a NodeGPU pass the filter and score NoNodeGPUScore: the
+// plugin can say nothing about their GPUs, and NodeResourcesFit still checks
+// the count. The decisions live in package core; this package gathers the
+// state (Cache) and speaks the framework's interfaces.
+package gputopology
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"maps"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+)
+
+// Name is the plugin's name in the registry and in scheduler configurations.
+const Name = "GantryGPUTopology"
+
+const (
+	// preFilterStateKey holds the pod's request and the per-node views of
+	// one scheduling cycle.
+	preFilterStateKey fwk.StateKey = "PreFilter" + Name
+	// reserveStateKey holds the GPUs reserved for the pod, for PreBind.
+	reserveStateKey fwk.StateKey = "Reserve" + Name
+
+	// syncWait bounds how long PreFilter waits, once, for the cache's
+	// first lists: without them a GPU pod would be placed blind.
+	syncWait = 5 * time.Second
+)
+
+var (
+	_ framework.PreFilterPlugin     = &GPUTopology{}
+	_ framework.FilterPlugin        = &GPUTopology{}
+	_ framework.PreScorePlugin      = &GPUTopology{}
+	_ framework.ScorePlugin         = &GPUTopology{}
+	_ framework.ReservePlugin       = &GPUTopology{}
+	_ framework.PreBindPlugin       = &GPUTopology{}
+	_ framework.EnqueueExtensions   = &GPUTopology{}
+	_ framework.PreFilterExtensions = &GPUTopology{}
+)
+
+// GPUTopology is the plugin.
+type GPUTopology struct {
+	args     *GPUTopologyArgs
+	resource v1.ResourceName
+	weights  core.Weights
+	cache    *Cache
+	client   kubernetes.Interface
+	// pods is the scheduler's pod lister; the queueing hint for pod
+	// deletions checks with it that a pod is really gone.
+	pods corelisters.PodLister
+}
+
+// New builds the plugin: args are validated first, so a bad configuration
+// stops the scheduler at start with a message naming the field.
+func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	args, err := ParseArgs(obj)
+	if err != nil {
+		return nil, err
+	}
+	c, err := sharedCache(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	return newPlugin(args, c, h.ClientSet(), h.SharedInformerFactory().Core().V1().Pods().Lister()), nil
+}
+
+func newPlugin(args *GPUTopologyArgs, c *Cache, client kubernetes.Interface, pods corelisters.PodLister) *GPUTopology {
+	return &GPUTopology{
+		args:     args,
+		resource: v1.ResourceName(args.ResourceName),
+		weights:  core.Weights{Quality: args.QualityWeight, Packing: args.PackingWeight},
+		cache:    c,
+		client:   client,
+		pods:     pods,
+	}
+}
+
+// Caches are shared by the plugin instances of one scheduler (one per
+// profile that enables the plugin), keyed by the scheduler's informer
+// factory: a GPU reserved by a pod of one profile must not be handed to a
+// pod of another.
+var (
+	sharedCachesMu sync.Mutex
+	sharedCaches   = map[informers.SharedInformerFactory]*Cache{}
+)
+
+func sharedCache(ctx context.Context, h framework.Handle) (*Cache, error) {
+	factory := h.SharedInformerFactory()
+	sharedCachesMu.Lock()
+	defer sharedCachesMu.Unlock()
+	if c, ok := sharedCaches[factory]; ok {
+		return c, nil
+	}
+	c := NewCache(klog.FromContext(ctx).WithValues("plugin", Name))
+	if err := c.startInformers(ctx, h); err != nil {
+		return nil, err
+	}
+	sharedCaches[factory] = c
+	context.AfterFunc(ctx, func() {
+		sharedCachesMu.Lock()
+		defer sharedCachesMu.Unlock()
+		delete(sharedCaches, factory)
+	})
+	return c, nil
+}
+
+// Name implements framework.Plugin.
+func (pl *GPUTopology) Name() string { return Name }
+
+// preFilterState is one scheduling cycle's view: the request and what each
+// node looked like when the cycle first asked about it, so Filter and Score
+// see the same state even while informers update the cache.
+type preFilterState struct {
+	req core.Request
+	// views maps node name to *nodeView. Shared by clones: a view, once
+	// stored, never changes.
+	views *sync.Map
+	// overrides are nodes whose state AddPod/RemovePod changed (preemption
+	// and nominated pods); copied on Clone.
+	overrides map[string]core.NodeState
+	// partlyUsedFits is set in PreScore: some candidate node with GPUs in
+	// use fits the pod, so empty nodes take EmptyNodePenalty.
+	partlyUsedFits bool
+}
+
+type nodeView struct {
+	// hasGPU is false for a node without a usable NodeGPU.
+	hasGPU    bool
+	state     core.NodeState
+	placement core.Placement
+}
+
+// Clone implements fwk.StateData.
+func (s *preFilterState) Clone() fwk.StateData {
+	c := *s
+	c.overrides = maps.Clone(s.overrides)
+	return &c
+}
+
+type reserveState struct {
+	node  string
+	uuids []string
+}
+
+// Clone implements fwk.StateData; the state is never modified.
+func (s *reserveState) Clone() fwk.StateData { return s }
+
+func getPreFilterState(cs fwk.CycleState) (*preFilterState, error) {
+	d, err := cs.Read(preFilterStateKey)
+	if err != nil {
+		return nil, fmt.Errorf("reading %q from cycle state: %w", preFilterStateKey, err)
+	}
+	s, ok := d.(*preFilterState)
+	if !ok {
+		return nil, fmt.Errorf("%q in cycle state is %T, not *preFilterState", preFilterStateKey, d)
+	}
+	return s, nil
+}
+
+// view returns the node as this cycle sees it.
+func (pl *GPUTopology) view(s *preFilterState, nodeName string) nodeView {
+	if st, ok := s.overrides[nodeName]; ok {
+		return nodeView{hasGPU: true, state: st, placement: core.Place(st, s.req)}
+	}
+	if v, ok := s.views.Load(nodeName); ok {
+		return *v.(*nodeView)
+	}
+	st, ok := pl.cache.Node(nodeName)
+	v := &nodeView{hasGPU: ok, state: st}
+	if ok {
+		v.placement = core.Place(st, s.req)
+	}
+	got, _ := s.views.LoadOrStore(nodeName, v)
+	return *got.(*nodeView)
+}
+
+// PreFilter reads the pod's request. Pods that need no GPUs skip the
+// plugin's Filter (and, through PreScore, its Score).
+func (pl *GPUTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+	n := GPURequest(pod, pl.resource)
+	if n == 0 {
+		return nil, fwk.NewStatus(fwk.Skip)
+	}
+	minLink, err := MinLink(pod)
+	if err != nil {
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
+	}
+	if !pl.cache.HasSynced() {
+		wctx, cancel := context.WithTimeout(ctx, syncWait)
+		defer cancel()
+		if !pl.cache.WaitForSync(wctx) {
+			return nil, fwk.AsStatus(errors.New("the NodeGPU and pod caches have not synced yet"))
+		}
+	}
+	cs.Write(preFilterStateKey, &preFilterState{req: core.Request{GPUs: n, MinLink: minLink}, views: &sync.Map{}})
+	return nil, nil
+}
+
+// PreFilterExtensions lets preemption and nominated pods change a node's
+// GPUs for one evaluation.
+func (pl *GPUTopology) PreFilterExtensions() framework.PreFilterExtensions { return pl }
+
+// AddPod counts the GPUs of a pod the framework adds to a node for one
+// evaluation (a nominated pod): those it is annotated with, or else the
+// set it would be given now.
+func (pl *GPUTopology) AddPod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, podInfoToAdd fwk.PodInfo, nodeInfo fwk.NodeInfo) *fwk.Status {
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	nodeName := nodeInfo.Node().Name
+	v := pl.view(s, nodeName)
+	if !v.hasGPU {
+		return nil
+	}
+	pod := podInfoToAdd.GetPod()
+	held := pl.cache.Positions(nodeName, gantryv1alpha1.ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation]))
+	if held == 0 {
+		if n := GPURequest(pod, pl.resource); n > 0 {
+			if p := core.Place(v.state, core.Request{GPUs: n}); p.Fits {
+				held = p.Set
+			}
+		}
+	}
+	if held != 0 {
+		st := v.state
+		st.Allocated |= held
+		pl.override(s, nodeName, st)
+	}
+	return nil
+}
+
+// RemovePod frees the GPUs of a pod the framework removes from a node for
+// one evaluation (a preemption victim).
+func (pl *GPUTopology) RemovePod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, podInfoToRemove fwk.PodInfo, nodeInfo fwk.NodeInfo) *fwk.Status {
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	nodeName := nodeInfo.Node().Name
+	v := pl.view(s, nodeName)
+	if !v.hasGPU {
+		return nil
+	}
+	if held := pl.cache.PodGPUs(podInfoToRemove.GetPod(), nodeName); held != 0 {
+		st := v.state
+		st.Allocated &^= held
+		pl.override(s, nodeName, st)
+	}
+	return nil
+}
+
+func (pl *GPUTopology) override(s *preFilterState, nodeName string, st core.NodeState) {
+	if s.overrides == nil {
+		s.overrides = map[string]core.NodeState{}
+	}
+	s.overrides[nodeName] = st
+}
+
+// Filter rejects nodes with a NodeGPU that cannot give the pod a set now.
+func (pl *GPUTopology) Filter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	v := pl.view(s, nodeInfo.Node().Name)
+	if !v.hasGPU || v.placement.Fits {
+		return nil
+	}
+	code := fwk.Unschedulable
+	if v.placement.Unresolvable {
+		code = fwk.UnschedulableAndUnresolvable
+	}
+	klog.FromContext(ctx).V(5).Info("Node cannot give the pod GPUs", "pod", klog.KObj(pod), "node", klog.KObj(nodeInfo.Node()), "reason", v.placement.Reason)
+	return fwk.NewStatus(code, v.placement.Reason)
+}
+
+// PreScore notes whether a partly used node fits, for the empty-node
+// penalty, and skips Score for pods that need no GPUs.
+func (pl *GPUTopology) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) *fwk.Status {
+	if GPURequest(pod, pl.resource) == 0 {
+		return fwk.NewStatus(fwk.Skip)
+	}
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		return fwk.AsStatus(err)
+	}
+	s.partlyUsedFits = false
+	for _, n := range nodes {
+		if v := pl.view(s, n.Node().Name); v.hasGPU && v.placement.Fits && !v.state.Empty() {
+			s.partlyUsedFits = true
+			break
+		}
+	}
+	return nil
+}
+
+// Score ranks a node, 0 to 100 (core.Score); NoNodeGPUScore for a node
+// without a NodeGPU.
+func (pl *GPUTopology) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		return 0, fwk.AsStatus(err)
+	}
+	v := pl.view(s, nodeInfo.Node().Name)
+	if !v.hasGPU {
+		return pl.args.NoNodeGPUScore, nil
+	}
+	if !v.placement.Fits {
+		// Filter rejected it; only reachable if Score runs without Filter.
+		return 0, nil
+	}
+	return core.Score(v.state, v.placement, s.req.GPUs, pl.weights, s.partlyUsedFits), nil
+}
+
+// ScoreExtensions implements framework.ScorePlugin: scores are already 0..100.
+func (pl *GPUTopology) ScoreExtensions() framework.ScoreExtensions { return nil }
+
+// Reserve chooses the pod's GPUs on the node and holds them in the cache.
+// The choice is made again from the cache, not from the cycle's view: the
+// cycle's view may be older than reservations and informer updates since.
+func (pl *GPUTopology) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
+	s, err := getPreFilterState(cs)
+	if err != nil {
+		if GPURequest(pod, pl.resource) == 0 {
+			return nil
+		}
+		return fwk.AsStatus(err)
+	}
+	res := pl.cache.Reserve(pod.UID, nodeName, s.req)
+	if res.NoNodeGPU {
+		return nil
+	}
+	if !res.Placement.Fits {
+		return fwk.NewStatus(fwk.Unschedulable, "the node's GPUs changed since filtering: "+res.Placement.Reason)
+	}
+	cs.Write(reserveStateKey, &reserveState{node: nodeName, uuids: res.UUIDs})
+	klog.FromContext(ctx).V(2).Info("Reserved GPUs", "pod", klog.KObj(pod), "node", nodeName,
+		"gpus", res.UUIDs, "set", res.Placement.Score.String())
+	return nil
+}
+
+// Unreserve releases the pod's GPUs. It is idempotent.
+func (pl *GPUTopology) Unreserve(_ context.Context, cs fwk.CycleState, pod *v1.Pod, _ string) {
+	pl.cache.Unreserve(pod.UID)
+	cs.Delete(reserveStateKey)
+}
+
+func getReserveState(cs fwk.CycleState) (*reserveState, bool) {
+	d, err := cs.Read(reserveStateKey)
+	if err != nil {
+		return nil, false
+	}
+	s, ok := d.(*reserveState)
+	return s, ok
+}
+
+// PreBindPreFlight skips PreBind for pods that reserved no GPUs.
+func (pl *GPUTopology) PreBindPreFlight(_ context.Context, cs fwk.CycleState, _ *v1.Pod, _ string) *fwk.Status {
+	if _, ok := getReserveState(cs); !ok {
+		return fwk.NewStatus(fwk.Skip)
+	}
+	return nil
+}
+
+// PreBind writes the reserved GPUs to the pod (gantry.dev/gpu-ids) before it
+// is bound, so the device plugin finds them when the kubelet asks. The
+// annotation is replaced if an earlier, failed attempt left another set.
+func (pl *GPUTopology) PreBind(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
+	r, ok := getReserveState(cs)
+	if !ok {
+		return nil
+	}
+	if r.node != nodeName {
+		return fwk.AsStatus(fmt.Errorf("GPUs were reserved on node %s, but the pod is being bound to %s", r.node, nodeName))
+	}
+	ids := gantryv1alpha1.FormatGPUIDs(r.uuids)
+	if pod.Annotations[gantryv1alpha1.GPUIDsAnnotation] == ids {
+		return nil
+	}
+	patch, err := json.Marshal(map[string]any{
+		"metadata": map[string]any{"annotations": map[string]string{gantryv1alpha1.GPUIDsAnnotation: ids}},
+	})
+	if err != nil {
+		return fwk.AsStatus(fmt.Errorf("building the %s patch: %w", gantryv1alpha1.GPUIDsAnnotation, err))
+	}
+	if _, err := pl.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
+		return fwk.AsStatus(fmt.Errorf("annotating pod %s with %s=%s: %w", klog.KObj(pod), gantryv1alpha1.GPUIDsAnnotation, ids, err))
+	}
+	klog.FromContext(ctx).V(4).Info("Annotated pod with its GPUs", "pod", klog.KObj(pod), "node", nodeName, "gpus", ids)
+	return nil
+}
+
+// EventsToRegister lists the events that can make a pod this plugin
+// rejected schedulable: a NodeGPU added, changed or deleted (GPUs freed or
+// healed; a node without NodeGPU passes), a pod deleted (its GPUs freed, or
+// its reservation dropped), the pod's own min-link annotation changed, a
+// node added.
+func (pl *GPUTopology) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint, error) {
+	return []fwk.ClusterEventWithHint{
+		{Event: fwk.ClusterEvent{Resource: nodeGPUEvents, ActionType: fwk.Add | fwk.Update | fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterNodeGPUChange},
+		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodDelete},
+		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Update}, QueueingHintFn: pl.isSchedulableAfterPodUpdate},
+		{Event: fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add}},
+	}, nil
+}
+
+// isSchedulableAfterNodeGPUChange requeues the pod when the changed node
+// could now take it. The scheduler's own NodeGPU informer drives this hint,
+// and it may be ahead of the plugin's: so the hint first applies the object
+// to the cache (older copies are ignored there), and the requeued pod never
+// meets a cache older than the event that requeued it.
+func (pl *GPUTopology) isSchedulableAfterNodeGPUChange(logger klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
+	if newObj == nil {
+		if t, ok := oldObj.(toolscache.DeletedFinalStateUnknown); ok {
+			oldObj = t.Obj
+		}
+		m, err := meta.Accessor(oldObj)
+		if err != nil {
+			return fwk.Queue, fmt.Errorf("reading deleted NodeGPU: %w", err)
+		}
+		pl.cache.DeleteNodeGPU(m.GetName(), m.GetResourceVersion())
+		// A node without NodeGPU passes the filter.
+		return fwk.Queue, nil
+	}
+	m, err := meta.Accessor(newObj)
+	if err != nil {
+		return fwk.Queue, fmt.Errorf("reading NodeGPU: %w", err)
+	}
+	pl.cache.setNodeGPUObject(newObj)
+	if oldObj != nil && onlyHeartbeatChanged(oldObj, newObj) {
+		return fwk.QueueSkip, nil
+	}
+	st, ok := pl.cache.Node(m.GetName())
+	if !ok {
+		return fwk.Queue, nil
+	}
+	minLink, err := MinLink(pod)
+	if err != nil {
+		return fwk.QueueSkip, nil
+	}
+	if p := core.Place(st, core.Request{GPUs: GPURequest(pod, pl.resource), MinLink: minLink}); !p.Fits {
+		logger.V(5).Info("NodeGPU changed but still cannot take the pod", "pod", klog.KObj(pod), "node", m.GetName(), "reason", p.Reason)
+		return fwk.QueueSkip, nil
+	}
+	return fwk.Queue, nil
+}
+
+// onlyHeartbeatChanged reports whether two copies of a NodeGPU differ only
+// in what cannot change a placement (heartbeat, counters, metadata), so the
+// device plugin's periodic status writes do not requeue every waiting pod.
+func onlyHeartbeatChanged(oldObj, newObj any) bool {
+	o, ok1 := oldObj.(*unstructured.Unstructured)
+	n, ok2 := newObj.(*unstructured.Unstructured)
+	if !ok1 || !ok2 {
+		return false
+	}
+	for _, path := range [][]string{{"spec"}, {"status", "health"}, {"status", "allocations"}} {
+		a, _, _ := unstructured.NestedFieldNoCopy(o.Object, path...)
+		b, _, _ := unstructured.NestedFieldNoCopy(n.Object, path...)
+		if !equality.Semantic.DeepEqual(a, b) {
+			return false
+		}
+	}
+	return true
+}
+
+// isSchedulableAfterPodDelete requeues the pod when a pod that held or was
+// to hold GPUs goes away. The scheduler sends this event also for pods it
+// merely stops assuming, and for pending pods that got bound; the cache
+// forgets a bound pod here only if the scheduler's pod informer no longer
+// has it, which it updates before it notifies.
+func (pl *GPUTopology) isSchedulableAfterPodDelete(logger klog.Logger, pod *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
+	deleted, ok := oldObj.(*v1.Pod)
+	if !ok {
+		return fwk.Queue, fmt.Errorf("deleted object is %T, not *v1.Pod", oldObj)
+	}
+	if deleted.Spec.NodeName == "" {
+		return fwk.QueueSkip, nil
+	}
+	if pl.podGone(deleted) {
+		pl.cache.DeletePod(deleted)
+	}
+	if GPURequest(deleted, pl.resource) == 0 && deleted.Annotations[gantryv1alpha1.GPUIDsAnnotation] == "" {
+		return fwk.QueueSkip, nil
+	}
+	logger.V(5).Info("A pod with GPUs went away", "pod", klog.KObj(pod), "deleted", klog.KObj(deleted), "node", deleted.Spec.NodeName)
+	return fwk.Queue, nil
+}
+
+func (pl *GPUTopology) podGone(pod *v1.Pod) bool {
+	if pl.pods == nil {
+		return false
+	}
+	cur, err := pl.pods.Pods(pod.Namespace).Get(pod.Name)
+	if apierrors.IsNotFound(err) {
+		return true
+	}
+	return err == nil && cur.UID != pod.UID
+}
+
+// isSchedulableAfterPodUpdate requeues the pod when its own
+// min-GPU-link annotation changed, the one way to fix a bad value.
+func (pl *GPUTopology) isSchedulableAfterPodUpdate(_ klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
+	o, ok1 := oldObj.(*v1.Pod)
+	n, ok2 := newObj.(*v1.Pod)
+	if !ok1 || !ok2 {
+		return fwk.Queue, fmt.Errorf("updated objects are %T and %T, not *v1.Pod", oldObj, newObj)
+	}
+	if n.UID != pod.UID || o.Annotations[MinLinkAnnotation] == n.Annotations[MinLinkAnnotation] {
+		return fwk.QueueSkip, nil
+	}
+	return fwk.Queue, nil
+}
