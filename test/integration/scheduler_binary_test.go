@@ -17,6 +17,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
 
@@ -72,7 +73,20 @@ func TestSchedulerBindsOptedInPods(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	config, err := framework.SchedulerConfig(controlPlane.Kubeconfig, t.TempDir())
+	// Run as the scheduler's service account, so the test proves that
+	// deploy/rbac/scheduler.yaml grants enough.
+	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gantry-system"}}); client.IgnoreAlreadyExists(err) != nil {
+		t.Fatal(err)
+	}
+	if _, err := controlPlane.ApplyManifest(ctx, filepath.Join(framework.RepoRoot(), "deploy", "rbac", "scheduler.yaml")); err != nil {
+		t.Fatal(err)
+	}
+	kubeconfig, err := controlPlane.ImpersonatingKubeconfig("system:serviceaccount:gantry-system:gantry-scheduler",
+		[]string{"system:serviceaccounts", "system:serviceaccounts:gantry-system", "system:authenticated"}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := framework.SchedulerConfig(kubeconfig, t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,6 +131,11 @@ func TestSchedulerBindsOptedInPods(t *testing.T) {
 		t.Fatal(err)
 	}
 
+	// The node's GPUs are described, so the scheduler also picks them and
+	// annotates the pod (which needs the pods/patch permission).
+	if err := c.Create(ctx, nvswitchNode(nodeName)); err != nil {
+		t.Fatal(err)
+	}
 	gantryPod := gpuPod(ns, "opted-in", "gantry", 4)
 	defaultPod := gpuPod(ns, "default-scheduler", corev1.DefaultSchedulerName, 1)
 	for _, p := range []*corev1.Pod{gantryPod, defaultPod} {
@@ -134,6 +153,9 @@ func TestSchedulerBindsOptedInPods(t *testing.T) {
 	}
 	if gantryPod.Spec.NodeName != nodeName {
 		t.Errorf("pod bound to %q, want %q", gantryPod.Spec.NodeName, nodeName)
+	}
+	if ids := gantryv1alpha1.ParseGPUIDs(gantryPod.Annotations[gantryv1alpha1.GPUIDsAnnotation]); len(ids) != 4 {
+		t.Errorf("pod annotated with GPUs %v, want 4", ids)
 	}
 	if err := c.Get(ctx, client.ObjectKeyFromObject(defaultPod), defaultPod); err != nil {
 		t.Fatal(err)

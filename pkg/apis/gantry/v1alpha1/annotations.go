@@ -7,6 +7,12 @@ import "strings"
 // on that node hands the kubelet exactly this set in GetPreferredAllocation.
 const GPUIDsAnnotation = "gantry.dev/gpu-ids"
 
+// MinGPULinkAnnotation on a pod names the worst link it accepts between any
+// two of its GPUs, as a LinkType (NVLink, SameBoard, SingleSwitch,
+// MultipleSwitches, HostBridge, NUMANode, System): gantry-scheduler filters
+// out nodes whose best free set is linked worse ("NVLink only").
+const MinGPULinkAnnotation = "gantry.dev/min-gpu-link"
+
 // ParseGPUIDs splits a GPUIDsAnnotation value into UUIDs, dropping blanks.
 func ParseGPUIDs(v string) []string {
 	var out []string

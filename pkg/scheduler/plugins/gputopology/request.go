@@ -10,12 +10,8 @@ import (
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 )
 
-// MinLinkAnnotation on a pod names the worst link it accepts between any two
-// of its GPUs, as an API link type (NVLink, SameBoard, SingleSwitch,
-// MultipleSwitches, HostBridge, NUMANode, System). Nodes whose best free set
-// is linked worse are filtered out. It belongs beside GPUIDsAnnotation in
-// pkg/apis/gantry/v1alpha1 once that package is open for changes.
-const MinLinkAnnotation = "gantry.dev/min-gpu-link"
+// MinLinkAnnotation is the pod annotation this plugin filters on.
+const MinLinkAnnotation = gantryv1alpha1.MinGPULinkAnnotation
 
 // linkTypeNames lists the API link types best first, for messages.
 var linkTypeNames = []string{
