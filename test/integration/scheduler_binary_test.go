@@ -132,7 +132,7 @@ func TestSchedulerBindsOptedInPods(t *testing.T) {
 	}
 
 	// The node's GPUs are described, so the scheduler also picks them and
-	// annotates the pod (which needs the pods/patch permission).
+	// names them on the pod through the Binding.
 	if err := c.Create(ctx, nvswitchNode(nodeName)); err != nil {
 		t.Fatal(err)
 	}

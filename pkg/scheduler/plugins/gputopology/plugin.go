@@ -7,8 +7,8 @@
 //     (core.Score);
 //   - reserves the exact set in Reserve, so pods scheduled in one burst
 //     never share a GPU, and writes it to the pod (gantry.dev/gpu-ids) in
-//     PreBind, where the device plugin reads it and hands exactly those GPUs
-//     to the kubelet.
+//     the Binding that binds it, where the device plugin reads it and hands
+//     exactly those GPUs to the kubelet.
 //
 // Nodes without a NodeGPU pass the filter and score NoNodeGPUScore: the
 // plugin can say nothing about their GPUs, and NodeResourcesFit still checks
@@ -18,7 +18,6 @@ package gputopology
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -32,7 +31,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
@@ -52,7 +50,7 @@ const (
 	// preFilterStateKey holds the pod's request and the per-node views of
 	// one scheduling cycle.
 	preFilterStateKey fwk.StateKey = "PreFilter" + Name
-	// reserveStateKey holds the GPUs reserved for the pod, for PreBind.
+	// reserveStateKey holds the GPUs reserved for the pod, for Bind.
 	reserveStateKey fwk.StateKey = "Reserve" + Name
 
 	// syncWait bounds how long PreFilter waits, once, for the cache's
@@ -66,7 +64,7 @@ var (
 	_ framework.PreScorePlugin      = &GPUTopology{}
 	_ framework.ScorePlugin         = &GPUTopology{}
 	_ framework.ReservePlugin       = &GPUTopology{}
-	_ framework.PreBindPlugin       = &GPUTopology{}
+	_ framework.BindPlugin          = &GPUTopology{}
 	_ framework.EnqueueExtensions   = &GPUTopology{}
 	_ framework.PreFilterExtensions = &GPUTopology{}
 )
@@ -388,39 +386,33 @@ func getReserveState(cs fwk.CycleState) (*reserveState, bool) {
 	return s, ok
 }
 
-// PreBindPreFlight skips PreBind for pods that reserved no GPUs.
-func (pl *GPUTopology) PreBindPreFlight(_ context.Context, cs fwk.CycleState, _ *v1.Pod, _ string) *fwk.Status {
-	if _, ok := getReserveState(cs); !ok {
-		return fwk.NewStatus(fwk.Skip)
-	}
-	return nil
-}
-
-// PreBind writes the reserved GPUs to the pod (gantry.dev/gpu-ids) before it
-// is bound, so the device plugin finds them when the kubelet asks. The
-// annotation is replaced if an earlier, failed attempt left another set.
-func (pl *GPUTopology) PreBind(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
+// Bind binds a pod that reserved GPUs and writes the set to it in the same
+// API call: the Binding carries the annotation gantry.dev/gpu-ids, which the
+// API server copies onto the pod as it sets spec.nodeName. The pod is thus
+// never bound without its GPUs named (the device plugin may be asked for it
+// at once), never annotated but unbound, and costs one write, not two.
+// Pods that reserved no GPUs are left to DefaultBinder (Skip); the shipped
+// profile orders this plugin's Bind before it.
+func (pl *GPUTopology) Bind(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
 	r, ok := getReserveState(cs)
 	if !ok {
-		return nil
+		return fwk.NewStatus(fwk.Skip)
 	}
 	if r.node != nodeName {
 		return fwk.AsStatus(fmt.Errorf("GPUs were reserved on node %s, but the pod is being bound to %s", r.node, nodeName))
 	}
 	ids := gantryv1alpha1.FormatGPUIDs(r.uuids)
-	if pod.Annotations[gantryv1alpha1.GPUIDsAnnotation] == ids {
-		return nil
+	binding := &v1.Binding{
+		ObjectMeta: metav1.ObjectMeta{
+			Namespace: pod.Namespace, Name: pod.Name, UID: pod.UID,
+			Annotations: map[string]string{gantryv1alpha1.GPUIDsAnnotation: ids},
+		},
+		Target: v1.ObjectReference{Kind: "Node", Name: nodeName},
 	}
-	patch, err := json.Marshal(map[string]any{
-		"metadata": map[string]any{"annotations": map[string]string{gantryv1alpha1.GPUIDsAnnotation: ids}},
-	})
-	if err != nil {
-		return fwk.AsStatus(fmt.Errorf("building the %s patch: %w", gantryv1alpha1.GPUIDsAnnotation, err))
+	if err := pl.client.CoreV1().Pods(pod.Namespace).Bind(ctx, binding, metav1.CreateOptions{}); err != nil {
+		return fwk.AsStatus(fmt.Errorf("binding pod %s to %s with %s=%s: %w", klog.KObj(pod), nodeName, gantryv1alpha1.GPUIDsAnnotation, ids, err))
 	}
-	if _, err := pl.client.CoreV1().Pods(pod.Namespace).Patch(ctx, pod.Name, types.MergePatchType, patch, metav1.PatchOptions{}); err != nil {
-		return fwk.AsStatus(fmt.Errorf("annotating pod %s with %s=%s: %w", klog.KObj(pod), gantryv1alpha1.GPUIDsAnnotation, ids, err))
-	}
-	klog.FromContext(ctx).V(4).Info("Annotated pod with its GPUs", "pod", klog.KObj(pod), "node", nodeName, "gpus", ids)
+	klog.FromContext(ctx).V(4).Info("Bound pod with its GPUs", "pod", klog.KObj(pod), "node", nodeName, "gpus", ids)
 	return nil
 }
 

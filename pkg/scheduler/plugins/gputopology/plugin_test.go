@@ -8,8 +8,10 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	clienttesting "k8s.io/client-go/testing"
 	toolscache "k8s.io/client-go/tools/cache"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -43,6 +45,28 @@ func newTestEnv(t testing.TB, nodeGPUs []*gantryv1alpha1.NodeGPU, pods ...*v1.Po
 			t.Fatal(err)
 		}
 	}
+	// The API server's pods/binding: set the node and copy the binding's
+	// annotations onto the pod, or NotFound for a pod that is gone.
+	client.PrependReactor("create", "pods", func(action clienttesting.Action) (bool, runtime.Object, error) {
+		create := action.(clienttesting.CreateAction)
+		if create.GetSubresource() != "binding" {
+			return false, nil, nil
+		}
+		b := create.GetObject().(*v1.Binding)
+		obj, err := client.Tracker().Get(v1.SchemeGroupVersion.WithResource("pods"), b.Namespace, b.Name)
+		if err != nil {
+			return true, nil, err
+		}
+		pod := obj.(*v1.Pod).DeepCopy()
+		pod.Spec.NodeName = b.Target.Name
+		if pod.Annotations == nil {
+			pod.Annotations = map[string]string{}
+		}
+		for k, v := range b.Annotations {
+			pod.Annotations[k] = v
+		}
+		return true, nil, client.Tracker().Update(v1.SchemeGroupVersion.WithResource("pods"), pod, b.Namespace)
+	})
 	return &testEnv{pl: newPlugin(DefaultArgs(), c, client, corelisters.NewPodLister(store)), cache: c, client: client, store: store}
 }
 
@@ -229,7 +253,7 @@ func TestPreScoreSkipsPodsWithoutGPUs(t *testing.T) {
 	}
 }
 
-func TestReserveUnreservePreBind(t *testing.T) {
+func TestReserveUnreserveBind(t *testing.T) {
 	ctx := context.Background()
 	a, b, cpu := gpuPod("a", 2), gpuPod("b", 2), gpuPod("cpu", 0)
 	env := newTestEnv(t, testNodes(), a, b, cpu)
@@ -242,12 +266,12 @@ func TestReserveUnreservePreBind(t *testing.T) {
 		}
 		return cs, env.pl.Reserve(ctx, cs, pod, node)
 	}
-	annotation := func(pod *v1.Pod) string {
+	annotation := func(pod *v1.Pod) (string, string) {
 		got, err := env.client.CoreV1().Pods(pod.Namespace).Get(ctx, pod.Name, metav1.GetOptions{})
 		if err != nil {
 			t.Fatal(err)
 		}
-		return got.Annotations[gantryv1alpha1.GPUIDsAnnotation]
+		return got.Annotations[gantryv1alpha1.GPUIDsAnnotation], got.Spec.NodeName
 	}
 
 	// a and b on the island node: a takes 2,3 (finishing the used island),
@@ -265,21 +289,18 @@ func TestReserveUnreservePreBind(t *testing.T) {
 		cs   fwk.CycleState
 		want string
 	}{{a, csA, "GPU-island-2,GPU-island-3"}, {b, csB, "GPU-island-4,GPU-island-5"}} {
-		if st := env.pl.PreBindPreFlight(ctx, tc.cs, tc.pod, "island"); !st.IsSuccess() {
-			t.Fatalf("PreBindPreFlight(%s) = %v", tc.pod.Name, st)
+		if st := env.pl.Bind(ctx, tc.cs, tc.pod, "island"); !st.IsSuccess() {
+			t.Fatalf("Bind(%s) = %v", tc.pod.Name, st)
 		}
-		if st := env.pl.PreBind(ctx, tc.cs, tc.pod, "island"); !st.IsSuccess() {
-			t.Fatalf("PreBind(%s) = %v", tc.pod.Name, st)
-		}
-		if got := annotation(tc.pod); got != tc.want {
-			t.Errorf("%s annotated %q, want %q", tc.pod.Name, got, tc.want)
+		if got, node := annotation(tc.pod); got != tc.want || node != "island" {
+			t.Errorf("%s bound to %q with GPUs %q, want island and %q", tc.pod.Name, node, got, tc.want)
 		}
 	}
 
 	// Unreserve gives b's GPUs back: the next pod gets them.
 	env.pl.Unreserve(ctx, csB, b, "island")
-	if st := env.pl.PreBindPreFlight(ctx, csB, b, "island"); !st.IsSkip() {
-		t.Errorf("PreBindPreFlight after Unreserve = %v, want Skip", st)
+	if st := env.pl.Bind(ctx, csB, b, "island"); !st.IsSkip() {
+		t.Errorf("Bind after Unreserve = %v, want Skip (DefaultBinder binds)", st)
 	}
 	c := gpuPod("c", 2)
 	if _, st := cycle(c, "island"); !st.IsSuccess() {
@@ -294,15 +315,15 @@ func TestReserveUnreservePreBind(t *testing.T) {
 	if !st.IsSuccess() {
 		t.Errorf("Reserve of a pod without GPUs = %v", st)
 	}
-	if st := env.pl.PreBindPreFlight(ctx, csCPU, cpu, "island"); !st.IsSkip() {
-		t.Errorf("PreBindPreFlight of a pod without GPUs = %v, want Skip", st)
+	if st := env.pl.Bind(ctx, csCPU, cpu, "island"); !st.IsSkip() {
+		t.Errorf("Bind of a pod without GPUs = %v, want Skip", st)
 	}
 	csPlain, st := cycle(gpuPod("d", 2), "plain")
 	if !st.IsSuccess() {
 		t.Errorf("Reserve on a node without NodeGPU = %v", st)
 	}
-	if st := env.pl.PreBindPreFlight(ctx, csPlain, gpuPod("d", 2), "plain"); !st.IsSkip() {
-		t.Errorf("PreBindPreFlight on a node without NodeGPU = %v, want Skip", st)
+	if st := env.pl.Bind(ctx, csPlain, gpuPod("d", 2), "plain"); !st.IsSkip() {
+		t.Errorf("Bind on a node without NodeGPU = %v, want Skip", st)
 	}
 
 	// A node whose GPUs went between Filter and Reserve.
@@ -311,7 +332,7 @@ func TestReserveUnreservePreBind(t *testing.T) {
 	}
 }
 
-func TestPreBindFailsWhenThePodIsGone(t *testing.T) {
+func TestBindFailsWhenThePodIsGone(t *testing.T) {
 	ctx := context.Background()
 	env := newTestEnv(t, testNodes())
 	pod := gpuPod("ghost", 1)
@@ -320,9 +341,12 @@ func TestPreBindFailsWhenThePodIsGone(t *testing.T) {
 	if st := env.pl.Reserve(ctx, cs, pod, "empty"); !st.IsSuccess() {
 		t.Fatal(st)
 	}
-	st := env.pl.PreBind(ctx, cs, pod, "empty")
-	if st.Code() != fwk.Error || !strings.Contains(st.Message(), "annotating pod ns/ghost with gantry.dev/gpu-ids=GPU-empty-0") {
-		t.Errorf("PreBind of a missing pod = %v %q", st.Code(), st.Message())
+	st := env.pl.Bind(ctx, cs, pod, "empty")
+	if st.Code() != fwk.Error || !strings.Contains(st.Message(), "binding pod ns/ghost to empty with gantry.dev/gpu-ids=GPU-empty-0") {
+		t.Errorf("Bind of a missing pod = %v %q", st.Code(), st.Message())
+	}
+	if st := env.pl.Bind(ctx, cs, pod, "island"); st.Code() != fwk.Error || !strings.Contains(st.Message(), "reserved on node empty") {
+		t.Errorf("Bind to another node than the reservation's = %v %q", st.Code(), st.Message())
 	}
 }
 

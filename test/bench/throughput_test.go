@@ -1,0 +1,209 @@
+// Package bench measures Gantry against the schedulers users would pick
+// instead, on the same simulated cluster in one run.
+package bench
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	"sigs.k8s.io/yaml"
+
+	configv1 "k8s.io/kube-scheduler/config/v1"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/scheduler"
+	"github.com/gantry-gpu/gantry/test/framework"
+)
+
+// Sizes of the run; override with GANTRY_BENCH_NODES and GANTRY_BENCH_PODS.
+var (
+	benchNodes = envInt("GANTRY_BENCH_NODES", 1000)
+	benchPods  = envInt("GANTRY_BENCH_PODS", 1000)
+)
+
+func envInt(name string, def int) int {
+	if v, err := strconv.Atoi(os.Getenv(name)); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkSchedulingThroughput schedules the same GPU workload (pods of 1,
+// 2 and 4 GPUs) with the default kube-scheduler profile and with Gantry's
+// profile, in one scheduler process against one real API server, on
+// benchNodes 8-GPU NVSwitch nodes that each have a NodeGPU, and reports
+// pods/s for each and their ratio. The cluster is emptied between the two.
+//
+//	go test -run xxx -bench SchedulingThroughput -benchtime 1x ./test/bench/
+func BenchmarkSchedulingThroughput(b *testing.B) {
+	ctx := context.Background()
+	cp, err := framework.Start()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = cp.Stop() })
+
+	start := time.Now()
+	createNodes(ctx, b, cp, benchNodes)
+	b.Logf("created %d nodes with NodeGPUs in %s", benchNodes, time.Since(start).Round(time.Millisecond))
+
+	config := schedulerConfig(b, cp.Kubeconfig)
+	stop := framework.StartScheduler(ctx, b, config, scheduler.Options()...)
+	defer stop()
+
+	rates := map[string]float64{}
+	for _, profile := range []string{"bench-default", "bench-gantry"} {
+		b.Run(profile, func(b *testing.B) {
+			var rate float64
+			for range b.N {
+				rate = schedulePods(ctx, b, cp, profile, benchPods)
+			}
+			b.ReportMetric(rate, "pods/s")
+			rates[profile] = rate
+		})
+	}
+	if rates["bench-default"] > 0 {
+		ratio := rates["bench-gantry"] / rates["bench-default"]
+		b.ReportMetric(ratio, "gantry/default")
+		b.Logf("throughput: default %.1f pods/s, gantry %.1f pods/s, ratio %.2f", rates["bench-default"], rates["bench-gantry"], ratio)
+	}
+}
+
+// schedulerConfig is one scheduler with two profiles: the default profile as
+// "bench-default" and the shipped gantry profile as "bench-gantry".
+func schedulerConfig(b *testing.B, kubeconfig string) string {
+	dir := b.TempDir()
+	path, err := framework.InProcessSchedulerConfig(kubeconfig, dir, "bench-gantry")
+	if err != nil {
+		b.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	var cfg configv1.KubeSchedulerConfiguration
+	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+		b.Fatal(err)
+	}
+	cfg.Profiles = append(cfg.Profiles, configv1.KubeSchedulerProfile{SchedulerName: ptr.To("bench-default")})
+	// The client's rate limit (50 QPS by default) would otherwise decide both
+	// figures; upstream's scheduler_perf lifts it the same way.
+	cfg.ClientConnection.QPS = 5000
+	cfg.ClientConnection.Burst = 5000
+	out, err := yaml.Marshal(&cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path = filepath.Join(dir, "two-profiles.yaml")
+	if err := os.WriteFile(path, out, 0o600); err != nil {
+		b.Fatal(err)
+	}
+	return path
+}
+
+func parallel(n, workers int, f func(i int) error) error {
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	errs := make(chan error, workers)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				if err := f(i); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	return <-errs
+}
+
+func createNodes(ctx context.Context, b *testing.B, cp *framework.ControlPlane, n int) {
+	err := parallel(n, 16, func(i int) error {
+		name := fmt.Sprintf("bench-node-%04d", i)
+		if _, err := cp.CreateReadyNode(ctx, name, map[string]string{"bench": "gpu"}, corev1.ResourceList{
+			corev1.ResourceCPU: resource.MustParse("96"), corev1.ResourceMemory: resource.MustParse("1Ti"),
+			"nvidia.com/gpu": resource.MustParse("8"),
+		}); err != nil {
+			return err
+		}
+		ng := &gantryv1alpha1.NodeGPU{ObjectMeta: metav1.ObjectMeta{Name: name}}
+		for g := range int32(8) {
+			ng.Spec.GPUs = append(ng.Spec.GPUs, gantryv1alpha1.GPUDevice{Index: g, UUID: fmt.Sprintf("GPU-%s-%d", name, g), Model: "NVIDIA A100-SXM4-80GB", NUMANode: ptr.To(g / 4)})
+			for h := g + 1; h < 8; h++ {
+				ng.Spec.Links = append(ng.Spec.Links, gantryv1alpha1.GPULink{A: g, B: h, Type: gantryv1alpha1.LinkNVLink, NVLinkLanes: 12})
+			}
+		}
+		return cp.Client.Create(ctx, ng)
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+}
+
+// schedulePods creates n GPU pods for a profile and returns pods/s from the
+// first create to the last binding; then deletes them.
+func schedulePods(ctx context.Context, b *testing.B, cp *framework.ControlPlane, profile string, n int) float64 {
+	ns, err := cp.CreateNamespace(ctx, profile)
+	if err != nil {
+		b.Fatal(err)
+	}
+	sizes := []int64{1, 2, 4, 1}
+	b.ResetTimer()
+	start := time.Now()
+	if err := parallel(n, 16, func(i int) error {
+		return cp.Client.Create(ctx, &corev1.Pod{
+			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("pod-%05d", i)},
+			Spec: corev1.PodSpec{
+				SchedulerName: profile,
+				Containers: []corev1.Container{{Name: "c", Image: "registry.example/c", Resources: corev1.ResourceRequirements{
+					Limits: corev1.ResourceList{"nvidia.com/gpu": *resource.NewQuantity(sizes[i%len(sizes)], resource.DecimalSI)},
+				}}},
+			},
+		})
+	}); err != nil {
+		b.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 10*time.Minute, true, func(ctx context.Context) (bool, error) {
+		var pods corev1.PodList
+		if err := cp.Client.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		bound := 0
+		for _, p := range pods.Items {
+			if p.Spec.NodeName != "" {
+				bound++
+			}
+		}
+		return bound == n, nil
+	}); err != nil {
+		b.Fatalf("%s: pods not all bound: %v", profile, err)
+	}
+	elapsed := time.Since(start)
+	b.StopTimer()
+	if err := cp.Client.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(ns), client.GracePeriodSeconds(0)); err != nil {
+		b.Fatal(err)
+	}
+	return float64(n) / elapsed.Seconds()
+}
