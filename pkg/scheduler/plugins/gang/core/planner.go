@@ -46,6 +46,9 @@ type Member struct {
 	MinLink gpu.LinkType
 	// Requests are the pod's other requests, checked against Node.Free.
 	Requests Resources
+	// Allowed reports whether the member may run on the named node at all
+	// (its node selector, affinity and tolerations); nil allows every node.
+	Allowed func(node string) bool
 }
 
 // Node is what the planner knows of one node.
@@ -59,6 +62,10 @@ type Node struct {
 	FreeGPUs int
 	// Free are the node's unrequested resources other than GPUs.
 	Free Resources
+	// MaxMembers caps how many members the plan may put on the node, for
+	// what the planner does not model (say, the members' anti-affinity
+	// to each other); 0 means no cap.
+	MaxMembers int
 }
 
 // Assignment is where one member goes.
@@ -211,6 +218,9 @@ func (w *working) capacity(m Member) int {
 			n = min(n, int(w.free[name]/v))
 		}
 	}
+	if w.node.MaxMembers > 0 {
+		n = min(n, w.node.MaxMembers-w.members)
+	}
 	return n
 }
 
@@ -231,6 +241,7 @@ type working struct {
 	freeGPUs int
 	free     Resources
 	used     bool
+	members  int
 }
 
 // placeIn places the members, biggest first, each on the node of the domain
@@ -259,6 +270,12 @@ func placeIn(members []Member, nodes []Node) (*Plan, planRank, bool) {
 		var bestKey [3]int64
 		for _, w := range ws {
 			if !w.free.fits(m.Requests) || w.freeGPUs < m.GPUs {
+				continue
+			}
+			if m.Allowed != nil && !m.Allowed(w.node.Name) {
+				continue
+			}
+			if w.node.MaxMembers > 0 && w.members >= w.node.MaxMembers {
 				continue
 			}
 			var p gtcore.Placement
@@ -296,6 +313,7 @@ func placeIn(members []Member, nodes []Node) (*Plan, planRank, bool) {
 		}
 		best.freeGPUs -= m.GPUs
 		best.free.sub(m.Requests)
+		best.members++
 		if !best.used {
 			best.used = true
 			rank.nodes++

@@ -240,3 +240,41 @@ func BenchmarkPlanGang(b *testing.B) {
 		}
 	}
 }
+
+func TestPlanGangKeepsMembersToAllowedNodes(t *testing.T) {
+	onlyB := func(node string) bool { return node[0] == 'b' }
+	ms := members(2, 8, 1000)
+	for i := range ms {
+		ms[i].Allowed = onlyB
+	}
+	nodes := []Node{gpuNode(t, "a1", "a", 8, 0), gpuNode(t, "a2", "a", 8, 0), gpuNode(t, "b1", "b", 8, 0), gpuNode(t, "b2", "b", 8, 0)}
+	plan, err := PlanGang(ms, nodes, []string{"rack"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nodesOf(plan); fmt.Sprint(got) != fmt.Sprint(map[string]int{"b1": 1, "b2": 1}) {
+		t.Errorf("members per node %v, want b1 and b2", got)
+	}
+	for i := range ms {
+		ms[i].Allowed = func(string) bool { return false }
+	}
+	if _, err := PlanGang(ms, nodes, []string{"rack"}); err == nil {
+		t.Error("a plan for members allowed nowhere")
+	}
+}
+
+func TestPlanGangHonoursMaxMembers(t *testing.T) {
+	// Four 2-GPU members would pack two 8-GPU nodes; n1 takes one at most.
+	nodes := []Node{gpuNode(t, "n1", "", 8, 0), gpuNode(t, "n2", "", 8, 4), gpuNode(t, "n3", "", 8, 4)}
+	nodes[0].MaxMembers = 1
+	plan, err := PlanGang(members(4, 2, 1000), nodes, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := nodesOf(plan); got["n1"] > 1 {
+		t.Errorf("members per node %v: n1 over its cap", got)
+	}
+	if got := nodesOf(plan); got["n1"]+got["n2"]+got["n3"] != 4 {
+		t.Errorf("members per node %v", got)
+	}
+}

@@ -1,0 +1,162 @@
+package gang
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+)
+
+// startInformers feeds the shared state: PodGroups from a dynamic informer
+// of the plugin's own (the handle does not expose the scheduler's dynamic
+// informer factory; the objects are converted to the typed PodGroup), pods
+// from the scheduler's shared pod informer. Both also activate gangs whose
+// pods PreEnqueue held back, once they may pass. The informers stop with
+// ctx.
+func (st *state) startInformers(ctx context.Context, logger klog.Logger, h framework.Handle) error {
+	if h.KubeConfig() == nil {
+		return errors.New("the framework handle has no kubeconfig to watch PodGroups with")
+	}
+	cfg := rest.AddUserAgent(rest.CopyConfig(h.KubeConfig()), "gantry-scheduler/"+Name)
+	client, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("building a dynamic client for PodGroups: %w", err)
+	}
+	pods := h.SharedInformerFactory().Core().V1().Pods()
+	w := &watcher{logger: logger, h: h, pods: pods.Lister(), groups: st.groups, book: st.book}
+
+	if _, err := pods.Informer().AddEventHandler(toolscache.ResourceEventHandlerDetailedFuncs{
+		AddFunc:    w.onPodAdd,
+		UpdateFunc: w.onPodUpdate,
+		DeleteFunc: w.onPodDelete,
+	}); err != nil {
+		return fmt.Errorf("watching pods: %w", err)
+	}
+
+	factory := dynamicinformer.NewDynamicSharedInformerFactory(client, 0)
+	reg, err := factory.ForResource(PodGroupResource).Informer().AddEventHandler(toolscache.ResourceEventHandlerDetailedFuncs{
+		AddFunc:    w.onPodGroupAdd,
+		UpdateFunc: w.onPodGroupUpdate,
+		DeleteFunc: w.onPodGroupDelete,
+	})
+	if err != nil {
+		return fmt.Errorf("watching PodGroups: %w", err)
+	}
+	st.groups.SetSyncedFunc(reg.HasSynced)
+	factory.Start(ctx.Done())
+	return nil
+}
+
+// watcher handles the informers' events.
+type watcher struct {
+	logger klog.Logger
+	h      handle
+	pods   corelisters.PodLister
+	groups *PodGroups
+	book   interface {
+		Forget(gang, member string)
+		ForgetGang(gang string)
+		Drop(gang string) bool
+	}
+}
+
+// activateIfComplete activates the gang's pending pods if PreEnqueue now
+// lets them pass: the queue does not run queueing hints for unscheduled
+// pods that are added, so nothing else would tell the pods held back before.
+func (w *watcher) activateIfComplete(namespace, name string) {
+	pg, ok := w.groups.Get(namespace, name)
+	if !ok || int64(schedulablePods(gangPods(w.pods, namespace, name))) < int64(pg.Spec.MinMember) {
+		return
+	}
+	activateGang(w.logger, w.h, w.pods, gangKey(namespace, name))
+}
+
+func (w *watcher) onPodAdd(obj any, isInInitialList bool) {
+	pod, ok := obj.(*v1.Pod)
+	if !ok || isInInitialList {
+		return
+	}
+	if name := gangOf(pod); name != "" && pod.Spec.NodeName == "" && len(pod.Spec.SchedulingGates) == 0 {
+		w.activateIfComplete(pod.Namespace, name)
+	}
+}
+
+// onPodUpdate activates a gang that a pod joined, by its label or by losing
+// its last scheduling gate.
+func (w *watcher) onPodUpdate(oldObj, newObj any) {
+	o, ok1 := oldObj.(*v1.Pod)
+	n, ok2 := newObj.(*v1.Pod)
+	if !ok1 || !ok2 || n.Spec.NodeName != "" || len(n.Spec.SchedulingGates) > 0 {
+		return
+	}
+	name := gangOf(n)
+	if name == "" {
+		return
+	}
+	if gangOf(o) != name || len(o.Spec.SchedulingGates) > 0 {
+		w.activateIfComplete(n.Namespace, name)
+	}
+}
+
+func (w *watcher) onPodDelete(obj any) {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		return
+	}
+	name := gangOf(pod)
+	if name == "" {
+		return
+	}
+	key := gangKey(pod.Namespace, name)
+	w.book.Forget(key, string(pod.UID))
+	if len(gangPods(w.pods, pod.Namespace, name)) == 0 {
+		w.book.ForgetGang(key)
+	}
+}
+
+func (w *watcher) onPodGroupAdd(obj any, _ bool) {
+	pg, err := w.groups.SetObject(obj)
+	if err != nil {
+		w.logger.Error(err, "Ignoring PodGroup")
+		return
+	}
+	w.activateIfComplete(pg.Namespace, pg.Name)
+}
+
+func (w *watcher) onPodGroupUpdate(oldObj, newObj any) {
+	pg, err := w.groups.SetObject(newObj)
+	if err != nil {
+		w.logger.Error(err, "Ignoring PodGroup")
+		return
+	}
+	if o, ok := oldObj.(*unstructured.Unstructured); ok {
+		n, _ := newObj.(*unstructured.Unstructured)
+		if n != nil && equality.Semantic.DeepEqual(o.Object["spec"], n.Object["spec"]) {
+			// Status written by a controller: nothing for the queue.
+			return
+		}
+	}
+	w.activateIfComplete(pg.Namespace, pg.Name)
+}
+
+func (w *watcher) onPodGroupDelete(obj any) {
+	ns, name, err := w.groups.DeleteObject(obj)
+	if err != nil {
+		w.logger.Error(err, "Ignoring PodGroup delete")
+		return
+	}
+	w.book.Drop(gangKey(ns, name))
+}

@@ -1,0 +1,858 @@
+// Package gang is gantry-scheduler's gang-scheduling plugin, GantryGang. Pods
+// join a gang by the label scheduling.x-k8s.io/pod-group, whose value names
+// a PodGroup (scheduling.x-k8s.io/v1alpha1, from scheduler-plugins) in the
+// pod's namespace, as scheduler-plugins' Coscheduling and Kubeflow's training
+// operator set it. A gang is placed all or nothing:
+//
+//   - PreEnqueue keeps a gang's pods out of the scheduling queue until its
+//     PodGroup exists and it has minMember pods;
+//   - QueueSort (Less) pops a gang's members one after another;
+//   - PreFilter plans the whole gang against one snapshot when its first
+//     member is popped (core.PlanGang), and restricts every member to its
+//     planned node; places planned for a gang that has not reserved them
+//     yet are kept from other gangs' plans, so two gangs never each hold
+//     part of what they need;
+//   - a plan that breaks (a member refused on its planned node, rejected
+//     or unreserved, a wait run out) is dropped and made again when the
+//     next member is popped; where the refusal came from what the planner
+//     does not model (the members' anti-affinity, say), the next plans put
+//     no more of the gang on that node for a while;
+//   - Permit holds members until minMember of them are placed, then lets
+//     them all go; a member that fails, or a wait that times out, rejects
+//     every waiting member, so no partial gang is held or bound.
+//
+// The decisions live in package core; this package gathers the state and
+// speaks the framework's interfaces.
+package gang
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/client-go/informers"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/client-go/tools/events"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/names"
+	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
+	gtcore "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+)
+
+// Name is the plugin's name in the registry and in scheduler configurations.
+const Name = "GantryGang"
+
+// PodGroupLabel is the pod label that names the pod's PodGroup.
+const PodGroupLabel = schedv1alpha1.PodGroupLabel
+
+const (
+	stateKey fwk.StateKey = "PreFilter" + Name
+
+	// capTTL is how long a gang's plans keep to the members a node held
+	// when a planned place there failed for a reason the planner does not
+	// model (see capAfter), so that the next plans do not break the same
+	// way.
+	capTTL = 5 * time.Minute
+
+	// timeoutSlack tells a wait that ran out from one cut short.
+	timeoutSlack = 100 * time.Millisecond
+
+	// Event reasons on the PodGroup.
+	reasonUnschedulable = "GangUnschedulable"
+	reasonReleased      = "GangReleased"
+)
+
+var (
+	_ framework.PreEnqueuePlugin  = &Gang{}
+	_ framework.QueueSortPlugin   = &Gang{}
+	_ framework.PreFilterPlugin   = &Gang{}
+	_ framework.FilterPlugin      = &Gang{}
+	_ framework.PostFilterPlugin  = &Gang{}
+	_ framework.ReservePlugin     = &Gang{}
+	_ framework.PermitPlugin      = &Gang{}
+	_ framework.EnqueueExtensions = &Gang{}
+)
+
+// GPUStates gives a node's GPU state, and false for a node without a usable
+// NodeGPU. The GPU-topology plugin's *gputopology.Cache satisfies it; that
+// package does not hand its shared cache out yet, so New plans with GPU
+// counts (allocatable minus requested nvidia.com/gpu) and leaves the exact
+// sets and min-link checks to GantryGPUTopology's Filter.
+type GPUStates interface {
+	Node(name string) (gtcore.NodeState, bool)
+}
+
+// handle is what the plugin uses of framework.Handle.
+type handle interface {
+	IterateOverWaitingPods(callback func(framework.WaitingPod))
+	Activate(logger klog.Logger, pods map[string]*v1.Pod)
+	EventRecorder() events.EventRecorder
+}
+
+// Gang is the plugin.
+type Gang struct {
+	args     *GangArgs
+	resource v1.ResourceName
+	h        handle
+	pods     corelisters.PodLister
+	groups   *PodGroups
+	book     *core.Book
+	// gpus is nil when GPUs are counted.
+	gpus GPUStates
+	now  func() time.Time
+
+	// waitDeadline maps the UID of a member waiting in Permit to when
+	// its wait runs out, to tell a timeout from other rejections and to
+	// stop counting a member whose wait has run out.
+	waitDeadline sync.Map
+}
+
+// New builds the plugin: args are validated first, so a bad configuration
+// stops the scheduler at start with a message naming the field.
+func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	args, err := ParseArgs(obj)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sharedState(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	return newPlugin(args, h, h.SharedInformerFactory().Core().V1().Pods().Lister(), st.groups, st.book, nil), nil
+}
+
+func newPlugin(args *GangArgs, h handle, pods corelisters.PodLister, groups *PodGroups, book *core.Book, gpus GPUStates) *Gang {
+	return &Gang{
+		args:     args,
+		resource: v1.ResourceName(args.ResourceName),
+		h:        h,
+		pods:     pods,
+		groups:   groups,
+		book:     book,
+		gpus:     gpus,
+		now:      time.Now,
+	}
+}
+
+// state is shared by the plugin instances of one scheduler (one per profile
+// that enables the plugin), keyed by the scheduler's informer factory: a
+// place planned for a gang of one profile must be held from the gangs of
+// another.
+type state struct {
+	groups *PodGroups
+	book   *core.Book
+}
+
+var (
+	sharedStatesMu sync.Mutex
+	sharedStates   = map[informers.SharedInformerFactory]*state{}
+)
+
+func sharedState(ctx context.Context, h framework.Handle) (*state, error) {
+	factory := h.SharedInformerFactory()
+	sharedStatesMu.Lock()
+	defer sharedStatesMu.Unlock()
+	if st, ok := sharedStates[factory]; ok {
+		return st, nil
+	}
+	logger := klog.FromContext(ctx).WithValues("plugin", Name)
+	st := &state{groups: NewPodGroups(logger), book: core.NewBook(nil)}
+	if err := st.startInformers(ctx, logger, h); err != nil {
+		return nil, err
+	}
+	sharedStates[factory] = st
+	context.AfterFunc(ctx, func() {
+		sharedStatesMu.Lock()
+		defer sharedStatesMu.Unlock()
+		delete(sharedStates, factory)
+	})
+	return st, nil
+}
+
+// Name implements framework.Plugin.
+func (pl *Gang) Name() string { return Name }
+
+// gangOf returns the name of the pod's PodGroup, or "" for a pod outside
+// gangs.
+func gangOf(pod *v1.Pod) string { return pod.Labels[PodGroupLabel] }
+
+func gangKey(namespace, name string) string { return namespace + "/" + name }
+
+// splitKey splits a gang key into namespace and name.
+func splitKey(key string) (string, string) {
+	ns, name, _ := strings.Cut(key, "/")
+	return ns, name
+}
+
+// live reports whether a pod still counts for its gang: not finished and
+// not being deleted.
+func live(p *v1.Pod) bool {
+	return p.DeletionTimestamp == nil && p.Status.Phase != v1.PodSucceeded && p.Status.Phase != v1.PodFailed
+}
+
+// gangPods lists the gang's live pods.
+func (pl *Gang) gangPods(namespace, name string) []*v1.Pod { return gangPods(pl.pods, namespace, name) }
+
+func gangPods(lister corelisters.PodLister, namespace, name string) []*v1.Pod {
+	all, err := lister.Pods(namespace).List(labels.SelectorFromSet(labels.Set{PodGroupLabel: name}))
+	if err != nil {
+		return nil
+	}
+	out := all[:0:0]
+	for _, p := range all {
+		if live(p) {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+// schedulablePods counts the gang's live pods that the scheduler may place:
+// those still held by scheduling gates are not in the running yet.
+func schedulablePods(pods []*v1.Pod) int {
+	n := 0
+	for _, p := range pods {
+		if len(p.Spec.SchedulingGates) == 0 {
+			n++
+		}
+	}
+	return n
+}
+
+// permitTimeout is how long the gang's members wait in Permit.
+func (pl *Gang) permitTimeout(pg *schedv1alpha1.PodGroup) time.Duration {
+	if s := pg.Spec.ScheduleTimeoutSeconds; s != nil && *s > 0 {
+		return time.Duration(min(int64(*s), MaxPermitTimeoutSeconds)) * time.Second
+	}
+	return pl.args.DefaultPermitTimeout()
+}
+
+// PreEnqueue keeps a gang's pod out of the queue while its PodGroup does not
+// exist or the gang has fewer than minMember pods: scheduling any of them
+// could only end in a wait that times out. The pod is queued again when the
+// PodGroup appears or changes (EventsToRegister) or a pod of the gang
+// appears (the pod informer's handler activates the gang).
+func (pl *Gang) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
+	name := gangOf(pod)
+	if name == "" {
+		return nil
+	}
+	key := gangKey(pod.Namespace, name)
+	pg, found := pl.groups.Get(pod.Namespace, name)
+	var minMember int32
+	pods := 0
+	if found {
+		minMember = pg.Spec.MinMember
+		pods = schedulablePods(pl.gangPods(pod.Namespace, name))
+	}
+	if ok, msg := core.Admit(key, found, minMember, pods); !ok {
+		if !found && !pl.groups.HasSynced() {
+			msg += " (PodGroups are still being listed)"
+		}
+		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
+	}
+	return nil
+}
+
+// Less implements QueueSort: priority, then the gang's age, then keys (see
+// core.Less).
+func (pl *Gang) Less(a, b fwk.QueuedPodInfo) bool {
+	return core.Less(pl.sortKey(a), pl.sortKey(b))
+}
+
+func (pl *Gang) sortKey(q fwk.QueuedPodInfo) core.SortKey {
+	pod := q.GetPodInfo().GetPod()
+	podKey := pod.Namespace + "/" + pod.Name
+	k := core.SortKey{Priority: corev1helpers.PodPriority(pod), Time: q.GetTimestamp(), Group: podKey, Pod: podKey}
+	if name := gangOf(pod); name != "" {
+		if pg, ok := pl.groups.Get(pod.Namespace, name); ok {
+			k.Time = pg.CreationTimestamp.Time
+			k.Group = gangKey(pod.Namespace, name)
+		}
+	}
+	return k
+}
+
+// cycleState is what PreFilter decided for a gang member.
+type cycleState struct {
+	gang string
+	// node is the member's planned node; "" when PreFilter refused the
+	// member itself (the gang could not be planned, or its plan leaves
+	// the member out).
+	node string
+}
+
+// Clone implements fwk.StateData; the state never changes.
+func (s *cycleState) Clone() fwk.StateData { return s }
+
+func readState(cs fwk.CycleState) *cycleState {
+	d, err := cs.Read(stateKey)
+	if err != nil {
+		return nil
+	}
+	s, _ := d.(*cycleState)
+	return s
+}
+
+// PreFilter gives a gang member its place in the gang's plan, planning the
+// gang first when it has no plan the member can use. Pods outside gangs
+// skip the plugin.
+func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+	name := gangOf(pod)
+	if name == "" {
+		return nil, fwk.NewStatus(fwk.Skip)
+	}
+	logger := klog.FromContext(ctx)
+	key := gangKey(pod.Namespace, name)
+	// PostFilter reads what PreFilter decided, failures included.
+	cs.Write(stateKey, &cycleState{gang: key})
+	pg, ok := pl.groups.Get(pod.Namespace, name)
+	if !ok {
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf("PodGroup %s not found", key))
+	}
+	// The pod got past the PreFilter plugins before this one.
+	pl.book.Unblock(key, string(pod.UID))
+	if expired := pl.book.Expire(); len(expired) > 0 {
+		logger.V(2).Info("Gang plans expired before their members reserved them", "gangs", expired)
+		pl.activateBlocked(logger, key)
+	}
+	a, lookup := pl.book.Take(key, string(pod.UID))
+	if lookup == core.Replan {
+		var status *fwk.Status
+		if a, lookup, status = pl.planGang(ctx, pod, pg, nodes); status != nil {
+			return nil, status
+		}
+	}
+	if lookup == core.LeftOut {
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf(
+			"gang %s: the plan places the pods minMember %d needs and has no room for this one", key, pg.Spec.MinMember))
+	}
+	cs.Write(stateKey, &cycleState{gang: key, node: a.Node})
+	logger.V(4).Info("Gang member takes its planned place", "pod", klog.KObj(pod), "gang", key, "node", a.Node)
+	return &framework.PreFilterResult{NodeNames: sets.New(a.Node)}, nil
+}
+
+// planGang plans every member of the pod's gang that is not bound or
+// reserved yet, records the plan and takes the pod's place from it.
+func (pl *Gang) planGang(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodGroup, nodes []fwk.NodeInfo) (core.Assignment, core.Lookup, *fwk.Status) {
+	logger := klog.FromContext(ctx)
+	name := gangOf(pod)
+	key := gangKey(pod.Namespace, name)
+	minMember := pg.Spec.MinMember
+
+	placed := 0
+	var pending []*v1.Pod
+	self := false
+	for _, p := range pl.gangPods(pod.Namespace, name) {
+		switch {
+		case p.UID == pod.UID:
+			self = true
+			pending = append(pending, pod)
+		case p.Spec.NodeName != "" || pl.book.Reserved(key, string(p.UID)):
+			placed++
+		case len(p.Spec.SchedulingGates) == 0 && p.Spec.SchedulerName == pod.Spec.SchedulerName:
+			pending = append(pending, p)
+		}
+	}
+	if !self {
+		pending = append(pending, pod)
+	}
+	if ok, msg := core.Admit(key, true, minMember, placed+len(pending)); !ok {
+		return core.Assignment{}, core.Replan, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
+	}
+
+	fp := pl.fingerprint(nodes, pending, placed, minMember)
+	if msg, ok := pl.book.Failure(key, fp); ok {
+		// Nothing the plan depends on changed since it last failed.
+		return core.Assignment{}, core.Replan, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
+	}
+	fail := func(msg string) (core.Assignment, core.Lookup, *fwk.Status) {
+		pl.book.SetFailure(key, msg, fp)
+		pl.event(pg, v1.EventTypeWarning, reasonUnschedulable, msg)
+		// The gang cannot be completed now: release what waits for it.
+		pl.rejectWaiting(logger, key, pod.UID, msg)
+		logger.V(2).Info("Gang cannot be placed whole", "gang", key, "pod", klog.KObj(pod), "reason", msg)
+		return core.Assignment{}, core.Replan, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
+	}
+
+	others := make([]string, 0, len(pending))
+	names := map[string]string{}
+	for _, p := range pending {
+		if p.UID != pod.UID {
+			others = append(others, string(p.UID))
+			names[string(p.UID)] = p.Name
+		}
+	}
+	if m, why, blocked := pl.book.BlockedMember(key, others); blocked {
+		return fail(fmt.Sprintf("PodGroup %s: pod %s cannot be scheduled: %s", key, names[m], why))
+	}
+
+	members := make([]core.Member, len(pending))
+	for i, p := range pending {
+		m, err := pl.member(p)
+		if err != nil {
+			return fail(fmt.Sprintf("PodGroup %s: pod %s: %v", key, p.Name, err))
+		}
+		members[i] = m
+	}
+	holds := pl.book.Holds(key, pl.pendingMembers())
+	in := pl.planNodes(key, nodes, pending, members, holds)
+	plan, err := core.PlanGang(members, in, pl.args.TopologyKeys)
+	// The gang may have more pods than minMember: then a plan needs only
+	// as many as minMember lacks (at least this pod), and leaves the others
+	// out until there is room.
+	if need := max(int(minMember)-placed, 1); err != nil && need < len(members) {
+		sub := make([]core.Member, 0, need)
+		for _, m := range members {
+			if m.Key == string(pod.UID) {
+				sub = append(sub, m)
+			}
+		}
+		for _, m := range members {
+			if len(sub) < need && m.Key != string(pod.UID) {
+				sub = append(sub, m)
+			}
+		}
+		plan, err = core.PlanGang(sub, in, pl.args.TopologyKeys)
+	}
+	if err != nil {
+		var f *core.Failure
+		if !errors.As(err, &f) {
+			return core.Assignment{}, core.Replan, fwk.AsStatus(fmt.Errorf("planning gang %s: %w", key, err))
+		}
+		return fail(fmt.Sprintf("PodGroup %s: %s", key, f.Message))
+	}
+	pl.book.SetPlan(key, plan, members, pl.permitTimeout(pg))
+	logger.V(2).Info("Planned gang", "gang", key, "members", len(members), "placed", len(plan.Assignments),
+		"alreadyPlaced", placed, "nodes", plan.Nodes, "domain", plan.DomainKey+"="+plan.DomainValue, "holdsOfOtherGangs", len(holds))
+	// Members that an earlier failure of the gang left waiting for an
+	// event come and take their places now.
+	siblings := map[string]*v1.Pod{}
+	for _, p := range pending {
+		if _, planned := plan.Assignments[string(p.UID)]; planned && p.UID != pod.UID {
+			siblings[p.Namespace+"/"+p.Name] = p
+		}
+	}
+	if len(siblings) > 0 {
+		pl.h.Activate(logger, siblings)
+	}
+	a, lookup := pl.book.Take(key, string(pod.UID))
+	if lookup == core.Replan {
+		// Only if the plan expired at once.
+		return a, lookup, fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("gang %s: the plan expired before it was used", key))
+	}
+	return a, lookup, nil
+}
+
+// membersOn maps each node to the UIDs of the gang's members on it: bound,
+// or past Reserve.
+func (pl *Gang) membersOn(namespace, name string) map[string]sets.Set[string] {
+	out := map[string]sets.Set[string]{}
+	add := func(node, uid string) {
+		if out[node] == nil {
+			out[node] = sets.New[string]()
+		}
+		out[node].Insert(uid)
+	}
+	for uid, node := range pl.book.ReservedOn(gangKey(namespace, name)) {
+		add(node, uid)
+	}
+	for _, p := range pl.gangPods(namespace, name) {
+		if p.Spec.NodeName != "" {
+			add(p.Spec.NodeName, string(p.UID))
+		}
+	}
+	return out
+}
+
+// pendingMembers returns a function that reports whether a gang's member
+// (by UID) still exists and is not bound, for Holds. It lists each gang's
+// pods once.
+func (pl *Gang) pendingMembers() func(gang, uid string) bool {
+	pending := map[string]sets.Set[string]{}
+	return func(gang, uid string) bool {
+		uids, ok := pending[gang]
+		if !ok {
+			uids = sets.New[string]()
+			ns, name := splitKey(gang)
+			for _, p := range pl.gangPods(ns, name) {
+				if p.Spec.NodeName == "" {
+					uids.Insert(string(p.UID))
+				}
+			}
+			pending[gang] = uids
+		}
+		return uids.Has(uid)
+	}
+}
+
+// Filter keeps a gang member to its planned node (PreFilter's result already
+// does; this covers paths that evaluate a nominated node first).
+func (pl *Gang) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
+	s := readState(cs)
+	if s == nil || s.node == "" || nodeInfo.Node() == nil || nodeInfo.Node().Name == s.node {
+		return nil
+	}
+	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf("gang %s planned this pod on node %s", s.gang, s.node))
+}
+
+// PreFilterExtensions implements framework.PreFilterPlugin: the plan does
+// not change with the pods other plugins add or remove.
+func (pl *Gang) PreFilterExtensions() framework.PreFilterExtensions { return nil }
+
+// PostFilter runs when a gang member fits no node: its planned node no
+// longer fits it (other plugins' Filter said so), or the gang could not be
+// planned. The plan is dropped and every waiting member released. Plan
+// failures are UnschedulableAndUnresolvable on every node, so
+// DefaultPreemption (which the default profile runs before this plugin)
+// finds no victims for one member of a gang that cannot be placed whole.
+func (pl *Gang) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, statuses framework.NodeToStatusReader) (*framework.PostFilterResult, *fwk.Status) {
+	name := gangOf(pod)
+	if name == "" {
+		return nil, fwk.NewStatus(fwk.Unschedulable)
+	}
+	logger := klog.FromContext(ctx)
+	key := gangKey(pod.Namespace, name)
+	s := readState(cs)
+	if s == nil {
+		// Another plugin's PreFilter refused the member before this
+		// plugin saw it: the gang cannot be completed without it.
+		return pl.memberRefused(logger, pod, key, statuses.Get(""))
+	}
+	if s.node == "" {
+		// This plugin's PreFilter refused the pod, said why and has done
+		// what there was to do.
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable)
+	}
+	reason := "it was filtered out"
+	if st := statuses.Get(s.node); st != nil {
+		if msg := st.Message(); msg != "" {
+			reason = msg
+		}
+		if capAfter(st) {
+			// The planner does not model what rejected the pod there
+			// (say, the members' anti-affinity to each other): for a
+			// while, the next plans put no more of the gang on the node
+			// than it holds now, so they do not break the same way.
+			there := len(pl.membersOn(pod.Namespace, name)[s.node])
+			pl.book.Cap(key, s.node, there, pl.now().Add(capTTL))
+		}
+	}
+	msg := fmt.Sprintf("gang %s: planned node %s does not fit pod %s: %s; planning the gang again", key, s.node, pod.Name, reason)
+	dropped := pl.book.Drop(key)
+	rejected := pl.rejectWaiting(logger, key, pod.UID, msg)
+	if dropped || rejected > 0 {
+		pl.activateBlocked(logger, key)
+	}
+	logger.V(2).Info("Gang plan broke", "gang", key, "pod", klog.KObj(pod), "node", s.node, "reason", reason, "rejectedWaiting", rejected)
+	return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
+}
+
+// memberRefused releases a gang whose member was refused, by status st,
+// before this plugin planned it. A refusal that no cluster event can cure
+// (UnschedulableAndUnresolvable) blocks the gang's plans until the member
+// passes, so its siblings are not placed and held in vain meanwhile.
+func (pl *Gang) memberRefused(logger klog.Logger, pod *v1.Pod, key string, st *fwk.Status) (*framework.PostFilterResult, *fwk.Status) {
+	reason := "refused by another plugin"
+	if st != nil && st.Message() != "" {
+		reason = st.Message()
+	}
+	if st != nil && st.Code() == fwk.UnschedulableAndUnresolvable {
+		pl.book.Block(key, string(pod.UID), reason)
+	}
+	msg := fmt.Sprintf("gang %s: member %s cannot be scheduled: %s", key, pod.Name, reason)
+	dropped := pl.book.Drop(key)
+	rejected := pl.rejectWaiting(logger, key, pod.UID, msg)
+	if dropped || rejected > 0 {
+		pl.activateBlocked(logger, key)
+	}
+	logger.V(2).Info("Gang member refused before planning", "gang", key, "pod", klog.KObj(pod), "reason", reason, "rejectedWaiting", rejected)
+	return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
+}
+
+// capAfter reports whether the gang's plans should cap its members on a
+// node where a member's planned place failed with status st. The planner
+// counts resources and GPUs as NodeResourcesFit and GantryGPUTopology do,
+// and checks node affinity, taints and cordons: when those reject a
+// planned place, the snapshot has moved on, and a fresh plan sees it.
+// Anything else (pod affinity and anti-affinity, topology spread, ports,
+// volumes) it does not model, and the same plan would break again.
+func capAfter(st *fwk.Status) bool {
+	switch st.Plugin() {
+	case names.NodeResourcesFit, gputopology.Name:
+		return st.Code() == fwk.UnschedulableAndUnresolvable
+	case names.NodeAffinity, names.TaintToleration, names.NodeUnschedulable:
+		return false
+	}
+	return st.IsRejected()
+}
+
+// Reserve records that the member holds its place.
+func (pl *Gang) Reserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
+	if name := gangOf(pod); name != "" {
+		pl.book.Reserve(gangKey(pod.Namespace, name), string(pod.UID), nodeName)
+	}
+	return nil
+}
+
+// Unreserve runs when a member leaves after Reserve without being bound:
+// rejected by a plugin, timed out in Permit, failed to bind, or deleted.
+// Unless this plugin rejected it itself (the gang is being released
+// already), the gang's plan is dropped and every waiting member rejected,
+// so no part of the gang stays held; the framework's Unreserve releases
+// their reservations.
+func (pl *Gang) Unreserve(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) {
+	name := gangOf(pod)
+	if name == "" {
+		return
+	}
+	logger := klog.FromContext(ctx)
+	key := gangKey(pod.Namespace, name)
+	echo := pl.book.Unreserve(key, string(pod.UID))
+	deadline, waited := pl.waitDeadline.LoadAndDelete(pod.UID)
+	if echo {
+		return
+	}
+	msg := fmt.Sprintf("gang %s: member %s left before the gang was placed whole (rejected, or failed to bind)", key, pod.Name)
+	pg, found := pl.groups.Get(pod.Namespace, name)
+	if found && waited && !pl.now().Before(deadline.(time.Time).Add(-timeoutSlack)) {
+		msg = fmt.Sprintf("gang %s: waited %s in Permit without minMember %d members placed", key, pl.permitTimeout(pg), pg.Spec.MinMember)
+	}
+	dropped := pl.book.Drop(key)
+	rejected := pl.rejectWaiting(logger, key, pod.UID, msg)
+	if rejected > 0 && found {
+		pl.event(pg, v1.EventTypeWarning, reasonReleased, fmt.Sprintf("%s; released %d waiting members", msg, rejected))
+	}
+	if dropped || rejected > 0 {
+		pl.activateBlocked(logger, key)
+	}
+	logger.V(2).Info("Gang member unreserved", "gang", key, "pod", klog.KObj(pod), "reason", msg, "rejectedWaiting", rejected)
+}
+
+// Permit holds a gang member until minMember of the gang's members are
+// bound, reserved or waiting here; then it lets every waiting member go.
+func (pl *Gang) Permit(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) (*fwk.Status, time.Duration) {
+	name := gangOf(pod)
+	if name == "" {
+		return nil, 0
+	}
+	logger := klog.FromContext(ctx)
+	key := gangKey(pod.Namespace, name)
+	pg, ok := pl.groups.Get(pod.Namespace, name)
+	if !ok {
+		return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("PodGroup %s not found", key)), 0
+	}
+	// A member counts while it is bound, or reserved or waiting here and
+	// not leaving: rejected by this plugin, deleted, or with its wait run
+	// out (their Unreserve may not have run yet). Counting one that is
+	// leaving would let the others be bound without it.
+	uid := string(pod.UID)
+	live := sets.New[string]()
+	var bound []string
+	for _, p := range pl.gangPods(pod.Namespace, name) {
+		live.Insert(string(p.UID))
+		if p.Spec.NodeName != "" {
+			bound = append(bound, string(p.UID))
+		}
+	}
+	now := pl.now()
+	counts := func(member string) bool {
+		if member == uid {
+			return true
+		}
+		if !live.Has(member) || pl.book.IsRejecting(key, member) {
+			return false
+		}
+		d, ok := pl.waitDeadline.Load(types.UID(member))
+		return !ok || now.Add(timeoutSlack).Before(d.(time.Time))
+	}
+	var reserved []string
+	for _, m := range pl.book.ReservedMembers(key) {
+		if counts(m) {
+			reserved = append(reserved, m)
+		}
+	}
+	var waiting []framework.WaitingPod
+	var waitingUIDs []string
+	for _, wp := range pl.waitingMembers(key, pod.UID) {
+		if m := string(wp.GetPod().UID); counts(m) {
+			waiting = append(waiting, wp)
+			waitingUIDs = append(waitingUIDs, m)
+		}
+	}
+	n, quorum := core.Quorum(pg.Spec.MinMember, bound, reserved, waitingUIDs, []string{uid})
+	if !quorum {
+		timeout := pl.permitTimeout(pg)
+		pl.waitDeadline.Store(pod.UID, now.Add(timeout))
+		logger.V(3).Info("Gang member waits for the rest of the gang", "pod", klog.KObj(pod), "gang", key, "placed", n, "minMember", pg.Spec.MinMember)
+		return fwk.NewStatus(fwk.Wait, fmt.Sprintf("gang %s has %d of minMember %d members placed", key, n, pg.Spec.MinMember)), timeout
+	}
+	for _, wp := range waiting {
+		pl.waitDeadline.Delete(wp.GetPod().UID)
+		wp.Allow(Name)
+	}
+	logger.V(2).Info("Gang placed: members allowed", "gang", key, "pod", klog.KObj(pod), "placed", n, "minMember", pg.Spec.MinMember, "allowedWaiting", len(waiting))
+	return nil, 0
+}
+
+// waitingMembers returns the gang's members waiting in Permit on this
+// plugin, except the pod with UID except.
+func (pl *Gang) waitingMembers(key string, except types.UID) []framework.WaitingPod {
+	ns, name := splitKey(key)
+	var out []framework.WaitingPod
+	pl.h.IterateOverWaitingPods(func(wp framework.WaitingPod) {
+		p := wp.GetPod()
+		if p.Namespace != ns || gangOf(p) != name || p.UID == except {
+			return
+		}
+		for _, plugin := range wp.GetPendingPlugins() {
+			if plugin == Name {
+				out = append(out, wp)
+				return
+			}
+		}
+	})
+	return out
+}
+
+// rejectWaiting rejects every member of the gang waiting in Permit but the
+// pod with UID except, and returns how many.
+func (pl *Gang) rejectWaiting(logger klog.Logger, key string, except types.UID, msg string) int {
+	waiting := pl.waitingMembers(key, except)
+	if len(waiting) == 0 {
+		return 0
+	}
+	uids := make([]string, len(waiting))
+	for i, wp := range waiting {
+		uids[i] = string(wp.GetPod().UID)
+	}
+	// Before rejecting: their Unreserve must find them marked.
+	pl.book.Rejecting(key, uids...)
+	for _, wp := range waiting {
+		wp.Reject(Name, msg)
+	}
+	logger.V(3).Info("Rejected the gang's waiting members", "gang", key, "count", len(waiting), "reason", msg)
+	return len(waiting)
+}
+
+// activateBlocked queues again the pods of gangs whose planning failed, but
+// those of gang except: a plan was dropped, and its holds with it.
+func (pl *Gang) activateBlocked(logger klog.Logger, except string) {
+	for _, key := range pl.book.Blocked() {
+		if key != except {
+			pl.activateGang(logger, key)
+		}
+	}
+}
+
+// activateGang moves the gang's pending pods to the active queue.
+func (pl *Gang) activateGang(logger klog.Logger, key string) {
+	activateGang(logger, pl.h, pl.pods, key)
+}
+
+// activateGang moves the gang's pending pods to the active queue; the queue
+// ignores those it does not hold in its unschedulable or backoff areas.
+func activateGang(logger klog.Logger, h handle, lister corelisters.PodLister, key string) {
+	ns, name := splitKey(key)
+	pods := map[string]*v1.Pod{}
+	for _, p := range gangPods(lister, ns, name) {
+		if p.Spec.NodeName == "" {
+			pods[p.Namespace+"/"+p.Name] = p
+		}
+	}
+	if len(pods) > 0 {
+		logger.V(4).Info("Activating gang", "gang", key, "pods", len(pods))
+		h.Activate(logger, pods)
+	}
+}
+
+// event records an event on the PodGroup.
+func (pl *Gang) event(pg *schedv1alpha1.PodGroup, eventType, reason, msg string) {
+	r := pl.h.EventRecorder()
+	if r == nil {
+		return
+	}
+	r.Eventf(pg, nil, eventType, reason, "Scheduling", "%s", msg)
+}
+
+// podGroupEvents names PodGroup events in EventsToRegister: resource,
+// version and group joined by dots, from which the scheduler builds a
+// dynamic informer of its own to drive requeueing.
+const podGroupEvents fwk.EventResource = "podgroups.v1alpha1.scheduling.x-k8s.io"
+
+// EventsToRegister lists the events that can make a gang's pod schedulable:
+// its PodGroup created or changed, a pod of its gang created, an assigned
+// pod deleted (room freed), a node added or changed. Pods of a gang that
+// was gated for lack of members are also activated by the pod informer's
+// handler when the missing pods appear: the queue does not run queueing
+// hints for unscheduled pods that are added.
+func (pl *Gang) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint, error) {
+	return []fwk.ClusterEventWithHint{
+		{Event: fwk.ClusterEvent{Resource: podGroupEvents, ActionType: fwk.Add | fwk.Update}, QueueingHintFn: pl.isSchedulableAfterPodGroupChange},
+		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Add}, QueueingHintFn: pl.isSchedulableAfterPodAdd},
+		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodDelete},
+		{Event: fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add | fwk.UpdateNodeAllocatable | fwk.UpdateNodeLabel | fwk.UpdateNodeTaint}},
+	}, nil
+}
+
+// isSchedulableAfterPodGroupChange requeues the pods of the PodGroup that
+// was added or changed. The scheduler's own informer drives this hint, and
+// it may be ahead of the plugin's: so the hint first applies the object to
+// the plugin's view (older copies are ignored there), and PreEnqueue never
+// meets a view older than the event that requeued the pod.
+func (pl *Gang) isSchedulableAfterPodGroupChange(logger klog.Logger, pod *v1.Pod, _, newObj any) (fwk.QueueingHint, error) {
+	pg, err := pl.groups.SetObject(newObj)
+	if err != nil {
+		return fwk.Queue, err
+	}
+	if pg.Namespace != pod.Namespace || pg.Name != gangOf(pod) {
+		return fwk.QueueSkip, nil
+	}
+	logger.V(5).Info("PodGroup of the pod changed", "pod", klog.KObj(pod), "podGroup", klog.KObj(pg))
+	return fwk.Queue, nil
+}
+
+// isSchedulableAfterPodAdd requeues a gang's pod when another pod of its
+// gang appears.
+func (pl *Gang) isSchedulableAfterPodAdd(_ klog.Logger, pod *v1.Pod, _, newObj any) (fwk.QueueingHint, error) {
+	added, ok := newObj.(*v1.Pod)
+	if !ok {
+		return fwk.Queue, fmt.Errorf("added object is %T, not *v1.Pod", newObj)
+	}
+	name := gangOf(pod)
+	if name == "" || added.Namespace != pod.Namespace || gangOf(added) != name || added.UID == pod.UID {
+		return fwk.QueueSkip, nil
+	}
+	return fwk.Queue, nil
+}
+
+// isSchedulableAfterPodDelete requeues the pod when a pod that held room on
+// a node goes away (also when the scheduler stops assuming one).
+func (pl *Gang) isSchedulableAfterPodDelete(_ klog.Logger, _ *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
+	if t, ok := oldObj.(toolscache.DeletedFinalStateUnknown); ok {
+		oldObj = t.Obj
+	}
+	deleted, ok := oldObj.(*v1.Pod)
+	if !ok {
+		return fwk.Queue, fmt.Errorf("deleted object is %T, not *v1.Pod", oldObj)
+	}
+	if deleted.Spec.NodeName == "" {
+		return fwk.QueueSkip, nil
+	}
+	return fwk.Queue, nil
+}

@@ -1,0 +1,158 @@
+package gang
+
+import (
+	"fmt"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
+	"k8s.io/apimachinery/pkg/runtime"
+	toolscache "k8s.io/client-go/tools/cache"
+	"k8s.io/klog/v2"
+	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+)
+
+// PodGroupResource is the resource the plugin watches for PodGroups.
+var PodGroupResource = schedv1alpha1.SchemeGroupVersion.WithResource("podgroups")
+
+// tombstoneTTL is how long a deleted PodGroup's version is remembered, so a
+// copy from before the delete that arrives late (through the scheduler's
+// own informer, in a queueing hint) does not bring it back.
+const tombstoneTTL = 10 * time.Minute
+
+// PodGroups is the plugin's view of the PodGroups, keyed by namespace/name.
+// Two informers feed it: the plugin's own, and the scheduler's (through the
+// queueing hints of PodGroup events); it applies a copy only if it is newer
+// than what it holds, so either may run ahead. Safe for concurrent use.
+type PodGroups struct {
+	logger klog.Logger
+
+	mu     sync.RWMutex
+	groups map[string]*podGroupEntry
+	sweep  time.Time
+
+	synced atomic.Pointer[func() bool]
+}
+
+type podGroupEntry struct {
+	// pg is nil once deleted.
+	pg              *schedv1alpha1.PodGroup
+	resourceVersion string
+	deleted         time.Time
+}
+
+// NewPodGroups returns an empty view that reports itself synced until
+// SetSyncedFunc says otherwise.
+func NewPodGroups(logger klog.Logger) *PodGroups {
+	return &PodGroups{logger: logger, groups: map[string]*podGroupEntry{}}
+}
+
+// SetSyncedFunc sets what HasSynced asks.
+func (c *PodGroups) SetSyncedFunc(f func() bool) { c.synced.Store(&f) }
+
+// HasSynced reports whether the informer feeding the view has listed.
+func (c *PodGroups) HasSynced() bool {
+	f := c.synced.Load()
+	return f == nil || (*f)()
+}
+
+// Get returns the PodGroup namespace/name. The object is shared: do not
+// modify it.
+func (c *PodGroups) Get(namespace, name string) (*schedv1alpha1.PodGroup, bool) {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	e := c.groups[namespace+"/"+name]
+	if e == nil || e.pg == nil {
+		return nil, false
+	}
+	return e.pg, true
+}
+
+// Set records a PodGroup (added or updated) if it is newer than the copy
+// held, and reports whether it was.
+func (c *PodGroups) Set(pg *schedv1alpha1.PodGroup) bool {
+	key := pg.Namespace + "/" + pg.Name
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.groups[key]; e != nil && !newerVersion(e.resourceVersion, pg.ResourceVersion) {
+		return false
+	}
+	pg = pg.DeepCopy()
+	// Events are recorded on the PodGroup; their reference needs its kind.
+	pg.APIVersion, pg.Kind = schedv1alpha1.SchemeGroupVersion.String(), "PodGroup"
+	c.groups[key] = &podGroupEntry{pg: pg, resourceVersion: pg.ResourceVersion}
+	return true
+}
+
+// Delete forgets the PodGroup namespace/name, deleted at version rv.
+func (c *PodGroups) Delete(namespace, name, rv string) {
+	key := namespace + "/" + name
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if e := c.groups[key]; e != nil && rv != e.resourceVersion && newerVersion(rv, e.resourceVersion) {
+		// What the view holds is newer than the deleted copy: the
+		// PodGroup was created again.
+		return
+	}
+	now := time.Now()
+	c.groups[key] = &podGroupEntry{resourceVersion: rv, deleted: now}
+	if now.Sub(c.sweep) > tombstoneTTL {
+		c.sweep = now
+		for k, e := range c.groups {
+			if e.pg == nil && now.Sub(e.deleted) > tombstoneTTL {
+				delete(c.groups, k)
+			}
+		}
+	}
+}
+
+// SetObject records a PodGroup as an informer hands it over, typed or
+// unstructured, and returns it typed.
+func (c *PodGroups) SetObject(obj any) (*schedv1alpha1.PodGroup, error) {
+	switch o := obj.(type) {
+	case *schedv1alpha1.PodGroup:
+		c.Set(o)
+		return o, nil
+	case *unstructured.Unstructured:
+		var pg schedv1alpha1.PodGroup
+		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.UnstructuredContent(), &pg); err != nil {
+			return nil, fmt.Errorf("converting PodGroup %s/%s: %w", o.GetNamespace(), o.GetName(), err)
+		}
+		c.Set(&pg)
+		return &pg, nil
+	default:
+		return nil, fmt.Errorf("PodGroup event with an unexpected object %T", obj)
+	}
+}
+
+// DeleteObject forgets a PodGroup an informer reports deleted, and returns
+// its namespace and name.
+func (c *PodGroups) DeleteObject(obj any) (string, string, error) {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return "", "", fmt.Errorf("PodGroup delete event with an unexpected object %T: %w", obj, err)
+	}
+	c.Delete(m.GetNamespace(), m.GetName(), m.GetResourceVersion())
+	return m.GetNamespace(), m.GetName(), nil
+}
+
+// newerVersion reports whether resource version b is newer than a. Versions
+// are opaque to clients but etcd's are increasing integers; anything else
+// counts as newer, so an update is never lost.
+func newerVersion(a, b string) bool {
+	if a == "" {
+		return true
+	}
+	x, errA := strconv.ParseUint(a, 10, 64)
+	y, errB := strconv.ParseUint(b, 10, 64)
+	if errA != nil || errB != nil {
+		return a != b
+	}
+	return y > x
+}
