@@ -3,6 +3,7 @@ package scheduler
 import (
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
 )
 
@@ -14,5 +15,6 @@ import (
 func Options() []app.Option {
 	return []app.Option{
 		app.WithPlugin(gputopology.Name, gputopology.New),
+		app.WithPlugin(gang.Name, gang.New),
 	}
 }

@@ -83,6 +83,11 @@ func TestDevicePluginPublishesNodeGPU(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	t.Cleanup(func() {
+		// Leave no schedulable GPU node behind for the package's other tests.
+		_ = c.Delete(context.Background(), node)
+		_ = c.Delete(context.Background(), &gantryv1alpha1.NodeGPU{ObjectMeta: metav1.ObjectMeta{Name: nodeName}})
+	})
 	fixture, err := nvml.NewFixtureForNode("pcie-2island", nodeName)
 	if err != nil {
 		t.Fatal(err)

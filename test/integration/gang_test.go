@@ -18,7 +18,6 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/wait"
 	configv1 "k8s.io/kube-scheduler/config/v1"
-	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
@@ -26,6 +25,7 @@ import (
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
+	"github.com/gantry-gpu/gantry/pkg/scheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
 	"github.com/gantry-gpu/gantry/test/framework"
@@ -64,8 +64,8 @@ func newGangTest(t *testing.T) *gangTest {
 }
 
 // gangSchedulerConfig writes the shipped profile (framework.
-// InProcessSchedulerConfig) with GantryGang added: in multiPoint, and as the
-// queue sort in place of PrioritySort.
+// InProcessSchedulerConfig), which enables GantryGang, with a short Permit
+// timeout.
 func gangSchedulerConfig(dir, schedulerName string) (string, error) {
 	path, err := framework.InProcessSchedulerConfig(controlPlane.Kubeconfig, dir, schedulerName)
 	if err != nil {
@@ -79,20 +79,23 @@ func gangSchedulerConfig(dir, schedulerName string) (string, error) {
 	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
 		return "", fmt.Errorf("parsing %s: %w", path, err)
 	}
+	// The shipped profile enables GantryGang; the test only shortens the
+	// Permit timeout.
 	p := &cfg.Profiles[0]
-	if p.Plugins == nil {
-		p.Plugins = &configv1.Plugins{}
-	}
-	p.Plugins.MultiPoint.Enabled = append(p.Plugins.MultiPoint.Enabled, configv1.Plugin{Name: gang.Name})
-	p.Plugins.QueueSort = configv1.PluginSet{
-		Enabled:  []configv1.Plugin{{Name: gang.Name}},
-		Disabled: []configv1.Plugin{{Name: "*"}},
-	}
 	args, err := json.Marshal(map[string]any{"defaultPermitTimeoutSeconds": 10})
 	if err != nil {
 		return "", err
 	}
-	p.PluginConfig = append(p.PluginConfig, configv1.PluginConfig{Name: gang.Name, Args: runtime.RawExtension{Raw: args}})
+	found := false
+	for i := range p.PluginConfig {
+		if p.PluginConfig[i].Name == gang.Name {
+			p.PluginConfig[i].Args = runtime.RawExtension{Raw: args}
+			found = true
+		}
+	}
+	if !found {
+		return "", fmt.Errorf("the shipped profile configures no %s", gang.Name)
+	}
 	out, err := yaml.Marshal(&cfg)
 	if err != nil {
 		return "", err
@@ -104,9 +107,7 @@ func gangSchedulerConfig(dir, schedulerName string) (string, error) {
 // first, so the scheduler's first lists already hold them.
 func (g *gangTest) startScheduler() {
 	g.t.Helper()
-	framework.StartScheduler(g.ctx, g.t, g.config,
-		app.WithPlugin(gputopology.Name, gputopology.New),
-		app.WithPlugin(gang.Name, gang.New))
+	framework.StartScheduler(g.ctx, g.t, g.config, scheduler.Options()...)
 }
 
 // addNodes creates n Ready nodes of gpus NVSwitch-linked GPUs each, with

@@ -124,7 +124,8 @@ func TestSchedulerBindsOptedInPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodeName := "gpu-node-" + ns
-	if _, err := controlPlane.CreateReadyNode(ctx, nodeName, nil, corev1.ResourceList{
+	// Other tests' nodes share the API server: pin the pods to this one.
+	if _, err := controlPlane.CreateReadyNode(ctx, nodeName, map[string]string{"gantry-test": ns}, corev1.ResourceList{
 		corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("512Gi"),
 		"nvidia.com/gpu": resource.MustParse("8"),
 	}); err != nil {
@@ -139,6 +140,7 @@ func TestSchedulerBindsOptedInPods(t *testing.T) {
 	gantryPod := gpuPod(ns, "opted-in", "gantry", 4)
 	defaultPod := gpuPod(ns, "default-scheduler", corev1.DefaultSchedulerName, 1)
 	for _, p := range []*corev1.Pod{gantryPod, defaultPod} {
+		p.Spec.NodeSelector = map[string]string{"gantry-test": ns}
 		if err := c.Create(ctx, p); err != nil {
 			t.Fatal(err)
 		}
