@@ -1,8 +1,6 @@
 package gang
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 	"time"
 
@@ -13,7 +11,8 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	v1helper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
-	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
+
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/pluginargs"
 )
 
 // Defaults of GangArgs.
@@ -86,40 +85,15 @@ func (a *GangArgs) DefaultPermitTimeout() time.Duration {
 // plugins (unknown fields are an error, so a misspelt field is not silently
 // ignored), or a *GangArgs. The result is defaulted and validated.
 func ParseArgs(obj runtime.Object) (*GangArgs, error) {
-	var args *GangArgs
-	switch o := obj.(type) {
-	case nil:
-		args = &GangArgs{}
-	case *GangArgs:
-		args = o.DeepCopy()
-	case *runtime.Unknown:
-		args = &GangArgs{}
-		if err := frameworkruntime.DecodeInto(o, args); err != nil {
-			return nil, fmt.Errorf("decoding %s args: %w", Name, err)
-		}
-		if err := rejectUnknownFields(o); err != nil {
-			return nil, fmt.Errorf("decoding %s args: %w", Name, err)
-		}
-	default:
-		return nil, fmt.Errorf("%s args: want *GangArgs or raw configuration, got %T", Name, obj)
+	args, err := pluginargs.Decode(Name, obj, func() *GangArgs { return &GangArgs{} })
+	if err != nil {
+		return nil, err
 	}
 	SetDefaultsGangArgs(args)
 	if err := ValidateGangArgs(nil, args); err != nil {
 		return nil, fmt.Errorf("invalid %s args: %w", Name, err)
 	}
 	return args, nil
-}
-
-// rejectUnknownFields decodes JSON args strictly: DecodeInto ignores
-// unknown fields, and the configuration loader hands out-of-tree args over
-// as JSON.
-func rejectUnknownFields(o *runtime.Unknown) error {
-	if len(o.Raw) == 0 || (o.ContentType != "" && o.ContentType != runtime.ContentTypeJSON) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(o.Raw))
-	dec.DisallowUnknownFields()
-	return dec.Decode(&GangArgs{})
 }
 
 // ValidateGangArgs checks args, naming each bad field under path.

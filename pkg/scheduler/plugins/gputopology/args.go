@@ -1,8 +1,6 @@
 package gputopology
 
 import (
-	"bytes"
-	"encoding/json"
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
@@ -12,9 +10,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	v1helper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
-	frameworkruntime "k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/pluginargs"
 )
 
 // Defaults of GPUTopologyArgs.
@@ -85,41 +83,15 @@ func SetDefaultsGPUTopologyArgs(a *GPUTopologyArgs) {
 // fields are an error, so a misspelt weight is not silently ignored), or a
 // *GPUTopologyArgs. The result is validated.
 func ParseArgs(obj runtime.Object) (*GPUTopologyArgs, error) {
-	var args *GPUTopologyArgs
-	switch o := obj.(type) {
-	case nil:
-		args = DefaultArgs()
-	case *GPUTopologyArgs:
-		args = o.DeepCopy()
-	case *runtime.Unknown:
-		args = DefaultArgs()
-		if err := frameworkruntime.DecodeInto(o, args); err != nil {
-			return nil, fmt.Errorf("decoding %s args: %w", Name, err)
-		}
-		if err := rejectUnknownFields(o); err != nil {
-			return nil, fmt.Errorf("decoding %s args: %w", Name, err)
-		}
-	default:
-		return nil, fmt.Errorf("%s args: want *GPUTopologyArgs or raw configuration, got %T", Name, obj)
+	args, err := pluginargs.Decode(Name, obj, DefaultArgs)
+	if err != nil {
+		return nil, err
 	}
 	SetDefaultsGPUTopologyArgs(args)
 	if err := ValidateGPUTopologyArgs(nil, args); err != nil {
 		return nil, fmt.Errorf("invalid %s args: %w", Name, err)
 	}
 	return args, nil
-}
-
-// rejectUnknownFields decodes JSON args strictly. DecodeInto (encoding/json,
-// or sigs.k8s.io/yaml for YAML) ignores unknown fields; the scheduler's
-// configuration loader hands out-of-tree args over as JSON, which is where
-// a misspelt field would otherwise vanish.
-func rejectUnknownFields(o *runtime.Unknown) error {
-	if len(o.Raw) == 0 || (o.ContentType != "" && o.ContentType != runtime.ContentTypeJSON) {
-		return nil
-	}
-	dec := json.NewDecoder(bytes.NewReader(o.Raw))
-	dec.DisallowUnknownFields()
-	return dec.Decode(&GPUTopologyArgs{})
 }
 
 // ValidateGPUTopologyArgs checks args, naming each bad field under path.
