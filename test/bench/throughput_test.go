@@ -25,6 +25,7 @@ import (
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/scheduler"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
 
@@ -98,7 +99,24 @@ func schedulerConfig(b *testing.B, kubeconfig string) string {
 	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
 		b.Fatal(err)
 	}
-	cfg.Profiles = append(cfg.Profiles, configv1.KubeSchedulerProfile{SchedulerName: ptr.To("bench-default")})
+	// The default profile, except for the queue sort: the framework wants one
+	// queue sort, with the same args, for all profiles of a scheduler, and
+	// the gantry profile's (GantryGang: priority, then the gang's or pod's
+	// age) orders pods without a gang as PrioritySort does.
+	// Its args must match too.
+	def := configv1.KubeSchedulerProfile{
+		SchedulerName: ptr.To("bench-default"),
+		Plugins: &configv1.Plugins{QueueSort: configv1.PluginSet{
+			Enabled:  []configv1.Plugin{{Name: gang.Name}},
+			Disabled: []configv1.Plugin{{Name: "*"}},
+		}},
+	}
+	for _, pc := range cfg.Profiles[0].PluginConfig {
+		if pc.Name == gang.Name {
+			def.PluginConfig = append(def.PluginConfig, pc)
+		}
+	}
+	cfg.Profiles = append(cfg.Profiles, def)
 	// The client's rate limit (50 QPS by default) would otherwise decide both
 	// figures; upstream's scheduler_perf lifts it the same way.
 	cfg.ClientConnection.QPS = 5000
