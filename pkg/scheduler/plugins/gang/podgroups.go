@@ -2,7 +2,6 @@ package gang
 
 import (
 	"fmt"
-	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -13,6 +12,8 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/resourceversion"
 )
 
 // PodGroupResource is the resource the plugin watches for PodGroups.
@@ -77,7 +78,7 @@ func (c *PodGroups) Set(pg *schedv1alpha1.PodGroup) bool {
 	key := pg.Namespace + "/" + pg.Name
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.groups[key]; e != nil && !newerVersion(e.resourceVersion, pg.ResourceVersion) {
+	if e := c.groups[key]; e != nil && !resourceversion.Newer(e.resourceVersion, pg.ResourceVersion) {
 		return false
 	}
 	pg = pg.DeepCopy()
@@ -92,7 +93,7 @@ func (c *PodGroups) Delete(namespace, name, rv string) {
 	key := namespace + "/" + name
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if e := c.groups[key]; e != nil && rv != e.resourceVersion && newerVersion(rv, e.resourceVersion) {
+	if e := c.groups[key]; e != nil && rv != e.resourceVersion && resourceversion.Newer(rv, e.resourceVersion) {
 		// What the view holds is newer than the deleted copy: the
 		// PodGroup was created again.
 		return
@@ -140,19 +141,4 @@ func (c *PodGroups) DeleteObject(obj any) (string, string, error) {
 	}
 	c.Delete(m.GetNamespace(), m.GetName(), m.GetResourceVersion())
 	return m.GetNamespace(), m.GetName(), nil
-}
-
-// newerVersion reports whether resource version b is newer than a. Versions
-// are opaque to clients but etcd's are increasing integers; anything else
-// counts as newer, so an update is never lost.
-func newerVersion(a, b string) bool {
-	if a == "" {
-		return true
-	}
-	x, errA := strconv.ParseUint(a, 10, 64)
-	y, errB := strconv.ParseUint(b, 10, 64)
-	if errA != nil || errB != nil {
-		return a != b
-	}
-	return y > x
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"slices"
-	"strconv"
 	"sync"
 	"sync/atomic"
 
@@ -17,6 +16,7 @@ import (
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/resourceversion"
 )
 
 // Cache is the plugin's view of every node's GPUs, fed by informers and by
@@ -138,7 +138,7 @@ func (c *Cache) setNodeGPUObject(obj any) bool {
 		// Converting costs more than the version check; skip it for
 		// copies the cache has already applied.
 		c.mu.RLock()
-		stale := c.nodes[name] != nil && !newerVersion(c.nodes[name].resourceVersion, rv)
+		stale := c.nodes[name] != nil && !resourceversion.Newer(c.nodes[name].resourceVersion, rv)
 		c.mu.RUnlock()
 		if stale {
 			return false
@@ -161,7 +161,7 @@ func (c *Cache) setNodeGPUObject(obj any) bool {
 // if rv is newer than the version held.
 func (c *Cache) setNodeGPULocked(name, rv string, ng *gantryv1alpha1.NodeGPU, readErr error) bool {
 	e := c.nodes[name]
-	if e != nil && !newerVersion(e.resourceVersion, rv) {
+	if e != nil && !resourceversion.Newer(e.resourceVersion, rv) {
 		return false
 	}
 	if e == nil {
@@ -225,7 +225,7 @@ func (c *Cache) DeleteNodeGPU(name, rv string) bool {
 	if e == nil {
 		return false
 	}
-	if rv != "" && e.resourceVersion != "" && newerVersion(rv, e.resourceVersion) {
+	if rv != "" && e.resourceVersion != "" && resourceversion.Newer(rv, e.resourceVersion) {
 		// The cache holds a copy newer than the one deleted: a delete
 		// that arrives late from the informer that is behind.
 		return false
@@ -234,23 +234,6 @@ func (c *Cache) DeleteNodeGPU(name, rv string) bool {
 	e.resourceVersion = rv
 	c.recompute(name, e)
 	return true
-}
-
-// newerVersion reports whether resource version b is newer than a. Versions
-// are opaque to clients in general; etcd's are integers that grow, which is
-// what lets the two informers that feed the cache (the plugin's and the
-// scheduler's, through queueing hints) be reconciled. Anything that does not
-// parse is taken as newer.
-func newerVersion(a, b string) bool {
-	if a == "" {
-		return true
-	}
-	x, errA := strconv.ParseUint(a, 10, 64)
-	y, errB := strconv.ParseUint(b, 10, 64)
-	if errA != nil || errB != nil {
-		return a != b
-	}
-	return y > x
 }
 
 // SetPod records a pod (added or updated). Only bound pods that have not
