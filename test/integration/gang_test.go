@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -195,21 +194,7 @@ func (g *gangTest) pods(prefix, gangName string, n int, gpus int64) []*corev1.Po
 // create creates pods concurrently, as a burst.
 func (g *gangTest) create(pods ...*corev1.Pod) {
 	g.t.Helper()
-	var wg sync.WaitGroup
-	errs := make([]error, len(pods))
-	for i, p := range pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = controlPlane.Client.Create(g.ctx, p)
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			g.t.Fatalf("creating pod %s: %v", pods[i].Name, err)
-		}
-	}
+	createBurst(g.ctx, g.t, pods...)
 }
 
 // nodesOf returns the node each pod is bound to ("" when pending).

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -124,21 +123,7 @@ func (g *gpuTopologyTest) pod(name string, gpus int64, annotations map[string]st
 // create creates pods concurrently, as a burst.
 func (g *gpuTopologyTest) create(pods ...*corev1.Pod) {
 	g.t.Helper()
-	var wg sync.WaitGroup
-	errs := make([]error, len(pods))
-	for i, p := range pods {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			errs[i] = controlPlane.Client.Create(g.ctx, p)
-		}()
-	}
-	wg.Wait()
-	for i, err := range errs {
-		if err != nil {
-			g.t.Fatalf("creating pod %s: %v", pods[i].Name, err)
-		}
-	}
+	createBurst(g.ctx, g.t, pods...)
 }
 
 // placement is where a pod was bound and the GPUs it was given.
