@@ -76,6 +76,7 @@ func BenchmarkSchedulingThroughput(b *testing.B) {
 			rates[profile] = rate
 		})
 	}
+	dumpSchedulerMetrics(b)
 	if rates["bench-default"] > 0 {
 		ratio := rates["bench-gantry"] / rates["bench-default"]
 		b.ReportMetric(ratio, "gantry/default")
@@ -91,14 +92,7 @@ func schedulerConfig(b *testing.B, kubeconfig string) string {
 	if err != nil {
 		b.Fatal(err)
 	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		b.Fatal(err)
-	}
-	var cfg configv1.KubeSchedulerConfiguration
-	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
-		b.Fatal(err)
-	}
+	cfg := readSchedulerConfig(b, path)
 	// The default profile, except for the queue sort: the framework wants one
 	// queue sort, with the same args, for all profiles of a scheduler, and
 	// the gantry profile's (GantryGang: priority, then the gang's or pod's
@@ -117,15 +111,35 @@ func schedulerConfig(b *testing.B, kubeconfig string) string {
 		}
 	}
 	cfg.Profiles = append(cfg.Profiles, def)
-	// The client's rate limit (50 QPS by default) would otherwise decide both
-	// figures; upstream's scheduler_perf lifts it the same way.
-	cfg.ClientConnection.QPS = 5000
-	cfg.ClientConnection.Burst = 5000
-	out, err := yaml.Marshal(&cfg)
+	liftClientRateLimit(&cfg)
+	return writeSchedulerConfig(b, filepath.Join(dir, "two-profiles.yaml"), &cfg)
+}
+
+func readSchedulerConfig(b *testing.B, path string) configv1.KubeSchedulerConfiguration {
+	raw, err := os.ReadFile(path)
 	if err != nil {
 		b.Fatal(err)
 	}
-	path = filepath.Join(dir, "two-profiles.yaml")
+	var cfg configv1.KubeSchedulerConfiguration
+	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+		b.Fatal(err)
+	}
+	return cfg
+}
+
+// liftClientRateLimit lifts the scheduler client's rate limit (50 QPS by
+// default), which would otherwise decide every figure; upstream's
+// scheduler_perf lifts it the same way.
+func liftClientRateLimit(cfg *configv1.KubeSchedulerConfiguration) {
+	cfg.ClientConnection.QPS = 5000
+	cfg.ClientConnection.Burst = 5000
+}
+
+func writeSchedulerConfig(b *testing.B, path string, cfg *configv1.KubeSchedulerConfiguration) string {
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
 	if err := os.WriteFile(path, out, 0o600); err != nil {
 		b.Fatal(err)
 	}
