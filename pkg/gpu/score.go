@@ -214,6 +214,17 @@ func (t *Topology) BestSet(free, mustInclude Set, size int) (Set, SetScore, erro
 	if size > pool.Len() {
 		return 0, SetScore{}, fmt.Errorf("%w: %d requested, %d free", ErrTooFewGPUs, size, pool.Len())
 	}
+	key := bestSetKey{free: free, mustInclude: mustInclude, size: size}
+	if a, ok := t.bestSets.load(key); ok {
+		return a.set, a.score, nil
+	}
+	set, score := t.bestSet(pool, mustInclude, size)
+	t.bestSets.store(key, bestSetAnswer{set: set, score: score})
+	return set, score, nil
+}
+
+// bestSet is BestSet's search, on arguments BestSet has checked.
+func (t *Topology) bestSet(pool, mustInclude Set, size int) (Set, SetScore) {
 	s := t.newSearch(pool, mustInclude)
 	worst, lanes := SelfLink, 0
 	for v := uint64(mustInclude); v != 0; v &= v - 1 {
@@ -225,7 +236,7 @@ func (t *Topology) BestSet(free, mustInclude Set, size int) (Set, SetScore, erro
 		lanes += ln
 	}
 	s.search(0, mustInclude, size-mustInclude.Len(), worst, lanes)
-	return s.best, s.bestScore, nil
+	return s.best, s.bestScore
 }
 
 // group is a set of interchangeable candidate GPUs (see BestSet).

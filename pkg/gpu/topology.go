@@ -113,6 +113,10 @@ type Topology struct {
 	links   []Link // len(devices)^2, row-major by position
 	islands []Set  // NVLink-connected components, in position order
 	numa    []Set  // GPUs per NUMA node, unknown NUMA as its own group
+
+	// bestSets remembers BestSet's answers (see memo.go). A topology never
+	// changes once built, so an answer never goes stale.
+	bestSets *bestSetMemo
 }
 
 // NewTopology builds a topology from devices and the links between pairs of
@@ -139,7 +143,7 @@ func NewTopology(devices []Device, links map[[2]int]Link) (*Topology, error) {
 		pos[d.Index], uuids[d.UUID] = i, true
 	}
 	n := len(devs)
-	t := &Topology{devices: devs, links: make([]Link, n*n)}
+	t := &Topology{devices: devs, links: make([]Link, n*n), bestSets: &bestSetMemo{}}
 	for pair, l := range links {
 		a, okA := pos[pair[0]]
 		b, okB := pos[pair[1]]

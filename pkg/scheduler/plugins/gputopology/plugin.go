@@ -138,14 +138,15 @@ func sharedCache(ctx context.Context, h framework.Handle) (*Cache, error) {
 // Name implements framework.Plugin.
 func (pl *GPUTopology) Name() string { return Name }
 
-// preFilterState is one scheduling cycle's view: the request and what each
-// node looked like when the cycle first asked about it, so Filter and Score
-// see the same state even while informers update the cache.
+// preFilterState is one scheduling cycle's request. Nodes are read from the
+// cache each time Filter, PreScore or Score asks: a node's state changes
+// only when a pod lands on it or leaves it, or its NodeGPU changes, and
+// choosing its set again is a memo lookup (gpu.Topology.BestSet), so a
+// per-cycle copy of every node would cost more than it saves. Should a node
+// change between Filter and Score, Score sees the newer state, and Reserve
+// checks again under the cache's lock.
 type preFilterState struct {
 	req core.Request
-	// views maps node name to *nodeView. Shared by clones: a view, once
-	// stored, never changes.
-	views *sync.Map
 	// overrides are nodes whose state AddPod/RemovePod changed (preemption
 	// and nominated pods); copied on Clone.
 	overrides map[string]core.NodeState
@@ -188,21 +189,18 @@ func getPreFilterState(cs fwk.CycleState) (*preFilterState, error) {
 	return s, nil
 }
 
-// view returns the node as this cycle sees it.
+// view returns the node as this cycle sees it: its override, else the
+// cache's state.
 func (pl *GPUTopology) view(s *preFilterState, nodeName string) nodeView {
-	if st, ok := s.overrides[nodeName]; ok {
-		return nodeView{hasGPU: true, state: st, placement: core.Place(st, s.req)}
+	st, ok := s.overrides[nodeName]
+	if !ok {
+		st, ok = pl.cache.Node(nodeName)
 	}
-	if v, ok := s.views.Load(nodeName); ok {
-		return *v.(*nodeView)
-	}
-	st, ok := pl.cache.Node(nodeName)
-	v := &nodeView{hasGPU: ok, state: st}
+	v := nodeView{hasGPU: ok, state: st}
 	if ok {
 		v.placement = core.Place(st, s.req)
 	}
-	got, _ := s.views.LoadOrStore(nodeName, v)
-	return *got.(*nodeView)
+	return v
 }
 
 // PreFilter reads the pod's request. Pods that need no GPUs skip the
@@ -223,7 +221,7 @@ func (pl *GPUTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1
 			return nil, fwk.AsStatus(errors.New("the NodeGPU and pod caches have not synced yet"))
 		}
 	}
-	cs.Write(preFilterStateKey, &preFilterState{req: core.Request{GPUs: n, MinLink: minLink}, views: &sync.Map{}})
+	cs.Write(preFilterStateKey, &preFilterState{req: core.Request{GPUs: n, MinLink: minLink}})
 	return nil, nil
 }
 
