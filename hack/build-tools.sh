@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
-# Builds the tools pinned in go.mod (and KWOK, pinned in hack/tools/go.mod)
+# Builds the tools pinned in go.mod (and KWOK and Helm, pinned in
+# hack/tools/go.mod)
 # into _output/tools, once: a tool is rebuilt only when the module files that
 # pin it change. Usage: hack/build-tools.sh [TOOL...]; no argument builds what
-# `make test`, `make lint` and `make generate` need.
+# `make test`, `make lint`, `make generate` and `make verify` need.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,11 +18,12 @@ declare -A pkg=(
   [controller-gen]=sigs.k8s.io/controller-tools/cmd/controller-gen
   [staticcheck]=honnef.co/go/tools/cmd/staticcheck
   [kwok]=sigs.k8s.io/kwok/cmd/kwok
+  [helm]=helm.sh/helm/v3/cmd/helm
 )
-declare -A moddir=([kwok]=$root/hack/tools)
+declare -A moddir=([kwok]=$root/hack/tools [helm]=$root/hack/tools)
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver controller-gen staticcheck)
+[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver controller-gen staticcheck helm)
 
 for name in "${tools[@]}"; do
   p=${pkg[$name]:-}
