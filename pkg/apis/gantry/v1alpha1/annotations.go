@@ -26,3 +26,11 @@ func ParseGPUIDs(v string) []string {
 
 // FormatGPUIDs is the GPUIDsAnnotation value for a set of UUIDs.
 func FormatGPUIDs(uuids []string) string { return strings.Join(uuids, ",") }
+
+// ScheduledTimeAnnotation is set once by gantry-controller on a PodGroup
+// (scheduling.x-k8s.io) when the gang first reaches Scheduled: minMember of
+// its members bound to nodes. The value is RFC 3339. PodGroupStatus has a
+// field for when scheduling started (ScheduleStartTime) but none for when it
+// ended, and annotations cannot be written through the status subresource,
+// so the controller writes it on the PodGroup itself.
+const ScheduledTimeAnnotation = "gantry.dev/scheduled-time"
