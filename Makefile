@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -X github.com/gantry-gpu/gantry/pkg/version.Version=$(VERSION) \
              -X github.com/gantry-gpu/gantry/pkg/version.GitCommit=$(COMMIT)
-BINARIES  := gantry-scheduler gantry-device-plugin
+BINARIES  := gantry-scheduler gantry-device-plugin gantry-controller
 
 export TOOLS_DIR
 
@@ -21,7 +21,7 @@ build: ## Build bin/gantry-scheduler and bin/gantry-device-plugin.
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(BINARIES))
 
 .PHONY: tools
-tools: ## Build etcd, kube-apiserver, controller-gen and staticcheck into _output/tools (once).
+tools: ## Build etcd, kube-apiserver, controller-gen, staticcheck and helm into _output/tools (once).
 	hack/build-tools.sh
 
 .PHONY: tools-cluster
@@ -33,17 +33,21 @@ test: tools ## Unit and integration tests against a real etcd + kube-apiserver.
 	hack/test.sh
 
 .PHONY: lint
-lint: tools ## gofmt, go vet and staticcheck.
+lint: tools ## gofmt, go vet, staticcheck and helm lint.
 	@bad=$$(gofmt -l cmd pkg test hack); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
 	$(TOOLS_DIR)/staticcheck ./...
+	$(TOOLS_DIR)/helm lint --strict deploy/helm/gantry
+	$(TOOLS_DIR)/helm lint --strict deploy/helm/gantry --set serviceMonitor.enabled=true \
+	  --set devicePlugin.metricsBindAddress=:9400 --set controller.bindAddress=:9402
 
 .PHONY: generate
-generate: ## Regenerate deepcopy code and CRD manifests.
+generate: ## Regenerate deepcopy code, CRD manifests, and the chart's copies and renderings.
 	hack/update-codegen.sh
+	hack/update-manifests.sh
 
 .PHONY: verify
-verify: tools ## Fail if go.mod, vendor/, generated code or CRDs are out of date.
+verify: tools ## Fail if go.mod, vendor/, generated code, CRDs or rendered manifests are out of date.
 	hack/verify.sh
 
 .PHONY: vendor
