@@ -444,7 +444,9 @@ func TestGangWaitsForARefusedMember(t *testing.T) {
 	g.create(pods...)
 	time.Sleep(3 * time.Second)
 	g.assertNoneBound("gang with a refused member", pods)
-	g.waitPodGroupEvent("g", "GangUnschedulable", `pod g-2 cannot be scheduled: annotation gantry.dev/min-gpu-link: "fast"`)
+	// The gang's planner reads every member's GPU request, the link
+	// annotation included, and says which member holds the gang back.
+	g.waitPodGroupEvent("g", "GangUnschedulable", `pod g-2: annotation gantry.dev/min-gpu-link: "fast" is not a GPU link type`)
 
 	patch := []byte(`{"metadata":{"annotations":{"` + gputopology.MinLinkAnnotation + `":"NVLink"}}}`)
 	if err := controlPlane.Client.Patch(g.ctx, pods[2], client.RawPatch(types.MergePatchType, patch)); err != nil {

@@ -89,10 +89,9 @@ var (
 )
 
 // GPUStates gives a node's GPU state, and false for a node without a usable
-// NodeGPU. The GPU-topology plugin's *gputopology.Cache satisfies it; that
-// package does not hand its shared cache out yet, so New plans with GPU
-// counts (allocatable minus requested nvidia.com/gpu) and leaves the exact
-// sets and min-link checks to GantryGPUTopology's Filter.
+// NodeGPU. New uses the GPU-topology plugin's cache (the one
+// GantryGPUTopology reserves in), so plans place exact GPU sets and check
+// min-link; nil plans with GPU counts (allocatable minus requested).
 type GPUStates interface {
 	Node(name string) (gtcore.NodeState, bool)
 }
@@ -120,6 +119,10 @@ type Gang struct {
 	// its wait runs out, to tell a timeout from other rejections and to
 	// stop counting a member whose wait has run out.
 	waitDeadline sync.Map
+	// cluster is nil where the plugin does not preempt (unit tests).
+	cluster cluster
+	// preemptions maps a gang's key to its last *preemption.
+	preemptions sync.Map
 }
 
 // New builds the plugin: args are validated first, so a bad configuration
@@ -133,7 +136,13 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	return newPlugin(args, h, h.SharedInformerFactory().Core().V1().Pods().Lister(), st.groups, st.book, nil), nil
+	gpus, err := gputopology.SharedCache(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	pl := newPlugin(args, h, h.SharedInformerFactory().Core().V1().Pods().Lister(), st.groups, st.book, gpus)
+	pl.cluster = h
+	return pl, nil
 }
 
 func newPlugin(args *GangArgs, h handle, pods corelisters.PodLister, groups *PodGroups, book *core.Book, gpus GPUStates) *Gang {
@@ -295,6 +304,9 @@ type cycleState struct {
 	// member itself (the gang could not be planned, or its plan leaves
 	// the member out).
 	node string
+	// noRoom is set when the gang could not be planned for lack of room:
+	// what preemption can cure.
+	noRoom bool
 }
 
 // Clone implements fwk.StateData; the state never changes.
@@ -334,7 +346,7 @@ func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 	a, lookup := pl.book.Take(key, string(pod.UID))
 	if lookup == core.Replan {
 		var status *fwk.Status
-		if a, lookup, status = pl.planGang(ctx, pod, pg, nodes); status != nil {
+		if a, lookup, status = pl.planGang(ctx, cs, pod, pg, nodes); status != nil {
 			return nil, status
 		}
 	}
@@ -349,29 +361,13 @@ func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 
 // planGang plans every member of the pod's gang that is not bound or
 // reserved yet, records the plan and takes the pod's place from it.
-func (pl *Gang) planGang(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodGroup, nodes []fwk.NodeInfo) (core.Assignment, core.Lookup, *fwk.Status) {
+func (pl *Gang) planGang(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, pg *schedv1alpha1.PodGroup, nodes []fwk.NodeInfo) (core.Assignment, core.Lookup, *fwk.Status) {
 	logger := klog.FromContext(ctx)
 	name := gangOf(pod)
 	key := gangKey(pod.Namespace, name)
 	minMember := pg.Spec.MinMember
 
-	placed := 0
-	var pending []*v1.Pod
-	self := false
-	for _, p := range pl.gangPods(pod.Namespace, name) {
-		switch {
-		case p.UID == pod.UID:
-			self = true
-			pending = append(pending, pod)
-		case p.Spec.NodeName != "" || pl.book.Reserved(key, string(p.UID)):
-			placed++
-		case len(p.Spec.SchedulingGates) == 0 && p.Spec.SchedulerName == pod.Spec.SchedulerName:
-			pending = append(pending, p)
-		}
-	}
-	if !self {
-		pending = append(pending, pod)
-	}
+	placed, pending := pl.unplaced(pod, key)
 	if ok, msg := core.Admit(key, true, minMember, placed+len(pending)); !ok {
 		return core.Assignment{}, core.Replan, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
 	}
@@ -435,6 +431,7 @@ func (pl *Gang) planGang(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.Pod
 		if !errors.As(err, &f) {
 			return core.Assignment{}, core.Replan, fwk.AsStatus(fmt.Errorf("planning gang %s: %w", key, err))
 		}
+		cs.Write(stateKey, &cycleState{gang: key, noRoom: true})
 		return fail(fmt.Sprintf("PodGroup %s: %s", key, f.Message))
 	}
 	pl.book.SetPlan(key, plan, members, pl.permitTimeout(pg))
@@ -535,8 +532,19 @@ func (pl *Gang) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, 
 		return pl.memberRefused(logger, pod, key, statuses.Get(""))
 	}
 	if s.node == "" {
-		// This plugin's PreFilter refused the pod, said why and has done
-		// what there was to do.
+		// This plugin's PreFilter refused the pod and said why; if for
+		// lack of room, lower-priority pods may make way.
+		if s.noRoom {
+			if pg, ok := pl.groups.Get(pod.Namespace, name); ok {
+				msg, err := pl.preempt(ctx, pod, pg)
+				if err != nil {
+					return nil, fwk.AsStatus(fmt.Errorf("preempting for gang %s: %w", key, err))
+				}
+				if msg != "" {
+					return nil, fwk.NewStatus(fwk.Unschedulable, msg)
+				}
+			}
+		}
 		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable)
 	}
 	reason := "it was filtered out"

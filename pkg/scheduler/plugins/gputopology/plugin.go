@@ -115,6 +115,11 @@ var (
 	sharedCaches   = map[informers.SharedInformerFactory]*Cache{}
 )
 
+// SharedCache returns the cache of the scheduler h belongs to, the one
+// GantryGPUTopology reserves GPUs in, building it if no plugin has yet: the
+// gang plugin plans its members' GPU sets against it.
+func SharedCache(ctx context.Context, h framework.Handle) (*Cache, error) { return sharedCache(ctx, h) }
+
 func sharedCache(ctx context.Context, h framework.Handle) (*Cache, error) {
 	factory := h.SharedInformerFactory()
 	sharedCachesMu.Lock()

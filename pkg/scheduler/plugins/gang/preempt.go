@@ -1,0 +1,254 @@
+package gang
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/client-go/kubernetes"
+	corev1apply "k8s.io/client-go/applyconfigurations/core/v1"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+
+	"github.com/gantry-gpu/gantry/pkg/gpu"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
+)
+
+const (
+	// victimsGoneWait is how long a gang that preempted waits for its
+	// victims to go before it may choose victims again: they are deleted
+	// with their grace period, and while they terminate they still hold
+	// their places.
+	victimsGoneWait = 5 * time.Minute
+
+	reasonPreempting = "GangPreempting"
+)
+
+// PodGPUs gives the GPUs a pod holds on a node; the GPU-topology plugin's
+// *gputopology.Cache satisfies it with GPUStates.
+type PodGPUs interface {
+	PodGPUs(pod *v1.Pod, nodeName string) gpu.Set
+}
+
+// cluster is what preemption uses of framework.Handle: the cycle's
+// snapshot, the waiting pods and the API.
+type cluster interface {
+	SnapshotSharedLister() framework.SharedLister
+	GetWaitingPod(uid types.UID) framework.WaitingPod
+	ClientSet() kubernetes.Interface
+}
+
+// preemption is a gang's preemption whose victims may still be
+// terminating.
+type preemption struct {
+	victims []*v1.Pod
+	until   time.Time
+}
+
+// preempt makes room for a gang that could not be planned by preempting
+// whole victims (every running pod of a lower-priority gang, or single
+// lower-priority pods; core.ChooseVictims), and says what it did. Pods
+// with preemptionPolicy Never do not preempt; a gang whose earlier victims
+// are still terminating waits for them instead of choosing more.
+func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodGroup) (string, error) {
+	if pl.cluster == nil {
+		return "", nil
+	}
+	if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy == v1.PreemptNever {
+		return "", nil
+	}
+	logger := klog.FromContext(ctx)
+	key := gangKey(pg.Namespace, pg.Name)
+	if left := pl.victimsLeft(key); left > 0 {
+		return fmt.Sprintf("waiting for %d preempted pods to terminate", left), nil
+	}
+	nodeInfos, err := pl.cluster.SnapshotSharedLister().NodeInfos().List()
+	if err != nil {
+		return "", fmt.Errorf("listing the snapshot's nodes: %w", err)
+	}
+	placed, pending := pl.unplaced(pod, key)
+	need := max(int(pg.Spec.MinMember)-placed, 1)
+	members := make([]core.Member, 0, need)
+	for _, p := range pending {
+		if len(members) == need {
+			break
+		}
+		m, err := pl.member(p)
+		if err != nil {
+			return "", fmt.Errorf("pod %s: %w", p.Name, err)
+		}
+		members = append(members, m)
+	}
+	prio := corev1helpers.PodPriority(pod)
+	candidates, pods := pl.candidates(nodeInfos, prio, key)
+	holds := pl.book.Holds(key, pl.pendingMembers())
+	in := pl.planNodes(key, nodeInfos, pending[:len(members)], members, holds)
+	choice, err := core.ChooseVictims(members, in, candidates, pl.args.TopologyKeys)
+	if err != nil {
+		var f *core.Failure
+		if errors.As(err, &f) {
+			return "", nil
+		}
+		return "", err
+	}
+	var victims []*v1.Pod
+	var names []string
+	for _, v := range choice.Victims {
+		names = append(names, v.Key)
+		for _, vp := range v.Pods {
+			victims = append(victims, pods[vp.Key])
+		}
+	}
+	pl.preemptions.Store(key, &preemption{victims: victims, until: pl.now().Add(victimsGoneWait)})
+	msg := fmt.Sprintf("preempting %d pods (%s) of lower priority than %d to make room for the gang", len(victims), strings.Join(names, ", "), prio)
+	pl.event(pg, v1.EventTypeNormal, reasonPreempting, msg)
+	logger.V(2).Info("Gang preempts", "gang", key, "pod", klog.KObj(pod), "victims", names, "pods", len(victims))
+	for _, v := range victims {
+		if err := pl.evict(ctx, v, key); err != nil {
+			logger.Error(err, "Preempting a victim pod failed", "gang", key, "victim", klog.KObj(v))
+		}
+	}
+	return msg, nil
+}
+
+// unplaced returns how many of the gang's live members are bound or
+// reserved, and the others this scheduler would place, pod first.
+func (pl *Gang) unplaced(pod *v1.Pod, key string) (int, []*v1.Pod) {
+	placed := 0
+	pending := []*v1.Pod{pod}
+	for _, p := range pl.gangPods(pod.Namespace, gangOf(pod)) {
+		switch {
+		case p.UID == pod.UID:
+		case p.Spec.NodeName != "" || pl.book.Reserved(key, string(p.UID)):
+			placed++
+		case len(p.Spec.SchedulingGates) == 0 && p.Spec.SchedulerName == pod.Spec.SchedulerName:
+			pending = append(pending, p)
+		}
+	}
+	return placed, pending
+}
+
+// candidates gathers the victims preemption may choose from: running pods
+// of priority below prio, grouped so that a gang is taken whole. A gang
+// with any pod of priority prio or more, or waiting in Permit, is not a
+// candidate (nor is the preemptor's own gang, key). It returns them with
+// their pods by UID.
+func (pl *Gang) candidates(nodeInfos []fwk.NodeInfo, prio int32, key string) ([]core.Victim, map[string]*v1.Pod) {
+	byKey := map[string]*core.Victim{}
+	protected := map[string]bool{}
+	pods := map[string]*v1.Pod{}
+	var order []string
+	for _, ni := range nodeInfos {
+		node := ni.Node()
+		if node == nil {
+			continue
+		}
+		for _, pi := range ni.GetPods() {
+			p := pi.GetPod()
+			if p.DeletionTimestamp != nil {
+				continue // going already; its room comes back on its own
+			}
+			vkey := "pod " + p.Namespace + "/" + p.Name
+			if name := gangOf(p); name != "" {
+				vkey = gangKey(p.Namespace, name)
+			}
+			if vkey == key {
+				continue
+			}
+			pp := corev1helpers.PodPriority(p)
+			if pp >= prio || pl.cluster.GetWaitingPod(p.UID) != nil {
+				protected[vkey] = true
+				continue
+			}
+			v := byKey[vkey]
+			if v == nil {
+				v = &core.Victim{Key: vkey, Priority: pp}
+				byKey[vkey] = v
+				order = append(order, vkey)
+			}
+			v.Priority = max(v.Priority, pp)
+			started := p.CreationTimestamp.Time
+			if p.Status.StartTime != nil {
+				started = p.Status.StartTime.Time
+			}
+			if started.After(v.Started) {
+				v.Started = started
+			}
+			m, err := pl.member(p)
+			if err != nil {
+				// A bad min-link annotation does not matter to what
+				// the pod frees.
+				m.GPUs = 0
+			}
+			vp := core.VictimPod{Key: string(p.UID), Node: node.Name, GPUs: m.GPUs, Requests: m.Requests}
+			if g, ok := pl.gpus.(PodGPUs); ok && m.GPUs > 0 {
+				vp.Set = g.PodGPUs(p, node.Name)
+			}
+			v.Pods = append(v.Pods, vp)
+			pods[string(p.UID)] = p
+		}
+	}
+	out := make([]core.Victim, 0, len(order))
+	for _, k := range order {
+		if !protected[k] {
+			out = append(out, *byKey[k])
+		}
+	}
+	return out, pods
+}
+
+// victimsLeft counts the pods of the gang's last preemption that still
+// exist, forgetting the preemption once none do or its wait is over.
+func (pl *Gang) victimsLeft(key string) int {
+	v, ok := pl.preemptions.Load(key)
+	if !ok {
+		return 0
+	}
+	p := v.(*preemption)
+	left := 0
+	for _, victim := range p.victims {
+		if cur, err := pl.pods.Pods(victim.Namespace).Get(victim.Name); err == nil && cur.UID == victim.UID {
+			left++
+		}
+	}
+	if left == 0 || !pl.now().Before(p.until) {
+		pl.preemptions.Delete(key)
+		return 0
+	}
+	return left
+}
+
+// evict marks the victim with the DisruptionTarget condition, as the
+// default preemption does, so its controller knows why it went, and
+// deletes it with its grace period.
+func (pl *Gang) evict(ctx context.Context, victim *v1.Pod, key string) error {
+	client := pl.cluster.ClientSet()
+	cond := corev1apply.PodCondition().
+		WithType(v1.DisruptionTarget).
+		WithStatus(v1.ConditionTrue).
+		WithReason(v1.PodReasonPreemptionByScheduler).
+		WithMessage(fmt.Sprintf("%s: preempted to make room for gang %s", Name, key)).
+		WithLastTransitionTime(metav1.Now())
+	apply := corev1apply.Pod(victim.Name, victim.Namespace).WithStatus(corev1apply.PodStatus().WithConditions(cond))
+	if _, err := client.CoreV1().Pods(victim.Namespace).ApplyStatus(ctx, apply, metav1.ApplyOptions{FieldManager: "gantry-scheduler", Force: true}); err != nil && !apierrors.IsNotFound(err) {
+		klog.FromContext(ctx).V(2).Info("Could not mark the victim's DisruptionTarget condition", "victim", klog.KObj(victim), "err", err)
+	}
+	if r := pl.h.EventRecorder(); r != nil {
+		r.Eventf(victim, nil, v1.EventTypeNormal, "Preempted", "Preempting", "Preempted by gang %s", key)
+	}
+	uid := victim.UID
+	err := client.CoreV1().Pods(victim.Namespace).Delete(ctx, victim.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})
+	if err != nil && !apierrors.IsNotFound(err) && !apierrors.IsConflict(err) {
+		return fmt.Errorf("deleting %s: %w", klog.KObj(victim), err)
+	}
+	return nil
+}

@@ -1,0 +1,93 @@
+package integration
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+)
+
+// priorityClass creates a PriorityClass of the test and returns its name.
+func (g *gangTest) priorityClass(suffix string, value int32) string {
+	g.t.Helper()
+	pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: g.ns + "-" + suffix}, Value: value}
+	if err := controlPlane.Client.Create(g.ctx, pc); err != nil {
+		g.t.Fatalf("creating PriorityClass: %v", err)
+	}
+	g.t.Cleanup(func() { _ = controlPlane.Client.Delete(context.Background(), pc) })
+	return pc.Name
+}
+
+// withPriority sets the pods' priority class.
+func withPriority(class string, pods []*corev1.Pod) []*corev1.Pod {
+	for _, p := range pods {
+		p.Spec.PriorityClassName = class
+	}
+	return pods
+}
+
+// standInKubelet finishes the graceful deletion of the test's bound pods, as
+// their kubelet would once the containers stopped: no kubelet runs here.
+func (g *gangTest) standInKubelet() {
+	go func() {
+		_ = wait.PollUntilContextCancel(g.ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+			var pods corev1.PodList
+			if err := controlPlane.Client.List(ctx, &pods, client.InNamespace(g.ns)); err != nil {
+				return false, nil
+			}
+			for i := range pods.Items {
+				if p := &pods.Items[i]; p.DeletionTimestamp != nil {
+					_ = controlPlane.Client.Delete(ctx, p, client.GracePeriodSeconds(0))
+				}
+			}
+			return false, nil
+		})
+	}()
+}
+
+// TestGangPreemptsWholeGangs: three 8-GPU nodes are full: a low-priority
+// gang holds two, a low-priority pod that started after it the third. A
+// high-priority gang of two 8-GPU pods comes. Taking the pod that started
+// last is not enough, so the low gang goes — both its pods, though one
+// would free a node — and the pod is spared: the fewest victims, each
+// whole. The high gang is then bound whole.
+func TestGangPreemptsWholeGangs(t *testing.T) {
+	g := newGangTest(t)
+	g.addNodes(3, 8)
+	g.startScheduler()
+	g.standInKubelet()
+	low, high := g.priorityClass("low", 100), g.priorityClass("high", 1000)
+
+	g.podGroup("low", 2)
+	lowGang := withPriority(low, g.pods("low", "low", 2, 8))
+	g.create(lowGang...)
+	g.waitAllBound(lowGang, 30*time.Second)
+	single := withPriority(low, g.pods("single", "", 1, 8))
+	g.create(single...)
+	g.waitAllBound(single, 30*time.Second)
+
+	g.podGroup("high", 2)
+	highGang := withPriority(high, g.pods("high", "high", 2, 8))
+	g.create(highGang...)
+	g.waitAllBound(highGang, 60*time.Second)
+	g.waitPodGroupEvent("high", "GangPreempting", "preempting 2 pods ("+g.ns+"/low)")
+
+	for _, p := range lowGang {
+		err := controlPlane.Client.Get(g.ctx, client.ObjectKeyFromObject(p), &corev1.Pod{})
+		if !apierrors.IsNotFound(err) {
+			t.Errorf("low gang's pod %s: %v, want it preempted", p.Name, err)
+		}
+	}
+	nodes, err := g.nodesOf(single)
+	if err != nil || nodes[single[0].Name] == "" {
+		t.Fatalf("the single low pod was preempted or unbound: %v %v", nodes, err)
+	}
+	t.Logf("high gang on %v", fmt.Sprint(g.waitAllBound(highGang, time.Second)))
+}
