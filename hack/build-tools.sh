@@ -22,6 +22,27 @@ declare -A pkg=(
 )
 declare -A moddir=([kwok]=$root/hack/tools [helm]=$root/hack/tools)
 
+# Link-time settings a tool's own build sets. Helm's Makefile stamps its
+# version and the Kubernetes version of its client-go (the version `helm
+# template` renders for and `helm lint` checks deprecations against; without
+# it both assume v1.20).
+ldflags() { # name moddir
+  case $1 in
+    helm)
+      local helm_ver k8s_ver major minor
+      helm_ver=$(cd "$2" && go list -m -f '{{.Version}}' helm.sh/helm/v3)
+      k8s_ver=$(cd "$2" && go list -m -f '{{.Version}}' k8s.io/client-go)
+      IFS=. read -r major minor _ <<<"${k8s_ver#v}"
+      major=$((major + 1))
+      echo "-X helm.sh/helm/v3/internal/version.version=$helm_ver" \
+        "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMajor=$major" \
+        "-X helm.sh/helm/v3/pkg/chartutil.k8sVersionMinor=$minor" \
+        "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMajor=$major" \
+        "-X helm.sh/helm/v3/pkg/lint/rules.k8sVersionMinor=$minor"
+      ;;
+  esac
+}
+
 tools=("$@")
 [ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver controller-gen staticcheck helm)
 
@@ -29,13 +50,14 @@ for name in "${tools[@]}"; do
   p=${pkg[$name]:-}
   [ -n "$p" ] || { echo "build-tools: unknown tool $name (known: ${!pkg[*]})" >&2; exit 2; }
   dir=${moddir[$name]:-$root}
-  stamp=$(cat "$dir/go.mod" "$dir/go.sum" | sha256sum | cut -c1-16)
+  flags=$(ldflags "$name" "$dir")
+  stamp=$( (cat "$dir/go.mod" "$dir/go.sum"; [ -z "$flags" ] || echo "$flags") | sha256sum | cut -c1-16)
   if [ -x "$out/$name" ] && [ "$(cat "$out/.$name.stamp" 2>/dev/null)" = "$stamp" ]; then
     continue
   fi
   echo "build-tools: building $name ($p)"
   start=$SECONDS
-  (cd "$dir" && go build -o "$out/$name" "$p")
+  (cd "$dir" && go build -ldflags "$flags" -o "$out/$name" "$p")
   echo "$stamp" > "$out/.$name.stamp"
   echo "build-tools: $name built in $((SECONDS - start))s"
 done
