@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Fails when go.mod/go.sum are untidy, vendor/ does not match them, or the
-# generated deepcopy code and CRD manifests do not match pkg/apis.
+# Fails when go.mod/go.sum are untidy, vendor/ does not match them, the
+# generated deepcopy code and CRD manifests do not match pkg/apis, or the
+# chart's copies (CRDs, scheduler configuration) and what is rendered from it
+# (deploy/rbac, deploy/manifests) do not match their sources.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -26,11 +28,12 @@ if ! diff -r -q vendor "$tmp/vendor"; then
   failed=1
 fi
 
-echo "verify: generated code and CRD manifests are current"
-generated=(pkg/apis deploy/crds)
+echo "verify: generated code, CRD manifests, the chart's copies and rendered manifests are current"
+generated=(pkg/apis deploy/crds deploy/helm deploy/rbac deploy/manifests)
 mkdir -p "$tmp/before"
 cp -a "${generated[@]}" "$tmp/before/"
 hack/update-codegen.sh
+hack/update-manifests.sh
 for d in "${generated[@]}"; do
   if ! diff -r -u "$tmp/before/$(basename "$d")" "$d"; then
     echo "verify: $d is out of date: run 'make generate'" >&2
