@@ -5,6 +5,7 @@ import (
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/preemption"
 )
 
 // Options registers Gantry's out-of-tree plugins with the kube-scheduler
@@ -16,5 +17,6 @@ func Options() []app.Option {
 	return []app.Option{
 		app.WithPlugin(gputopology.Name, gputopology.New),
 		app.WithPlugin(gang.Name, gang.New),
+		app.WithPlugin(preemption.Name, preemption.New),
 	}
 }

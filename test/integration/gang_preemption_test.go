@@ -79,15 +79,63 @@ func TestGangPreemptsWholeGangs(t *testing.T) {
 	g.waitAllBound(highGang, 60*time.Second)
 	g.waitPodGroupEvent("high", "GangPreempting", "preempting 2 pods ("+g.ns+"/low)")
 
-	for _, p := range lowGang {
-		err := controlPlane.Client.Get(g.ctx, client.ObjectKeyFromObject(p), &corev1.Pod{})
-		if !apierrors.IsNotFound(err) {
-			t.Errorf("low gang's pod %s: %v, want it preempted", p.Name, err)
-		}
-	}
+	g.waitGone(lowGang)
 	nodes, err := g.nodesOf(single)
 	if err != nil || nodes[single[0].Name] == "" {
 		t.Fatalf("the single low pod was preempted or unbound: %v %v", nodes, err)
 	}
 	t.Logf("high gang on %v", fmt.Sprint(g.waitAllBound(highGang, time.Second)))
+}
+
+// TestPodPreemptsSinglePodsThenWholeGangs: a high-priority pod outside
+// gangs takes the room of a low-priority single pod first, pod by pod as
+// the default preemption does (GantryPreemption), leaving a low gang alone;
+// when only the gang's room is left, the gang goes whole (GantryGang), never
+// one member of it.
+func TestPodPreemptsSinglePodsThenWholeGangs(t *testing.T) {
+	g := newGangTest(t)
+	g.addNodes(3, 8)
+	g.startScheduler()
+	g.standInKubelet()
+	low, high := g.priorityClass("low", 100), g.priorityClass("high", 1000)
+
+	g.podGroup("low", 2)
+	lowGang := withPriority(low, g.pods("low", "low", 2, 8))
+	g.create(lowGang...)
+	g.waitAllBound(lowGang, 30*time.Second)
+	single := withPriority(low, g.pods("single", "", 1, 8))
+	g.create(single...)
+	g.waitAllBound(single, 30*time.Second)
+
+	first := withPriority(high, g.pods("first", "", 1, 8))
+	g.create(first...)
+	g.waitAllBound(first, 60*time.Second)
+	g.waitGone(single)
+	if nodes, err := g.nodesOf(lowGang); err != nil || countBound(nodes) != 2 {
+		t.Fatalf("the low gang was touched while a single pod could make room: %v %v", nodes, err)
+	}
+
+	second := withPriority(high, g.pods("second", "", 1, 8))
+	g.create(second...)
+	g.waitAllBound(second, 60*time.Second)
+	g.waitGone(lowGang)
+}
+
+// waitGone waits until none of the pods exists.
+func (g *gangTest) waitGone(pods []*corev1.Pod) {
+	g.t.Helper()
+	left := 0
+	err := wait.PollUntilContextTimeout(g.ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		left = 0
+		for _, p := range pods {
+			err := controlPlane.Client.Get(ctx, client.ObjectKeyFromObject(p), &corev1.Pod{})
+			if !apierrors.IsNotFound(err) {
+				left++
+			}
+		}
+		return left == 0, nil
+	})
+	if err != nil {
+		g.t.Fatalf("%d of %d pods still there: %v", left, len(pods), err)
+	}
 }

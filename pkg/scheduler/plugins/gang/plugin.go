@@ -521,7 +521,11 @@ func (pl *Gang) PreFilterExtensions() framework.PreFilterExtensions { return nil
 func (pl *Gang) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, statuses framework.NodeToStatusReader) (*framework.PostFilterResult, *fwk.Status) {
 	name := gangOf(pod)
 	if name == "" {
-		return nil, fwk.NewStatus(fwk.Unschedulable)
+		msg, err := pl.preemptForPod(ctx, pod)
+		if err != nil {
+			return nil, fwk.AsStatus(fmt.Errorf("preempting for pod %s: %w", klog.KObj(pod), err))
+		}
+		return nil, fwk.NewStatus(fwk.Unschedulable, msg)
 	}
 	logger := klog.FromContext(ctx)
 	key := gangKey(pod.Namespace, name)
@@ -536,7 +540,7 @@ func (pl *Gang) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, 
 		// lack of room, lower-priority pods may make way.
 		if s.noRoom {
 			if pg, ok := pl.groups.Get(pod.Namespace, name); ok {
-				msg, err := pl.preempt(ctx, pod, pg)
+				msg, err := pl.preemptForGang(ctx, pod, pg)
 				if err != nil {
 					return nil, fwk.AsStatus(fmt.Errorf("preempting for gang %s: %w", key, err))
 				}

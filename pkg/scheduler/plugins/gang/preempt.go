@@ -54,12 +54,36 @@ type preemption struct {
 	until   time.Time
 }
 
-// preempt makes room for a gang that could not be planned by preempting
-// whole victims (every running pod of a lower-priority gang, or single
-// lower-priority pods; core.ChooseVictims), and says what it did. Pods
-// with preemptionPolicy Never do not preempt; a gang whose earlier victims
-// are still terminating waits for them instead of choosing more.
-func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodGroup) (string, error) {
+// preemptForGang makes room for a gang that could not be planned; see
+// preempt.
+func (pl *Gang) preemptForGang(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodGroup) (string, error) {
+	key := gangKey(pg.Namespace, pg.Name)
+	placed, pending := pl.unplaced(pod, key)
+	need := max(int(pg.Spec.MinMember)-placed, 1)
+	return pl.preempt(ctx, pod, key, pending[:min(need, len(pending))], func(msg string) {
+		pl.event(pg, v1.EventTypeNormal, reasonPreempting, msg)
+	})
+}
+
+// preemptForPod makes room for a pod outside gangs that no node could
+// take; see preempt. It runs after GantryPreemption, which preempts single
+// pods as the default preemption does but never touches a gang's pod: here
+// a pod may preempt whole gangs.
+func (pl *Gang) preemptForPod(ctx context.Context, pod *v1.Pod) (string, error) {
+	return pl.preempt(ctx, pod, "pod "+pod.Namespace+"/"+pod.Name, []*v1.Pod{pod}, func(msg string) {
+		if r := pl.h.EventRecorder(); r != nil {
+			r.Eventf(pod, nil, v1.EventTypeNormal, reasonPreempting, "Preempting", "%s", msg)
+		}
+	})
+}
+
+// preempt makes room for pods (a gang's unplaced members, or one pod; key
+// names them) by preempting whole victims: every running pod of a
+// lower-priority gang, or single lower-priority pods (core.ChooseVictims),
+// and says what it did ("" when nothing). Pods with preemptionPolicy Never
+// do not preempt; pods whose earlier victims are still terminating wait
+// for them instead of choosing more.
+func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1.Pod, announce func(msg string)) (string, error) {
 	if pl.cluster == nil {
 		return "", nil
 	}
@@ -67,7 +91,6 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodG
 		return "", nil
 	}
 	logger := klog.FromContext(ctx)
-	key := gangKey(pg.Namespace, pg.Name)
 	if left := pl.victimsLeft(key); left > 0 {
 		return fmt.Sprintf("waiting for %d preempted pods to terminate", left), nil
 	}
@@ -75,27 +98,21 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodG
 	if err != nil {
 		return "", fmt.Errorf("listing the snapshot's nodes: %w", err)
 	}
-	placed, pending := pl.unplaced(pod, key)
-	need := max(int(pg.Spec.MinMember)-placed, 1)
-	members := make([]core.Member, 0, need)
-	for _, p := range pending {
-		if len(members) == need {
-			break
-		}
-		m, err := pl.member(p)
-		if err != nil {
+	members := make([]core.Member, len(pods))
+	for i, p := range pods {
+		if members[i], err = pl.member(p); err != nil {
 			return "", fmt.Errorf("pod %s: %w", p.Name, err)
 		}
-		members = append(members, m)
 	}
 	prio := corev1helpers.PodPriority(pod)
-	candidates, pods := pl.candidates(nodeInfos, prio, key)
+	candidates, victimPods := pl.candidates(nodeInfos, prio, key)
 	holds := pl.book.Holds(key, pl.pendingMembers())
-	in := pl.planNodes(key, nodeInfos, pending[:len(members)], members, holds)
+	in := pl.planNodes(key, nodeInfos, pods, members, holds)
 	choice, err := core.ChooseVictims(members, in, candidates, pl.args.TopologyKeys)
 	if err != nil {
 		var f *core.Failure
 		if errors.As(err, &f) {
+			logger.V(4).Info("No preemption", "pod", klog.KObj(pod), "for", key, "reason", f.Message)
 			return "", nil
 		}
 		return "", err
@@ -105,16 +122,16 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodG
 	for _, v := range choice.Victims {
 		names = append(names, v.Key)
 		for _, vp := range v.Pods {
-			victims = append(victims, pods[vp.Key])
+			victims = append(victims, victimPods[vp.Key])
 		}
 	}
 	pl.preemptions.Store(key, &preemption{victims: victims, until: pl.now().Add(victimsGoneWait)})
-	msg := fmt.Sprintf("preempting %d pods (%s) of lower priority than %d to make room for the gang", len(victims), strings.Join(names, ", "), prio)
-	pl.event(pg, v1.EventTypeNormal, reasonPreempting, msg)
-	logger.V(2).Info("Gang preempts", "gang", key, "pod", klog.KObj(pod), "victims", names, "pods", len(victims))
+	msg := fmt.Sprintf("preempting %d pods (%s) of lower priority than %d to make room", len(victims), strings.Join(names, ", "), prio)
+	announce(msg)
+	logger.V(2).Info("Preempting", "pod", klog.KObj(pod), "for", key, "victims", names, "pods", len(victims))
 	for _, v := range victims {
 		if err := pl.evict(ctx, v, key); err != nil {
-			logger.Error(err, "Preempting a victim pod failed", "gang", key, "victim", klog.KObj(v))
+			logger.Error(err, "Preempting a victim pod failed", "for", key, "victim", klog.KObj(v))
 		}
 	}
 	return msg, nil
@@ -236,14 +253,14 @@ func (pl *Gang) evict(ctx context.Context, victim *v1.Pod, key string) error {
 		WithType(v1.DisruptionTarget).
 		WithStatus(v1.ConditionTrue).
 		WithReason(v1.PodReasonPreemptionByScheduler).
-		WithMessage(fmt.Sprintf("%s: preempted to make room for gang %s", Name, key)).
+		WithMessage(fmt.Sprintf("%s: preempted to make room for %s", Name, key)).
 		WithLastTransitionTime(metav1.Now())
 	apply := corev1apply.Pod(victim.Name, victim.Namespace).WithStatus(corev1apply.PodStatus().WithConditions(cond))
 	if _, err := client.CoreV1().Pods(victim.Namespace).ApplyStatus(ctx, apply, metav1.ApplyOptions{FieldManager: "gantry-scheduler", Force: true}); err != nil && !apierrors.IsNotFound(err) {
 		klog.FromContext(ctx).V(2).Info("Could not mark the victim's DisruptionTarget condition", "victim", klog.KObj(victim), "err", err)
 	}
 	if r := pl.h.EventRecorder(); r != nil {
-		r.Eventf(victim, nil, v1.EventTypeNormal, "Preempted", "Preempting", "Preempted by gang %s", key)
+		r.Eventf(victim, nil, v1.EventTypeNormal, "Preempted", "Preempting", "Preempted by %s", key)
 	}
 	uid := victim.UID
 	err := client.CoreV1().Pods(victim.Namespace).Delete(ctx, victim.Name, metav1.DeleteOptions{Preconditions: &metav1.Preconditions{UID: &uid}})

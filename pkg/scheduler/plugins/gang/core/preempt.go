@@ -74,6 +74,9 @@ func ChooseVictims(members []Member, nodes []Node, candidates []Victim, topology
 		}
 		return removed
 	}
+	if _, err := plan(prefix(0)); err == nil {
+		return nil, &Failure{Message: "the pods fit without preempting: what keeps them out is not room"}
+	}
 	if _, err := plan(prefix(len(order))); err != nil {
 		var f *Failure
 		if errors.As(err, &f) {

@@ -83,6 +83,17 @@ func TestChooseVictims(t *testing.T) {
 			wantErr: "preempting every pod of lower priority would not make room",
 		},
 		{
+			// Room is not what keeps the pod out (an unmodelled filter
+			// refused it): nothing is preempted.
+			name:    "fits without preempting",
+			nodes:   []Node{gpuNode(t, "a", "", 4, 0)},
+			members: members(1, 4, 1000),
+			candidates: []Victim{
+				{Key: "ns/x", Pods: []VictimPod{onNode("x", "a", 0)}},
+			},
+			wantErr: "fit without preempting",
+		},
+		{
 			name:    "no candidates",
 			nodes:   []Node{gpuNode(t, "a", "", 4, 8)},
 			members: members(1, 4, 1000),
