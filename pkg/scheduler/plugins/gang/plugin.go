@@ -29,6 +29,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -243,6 +244,19 @@ func schedulablePods(pods []*v1.Pod) int {
 	return n
 }
 
+// otherSchedulers describes the gang's pods, not yet bound, that name
+// another scheduler than schedulerName.
+func otherSchedulers(pods []*v1.Pod, schedulerName string) []string {
+	var out []string
+	for _, p := range pods {
+		if p.Spec.NodeName == "" && p.Spec.SchedulerName != schedulerName {
+			out = append(out, fmt.Sprintf("%s (%s)", p.Name, p.Spec.SchedulerName))
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
 // permitTimeout is how long the gang's members wait in Permit.
 func (pl *Gang) permitTimeout(pg *schedv1alpha1.PodGroup) time.Duration {
 	if s := pg.Spec.ScheduleTimeoutSeconds; s != nil && *s > 0 {
@@ -265,11 +279,14 @@ func (pl *Gang) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
 	pg, found := pl.groups.Get(pod.Namespace, name)
 	var minMember int32
 	pods := 0
+	var others []string
 	if found {
 		minMember = pg.Spec.MinMember
-		pods = schedulablePods(pl.gangPods(pod.Namespace, name))
+		members := pl.gangPods(pod.Namespace, name)
+		pods = schedulablePods(members)
+		others = otherSchedulers(members, pod.Spec.SchedulerName)
 	}
-	if ok, msg := core.Admit(key, found, minMember, pods); !ok {
+	if ok, msg := core.Admit(key, found, minMember, pods, others); !ok {
 		if !found && !pl.groups.HasSynced() {
 			msg += " (PodGroups are still being listed)"
 		}
@@ -368,7 +385,7 @@ func (pl *Gang) planGang(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, pg
 	minMember := pg.Spec.MinMember
 
 	placed, pending := pl.unplaced(pod, key)
-	if ok, msg := core.Admit(key, true, minMember, placed+len(pending)); !ok {
+	if ok, msg := core.Admit(key, true, minMember, placed+len(pending), nil); !ok {
 		return core.Assignment{}, core.Replan, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
 	}
 

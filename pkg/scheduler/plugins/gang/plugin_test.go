@@ -63,6 +63,18 @@ func TestPreEnqueue(t *testing.T) {
 		pods:   makeGang("g", 4, 1),
 		pod:    makeGang("g", 1, 1)[0],
 	}, {
+		// A member for another scheduler: the gang could only be placed
+		// in part by each scheduler, so neither takes it.
+		name:   "pods of the gang name other schedulers",
+		groups: []*schedv1alpha1.PodGroup{podGroup("g", 4, t0)},
+		pods: func() []*v1.Pod {
+			pods := makeGang("g", 4, 1)
+			pods[3].Spec.SchedulerName = "default-scheduler"
+			return append(pods, boundTo(func() *v1.Pod { p := gangPod("g-bound", "g", 1); p.Spec.SchedulerName = "another"; return p }(), "n0"))
+		}(),
+		pod:     makeGang("g", 1, 1)[0],
+		wantMsg: "gang ns/g: pods g-3 (default-scheduler) name another scheduler; every pod of a gang must have the same schedulerName",
+	}, {
 		name:    "a PodGroup of another namespace is not the pod's",
 		groups:  []*schedv1alpha1.PodGroup{func() *schedv1alpha1.PodGroup { pg := podGroup("g", 1, t0); pg.Namespace = "other"; return pg }()},
 		pods:    makeGang("g", 1, 1),

@@ -2,6 +2,7 @@ package core
 
 import (
 	"fmt"
+	"strings"
 	"time"
 )
 
@@ -36,11 +37,19 @@ func Less(a, b SortKey) bool {
 }
 
 // Admit decides whether a gang's pod may enter the scheduling queue: its
-// PodGroup must exist (found), and the gang must have at least minMember
-// pods that could be scheduled. The message says why not.
-func Admit(gang string, found bool, minMember int32, pods int) (bool, string) {
+// PodGroup must exist (found), no pod of the gang may name another
+// scheduler (otherSchedulers describes those that do: such a gang could
+// only ever be placed in part by each), and the gang must have at least
+// minMember pods that could be scheduled. The message says why not. A
+// minMember of 0 (left out: the CRD refuses an explicit 0) asks for no
+// quorum, as in scheduler-plugins' Coscheduling.
+func Admit(gang string, found bool, minMember int32, pods int, otherSchedulers []string) (bool, string) {
 	if !found {
 		return false, fmt.Sprintf("PodGroup %s not found", gang)
+	}
+	if len(otherSchedulers) > 0 {
+		return false, fmt.Sprintf("gang %s: pods %s name another scheduler; every pod of a gang must have the same schedulerName",
+			gang, strings.Join(otherSchedulers, ", "))
 	}
 	if int64(pods) < int64(minMember) {
 		return false, fmt.Sprintf("gang %s has %d of minMember %d pods", gang, pods, minMember)

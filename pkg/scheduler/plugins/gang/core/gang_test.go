@@ -69,6 +69,7 @@ func TestAdmit(t *testing.T) {
 		found     bool
 		minMember int32
 		pods      int
+		others    []string
 		wantOK    bool
 		wantMsg   string
 	}{
@@ -77,10 +78,12 @@ func TestAdmit(t *testing.T) {
 		{name: "exactly minMember", found: true, minMember: 4, pods: 4, wantOK: true},
 		{name: "more than minMember", found: true, minMember: 4, pods: 6, wantOK: true},
 		{name: "minMember unset", found: true, minMember: 0, pods: 1, wantOK: true},
+		{name: "mixed schedulers", found: true, minMember: 2, pods: 3, others: []string{"b (default-scheduler)"},
+			wantMsg: "gang ns/x: pods b (default-scheduler) name another scheduler; every pod of a gang must have the same schedulerName"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			ok, msg := Admit("ns/x", tc.found, tc.minMember, tc.pods)
+			ok, msg := Admit("ns/x", tc.found, tc.minMember, tc.pods, tc.others)
 			if ok != tc.wantOK || msg != tc.wantMsg {
 				t.Errorf("Admit = %v, %q; want %v, %q", ok, msg, tc.wantOK, tc.wantMsg)
 			}
