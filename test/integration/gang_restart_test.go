@@ -15,6 +15,7 @@ import (
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/scheduler"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
 
@@ -203,4 +204,22 @@ func TestGangMixedSchedulerNames(t *testing.T) {
 	fixed := g.pods("g-fixed", "g", 1, 2)
 	g.create(fixed...)
 	g.waitAllBound(append(pods[:2:2], fixed...), 30*time.Second)
+}
+
+// TestGangLabelOnly: pods that carry the pod-group label and
+// gantry.dev/gang-min-member, with no PodGroup object, are a gang: two of
+// three stay unbound, the third brings all three in, bound whole.
+func TestGangLabelOnly(t *testing.T) {
+	g := newGangTest(t)
+	g.addNodes(3, 8)
+	g.startScheduler()
+	pods := g.pods("job", "job", 3, 8)
+	for _, p := range pods {
+		p.Labels[gang.MinMemberLabel] = "3"
+	}
+	g.create(pods[:2]...)
+	time.Sleep(2 * time.Second)
+	g.assertNoneBound("two of a label-only gang of three", pods[:2])
+	g.create(pods[2])
+	g.waitAllBound(pods, 30*time.Second)
 }

@@ -81,9 +81,20 @@ func (w *watcher) activateIfComplete(namespace, name string) {
 	activateGang(w.logger, w.h, w.pods, gangKey(namespace, name))
 }
 
+// setImplicit records the label-only gang of a pod, if any.
+func (w *watcher) setImplicit(pod *v1.Pod) {
+	if err := w.groups.SetImplicit(pod); err != nil {
+		w.logger.V(2).Info("Pod of a label-only gang has a bad label", "pod", klog.KObj(pod), "err", err)
+	}
+}
+
 func (w *watcher) onPodAdd(obj any, isInInitialList bool) {
 	pod, ok := obj.(*v1.Pod)
-	if !ok || isInInitialList {
+	if !ok {
+		return
+	}
+	w.setImplicit(pod)
+	if isInInitialList {
 		return
 	}
 	if name := gangOf(pod); name != "" && pod.Spec.NodeName == "" && len(pod.Spec.SchedulingGates) == 0 {
@@ -96,14 +107,18 @@ func (w *watcher) onPodAdd(obj any, isInInitialList bool) {
 func (w *watcher) onPodUpdate(oldObj, newObj any) {
 	o, ok1 := oldObj.(*v1.Pod)
 	n, ok2 := newObj.(*v1.Pod)
-	if !ok1 || !ok2 || n.Spec.NodeName != "" || len(n.Spec.SchedulingGates) > 0 {
+	if !ok1 || !ok2 {
+		return
+	}
+	w.setImplicit(n)
+	if n.Spec.NodeName != "" || len(n.Spec.SchedulingGates) > 0 {
 		return
 	}
 	name := gangOf(n)
 	if name == "" {
 		return
 	}
-	if gangOf(o) != name || len(o.Spec.SchedulingGates) > 0 {
+	if gangOf(o) != name || len(o.Spec.SchedulingGates) > 0 || o.Labels[MinMemberLabel] != n.Labels[MinMemberLabel] {
 		w.activateIfComplete(n.Namespace, name)
 	}
 }
@@ -124,6 +139,7 @@ func (w *watcher) onPodDelete(obj any) {
 	w.book.Forget(key, string(pod.UID))
 	if len(gangPods(w.pods, pod.Namespace, name)) == 0 {
 		w.book.ForgetGang(key)
+		w.groups.DropImplicit(pod.Namespace, name)
 	}
 }
 

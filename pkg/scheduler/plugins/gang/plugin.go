@@ -290,6 +290,9 @@ func (pl *Gang) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
 		if !found && !pl.groups.HasSynced() {
 			msg += " (PodGroups are still being listed)"
 		}
+		if _, err := implicitMinMember(pod); !found && err != nil {
+			msg += "; " + err.Error()
+		}
 		return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
 	}
 	return nil

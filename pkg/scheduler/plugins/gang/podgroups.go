@@ -2,11 +2,14 @@ package gang
 
 import (
 	"fmt"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -34,8 +37,31 @@ type PodGroups struct {
 	mu     sync.RWMutex
 	groups map[string]*podGroupEntry
 	sweep  time.Time
+	// implicit holds label-only gangs (MinMemberLabel), by key.
+	implicit map[string]*schedv1alpha1.PodGroup
 
 	synced atomic.Pointer[func() bool]
+}
+
+// MinMemberLabel on a gang's pods defines a label-only gang: pods labelled
+// scheduling.x-k8s.io/pod-group with a name no PodGroup object has, and
+// this label with the gang's minMember, form a gang of that name as if a
+// PodGroup with that minMember (and the default timeout) existed. A
+// PodGroup object of the name, once created, takes precedence.
+const MinMemberLabel = "gantry.dev/gang-min-member"
+
+// implicitMinMember reads the pod's MinMemberLabel: 0 and no error when
+// absent.
+func implicitMinMember(pod *v1.Pod) (int32, error) {
+	v, ok := pod.Labels[MinMemberLabel]
+	if !ok {
+		return 0, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 32)
+	if err != nil || n < 1 {
+		return 0, fmt.Errorf("label %s: %q is not a positive integer", MinMemberLabel, v)
+	}
+	return int32(n), nil
 }
 
 type podGroupEntry struct {
@@ -48,7 +74,7 @@ type podGroupEntry struct {
 // NewPodGroups returns an empty view that reports itself synced until
 // SetSyncedFunc says otherwise.
 func NewPodGroups(logger klog.Logger) *PodGroups {
-	return &PodGroups{logger: logger, groups: map[string]*podGroupEntry{}}
+	return &PodGroups{logger: logger, groups: map[string]*podGroupEntry{}, implicit: map[string]*schedv1alpha1.PodGroup{}}
 }
 
 // SetSyncedFunc sets what HasSynced asks.
@@ -65,11 +91,50 @@ func (c *PodGroups) HasSynced() bool {
 func (c *PodGroups) Get(namespace, name string) (*schedv1alpha1.PodGroup, bool) {
 	c.mu.RLock()
 	defer c.mu.RUnlock()
-	e := c.groups[namespace+"/"+name]
+	key := namespace + "/" + name
+	e := c.groups[key]
 	if e == nil || e.pg == nil {
-		return nil, false
+		pg, ok := c.implicit[key]
+		return pg, ok
 	}
 	return e.pg, true
+}
+
+// SetImplicit records the label-only gang the pod belongs to, if it is one
+// (MinMemberLabel): its minMember is the largest its pods ask for, its age
+// its oldest pod's. A bad label value is returned as an error.
+func (c *PodGroups) SetImplicit(pod *v1.Pod) error {
+	name := pod.Labels[PodGroupLabel]
+	minMember, err := implicitMinMember(pod)
+	if name == "" || minMember == 0 || err != nil {
+		return err
+	}
+	key := pod.Namespace + "/" + name
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	pg := c.implicit[key]
+	if pg == nil {
+		pg = &schedv1alpha1.PodGroup{
+			TypeMeta:   metav1.TypeMeta{APIVersion: schedv1alpha1.SchemeGroupVersion.String(), Kind: "PodGroup"},
+			ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: name, CreationTimestamp: pod.CreationTimestamp},
+		}
+	} else {
+		// Copy on write: Get hands the object out.
+		pg = pg.DeepCopy()
+	}
+	pg.Spec.MinMember = max(pg.Spec.MinMember, minMember)
+	if pod.CreationTimestamp.Before(&pg.CreationTimestamp) {
+		pg.CreationTimestamp = pod.CreationTimestamp
+	}
+	c.implicit[key] = pg
+	return nil
+}
+
+// DropImplicit forgets the label-only gang namespace/name.
+func (c *PodGroups) DropImplicit(namespace, name string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.implicit, namespace+"/"+name)
 }
 
 // Set records a PodGroup (added or updated) if it is newer than the copy

@@ -1,8 +1,12 @@
 package gang
 
 import (
+	"strings"
 	"testing"
+	"time"
 
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -62,5 +66,47 @@ func TestPodGroupsSetKind(t *testing.T) {
 	}
 	if _, err := c.SetObject("not a PodGroup"); err == nil {
 		t.Error("SetObject took a string")
+	}
+}
+
+// TestLabelOnlyGangs: pods with MinMemberLabel define a gang without a
+// PodGroup object (largest minMember, oldest pod's age); a bad value is an
+// error; a real PodGroup takes precedence; dropping forgets the gang.
+func TestLabelOnlyGangs(t *testing.T) {
+	c := NewPodGroups(klog.Background())
+	labelled := func(name, minMember string, created time.Time) *v1.Pod {
+		p := gangPod(name, "g", 1)
+		p.Labels[MinMemberLabel] = minMember
+		p.CreationTimestamp = metav1.NewTime(created)
+		return p
+	}
+	if err := c.SetImplicit(gangPod("plain", "g", 1)); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.Get("ns", "g"); ok {
+		t.Fatal("a pod without the label made a gang")
+	}
+	for _, p := range []*v1.Pod{labelled("a", "2", t0.Add(time.Minute)), labelled("b", "3", t0), labelled("c", "2", t0.Add(2*time.Minute))} {
+		if err := c.SetImplicit(p); err != nil {
+			t.Fatal(err)
+		}
+	}
+	pg, ok := c.Get("ns", "g")
+	if !ok || pg.Spec.MinMember != 3 || !pg.CreationTimestamp.Time.Equal(t0) || pg.Kind != "PodGroup" {
+		t.Fatalf("label-only gang %+v %v, want minMember 3 created %v", pg, ok, t0)
+	}
+	if err := c.SetImplicit(labelled("d", "many", t0)); err == nil || !strings.Contains(err.Error(), `label gantry.dev/gang-min-member: "many" is not a positive integer`) {
+		t.Fatalf("bad value: %v", err)
+	}
+	real := podGroup("g", 5, t0)
+	real.ResourceVersion = "1"
+	c.Set(real)
+	if pg, _ := c.Get("ns", "g"); pg.Spec.MinMember != 5 {
+		t.Fatalf("the PodGroup object does not take precedence: minMember %d", pg.Spec.MinMember)
+	}
+	c.Delete("ns", "g", "2")
+	c.DropImplicit("ns", "g")
+	if _, ok := c.Get("ns", "g"); ok {
+		t.Fatal("dropped gang still there")
 	}
 }
