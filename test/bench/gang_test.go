@@ -3,6 +3,8 @@ package bench
 import (
 	"context"
 	"fmt"
+	"runtime/pprof"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -26,8 +28,8 @@ import (
 )
 
 // Sizes of the gang benchmark; override with GANTRY_BENCH_GANG_NODES,
-// GANTRY_BENCH_GANGS, GANTRY_BENCH_CONTENTION_GANGS and
-// GANTRY_BENCH_SETTLE_SECONDS.
+// GANTRY_BENCH_GANGS, GANTRY_BENCH_GANG_ROUNDS, GANTRY_BENCH_CONTENTION_GANGS
+// and GANTRY_BENCH_SETTLE_SECONDS.
 var (
 	// gangBenchNodes 8-GPU nodes with a NodeGPU each.
 	gangBenchNodes = envInt("GANTRY_BENCH_GANG_NODES", 1000)
@@ -35,6 +37,8 @@ var (
 	// GPUs take 6,400 of 1,000 nodes' 8,000 GPUs, so every gang fits as it
 	// comes and the run measures the scheduler, not a wait for room.
 	gangBenchGangs = envInt("GANTRY_BENCH_GANGS", 100)
+	// gangBenchRounds throughput runs per scheduler, in turn.
+	gangBenchRounds = envInt("GANTRY_BENCH_GANG_ROUNDS", 3)
 	// gangBenchContentionGangs gangs in the contention run: by default as
 	// many as ask for 1.5× the cluster's GPUs.
 	gangBenchContentionGangs = envInt("GANTRY_BENCH_CONTENTION_GANGS", (gangBenchNodes*gpusPerNode*3/2+gangGPUs-1)/gangGPUs)
@@ -62,6 +66,9 @@ const (
 	// gangSettleQuiet is how long the contention run must see no binding
 	// and no pod waiting in Permit or binding to call the scheduler settled.
 	gangSettleQuiet = 10 * time.Second
+	// gangStartupGrace is how long a scheduler runs before the burst
+	// throughput run starts creating pods.
+	gangStartupGrace = 3 * time.Second
 )
 
 // gangScheduler is one of the schedulers the gang benchmark compares.
@@ -69,6 +76,18 @@ type gangScheduler struct {
 	name    string
 	config  func(b *testing.B, kubeconfig string) string
 	options []app.Option
+}
+
+// run starts the scheduler, runs f and stops the scheduler. The scheduler's
+// goroutines and f's carry the profiler labels scheduler=<name> and
+// run=<what>, so that a CPU profile of the benchmark splits by them
+// (go tool pprof -tagfocus scheduler=gantry).
+func (s gangScheduler) run(ctx context.Context, b *testing.B, cp *framework.ControlPlane, what string, f func(ctx context.Context)) {
+	pprof.Do(ctx, pprof.Labels("scheduler", s.name, "run", what), func(ctx context.Context) {
+		stop := framework.StartScheduler(ctx, b, s.config(b, cp.Kubeconfig), s.options...)
+		defer stop()
+		f(ctx)
+	})
 }
 
 func gangSchedulers() []gangScheduler {
@@ -100,29 +119,38 @@ func gangSchedulers() []gangScheduler {
 
 // BenchmarkGangScheduling schedules gangs of 8 pods × 8 GPUs (a PodGroup
 // each, minMember 8) on gangBenchNodes 8-GPU NVSwitch nodes with NodeGPUs
-// against one real API server, first with Gantry's shipped profile, then
-// with the default profile plus scheduler-plugins' Coscheduling: the
-// framework wants one queue sort for all profiles of a scheduler, and each
-// of the two brings its own, so each runs in a scheduler of its own, one
-// after the other, on the same nodes, with the same pods created in the
-// same order. Two runs per scheduler:
+// against one real API server, with Gantry's shipped profile and with the
+// default profile plus scheduler-plugins' Coscheduling. The framework wants
+// one queue sort for all profiles of a scheduler and each of the two brings
+// its own, so each runs in a scheduler of its own, started for its run and
+// stopped after it, on the same nodes, with the same pods created in the
+// same order.
 //
-//   - throughput: gangBenchGangs gangs that all fit, created gang by gang;
-//     pods/s from the first pod created to the last one bound, and the
-//     ratio gantry/coscheduling;
-//   - contention: gangBenchContentionGangs gangs (1.5× the cluster's GPUs)
-//     created at once, interleaved (first member of every gang, then the
-//     second, ...); once the scheduler has settled, the GPUs of pods bound
-//     while their gang has fewer than minMember pods bound are stranded
-//     (stranded-% of the cluster's GPUs); also reported are the GPUs of
-//     complete gangs (gang-gpus-%) and the pods still waiting in Permit
-//     or binding (waiting-pods), which hold GPUs in the scheduler's cache
-//     without being bound.
+//   - throughput: gangBenchRounds rounds; in each, each scheduler (in turn,
+//     the first one alternating) schedules gangBenchGangs gangs that all
+//     fit, created gang by gang, once while it runs ("burst": pods/s from
+//     the first pod created to the last one bound, <name>-pods/s, ratio
+//     gantry/coscheduling) and once from a backlog created before it
+//     starts ("backlog": from its start to the last pod bound,
+//     <name>-backlog-pods/s, ratio backlog-gantry/coscheduling); see
+//     runGangThroughput. Rounds in turn share out the noise of a busy
+//     machine between the two.
+//   - contention, once per scheduler: gangBenchContentionGangs gangs (1.5×
+//     the cluster's GPUs) created at once, interleaved (first member of
+//     every gang, then the second, ...); once the scheduler has settled,
+//     the GPUs of pods bound while their gang has fewer than minMember
+//     pods bound are stranded (<name>-stranded-% of the cluster's GPUs);
+//     also reported are the GPUs of complete gangs (<name>-gang-gpus-%),
+//     the pods still waiting in Permit or binding at the end
+//     (<name>-waiting-pods), which hold GPUs in the scheduler's cache
+//     without being bound, and the time from the first pod created to the
+//     last one bound (<name>-fill-s).
 //
 // Pods never run (no kubelet): bound is allocated.
 //
 //	KUBEBUILDER_ASSETS=$PWD/_output/tools go test -run xxx -bench GangScheduling -benchtime 1x -timeout 30m ./test/bench/
 func BenchmarkGangScheduling(b *testing.B) {
+	b.StopTimer()
 	ctx := context.Background()
 	cp, err := framework.Start()
 	if err != nil {
@@ -133,67 +161,132 @@ func BenchmarkGangScheduling(b *testing.B) {
 	start := time.Now()
 	createNodes(ctx, b, cp, gangBenchNodes)
 	clusterGPUs := gangBenchNodes * gpusPerNode
-	b.Logf("created %d nodes with NodeGPUs (%d GPUs) in %s; throughput run: %d gangs (%d pods); contention run: %d gangs (%d GPUs, %.2f× the cluster)",
-		gangBenchNodes, clusterGPUs, time.Since(start).Round(time.Millisecond), gangBenchGangs, gangBenchGangs*gangSize,
+	b.Logf("created %d nodes with NodeGPUs (%d GPUs) in %s; throughput: %d rounds of %d gangs (%d pods) per scheduler; contention: %d gangs (%d GPUs, %.2f× the cluster)",
+		gangBenchNodes, clusterGPUs, time.Since(start).Round(time.Millisecond), gangBenchRounds, gangBenchGangs, gangBenchGangs*gangSize,
 		gangBenchContentionGangs, gangBenchContentionGangs*gangGPUs, float64(gangBenchContentionGangs*gangGPUs)/float64(clusterGPUs))
 
-	rates := map[string]float64{}
-	results := map[string]contentionResult{}
-	for _, s := range gangSchedulers() {
-		b.Run(s.name, func(b *testing.B) {
-			b.StopTimer()
-			stop := framework.StartScheduler(ctx, b, s.config(b, cp.Kubeconfig), s.options...)
-			defer stop()
-			var rate float64
-			for range b.N {
-				rate = runGangThroughput(ctx, b, cp, s.name, gangBenchGangs)
+	schedulers := gangSchedulers()
+	// pods, elapsed and each round's pods/s per mode ("burst", "backlog")
+	// and scheduler.
+	pods := map[string]int{}
+	elapsed := map[string]time.Duration{}
+	rounds := map[string][]string{}
+	for range b.N {
+		for round := range gangBenchRounds {
+			for _, backlog := range []bool{false, true} {
+				for i := range schedulers {
+					s := schedulers[(i+round)%len(schedulers)]
+					r := runGangThroughput(ctx, b, cp, s, gangBenchGangs, backlog)
+					pods[r.mode+"/"+s.name] += r.pods
+					elapsed[r.mode+"/"+s.name] += r.elapsed
+					rounds[r.mode+"/"+s.name] = append(rounds[r.mode+"/"+s.name], r.String())
+				}
 			}
-			b.StopTimer()
-			r := runGangContention(ctx, b, cp, s.name, gangBenchContentionGangs, clusterGPUs)
-			b.ReportMetric(rate, "pods/s")
-			b.ReportMetric(r.strandedPercent(), "stranded-%")
-			b.ReportMetric(r.gangPercent(), "gang-gpus-%")
-			b.ReportMetric(float64(r.waiting), "waiting-pods")
-			b.Logf("%s: throughput %.1f pods/s; contention: %s", s.name, rate, r)
-			rates[s.name] = rate
-			results[s.name] = r
-		})
-	}
-	// A benchmark with sub-benchmarks prints neither its own metrics nor
-	// its log, so the comparison is a sub-benchmark of its own.
-	b.Run("ratio", func(b *testing.B) {
-		if rates["coscheduling"] == 0 || rates["gantry"] == 0 {
-			b.Skip("needs both schedulers' runs")
 		}
-		ratio := rates["gantry"] / rates["coscheduling"]
-		b.ReportMetric(ratio, "gantry/coscheduling")
-		b.ReportMetric(results["gantry"].strandedPercent(), "gantry-stranded-%")
-		b.ReportMetric(results["coscheduling"].strandedPercent(), "coscheduling-stranded-%")
-		b.Logf("gang throughput: coscheduling %.1f pods/s, gantry %.1f pods/s, ratio %.2f; stranded GPUs under contention: coscheduling %.2f%%, gantry %.2f%%",
-			rates["coscheduling"], rates["gantry"], ratio, results["coscheduling"].strandedPercent(), results["gantry"].strandedPercent())
-	})
+	}
+	results := map[string]contentionResult{}
+	for _, s := range schedulers {
+		var r contentionResult
+		s.run(ctx, b, cp, "contention", func(ctx context.Context) {
+			r = runGangContention(ctx, b, cp, s.name, gangBenchContentionGangs, clusterGPUs)
+		})
+		results[s.name] = r
+		b.Logf("contention, %s: %s", s.name, r)
+	}
+
+	// A benchmark's log is cut after ten lines: one line per mode and
+	// scheduler.
+	for _, mode := range []string{"burst", "backlog"} {
+		for _, s := range schedulers {
+			b.Logf("%s, %s: %s", mode, s.name, strings.Join(rounds[mode+"/"+s.name], "; "))
+		}
+	}
+	rate := func(mode, scheduler string) float64 {
+		return float64(pods[mode+"/"+scheduler]) / elapsed[mode+"/"+scheduler].Seconds()
+	}
+	for _, s := range schedulers {
+		r := results[s.name]
+		b.ReportMetric(rate("burst", s.name), s.name+"-pods/s")
+		b.ReportMetric(rate("backlog", s.name), s.name+"-backlog-pods/s")
+		b.ReportMetric(r.strandedPercent(), s.name+"-stranded-%")
+		b.ReportMetric(r.gangPercent(), s.name+"-gang-gpus-%")
+		b.ReportMetric(float64(r.waiting), s.name+"-waiting-pods")
+		b.ReportMetric(r.filled.Seconds(), s.name+"-fill-s")
+	}
+	ratio := rate("burst", "gantry") / rate("burst", "coscheduling")
+	backlogRatio := rate("backlog", "gantry") / rate("backlog", "coscheduling")
+	b.ReportMetric(ratio, "gantry/coscheduling")
+	b.ReportMetric(backlogRatio, "backlog-gantry/coscheduling")
+	b.Logf("gang throughput: coscheduling %.1f pods/s, gantry %.1f pods/s, ratio %.2f (backlog: coscheduling %.1f pods/s, gantry %.1f pods/s, ratio %.2f); stranded GPUs under contention: coscheduling %.2f%%, gantry %.2f%%",
+		rate("burst", "coscheduling"), rate("burst", "gantry"), ratio, rate("backlog", "coscheduling"), rate("backlog", "gantry"), backlogRatio,
+		results["coscheduling"].strandedPercent(), results["gantry"].strandedPercent())
+}
+
+// throughputRound is one scheduler's throughput run.
+type throughputRound struct {
+	mode string
+	pods int
+	// created is from the first pod created to the last; elapsed from the
+	// first pod created (burst) or the scheduler started (backlog) to the
+	// last one bound.
+	created, elapsed time.Duration
+}
+
+func (r throughputRound) String() string {
+	return fmt.Sprintf("%.1f pods/s (created in %s, bound in %s)",
+		float64(r.pods)/r.elapsed.Seconds(), r.created.Round(time.Millisecond), r.elapsed.Round(time.Millisecond))
 }
 
 // runGangThroughput creates gangs PodGroups, then their pods gang by gang,
-// and returns pods/s from the first pod created to the last one bound; then
-// empties the namespace.
-func runGangThroughput(ctx context.Context, b *testing.B, cp *framework.ControlPlane, scheduler string, gangs int) float64 {
-	ns := createGangNamespace(ctx, b, cp, scheduler+"-throughput", gangs)
-	w := watchBindings(ctx, b, cp, ns)
-	pods := gangs * gangSize
-	b.StartTimer()
-	start := time.Now()
-	createGangPods(ctx, b, cp, ns, "bench-gang-"+scheduler, gangs, func(i int) (gang, member int) { return i / gangSize, i % gangSize })
-	if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Minute, true, func(context.Context) (bool, error) {
-		return w.bound() == pods, nil
-	}); err != nil {
-		b.Fatalf("%s: %d of %d gang pods bound: %v", scheduler, w.bound(), pods, err)
+// and measures until the last one is bound; then empties the namespace.
+// Without backlog ("burst") the scheduler runs while the pods are created,
+// started gangStartupGrace earlier so that the informers its plugins run
+// themselves (Gantry's NodeGPUs, Coscheduling's PodGroups) have listed,
+// and the time runs from the first pod created: while the scheduler keeps
+// up, that is the API server's rate of creating pods. With backlog the
+// pods are created first and the time runs from when the scheduler,
+// started then, has synced the framework's informers: the scheduler's own
+// rate, its plugins' informers listing included.
+func runGangThroughput(ctx context.Context, b *testing.B, cp *framework.ControlPlane, s gangScheduler, gangs int, backlog bool) throughputRound {
+	r := throughputRound{mode: "burst", pods: gangs * gangSize}
+	if backlog {
+		r.mode = "backlog"
 	}
-	elapsed := w.last().Sub(start)
-	b.StopTimer()
+	ns := createGangNamespace(ctx, b, cp, s.name+"-"+r.mode, gangs)
+	w := watchBindings(ctx, b, cp, ns)
+	var start time.Time
+	create := func(ctx context.Context) {
+		start = time.Now()
+		createGangPods(ctx, b, cp, ns, "bench-gang-"+s.name, gangs, func(i int) (gang, member int) { return i / gangSize, i % gangSize })
+		r.created = time.Since(start)
+	}
+	waitBound := func(ctx context.Context) {
+		if err := wait.PollUntilContextTimeout(ctx, 20*time.Millisecond, 10*time.Minute, true, func(context.Context) (bool, error) {
+			return w.bound() == r.pods, nil
+		}); err != nil {
+			b.Fatalf("%s: %d of %d gang pods bound: %v", s.name, w.bound(), r.pods, err)
+		}
+		r.elapsed = w.last().Sub(start)
+		b.StopTimer()
+	}
+	if backlog {
+		create(ctx)
+		s.run(ctx, b, cp, r.mode, func(ctx context.Context) {
+			b.StartTimer()
+			start = time.Now()
+			waitBound(ctx)
+		})
+	} else {
+		s.run(ctx, b, cp, r.mode, func(ctx context.Context) {
+			time.Sleep(gangStartupGrace)
+			b.StartTimer()
+			create(ctx)
+			waitBound(ctx)
+		})
+	}
 	w.stop()
 	emptyNamespace(ctx, b, cp, ns)
-	return float64(pods) / elapsed.Seconds()
+	return r
 }
 
 // contentionResult is the state a contention run settled in.
@@ -210,8 +303,13 @@ type contentionResult struct {
 	// the end: pods reserved (assumed in the scheduler's cache) and waiting
 	// in Permit, or being bound.
 	waiting int
-	settled bool
-	elapsed time.Duration
+	// peakWaiting is the most binding cycles in flight seen while the run
+	// settled (sampled every 500ms).
+	peakWaiting int
+	settled     bool
+	// filled is from the first pod created to the last one bound; elapsed
+	// until the run was called settled (or gave up).
+	filled, elapsed time.Duration
 }
 
 func (r contentionResult) strandedPercent() float64 {
@@ -227,8 +325,9 @@ func (r contentionResult) String() string {
 	if !r.settled {
 		state = "NOT settled"
 	}
-	return fmt.Sprintf("%s after %s: %d of %d gangs complete (%.1f%% of GPUs), %d partial, %d pods bound, %d stranded GPUs (%.2f%%), %d pods waiting in Permit or binding (%d GPUs held unbound)",
-		state, r.elapsed.Round(time.Second), r.complete, r.gangs, r.gangPercent(), r.partial, r.boundPods, r.strandedGPUs, r.strandedPercent(), r.waiting, r.waiting*podGPUs)
+	return fmt.Sprintf("%s after %s, last pod bound after %s: %d of %d gangs complete (%.1f%% of GPUs), %d partial, %d pods bound, %d stranded GPUs (%.2f%%), %d pods waiting in Permit or binding at the end (%d GPUs held unbound), at most %d on the way",
+		state, r.elapsed.Round(time.Second), r.filled.Round(10*time.Millisecond), r.complete, r.gangs, r.gangPercent(), r.partial, r.boundPods,
+		r.strandedGPUs, r.strandedPercent(), r.waiting, r.waiting*podGPUs, r.peakWaiting)
 }
 
 // runGangContention creates more gangs than the cluster holds, all at once
@@ -245,6 +344,7 @@ func runGangContention(ctx context.Context, b *testing.B, cp *framework.ControlP
 	for {
 		time.Sleep(500 * time.Millisecond)
 		bound, waiting := w.bound(), bindingCycles(b)
+		r.peakWaiting = max(r.peakWaiting, waiting)
 		if bound != lastBound || waiting != lastWaiting {
 			lastBound, lastWaiting, lastChange = bound, waiting, time.Now()
 		}
@@ -258,6 +358,9 @@ func runGangContention(ctx context.Context, b *testing.B, cp *framework.ControlP
 	}
 	r.elapsed = time.Since(start)
 	r.waiting = bindingCycles(b)
+	if last := w.last(); !last.IsZero() {
+		r.filled = last.Sub(start)
+	}
 	w.stop()
 
 	var pods corev1.PodList
