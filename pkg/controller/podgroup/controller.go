@@ -49,7 +49,8 @@ type Options struct {
 	// members before a GangIncomplete warning.
 	IncompleteAfter time.Duration
 	// Resync is how often every PodGroup is looked at again with no
-	// change; it heals nothing that events miss today, and is a safety net.
+	// change: a safety net for missed events. Warnings are not repeated on
+	// a resync (see Warner).
 	Resync time.Duration
 	// Clock is the time source; nil is the real clock.
 	Clock clock.PassiveClock

@@ -6,6 +6,28 @@
 //
 // The decisions are plain Go (this file and warnings.go) so they can be
 // tested without a cluster; controller.go is the client-go glue.
+//
+// Where it differs from scheduler-plugins' PodGroup controller
+// (pkg/controllers/podgroup_controller.go, v0.34.7), and why:
+//   - A Scheduled phase between Scheduling and Running (see PhaseScheduled);
+//     upstream's Scheduling covers both "not yet bound" and "bound, not
+//     running".
+//   - Failed when a member failed and the members left cannot reach
+//     minMember. Upstream fails a gang on any failed member once
+//     failed+running+succeeded >= minMember, so a gang with spare members
+//     fails on its first failure even though it can still run.
+//   - Members are the labelled pods of the PodGroup's namespace; upstream
+//     lists the label across all namespaces.
+//   - ScheduleStartTime is set (upstream's controller never sets it), and
+//     the time the gang was scheduled is kept in an annotation.
+//   - OccupiedBy from every member's owners, not the first pod listed.
+//   - minMember 0 (absent) is taken as 1 with a warning; upstream would
+//     call an empty group Finished at once.
+//   - No 48-hour "Timeout" event for gangs stuck in Pending/Scheduling;
+//     instead GangIncomplete after a minute for gangs short of members,
+//     the case a person can fix.
+//   - As upstream, Finished and Failed stick, and the counts freeze with
+//     them (upstream stops reconciling such a PodGroup).
 package podgroup
 
 import (
