@@ -1,26 +1,24 @@
 package gpu
 
 import (
-	"sync"
 	"sync/atomic"
 )
 
-// bestSetMemoLimit bounds the answers one topology remembers. A node sees a
-// handful of distinct free sets between two changes of its NodeGPU; the
-// bound only keeps a long-lived topology from growing without end (an
-// 8-GPU node has at most 256 free sets times 8 sizes).
-const bestSetMemoLimit = 256
+// bestSetMemoSlots is the number of answers one topology remembers: a
+// direct-mapped table, where a new answer takes the place of the one in its
+// slot. A node sees a handful of distinct free sets between two changes of
+// its GPUs, so a small table holds the ones asked again.
+const bestSetMemoSlots = 64
 
 // bestSetMemo remembers BestSet's answers for one topology. The scheduler
 // asks every node the same question for each pending pod it filters the
 // node for (hundreds of times per node in a burst), while a node's free
 // GPUs change only when a pod lands on it; the search's setup (grouping
 // interchangeable GPUs) is most of an answer's cost, so asking again is
-// where the time went. The memo is safe for concurrent use: the framework
-// filters and scores nodes in parallel.
+// where the time went. Reads take no lock and allocate nothing: the
+// framework asks about many nodes in parallel, at every pod.
 type bestSetMemo struct {
-	answers sync.Map // bestSetKey -> bestSetAnswer
-	size    atomic.Int32
+	slots [bestSetMemoSlots]atomic.Pointer[bestSetEntry]
 }
 
 type bestSetKey struct {
@@ -33,28 +31,32 @@ type bestSetAnswer struct {
 	score SetScore
 }
 
+type bestSetEntry struct {
+	key    bestSetKey
+	answer bestSetAnswer
+}
+
+func (k bestSetKey) slot() int {
+	// A multiplicative hash of the sets, folded with the size.
+	h := (uint64(k.free)*0x9e3779b97f4a7c15 ^ uint64(k.mustInclude)*0xc2b2ae3d27d4eb4f) + uint64(k.size)
+	return int((h ^ h>>29) % bestSetMemoSlots)
+}
+
 // load and store treat a nil memo (a Topology not built by NewTopology) as
 // one that remembers nothing.
 func (m *bestSetMemo) load(k bestSetKey) (bestSetAnswer, bool) {
 	if m == nil {
 		return bestSetAnswer{}, false
 	}
-	v, ok := m.answers.Load(k)
-	if !ok {
-		return bestSetAnswer{}, false
+	if e := m.slots[k.slot()].Load(); e != nil && e.key == k {
+		return e.answer, true
 	}
-	return v.(bestSetAnswer), true
+	return bestSetAnswer{}, false
 }
 
 func (m *bestSetMemo) store(k bestSetKey, a bestSetAnswer) {
 	if m == nil {
 		return
 	}
-	if m.size.Add(1) > bestSetMemoLimit {
-		// Forget everything rather than track recency: the answers still
-		// wanted come back at the cost of one search each.
-		m.answers.Clear()
-		m.size.Store(1)
-	}
-	m.answers.Store(k, a)
+	m.slots[k.slot()].Store(&bestSetEntry{key: k, answer: a})
 }

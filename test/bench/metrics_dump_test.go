@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 
 	"k8s.io/component-base/metrics/legacyregistry"
 )
@@ -41,4 +43,14 @@ func dumpSchedulerMetrics(b *testing.B) {
 	}
 	slices.Sort(lines)
 	b.Logf("extension points:\n%s", strings.Join(lines, "\n"))
+}
+
+// processCPU is the CPU time (user and system) the test process has used.
+func processCPU(b *testing.B) time.Duration {
+	b.Helper()
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

@@ -49,6 +49,12 @@ type Cache struct {
 	nodes        map[string]*nodeEntry
 	pods         map[types.UID]podRecord
 	reservations map[types.UID]podRecord
+	// states publishes each node's core.NodeState (node name ->
+	// *core.NodeState; absent without a usable NodeGPU), written by
+	// recompute under mu and read by Node without it: the framework asks
+	// about hundreds of nodes in parallel for every pod, and a shared
+	// read lock's counter, bounced between cores, cost more than the rest.
+	states sync.Map
 
 	synced atomic.Pointer[func() bool]
 }
@@ -104,13 +110,11 @@ func (c *Cache) HasSynced() bool {
 // Node returns the node's GPU state, and false when the node has no usable
 // NodeGPU.
 func (c *Cache) Node(name string) (core.NodeState, bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	e := c.nodes[name]
-	if e == nil || e.topology == nil {
+	v, ok := c.states.Load(name)
+	if !ok {
 		return core.NodeState{}, false
 	}
-	return e.state(), true
+	return *v.(*core.NodeState), true
 }
 
 func (e *nodeEntry) state() core.NodeState {
@@ -408,6 +412,7 @@ func (c *Cache) dropLocked(records map[types.UID]podRecord, uid types.UID, perNo
 func (c *Cache) recompute(name string, e *nodeEntry) {
 	if e.topology == nil {
 		e.allocated = 0
+		c.states.Delete(name)
 		if len(e.pods) == 0 && len(e.reserved) == 0 && e.resourceVersion == "" {
 			delete(c.nodes, name)
 		}
@@ -425,6 +430,8 @@ func (c *Cache) recompute(name string, e *nodeEntry) {
 		a |= e.positions(ids)
 	}
 	e.allocated = a
+	st := e.state()
+	c.states.Store(name, &st)
 }
 
 // WaitForSync waits until the cache has synced or ctx ends.
