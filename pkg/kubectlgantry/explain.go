@@ -249,7 +249,11 @@ func RenderExplanation(w io.Writer, x Explanation, now time.Time) error {
 	p("GPUs asked: %d\n", x.RequestedGPUs)
 	p("Queue:      %s (%s)\n", x.Queue, queueSourceText(x.QueueSource))
 	if q := x.QueueUsage; q != nil {
-		p("            uses %d GPUs, guaranteed %s, limit %s, borrowing %d; %d GPUs pending", q.UsedGPUs, optInt(q.GuaranteedGPUs), optInt(q.LimitGPUs), q.BorrowedGPUs, q.PendingGPUs)
+		limit := "no limit"
+		if q.LimitGPUs != nil {
+			limit = "limit " + optInt(q.LimitGPUs)
+		}
+		p("            uses %d GPUs, guaranteed %s, %s, borrowing %d; %d GPUs pending", q.UsedGPUs, optInt(q.GuaranteedGPUs), limit, q.BorrowedGPUs, q.PendingGPUs)
 		if q.Problem != "" {
 			p("; %s", q.Problem)
 		}
