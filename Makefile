@@ -8,7 +8,7 @@ VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo v0
 COMMIT    ?= $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 LDFLAGS   := -X github.com/gantry-gpu/gantry/pkg/version.Version=$(VERSION) \
              -X github.com/gantry-gpu/gantry/pkg/version.GitCommit=$(COMMIT)
-BINARIES  := gantry-scheduler gantry-device-plugin gantry-controller
+BINARIES  := gantry-scheduler gantry-device-plugin gantry-controller kubectl-gantry
 
 export TOOLS_DIR
 
