@@ -49,14 +49,21 @@ type Cache struct {
 	nodes        map[string]*nodeEntry
 	pods         map[types.UID]podRecord
 	reservations map[types.UID]podRecord
-	// states publishes each node's core.NodeState (node name ->
-	// *core.NodeState; absent without a usable NodeGPU), written by
-	// recompute under mu and read by Node without it: the framework asks
-	// about hundreds of nodes in parallel for every pod, and a shared
-	// read lock's counter, bounced between cores, cost more than the rest.
-	states sync.Map
+	// slots publishes each node's core.NodeState for Node, which reads
+	// without mu: the framework asks about hundreds of nodes in parallel
+	// for every pod, and a shared read lock's counter, bounced between
+	// cores, cost more than the rest. The map is copied on write, under
+	// mu, only when a node gets or loses its slot (rare); a slot's state
+	// is swapped atomically by recompute.
+	slots atomic.Pointer[map[string]*nodeSlot]
 
 	synced atomic.Pointer[func() bool]
+}
+
+// nodeSlot holds a node's published state: nil while the node has no
+// usable NodeGPU.
+type nodeSlot struct {
+	state atomic.Pointer[core.NodeState]
 }
 
 // podRecord is a pod's GPUs on a node, as UUIDs.
@@ -110,11 +117,46 @@ func (c *Cache) HasSynced() bool {
 // Node returns the node's GPU state, and false when the node has no usable
 // NodeGPU.
 func (c *Cache) Node(name string) (core.NodeState, bool) {
-	v, ok := c.states.Load(name)
-	if !ok {
-		return core.NodeState{}, false
+	if m := c.slots.Load(); m != nil {
+		if slot := (*m)[name]; slot != nil {
+			if st := slot.state.Load(); st != nil {
+				return *st, true
+			}
+		}
 	}
-	return *v.(*core.NodeState), true
+	return core.NodeState{}, false
+}
+
+// publishLocked sets the node's published state (nil: no usable NodeGPU;
+// the slot goes too when forget is set).
+func (c *Cache) publishLocked(name string, st *core.NodeState, forget bool) {
+	var m map[string]*nodeSlot
+	if p := c.slots.Load(); p != nil {
+		m = *p
+	}
+	slot := m[name]
+	switch {
+	case slot != nil && !forget:
+		slot.state.Store(st)
+		return
+	case slot == nil && st == nil:
+		return
+	}
+	next := make(map[string]*nodeSlot, len(m)+1)
+	for k, v := range m {
+		next[k] = v
+	}
+	if forget {
+		delete(next, name)
+		if slot != nil {
+			slot.state.Store(nil)
+		}
+	} else {
+		slot = &nodeSlot{}
+		slot.state.Store(st)
+		next[name] = slot
+	}
+	c.slots.Store(&next)
 }
 
 func (e *nodeEntry) state() core.NodeState {
@@ -412,10 +454,11 @@ func (c *Cache) dropLocked(records map[types.UID]podRecord, uid types.UID, perNo
 func (c *Cache) recompute(name string, e *nodeEntry) {
 	if e.topology == nil {
 		e.allocated = 0
-		c.states.Delete(name)
-		if len(e.pods) == 0 && len(e.reserved) == 0 && e.resourceVersion == "" {
+		forget := len(e.pods) == 0 && len(e.reserved) == 0 && e.resourceVersion == ""
+		if forget {
 			delete(c.nodes, name)
 		}
+		c.publishLocked(name, nil, forget)
 		return
 	}
 	a := e.reported
@@ -431,7 +474,7 @@ func (c *Cache) recompute(name string, e *nodeEntry) {
 	}
 	e.allocated = a
 	st := e.state()
-	c.states.Store(name, &st)
+	c.publishLocked(name, &st, false)
 }
 
 // WaitForSync waits until the cache has synced or ctx ends.
