@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"unsafe"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
@@ -56,8 +57,29 @@ type Cache struct {
 	// mu, only when a node gets or loses its slot (rare); a slot's state
 	// is swapped atomically by recompute.
 	slots atomic.Pointer[map[string]*nodeSlot]
+	// refs remembers the slot of recently asked node objects, by the
+	// object's address (see NodeOf): a hit costs a pointer comparison where
+	// the map costs hashing and comparing the name, over a thousand times
+	// per pod.
+	refs [nodeRefs]atomic.Pointer[nodeRef]
 
 	synced atomic.Pointer[func() bool]
+}
+
+// nodeRefs is the size of Cache.refs (256 KiB of pointers): some thirty
+// times the nodes of a 1,000-node cluster, so that few addresses share an
+// entry (at 8 times, one in eight did, and each such pair kept evicting the
+// other).
+const (
+	nodeRefsBits = 15
+	nodeRefs     = 1 << nodeRefsBits
+)
+
+// nodeRef is a node object and its slot in one version of the slots map.
+type nodeRef struct {
+	node  *v1.Node
+	slots *map[string]*nodeSlot
+	slot  *nodeSlot
 }
 
 // nodeSlot holds a node's published state: nil while the node has no
@@ -118,10 +140,36 @@ func (c *Cache) HasSynced() bool {
 // NodeGPU.
 func (c *Cache) Node(name string) (core.NodeState, bool) {
 	if m := c.slots.Load(); m != nil {
-		if slot := (*m)[name]; slot != nil {
-			if st := slot.state.Load(); st != nil {
-				return *st, true
-			}
+		return (*m)[name].load()
+	}
+	return core.NodeState{}, false
+}
+
+// NodeOf is Node for a node object, as the framework hands it over. The
+// framework passes the same objects for every node at every pod until a
+// node changes, so the slot found for an object is remembered by its
+// address, for as long as the slots map is the same version (a slot added
+// or forgotten makes a new one).
+func (c *Cache) NodeOf(node *v1.Node) (core.NodeState, bool) {
+	m := c.slots.Load()
+	if m == nil {
+		return core.NodeState{}, false
+	}
+	// Fibonacci hashing of the address: node objects come from a few size
+	// classes, whose regular spacing the low bits would fold together.
+	ref := &c.refs[(uint64(uintptr(unsafe.Pointer(node)))*0x9e3779b97f4a7c15)>>(64-nodeRefsBits)]
+	if r := ref.Load(); r != nil && r.node == node && r.slots == m {
+		return r.slot.load()
+	}
+	slot := (*m)[node.Name]
+	ref.Store(&nodeRef{node: node, slots: m, slot: slot})
+	return slot.load()
+}
+
+func (s *nodeSlot) load() (core.NodeState, bool) {
+	if s != nil {
+		if st := s.state.Load(); st != nil {
+			return *st, true
 		}
 	}
 	return core.NodeState{}, false

@@ -356,3 +356,30 @@ func TestCachePodGPUs(t *testing.T) {
 		t.Errorf("PodGPUs on another node = %v", got)
 	}
 }
+
+// TestCacheNodeOfFollowsChanges: NodeOf remembers node objects by address,
+// and still answers as Node does after the node gains, changes and loses
+// its NodeGPU, and for another object of the same node.
+func TestCacheNodeOfFollowsChanges(t *testing.T) {
+	c, _ := newTestCache(t)
+	obj := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"}}
+	check := func(step string, wantGPU bool, wantAllocated int) {
+		t.Helper()
+		for _, o := range []*v1.Node{obj, obj, {ObjectMeta: metav1.ObjectMeta{Name: "n"}}} {
+			st, ok := c.NodeOf(o)
+			want, wantOK := c.Node("n")
+			if ok != wantGPU || ok != wantOK || st.Allocated != want.Allocated || st.Allocated.Len() != wantAllocated {
+				t.Fatalf("%s: NodeOf = %v (%v), Node = %v (%v); want NodeGPU %v with %d allocated", step, st.Allocated, ok, want.Allocated, wantOK, wantGPU, wantAllocated)
+			}
+		}
+	}
+	check("no NodeGPU", false, 0)
+	c.SetNodeGPU(nodeGPU("n", "1", nvswitchSpec("n", 8), nil, nil))
+	check("NodeGPU added", true, 0)
+	c.SetNodeGPU(nodeGPU("n", "2", nvswitchSpec("n", 8), nil, map[int]string{0: "a", 1: "b"}))
+	check("allocations reported", true, 2)
+	c.DeleteNodeGPU("n", "3")
+	check("NodeGPU deleted", false, 0)
+	c.SetNodeGPU(nodeGPU("n", "4", nvswitchSpec("n", 8), nil, map[int]string{3: "c"}))
+	check("NodeGPU created again", true, 1)
+}

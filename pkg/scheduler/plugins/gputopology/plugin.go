@@ -22,6 +22,7 @@ import (
 	"fmt"
 	"maps"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -155,9 +156,11 @@ type preFilterState struct {
 	// overrides are nodes whose state AddPod/RemovePod changed (preemption
 	// and nominated pods); copied on Clone.
 	overrides map[string]core.NodeState
-	// partlyUsedFits is set in PreScore: some candidate node with GPUs in
-	// use fits the pod, so empty nodes take EmptyNodePenalty.
-	partlyUsedFits bool
+	// partlyUsedFits is set by Filter when a node with GPUs in use fits
+	// the pod: then empty nodes take EmptyNodePenalty. Filter sees every
+	// node that reaches Score, so it is known without another pass over
+	// the nodes; shared by clones (Filter runs on nodes in parallel).
+	partlyUsedFits *atomic.Bool
 }
 
 type nodeView struct {
@@ -196,10 +199,10 @@ func getPreFilterState(cs fwk.CycleState) (*preFilterState, error) {
 
 // view returns the node as this cycle sees it: its override, else the
 // cache's state.
-func (pl *GPUTopology) view(s *preFilterState, nodeName string) nodeView {
-	st, ok := s.overrides[nodeName]
+func (pl *GPUTopology) view(s *preFilterState, node *v1.Node) nodeView {
+	st, ok := s.overrides[node.Name]
 	if !ok {
-		st, ok = pl.cache.Node(nodeName)
+		st, ok = pl.cache.NodeOf(node)
 	}
 	v := nodeView{hasGPU: ok, state: st}
 	if ok {
@@ -226,7 +229,7 @@ func (pl *GPUTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1
 			return nil, fwk.AsStatus(errors.New("the NodeGPU and pod caches have not synced yet"))
 		}
 	}
-	cs.Write(preFilterStateKey, &preFilterState{req: core.Request{GPUs: n, MinLink: minLink}})
+	cs.Write(preFilterStateKey, &preFilterState{req: core.Request{GPUs: n, MinLink: minLink}, partlyUsedFits: &atomic.Bool{}})
 	return nil, nil
 }
 
@@ -243,7 +246,7 @@ func (pl *GPUTopology) AddPod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, p
 		return fwk.AsStatus(err)
 	}
 	nodeName := nodeInfo.Node().Name
-	v := pl.view(s, nodeName)
+	v := pl.view(s, nodeInfo.Node())
 	if !v.hasGPU {
 		return nil
 	}
@@ -272,7 +275,7 @@ func (pl *GPUTopology) RemovePod(_ context.Context, cs fwk.CycleState, _ *v1.Pod
 		return fwk.AsStatus(err)
 	}
 	nodeName := nodeInfo.Node().Name
-	v := pl.view(s, nodeName)
+	v := pl.view(s, nodeInfo.Node())
 	if !v.hasGPU {
 		return nil
 	}
@@ -297,8 +300,14 @@ func (pl *GPUTopology) Filter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 	if err != nil {
 		return fwk.AsStatus(err)
 	}
-	v := pl.view(s, nodeInfo.Node().Name)
-	if !v.hasGPU || v.placement.Fits {
+	v := pl.view(s, nodeInfo.Node())
+	if !v.hasGPU {
+		return nil
+	}
+	if v.placement.Fits {
+		if !v.state.Empty() {
+			s.partlyUsedFits.Store(true)
+		}
 		return nil
 	}
 	code := fwk.Unschedulable
@@ -309,22 +318,13 @@ func (pl *GPUTopology) Filter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 	return fwk.NewStatus(code, v.placement.Reason)
 }
 
-// PreScore notes whether a partly used node fits, for the empty-node
-// penalty, and skips Score for pods that need no GPUs.
-func (pl *GPUTopology) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) *fwk.Status {
+// PreScore skips Score for pods that need no GPUs.
+func (pl *GPUTopology) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
 	if GPURequest(pod, pl.resource) == 0 {
 		return fwk.NewStatus(fwk.Skip)
 	}
-	s, err := getPreFilterState(cs)
-	if err != nil {
+	if _, err := getPreFilterState(cs); err != nil {
 		return fwk.AsStatus(err)
-	}
-	s.partlyUsedFits = false
-	for _, n := range nodes {
-		if v := pl.view(s, n.Node().Name); v.hasGPU && v.placement.Fits && !v.state.Empty() {
-			s.partlyUsedFits = true
-			break
-		}
 	}
 	return nil
 }
@@ -336,7 +336,7 @@ func (pl *GPUTopology) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, no
 	if err != nil {
 		return 0, fwk.AsStatus(err)
 	}
-	v := pl.view(s, nodeInfo.Node().Name)
+	v := pl.view(s, nodeInfo.Node())
 	if !v.hasGPU {
 		return pl.args.NoNodeGPUScore, nil
 	}
@@ -344,7 +344,7 @@ func (pl *GPUTopology) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, no
 		// Filter rejected it; only reachable if Score runs without Filter.
 		return 0, nil
 	}
-	return core.Score(v.state, v.placement, s.req.GPUs, pl.weights, s.partlyUsedFits), nil
+	return core.Score(v.state, v.placement, s.req.GPUs, pl.weights, s.partlyUsedFits.Load()), nil
 }
 
 // ScoreExtensions implements framework.ScorePlugin: scores are already 0..100.
