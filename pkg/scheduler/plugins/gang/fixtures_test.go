@@ -108,7 +108,7 @@ func newTestEnv(t testing.TB, args *GangArgs, groups []*schedv1alpha1.PodGroup, 
 	if args == nil {
 		args = DefaultArgs()
 	}
-	store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{toolscache.NamespaceIndex: toolscache.MetaNamespaceIndexFunc})
+	store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{gangIndex: gangIndexFunc})
 	for _, p := range pods {
 		if err := store.Add(p); err != nil {
 			t.Fatal(err)
@@ -121,7 +121,7 @@ func newTestEnv(t testing.TB, args *GangArgs, groups []*schedv1alpha1.PodGroup, 
 	now := t0
 	h := &fakeHandle{recorder: events.NewFakeRecorder(100)}
 	book := core.NewBook(func() time.Time { return now })
-	pl := newPlugin(args, h, corelisters.NewPodLister(store), pgs, book, nil)
+	pl := newPlugin(args, h, corelisters.NewPodLister(store), store, pgs, book, nil)
 	pl.now = func() time.Time { return now }
 	return &testEnv{pl: pl, h: h, store: store, clock: &now}
 }

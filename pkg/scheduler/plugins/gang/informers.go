@@ -10,7 +10,6 @@ import (
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
@@ -33,7 +32,10 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 		return fmt.Errorf("building a dynamic client for PodGroups: %w", err)
 	}
 	pods := h.SharedInformerFactory().Core().V1().Pods()
-	w := &watcher{logger: logger, h: h, pods: pods.Lister(), groups: st.groups, book: st.book}
+	if err := pods.Informer().AddIndexers(toolscache.Indexers{gangIndex: gangIndexFunc}); err != nil {
+		return fmt.Errorf("indexing pods by gang: %w", err)
+	}
+	w := &watcher{logger: logger, h: h, members: pods.Informer().GetIndexer(), groups: st.groups, book: st.book}
 
 	if _, err := pods.Informer().AddEventHandler(toolscache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    w.onPodAdd,
@@ -61,9 +63,10 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 type watcher struct {
 	logger klog.Logger
 	h      handle
-	pods   corelisters.PodLister
-	groups *PodGroups
-	book   interface {
+	// members is the pod informer's indexer, with gangIndex.
+	members toolscache.Indexer
+	groups  *PodGroups
+	book    interface {
 		Forget(gang, member string)
 		ForgetGang(gang string)
 		Drop(gang string) bool
@@ -75,10 +78,10 @@ type watcher struct {
 // pods that are added, so nothing else would tell the pods held back before.
 func (w *watcher) activateIfComplete(namespace, name string) {
 	pg, ok := w.groups.Get(namespace, name)
-	if !ok || int64(schedulablePods(gangPods(w.pods, namespace, name))) < int64(pg.Spec.MinMember) {
+	if !ok || int64(schedulablePods(gangPods(w.members, namespace, name))) < int64(pg.Spec.MinMember) {
 		return
 	}
-	activateGang(w.logger, w.h, w.pods, gangKey(namespace, name))
+	activateGang(w.logger, w.h, w.members, gangKey(namespace, name))
 }
 
 // setImplicit records the label-only gang of a pod, if any.
@@ -137,7 +140,7 @@ func (w *watcher) onPodDelete(obj any) {
 	}
 	key := gangKey(pod.Namespace, name)
 	w.book.Forget(key, string(pod.UID))
-	if len(gangPods(w.pods, pod.Namespace, name)) == 0 {
+	if len(gangPods(w.members, pod.Namespace, name)) == 0 {
 		w.book.ForgetGang(key)
 		w.groups.DropImplicit(pod.Namespace, name)
 	}

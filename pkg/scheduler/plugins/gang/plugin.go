@@ -35,7 +35,6 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
@@ -110,8 +109,10 @@ type Gang struct {
 	resource v1.ResourceName
 	h        handle
 	pods     corelisters.PodLister
-	groups   *PodGroups
-	book     *core.Book
+	// members is the pod informer's indexer, with gangIndex.
+	members toolscache.Indexer
+	groups  *PodGroups
+	book    *core.Book
 	// gpus is nil when GPUs are counted.
 	gpus GPUStates
 	now  func() time.Time
@@ -141,17 +142,19 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	pl := newPlugin(args, h, h.SharedInformerFactory().Core().V1().Pods().Lister(), st.groups, st.book, gpus)
+	pods := h.SharedInformerFactory().Core().V1().Pods()
+	pl := newPlugin(args, h, pods.Lister(), pods.Informer().GetIndexer(), st.groups, st.book, gpus)
 	pl.cluster = h
 	return pl, nil
 }
 
-func newPlugin(args *GangArgs, h handle, pods corelisters.PodLister, groups *PodGroups, book *core.Book, gpus GPUStates) *Gang {
+func newPlugin(args *GangArgs, h handle, pods corelisters.PodLister, members toolscache.Indexer, groups *PodGroups, book *core.Book, gpus GPUStates) *Gang {
 	return &Gang{
 		args:     args,
 		resource: v1.ResourceName(args.ResourceName),
 		h:        h,
 		pods:     pods,
+		members:  members,
 		groups:   groups,
 		book:     book,
 		gpus:     gpus,
@@ -215,17 +218,39 @@ func live(p *v1.Pod) bool {
 	return p.DeletionTimestamp == nil && p.Status.Phase != v1.PodSucceeded && p.Status.Phase != v1.PodFailed
 }
 
-// gangPods lists the gang's live pods.
-func (pl *Gang) gangPods(namespace, name string) []*v1.Pod { return gangPods(pl.pods, namespace, name) }
+// gangIndex indexes the scheduler's pod informer by gang key: listing a
+// gang's pods is on every path of the plugin, and a label selector over the
+// namespace (without even a namespace index on that informer) walked every
+// pod of the cluster each time.
+const gangIndex = "gantry.dev/gang"
 
-func gangPods(lister corelisters.PodLister, namespace, name string) []*v1.Pod {
-	all, err := lister.Pods(namespace).List(labels.SelectorFromSet(labels.Set{PodGroupLabel: name}))
+// gangIndexFunc is gangIndex's function: a pod's gang key, none outside
+// gangs.
+func gangIndexFunc(obj any) ([]string, error) {
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		return nil, nil
+	}
+	if name := gangOf(pod); name != "" {
+		return []string{gangKey(pod.Namespace, name)}, nil
+	}
+	return nil, nil
+}
+
+// gangPods lists the gang's live pods.
+func (pl *Gang) gangPods(namespace, name string) []*v1.Pod {
+	return gangPods(pl.members, namespace, name)
+}
+
+// gangPods lists the gang's live pods from an indexer that has gangIndex.
+func gangPods(members toolscache.Indexer, namespace, name string) []*v1.Pod {
+	all, err := members.ByIndex(gangIndex, gangKey(namespace, name))
 	if err != nil {
 		return nil
 	}
-	out := all[:0:0]
-	for _, p := range all {
-		if live(p) {
+	out := make([]*v1.Pod, 0, len(all))
+	for _, obj := range all {
+		if p, ok := obj.(*v1.Pod); ok && live(p) {
 			out = append(out, p)
 		}
 	}
@@ -794,15 +819,15 @@ func (pl *Gang) activateBlocked(logger klog.Logger, except string) {
 
 // activateGang moves the gang's pending pods to the active queue.
 func (pl *Gang) activateGang(logger klog.Logger, key string) {
-	activateGang(logger, pl.h, pl.pods, key)
+	activateGang(logger, pl.h, pl.members, key)
 }
 
 // activateGang moves the gang's pending pods to the active queue; the queue
 // ignores those it does not hold in its unschedulable or backoff areas.
-func activateGang(logger klog.Logger, h handle, lister corelisters.PodLister, key string) {
+func activateGang(logger klog.Logger, h handle, members toolscache.Indexer, key string) {
 	ns, name := splitKey(key)
 	pods := map[string]*v1.Pod{}
-	for _, p := range gangPods(lister, ns, name) {
+	for _, p := range gangPods(members, ns, name) {
 		if p.Spec.NodeName == "" {
 			pods[p.Namespace+"/"+p.Name] = p
 		}

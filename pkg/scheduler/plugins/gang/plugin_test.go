@@ -546,7 +546,7 @@ func TestQueueingHints(t *testing.T) {
 func TestWatcherActivatesCompleteGangs(t *testing.T) {
 	g := makeGang("g", 3, 1)
 	e := newTestEnv(t, nil, []*schedv1alpha1.PodGroup{podGroup("g", 3, t0)}, g[:2]...)
-	w := &watcher{logger: klog.Background(), h: e.h, pods: e.pl.pods, groups: e.pl.groups, book: e.pl.book}
+	w := &watcher{logger: klog.Background(), h: e.h, members: e.pl.members, groups: e.pl.groups, book: e.pl.book}
 	w.onPodAdd(g[1], false)
 	if len(e.h.activated) != 0 {
 		t.Fatalf("activated %v with 2 of 3 pods", e.h.activated)
