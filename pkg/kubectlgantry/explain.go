@@ -12,6 +12,7 @@ import (
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
 )
 
 // maxExplainEvents bounds the events an explanation lists.
@@ -98,7 +99,7 @@ var linkRank = map[gantryv1alpha1.LinkType]int{
 func BuildExplanation(s *State, pod *corev1.Pod) Explanation {
 	x := Explanation{
 		Namespace: pod.Namespace, Name: pod.Name, Phase: string(pod.Status.Phase),
-		SchedulerName: pod.Spec.SchedulerName, RequestedGPUs: podGPUs(pod, s.gpuResource()),
+		SchedulerName: pod.Spec.SchedulerName, RequestedGPUs: int64(gpu.PodGPUs(pod, s.gpuResource())),
 		Node: pod.Spec.NodeName, Waiting: pod.Spec.NodeName == "",
 	}
 	x.Queue, x.QueueSource = s.podQueue(pod)

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
 )
 
 // GPU states in NodesView.
@@ -130,7 +131,7 @@ func nodeMapByCount(name string, node *corev1.Node, pods []*corev1.Pod, res core
 		m.CapacityGPUs = q.Value()
 	}
 	for _, p := range pods {
-		if n := podGPUs(p, res); n > 0 {
+		if n := int64(gpu.PodGPUs(p, res)); n > 0 {
 			m.UsedGPUs += n
 			m.Pods = append(m.Pods, podKey(p))
 		}
@@ -179,7 +180,7 @@ func nodeMapFromNodeGPU(ng *gantryv1alpha1.NodeGPU, pods []*corev1.Pod, res core
 		}
 	}
 	for _, p := range pods {
-		if n := podGPUs(p, res); n > 0 && !named[podKey(p)] {
+		if n := int64(gpu.PodGPUs(p, res)); n > 0 && !named[podKey(p)] {
 			m.Problems = append(m.Problems, fmt.Sprintf("%s holds %d GPUs that neither %s nor the NodeGPU's allocations name", podKey(p), n, gantryv1alpha1.GPUIDsAnnotation))
 		}
 	}

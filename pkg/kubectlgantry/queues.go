@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
 )
 
 // QueuesView is the output of `kubectl gantry queues`.
@@ -61,7 +62,7 @@ func BuildQueues(s *State) QueuesView {
 	own := map[string]*queueUsage{}
 	for i := range s.Pods {
 		pod := &s.Pods[i]
-		n := podGPUs(pod, res)
+		n := int64(gpu.PodGPUs(pod, res))
 		if n == 0 || terminal(pod) {
 			continue
 		}

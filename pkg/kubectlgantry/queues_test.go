@@ -10,6 +10,7 @@ import (
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
 )
 
 func TestQueueOf(t *testing.T) {
@@ -61,8 +62,8 @@ func TestPodGPUs(t *testing.T) {
 		{"no GPUs", pod("ns", "p", 0, func(p *corev1.Pod) { p.Spec.Containers[0].Resources = corev1.ResourceRequirements{} }), 0},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			if got := podGPUs(&tc.pod, DefaultGPUResource); got != tc.want {
-				t.Errorf("podGPUs = %d, want %d", got, tc.want)
+			if got := int64(gpu.PodGPUs(&tc.pod, DefaultGPUResource)); got != tc.want {
+				t.Errorf("gpu.PodGPUs = %d, want %d", got, tc.want)
 			}
 		})
 	}

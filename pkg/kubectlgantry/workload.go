@@ -53,37 +53,6 @@ func (s *State) podQueue(pod *corev1.Pod) (string, QueueSource) {
 	return queueOf(pod, pg, s.namespace(pod.Namespace))
 }
 
-// podGPUs is the number of GPUs a pod holds while it runs: its containers'
-// limits (requests where no limit is set; extended resources must have
-// both equal) summed, or its largest init container's if that is more, as
-// the scheduler counts them.
-func podGPUs(pod *corev1.Pod, resource corev1.ResourceName) int64 {
-	var sum int64
-	for i := range pod.Spec.Containers {
-		sum += containerGPUs(&pod.Spec.Containers[i], resource)
-	}
-	for i := range pod.Spec.InitContainers {
-		c := &pod.Spec.InitContainers[i]
-		n := containerGPUs(c, resource)
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			sum += n // a sidecar runs beside the app containers
-			continue
-		}
-		sum = max(sum, n)
-	}
-	return sum
-}
-
-func containerGPUs(c *corev1.Container, resource corev1.ResourceName) int64 {
-	if q, ok := c.Resources.Limits[resource]; ok {
-		return q.Value()
-	}
-	if q, ok := c.Resources.Requests[resource]; ok {
-		return q.Value()
-	}
-	return 0
-}
-
 // terminal reports whether the pod has finished and released its GPUs.
 func terminal(pod *corev1.Pod) bool {
 	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed

@@ -13,6 +13,7 @@ import (
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	fwk "k8s.io/kube-scheduler/framework"
 
+	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
 	gtcore "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
@@ -32,7 +33,7 @@ const (
 func (pl *Gang) member(pod *v1.Pod) (core.Member, error) {
 	m := core.Member{
 		Key:      string(pod.UID),
-		GPUs:     gputopology.GPURequest(pod, pl.resource),
+		GPUs:     gpu.PodGPUs(pod, pl.resource),
 		Requests: core.Resources{resPods: 1},
 	}
 	for name, q := range resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}) {

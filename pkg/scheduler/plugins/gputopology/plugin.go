@@ -41,6 +41,7 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
 )
 
@@ -214,7 +215,7 @@ func (pl *GPUTopology) view(s *preFilterState, node *v1.Node) nodeView {
 // PreFilter reads the pod's request. Pods that need no GPUs skip the
 // plugin's Filter (and, through PreScore, its Score).
 func (pl *GPUTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
-	n := GPURequest(pod, pl.resource)
+	n := gpu.PodGPUs(pod, pl.resource)
 	if n == 0 {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
@@ -253,7 +254,7 @@ func (pl *GPUTopology) AddPod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, p
 	pod := podInfoToAdd.GetPod()
 	held := pl.cache.Positions(nodeName, gantryv1alpha1.ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation]))
 	if held == 0 {
-		if n := GPURequest(pod, pl.resource); n > 0 {
+		if n := gpu.PodGPUs(pod, pl.resource); n > 0 {
 			if p := core.Place(v.state, core.Request{GPUs: n}); p.Fits {
 				held = p.Set
 			}
@@ -320,7 +321,7 @@ func (pl *GPUTopology) Filter(ctx context.Context, cs fwk.CycleState, pod *v1.Po
 
 // PreScore skips Score for pods that need no GPUs.
 func (pl *GPUTopology) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) *fwk.Status {
-	if GPURequest(pod, pl.resource) == 0 {
+	if gpu.PodGPUs(pod, pl.resource) == 0 {
 		return fwk.NewStatus(fwk.Skip)
 	}
 	if _, err := getPreFilterState(cs); err != nil {
@@ -356,7 +357,7 @@ func (pl *GPUTopology) ScoreExtensions() framework.ScoreExtensions { return nil 
 func (pl *GPUTopology) Reserve(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
 	s, err := getPreFilterState(cs)
 	if err != nil {
-		if GPURequest(pod, pl.resource) == 0 {
+		if gpu.PodGPUs(pod, pl.resource) == 0 {
 			return nil
 		}
 		return fwk.AsStatus(err)
@@ -467,7 +468,7 @@ func (pl *GPUTopology) isSchedulableAfterNodeGPUChange(logger klog.Logger, pod *
 	if err != nil {
 		return fwk.QueueSkip, nil
 	}
-	if p := core.Place(st, core.Request{GPUs: GPURequest(pod, pl.resource), MinLink: minLink}); !p.Fits {
+	if p := core.Place(st, core.Request{GPUs: gpu.PodGPUs(pod, pl.resource), MinLink: minLink}); !p.Fits {
 		logger.V(5).Info("NodeGPU changed but still cannot take the pod", "pod", klog.KObj(pod), "node", m.GetName(), "reason", p.Reason)
 		return fwk.QueueSkip, nil
 	}
@@ -509,7 +510,7 @@ func (pl *GPUTopology) isSchedulableAfterPodDelete(logger klog.Logger, pod *v1.P
 	if pl.podGone(deleted) {
 		pl.cache.DeletePod(deleted)
 	}
-	if GPURequest(deleted, pl.resource) == 0 && deleted.Annotations[gantryv1alpha1.GPUIDsAnnotation] == "" {
+	if gpu.PodGPUs(deleted, pl.resource) == 0 && deleted.Annotations[gantryv1alpha1.GPUIDsAnnotation] == "" {
 		return fwk.QueueSkip, nil
 	}
 	logger.V(5).Info("A pod with GPUs went away", "pod", klog.KObj(pod), "deleted", klog.KObj(deleted), "node", deleted.Spec.NodeName)
