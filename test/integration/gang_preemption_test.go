@@ -52,6 +52,27 @@ func (g *gangTest) standInKubelet() {
 	}()
 }
 
+// fullOfLowPriorityWork fills three 8-GPU nodes: a low-priority gang of
+// two 8-GPU pods, then a low-priority 8-GPU pod outside gangs (which so
+// started last). It returns the test, a high priority class, the gang's
+// pods and the single pod.
+func fullOfLowPriorityWork(t *testing.T) (g *gangTest, high string, lowGang, single []*corev1.Pod) {
+	g = newGangTest(t)
+	g.addNodes(3, 8)
+	g.startScheduler()
+	g.standInKubelet()
+	low, high := g.priorityClass("low", 100), g.priorityClass("high", 1000)
+
+	g.podGroup("low", 2)
+	lowGang = withPriority(low, g.pods("low", "low", 2, 8))
+	g.create(lowGang...)
+	g.waitAllBound(lowGang, 30*time.Second)
+	single = withPriority(low, g.pods("single", "", 1, 8))
+	g.create(single...)
+	g.waitAllBound(single, 30*time.Second)
+	return g, high, lowGang, single
+}
+
 // TestGangPreemptsWholeGangs: three 8-GPU nodes are full: a low-priority
 // gang holds two, a low-priority pod that started after it the third. A
 // high-priority gang of two 8-GPU pods comes. Taking the pod that started
@@ -59,19 +80,7 @@ func (g *gangTest) standInKubelet() {
 // would free a node — and the pod is spared: the fewest victims, each
 // whole. The high gang is then bound whole.
 func TestGangPreemptsWholeGangs(t *testing.T) {
-	g := newGangTest(t)
-	g.addNodes(3, 8)
-	g.startScheduler()
-	g.standInKubelet()
-	low, high := g.priorityClass("low", 100), g.priorityClass("high", 1000)
-
-	g.podGroup("low", 2)
-	lowGang := withPriority(low, g.pods("low", "low", 2, 8))
-	g.create(lowGang...)
-	g.waitAllBound(lowGang, 30*time.Second)
-	single := withPriority(low, g.pods("single", "", 1, 8))
-	g.create(single...)
-	g.waitAllBound(single, 30*time.Second)
+	g, high, lowGang, single := fullOfLowPriorityWork(t)
 
 	g.podGroup("high", 2)
 	highGang := withPriority(high, g.pods("high", "high", 2, 8))
@@ -93,19 +102,7 @@ func TestGangPreemptsWholeGangs(t *testing.T) {
 // when only the gang's room is left, the gang goes whole (GantryGang), never
 // one member of it.
 func TestPodPreemptsSinglePodsThenWholeGangs(t *testing.T) {
-	g := newGangTest(t)
-	g.addNodes(3, 8)
-	g.startScheduler()
-	g.standInKubelet()
-	low, high := g.priorityClass("low", 100), g.priorityClass("high", 1000)
-
-	g.podGroup("low", 2)
-	lowGang := withPriority(low, g.pods("low", "low", 2, 8))
-	g.create(lowGang...)
-	g.waitAllBound(lowGang, 30*time.Second)
-	single := withPriority(low, g.pods("single", "", 1, 8))
-	g.create(single...)
-	g.waitAllBound(single, 30*time.Second)
+	g, high, lowGang, single := fullOfLowPriorityWork(t)
 
 	first := withPriority(high, g.pods("first", "", 1, 8))
 	g.create(first...)
