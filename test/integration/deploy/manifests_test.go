@@ -3,9 +3,7 @@ package deploy
 import (
 	"bytes"
 	"context"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,7 +17,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/util/wait"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 	"k8s.io/client-go/rest"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -37,32 +34,13 @@ var (
 	manifestsDir = filepath.Join(framework.RepoRoot(), "deploy", "manifests")
 )
 
-// decodeObjects splits a multi-document YAML stream into objects, skipping
-// empty documents (comments only).
-func decodeObjects(raw []byte) ([]*unstructured.Unstructured, error) {
-	dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
-	var out []*unstructured.Unstructured
-	for {
-		u := &unstructured.Unstructured{}
-		if err := dec.Decode(&u.Object); err != nil {
-			if errors.Is(err, io.EOF) {
-				return out, nil
-			}
-			return nil, err
-		}
-		if len(u.Object) > 0 {
-			out = append(out, u)
-		}
-	}
-}
-
 func readObjects(t *testing.T, name string) []*unstructured.Unstructured {
 	t.Helper()
 	raw, err := os.ReadFile(filepath.Join(manifestsDir, name))
 	if err != nil {
 		t.Fatal(err)
 	}
-	objs, err := decodeObjects(raw)
+	objs, err := framework.DecodeObjects(raw)
 	if err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -308,7 +286,7 @@ func TestMalformedValuesAreRejected(t *testing.T) {
 			t.Errorf("helm template --set %s: %v", tc.set, err)
 			continue
 		}
-		objs, err := decodeObjects(out)
+		objs, err := framework.DecodeObjects(out)
 		if err != nil {
 			t.Fatalf("helm template --set %s: %v", tc.set, err)
 		}
