@@ -1,10 +1,7 @@
 package examples
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -13,7 +10,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
 
 	"github.com/gantry-gpu/gantry/test/framework"
 )
@@ -56,22 +52,14 @@ func loadExamples(t *testing.T) []object {
 			t.Fatal(err)
 		}
 		name := filepath.Base(path)
-		n := 0
-		dec := utilyaml.NewYAMLOrJSONDecoder(bytes.NewReader(raw), 4096)
-		for {
-			u := &unstructured.Unstructured{}
-			if err := dec.Decode(&u.Object); err != nil {
-				if errors.Is(err, io.EOF) {
-					break
-				}
-				t.Fatalf("%s: %v", name, err)
-			}
-			if len(u.Object) == 0 {
-				continue
-			}
-			out = append(out, object{file: name, Unstructured: u})
-			n++
+		objs, err := framework.DecodeObjects(raw)
+		if err != nil {
+			t.Fatalf("%s: %v", name, err)
 		}
+		for _, u := range objs {
+			out = append(out, object{file: name, Unstructured: u})
+		}
+		n := len(objs)
 		if n == 0 {
 			t.Fatalf("%s holds no objects", name)
 		}
