@@ -195,3 +195,33 @@ func (cp *ControlPlane) ImpersonatingKubeconfig(user string, groups []string, ex
 	}
 	return f.Name(), nil
 }
+
+// RunTests is a test package's TestMain body: it starts one control plane
+// for all the package's tests, stores it in *cp, runs setUp (if not nil)
+// and the tests, stops the control plane and returns the exit code. Errors
+// go to stderr, prefixed with pkg.
+//
+//	func TestMain(m *testing.M) { os.Exit(framework.RunTests(m, "kubectl", &controlPlane, nil)) }
+func RunTests(m *testing.M, pkg string, cp **ControlPlane, setUp func() error) int {
+	started, err := Start()
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", pkg, err)
+		return 1
+	}
+	*cp = started
+	code := 1
+	if setUp == nil {
+		code = m.Run()
+	} else if err := setUp(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: %v\n", pkg, err)
+	} else {
+		code = m.Run()
+	}
+	if err := started.Stop(); err != nil {
+		fmt.Fprintf(os.Stderr, "%s: stopping control plane: %v\n", pkg, err)
+		if code == 0 {
+			code = 1
+		}
+	}
+	return code
+}

@@ -5,7 +5,6 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"sync"
 	"testing"
@@ -17,22 +16,7 @@ import (
 
 var controlPlane *framework.ControlPlane
 
-func TestMain(m *testing.M) {
-	cp, err := framework.Start()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "integration: %v\n", err)
-		os.Exit(1)
-	}
-	controlPlane = cp
-	code := m.Run()
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "integration: stopping control plane: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(framework.RunTests(m, "integration", &controlPlane, nil)) }
 
 // createBurst creates pods concurrently, as a burst that reaches the
 // scheduler at once.

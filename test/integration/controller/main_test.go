@@ -42,26 +42,7 @@ var (
 )
 
 func TestMain(m *testing.M) {
-	cp, err := framework.Start()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "integration/controller: %v\n", err)
-		os.Exit(1)
-	}
-	controlPlane = cp
-	err = setUp()
-	code := 1
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "integration/controller: %v\n", err)
-	} else {
-		code = m.Run()
-	}
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "integration/controller: stopping control plane: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(framework.RunTests(m, "integration/controller", &controlPlane, setUp))
 }
 
 // setUp installs the controller's service account and RBAC, as shipped.

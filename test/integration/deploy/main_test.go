@@ -6,7 +6,6 @@
 package deploy
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -15,19 +14,4 @@ import (
 
 var controlPlane *framework.ControlPlane
 
-func TestMain(m *testing.M) {
-	cp, err := framework.Start()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "deploy: %v\n", err)
-		os.Exit(1)
-	}
-	controlPlane = cp
-	code := m.Run()
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "deploy: stopping control plane: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { os.Exit(framework.RunTests(m, "integration/deploy", &controlPlane, nil)) }

@@ -5,7 +5,6 @@
 package kubectl
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -15,18 +14,5 @@ import (
 var controlPlane *framework.ControlPlane
 
 func TestMain(m *testing.M) {
-	cp, err := framework.Start()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "kubectl integration: %v\n", err)
-		os.Exit(1)
-	}
-	controlPlane = cp
-	code := m.Run()
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "kubectl integration: stopping control plane: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(framework.RunTests(m, "integration/kubectl", &controlPlane, nil))
 }
