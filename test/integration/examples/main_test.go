@@ -9,7 +9,6 @@
 package examples
 
 import (
-	"fmt"
 	"os"
 	"testing"
 
@@ -19,18 +18,5 @@ import (
 var controlPlane *framework.ControlPlane
 
 func TestMain(m *testing.M) {
-	cp, err := framework.Start()
-	if err != nil {
-		fmt.Fprintf(os.Stderr, "examples: %v\n", err)
-		os.Exit(1)
-	}
-	controlPlane = cp
-	code := m.Run()
-	if err := cp.Stop(); err != nil {
-		fmt.Fprintf(os.Stderr, "examples: stopping control plane: %v\n", err)
-		if code == 0 {
-			code = 1
-		}
-	}
-	os.Exit(code)
+	os.Exit(framework.RunTests(m, "integration/examples", &controlPlane, nil))
 }
