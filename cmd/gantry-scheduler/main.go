@@ -5,6 +5,12 @@ import (
 	"os"
 
 	"k8s.io/component-base/cli"
+	// What upstream kube-scheduler's main registers: the JSON log format,
+	// client-go's metrics (leader election, REST client, work queues) and
+	// the build-version metric.
+	_ "k8s.io/component-base/logs/json/register"
+	_ "k8s.io/component-base/metrics/prometheus/clientgo"
+	_ "k8s.io/component-base/metrics/prometheus/version"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler"
 )
