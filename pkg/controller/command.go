@@ -20,6 +20,7 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/gantry-gpu/gantry/pkg/controller/podgroup"
+	"github.com/gantry-gpu/gantry/pkg/controller/queue"
 	"github.com/gantry-gpu/gantry/pkg/version"
 )
 
@@ -99,9 +100,11 @@ func NewCommand() *cobra.Command {
 		Use:   BinaryName,
 		Short: "Gantry's controller manager",
 		Long: `gantry-controller runs Gantry's controllers in the replica that holds the
-leader Lease: today the PodGroup status controller, which keeps each
+leader Lease: the PodGroup status controller, which keeps each
 scheduler-plugins PodGroup's phase, member counts and schedule times in step
-with its member pods.`,
+with its member pods, and the Queue status controller, which validates the
+queue tree, keeps deleted queues while bound pods run in them, and writes
+each queue's allocated, pending, borrowed and fair-share resources.`,
 		SilenceUsage: true,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			if showVersion {
@@ -163,5 +166,6 @@ func (o *Options) NewManager(cfg *rest.Config) (*Manager, error) {
 		},
 	})
 	m.Register(podgroup.New(kube, dyn, m.EventRecorder(podgroup.Name), podgroup.DefaultOptions()))
+	m.Register(queue.New(kube, dyn, m.EventRecorder(queue.Name), queue.DefaultOptions()))
 	return m, nil
 }

@@ -1,5 +1,5 @@
 // Package controller is gantry-controller: a small controller manager that
-// runs Gantry's controllers (today the PodGroup status controller) in the
+// runs Gantry's controllers (the PodGroup and Queue status controllers) in the
 // replica that holds a leader-election Lease, and serves health and
 // metrics.
 package controller

@@ -113,3 +113,21 @@ type QueueList struct {
 	metav1.ListMeta `json:"metadata,omitempty"`
 	Items           []Queue `json:"items"`
 }
+
+// Queue condition types, written by gantry-controller.
+const (
+	// QueueConditionValid is False when the queue's place in the tree is
+	// wrong in a way the API server cannot see in one object: its parent
+	// chain loops or names a queue that does not exist, or its guarantees
+	// do not fit in its parent's. The reason names the first problem, the
+	// message all of them.
+	QueueConditionValid = "Valid"
+	// QueueConditionDeletionBlocked is True while a deleted queue is kept
+	// by QueueInUseFinalizer because bound pods still run in it.
+	QueueConditionDeletionBlocked = "DeletionBlocked"
+)
+
+// QueueInUseFinalizer is put on every Queue by gantry-controller; it lifts
+// it from a deleted queue once no bound, non-terminal pod names the queue,
+// so that running workloads never lose the queue they are accounted to.
+const QueueInUseFinalizer = "gantry.dev/queue-in-use"
