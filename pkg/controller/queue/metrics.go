@@ -15,23 +15,53 @@ const (
 	metricsSubsystem = "queue"
 )
 
-func queueGauge(name, help string) *metrics.GaugeVec {
-	return metrics.NewGaugeVec(&metrics.GaugeOpts{
-		Namespace:      metricsNamespace,
-		Subsystem:      metricsSubsystem,
-		Name:           name,
-		Help:           help,
-		StabilityLevel: metrics.ALPHA,
-	}, []string{"queue", "resource"})
-}
+// The per-queue gauges are named in full (not built by a helper) so that
+// test/observability can find every metric name in the source.
+var queueLabels = []string{"queue", "resource"}
 
 var (
-	allocatedGauge  = queueGauge("allocated", "Requests of the bound, non-terminal pods in the queue and the queues below it (status.allocated). Only while gantry-controller leads.")
-	pendingGauge    = queueGauge("pending", "Requests of the unbound, non-terminal pods in the queue and the queues below it (status.pending).")
-	borrowedGauge   = queueGauge("borrowed", "Allocated above guaranteed, never negative (status.borrowed).")
-	fairShareGauge  = queueGauge("fair_share", "The queue's weighted fair share of its parent's (for a root, the cluster's allocatable) capacity (status.fairShare).")
-	guaranteedGauge = queueGauge("guaranteed", "spec.guaranteed, for the resources the queue names.")
-	limitGauge      = queueGauge("limit", "spec.limit, for the resources the queue names.")
+	allocatedGauge = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace:      metricsNamespace,
+		Subsystem:      metricsSubsystem,
+		Name:           "allocated",
+		Help:           "Requests of the bound, non-terminal pods in the queue and the queues below it (status.allocated). Only while gantry-controller leads.",
+		StabilityLevel: metrics.ALPHA,
+	}, queueLabels)
+	pendingGauge = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace:      metricsNamespace,
+		Subsystem:      metricsSubsystem,
+		Name:           "pending",
+		Help:           "Requests of the unbound, non-terminal pods in the queue and the queues below it (status.pending).",
+		StabilityLevel: metrics.ALPHA,
+	}, queueLabels)
+	borrowedGauge = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace:      metricsNamespace,
+		Subsystem:      metricsSubsystem,
+		Name:           "borrowed",
+		Help:           "Allocated above guaranteed, never negative (status.borrowed).",
+		StabilityLevel: metrics.ALPHA,
+	}, queueLabels)
+	fairShareGauge = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace:      metricsNamespace,
+		Subsystem:      metricsSubsystem,
+		Name:           "fair_share",
+		Help:           "The queue's weighted fair share of its parent's (for a root, the cluster's allocatable) capacity (status.fairShare).",
+		StabilityLevel: metrics.ALPHA,
+	}, queueLabels)
+	guaranteedGauge = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace:      metricsNamespace,
+		Subsystem:      metricsSubsystem,
+		Name:           "guaranteed",
+		Help:           "spec.guaranteed, for the resources the queue names.",
+		StabilityLevel: metrics.ALPHA,
+	}, queueLabels)
+	limitGauge = metrics.NewGaugeVec(&metrics.GaugeOpts{
+		Namespace:      metricsNamespace,
+		Subsystem:      metricsSubsystem,
+		Name:           "limit",
+		Help:           "spec.limit, for the resources the queue names.",
+		StabilityLevel: metrics.ALPHA,
+	}, queueLabels)
 
 	gpuSeconds = metrics.NewCounterVec(&metrics.CounterOpts{
 		Namespace:      metricsNamespace,
