@@ -28,8 +28,8 @@ type Explanation struct {
 	RequestedGPUs int64  `json:"requestedGPUs"`
 	// Queue is the pod's queue and QueueSource where it came from: pod,
 	// podGroup, namespace or default.
-	Queue       string      `json:"queue"`
-	QueueSource QueueSource `json:"queueSource"`
+	Queue       string                     `json:"queue"`
+	QueueSource gantryv1alpha1.QueueSource `json:"queueSource"`
 	// QueueUsage is the queue's row of `kubectl gantry queues`.
 	QueueUsage *QueueRow `json:"queueUsage,omitempty"`
 	// Node is where the pod is bound; empty while it waits.
@@ -337,13 +337,13 @@ func linksText(links []gantryv1alpha1.GPULink) string {
 	return strings.Join(parts, "; ")
 }
 
-func queueSourceText(s QueueSource) string {
+func queueSourceText(s gantryv1alpha1.QueueSource) string {
 	switch s {
-	case QueueFromPod:
+	case gantryv1alpha1.QueueFromPod:
 		return "the pod's " + gantryv1alpha1.QueueLabel + " label"
-	case QueueFromPodGroup:
+	case gantryv1alpha1.QueueFromPodGroup:
 		return "its PodGroup's " + gantryv1alpha1.QueueLabel + " label"
-	case QueueFromNamespace:
+	case gantryv1alpha1.QueueFromNamespace:
 		return "its namespace's " + gantryv1alpha1.QueueLabel + " label"
 	}
 	return "no " + gantryv1alpha1.QueueLabel + " label on the pod, its PodGroup or its namespace"

@@ -29,7 +29,7 @@ func TestExplainBoundPod(t *testing.T) {
 	if len(x.Notes) != 0 {
 		t.Errorf("notes = %v", x.Notes)
 	}
-	if x.Queue != "default" || x.QueueSource != QueueFromDefault || x.QueueUsage == nil || x.QueueUsage.UsedGPUs != 9 {
+	if x.Queue != "default" || x.QueueSource != gantryv1alpha1.QueueFromDefault || x.QueueUsage == nil || x.QueueUsage.UsedGPUs != 9 {
 		t.Errorf("queue %s (%s) usage %+v", x.Queue, x.QueueSource, x.QueueUsage)
 	}
 
@@ -88,7 +88,7 @@ func TestExplainWaitingPod(t *testing.T) {
 	if x.Gang == nil || x.Gang.Name != "big" || x.Gang.Reason != "GangUnschedulable" {
 		t.Errorf("gang = %+v", x.Gang)
 	}
-	if x.Queue != "research" || x.QueueSource != QueueFromNamespace || x.QueueUsage == nil || x.QueueUsage.PendingGPUs != 19 {
+	if x.Queue != "research" || x.QueueSource != gantryv1alpha1.QueueFromNamespace || x.QueueUsage == nil || x.QueueUsage.PendingGPUs != 19 {
 		t.Errorf("queue %s (%s) usage %+v", x.Queue, x.QueueSource, x.QueueUsage)
 	}
 	var reasons []string

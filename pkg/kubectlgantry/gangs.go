@@ -11,6 +11,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 )
 
 // Gang kinds.
@@ -130,7 +132,7 @@ func buildGang(s *State, namespace, name string, pg *schedv1alpha1.PodGroup, pod
 	} else {
 		g.Kind = GangMissing
 		for _, p := range pods {
-			if n, err := strconv.ParseInt(p.Labels[MinMemberLabel], 10, 32); err == nil && int32(n) > g.MinMember {
+			if n, err := strconv.ParseInt(p.Labels[gantryv1alpha1.GangMinMemberLabel], 10, 32); err == nil && int32(n) > g.MinMember {
 				g.MinMember = int32(n)
 				g.Kind = GangLabelOnly
 			}
@@ -154,7 +156,7 @@ func buildGang(s *State, namespace, name string, pg *schedv1alpha1.PodGroup, pod
 		g.Reason, g.Message = whyGangWaits(s, namespace, name, pods)
 		if g.Kind == GangMissing && g.Message == "" {
 			g.Reason = "NoPodGroup"
-			g.Message = fmt.Sprintf("no PodGroup %s and no %s label on its pods", name, MinMemberLabel)
+			g.Message = fmt.Sprintf("no PodGroup %s and no %s label on its pods", name, gantryv1alpha1.GangMinMemberLabel)
 		}
 	}
 	return g

@@ -24,14 +24,14 @@ func TestQueueOf(t *testing.T) {
 		pg         *schedv1alpha1.PodGroup
 		ns         *corev1.Namespace
 		want       string
-		wantSource QueueSource
+		wantSource gantryv1alpha1.QueueSource
 	}{
-		{"pod label wins", pod("ns", "p", 1, label(gantryv1alpha1.QueueLabel, "from-pod")), &pg, &ns, "from-pod", QueueFromPod},
-		{"then the PodGroup's", pod("ns", "p", 1), &pg, &ns, "from-pg", QueueFromPodGroup},
-		{"then the namespace's", pod("ns", "p", 1), &pgNoLabel, &ns, "from-ns", QueueFromNamespace},
-		{"no PodGroup: the namespace's", pod("ns", "p", 1), nil, &ns, "from-ns", QueueFromNamespace},
-		{"else default", pod("ns", "p", 1), &pgNoLabel, &nsNoLabel, "default", QueueFromDefault},
-		{"namespace unknown: default", pod("ns", "p", 1), nil, nil, "default", QueueFromDefault},
+		{"pod label wins", pod("ns", "p", 1, label(gantryv1alpha1.QueueLabel, "from-pod")), &pg, &ns, "from-pod", gantryv1alpha1.QueueFromPod},
+		{"then the PodGroup's", pod("ns", "p", 1), &pg, &ns, "from-pg", gantryv1alpha1.QueueFromPodGroup},
+		{"then the namespace's", pod("ns", "p", 1), &pgNoLabel, &ns, "from-ns", gantryv1alpha1.QueueFromNamespace},
+		{"no PodGroup: the namespace's", pod("ns", "p", 1), nil, &ns, "from-ns", gantryv1alpha1.QueueFromNamespace},
+		{"else default", pod("ns", "p", 1), &pgNoLabel, &nsNoLabel, "default", gantryv1alpha1.QueueFromDefault},
+		{"namespace unknown: default", pod("ns", "p", 1), nil, nil, "default", gantryv1alpha1.QueueFromDefault},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			got, src := queueOf(&tc.pod, tc.pg, tc.ns)

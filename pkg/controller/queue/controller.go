@@ -382,7 +382,7 @@ func (c *Controller) snapshot(logger klog.Logger) (Snapshot, map[string]*unstruc
 		s.Pods = append(s.Pods, Pod{
 			Namespace: p.Namespace,
 			Name:      p.Name,
-			Queue:     QueueOf(p, groupLabels, nsLabels[p.Namespace]),
+			Queue:     queueOf(p, groupLabels, nsLabels[p.Namespace]),
 			Workload:  WorkloadOf(p),
 			Bound:     p.Spec.NodeName != "",
 			Requests:  Requests(p),
@@ -466,4 +466,10 @@ func toQueue(u *unstructured.Unstructured) (*gantryv1alpha1.Queue, error) {
 	}
 	q.APIVersion, q.Kind = gantryv1alpha1.SchemeGroupVersion.String(), "Queue"
 	return &q, nil
+}
+
+// queueOf is the pod's queue (gantryv1alpha1.QueueOf).
+func queueOf(pod *corev1.Pod, podGroupLabels, namespaceLabels map[string]string) string {
+	q, _ := gantryv1alpha1.QueueOf(pod.Labels, podGroupLabels, namespaceLabels)
+	return q
 }

@@ -43,18 +43,6 @@ const GPUResource corev1.ResourceName = "nvidia.com/gpu"
 // Resources are the resources a queue's status and metrics account.
 var Resources = []corev1.ResourceName{GPUResource, corev1.ResourceCPU, corev1.ResourceMemory}
 
-// QueueOf is a pod's queue: its gantry.dev/queue label, else its
-// PodGroup's, else its namespace's, else the default queue. The labels of
-// the PodGroup and namespace may be nil (not found).
-func QueueOf(pod *corev1.Pod, podGroupLabels, namespaceLabels map[string]string) string {
-	for _, l := range []map[string]string{pod.Labels, podGroupLabels, namespaceLabels} {
-		if q := l[gantryv1alpha1.QueueLabel]; q != "" {
-			return q
-		}
-	}
-	return gantryv1alpha1.DefaultQueueName
-}
-
 // WorkloadOf names a pod's workload: its gang (the PodGroup it names, in
 // its namespace) or the pod alone.
 func WorkloadOf(pod *corev1.Pod) string {

@@ -363,23 +363,16 @@ func TestGPUUseOf(t *testing.T) {
 	}
 }
 
-func TestQueueOfAndRequests(t *testing.T) {
+// TestWorkloadOfAndRequests: the queue rule itself is gantryv1alpha1.QueueOf,
+// tested there; this package reads the pod's queue through it.
+func TestWorkloadOfAndRequests(t *testing.T) {
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: "n", Name: "p", Labels: map[string]string{"scheduling.x-k8s.io/pod-group": "g"}}}
 	p.Spec.Containers = []corev1.Container{{Resources: corev1.ResourceRequirements{
 		Limits:   list(map[string]string{"nvidia.com/gpu": "2"}),
 		Requests: list(map[string]string{"cpu": "500m", "memory": "1Gi"}),
 	}}}
-	if got := QueueOf(p, nil, nil); got != "default" {
-		t.Errorf("no labels: queue %s", got)
-	}
-	if got := QueueOf(p, nil, map[string]string{gantryv1alpha1.QueueLabel: "ns"}); got != "ns" {
-		t.Errorf("namespace label: queue %s", got)
-	}
-	if got := QueueOf(p, map[string]string{gantryv1alpha1.QueueLabel: "pg"}, map[string]string{gantryv1alpha1.QueueLabel: "ns"}); got != "pg" {
-		t.Errorf("PodGroup label: queue %s", got)
-	}
 	p.Labels[gantryv1alpha1.QueueLabel] = "pod"
-	if got := QueueOf(p, map[string]string{gantryv1alpha1.QueueLabel: "pg"}, nil); got != "pod" {
+	if got := queueOf(p, map[string]string{gantryv1alpha1.QueueLabel: "pg"}, nil); got != "pod" {
 		t.Errorf("pod label: queue %s", got)
 	}
 	if got := WorkloadOf(p); got != "podgroup/n/g" {

@@ -214,7 +214,7 @@ func TestKubectlGantry(t *testing.T) {
 		t.Fatalf("creating event: %v", err)
 	}
 	// A label-only gang on node B.
-	lbl := map[string]string{schedv1alpha1.PodGroupLabel: "sweep", kubectlgantry.MinMemberLabel: "2"}
+	lbl := map[string]string{schedv1alpha1.PodGroupLabel: "sweep", gantryv1alpha1.GangMinMemberLabel: "2"}
 	gpuPod(ctx, t, ns, "sweep-0", 1, lbl, nodeB, uuid(nodeB, 0))
 	gpuPod(ctx, t, ns, "sweep-1", 1, lbl, nodeB, uuid(nodeB, 1))
 

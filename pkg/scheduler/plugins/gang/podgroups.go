@@ -16,6 +16,7 @@ import (
 	"k8s.io/klog/v2"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/resourceversion"
 )
 
@@ -43,12 +44,10 @@ type PodGroups struct {
 	synced atomic.Pointer[func() bool]
 }
 
-// MinMemberLabel on a gang's pods defines a label-only gang: pods labelled
-// scheduling.x-k8s.io/pod-group with a name no PodGroup object has, and
-// this label with the gang's minMember, form a gang of that name as if a
-// PodGroup with that minMember (and the default timeout) existed. A
-// PodGroup object of the name, once created, takes precedence.
-const MinMemberLabel = "gantry.dev/gang-min-member"
+// MinMemberLabel defines a label-only gang (see
+// gantryv1alpha1.GangMinMemberLabel). A PodGroup object of the gang's name,
+// once created, takes precedence.
+const MinMemberLabel = gantryv1alpha1.GangMinMemberLabel
 
 // implicitMinMember reads the pod's MinMemberLabel: 0 and no error when
 // absent.
