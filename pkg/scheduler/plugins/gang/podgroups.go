@@ -1,6 +1,7 @@
 package gang
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"sync"
@@ -14,6 +15,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
@@ -205,4 +207,16 @@ func (c *PodGroups) DeleteObject(obj any) (string, string, error) {
 	}
 	c.Delete(m.GetNamespace(), m.GetName(), m.GetResourceVersion())
 	return m.GetNamespace(), m.GetName(), nil
+}
+
+// SharedPodGroups returns the PodGroups view GantryGang keeps for the
+// scheduler of h (starting it if GantryGang has not yet), so that other
+// plugins read PodGroups, their labels included, without watching them
+// again.
+func SharedPodGroups(ctx context.Context, h framework.Handle) (*PodGroups, error) {
+	st, err := sharedState(ctx, h)
+	if err != nil {
+		return nil, err
+	}
+	return st.groups, nil
 }
