@@ -1,0 +1,76 @@
+package queue
+
+import (
+	"fmt"
+
+	v1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/validation/field"
+	v1helper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
+
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/pluginargs"
+)
+
+// DefaultResourceName is QueueArgs.ResourceName's default.
+const DefaultResourceName = "nvidia.com/gpu"
+
+// QueueArgs configures the plugin (pluginConfig args of GantryQueue). A field
+// left out of the configuration keeps its default.
+type QueueArgs struct {
+	metav1.TypeMeta `json:",inline"`
+
+	// ResourceName is the extended resource that counts whole GPUs; a
+	// pod's amount of it is counted the way the kubelet hands devices out
+	// (gpu.PodGPUs), other resources as the pod's requests.
+	ResourceName string `json:"resourceName,omitempty"`
+	// RequireDefaultQueue makes workloads that name no queue (no
+	// gantry.dev/queue label on the pod, its PodGroup or its namespace)
+	// wait until a Queue named "default" exists. When false (the default)
+	// such workloads are not governed while there is no default queue, so
+	// a cluster can adopt queues one team at a time.
+	RequireDefaultQueue bool `json:"requireDefaultQueue,omitempty"`
+}
+
+// DeepCopyObject implements runtime.Object.
+func (a *QueueArgs) DeepCopyObject() runtime.Object { return a.DeepCopy() }
+
+// DeepCopy returns a copy of a.
+func (a *QueueArgs) DeepCopy() *QueueArgs {
+	if a == nil {
+		return nil
+	}
+	out := *a
+	return &out
+}
+
+// SetDefaultsQueueArgs fills the fields left out.
+func SetDefaultsQueueArgs(a *QueueArgs) {
+	if a.ResourceName == "" {
+		a.ResourceName = DefaultResourceName
+	}
+}
+
+// ParseArgs reads the plugin's configuration (see pluginargs.Decode); the
+// result is defaulted and validated.
+func ParseArgs(obj runtime.Object) (*QueueArgs, error) {
+	args, err := pluginargs.Decode(Name, obj, func() *QueueArgs { return &QueueArgs{} })
+	if err != nil {
+		return nil, err
+	}
+	SetDefaultsQueueArgs(args)
+	if err := ValidateQueueArgs(nil, args); err != nil {
+		return nil, fmt.Errorf("invalid %s args: %w", Name, err)
+	}
+	return args, nil
+}
+
+// ValidateQueueArgs checks args, naming each bad field under path.
+func ValidateQueueArgs(path *field.Path, args *QueueArgs) error {
+	var errs field.ErrorList
+	if !v1helper.IsExtendedResourceName(v1.ResourceName(args.ResourceName)) {
+		errs = append(errs, field.Invalid(path.Child("resourceName"), args.ResourceName,
+			"must be an extended resource name such as nvidia.com/gpu"))
+	}
+	return errs.ToAggregate()
+}

@@ -1,0 +1,557 @@
+// Package queue is gantry-scheduler's queue plugin, GantryQueue: the first,
+// limit-only part of queues and fairness. A workload's queue is
+// gantryv1alpha1.QueueOf (pod label gantry.dev/queue, else its PodGroup's,
+// else its namespace's, else "default"), and
+//
+//   - a workload whose queue (or an ancestor) does not exist, or whose
+//     parent chain loops, waits, UnschedulableAndUnresolvable, with a
+//     message that says where the queue's name came from, until a Queue
+//     changes;
+//   - a workload is admitted only if, for its queue and every ancestor that
+//     limits a resource it asks for, the queue's usage (its descendants'
+//     included) plus the workload's demand stays within the limit; else it
+//     waits, naming the queue that blocks, until a Queue changes or an
+//     assigned pod goes (UnschedulableAndUnresolvable, see verdictStatus).
+//     A gang's demand is
+//     what its members not yet bound or reserved ask for, so a gang is
+//     admitted whole or not at all (GantryGang then places it whole).
+//
+// Usage is what bound, non-terminal pods request, whoever scheduled them,
+// plus this scheduler's reservations, for the resources the queues' limits
+// name (the GPU resource counted as gpu.PodGPUs counts it).
+//
+// Inert where queues are not used: when no Queue exists the plugin skips
+// every pod. A workload that names no queue is governed only once a Queue
+// named "default" exists (or with args requireDefaultQueue), so a cluster
+// can adopt queues one team at a time without stranding everyone else's
+// workloads.
+//
+// Not in scope yet: guaranteed shares, borrowing, weighted (DRF) ordering
+// and reclaim. A pod over its queue's limit does not preempt; for pods that
+// pass, Filter and PreFilterExtensions keep nominated pods and preemption
+// dry runs counted against the queues.
+//
+// The decisions live in package core; this package gathers the state and
+// speaks the framework's interfaces.
+package queue
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"time"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/dynamic"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
+	corelisters "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/rest"
+	toolscache "k8s.io/client-go/tools/cache"
+	resourcehelper "k8s.io/component-helpers/resource"
+	"k8s.io/klog/v2"
+	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework"
+	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
+)
+
+// Name is the plugin's name in the registry and in scheduler configurations.
+const Name = "GantryQueue"
+
+// QueueResource is the resource the plugin watches for Queues.
+var QueueResource = gantryv1alpha1.SchemeGroupVersion.WithResource("queues")
+
+// queueEvents names Queue events in EventsToRegister (resource, version and
+// group joined by dots), from which the scheduler builds an informer of its
+// own to drive requeueing.
+const queueEvents fwk.EventResource = "queues.v1alpha1.gantry.dev"
+
+const (
+	stateKey fwk.StateKey = "PreFilter" + Name
+	// gangIndex indexes the scheduler's pod informer by gang key, so a
+	// gang's demand does not walk every pod.
+	gangIndex = "gantry.dev/queue-gang"
+
+	// queueSyncTimeout is how long the scheduler's start waits for the
+	// Queues to be listed.
+	queueSyncTimeout = 30 * time.Second
+)
+
+var (
+	_ framework.PreFilterPlugin   = &Plugin{}
+	_ framework.FilterPlugin      = &Plugin{}
+	_ framework.ReservePlugin     = &Plugin{}
+	_ framework.EnqueueExtensions = &Plugin{}
+)
+
+// podGroups gives a PodGroup by namespace and name: GantryGang's view.
+type podGroups interface {
+	Get(namespace, name string) (*schedv1alpha1.PodGroup, bool)
+}
+
+// Plugin is GantryQueue.
+type Plugin struct {
+	args       *QueueArgs
+	opts       core.Options
+	acct       *accounting
+	namespaces corelisters.NamespaceLister
+	groups     podGroups
+	// members is the pod informer's indexer, with gangIndex.
+	members toolscache.Indexer
+}
+
+// New builds the plugin: args are validated first, so a bad configuration
+// stops the scheduler at start with a message naming the field.
+func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+	args, err := ParseArgs(obj)
+	if err != nil {
+		return nil, err
+	}
+	st, err := sharedState(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	groups, err := gang.SharedPodGroups(ctx, h)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	f := h.SharedInformerFactory()
+	return newPlugin(args, st.acct, f.Core().V1().Namespaces().Lister(), groups, f.Core().V1().Pods().Informer().GetIndexer()), nil
+}
+
+func newPlugin(args *QueueArgs, acct *accounting, namespaces corelisters.NamespaceLister, groups podGroups, members toolscache.Indexer) *Plugin {
+	return &Plugin{
+		args:       args,
+		opts:       core.Options{RequireDefaultQueue: args.RequireDefaultQueue},
+		acct:       acct,
+		namespaces: namespaces,
+		groups:     groups,
+		members:    members,
+	}
+}
+
+// state is shared by the plugin instances of one scheduler, keyed by its
+// informer factory: a reservation made in one profile counts in all.
+type state struct {
+	acct *accounting
+}
+
+var (
+	sharedStatesMu sync.Mutex
+	sharedStates   = map[informers.SharedInformerFactory]*state{}
+)
+
+func sharedState(ctx context.Context, h framework.Handle) (*state, error) {
+	factory := h.SharedInformerFactory()
+	sharedStatesMu.Lock()
+	defer sharedStatesMu.Unlock()
+	if st, ok := sharedStates[factory]; ok {
+		return st, nil
+	}
+	logger := klog.FromContext(ctx).WithValues("plugin", Name)
+	st := &state{acct: newAccounting()}
+	if err := st.startInformers(ctx, logger, h); err != nil {
+		return nil, err
+	}
+	sharedStates[factory] = st
+	context.AfterFunc(ctx, func() {
+		sharedStatesMu.Lock()
+		defer sharedStatesMu.Unlock()
+		delete(sharedStates, factory)
+	})
+	return st, nil
+}
+
+// startInformers feeds the accounting: Queues from a dynamic informer of the
+// plugin's own (converted to the typed Queue; a malformed one is logged and
+// ignored), pods from the scheduler's pod informer. A namespace whose labels
+// change may move its workloads to another queue: its pending pods are
+// activated. The informers stop with ctx.
+func (st *state) startInformers(ctx context.Context, logger klog.Logger, h framework.Handle) error {
+	if h.KubeConfig() == nil {
+		return errors.New("the framework handle has no kubeconfig to watch Queues with")
+	}
+	cfg := rest.AddUserAgent(rest.CopyConfig(h.KubeConfig()), "gantry-scheduler/"+Name)
+	client, err := dynamic.NewForConfig(cfg)
+	if err != nil {
+		return fmt.Errorf("building a dynamic client for Queues: %w", err)
+	}
+	pods := h.SharedInformerFactory().Core().V1().Pods()
+	if err := pods.Informer().AddIndexers(toolscache.Indexers{gangIndex: gangIndexFunc}); err != nil {
+		return fmt.Errorf("indexing pods by gang: %w", err)
+	}
+	acct := st.acct
+	if _, err := pods.Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { setPod(acct, obj) },
+		UpdateFunc: func(_, obj any) { setPod(acct, obj) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if pod, ok := obj.(*v1.Pod); ok {
+				acct.DeletePod(pod)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("watching pods: %w", err)
+	}
+	podIndexer := pods.Informer().GetIndexer()
+	if _, err := h.SharedInformerFactory().Core().V1().Namespaces().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		UpdateFunc: func(oldObj, newObj any) {
+			o, ok1 := oldObj.(*v1.Namespace)
+			n, ok2 := newObj.(*v1.Namespace)
+			if ok1 && ok2 && !equality.Semantic.DeepEqual(o.Labels, n.Labels) {
+				activateNamespace(logger, h, podIndexer, n.Name)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("watching namespaces: %w", err)
+	}
+
+	factory := dynamicinformer.NewDynamicSharedInformerFactory(client, 0)
+	reg, err := factory.ForResource(QueueResource).Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if _, err := acct.SetQueueObject(obj); err != nil {
+				logger.Error(err, "Ignoring Queue")
+			}
+		},
+		UpdateFunc: func(_, obj any) {
+			if _, err := acct.SetQueueObject(obj); err != nil {
+				logger.Error(err, "Ignoring Queue")
+			}
+		},
+		DeleteFunc: func(obj any) {
+			if _, err := acct.DeleteQueueObject(obj); err != nil {
+				logger.Error(err, "Ignoring Queue delete")
+			}
+		},
+	})
+	if err != nil {
+		return fmt.Errorf("watching Queues: %w", err)
+	}
+	factory.Start(ctx.Done())
+	// The scheduler waits for its own informers before it schedules, not
+	// for this one: until the Queues are listed the plugin would take the
+	// cluster for one without queues and let every pod pass. So the
+	// scheduler's start waits for them, for a while: without the Queue
+	// CRD the list never completes, and the plugin then stays inert
+	// rather than keep the scheduler from starting.
+	syncCtx, cancel := context.WithTimeout(ctx, queueSyncTimeout)
+	defer cancel()
+	if !toolscache.WaitForCacheSync(syncCtx.Done(), reg.HasSynced) {
+		logger.Error(nil, "Queues not listed in time; queue limits apply once they are", "timeout", queueSyncTimeout)
+	}
+	return nil
+}
+
+func setPod(acct *accounting, obj any) {
+	if pod, ok := obj.(*v1.Pod); ok {
+		acct.SetPod(pod)
+	}
+}
+
+// activateNamespace moves the namespace's pending pods to the active queue;
+// the scheduling queue ignores those it does not hold as unschedulable.
+func activateNamespace(logger klog.Logger, h framework.Handle, pods toolscache.Indexer, namespace string) {
+	objs, err := pods.ByIndex(toolscache.NamespaceIndex, namespace)
+	if err != nil {
+		// No namespace index on this informer: walk it.
+		objs = pods.List()
+	}
+	pending := map[string]*v1.Pod{}
+	for _, obj := range objs {
+		if p, ok := obj.(*v1.Pod); ok && p.Namespace == namespace && p.Spec.NodeName == "" {
+			pending[p.Namespace+"/"+p.Name] = p
+		}
+	}
+	if len(pending) > 0 {
+		logger.V(4).Info("Namespace labels changed, activating its pending pods", "namespace", namespace, "pods", len(pending))
+		h.Activate(logger, pending)
+	}
+}
+
+func gangKey(namespace, name string) string { return namespace + "/" + name }
+
+func gangIndexFunc(obj any) ([]string, error) {
+	if pod, ok := obj.(*v1.Pod); ok {
+		if name := pod.Labels[gang.PodGroupLabel]; name != "" {
+			return []string{gangKey(pod.Namespace, name)}, nil
+		}
+	}
+	return nil, nil
+}
+
+// Name implements framework.Plugin.
+func (pl *Plugin) Name() string { return Name }
+
+// workloadQueue is the pod's queue and where its name came from.
+func (pl *Plugin) workloadQueue(pod *v1.Pod) (string, gantryv1alpha1.QueueSource) {
+	var groupLabels, nsLabels map[string]string
+	if name := pod.Labels[gang.PodGroupLabel]; name != "" && pl.groups != nil {
+		if pg, ok := pl.groups.Get(pod.Namespace, name); ok {
+			groupLabels = pg.Labels
+		}
+	}
+	if ns, err := pl.namespaces.Get(pod.Namespace); err == nil {
+		nsLabels = ns.Labels
+	}
+	return gantryv1alpha1.QueueOf(pod.Labels, groupLabels, nsLabels)
+}
+
+// limited is the resources some queue limits: only those are counted.
+func limited(t core.Tree) map[v1.ResourceName]bool {
+	out := map[v1.ResourceName]bool{}
+	for _, q := range t {
+		for r := range q.Limit {
+			out[r] = true
+		}
+	}
+	return out
+}
+
+// requests is what the pod asks for of the resources named.
+func (pl *Plugin) requests(pod *v1.Pod, names map[v1.ResourceName]bool) v1.ResourceList {
+	all := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
+	out := v1.ResourceList{}
+	for r := range names {
+		if r == v1.ResourceName(pl.args.ResourceName) {
+			if n := gpu.PodGPUs(pod, r); n > 0 {
+				out[r] = *resourceQuantity(int64(n))
+			}
+			continue
+		}
+		if q, ok := all[r]; ok && !q.IsZero() {
+			out[r] = q
+		}
+	}
+	return out
+}
+
+// usage is each queue's own usage (descendants not included).
+func (pl *Plugin) usage(names map[v1.ResourceName]bool) map[string]v1.ResourceList {
+	own := map[string]v1.ResourceList{}
+	for _, p := range pl.acct.Pods() {
+		q, _ := pl.workloadQueue(p)
+		core.Add(own, q, pl.requests(p, names))
+	}
+	return own
+}
+
+// demand is what admitting the pod adds: its requests, or for a gang's
+// member the requests of the gang's live, ungated members that do not count
+// yet.
+func (pl *Plugin) demand(pod *v1.Pod, names map[v1.ResourceName]bool) (string, v1.ResourceList) {
+	name := pod.Labels[gang.PodGroupLabel]
+	if name == "" {
+		return "", pl.requests(pod, names)
+	}
+	total := map[string]v1.ResourceList{}
+	core.Add(total, "", pl.requests(pod, names))
+	objs, _ := pl.members.ByIndex(gangIndex, gangKey(pod.Namespace, name))
+	for _, obj := range objs {
+		p, ok := obj.(*v1.Pod)
+		if !ok || p.UID == pod.UID || p.Spec.NodeName != "" || terminal(p) || p.DeletionTimestamp != nil ||
+			len(p.Spec.SchedulingGates) > 0 || pl.acct.Counted(p.UID) {
+			continue
+		}
+		core.Add(total, "", pl.requests(p, names))
+	}
+	return gangKey(pod.Namespace, name), total[""]
+}
+
+// cycleState is what PreFilter decided on, for Filter and the extensions.
+type cycleState struct {
+	tree     core.Tree
+	names    map[v1.ResourceName]bool
+	workload core.Workload
+	// usage is the rolled-up usage of the workload's queue and ancestors.
+	usage map[string]v1.ResourceList
+	chain []string
+}
+
+// Clone implements fwk.StateData: AddPod and RemovePod change usage.
+func (s *cycleState) Clone() fwk.StateData {
+	c := *s
+	c.usage = make(map[string]v1.ResourceList, len(s.usage))
+	for k, v := range s.usage {
+		c.usage[k] = v.DeepCopy()
+	}
+	return &c
+}
+
+func readState(cs fwk.CycleState) *cycleState {
+	d, err := cs.Read(stateKey)
+	if err != nil {
+		return nil
+	}
+	s, _ := d.(*cycleState)
+	return s
+}
+
+// PreFilter admits the pod, or its gang, against its queue's and ancestors'
+// limits (core.Decide); pods not governed by queues skip the plugin.
+func (pl *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+	tree := pl.acct.Tree()
+	queueName, source := pl.workloadQueue(pod)
+	w := core.Workload{Queue: queueName, Source: source}
+	if !core.Governed(tree, w, pl.opts) {
+		return nil, fwk.NewStatus(fwk.Skip)
+	}
+	names := limited(tree)
+	w.Gang, w.Demand = pl.demand(pod, names)
+	rolled := tree.Rollup(pl.usage(names))
+	chain, _ := tree.Ancestry(queueName)
+	usage := map[string]v1.ResourceList{}
+	for _, q := range chain {
+		usage[q] = rolled[q].DeepCopy()
+	}
+	s := &cycleState{tree: tree, names: names, workload: w, usage: usage, chain: chain}
+	cs.Write(stateKey, s)
+	return nil, verdictStatus(core.Decide(tree, usage, w, pl.opts))
+}
+
+// verdictStatus turns a refusal into UnschedulableAndUnresolvable, limits
+// included: on Unschedulable the framework runs the PreFilter plugins after
+// this one (for preemption), and GantryGang would then plan, and hold
+// places for, a gang its queue does not admit; and preempting pods on a
+// node cannot bring a queue within its limit in this plugin's scope (no
+// reclaim yet). The pod is tried again on the events EventsToRegister
+// lists.
+func verdictStatus(v core.Verdict) *fwk.Status {
+	if v.Code == core.Admit {
+		return nil
+	}
+	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, v.Message)
+}
+
+// Filter repeats PreFilter's decision on the usage as the extensions left
+// it: a higher-priority pod nominated to the node (AddPod) takes its share
+// of the queues first.
+func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, _ fwk.NodeInfo) *fwk.Status {
+	s := readState(cs)
+	if s == nil {
+		return nil
+	}
+	return verdictStatus(core.Decide(s.tree, s.usage, s.workload, pl.opts))
+}
+
+// PreFilterExtensions implements framework.PreFilterPlugin.
+func (pl *Plugin) PreFilterExtensions() framework.PreFilterExtensions { return pl }
+
+// AddPod counts a pod the framework adds to a node (a nominated pod, or a
+// victim reprieved in a preemption dry run) against its queues.
+func (pl *Plugin) AddPod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, info fwk.PodInfo, _ fwk.NodeInfo) *fwk.Status {
+	pl.adjust(cs, info.GetPod(), core.Add)
+	return nil
+}
+
+// RemovePod takes a pod the framework removes from a node (a victim in a
+// preemption dry run) from its queues' usage.
+func (pl *Plugin) RemovePod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, info fwk.PodInfo, _ fwk.NodeInfo) *fwk.Status {
+	pl.adjust(cs, info.GetPod(), core.Sub)
+	return nil
+}
+
+func (pl *Plugin) adjust(cs fwk.CycleState, pod *v1.Pod, op func(map[string]v1.ResourceList, string, v1.ResourceList)) {
+	s := readState(cs)
+	if s == nil {
+		return
+	}
+	q, _ := pl.workloadQueue(pod)
+	chain, err := s.tree.Ancestry(q)
+	if err != nil {
+		return
+	}
+	req := pl.requests(pod, s.names)
+	for _, name := range chain {
+		if _, ok := s.usage[name]; ok {
+			op(s.usage, name, req)
+		}
+	}
+}
+
+// Reserve counts the pod against its queue until it is seen bound.
+func (pl *Plugin) Reserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) *fwk.Status {
+	pl.acct.Reserve(pod)
+	return nil
+}
+
+// Unreserve drops the pod's reservation.
+func (pl *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) {
+	pl.acct.Unreserve(pod.UID)
+}
+
+// EventsToRegister lists what can make a pod this plugin refused
+// schedulable: a Queue added, changed or deleted (its limit or the tree
+// changed), an assigned pod deleted (usage went down). Namespace label
+// changes activate the namespace's pods from the namespace informer's
+// handler: the framework has no namespace event.
+func (pl *Plugin) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint, error) {
+	return []fwk.ClusterEventWithHint{
+		{Event: fwk.ClusterEvent{Resource: queueEvents, ActionType: fwk.Add | fwk.Update | fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterQueueChange},
+		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodDelete},
+	}, nil
+}
+
+// isSchedulableAfterQueueChange requeues the pods of the queue that changed
+// and of its descendants. The scheduler's informer drives the hint and may
+// run ahead of the plugin's, so the hint applies the object to the view
+// first (older copies are ignored there).
+func (pl *Plugin) isSchedulableAfterQueueChange(logger klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
+	var name string
+	var err error
+	if newObj != nil {
+		var q *gantryv1alpha1.Queue
+		q, err = pl.acct.SetQueueObject(newObj)
+		if q != nil {
+			name = q.Name
+		}
+	} else {
+		name, err = pl.acct.DeleteQueueObject(oldObj)
+	}
+	if err != nil {
+		return fwk.Queue, err
+	}
+	podQueue, _ := pl.workloadQueue(pod)
+	tree := pl.acct.Tree()
+	chain, cerr := tree.Ancestry(podQueue)
+	if cerr != nil {
+		// The pod's chain is broken: any Queue change may mend it.
+		return fwk.Queue, nil
+	}
+	for _, q := range chain {
+		if q == name {
+			logger.V(5).Info("Queue of the pod changed", "pod", klog.KObj(pod), "queue", name)
+			return fwk.Queue, nil
+		}
+	}
+	return fwk.QueueSkip, nil
+}
+
+// isSchedulableAfterPodDelete requeues the pod when an assigned pod goes
+// away (also when the scheduler stops assuming one): usage went down. The
+// hint runs in the scheduler's handler, which may run ahead of the
+// plugin's own on the same informer, so it forgets the pod first: the pod
+// it requeues must not meet usage that still counts the deleted one.
+func (pl *Plugin) isSchedulableAfterPodDelete(_ klog.Logger, _ *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
+	if t, ok := oldObj.(toolscache.DeletedFinalStateUnknown); ok {
+		oldObj = t.Obj
+	}
+	deleted, ok := oldObj.(*v1.Pod)
+	if !ok {
+		return fwk.Queue, fmt.Errorf("deleted object is %T, not *v1.Pod", oldObj)
+	}
+	if deleted.Spec.NodeName == "" {
+		return fwk.QueueSkip, nil
+	}
+	pl.acct.DeletePod(deleted)
+	return fwk.Queue, nil
+}
