@@ -6,6 +6,7 @@ import (
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/preemption"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue"
 )
 
 // Options registers Gantry's out-of-tree plugins with the kube-scheduler
@@ -18,5 +19,6 @@ func Options() []app.Option {
 		app.WithPlugin(gputopology.Name, gputopology.New),
 		app.WithPlugin(gang.Name, gang.New),
 		app.WithPlugin(preemption.Name, preemption.New),
+		app.WithPlugin(queue.Name, queue.New),
 	}
 }
