@@ -271,6 +271,13 @@ func (g *gangTest) conditions(pods []*corev1.Pod) string {
 // note contains want.
 func (g *gangTest) waitPodGroupEvent(podGroup, reason, want string) {
 	g.t.Helper()
+	g.waitPodGroupEventMatching(podGroup, reason, want)
+}
+
+// waitPodGroupEventMatching waits for an event with reason on the PodGroup
+// whose note contains every one of want.
+func (g *gangTest) waitPodGroupEventMatching(podGroup, reason string, want ...string) {
+	g.t.Helper()
 	var seen []string
 	err := wait.PollUntilContextTimeout(g.ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		var list eventsv1.EventList
@@ -280,7 +287,7 @@ func (g *gangTest) waitPodGroupEvent(podGroup, reason, want string) {
 		seen = seen[:0]
 		for _, e := range list.Items {
 			seen = append(seen, fmt.Sprintf("%s/%s %s: %s", e.Regarding.Kind, e.Regarding.Name, e.Reason, e.Note))
-			if e.Regarding.Kind == "PodGroup" && e.Regarding.Name == podGroup && e.Reason == reason && strings.Contains(e.Note, want) {
+			if e.Regarding.Kind == "PodGroup" && e.Regarding.Name == podGroup && e.Reason == reason && containsAll(e.Note, want) {
 				return true, nil
 			}
 		}
@@ -289,6 +296,15 @@ func (g *gangTest) waitPodGroupEvent(podGroup, reason, want string) {
 	if err != nil {
 		g.t.Fatalf("no %s event on PodGroup %s saying %q: %v; events: %v", reason, podGroup, want, err, seen)
 	}
+}
+
+func containsAll(s string, parts []string) bool {
+	for _, p := range parts {
+		if !strings.Contains(s, p) {
+			return false
+		}
+	}
+	return true
 }
 
 // TestGangTwoGangsNeverBothPartlyBound: two gangs that each need 60% of the
@@ -444,9 +460,12 @@ func TestGangWaitsForARefusedMember(t *testing.T) {
 	g.create(pods...)
 	time.Sleep(3 * time.Second)
 	g.assertNoneBound("gang with a refused member", pods)
-	// The gang's planner reads every member's GPU request, the link
-	// annotation included, and says which member holds the gang back.
-	g.waitPodGroupEvent("g", "GangUnschedulable", `pod g-2: annotation gantry.dev/min-gpu-link: "fast" is not a GPU link type`)
+	// The event says which member holds the gang back and why. Its wording
+	// depends on which pod of the burst completes the gang: the planner
+	// reading g-2's request ("pod g-2: annotation ...") or g-2 refused
+	// earlier by GantryGPUTopology ("pod g-2 cannot be scheduled:
+	// annotation ..."); both name g-2 and its bad annotation.
+	g.waitPodGroupEventMatching("g", "GangUnschedulable", `pod g-2`, `annotation gantry.dev/min-gpu-link: "fast" is not a GPU link type`)
 
 	patch := []byte(`{"metadata":{"annotations":{"` + gputopology.MinLinkAnnotation + `":"NVLink"}}}`)
 	if err := controlPlane.Client.Patch(g.ctx, pods[2], client.RawPatch(types.MergePatchType, patch)); err != nil {
