@@ -52,6 +52,7 @@ import (
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
 	gtcore "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
@@ -901,14 +902,11 @@ func (pl *Gang) isSchedulableAfterPodAdd(_ klog.Logger, pod *v1.Pod, _, newObj a
 // isSchedulableAfterPodDelete requeues the pod when a pod that held room on
 // a node goes away (also when the scheduler stops assuming one).
 func (pl *Gang) isSchedulableAfterPodDelete(_ klog.Logger, _ *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
-	if t, ok := oldObj.(toolscache.DeletedFinalStateUnknown); ok {
-		oldObj = t.Obj
+	_, assigned, err := podevents.DeletedAssignedPod(oldObj)
+	if err != nil {
+		return fwk.Queue, err
 	}
-	deleted, ok := oldObj.(*v1.Pod)
-	if !ok {
-		return fwk.Queue, fmt.Errorf("deleted object is %T, not *v1.Pod", oldObj)
-	}
-	if deleted.Spec.NodeName == "" {
+	if !assigned {
 		return fwk.QueueSkip, nil
 	}
 	return fwk.Queue, nil

@@ -43,6 +43,7 @@ import (
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
@@ -500,11 +501,11 @@ func onlyHeartbeatChanged(oldObj, newObj any) bool {
 // forgets a bound pod here only if the scheduler's pod informer no longer
 // has it, which it updates before it notifies.
 func (pl *GPUTopology) isSchedulableAfterPodDelete(logger klog.Logger, pod *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
-	deleted, ok := oldObj.(*v1.Pod)
-	if !ok {
-		return fwk.Queue, fmt.Errorf("deleted object is %T, not *v1.Pod", oldObj)
+	deleted, assigned, err := podevents.DeletedAssignedPod(oldObj)
+	if err != nil {
+		return fwk.Queue, err
 	}
-	if deleted.Spec.NodeName == "" {
+	if !assigned {
 		return fwk.QueueSkip, nil
 	}
 	if pl.podGone(deleted) {

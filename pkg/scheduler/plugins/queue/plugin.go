@@ -60,6 +60,7 @@ import (
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
 )
 
@@ -542,14 +543,11 @@ func (pl *Plugin) isSchedulableAfterQueueChange(logger klog.Logger, pod *v1.Pod,
 // plugin's own on the same informer, so it forgets the pod first: the pod
 // it requeues must not meet usage that still counts the deleted one.
 func (pl *Plugin) isSchedulableAfterPodDelete(_ klog.Logger, _ *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
-	if t, ok := oldObj.(toolscache.DeletedFinalStateUnknown); ok {
-		oldObj = t.Obj
+	deleted, assigned, err := podevents.DeletedAssignedPod(oldObj)
+	if err != nil {
+		return fwk.Queue, err
 	}
-	deleted, ok := oldObj.(*v1.Pod)
-	if !ok {
-		return fwk.Queue, fmt.Errorf("deleted object is %T, not *v1.Pod", oldObj)
-	}
-	if deleted.Spec.NodeName == "" {
+	if !assigned {
 		return fwk.QueueSkip, nil
 	}
 	pl.acct.DeletePod(deleted)
