@@ -38,7 +38,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
-	"k8s.io/client-go/informers"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/events"
@@ -52,6 +51,7 @@ import (
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
 	gtcore "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/perscheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
 )
 
@@ -172,30 +172,17 @@ type state struct {
 	book   *core.Book
 }
 
-var (
-	sharedStatesMu sync.Mutex
-	sharedStates   = map[informers.SharedInformerFactory]*state{}
-)
+var sharedStates perscheduler.Values[*state]
 
 func sharedState(ctx context.Context, h framework.Handle) (*state, error) {
-	factory := h.SharedInformerFactory()
-	sharedStatesMu.Lock()
-	defer sharedStatesMu.Unlock()
-	if st, ok := sharedStates[factory]; ok {
+	return sharedStates.Get(ctx, h, func() (*state, error) {
+		logger := klog.FromContext(ctx).WithValues("plugin", Name)
+		st := &state{groups: NewPodGroups(logger), book: core.NewBook(nil)}
+		if err := st.startInformers(ctx, logger, h); err != nil {
+			return nil, err
+		}
 		return st, nil
-	}
-	logger := klog.FromContext(ctx).WithValues("plugin", Name)
-	st := &state{groups: NewPodGroups(logger), book: core.NewBook(nil)}
-	if err := st.startInformers(ctx, logger, h); err != nil {
-		return nil, err
-	}
-	sharedStates[factory] = st
-	context.AfterFunc(ctx, func() {
-		sharedStatesMu.Lock()
-		defer sharedStatesMu.Unlock()
-		delete(sharedStates, factory)
 	})
-	return st, nil
 }
 
 // Name implements framework.Plugin.

@@ -21,7 +21,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"sync"
 	"sync/atomic"
 	"time"
 
@@ -32,7 +31,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -43,6 +41,7 @@ import (
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/perscheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
 )
 
@@ -113,10 +112,7 @@ func newPlugin(args *GPUTopologyArgs, c *Cache, client kubernetes.Interface, pod
 // profile that enables the plugin), keyed by the scheduler's informer
 // factory: a GPU reserved by a pod of one profile must not be handed to a
 // pod of another.
-var (
-	sharedCachesMu sync.Mutex
-	sharedCaches   = map[informers.SharedInformerFactory]*Cache{}
-)
+var sharedCaches perscheduler.Values[*Cache]
 
 // SharedCache returns the cache of the scheduler h belongs to, the one
 // GantryGPUTopology reserves GPUs in, building it if no plugin has yet: the
@@ -124,23 +120,13 @@ var (
 func SharedCache(ctx context.Context, h framework.Handle) (*Cache, error) { return sharedCache(ctx, h) }
 
 func sharedCache(ctx context.Context, h framework.Handle) (*Cache, error) {
-	factory := h.SharedInformerFactory()
-	sharedCachesMu.Lock()
-	defer sharedCachesMu.Unlock()
-	if c, ok := sharedCaches[factory]; ok {
+	return sharedCaches.Get(ctx, h, func() (*Cache, error) {
+		c := NewCache(klog.FromContext(ctx).WithValues("plugin", Name))
+		if err := c.startInformers(ctx, h); err != nil {
+			return nil, err
+		}
 		return c, nil
-	}
-	c := NewCache(klog.FromContext(ctx).WithValues("plugin", Name))
-	if err := c.startInformers(ctx, h); err != nil {
-		return nil, err
-	}
-	sharedCaches[factory] = c
-	context.AfterFunc(ctx, func() {
-		sharedCachesMu.Lock()
-		defer sharedCachesMu.Unlock()
-		delete(sharedCaches, factory)
 	})
-	return c, nil
 }
 
 // Name implements framework.Plugin.

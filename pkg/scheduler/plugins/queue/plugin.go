@@ -39,7 +39,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -47,7 +46,6 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/informers"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -60,6 +58,7 @@ import (
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/perscheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
 )
@@ -145,30 +144,17 @@ type state struct {
 	acct *accounting
 }
 
-var (
-	sharedStatesMu sync.Mutex
-	sharedStates   = map[informers.SharedInformerFactory]*state{}
-)
+var sharedStates perscheduler.Values[*state]
 
 func sharedState(ctx context.Context, h framework.Handle) (*state, error) {
-	factory := h.SharedInformerFactory()
-	sharedStatesMu.Lock()
-	defer sharedStatesMu.Unlock()
-	if st, ok := sharedStates[factory]; ok {
+	return sharedStates.Get(ctx, h, func() (*state, error) {
+		logger := klog.FromContext(ctx).WithValues("plugin", Name)
+		st := &state{acct: newAccounting()}
+		if err := st.startInformers(ctx, logger, h); err != nil {
+			return nil, err
+		}
 		return st, nil
-	}
-	logger := klog.FromContext(ctx).WithValues("plugin", Name)
-	st := &state{acct: newAccounting()}
-	if err := st.startInformers(ctx, logger, h); err != nil {
-		return nil, err
-	}
-	sharedStates[factory] = st
-	context.AfterFunc(ctx, func() {
-		sharedStatesMu.Lock()
-		defer sharedStatesMu.Unlock()
-		delete(sharedStates, factory)
 	})
-	return st, nil
 }
 
 // startInformers feeds the accounting: Queues from a dynamic informer of the
