@@ -39,6 +39,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -80,8 +81,8 @@ const (
 	// gang's demand does not walk every pod.
 	gangIndex = "gantry.dev/queue-gang"
 
-	// queueSyncTimeout is how long the scheduler's start waits for the
-	// Queues to be listed.
+	// queueSyncTimeout bounds how long the first scheduling cycle waits,
+	// once, for the Queues to be listed (see state.waitForQueues).
 	queueSyncTimeout = 30 * time.Second
 )
 
@@ -106,6 +107,9 @@ type Plugin struct {
 	groups     podGroups
 	// members is the pod informer's indexer, with gangIndex.
 	members toolscache.Indexer
+	// waitForQueues is state.waitForQueues; nil where the Queues are
+	// given (unit tests).
+	waitForQueues func(context.Context)
 }
 
 // New builds the plugin: args are validated first, so a bad configuration
@@ -124,7 +128,9 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
 	f := h.SharedInformerFactory()
-	return newPlugin(args, st.acct, f.Core().V1().Namespaces().Lister(), groups, f.Core().V1().Pods().Informer().GetIndexer()), nil
+	pl := newPlugin(args, st.acct, f.Core().V1().Namespaces().Lister(), groups, f.Core().V1().Pods().Informer().GetIndexer())
+	pl.waitForQueues = st.waitForQueues
+	return pl, nil
 }
 
 func newPlugin(args *QueueArgs, acct *accounting, namespaces corelisters.NamespaceLister, groups podGroups, members toolscache.Indexer) *Plugin {
@@ -142,6 +148,30 @@ func newPlugin(args *QueueArgs, acct *accounting, namespaces corelisters.Namespa
 // informer factory: a reservation made in one profile counts in all.
 type state struct {
 	acct *accounting
+	// queuesListed reports whether the plugin's Queue informer has listed.
+	queuesListed func() bool
+	waitOnce     sync.Once
+}
+
+// waitForQueues waits, once per scheduler and for at most
+// queueSyncTimeout, for the Queues to be listed. The scheduler waits for its
+// own informers before it schedules, not for this one, and until the Queues
+// are listed the plugin would take the cluster for one without queues and
+// let every pod pass. The wait is in the first scheduling cycle, as
+// GantryGPUTopology's for its cache, not in New: the scheduler starts (and
+// its health endpoints answer) meanwhile. Without the Queue CRD the list
+// never completes, and the plugin stays inert rather than hold every cycle.
+func (st *state) waitForQueues(ctx context.Context) {
+	if st.queuesListed() {
+		return
+	}
+	st.waitOnce.Do(func() {
+		wctx, cancel := context.WithTimeout(ctx, queueSyncTimeout)
+		defer cancel()
+		if !toolscache.WaitForCacheSync(wctx.Done(), st.queuesListed) {
+			klog.FromContext(ctx).Error(nil, "Queues not listed in time; queue limits apply once they are", "plugin", Name, "timeout", queueSyncTimeout)
+		}
+	})
 }
 
 var sharedStates perscheduler.Values[*state]
@@ -225,17 +255,7 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 		return fmt.Errorf("watching Queues: %w", err)
 	}
 	factory.Start(ctx.Done())
-	// The scheduler waits for its own informers before it schedules, not
-	// for this one: until the Queues are listed the plugin would take the
-	// cluster for one without queues and let every pod pass. So the
-	// scheduler's start waits for them, for a while: without the Queue
-	// CRD the list never completes, and the plugin then stays inert
-	// rather than keep the scheduler from starting.
-	syncCtx, cancel := context.WithTimeout(ctx, queueSyncTimeout)
-	defer cancel()
-	if !toolscache.WaitForCacheSync(syncCtx.Done(), reg.HasSynced) {
-		logger.Error(nil, "Queues not listed in time; queue limits apply once they are", "timeout", queueSyncTimeout)
-	}
+	st.queuesListed = reg.HasSynced
 	return nil
 }
 
@@ -385,7 +405,10 @@ func readState(cs fwk.CycleState) *cycleState {
 
 // PreFilter admits the pod, or its gang, against its queue's and ancestors'
 // limits (core.Decide); pods not governed by queues skip the plugin.
-func (pl *Plugin) PreFilter(_ context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+	if pl.waitForQueues != nil {
+		pl.waitForQueues(ctx)
+	}
 	tree := pl.acct.Tree()
 	queueName, source := pl.workloadQueue(pod)
 	w := core.Workload{Queue: queueName, Source: source}
