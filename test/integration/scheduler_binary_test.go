@@ -124,17 +124,19 @@ func TestSchedulerBindsOptedInPods(t *testing.T) {
 		t.Fatal(err)
 	}
 	nodeName := "gpu-node-" + ns
+	// The node's GPUs are described, so the scheduler also picks them and
+	// names them on the pod through the Binding. The NodeGPU comes before
+	// the node: the scheduler learns them from different watches, and a
+	// pod scheduled onto a node whose NodeGPU it has not seen yet is bound
+	// by count, without GPUs named.
+	if err := c.Create(ctx, nvswitchNode(nodeName)); err != nil {
+		t.Fatal(err)
+	}
 	// Other tests' nodes share the API server: pin the pods to this one.
 	if _, err := controlPlane.CreateReadyNode(ctx, nodeName, map[string]string{"gantry-test": ns}, corev1.ResourceList{
 		corev1.ResourceCPU: resource.MustParse("64"), corev1.ResourceMemory: resource.MustParse("512Gi"),
 		"nvidia.com/gpu": resource.MustParse("8"),
 	}); err != nil {
-		t.Fatal(err)
-	}
-
-	// The node's GPUs are described, so the scheduler also picks them and
-	// names them on the pod through the Binding.
-	if err := c.Create(ctx, nvswitchNode(nodeName)); err != nil {
 		t.Fatal(err)
 	}
 	gantryPod := gpuPod(ns, "opted-in", "gantry", 4)
