@@ -126,6 +126,8 @@ type Gang struct {
 	cluster cluster
 	// preemptions maps a gang's key to its last *preemption.
 	preemptions sync.Map
+	// reclaimer is the scheduler's, shared by its profiles.
+	reclaimer *reclaimerSlot
 }
 
 // New builds the plugin: args are validated first, so a bad configuration
@@ -146,6 +148,7 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 	pods := h.SharedInformerFactory().Core().V1().Pods()
 	pl := newPlugin(args, h, pods.Lister(), pods.Informer().GetIndexer(), st.groups, st.book, gpus)
 	pl.cluster = h
+	pl.reclaimer = &st.reclaimer
 	return pl, nil
 }
 
@@ -168,8 +171,9 @@ func newPlugin(args *GangArgs, h handle, pods corelisters.PodLister, members too
 // place planned for a gang of one profile must be held from the gangs of
 // another.
 type state struct {
-	groups *PodGroups
-	book   *core.Book
+	groups    *PodGroups
+	book      *core.Book
+	reclaimer reclaimerSlot
 }
 
 var sharedStates perscheduler.Values[*state]

@@ -3,6 +3,7 @@ package gang
 import (
 	"context"
 	"fmt"
+	"maps"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -44,6 +45,23 @@ type PodGroups struct {
 	implicit map[string]*schedv1alpha1.PodGroup
 
 	synced atomic.Pointer[func() bool]
+	// labelObservers are told of PodGroups whose labels changed.
+	labelObservers []func(namespace, name string)
+}
+
+// OnLabelsChange registers fn to be told, after the fact, of each PodGroup
+// that appears, goes, or whose labels change: labels choose a gang's
+// queue. fn is called with no lock held.
+func (c *PodGroups) OnLabelsChange(fn func(namespace, name string)) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.labelObservers = append(c.labelObservers, fn)
+}
+
+func (c *PodGroups) notifyLabels(observers []func(string, string), namespace, name string) {
+	for _, fn := range observers {
+		fn(namespace, name)
+	}
 }
 
 // MinMemberLabel defines a label-only gang (see
@@ -143,14 +161,21 @@ func (c *PodGroups) DropImplicit(namespace, name string) {
 func (c *PodGroups) Set(pg *schedv1alpha1.PodGroup) bool {
 	key := pg.Namespace + "/" + pg.Name
 	c.mu.Lock()
-	defer c.mu.Unlock()
-	if e := c.groups[key]; e != nil && !resourceversion.Newer(e.resourceVersion, pg.ResourceVersion) {
+	e := c.groups[key]
+	if e != nil && !resourceversion.Newer(e.resourceVersion, pg.ResourceVersion) {
+		c.mu.Unlock()
 		return false
 	}
+	relabelled := e == nil || e.pg == nil || !maps.Equal(e.pg.Labels, pg.Labels)
 	pg = pg.DeepCopy()
 	// Events are recorded on the PodGroup; their reference needs its kind.
 	pg.APIVersion, pg.Kind = schedv1alpha1.SchemeGroupVersion.String(), "PodGroup"
 	c.groups[key] = &podGroupEntry{pg: pg, resourceVersion: pg.ResourceVersion}
+	observers := c.labelObservers
+	c.mu.Unlock()
+	if relabelled {
+		c.notifyLabels(observers, pg.Namespace, pg.Name)
+	}
 	return true
 }
 
@@ -158,13 +183,14 @@ func (c *PodGroups) Set(pg *schedv1alpha1.PodGroup) bool {
 func (c *PodGroups) Delete(namespace, name, rv string) {
 	key := namespace + "/" + name
 	c.mu.Lock()
-	defer c.mu.Unlock()
 	if e := c.groups[key]; e != nil && rv != e.resourceVersion && resourceversion.Newer(rv, e.resourceVersion) {
 		// What the view holds is newer than the deleted copy: the
 		// PodGroup was created again.
+		c.mu.Unlock()
 		return
 	}
 	now := time.Now()
+	had := c.groups[key] != nil && c.groups[key].pg != nil
 	c.groups[key] = &podGroupEntry{resourceVersion: rv, deleted: now}
 	if now.Sub(c.sweep) > tombstoneTTL {
 		c.sweep = now
@@ -173,6 +199,11 @@ func (c *PodGroups) Delete(namespace, name, rv string) {
 				delete(c.groups, k)
 			}
 		}
+	}
+	observers := c.labelObservers
+	c.mu.Unlock()
+	if had {
+		c.notifyLabels(observers, namespace, name)
 	}
 }
 

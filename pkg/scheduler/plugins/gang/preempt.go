@@ -78,11 +78,18 @@ func (pl *Gang) preemptForPod(ctx context.Context, pod *v1.Pod) (string, error) 
 }
 
 // preempt makes room for pods (a gang's unplaced members, or one pod; key
-// names them) by preempting whole victims: every running pod of a
-// lower-priority gang, or single lower-priority pods (core.ChooseVictims),
-// and says what it did ("" when nothing). Pods with preemptionPolicy Never
-// do not preempt; pods whose earlier victims are still terminating wait
-// for them instead of choosing more.
+// names them) by preempting whole victims, and says what it did ("" when
+// nothing). It tries, in turn:
+//   - reclaim, when the scheduler's Reclaimer (GantryQueue) allows it:
+//     workloads of queues running on borrowed capacity, whatever their
+//     priority, within what each queue may lose;
+//   - priority: every running pod of a lower-priority gang, or single
+//     lower-priority pods.
+//
+// Victims are chosen by core.ChooseVictims. Pods with preemptionPolicy
+// Never do not preempt; pods whose earlier victims are still terminating
+// wait for them instead of choosing more, and room that other pods'
+// termination frees counts as free.
 func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1.Pod, announce func(msg string)) (string, error) {
 	if pl.cluster == nil {
 		return "", nil
@@ -104,37 +111,67 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1
 			return "", fmt.Errorf("pod %s: %w", p.Name, err)
 		}
 	}
-	prio := corev1helpers.PodPriority(pod)
-	candidates, victimPods := pl.candidates(nodeInfos, prio, key)
 	holds := pl.book.Holds(key, pl.pendingMembers())
 	in := pl.planNodes(key, nodeInfos, pods, members, holds)
-	choice, err := core.ChooseVictims(members, in, candidates, pl.args.TopologyKeys)
-	if err != nil {
-		var f *core.Failure
-		if errors.As(err, &f) {
-			logger.V(4).Info("No preemption", "pod", klog.KObj(pod), "for", key, "reason", f.Message)
-			return "", nil
-		}
-		return "", err
+
+	type attempt struct {
+		rules    core.VictimRules
+		eligible func(*v1.Pod) ([]string, bool)
+		why      string
 	}
-	var victims []*v1.Pod
-	var names []string
-	for _, v := range choice.Victims {
-		names = append(names, v.Key)
-		for _, vp := range v.Pods {
-			victims = append(victims, victimPods[vp.Key])
-		}
-	}
-	pl.preemptions.Store(key, &preemption{victims: victims, until: pl.now().Add(victimsGoneWait)})
-	msg := fmt.Sprintf("preempting %d pods (%s) of lower priority than %d to make room", len(victims), strings.Join(names, ", "), prio)
-	announce(msg)
-	logger.V(2).Info("Preempting", "pod", klog.KObj(pod), "for", key, "victims", names, "pods", len(victims))
-	for _, v := range victims {
-		if err := pl.evict(ctx, v, key); err != nil {
-			logger.Error(err, "Preempting a victim pod failed", "for", key, "victim", klog.KObj(v))
+	var attempts []attempt
+	if pl.reclaimer != nil {
+		if r := pl.reclaimer.get(); r != nil {
+			if policy := r.ReclaimPolicy(pods); policy != nil {
+				attempts = append(attempts, attempt{
+					rules:    core.VictimRules{Budgets: policy.Budgets, Kind: "workload on borrowed capacity"},
+					eligible: policy.Victim,
+					why:      "to reclaim room for " + policy.For,
+				})
+			}
 		}
 	}
-	return msg, nil
+	prio := corev1helpers.PodPriority(pod)
+	attempts = append(attempts, attempt{
+		eligible: func(p *v1.Pod) ([]string, bool) { return nil, corev1helpers.PodPriority(p) < prio },
+		why:      fmt.Sprintf("of lower priority than %d to make room", prio),
+	})
+	for _, a := range attempts {
+		candidates, terminating, victimPods := pl.candidates(nodeInfos, a.eligible, key)
+		a.rules.Terminating = terminating
+		choice, err := core.ChooseVictims(members, in, candidates, pl.args.TopologyKeys, a.rules)
+		if err != nil {
+			var f *core.Failure
+			if errors.As(err, &f) {
+				logger.V(4).Info("No preemption", "pod", klog.KObj(pod), "for", key, "kind", a.rules.Kind, "reason", f.Message)
+				if len(terminating) > 0 && strings.HasPrefix(f.Message, "the pods fit once") {
+					// Waiting is all it takes: no other attempt.
+					return "waiting for " + strings.TrimPrefix(f.Message, "the pods fit once "), nil
+				}
+				continue
+			}
+			return "", err
+		}
+		var victims []*v1.Pod
+		var names []string
+		for _, v := range choice.Victims {
+			names = append(names, v.Key)
+			for _, vp := range v.Pods {
+				victims = append(victims, victimPods[vp.Key])
+			}
+		}
+		pl.preemptions.Store(key, &preemption{victims: victims, until: pl.now().Add(victimsGoneWait)})
+		msg := fmt.Sprintf("preempting %d pods (%s) %s", len(victims), strings.Join(names, ", "), a.why)
+		announce(msg)
+		logger.V(2).Info("Preempting", "pod", klog.KObj(pod), "for", key, "victims", names, "pods", len(victims), "kind", a.rules.Kind)
+		for _, v := range victims {
+			if err := pl.evict(ctx, v, key); err != nil {
+				logger.Error(err, "Preempting a victim pod failed", "for", key, "victim", klog.KObj(v))
+			}
+		}
+		return msg, nil
+	}
+	return "", nil
 }
 
 // unplaced returns how many of the gang's live members are bound or
@@ -155,15 +192,16 @@ func (pl *Gang) unplaced(pod *v1.Pod, key string) (int, []*v1.Pod) {
 }
 
 // candidates gathers the victims preemption may choose from: running pods
-// of priority below prio, grouped so that a gang is taken whole. A gang
-// with any pod of priority prio or more, or waiting in Permit, is not a
-// candidate (nor is the preemptor's own gang, key). It returns them with
-// their pods by UID.
-func (pl *Gang) candidates(nodeInfos []fwk.NodeInfo, prio int32, key string) ([]core.Victim, map[string]*v1.Pod) {
+// that eligible accepts, grouped so that a gang is taken whole. A gang with
+// any pod eligible refuses, or waiting in Permit, is not a candidate (nor
+// is the preemptor's own gang, key). It returns them, the pods already
+// terminating (their room is on its way back), and their pods by UID.
+func (pl *Gang) candidates(nodeInfos []fwk.NodeInfo, eligible func(*v1.Pod) ([]string, bool), key string) ([]core.Victim, []core.Victim, map[string]*v1.Pod) {
 	byKey := map[string]*core.Victim{}
 	protected := map[string]bool{}
 	pods := map[string]*v1.Pod{}
 	var order []string
+	var terminating []core.Victim
 	for _, ni := range nodeInfos {
 		node := ni.Node()
 		if node == nil {
@@ -172,7 +210,9 @@ func (pl *Gang) candidates(nodeInfos []fwk.NodeInfo, prio int32, key string) ([]
 		for _, pi := range ni.GetPods() {
 			p := pi.GetPod()
 			if p.DeletionTimestamp != nil {
-				continue // going already; its room comes back on its own
+				// Going already: its room comes back on its own.
+				terminating = append(terminating, core.Victim{Key: string(p.UID), Pods: []core.VictimPod{pl.victimPod(p, node.Name)}})
+				continue
 			}
 			vkey := "pod " + p.Namespace + "/" + p.Name
 			if name := gangOf(p); name != "" {
@@ -181,14 +221,15 @@ func (pl *Gang) candidates(nodeInfos []fwk.NodeInfo, prio int32, key string) ([]
 			if vkey == key {
 				continue
 			}
-			pp := corev1helpers.PodPriority(p)
-			if pp >= prio || pl.cluster.GetWaitingPod(p.UID) != nil {
+			budgets, ok := eligible(p)
+			if !ok || pl.cluster.GetWaitingPod(p.UID) != nil {
 				protected[vkey] = true
 				continue
 			}
+			pp := corev1helpers.PodPriority(p)
 			v := byKey[vkey]
 			if v == nil {
-				v = &core.Victim{Key: vkey, Priority: pp}
+				v = &core.Victim{Key: vkey, Priority: pp, Budgets: budgets}
 				byKey[vkey] = v
 				order = append(order, vkey)
 			}
@@ -200,17 +241,7 @@ func (pl *Gang) candidates(nodeInfos []fwk.NodeInfo, prio int32, key string) ([]
 			if started.After(v.Started) {
 				v.Started = started
 			}
-			m, err := pl.member(p)
-			if err != nil {
-				// A bad min-link annotation does not matter to what
-				// the pod frees.
-				m.GPUs = 0
-			}
-			vp := core.VictimPod{Key: string(p.UID), Node: node.Name, GPUs: m.GPUs, Requests: m.Requests}
-			if g, ok := pl.gpus.(PodGPUs); ok && m.GPUs > 0 {
-				vp.Set = g.PodGPUs(p, node.Name)
-			}
-			v.Pods = append(v.Pods, vp)
+			v.Pods = append(v.Pods, pl.victimPod(p, node.Name))
 			pods[string(p.UID)] = p
 		}
 	}
@@ -220,7 +251,22 @@ func (pl *Gang) candidates(nodeInfos []fwk.NodeInfo, prio int32, key string) ([]
 			out = append(out, *byKey[k])
 		}
 	}
-	return out, pods
+	return out, terminating, pods
+}
+
+// victimPod describes what the pod frees on its node.
+func (pl *Gang) victimPod(p *v1.Pod, nodeName string) core.VictimPod {
+	m, err := pl.member(p)
+	if err != nil {
+		// A bad min-link annotation does not matter to what the pod
+		// frees.
+		m.GPUs = 0
+	}
+	vp := core.VictimPod{Key: string(p.UID), Node: nodeName, GPUs: m.GPUs, Requests: m.Requests}
+	if g, ok := pl.gpus.(PodGPUs); ok && m.GPUs > 0 {
+		vp.Set = g.PodGPUs(p, nodeName)
+	}
+	return vp
 }
 
 // victimsLeft counts the pods of the gang's last preemption that still

@@ -11,29 +11,68 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	toolscache "k8s.io/client-go/tools/cache"
+	resourcehelper "k8s.io/component-helpers/resource"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/gpu"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/resourceversion"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
 )
 
-// accounting is the plugin's view of the queues and of the pods that count
-// against them. It is safe for concurrent use.
+// accounting is the plugin's view of the queues, of the pods that count
+// against them and of the workloads that wait in them, kept up to date
+// event by event so that a scheduling cycle reads sums, not pods. It is
+// safe for concurrent use.
 //
 // A pod counts while it is bound and not terminal (its node holds it,
 // whoever scheduled it), or from this scheduler's Reserve until it is seen
 // bound, is unreserved or is deleted, as the GPU-topology cache treats
-// reservations: a pod is in at most one of the two maps, so nothing is
-// counted twice.
+// reservations: nothing is counted twice. A pod that is neither, not
+// terminal, not being deleted and not gated waits: its requests add to its
+// workload's (its gang's, or its own) pending demand in its queue.
+//
+// A pod's queue is resolved (resolve: QueueOf over the pod, its PodGroup
+// and its namespace) when the pod is recorded, and again when its
+// namespace's or PodGroup's labels change (Requeue*).
 type accounting struct {
 	mu sync.RWMutex
 	// queues holds each Queue's latest copy; a deleted queue's entry has
 	// no queue but keeps its version, so a late copy from before the
 	// delete (through the scheduler's informer, in a queueing hint) does
 	// not bring it back.
-	queues   map[string]queueEntry
-	bound    map[types.UID]*v1.Pod
-	reserved map[types.UID]*v1.Pod
+	queues map[string]queueEntry
+	// gpuResource is counted as gpu.PodGPUs counts it.
+	gpuResource v1.ResourceName
+	resolve     func(*v1.Pod) (string, gantryv1alpha1.QueueSource)
+
+	pods map[types.UID]*podEntry
+	// own is each queue's counted usage (descendants not included);
+	// leaving is the part of it held by pods being deleted.
+	own, leaving map[string]v1.ResourceList
+	// total is every counted pod's usage, in a queue or not.
+	total v1.ResourceList
+	// pending is each queue's waiting workloads and their demand.
+	pending map[string]map[string]v1.ResourceList
+	// byNamespace and byGang index the pods for re-resolving queues.
+	byNamespace, byGang map[string]map[types.UID]bool
+	// nodes holds each schedulable node's allocatable; capacity is their
+	// sum.
+	nodes    map[string]v1.ResourceList
+	capacity v1.ResourceList
+}
+
+// podEntry is one recorded pod and what it adds where.
+type podEntry struct {
+	pod      *v1.Pod
+	queue    string
+	requests v1.ResourceList
+	reserved bool
+	// counted and waiting say where requests were added: to own (and
+	// leaving if the pod is being deleted), or to pending[queue][workload].
+	counted, waiting bool
+	leaving          bool
+	workload         string
 }
 
 type queueEntry struct {
@@ -41,8 +80,30 @@ type queueEntry struct {
 	resourceVersion string
 }
 
-func newAccounting() *accounting {
-	return &accounting{queues: map[string]queueEntry{}, bound: map[types.UID]*v1.Pod{}, reserved: map[types.UID]*v1.Pod{}}
+func newAccounting(gpuResource v1.ResourceName) *accounting {
+	return &accounting{
+		queues:      map[string]queueEntry{},
+		gpuResource: gpuResource,
+		pods:        map[types.UID]*podEntry{},
+		own:         map[string]v1.ResourceList{},
+		leaving:     map[string]v1.ResourceList{},
+		total:       v1.ResourceList{},
+		pending:     map[string]map[string]v1.ResourceList{},
+		byNamespace: map[string]map[types.UID]bool{},
+		byGang:      map[string]map[types.UID]bool{},
+		nodes:       map[string]v1.ResourceList{},
+		capacity:    v1.ResourceList{},
+	}
+}
+
+// setResolver sets how pods' queues are found, once: the first plugin
+// instance of a scheduler sets it (every profile resolves alike).
+func (a *accounting) setResolver(resolve func(*v1.Pod) (string, gantryv1alpha1.QueueSource)) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.resolve == nil {
+		a.resolve = resolve
+	}
 }
 
 // SetQueueObject records a Queue as an informer hands it over, typed or
@@ -98,7 +159,8 @@ func (a *accounting) Tree() core.Tree {
 	t := core.Tree{}
 	for name, e := range a.queues {
 		if e.queue != nil {
-			t[name] = core.Queue{Name: name, Parent: e.queue.Spec.Parent, Limit: e.queue.Spec.Limit}
+			t[name] = core.Queue{Name: name, Parent: e.queue.Spec.Parent, Weight: e.queue.Spec.Weight,
+				Guaranteed: e.queue.Spec.Guaranteed, Limit: e.queue.Spec.Limit}
 		}
 	}
 	return t
@@ -108,68 +170,318 @@ func terminal(pod *v1.Pod) bool {
 	return pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed
 }
 
+// podRequests is what the pod asks for, by resource: the GPU resource as
+// gpu.PodGPUs counts it, the rest as the scheduler does.
+func podRequests(pod *v1.Pod, gpuResource v1.ResourceName) v1.ResourceList {
+	out := v1.ResourceList{}
+	for r, q := range resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}) {
+		if r != gpuResource && !q.IsZero() {
+			out[r] = q
+		}
+	}
+	if n := gpu.PodGPUs(pod, gpuResource); n > 0 {
+		out[gpuResource] = *resourceQuantity(int64(n))
+	}
+	return out
+}
+
+// workloadKey names what a waiting pod is part of: its gang, or itself.
+func workloadKey(pod *v1.Pod) string {
+	if name := pod.Labels[gang.PodGroupLabel]; name != "" {
+		return gangKey(pod.Namespace, name)
+	}
+	return "pod " + pod.Namespace + "/" + pod.Name
+}
+
 // SetPod records a pod the informer reports added or updated.
 func (a *accounting) SetPod(pod *v1.Pod) {
 	if terminal(pod) {
 		a.DeletePod(pod)
 		return
 	}
-	if pod.Spec.NodeName == "" {
-		// Not bound: only a reservation can count it.
-		return
+	var queue string
+	if a.resolver() != nil {
+		queue, _ = a.resolver()(pod)
 	}
+	requests := podRequests(pod, a.gpuResource)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	delete(a.reserved, pod.UID)
-	a.bound[pod.UID] = pod
+	e := a.pods[pod.UID]
+	if e == nil {
+		e = &podEntry{}
+		a.pods[pod.UID] = e
+		index(a.byNamespace, pod.Namespace, pod.UID)
+		if name := pod.Labels[gang.PodGroupLabel]; name != "" {
+			index(a.byGang, gangKey(pod.Namespace, name), pod.UID)
+		}
+	}
+	a.unapply(e)
+	e.pod, e.queue, e.requests = pod, queue, requests
+	if pod.Spec.NodeName != "" {
+		e.reserved = false
+	}
+	a.apply(e)
+}
+
+func (a *accounting) resolver() func(*v1.Pod) (string, gantryv1alpha1.QueueSource) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	return a.resolve
+}
+
+func index(m map[string]map[types.UID]bool, key string, uid types.UID) {
+	s := m[key]
+	if s == nil {
+		s = map[types.UID]bool{}
+		m[key] = s
+	}
+	s[uid] = true
+}
+
+func unindex(m map[string]map[types.UID]bool, key string, uid types.UID) {
+	if s := m[key]; s != nil {
+		delete(s, uid)
+		if len(s) == 0 {
+			delete(m, key)
+		}
+	}
+}
+
+// apply adds the entry's requests where its state says.
+func (a *accounting) apply(e *podEntry) {
+	p := e.pod
+	switch {
+	case p.Spec.NodeName != "" || e.reserved:
+		e.counted = true
+		e.leaving = p.DeletionTimestamp != nil
+		core.Add(a.own, e.queue, e.requests)
+		if e.leaving {
+			core.Add(a.leaving, e.queue, e.requests)
+		}
+		addTo(a.total, e.requests)
+	case p.DeletionTimestamp == nil && len(p.Spec.SchedulingGates) == 0:
+		e.waiting = true
+		e.workload = workloadKey(p)
+		w := a.pending[e.queue]
+		if w == nil {
+			w = map[string]v1.ResourceList{}
+			a.pending[e.queue] = w
+		}
+		d := w[e.workload]
+		if d == nil {
+			d = v1.ResourceList{}
+			w[e.workload] = d
+		}
+		addTo(d, e.requests)
+	}
+}
+
+// unapply takes back what apply added.
+func (a *accounting) unapply(e *podEntry) {
+	if e.counted {
+		core.Sub(a.own, e.queue, e.requests)
+		if e.leaving {
+			core.Sub(a.leaving, e.queue, e.requests)
+		}
+		subFrom(a.total, e.requests)
+	}
+	if e.waiting {
+		if w := a.pending[e.queue]; w != nil {
+			if d := w[e.workload]; d != nil {
+				subFrom(d, e.requests)
+				if allZero(d) {
+					delete(w, e.workload)
+				}
+			}
+			if len(w) == 0 {
+				delete(a.pending, e.queue)
+			}
+		}
+	}
+	e.counted, e.waiting, e.leaving = false, false, false
+}
+
+func addTo(dst, src v1.ResourceList) {
+	for r, q := range src {
+		sum := dst[r].DeepCopy()
+		sum.Add(q)
+		dst[r] = sum
+	}
+}
+
+func subFrom(dst, src v1.ResourceList) {
+	for r, q := range src {
+		d := dst[r].DeepCopy()
+		d.Sub(q)
+		dst[r] = d
+	}
+}
+
+func allZero(l v1.ResourceList) bool {
+	for _, q := range l {
+		if !q.IsZero() {
+			return false
+		}
+	}
+	return true
 }
 
 // DeletePod forgets a pod and any reservation it had.
 func (a *accounting) DeletePod(pod *v1.Pod) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	delete(a.bound, pod.UID)
-	delete(a.reserved, pod.UID)
+	e := a.pods[pod.UID]
+	if e == nil {
+		return
+	}
+	a.unapply(e)
+	delete(a.pods, pod.UID)
+	unindex(a.byNamespace, e.pod.Namespace, pod.UID)
+	if name := e.pod.Labels[gang.PodGroupLabel]; name != "" {
+		unindex(a.byGang, gangKey(e.pod.Namespace, name), pod.UID)
+	}
 }
 
 // Reserve counts a pod this scheduler placed but has not bound yet.
 func (a *accounting) Reserve(pod *v1.Pod) {
+	var queue string
+	if a.resolver() != nil {
+		queue, _ = a.resolver()(pod)
+	}
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	if _, ok := a.bound[pod.UID]; ok {
+	e := a.pods[pod.UID]
+	if e == nil {
+		e = &podEntry{pod: pod, queue: queue, requests: podRequests(pod, a.gpuResource)}
+		a.pods[pod.UID] = e
+		index(a.byNamespace, pod.Namespace, pod.UID)
+		if name := pod.Labels[gang.PodGroupLabel]; name != "" {
+			index(a.byGang, gangKey(pod.Namespace, name), pod.UID)
+		}
+	}
+	if e.counted {
 		return
 	}
-	a.reserved[pod.UID] = pod
+	a.unapply(e)
+	e.reserved = true
+	a.apply(e)
 }
 
 // Unreserve drops the pod's reservation, if any.
 func (a *accounting) Unreserve(uid types.UID) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	delete(a.reserved, uid)
+	e := a.pods[uid]
+	if e == nil || !e.reserved {
+		return
+	}
+	a.unapply(e)
+	e.reserved = false
+	a.apply(e)
 }
 
 // Counted reports whether the pod already counts against its queue.
 func (a *accounting) Counted(uid types.UID) bool {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	_, b := a.bound[uid]
-	_, r := a.reserved[uid]
-	return b || r
+	e := a.pods[uid]
+	return e != nil && e.counted
 }
 
-// Pods lists the pods that count, bound and reserved.
-func (a *accounting) Pods() []*v1.Pod {
+// Requeue re-resolves the queues of the pods of a namespace, or of a gang
+// (namespace/name), after labels that choose queues changed there.
+func (a *accounting) RequeueNamespace(namespace string) { a.requeue(a.byNamespace, namespace) }
+
+// RequeueGang re-resolves the queues of a gang's pods.
+func (a *accounting) RequeueGang(key string) { a.requeue(a.byGang, key) }
+
+func (a *accounting) requeue(m map[string]map[types.UID]bool, key string) {
+	a.mu.RLock()
+	var pods []*v1.Pod
+	for uid := range m[key] {
+		if e := a.pods[uid]; e != nil {
+			pods = append(pods, e.pod)
+		}
+	}
+	resolve := a.resolve
+	a.mu.RUnlock()
+	if resolve == nil {
+		return
+	}
+	for _, p := range pods {
+		queue, _ := resolve(p)
+		a.mu.Lock()
+		if e := a.pods[p.UID]; e != nil && e.pod == p && e.queue != queue {
+			a.unapply(e)
+			e.queue = queue
+			a.apply(e)
+		}
+		a.mu.Unlock()
+	}
+}
+
+// SetNode records a node's allocatable; an unschedulable node counts none.
+func (a *accounting) SetNode(node *v1.Node) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if old, ok := a.nodes[node.Name]; ok {
+		subFrom(a.capacity, old)
+		delete(a.nodes, node.Name)
+	}
+	if node.Spec.Unschedulable {
+		return
+	}
+	alloc := node.Status.Allocatable.DeepCopy()
+	a.nodes[node.Name] = alloc
+	addTo(a.capacity, alloc)
+}
+
+// DeleteNode forgets a node.
+func (a *accounting) DeleteNode(name string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if old, ok := a.nodes[name]; ok {
+		subFrom(a.capacity, old)
+		delete(a.nodes, name)
+	}
+}
+
+// usageSnapshot is one cycle's copy of the sums.
+type usageSnapshot struct {
+	// own is each queue's usage, leaving what its terminating pods hold.
+	own, leaving   map[string]v1.ResourceList
+	total, capacity v1.ResourceList
+}
+
+// Snapshot copies the sums for one decision.
+func (a *accounting) Snapshot() usageSnapshot {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
-	out := make([]*v1.Pod, 0, len(a.bound)+len(a.reserved))
-	for _, p := range a.bound {
-		out = append(out, p)
+	s := usageSnapshot{
+		own:      make(map[string]v1.ResourceList, len(a.own)),
+		leaving:  make(map[string]v1.ResourceList, len(a.leaving)),
+		total:    a.total.DeepCopy(),
+		capacity: a.capacity.DeepCopy(),
 	}
-	for _, p := range a.reserved {
-		out = append(out, p)
+	for q, l := range a.own {
+		s.own[q] = l.DeepCopy()
 	}
-	return out
+	for q, l := range a.leaving {
+		s.leaving[q] = l.DeepCopy()
+	}
+	return s
+}
+
+// Pending calls yield with each workload waiting in the queue and its
+// demand, until yield returns false; yield must not call back into a.
+func (a *accounting) Pending(queue string, yield func(string, v1.ResourceList) bool) {
+	a.mu.RLock()
+	defer a.mu.RUnlock()
+	for w, d := range a.pending[queue] {
+		if !yield(w, d) {
+			return
+		}
+	}
 }
 
 func resourceQuantity(n int64) *resource.Quantity { return resource.NewQuantity(n, resource.DecimalSI) }

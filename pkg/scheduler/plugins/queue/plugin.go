@@ -1,35 +1,47 @@
-// Package queue is gantry-scheduler's queue plugin, GantryQueue: the first,
-// limit-only part of queues and fairness. A workload's queue is
-// gantryv1alpha1.QueueOf (pod label gantry.dev/queue, else its PodGroup's,
-// else its namespace's, else "default"), and
+// Package queue is gantry-scheduler's queue plugin, GantryQueue: hierarchical
+// GPU quotas with guarantees, borrowing in weighted fair-share order, and
+// reclaim. A workload's queue is gantryv1alpha1.QueueOf (pod label
+// gantry.dev/queue, else its PodGroup's, else its namespace's, else
+// "default"). In PreFilter, for each pod (a gang's demand being that of its
+// members not placed yet, so a gang is admitted whole or not at all):
 //
 //   - a workload whose queue (or an ancestor) does not exist, or whose
-//     parent chain loops, waits, UnschedulableAndUnresolvable, with a
-//     message that says where the queue's name came from, until a Queue
-//     changes;
-//   - a workload is admitted only if, for its queue and every ancestor that
-//     limits a resource it asks for, the queue's usage (its descendants'
-//     included) plus the workload's demand stays within the limit; else it
-//     waits, naming the queue that blocks, until a Queue changes or an
-//     assigned pod goes (UnschedulableAndUnresolvable, see verdictStatus).
-//     A gang's demand is
-//     what its members not yet bound or reserved ask for, so a gang is
-//     admitted whole or not at all (GantryGang then places it whole).
+//     parent chain loops, waits, with a message that says where the
+//     queue's name came from, until a Queue changes;
+//   - limits: the queue and every ancestor keep usage (their descendants'
+//     included) plus the workload's demand within their limits, or the
+//     workload waits naming the queue that blocks;
+//   - guarantees and borrowing (core.Fair): a workload that stays within
+//     its queue's guarantee, and every ancestor's, is admitted; one that
+//     borrows beyond a guarantee takes idle capacity only if no sibling
+//     queue that waits for some (with a workload that fits in it) is below
+//     its guarantee or has a lower weighted dominant share (DRF with
+//     weights). Within a queue, pods go in the scheduling queue's order
+//     (GantryGang's: priority, then age, gangs together).
+//
+// Refusals are UnschedulableAndUnresolvable: GantryGang then neither plans
+// nor holds room for a gang its queue refuses, and no node's pods are
+// preempted for it. The pod is tried again on the events EventsToRegister
+// lists.
+//
+// Reclaim: a workload within its guarantee that does not fit takes room
+// back from queues that borrowed, in GantryGang's PostFilter (the plugin
+// registers itself as GantryGang's Reclaimer): whole gangs and pods of
+// queues above their guarantees, lowest priority first, then most
+// recently started, fewest needed, never taking a queue below its
+// guarantee; victims are marked DisruptionTarget and deleted with their
+// grace period.
 //
 // Usage is what bound, non-terminal pods request, whoever scheduled them,
-// plus this scheduler's reservations, for the resources the queues' limits
-// name (the GPU resource counted as gpu.PodGPUs counts it).
+// plus this scheduler's reservations (the GPU resource counted as
+// gpu.PodGPUs counts it); it is kept per queue event by event
+// (accounting.go), so a cycle reads sums.
 //
 // Inert where queues are not used: when no Queue exists the plugin skips
 // every pod. A workload that names no queue is governed only once a Queue
 // named "default" exists (or with args requireDefaultQueue), so a cluster
 // can adopt queues one team at a time without stranding everyone else's
 // workloads.
-//
-// Not in scope yet: guaranteed shares, borrowing, weighted (DRF) ordering
-// and reclaim. A pod over its queue's limit does not preempt; for pods that
-// pass, Filter and PreFilterExtensions keep nominated pods and preemption
-// dry runs counted against the queues.
 //
 // The decisions live in package core; this package gathers the state and
 // speaks the framework's interfaces.
@@ -39,6 +51,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"time"
 
@@ -50,14 +63,12 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
-	resourcehelper "k8s.io/component-helpers/resource"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
-	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/perscheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
@@ -110,6 +121,9 @@ type Plugin struct {
 	// waitForQueues is state.waitForQueues; nil where the Queues are
 	// given (unit tests).
 	waitForQueues func(context.Context)
+	// deferred holds the UIDs of pods last refused for fair share, whose
+	// chances change when another pod is placed or stops waiting.
+	deferred *sync.Map
 }
 
 // New builds the plugin: args are validated first, so a bad configuration
@@ -119,29 +133,36 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 	if err != nil {
 		return nil, err
 	}
-	st, err := sharedState(ctx, h)
+	groups, err := gang.SharedPodGroups(ctx, h)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	groups, err := gang.SharedPodGroups(ctx, h)
+	st, err := sharedState(ctx, h, args, groups)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
 	f := h.SharedInformerFactory()
 	pl := newPlugin(args, st.acct, f.Core().V1().Namespaces().Lister(), groups, f.Core().V1().Pods().Informer().GetIndexer())
 	pl.waitForQueues = st.waitForQueues
+	pl.deferred = &st.deferred
+	if err := gang.SetReclaimer(ctx, h, pl); err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
 	return pl, nil
 }
 
 func newPlugin(args *QueueArgs, acct *accounting, namespaces corelisters.NamespaceLister, groups podGroups, members toolscache.Indexer) *Plugin {
-	return &Plugin{
+	pl := &Plugin{
 		args:       args,
 		opts:       core.Options{RequireDefaultQueue: args.RequireDefaultQueue},
 		acct:       acct,
 		namespaces: namespaces,
 		groups:     groups,
 		members:    members,
+		deferred:   &sync.Map{},
 	}
+	acct.setResolver(pl.workloadQueue)
+	return pl
 }
 
 // state is shared by the plugin instances of one scheduler, keyed by its
@@ -151,6 +172,7 @@ type state struct {
 	// queuesListed reports whether the plugin's Queue informer has listed.
 	queuesListed func() bool
 	waitOnce     sync.Once
+	deferred     sync.Map
 }
 
 // waitForQueues waits, once per scheduler and for at most
@@ -176,11 +198,11 @@ func (st *state) waitForQueues(ctx context.Context) {
 
 var sharedStates perscheduler.Values[*state]
 
-func sharedState(ctx context.Context, h framework.Handle) (*state, error) {
+func sharedState(ctx context.Context, h framework.Handle, args *QueueArgs, groups *gang.PodGroups) (*state, error) {
 	return sharedStates.Get(ctx, h, func() (*state, error) {
 		logger := klog.FromContext(ctx).WithValues("plugin", Name)
-		st := &state{acct: newAccounting()}
-		if err := st.startInformers(ctx, logger, h); err != nil {
+		st := &state{acct: newAccounting(v1.ResourceName(args.ResourceName))}
+		if err := st.startInformers(ctx, logger, h, groups); err != nil {
 			return nil, err
 		}
 		return st, nil
@@ -189,10 +211,11 @@ func sharedState(ctx context.Context, h framework.Handle) (*state, error) {
 
 // startInformers feeds the accounting: Queues from a dynamic informer of the
 // plugin's own (converted to the typed Queue; a malformed one is logged and
-// ignored), pods from the scheduler's pod informer. A namespace whose labels
-// change may move its workloads to another queue: its pending pods are
-// activated. The informers stop with ctx.
-func (st *state) startInformers(ctx context.Context, logger klog.Logger, h framework.Handle) error {
+// ignored), pods and nodes from the scheduler's informers. A namespace or
+// PodGroup whose labels change may move its workloads to another queue:
+// their queues are resolved again and its pending pods activated. The
+// informers stop with ctx.
+func (st *state) startInformers(ctx context.Context, logger klog.Logger, h framework.Handle, groups *gang.PodGroups) error {
 	if h.KubeConfig() == nil {
 		return errors.New("the framework handle has no kubeconfig to watch Queues with")
 	}
@@ -222,15 +245,40 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 	}
 	podIndexer := pods.Informer().GetIndexer()
 	if _, err := h.SharedInformerFactory().Core().V1().Namespaces().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc: func(obj any) {
+			if n, ok := obj.(*v1.Namespace); ok {
+				acct.RequeueNamespace(n.Name)
+			}
+		},
 		UpdateFunc: func(oldObj, newObj any) {
 			o, ok1 := oldObj.(*v1.Namespace)
 			n, ok2 := newObj.(*v1.Namespace)
 			if ok1 && ok2 && !equality.Semantic.DeepEqual(o.Labels, n.Labels) {
+				acct.RequeueNamespace(n.Name)
 				activateNamespace(logger, h, podIndexer, n.Name)
 			}
 		},
 	}); err != nil {
 		return fmt.Errorf("watching namespaces: %w", err)
+	}
+	groups.OnLabelsChange(func(namespace, name string) {
+		key := gangKey(namespace, name)
+		acct.RequeueGang(key)
+		activateGang(logger, h, podIndexer, key)
+	})
+	if _, err := h.SharedInformerFactory().Core().V1().Nodes().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    func(obj any) { setNode(acct, obj) },
+		UpdateFunc: func(_, obj any) { setNode(acct, obj) },
+		DeleteFunc: func(obj any) {
+			if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+				obj = t.Obj
+			}
+			if n, ok := obj.(*v1.Node); ok {
+				acct.DeleteNode(n.Name)
+			}
+		},
+	}); err != nil {
+		return fmt.Errorf("watching nodes: %w", err)
 	}
 
 	factory := dynamicinformer.NewDynamicSharedInformerFactory(client, 0)
@@ -262,6 +310,30 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 func setPod(acct *accounting, obj any) {
 	if pod, ok := obj.(*v1.Pod); ok {
 		acct.SetPod(pod)
+	}
+}
+
+func setNode(acct *accounting, obj any) {
+	if node, ok := obj.(*v1.Node); ok {
+		acct.SetNode(node)
+	}
+}
+
+// activateGang moves the gang's pending pods to the active queue.
+func activateGang(logger klog.Logger, h framework.Handle, pods toolscache.Indexer, key string) {
+	objs, err := pods.ByIndex(gangIndex, key)
+	if err != nil {
+		return
+	}
+	pending := map[string]*v1.Pod{}
+	for _, obj := range objs {
+		if p, ok := obj.(*v1.Pod); ok && p.Spec.NodeName == "" {
+			pending[p.Namespace+"/"+p.Name] = p
+		}
+	}
+	if len(pending) > 0 {
+		logger.V(4).Info("PodGroup labels changed, activating its pending pods", "gang", key, "pods", len(pending))
+		h.Activate(logger, pending)
 	}
 }
 
@@ -313,55 +385,40 @@ func (pl *Plugin) workloadQueue(pod *v1.Pod) (string, gantryv1alpha1.QueueSource
 	return gantryv1alpha1.QueueOf(pod.Labels, groupLabels, nsLabels)
 }
 
-// limited is the resources some queue limits: only those are counted.
-func limited(t core.Tree) map[v1.ResourceName]bool {
-	out := map[v1.ResourceName]bool{}
+// shareResources are the resources shares are taken over: the GPU
+// resource and whatever a queue guarantees or limits.
+func (pl *Plugin) shareResources(t core.Tree) []v1.ResourceName {
+	seen := map[v1.ResourceName]bool{v1.ResourceName(pl.args.ResourceName): true}
 	for _, q := range t {
+		for r := range q.Guaranteed {
+			seen[r] = true
+		}
 		for r := range q.Limit {
-			out[r] = true
+			seen[r] = true
 		}
 	}
+	out := make([]v1.ResourceName, 0, len(seen))
+	for r := range seen {
+		out = append(out, r)
+	}
+	slices.Sort(out)
 	return out
 }
 
-// requests is what the pod asks for of the resources named.
-func (pl *Plugin) requests(pod *v1.Pod, names map[v1.ResourceName]bool) v1.ResourceList {
-	all := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
-	out := v1.ResourceList{}
-	for r := range names {
-		if r == v1.ResourceName(pl.args.ResourceName) {
-			if n := gpu.PodGPUs(pod, r); n > 0 {
-				out[r] = *resourceQuantity(int64(n))
-			}
-			continue
-		}
-		if q, ok := all[r]; ok && !q.IsZero() {
-			out[r] = q
-		}
-	}
-	return out
-}
-
-// usage is each queue's own usage (descendants not included).
-func (pl *Plugin) usage(names map[v1.ResourceName]bool) map[string]v1.ResourceList {
-	own := map[string]v1.ResourceList{}
-	for _, p := range pl.acct.Pods() {
-		q, _ := pl.workloadQueue(p)
-		core.Add(own, q, pl.requests(p, names))
-	}
-	return own
+// requests is what the pod asks for, by resource.
+func (pl *Plugin) requests(pod *v1.Pod) v1.ResourceList {
+	return podRequests(pod, v1.ResourceName(pl.args.ResourceName))
 }
 
 // demand is what admitting the pod adds: its requests, or for a gang's
 // member the requests of the gang's live, ungated members that do not count
 // yet.
-func (pl *Plugin) demand(pod *v1.Pod, names map[v1.ResourceName]bool) (string, v1.ResourceList) {
+func (pl *Plugin) demand(pod *v1.Pod) (string, v1.ResourceList) {
 	name := pod.Labels[gang.PodGroupLabel]
 	if name == "" {
-		return "", pl.requests(pod, names)
+		return "", pl.requests(pod)
 	}
-	total := map[string]v1.ResourceList{}
-	core.Add(total, "", pl.requests(pod, names))
+	total := pl.requests(pod)
 	objs, _ := pl.members.ByIndex(gangIndex, gangKey(pod.Namespace, name))
 	for _, obj := range objs {
 		p, ok := obj.(*v1.Pod)
@@ -369,15 +426,14 @@ func (pl *Plugin) demand(pod *v1.Pod, names map[v1.ResourceName]bool) (string, v
 			len(p.Spec.SchedulingGates) > 0 || pl.acct.Counted(p.UID) {
 			continue
 		}
-		core.Add(total, "", pl.requests(p, names))
+		addTo(total, pl.requests(p))
 	}
-	return gangKey(pod.Namespace, name), total[""]
+	return gangKey(pod.Namespace, name), total
 }
 
 // cycleState is what PreFilter decided on, for Filter and the extensions.
 type cycleState struct {
 	tree     core.Tree
-	names    map[v1.ResourceName]bool
 	workload core.Workload
 	// usage is the rolled-up usage of the workload's queue and ancestors.
 	usage map[string]v1.ResourceList
@@ -403,8 +459,9 @@ func readState(cs fwk.CycleState) *cycleState {
 	return s
 }
 
-// PreFilter admits the pod, or its gang, against its queue's and ancestors'
-// limits (core.Decide); pods not governed by queues skip the plugin.
+// PreFilter admits the pod, or its gang, against its queue's and
+// ancestors' limits (core.Decide), then in fair-share order if it borrows
+// (core.Fair); pods not governed by queues skip the plugin.
 func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
 	if pl.waitForQueues != nil {
 		pl.waitForQueues(ctx)
@@ -415,26 +472,42 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 	if !core.Governed(tree, w, pl.opts) {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
-	names := limited(tree)
-	w.Gang, w.Demand = pl.demand(pod, names)
-	rolled := tree.Rollup(pl.usage(names))
+	w.Gang, w.Demand = pl.demand(pod)
+	snap := pl.acct.Snapshot()
+	rolled := tree.Rollup(snap.own)
 	chain, _ := tree.Ancestry(queueName)
 	usage := map[string]v1.ResourceList{}
 	for _, q := range chain {
 		usage[q] = rolled[q].DeepCopy()
 	}
-	s := &cycleState{tree: tree, names: names, workload: w, usage: usage, chain: chain}
-	cs.Write(stateKey, s)
-	return nil, verdictStatus(core.Decide(tree, usage, w, pl.opts))
+	cs.Write(stateKey, &cycleState{tree: tree, workload: w, usage: usage, chain: chain})
+	v := core.Decide(tree, usage, w, pl.opts)
+	if v.Code == core.Admit {
+		idle := snap.capacity.DeepCopy()
+		subFrom(idle, snap.total)
+		v = core.Fair(tree, core.Cluster{
+			Usage:     rolled,
+			Capacity:  snap.capacity,
+			Idle:      idle,
+			Resources: pl.shareResources(tree),
+			Pending:   pl.acct.Pending,
+		}, w)
+	}
+	if v.Code == core.Deferred {
+		pl.deferred.Store(pod.UID, true)
+	} else {
+		pl.deferred.Delete(pod.UID)
+	}
+	return nil, verdictStatus(v)
 }
 
 // verdictStatus turns a refusal into UnschedulableAndUnresolvable, limits
-// included: on Unschedulable the framework runs the PreFilter plugins after
-// this one (for preemption), and GantryGang would then plan, and hold
-// places for, a gang its queue does not admit; and preempting pods on a
-// node cannot bring a queue within its limit in this plugin's scope (no
-// reclaim yet). The pod is tried again on the events EventsToRegister
-// lists.
+// and fair-share deferrals included: on Unschedulable the framework runs
+// the PreFilter plugins after this one (for preemption), and GantryGang
+// would then plan, and hold places for, a gang its queue does not admit;
+// and preempting pods on a node cannot bring a queue within its limit, nor
+// give it a better claim on idle capacity. The pod is tried again on the
+// events EventsToRegister lists.
 func verdictStatus(v core.Verdict) *fwk.Status {
 	if v.Code == core.Admit {
 		return nil
@@ -442,9 +515,10 @@ func verdictStatus(v core.Verdict) *fwk.Status {
 	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, v.Message)
 }
 
-// Filter repeats PreFilter's decision on the usage as the extensions left
-// it: a higher-priority pod nominated to the node (AddPod) takes its share
-// of the queues first.
+// Filter repeats PreFilter's limit decision on the usage as the extensions
+// left it: a higher-priority pod nominated to the node (AddPod) takes its
+// share of the queues first. (Fair share is PreFilter's alone: it does not
+// depend on the node.)
 func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, _ fwk.NodeInfo) *fwk.Status {
 	s := readState(cs)
 	if s == nil {
@@ -480,7 +554,7 @@ func (pl *Plugin) adjust(cs fwk.CycleState, pod *v1.Pod, op func(map[string]v1.R
 	if err != nil {
 		return
 	}
-	req := pl.requests(pod, s.names)
+	req := pl.requests(pod)
 	for _, name := range chain {
 		if _, ok := s.usage[name]; ok {
 			op(s.usage, name, req)
@@ -499,16 +573,72 @@ func (pl *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ 
 	pl.acct.Unreserve(pod.UID)
 }
 
+// ReclaimPolicy implements gang.Reclaimer: pods (a gang's unplaced
+// members, or one pod, all of one workload) may take room back when their
+// workload stays within its queue's guarantee and every ancestor's; then
+// the pods of queues above their guarantees may go, each queue losing no
+// more than it holds beyond its guarantee (core.Reclaim). Pods already
+// terminating do not count as usage here: they are leaving anyway.
+func (pl *Plugin) ReclaimPolicy(pods []*v1.Pod) *gang.ReclaimPolicy {
+	if len(pods) == 0 {
+		return nil
+	}
+	tree := pl.acct.Tree()
+	queueName, source := pl.workloadQueue(pods[0])
+	if !core.Governed(tree, core.Workload{Queue: queueName, Source: source}, pl.opts) {
+		return nil
+	}
+	demand := v1.ResourceList{}
+	for _, p := range pods {
+		addTo(demand, pl.requests(p))
+	}
+	snap := pl.acct.Snapshot()
+	for q, l := range snap.leaving {
+		core.Sub(snap.own, q, l)
+	}
+	r := core.NewReclaim(tree, tree.Rollup(snap.own), queueName, demand, v1.ResourceName(pl.args.ResourceName))
+	if r == nil {
+		return nil
+	}
+	return &gang.ReclaimPolicy{
+		For: "the guarantee of queue " + queueName,
+		Victim: func(p *v1.Pod) ([]string, bool) {
+			q, src := pl.workloadQueue(p)
+			if !core.Governed(tree, core.Workload{Queue: q, Source: src}, pl.opts) {
+				return nil, false
+			}
+			return r.Victim(q)
+		},
+		Budgets: r.Budgets(),
+	}
+}
+
 // EventsToRegister lists what can make a pod this plugin refused
 // schedulable: a Queue added, changed or deleted (its limit or the tree
-// changed), an assigned pod deleted (usage went down). Namespace label
-// changes activate the namespace's pods from the namespace informer's
-// handler: the framework has no namespace event.
+// changed), an assigned pod deleted (usage went down), and, for a pod
+// deferred for fair share, a pod placed or a pending pod deleted (shares,
+// or who waits, changed). Namespace and PodGroup label changes activate
+// their pods from the informers' handlers: the framework has no event for
+// them.
 func (pl *Plugin) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint, error) {
 	return []fwk.ClusterEventWithHint{
 		{Event: fwk.ClusterEvent{Resource: queueEvents, ActionType: fwk.Add | fwk.Update | fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterQueueChange},
+		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Add}, QueueingHintFn: pl.isSchedulableAfterPodAdd},
 		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodDelete},
 	}, nil
+}
+
+// isSchedulableAfterPodAdd requeues a pod deferred for fair share when a
+// pod is placed: the shares moved. Other refusals do not depend on it.
+func (pl *Plugin) isSchedulableAfterPodAdd(_ klog.Logger, pod *v1.Pod, _, newObj any) (fwk.QueueingHint, error) {
+	if _, ok := pl.deferred.Load(pod.UID); !ok {
+		return fwk.QueueSkip, nil
+	}
+	if p, ok := newObj.(*v1.Pod); ok && p.Spec.NodeName != "" {
+		pl.acct.SetPod(p)
+		return fwk.Queue, nil
+	}
+	return fwk.QueueSkip, nil
 }
 
 // isSchedulableAfterQueueChange requeues the pods of the queue that changed
@@ -551,12 +681,22 @@ func (pl *Plugin) isSchedulableAfterQueueChange(logger klog.Logger, pod *v1.Pod,
 // hint runs in the scheduler's handler, which may run ahead of the
 // plugin's own on the same informer, so it forgets the pod first: the pod
 // it requeues must not meet usage that still counts the deleted one.
-func (pl *Plugin) isSchedulableAfterPodDelete(_ klog.Logger, _ *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
+func (pl *Plugin) isSchedulableAfterPodDelete(_ klog.Logger, pod *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
 	deleted, assigned, err := podevents.DeletedAssignedPod(oldObj)
 	if err != nil {
 		return fwk.Queue, err
 	}
 	if !assigned {
+		// A waiting pod went: the queues it waited in may no longer
+		// have a claim ahead of a deferred pod.
+		if deleted == nil {
+			return fwk.QueueSkip, nil
+		}
+		pl.deferred.Delete(deleted.UID)
+		if _, ok := pl.deferred.Load(pod.UID); ok {
+			pl.acct.DeletePod(deleted)
+			return fwk.Queue, nil
+		}
 		return fwk.QueueSkip, nil
 	}
 	pl.acct.DeletePod(deleted)

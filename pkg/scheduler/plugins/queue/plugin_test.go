@@ -42,7 +42,7 @@ func newFixture(t *testing.T, namespaces ...*v1.Namespace) *fixture {
 	}
 	members := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{gangIndex: gangIndexFunc})
 	groups := fakePodGroups{"ns/labelled": {ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "labelled", Labels: map[string]string{gantryv1alpha1.QueueLabel: "team"}}}}
-	pl := newPlugin(&QueueArgs{ResourceName: DefaultResourceName}, newAccounting(), corelisters.NewNamespaceLister(nsIndexer), groups, members)
+	pl := newPlugin(&QueueArgs{ResourceName: DefaultResourceName}, newAccounting(DefaultResourceName), corelisters.NewNamespaceLister(nsIndexer), groups, members)
 	return &fixture{t: t, pl: pl, members: members}
 }
 

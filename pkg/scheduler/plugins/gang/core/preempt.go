@@ -23,6 +23,36 @@ type Victim struct {
 	// loses least work and goes first.
 	Started time.Time
 	Pods    []VictimPod
+	// Budgets names the budgets (VictimRules.Budgets) that taking the
+	// victim draws its GPUs from: the queues reclaim takes back borrowed
+	// GPUs from. None for preemption by priority.
+	Budgets []string
+}
+
+// GPUs is how many GPUs the victim's pods hold.
+func (v Victim) GPUs() int {
+	n := 0
+	for _, p := range v.Pods {
+		n += p.GPUs
+	}
+	return n
+}
+
+// VictimRules are what a caller adds to the choice of victims.
+type VictimRules struct {
+	// Budgets caps, by name, how many GPUs the chosen victims may hold
+	// together (each victim counts against every budget it names): what
+	// a queue may lose to reclaim without going below its guarantee. A
+	// victim naming a budget that is not here is never chosen.
+	Budgets map[string]int
+	// Terminating are pods already on their way out (deleted, in their
+	// grace period): their room comes back without choosing anyone, so
+	// the choice counts it as free, and chooses no victim at all when
+	// that room is enough.
+	Terminating []Victim
+	// Kind says what the candidates are, for messages ("pod of lower
+	// priority" if empty).
+	Kind string
 }
 
 // VictimPod is one pod of a victim, on one node.
@@ -50,9 +80,25 @@ type Preemption struct {
 // of it, most important first, is spared if the gang still fits without
 // removing it. candidates must all be of lower priority than the gang; the
 // caller decides who may be preempted. A Failure says why no choice helps.
-func ChooseVictims(members []Member, nodes []Node, candidates []Victim, topologyKeys []string) (*Preemption, error) {
-	if len(candidates) == 0 {
-		return nil, &Failure{Message: "no pod of lower priority runs on the nodes the gang may use"}
+//
+// With rules.Budgets, candidates are kept, in that order, only while the
+// victims kept so far stay within every budget they draw on; since sparing
+// only takes victims away, the final choice stays within them too.
+// rules.Terminating are counted as gone before anything is chosen.
+func ChooseVictims(members []Member, nodes []Node, candidates []Victim, topologyKeys []string, rules VictimRules) (*Preemption, error) {
+	kind := rules.Kind
+	if kind == "" {
+		kind = "pod of lower priority"
+	}
+	if len(rules.Terminating) > 0 {
+		gone := make([]bool, len(rules.Terminating))
+		for i := range gone {
+			gone[i] = true
+		}
+		nodes = without(nodes, rules.Terminating, gone)
+		if _, err := PlanGang(members, nodes, topologyKeys); err == nil {
+			return nil, &Failure{Message: fmt.Sprintf("the pods fit once %d terminating pods are gone", terminatingPods(rules.Terminating))}
+		}
 	}
 	order := slices.Clone(candidates)
 	slices.SortStableFunc(order, func(a, b Victim) int {
@@ -64,6 +110,12 @@ func ChooseVictims(members []Member, nodes []Node, candidates []Victim, topology
 		}
 		return cmp.Compare(a.Key, b.Key)
 	})
+	if rules.Budgets != nil {
+		order = withinBudgets(order, rules.Budgets)
+	}
+	if len(order) == 0 {
+		return nil, &Failure{Message: fmt.Sprintf("no %s runs on the nodes the gang may use", kind)}
+	}
 	plan := func(removed []bool) (*Plan, error) {
 		return PlanGang(members, without(nodes, order, removed), topologyKeys)
 	}
@@ -80,7 +132,7 @@ func ChooseVictims(members []Member, nodes []Node, candidates []Victim, topology
 	if _, err := plan(prefix(len(order))); err != nil {
 		var f *Failure
 		if errors.As(err, &f) {
-			return nil, &Failure{Message: fmt.Sprintf("preempting every pod of lower priority would not make room: %s", f.Message)}
+			return nil, &Failure{Message: fmt.Sprintf("preempting every %s would not make room: %s", kind, f.Message)}
 		}
 		return nil, err
 	}
@@ -116,6 +168,42 @@ func ChooseVictims(members []Member, nodes []Node, candidates []Victim, topology
 		}
 	}
 	return out, nil
+}
+
+// withinBudgets keeps the victims of order, in order, that fit in what
+// is left of every budget they name.
+func withinBudgets(order []Victim, budgets map[string]int) []Victim {
+	left := make(map[string]int, len(budgets))
+	for k, v := range budgets {
+		left[k] = v
+	}
+	kept := order[:0:0]
+	for _, v := range order {
+		n := v.GPUs()
+		ok := true
+		for _, b := range v.Budgets {
+			if l, found := left[b]; !found || l < n {
+				ok = false
+				break
+			}
+		}
+		if !ok {
+			continue
+		}
+		for _, b := range v.Budgets {
+			left[b] -= n
+		}
+		kept = append(kept, v)
+	}
+	return kept
+}
+
+func terminatingPods(vs []Victim) int {
+	n := 0
+	for _, v := range vs {
+		n += len(v.Pods)
+	}
+	return n
 }
 
 // without returns copies of nodes with the pods of order[i] removed where

@@ -1,6 +1,8 @@
 // Package core holds GantryQueue's decisions as plain functions over plain
-// data: the queue tree, what each queue uses, and whether a workload may be
-// admitted against its queue's and its ancestors' limits.
+// data: the queue tree, what each queue uses, whether a workload may be
+// admitted against its queue's and its ancestors' limits (this file), in
+// fair-share order when it borrows (fair.go), and what it may reclaim
+// (reclaim.go).
 package core
 
 import (
@@ -18,7 +20,10 @@ import (
 type Queue struct {
 	Name   string
 	Parent string
-	Limit  v1.ResourceList
+	// Weight is spec.weight; below 1 counts as 1.
+	Weight     int32
+	Guaranteed v1.ResourceList
+	Limit      v1.ResourceList
 }
 
 // Tree is the queues by name.
@@ -123,6 +128,10 @@ const (
 	// OverLimit: admitting the workload would take a queue over a limit;
 	// usage going down can cure it.
 	OverLimit
+	// Deferred: the workload would borrow, and a queue with a better claim
+	// to idle capacity waits for it (see Fair); its workloads being placed,
+	// or usage going down, can cure it.
+	Deferred
 )
 
 // Verdict is the decision on a workload.

@@ -1,0 +1,223 @@
+package core
+
+import (
+	"fmt"
+	"math"
+	"slices"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+)
+
+// Cluster is what fair-share admission looks at besides the tree.
+type Cluster struct {
+	// Usage is each queue's usage, rolled up (see Rollup).
+	Usage map[string]v1.ResourceList
+	// Capacity is the cluster's allocatable amounts: shares are usage
+	// over capacity.
+	Capacity v1.ResourceList
+	// Idle is capacity not held by any pod, queued or not.
+	Idle v1.ResourceList
+	// Resources are the resources shares are taken over (the dominant
+	// one counts).
+	Resources []v1.ResourceName
+	// Pending calls yield with each workload waiting in the queue itself
+	// (not its descendants) and its demand, until yield returns false.
+	Pending func(queue string, yield func(workload string, demand v1.ResourceList) bool)
+}
+
+// guaranteed is the queue's guarantee of r: what spec.guaranteed names,
+// zero when it does not.
+func guaranteed(q Queue, r v1.ResourceName) resource.Quantity {
+	return q.Guaranteed[r]
+}
+
+// exceeds reports whether usage plus demand goes over the queue's
+// guarantee for a resource the demand asks for: the workload would borrow
+// at this queue's level.
+func exceeds(q Queue, usage, demand v1.ResourceList) bool {
+	for r, d := range demand {
+		if d.Sign() <= 0 {
+			continue
+		}
+		total := usage[r].DeepCopy()
+		total.Add(d)
+		if total.Cmp(guaranteed(q, r)) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+// WithinGuarantee reports whether admitting demand keeps the queue and each
+// ancestor within its guarantee, for every resource the demand asks for. A
+// root queue that guarantees nothing stands for the whole cluster (as the
+// Queue controller's validation reads it) and does not count here. Such a
+// workload is never deferred for fairness, and may reclaim.
+func WithinGuarantee(t Tree, usage map[string]v1.ResourceList, queue string, demand v1.ResourceList) bool {
+	chain, err := t.Ancestry(queue)
+	if err != nil {
+		return false
+	}
+	for _, name := range chain {
+		q := t[name]
+		if q.Parent == "" && len(q.Guaranteed) == 0 {
+			continue
+		}
+		if exceeds(q, usage[name], demand) {
+			return false
+		}
+	}
+	return true
+}
+
+// Share is the queue's weighted dominant share: the largest fraction of
+// the cluster's capacity it uses of any of the resources, over its weight.
+// Resources the cluster has none of do not count.
+func Share(q Queue, usage v1.ResourceList, c Cluster) float64 {
+	var dominant float64
+	for _, r := range c.Resources {
+		capacity := c.Capacity[r]
+		if capacity.Sign() <= 0 {
+			continue
+		}
+		used := usage[r]
+		dominant = math.Max(dominant, used.AsApproximateFloat64()/capacity.AsApproximateFloat64())
+	}
+	return dominant / float64(max(q.Weight, 1))
+}
+
+// Children indexes the tree by parent; the roots are under "".
+func (t Tree) Children() map[string][]string {
+	out := map[string][]string{}
+	for name, q := range t {
+		out[q.Parent] = append(out[q.Parent], name)
+	}
+	for _, c := range out {
+		slices.Sort(c)
+	}
+	return out
+}
+
+// Fair decides, for a workload within its limits (Decide admitted it),
+// whether it may take idle capacity now. This is hierarchical weighted DRF
+// with guarantees:
+//
+//   - A workload within its queue's guarantee, and every ancestor's, is
+//     admitted: guarantees are promised (and taken back by reclaim).
+//   - Otherwise, at each level of its chain where it would borrow (its
+//     queue, or an ancestor, would go over its guarantee), its siblings
+//     are looked at: if one of them has a workload waiting that is within
+//     that sibling's limits and fits in the idle capacity, and the sibling
+//     is below its own guarantee for it or has a lower weighted dominant
+//     share (Share) than this queue, the workload waits: that queue is
+//     served first. Ties admit both.
+//
+// Idle capacity thus goes, among queues that want it, to the one with the
+// lowest weighted dominant share, level by level: shares converge to the
+// weights (the water-filling fair share the Queue status shows), and a
+// queue that waits has, each time capacity frees up that fits one of its
+// workloads, nobody with a higher share ahead of it: no queue with
+// workloads that fit starves. Workloads that fit in nothing idle do not
+// hold others back (capacity is not kept idle for them); their guarantee
+// and reclaim are what bring them room.
+//
+// The workload's own pending pods are not counted as another's claim.
+func Fair(t Tree, c Cluster, w Workload) Verdict {
+	if WithinGuarantee(t, c.Usage, w.Queue, w.Demand) {
+		return Verdict{Code: Admit}
+	}
+	chain, err := t.Ancestry(w.Queue)
+	if err != nil {
+		return Verdict{Code: Admit} // Decide reports broken chains
+	}
+	children := t.Children()
+	for _, name := range chain {
+		q := t[name]
+		if !exceeds(q, c.Usage[name], w.Demand) {
+			continue
+		}
+		mine := Share(q, c.Usage[name], c)
+		for _, sib := range children[q.Parent] {
+			if sib == name {
+				continue
+			}
+			s := t[sib]
+			theirs := Share(s, c.Usage[sib], c)
+			var claim string
+			below := false
+			t.waiting(children, sib, c, w, func(workload string, demand v1.ResourceList) bool {
+				if !exceeds(s, c.Usage[sib], demand) {
+					below, claim = true, workload
+					return false
+				}
+				if theirs < mine && claim == "" {
+					claim = workload
+				}
+				return true
+			})
+			if claim == "" {
+				continue
+			}
+			borrower := "queue " + name
+			if name != w.Queue {
+				borrower = fmt.Sprintf("queue %s (an ancestor of queue %s)", name, w.Queue)
+			}
+			var msg string
+			if below {
+				msg = fmt.Sprintf("%s would borrow beyond its guarantee while queue %s, below its guarantee, waits (%s)", borrower, sib, claim)
+			} else {
+				msg = fmt.Sprintf("%s would borrow beyond its guarantee while queue %s waits with a lower weighted share (%.3f < %.3f) (%s)", borrower, sib, theirs, mine, claim)
+			}
+			return Verdict{Code: Deferred, Message: msg}
+		}
+	}
+	return Verdict{Code: Admit}
+}
+
+// waiting calls yield with each workload waiting in the subtree of queue
+// root that could be admitted now: within its queue's chain limits and
+// fitting in idle capacity; w's own is skipped. It stops when yield
+// returns false.
+func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Workload, yield func(string, v1.ResourceList) bool) {
+	stack := []string{root}
+	for len(stack) > 0 {
+		name := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		stack = append(stack, children[name]...)
+		if c.Pending == nil {
+			return
+		}
+		stop := false
+		c.Pending(name, func(workload string, demand v1.ResourceList) bool {
+			if workload == w.Gang && w.Gang != "" {
+				return true
+			}
+			if !fits(demand, c.Idle) {
+				return true
+			}
+			if Decide(t, c.Usage, Workload{Queue: name, Demand: demand}, Options{RequireDefaultQueue: true}).Code != Admit {
+				return true
+			}
+			if !yield(workload, demand) {
+				stop = true
+				return false
+			}
+			return true
+		})
+		if stop {
+			return
+		}
+	}
+}
+
+// fits reports whether demand fits in idle, resource by resource;
+// resources idle does not name are not limited.
+func fits(demand, idle v1.ResourceList) bool {
+	for r, d := range demand {
+		if i, ok := idle[r]; ok && d.Cmp(i) > 0 {
+			return false
+		}
+	}
+	return true
+}
