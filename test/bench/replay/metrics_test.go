@@ -2,6 +2,7 @@ package replay
 
 import (
 	"math"
+	"strings"
 	"testing"
 	"time"
 )
@@ -122,5 +123,27 @@ func TestComputeOnHandTimeline(t *testing.T) {
 	}
 	if f.Jain <= 0 || f.Jain > 1 {
 		t.Errorf("Jain %v out of (0, 1]", f.Jain)
+	}
+}
+
+func TestReportRendersRatios(t *testing.T) {
+	g := Compute(handTimeline())
+	g.Scheduler = "gantry"
+	d := g
+	d.Scheduler = "default"
+	d.AllocSaturated = g.AllocSaturated / 2
+	r := &Report{Title: "t", Figures: []Figures{g, d}, Descriptions: map[string]string{}}
+	md := r.Markdown()
+	for _, want := range []string{"| figure | gantry | default |", "(0.50×)", "NOT met"} {
+		if !strings.Contains(md, want) {
+			t.Errorf("report lacks %q:\n%s", want, md)
+		}
+	}
+	page := r.HTML()
+	if !strings.Contains(page, "<svg") || !strings.Contains(page, "polyline") {
+		t.Error("HTML report has no plot")
+	}
+	if err := r.Write(t.TempDir()); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -1,0 +1,261 @@
+package replay
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"k8s.io/klog/v2"
+	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
+
+	"github.com/gantry-gpu/gantry/test/framework"
+)
+
+// Environment of TestReplay.
+const (
+	// EnvMode selects the run: "quick" (CI: a small cluster, ≤ 3 minutes)
+	// or "full" (the default workload on 1,000 nodes). Unset, TestReplay
+	// is skipped, so `go test ./...` runs only the unit tests.
+	EnvMode = "GANTRY_BENCH_REPLAY"
+	// EnvNodes, EnvCompression and EnvHours override the mode's cluster
+	// size, time compression (simulated seconds per wall second) and
+	// simulated hours.
+	EnvNodes       = "GANTRY_BENCH_NODES"
+	EnvCompression = "GANTRY_BENCH_COMPRESSION"
+	EnvHours       = "GANTRY_BENCH_HOURS"
+	// EnvSchedulers lists the schedulers to compare, comma-separated
+	// (default: gantry,default,mostallocated,coscheduling).
+	EnvSchedulers = "GANTRY_BENCH_SCHEDULERS"
+	// EnvWorkload is a workload YAML (default: workloads/default.yaml).
+	EnvWorkload = "GANTRY_BENCH_WORKLOAD"
+	// EnvAlibaba is an openb_pod_list_*.csv of Alibaba's
+	// cluster-trace-gpu-v2023 to replay instead of the generated workload
+	// (EnvAlibabaLimit keeps its first N GPU pods).
+	EnvAlibaba      = "GANTRY_BENCH_ALIBABA"
+	EnvAlibabaLimit = "GANTRY_BENCH_ALIBABA_LIMIT"
+	// EnvOut is the report folder (default _output/bench/<mode>-<time>).
+	EnvOut = "GANTRY_BENCH_OUT"
+	// EnvDocs set to 1 also writes docs/benchmarks.md.
+	EnvDocs = "GANTRY_BENCH_DOCS"
+	// EnvCommand is the command line recorded in the report (make sets it).
+	EnvCommand = "GANTRY_BENCH_COMMAND"
+)
+
+type mode struct {
+	nodes       int
+	compression float64
+}
+
+var modes = map[string]mode{
+	// 40 nodes (320 GPUs), 4 simulated hours in 24 s per scheduler.
+	"quick": {nodes: 40, compression: 600},
+	// The default workload's 1,000 nodes, 4 simulated hours in 3 minutes
+	// per scheduler.
+	"full": {nodes: 0, compression: 80},
+}
+
+func envFloat(name string, def float64) float64 {
+	if v, err := strconv.ParseFloat(os.Getenv(name), 64); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// TestReplay replays the workload against every scheduler, one after the
+// other on the same cluster, and writes the report. See EnvMode.
+//
+//	GANTRY_BENCH_REPLAY=quick go test -run TestReplay -v -timeout 30m ./test/bench/replay/
+func TestReplay(t *testing.T) {
+	name := os.Getenv(EnvMode)
+	if name == "" {
+		t.Skipf("set %s=quick or %s=full to run the replay benchmark", EnvMode, EnvMode)
+	}
+	m, ok := modes[name]
+	if !ok {
+		t.Fatalf("%s=%q: want quick or full", EnvMode, name)
+	}
+	ctrllog.SetLogger(klog.NewKlogr())
+	klog.SetOutput(os.Stderr)
+	began := time.Now()
+
+	spec, err := LoadSpec(os.Getenv(EnvWorkload))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.nodes <= 0 {
+		m.nodes = spec.Cluster.Nodes
+	}
+	m.nodes = int(envFloat(EnvNodes, float64(m.nodes)))
+	m.compression = envFloat(EnvCompression, m.compression)
+	spec.Hours = envFloat(EnvHours, spec.Hours)
+	horizon := spec.Horizon()
+	weights := map[string]int32{}
+	for _, q := range spec.Queues {
+		weights[q.Name] = q.Weight
+	}
+	guaranteed := spec.QueueGuaranteed(m.nodes)
+	jobs := spec.Generate(m.nodes)
+	source := fmt.Sprintf("generated from %s (seed %d)", workloadName(), spec.Seed)
+	if path := os.Getenv(EnvAlibaba); path != "" {
+		jobs, err = LoadAlibabaFile(path, AlibabaOptions{Limit: int(envFloat(EnvAlibabaLimit, 0))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		source = "Alibaba cluster-trace-gpu-v2023 file " + path
+		weights, guaranteed = map[string]int32{}, nil
+		for _, j := range jobs {
+			weights[j.Queue] = 1
+		}
+		if len(jobs) > 0 && os.Getenv(EnvHours) == "" {
+			horizon = jobs[len(jobs)-1].Arrival + time.Hour
+		}
+	}
+	var names []string
+	if v := os.Getenv(EnvSchedulers); v != "" {
+		names = strings.Split(v, ",")
+	}
+	schedulers, err := SelectSchedulers(names)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st := Summarise(jobs)
+
+	ctx := context.Background()
+	cp := framework.StartT(t)
+	start := time.Now()
+	cluster, err := NewCluster(ctx, cp, spec.Cluster, m.nodes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("created %d nodes (%d GPUs) with NodeGPUs in %s; %d jobs, %d pods, %.0f GPU-hours; %s simulated at %.0f×, %s per scheduler",
+		len(cluster.Nodes), cluster.GPUs, time.Since(start).Round(time.Millisecond), st.Jobs, st.Pods, st.GPUHours,
+		horizon, m.compression, time.Duration(float64(horizon)/m.compression).Round(time.Second))
+
+	report := &Report{
+		Title:        fmt.Sprintf("Gantry scheduler benchmark (%s mode)", name),
+		Command:      command(name),
+		Machine:      machine(),
+		Descriptions: map[string]string{},
+	}
+	fixtures := map[string]int{}
+	for _, n := range cluster.Nodes {
+		fixtures[n.Fixture]++
+	}
+	var fx []string
+	for f, n := range fixtures {
+		fx = append(fx, fmt.Sprintf("%d × %s", n, f))
+	}
+	sort.Strings(fx)
+	report.Setup = []string{
+		fmt.Sprintf("Cluster: %d simulated 8-GPU nodes (%s), %d GPUs, each with a NodeGPU; one real etcd + kube-apiserver; no kubelet: the driver deletes a job's pods when its duration is over.", len(cluster.Nodes), strings.Join(fx, ", "), cluster.GPUs),
+		fmt.Sprintf("Workload: %s: %d jobs, %d pods (%d cron), %.0f GPU-hours asked; jobs by size %v; by queue %v.", source, st.Jobs, st.Pods, st.Cron, st.GPUHours, st.BySize, st.ByQueue),
+		fmt.Sprintf("Time: %s simulated, compressed %.0f× (%s of wall time per scheduler); waits and delays are in simulated time, throughput in wall time.", horizon, m.compression, time.Duration(float64(horizon)/m.compression).Round(time.Second)),
+		"Saturated: while the GPUs of pending pods are at least the free GPUs. NVLink-optimal: the pod's GPU set has the best bottleneck link any set of its size has on an empty node of that topology. Non-Gantry pods get the set the device plugin's GetPreferredAllocation gives (pkg/gpu BestSet on the node's free GPUs); Gantry pods the gantry.dev/gpu-ids the scheduler chose. A gang counts as partial unless all its members were bound within 2 wall seconds of the first. Fair shares: weighted max-min (water-filling) of the allocated GPUs, each queue capped by its demand (allocated + pending).",
+	}
+	for _, s := range schedulers {
+		report.Descriptions[s.Name] = s.Description
+		rs := time.Now()
+		tl, err := Replay(ctx, t, cp, cluster, s, jobs, Options{
+			Compression: m.compression, Horizon: horizon, Weights: weights, Guaranteed: guaranteed,
+			PodCPUPerGPU: spec.Cluster.PodCPUPerGPU, PodMemoryGiBPerGPU: spec.Cluster.PodMemoryGiBPerGPU,
+			Logf: t.Logf,
+		})
+		if err != nil {
+			t.Fatalf("%s: %v", s.Name, err)
+		}
+		f := Compute(tl)
+		report.Figures = append(report.Figures, f)
+		t.Logf("%s: replay and clean-up in %s: allocation under saturation %.1f%% (%.2f h saturated), optimal %.1f%%, partial gangs %.1f GPU-h, %d/%d pods bound, %d mismatches",
+			s.Name, time.Since(rs).Round(time.Second), f.AllocSaturated, f.SaturatedHours, f.Optimal, f.PartialGangGPUHours, f.PodsBound, f.Pods, f.Mismatches)
+	}
+	report.Setup = append(report.Setup, fmt.Sprintf("Whole run (control plane, nodes, every replay and clean-up): %s.", time.Since(began).Round(time.Second)))
+
+	out := os.Getenv(EnvOut)
+	if out == "" {
+		out = filepath.Join(framework.RepoRoot(), "_output", "bench", name+"-"+time.Now().UTC().Format("20060102-150405"))
+	}
+	if err := report.Write(out); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("report: %s\n%s", out, report.Table())
+	for _, s := range report.Targets() {
+		t.Log(s)
+	}
+	if os.Getenv(EnvDocs) == "1" {
+		path := filepath.Join(framework.RepoRoot(), "docs", "benchmarks.md")
+		if err := os.WriteFile(path, []byte(docsPage(report)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		t.Logf("wrote %s", path)
+	}
+	for _, f := range report.Figures {
+		if f.PodsBound == 0 {
+			t.Errorf("%s bound no pod", f.Scheduler)
+		}
+		if f.Mismatches > 0 {
+			t.Errorf("%s: %d pods got GPUs already in use", f.Scheduler, f.Mismatches)
+		}
+	}
+}
+
+func workloadName() string {
+	if p := os.Getenv(EnvWorkload); p != "" {
+		return p
+	}
+	return "test/bench/replay/workloads/default.yaml"
+}
+
+func command(mode string) string {
+	if c := os.Getenv(EnvCommand); c != "" {
+		return c
+	}
+	var env []string
+	for _, k := range []string{EnvMode, EnvNodes, EnvCompression, EnvHours, EnvSchedulers, EnvWorkload, EnvAlibaba, EnvAlibabaLimit} {
+		if v := os.Getenv(k); v != "" {
+			env = append(env, k+"="+v)
+		}
+	}
+	_ = mode
+	return strings.Join(env, " ") + " go test -run TestReplay -v -timeout 30m ./test/bench/replay/"
+}
+
+func machine() string {
+	model := "unknown CPU"
+	if raw, err := os.ReadFile("/proc/cpuinfo"); err == nil {
+		for _, line := range strings.Split(string(raw), "\n") {
+			if strings.HasPrefix(line, "model name") {
+				if _, v, ok := strings.Cut(line, ":"); ok {
+					model = strings.TrimSpace(v)
+				}
+				break
+			}
+		}
+	}
+	mem := ""
+	if raw, err := os.ReadFile("/proc/meminfo"); err == nil {
+		var kb int64
+		if _, err := fmt.Sscanf(strings.SplitN(string(raw), "\n", 2)[0], "MemTotal: %d kB", &kb); err == nil {
+			mem = fmt.Sprintf(", %.0f GiB memory", float64(kb)/(1<<20))
+		}
+	}
+	kernel := ""
+	if out, err := exec.Command("uname", "-sr").Output(); err == nil {
+		kernel = ", " + strings.TrimSpace(string(out))
+	}
+	return fmt.Sprintf("%d CPUs (nproc), %s%s%s, %s %s/%s", runtime.NumCPU(), model, mem, kernel, runtime.Version(), runtime.GOOS, runtime.GOARCH)
+}
+
+func docsPage(r *Report) string {
+	return "<!-- Written by `make bench` (GANTRY_BENCH_DOCS=1, test/bench/replay); do not edit by hand. -->\n" +
+		strings.Replace(r.Markdown(), "# "+r.Title, "# Benchmarks\n\n"+
+			"`test/bench/replay` replays one GPU workload against several schedulers, one after the other, on the same simulated cluster with the same seed and arrival times, and compares them. "+
+			"`make bench` runs it in full (this page); `make bench-quick` is a small run for CI. Plots: `report.html` in the run's `_output/bench/` folder.\n\n## "+r.Title, 1)
+}

@@ -1,0 +1,165 @@
+package replay
+
+import (
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+
+	"k8s.io/apimachinery/pkg/runtime"
+	configv1 "k8s.io/kube-scheduler/config/v1"
+	"k8s.io/kubernetes/cmd/kube-scheduler/app"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/scheduler-plugins/pkg/coscheduling"
+	"sigs.k8s.io/yaml"
+
+	// Registers Coscheduling's args with kube-scheduler's configuration
+	// scheme, so the in-process scheduler decodes them.
+	_ "sigs.k8s.io/scheduler-plugins/apis/config/scheme"
+
+	"github.com/gantry-gpu/gantry/pkg/scheduler"
+	"github.com/gantry-gpu/gantry/test/framework"
+)
+
+// Scheduler is one scheduler under test: a kube-scheduler configuration
+// with one profile and the out-of-tree plugins it needs, run in-process.
+type Scheduler struct {
+	// Name is the short name in reports ("gantry", "default", ...).
+	Name string
+	// Description says what it is, for the report.
+	Description string
+	// Config writes the configuration for a profile named schedulerName
+	// into dir and returns its path.
+	Config func(kubeconfig, dir, schedulerName string) (string, error)
+	// Options are the out-of-tree plugins.
+	Options []app.Option
+	// GPUIDs: the scheduler chooses the GPUs (gantry.dev/gpu-ids).
+	GPUIDs bool
+	// Queues: create Queue objects for the workload's queues.
+	Queues bool
+}
+
+// GangTimeoutSeconds is every PodGroup's scheduleTimeoutSeconds (wall
+// time): how long placed members wait in Permit for the rest.
+const GangTimeoutSeconds = 30
+
+// Schedulers are the schedulers the suite compares, Gantry first.
+func Schedulers() []Scheduler {
+	return []Scheduler{
+		{
+			Name:        "gantry",
+			Description: "Gantry's shipped profile (GantryGPUTopology, GantryQueue, GantryGang, GantryPreemption)",
+			Config: func(kubeconfig, dir, name string) (string, error) {
+				path, err := framework.InProcessSchedulerConfig(kubeconfig, dir, name)
+				if err != nil {
+					return "", err
+				}
+				raw, err := os.ReadFile(path)
+				if err != nil {
+					return "", err
+				}
+				var cfg configv1.KubeSchedulerConfiguration
+				if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+					return "", err
+				}
+				return writeConfig(&cfg, path)
+			},
+			Options: scheduler.Options(),
+			GPUIDs:  true,
+			Queues:  true,
+		},
+		{
+			Name:        "default",
+			Description: "kube-scheduler's default profile (NodeResourcesFit LeastAllocated on cpu and memory)",
+			Config: func(kubeconfig, dir, name string) (string, error) {
+				return profileConfig(kubeconfig, dir, configv1.KubeSchedulerProfile{SchedulerName: ptr.To(name)})
+			},
+		},
+		{
+			Name:        "mostallocated",
+			Description: "the default profile with NodeResourcesFit MostAllocated (cpu 1, memory 1, nvidia.com/gpu 3: the bin-packing recipe of the Kubernetes docs)",
+			Config: func(kubeconfig, dir, name string) (string, error) {
+				args, err := json.Marshal(map[string]any{"scoringStrategy": map[string]any{
+					"type": "MostAllocated",
+					"resources": []map[string]any{
+						{"name": "cpu", "weight": 1}, {"name": "memory", "weight": 1}, {"name": string(GPUResource), "weight": 3},
+					},
+				}})
+				if err != nil {
+					return "", err
+				}
+				return profileConfig(kubeconfig, dir, configv1.KubeSchedulerProfile{
+					SchedulerName: ptr.To(name),
+					PluginConfig:  []configv1.PluginConfig{{Name: "NodeResourcesFit", Args: runtime.RawExtension{Raw: args}}},
+				})
+			},
+		},
+		{
+			Name:        "coscheduling",
+			Description: "the default profile plus scheduler-plugins' Coscheduling (as its manifests configure it; permit wait 30 s, backoff 10 s)",
+			Config: func(kubeconfig, dir, name string) (string, error) {
+				args, err := json.Marshal(map[string]any{"permitWaitingTimeSeconds": GangTimeoutSeconds, "podGroupBackoffSeconds": 10})
+				if err != nil {
+					return "", err
+				}
+				return profileConfig(kubeconfig, dir, configv1.KubeSchedulerProfile{
+					SchedulerName: ptr.To(name),
+					Plugins: &configv1.Plugins{
+						MultiPoint: configv1.PluginSet{Enabled: []configv1.Plugin{{Name: coscheduling.Name}}},
+						QueueSort: configv1.PluginSet{
+							Enabled:  []configv1.Plugin{{Name: coscheduling.Name}},
+							Disabled: []configv1.Plugin{{Name: "*"}},
+						},
+					},
+					PluginConfig: []configv1.PluginConfig{{Name: coscheduling.Name, Args: runtime.RawExtension{Raw: args}}},
+				})
+			},
+			Options: []app.Option{app.WithPlugin(coscheduling.Name, coscheduling.New)},
+		},
+	}
+}
+
+// SelectSchedulers returns the named schedulers, in the order given (all
+// for none).
+func SelectSchedulers(names []string) ([]Scheduler, error) {
+	all := Schedulers()
+	if len(names) == 0 {
+		return all, nil
+	}
+	var out []Scheduler
+	for _, n := range names {
+		found := false
+		for _, s := range all {
+			if s.Name == n {
+				out, found = append(out, s), true
+			}
+		}
+		if !found {
+			return nil, fmt.Errorf("unknown scheduler %q", n)
+		}
+	}
+	return out, nil
+}
+
+// profileConfig is a scheduler with one profile.
+func profileConfig(kubeconfig, dir string, profile configv1.KubeSchedulerProfile) (string, error) {
+	cfg := configv1.KubeSchedulerConfiguration{Profiles: []configv1.KubeSchedulerProfile{profile}}
+	cfg.APIVersion = configv1.SchemeGroupVersion.String()
+	cfg.Kind = "KubeSchedulerConfiguration"
+	cfg.LeaderElection.LeaderElect = ptr.To(false)
+	cfg.ClientConnection.Kubeconfig = kubeconfig
+	return writeConfig(&cfg, filepath.Join(dir, "scheduler-config.yaml"))
+}
+
+// writeConfig lifts the client's rate limit (50 QPS by default, which
+// would decide every figure; upstream's scheduler_perf lifts it too) and
+// writes the configuration.
+func writeConfig(cfg *configv1.KubeSchedulerConfiguration, path string) (string, error) {
+	cfg.ClientConnection.QPS = 5000
+	cfg.ClientConnection.Burst = 5000
+	out, err := yaml.Marshal(cfg)
+	if err != nil {
+		return "", err
+	}
+	return path, os.WriteFile(path, out, 0o600)
+}
