@@ -21,12 +21,8 @@ build: ## Build bin/gantry-scheduler and bin/gantry-device-plugin.
 	$(GO) build -ldflags '$(LDFLAGS)' -o bin/ $(addprefix ./cmd/,$(BINARIES))
 
 .PHONY: tools
-tools: ## Build etcd, kube-apiserver, controller-gen, staticcheck and helm into _output/tools (once).
+tools: ## Build etcd, kube-apiserver, kube-controller-manager, KWOK, controller-gen, staticcheck and helm into _output/tools (once).
 	hack/build-tools.sh
-
-.PHONY: tools-cluster
-tools-cluster: ## Also build kube-controller-manager and KWOK, for the local cluster.
-	hack/build-tools.sh kube-controller-manager kwok
 
 .PHONY: test
 test: tools ## Unit and integration tests against a real etcd + kube-apiserver.
@@ -62,3 +58,20 @@ run: tools build ## Run etcd, kube-apiserver and gantry-scheduler locally.
 .PHONY: clean
 clean: ## Remove build outputs (keeps the built tools).
 	rm -rf bin _output/test.log
+
+# The replay benchmark (test/bench/replay, issue #8): the same GPU workload
+# against Gantry, the default profile, MostAllocated and Coscheduling, one
+# after the other on one simulated cluster. The report (Markdown, HTML with
+# plots, JSON) goes to _output/bench/<mode>-<time>/; BENCH_DOCS=1 also
+# rewrites docs/benchmarks.md. Scheduler logs go to scheduler.log there.
+BENCH_DOCS ?= 0
+
+.PHONY: bench
+bench: ## Replay benchmark, full: 1,000 nodes, ~10,400 pods, 4 schedulers (about 15 min on 2 cores).
+	GANTRY_BENCH_REPLAY=full GANTRY_BENCH_DOCS=$(BENCH_DOCS) GANTRY_BENCH_COMMAND='make bench BENCH_DOCS=1' \
+	  KUBEBUILDER_ASSETS=$(TOOLS_DIR) $(GO) test -count=1 -run '^TestReplay$$' -v -timeout 45m ./test/bench/replay/
+
+.PHONY: bench-quick
+bench-quick: ## Replay benchmark, quick (CI): 40 nodes, ~440 pods, 4 schedulers (about 2 min).
+	GANTRY_BENCH_REPLAY=quick GANTRY_BENCH_COMMAND='make bench-quick' \
+	  KUBEBUILDER_ASSETS=$(TOOLS_DIR) $(GO) test -count=1 -run '^TestReplay$$' -v -timeout 10m ./test/bench/replay/

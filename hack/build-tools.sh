@@ -3,7 +3,9 @@
 # hack/tools/go.mod)
 # into _output/tools, once: a tool is rebuilt only when the module files that
 # pin it change. Usage: hack/build-tools.sh [TOOL...]; no argument builds what
-# `make test`, `make lint`, `make generate` and `make verify` need.
+# `make test`, `make lint`, `make generate`, `make verify`, `make demo` and
+# `make test-e2e` need (all of them; kube-controller-manager takes about 3
+# minutes cold on two cores, KWOK about 2.5).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -44,7 +46,7 @@ ldflags() { # name moddir
 }
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver controller-gen staticcheck helm)
+[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver kube-controller-manager kwok controller-gen staticcheck helm)
 
 for name in "${tools[@]}"; do
   p=${pkg[$name]:-}

@@ -7,6 +7,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
 // CreateNamespace creates a namespace with a generated name and its default
@@ -18,7 +19,8 @@ func (cp *ControlPlane) CreateNamespace(ctx context.Context, prefix string) (str
 		return "", fmt.Errorf("creating namespace: %w", err)
 	}
 	sa := &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns.Name}}
-	if err := cp.Client.Create(ctx, sa); err != nil {
+	// A running serviceaccount-controller may have made it already.
+	if err := cp.Client.Create(ctx, sa); client.IgnoreAlreadyExists(err) != nil {
 		return "", fmt.Errorf("creating default ServiceAccount in %s: %w", ns.Name, err)
 	}
 	return ns.Name, nil

@@ -88,6 +88,10 @@ type ControlPlane struct {
 	// Kubeconfig is the path of a kubeconfig file for Config, for processes
 	// started by a test.
 	Kubeconfig string
+	// LogDir, when set, is the folder where the processes started by
+	// StartControllerManager and StartKWOK keep their logs and files (one
+	// subfolder each); else each gets a temporary folder.
+	LogDir string
 
 	env *envtest.Environment
 	dir string

@@ -1,0 +1,124 @@
+package framework
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultControllers are the kube-controller-manager controllers
+// StartControllerManager runs when given none: what workloads need to run
+// and finish (Jobs, CronJobs, Deployments and their ReplicaSets, finished-Job
+// clean-up, owner-based garbage collection, namespace deletion, default
+// ServiceAccounts, orphaned-pod clean-up). The node lifecycle controller is
+// left out: KWOK's nodes keep their own heartbeats, and CreateKWOKGPUNode
+// lifts the not-ready taint itself.
+var DefaultControllers = []string{
+	"job-controller",
+	"cronjob-controller",
+	"deployment-controller",
+	"replicaset-controller",
+	"ttl-after-finished-controller",
+	"garbage-collector-controller",
+	"namespace-controller",
+	"serviceaccount-controller",
+	"pod-garbage-collector-controller",
+	"disruption-controller",
+}
+
+// StartControllerManager runs _output/tools/kube-controller-manager (`make
+// tools` builds it) against the control plane with the given controllers
+// (kube-controller-manager's names, e.g. "job-controller"; the short forms
+// such as "job" work too; none means DefaultControllers), admin
+// credentials, no leader election, no service-account credentials, and its
+// secure port on a free loopback port. It returns once /healthz answers ok,
+// and a function that stops it; its log is in a temporary folder (or in
+// cp.LogDir when set) and named in every error.
+func (cp *ControlPlane) StartControllerManager(ctx context.Context, controllers ...string) (stop func() error, err error) {
+	p, err := cp.StartControllerManagerProcess(ctx, controllers...)
+	if err != nil {
+		return nil, err
+	}
+	return p.Stop, nil
+}
+
+// StartControllerManagerProcess is StartControllerManager returning the
+// process itself (for its pid and log).
+func (cp *ControlPlane) StartControllerManagerProcess(ctx context.Context, controllers ...string) (*Process, error) {
+	bin, err := toolBinary("kube-controller-manager")
+	if err != nil {
+		return nil, err
+	}
+	if len(controllers) == 0 {
+		controllers = DefaultControllers
+	}
+	dir, err := cp.processDir("kube-controller-manager")
+	if err != nil {
+		return nil, err
+	}
+	port, err := FreeLoopbackPort()
+	if err != nil {
+		return nil, fmt.Errorf("finding a free port for kube-controller-manager: %w", err)
+	}
+	args := []string{
+		"--kubeconfig=" + cp.Kubeconfig,
+		"--controllers=" + strings.Join(controllers, ","),
+		"--leader-elect=false",
+		"--use-service-account-credentials=false",
+		"--bind-address=127.0.0.1",
+		"--secure-port=" + strconv.Itoa(port),
+		"--cert-dir=" + filepath.Join(dir, "certs"),
+		// Quick reactions: tests and the demo wait on Jobs and ReplicaSets.
+		"--concurrent-job-syncs=5",
+		"--v=2",
+	}
+	p, err := StartProcess("kube-controller-manager", filepath.Join(dir, "kube-controller-manager.log"), bin, args...)
+	if err != nil {
+		return nil, err
+	}
+	healthz := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
+	// Its serving certificate is self-signed; /healthz needs no credentials.
+	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback health probe of a self-signed test server
+	}}
+	err = p.WaitReady(ctx, 90*time.Second, func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, healthz, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false, fmt.Errorf("%s: %s", healthz, resp.Status)
+		}
+		return true, nil
+	})
+	if err != nil {
+		_ = p.Stop()
+		return nil, fmt.Errorf("kube-controller-manager: %w", err)
+	}
+	return p, nil
+}
+
+// processDir makes the folder for one process's log and files: under
+// cp.LogDir when set, else a new temporary folder.
+func (cp *ControlPlane) processDir(name string) (string, error) {
+	if cp.LogDir != "" {
+		dir := filepath.Join(cp.LogDir, name)
+		return dir, os.MkdirAll(dir, 0o755)
+	}
+	dir, err := os.MkdirTemp("", "gantry-"+name+"-")
+	if err != nil {
+		return "", fmt.Errorf("making a folder for %s: %w", name, err)
+	}
+	return dir, nil
+}
