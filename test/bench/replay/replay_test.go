@@ -2,6 +2,7 @@ package replay
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"os"
 	"os/exec"
@@ -82,9 +83,15 @@ func TestReplay(t *testing.T) {
 	if !ok {
 		t.Fatalf("%s=%q: want quick or full", EnvMode, name)
 	}
-	ctrllog.SetLogger(klog.NewKlogr())
-	klog.SetOutput(os.Stderr)
 	began := time.Now()
+	out := os.Getenv(EnvOut)
+	if out == "" {
+		out = filepath.Join(framework.RepoRoot(), "_output", "bench", name+"-"+began.UTC().Format("20060102-150405"))
+	}
+	if err := os.MkdirAll(out, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	quietLogs(t, filepath.Join(out, "scheduler.log"))
 
 	spec, err := LoadSpec(os.Getenv(EnvWorkload))
 	if err != nil {
@@ -178,10 +185,6 @@ func TestReplay(t *testing.T) {
 	}
 	report.Setup = append(report.Setup, fmt.Sprintf("Whole run (control plane, nodes, every replay and clean-up): %s.", time.Since(began).Round(time.Second)))
 
-	out := os.Getenv(EnvOut)
-	if out == "" {
-		out = filepath.Join(framework.RepoRoot(), "_output", "bench", name+"-"+time.Now().UTC().Format("20060102-150405"))
-	}
 	if err := report.Write(out); err != nil {
 		t.Fatal(err)
 	}
@@ -204,6 +207,29 @@ func TestReplay(t *testing.T) {
 			t.Errorf("%s: %d pods got GPUs already in use", f.Scheduler, f.Mismatches)
 		}
 	}
+}
+
+// quietLogs sends the in-process schedulers' logs (klog, and
+// controller-runtime's, which Coscheduling uses) to a file instead of the
+// test's output.
+func quietLogs(t *testing.T, path string) {
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	for k, v := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+		if err := fs.Set(k, v); err != nil {
+			t.Fatal(err)
+		}
+	}
+	klog.SetOutput(f)
+	ctrllog.SetLogger(klog.NewKlogr())
+	t.Cleanup(func() {
+		klog.Flush()
+		_ = f.Close()
+	})
 }
 
 func workloadName() string {
