@@ -75,20 +75,3 @@ bench: ## Replay benchmark, full: 1,000 nodes, ~10,400 pods, 4 schedulers (about
 bench-quick: ## Replay benchmark, quick (CI): 40 nodes, ~440 pods, 4 schedulers (about 2 min).
 	GANTRY_BENCH_REPLAY=quick GANTRY_BENCH_COMMAND='make bench-quick' \
 	  KUBEBUILDER_ASSETS=$(TOOLS_DIR) $(GO) test -count=1 -run '^TestReplay$$' -v -timeout 10m ./test/bench/replay/
-
-# The replay benchmark (test/bench/replay, issue #8): the same GPU workload
-# against Gantry, the default profile, MostAllocated and Coscheduling, one
-# after the other on one simulated cluster. The report (Markdown, HTML with
-# plots, JSON) goes to _output/bench/<mode>-<time>/; BENCH_DOCS=1 also
-# rewrites docs/benchmarks.md. Scheduler logs go to scheduler.log there.
-BENCH_DOCS ?= 0
-
-.PHONY: bench
-bench: ## Replay benchmark, full: 1,000 nodes, ~10,400 pods, 4 schedulers (about 15 min on 2 cores).
-	GANTRY_BENCH_REPLAY=full GANTRY_BENCH_DOCS=$(BENCH_DOCS) GANTRY_BENCH_COMMAND='make bench BENCH_DOCS=1' \
-	  KUBEBUILDER_ASSETS=$(TOOLS_DIR) $(GO) test -count=1 -run '^TestReplay$$' -v -timeout 45m ./test/bench/replay/
-
-.PHONY: bench-quick
-bench-quick: ## Replay benchmark, quick (CI): 40 nodes, ~440 pods, 4 schedulers (about 2 min).
-	GANTRY_BENCH_REPLAY=quick GANTRY_BENCH_COMMAND='make bench-quick' \
-	  KUBEBUILDER_ASSETS=$(TOOLS_DIR) $(GO) test -count=1 -run '^TestReplay$$' -v -timeout 10m ./test/bench/replay/
