@@ -51,8 +51,16 @@ vendor: ## Tidy go.mod and refresh vendor/.
 	$(GO) mod tidy
 	$(GO) mod vendor
 
+.PHONY: demo
+demo: tools build ## Start the local cluster (KWOK GPU nodes, Gantry) in the background and submit the examples.
+	hack/demo.sh up
+
+.PHONY: demo-down
+demo-down: ## Stop everything `make demo` started and remove _output/demo.
+	hack/demo.sh down
+
 .PHONY: run
-run: tools build ## Run etcd, kube-apiserver and gantry-scheduler locally.
+run: tools build ## `make demo` in the foreground; Ctrl-C stops it.
 	hack/local-up.sh
 
 .PHONY: clean

@@ -1,194 +1,142 @@
-// Command local-up runs Gantry on this machine without a cluster or GPUs:
-// etcd and kube-apiserver from _output/tools (with Gantry's CRDs), a few
-// GPU nodes registered as Ready, one gantry-device-plugin per node on an
-// NVML fixture publishing the node's NodeGPU, gantry-scheduler with the
-// shipped configuration, and a demo pod that opts in to Gantry. It prints
-// what happens and how to point kubectl at the API server, and stops
-// everything on Ctrl-C.
-//
-// No kubelet runs here yet (fake kubelets come with the local-cluster
-// work), so bound pods stay Pending and the device plugins keep retrying
-// their kubelet registration.
+// Command local-up runs Gantry on this machine without a cluster or GPUs
+// (`make demo`, `make run`): the local cluster of test/localcluster (etcd,
+// kube-apiserver, kube-controller-manager, KWOK with fake GPU nodes, one
+// gantry-device-plugin per node on an NVML fixture, gantry-scheduler and
+// gantry-controller under the chart's identities, a stand-in default
+// scheduler), then the workloads of deploy/examples: the two-team queues,
+// the inference canary, the 4 × 8-GPU training gang and, at once rather
+// than at 11:00, a Job created from the daily inference CronJob. Pods of
+// the Jobs finish after a short simulated run (--run-for). It prints what
+// happens in plain lines and how to point kubectl at the cluster, and
+// stops everything on SIGINT or SIGTERM (`make demo-down`).
 package main
 
 import (
 	"context"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
-	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
-	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/test/framework"
+	"github.com/gantry-gpu/gantry/test/localcluster"
 )
 
 func main() {
-	scheduler := flag.String("scheduler", "bin/gantry-scheduler", "Path of the gantry-scheduler binary.")
-	devicePlugin := flag.String("device-plugin", "bin/gantry-device-plugin", "Path of the gantry-device-plugin binary.")
+	dir := flag.String("state-dir", filepath.Join(framework.RepoRoot(), "_output", "demo"), "Folder of the cluster's kubeconfig, logs and pids.")
+	bin := flag.String("bin", filepath.Join(framework.RepoRoot(), "bin"), "Folder of gantry-scheduler, gantry-device-plugin and gantry-controller.")
+	trainFor := flag.String("train-for", "90s", "Simulated run time of each training pod (sim.gantry.dev/run-for).")
+	inferFor := flag.String("infer-for", "30s", "Simulated run time of each inference batch pod.")
+	scenario := flag.Bool("scenario", true, "Submit the examples; false leaves the cluster empty.")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, *scheduler, *devicePlugin); err != nil {
+	if err := run(ctx, *dir, *bin, *trainFor, *inferFor, *scenario); err != nil {
 		fmt.Fprintf(os.Stderr, "local-up: %v\n", err)
 		os.Exit(1)
 	}
 }
 
-// nodes are the demo's GPU nodes and the NVML fixture each one runs.
-var nodes = []struct{ name, fixture string }{
-	{"gpu-node-0", "dgx-a100"},
-	{"gpu-node-1", "dgx-h100"},
-	{"gpu-node-2", "pcie-2island"},
+func say(format string, args ...any) {
+	fmt.Printf("%s  %s\n", time.Now().Format("15:04:05"), fmt.Sprintf(format, args...))
 }
 
-func run(ctx context.Context, schedulerBin, devicePluginBin string) (err error) {
-	for _, bin := range []string{schedulerBin, devicePluginBin} {
-		if _, err := os.Stat(bin); err != nil {
-			return fmt.Errorf("%s: %w (run `make build`)", bin, err)
-		}
-	}
-	fmt.Println("local-up: starting etcd and kube-apiserver ...")
-	cp, err := framework.Start()
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, cp.Stop()) }()
+type lineWriter struct{}
 
-	dir := filepath.Join(framework.RepoRoot(), "_output", "local-up")
+func (lineWriter) Write(b []byte) (int, error) {
+	fmt.Printf("%s  %s", time.Now().Format("15:04:05"), b)
+	return len(b), nil
+}
+
+func run(ctx context.Context, dir, bin, trainFor, inferFor string, scenario bool) (err error) {
+	started := time.Now()
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	kubeconfig := filepath.Join(dir, "kubeconfig")
-	raw, err := os.ReadFile(cp.Kubeconfig)
+	c, err := localcluster.Up(ctx, localcluster.Options{Dir: dir, BinDir: bin, Log: lineWriter{}})
 	if err != nil {
 		return err
 	}
-	if err := os.WriteFile(kubeconfig, raw, 0o600); err != nil {
-		return err
-	}
-	fmt.Printf("local-up: API server is up; use it with\n\n    export KUBECONFIG=%s\n\n", kubeconfig)
-
-	var procs []*exec.Cmd
 	defer func() {
-		for _, p := range procs {
-			_ = p.Wait()
+		say("stopping every process")
+		if derr := c.Down(); derr != nil {
+			fmt.Fprintf(os.Stderr, "local-up: stopping: %v\n", derr)
 		}
+		say("stopped")
 	}()
-	for _, n := range nodes {
-		if _, err := cp.CreateReadyNode(ctx, n.name, map[string]string{"nvidia.com/gpu.present": "true"}, corev1.ResourceList{
-			corev1.ResourceCPU: resource.MustParse("96"), corev1.ResourceMemory: resource.MustParse("1Ti"),
-			"nvidia.com/gpu": resource.MustParse("8"),
-		}); err != nil {
-			return err
-		}
-		socketDir := filepath.Join(dir, n.name, "device-plugins")
-		if err := os.MkdirAll(socketDir, 0o755); err != nil {
-			return err
-		}
-		p, err := startLogged(ctx, filepath.Join(dir, n.name, "gantry-device-plugin.log"), devicePluginBin,
-			"--nvml=fixture:"+n.fixture, "--node-name="+n.name, "--kubeconfig="+kubeconfig,
-			"--kubelet-socket-dir="+socketDir, "--pod-resources-socket=", "--metrics-bind-address=", "--publish-interval=10s")
-		if err != nil {
-			return err
-		}
-		procs = append(procs, p)
-	}
-	for _, n := range nodes {
-		var ng gantryv1alpha1.NodeGPU
-		if err := wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
-			err := cp.Client.Get(ctx, client.ObjectKey{Name: n.name}, &ng)
-			return err == nil && ng.Status.HeartbeatTime != nil, client.IgnoreNotFound(err)
-		}); err != nil {
-			return fmt.Errorf("node %s: no NodeGPU published (see %s): %w", n.name, filepath.Join(dir, n.name, "gantry-device-plugin.log"), err)
-		}
-		topo, err := gpu.FromSpec(ng.Spec)
-		if err != nil {
-			return err
-		}
-		fmt.Printf("local-up: node %s: gantry-device-plugin (fixture %s) published %d× %s, %d NVLink island(s), %d healthy\n",
-			n.name, n.fixture, len(ng.Spec.GPUs), ng.Spec.GPUs[0].Model, len(topo.Islands()), ng.Status.Healthy)
-	}
-
-	config, err := framework.SchedulerConfig(kubeconfig, dir)
-	if err != nil {
+	say("the cluster is up after %s; point kubectl at it with", time.Since(started).Round(100*time.Millisecond))
+	fmt.Printf("\n    export KUBECONFIG=%s\n    kubectl get nodes,pods -A\n    %s nodes -o map    # GPU map per node\n    %s queues\n    %s gangs -A\n\n  logs: %s\n\n",
+		c.Kubeconfig, filepath.Join(bin, "kubectl-gantry"), filepath.Join(bin, "kubectl-gantry"), filepath.Join(bin, "kubectl-gantry"), filepath.Join(dir, "logs"))
+	if err := os.WriteFile(filepath.Join(dir, "ready"), []byte(time.Now().Format(time.RFC3339)+"\n"), 0o644); err != nil {
 		return err
 	}
-	logPath := filepath.Join(dir, "gantry-scheduler.log")
-	sched, err := startLogged(ctx, logPath, schedulerBin, "--config", config, "--secure-port=0", "-v=2")
-	if err != nil {
-		return err
+	if scenario {
+		go c.Narrate(ctx, os.Stdout)
+		if err := submit(ctx, c, trainFor, inferFor); err != nil {
+			return err
+		}
 	}
-	procs = append(procs, sched)
-	fmt.Printf("local-up: gantry-scheduler started (log: %s)\n", logPath)
-
-	ns, err := cp.CreateNamespace(ctx, "demo")
-	if err != nil {
-		return err
-	}
-	pod := &corev1.Pod{
-		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "train-0"},
-		Spec: corev1.PodSpec{
-			SchedulerName: "gantry",
-			Containers: []corev1.Container{{
-				Name: "train", Image: "registry.example/train:latest",
-				Resources: corev1.ResourceRequirements{Limits: corev1.ResourceList{"nvidia.com/gpu": resource.MustParse("4")}},
-			}},
-		},
-	}
-	if err := cp.Client.Create(ctx, pod); err != nil {
-		return err
-	}
-	fmt.Printf("local-up: created pod %s/%s asking for 4 GPUs with schedulerName gantry\n", ns, pod.Name)
-	waitCtx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	if err := wait.PollUntilContextCancel(waitCtx, 250*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		err := cp.Client.Get(ctx, client.ObjectKeyFromObject(pod), pod)
-		return pod.Spec.NodeName != "", err
-	}); err != nil {
-		return fmt.Errorf("pod %s/%s was not bound (see %s): %w", ns, pod.Name, logPath, err)
-	}
-	fmt.Printf("local-up: gantry-scheduler bound %s/%s to %s", ns, pod.Name, pod.Spec.NodeName)
-	if ids := pod.Annotations[gantryv1alpha1.GPUIDsAnnotation]; ids != "" {
-		fmt.Printf(" on GPUs %s", ids)
-	}
-	fmt.Println()
-	fmt.Println("local-up: running; press Ctrl-C to stop and clean up")
 	<-ctx.Done()
-	fmt.Println("local-up: stopping")
 	return nil
 }
 
-// startLogged starts a process whose output goes to a log file; it gets
-// SIGTERM when ctx ends. The caller Waits for it.
-func startLogged(ctx context.Context, logPath, bin string, args ...string) (*exec.Cmd, error) {
-	if err := os.MkdirAll(filepath.Dir(logPath), 0o755); err != nil {
-		return nil, err
+// submit applies the examples in the order a platform team would.
+func submit(ctx context.Context, c *localcluster.Cluster, trainFor, inferFor string) error {
+	step := func(file, runFor, what string) error {
+		objs, err := localcluster.LoadExample(file, runFor)
+		if err != nil {
+			return err
+		}
+		say("== applying deploy/examples/%s: %s", file, what)
+		return c.Apply(ctx, objs)
 	}
-	logFile, err := os.Create(logPath)
-	if err != nil {
-		return nil, err
+	if err := step("queues-two-teams.yaml", "", "Queue tree org -> research (8 GPUs guaranteed, limit 32), inference (8 guaranteed), default"); err != nil {
+		return err
 	}
-	cmd := exec.CommandContext(ctx, bin, args...)
-	cmd.Stdout, cmd.Stderr = logFile, logFile
-	// SIGTERM first, so the daemons shut down cleanly.
-	cmd.Cancel = func() error { return cmd.Process.Signal(syscall.SIGTERM) }
-	cmd.WaitDelay = 10 * time.Second
-	if err := cmd.Start(); err != nil {
-		logFile.Close()
-		return nil, fmt.Errorf("starting %s: %w", bin, err)
+	say("== skipping deploy/examples/kubeflow-pytorchjob.yaml: it needs Kubeflow's training operator, which this cluster does not run")
+	if err := step("pytorch-ddp-gang.yaml", trainFor, "PyTorch DDP, 4 pods x 8 GPUs, one gang (PodGroup llm-ddp, minMember 4), queue research; each pod runs "+trainFor); err != nil {
+		return err
 	}
-	return cmd, nil
+	if err := waitBound(ctx, c, "research", 4, 2*time.Minute); err != nil {
+		say("the training gang is not bound yet (%v); going on", err)
+	}
+	// After the gang: the stable Deployment is on the default scheduler,
+	// which knows nothing of gangs; applied first, it spreads over the DGX
+	// nodes, and its ReplicaSet refills every GPU Gantry preempts for the
+	// gang (two schedulers, one pool of GPUs: what the canary is for).
+	if err := step("inference-canary.yaml", "", "llm-serve: 9 stable replicas on the default scheduler, 1 canary on Gantry (NVLink only)"); err != nil {
+		return err
+	}
+	time.Sleep(5 * time.Second)
+	if err := step("daily-inference-cronjob.yaml", inferFor, "CronJob daily-scoring at 11:00 (Europe/Berlin), 4 pods x 2 GPUs, queue inference, high priority; each pod runs "+inferFor); err != nil {
+		return err
+	}
+	if _, err := c.TriggerCronJob(ctx, "inference", "daily-scoring", "daily-scoring-manual"); err != nil {
+		return err
+	}
+	say("== it is 11:00 somewhere: created Job inference/daily-scoring-manual from CronJob daily-scoring (as `kubectl create job --from=cronjob/daily-scoring` does)")
+	return nil
+}
+
+func waitBound(ctx context.Context, c *localcluster.Cluster, ns string, n int, timeout time.Duration) error {
+	return localcluster.WaitFor(ctx, timeout, func(ctx context.Context) (bool, error) {
+		var pods corev1.PodList
+		if err := c.CP.Client.List(ctx, &pods, client.InNamespace(ns)); err != nil {
+			return false, err
+		}
+		bound := 0
+		for _, p := range pods.Items {
+			if p.Spec.NodeName != "" {
+				bound++
+			}
+		}
+		return bound >= n, nil
+	})
 }

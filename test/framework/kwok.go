@@ -14,6 +14,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/util/retry"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 )
 
@@ -115,7 +116,8 @@ const kwokStartedLine = `"msg":"Watch nodes"`
 
 // CreateKWOKGPUNode registers a node that StartKWOK's KWOK runs: annotated
 // for KWOK, labelled GPUPresentLabel=true (plus labels), with allocatable
-// 64 CPUs, 512Gi memory, 110 pods and gpus nvidia.com/gpu, and the
+// 128 CPUs, 1Ti memory, 110 pods and gpus nvidia.com/gpu (a DGX-class
+// node), and the
 // not-ready taint lifted (no node lifecycle controller need run). It returns
 // once KWOK has marked the node Ready.
 func (cp *ControlPlane) CreateKWOKGPUNode(ctx context.Context, name string, gpus int, labels map[string]string) (*corev1.Node, error) {
@@ -131,13 +133,19 @@ func (cp *ControlPlane) CreateKWOKGPUNode(ctx context.Context, name string, gpus
 		return nil, fmt.Errorf("creating node %s: %w", name, err)
 	}
 	alloc := corev1.ResourceList{
-		corev1.ResourceCPU:    resource.MustParse("64"),
-		corev1.ResourceMemory: resource.MustParse("512Gi"),
+		corev1.ResourceCPU:    resource.MustParse("128"),
+		corev1.ResourceMemory: resource.MustParse("1Ti"),
 		corev1.ResourcePods:   resource.MustParse("110"),
 		GPUResource:           *resource.NewQuantity(int64(gpus), resource.DecimalSI),
 	}
-	node.Status.Capacity, node.Status.Allocatable = alloc, alloc.DeepCopy()
-	if err := cp.Client.Status().Update(ctx, node); err != nil {
+	// KWOK may be writing the node's status already: retry on conflicts.
+	if err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
+		if err := cp.Client.Get(ctx, client.ObjectKey{Name: name}, node); err != nil {
+			return err
+		}
+		node.Status.Capacity, node.Status.Allocatable = alloc, alloc.DeepCopy()
+		return cp.Client.Status().Update(ctx, node)
+	}); err != nil {
 		return nil, fmt.Errorf("setting the allocatable resources of node %s: %w", name, err)
 	}
 	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
