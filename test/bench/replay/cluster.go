@@ -4,12 +4,17 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"path/filepath"
+	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
@@ -142,6 +147,22 @@ func NewCluster(ctx context.Context, cp *framework.ControlPlane, spec ClusterSpe
 		return nil, err
 	}
 	return c, nil
+}
+
+// InstallElasticQuotaCRD installs scheduler-plugins' ElasticQuota CRD
+// (testdata/crds, copied from the module pinned in go.mod), which
+// CapacityScheduling needs and deploy/crds does not have, and waits until
+// it is served.
+func InstallElasticQuotaCRD(ctx context.Context, cp *framework.ControlPlane) error {
+	_, file, _, _ := runtime.Caller(0)
+	path := filepath.Join(filepath.Dir(file), "testdata", "crds", "scheduling.x-k8s.io_elasticquotas.yaml")
+	if _, err := cp.ApplyManifest(ctx, path); err != nil {
+		return err
+	}
+	return wait.PollUntilContextTimeout(ctx, 200*time.Millisecond, time.Minute, true, func(ctx context.Context) (bool, error) {
+		var l schedv1alpha1.ElasticQuotaList
+		return cp.Client.List(ctx, &l) == nil, nil
+	})
 }
 
 // GPUResource is the extended resource of whole GPUs.

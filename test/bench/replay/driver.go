@@ -302,6 +302,11 @@ func (r *replay) setUp(ctx context.Context, queues map[string]bool) error {
 		if err := c.Create(ctx, &corev1.ServiceAccount{ObjectMeta: metav1.ObjectMeta{Name: "default", Namespace: ns}}); err != nil {
 			return err
 		}
+		if r.sched.ElasticQuotas {
+			if err := c.Create(ctx, r.elasticQuota(ns, q)); err != nil {
+				return fmt.Errorf("creating ElasticQuota in %s: %w", ns, err)
+			}
+		}
 		if r.sched.Queues {
 			w := r.opts.Weights[q]
 			if w <= 0 {
@@ -319,6 +324,33 @@ func (r *replay) setUp(ctx context.Context, queues map[string]bool) error {
 	return nil
 }
 
+// elasticQuota is queue q's ElasticQuota: min its weighted share of the
+// cluster (weights over the queues of Options.Weights), max the cluster.
+func (r *replay) elasticQuota(ns, q string) *schedv1alpha1.ElasticQuota {
+	var sum float64
+	for _, w := range r.opts.Weights {
+		sum += float64(w)
+	}
+	share := 1.0
+	if w, ok := r.opts.Weights[q]; ok && sum > 0 {
+		share = float64(w) / sum
+	}
+	gpus := int64(r.cluster.GPUs)
+	cpu := int64(r.cluster.spec.NodeCPU) * int64(len(r.cluster.Nodes))
+	mem := int64(r.cluster.spec.NodeMemoryGiB) * int64(len(r.cluster.Nodes)) << 30
+	list := func(f float64) corev1.ResourceList {
+		return corev1.ResourceList{
+			GPUResource:           *resource.NewQuantity(int64(f*float64(gpus)), resource.DecimalSI),
+			corev1.ResourceCPU:    *resource.NewQuantity(int64(f*float64(cpu)), resource.DecimalSI),
+			corev1.ResourceMemory: *resource.NewQuantity(int64(f*float64(mem)), resource.BinarySI),
+		}
+	}
+	return &schedv1alpha1.ElasticQuota{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "quota"},
+		Spec:       schedv1alpha1.ElasticQuotaSpec{Min: list(share), Max: list(1)},
+	}
+}
+
 // tearDown deletes the replay's pods, PodGroups and Queues and waits for
 // the pods to be gone, so the next replay starts on an empty cluster.
 func (r *replay) tearDown(ctx context.Context, queues map[string]bool) {
@@ -327,6 +359,9 @@ func (r *replay) tearDown(ctx context.Context, queues map[string]bool) {
 		ns := r.namespace(q)
 		_ = c.DeleteAllOf(ctx, &corev1.Pod{}, client.InNamespace(ns), client.GracePeriodSeconds(0))
 		_ = c.DeleteAllOf(ctx, &schedv1alpha1.PodGroup{}, client.InNamespace(ns))
+		if r.sched.ElasticQuotas {
+			_ = c.DeleteAllOf(ctx, &schedv1alpha1.ElasticQuota{}, client.InNamespace(ns))
+		}
 		if r.sched.Queues {
 			_ = c.Delete(ctx, &gantryv1alpha1.Queue{ObjectMeta: metav1.ObjectMeta{Name: q}})
 		}

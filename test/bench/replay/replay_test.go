@@ -138,6 +138,14 @@ func TestReplay(t *testing.T) {
 	ctx := context.Background()
 	cp := framework.StartT(t)
 	start := time.Now()
+	for _, s := range schedulers {
+		if s.ElasticQuotas {
+			if err := InstallElasticQuotaCRD(ctx, cp); err != nil {
+				t.Fatal(err)
+			}
+			break
+		}
+	}
 	cluster, err := NewCluster(ctx, cp, spec.Cluster, m.nodes)
 	if err != nil {
 		t.Fatal(err)

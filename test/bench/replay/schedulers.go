@@ -10,6 +10,7 @@ import (
 	configv1 "k8s.io/kube-scheduler/config/v1"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/utils/ptr"
+	"sigs.k8s.io/scheduler-plugins/pkg/capacityscheduling"
 	"sigs.k8s.io/scheduler-plugins/pkg/coscheduling"
 	"sigs.k8s.io/yaml"
 
@@ -37,6 +38,10 @@ type Scheduler struct {
 	GPUIDs bool
 	// Queues: create Queue objects for the workload's queues.
 	Queues bool
+	// ElasticQuotas: create an ElasticQuota for each queue's namespace
+	// (CapacityScheduling), its min the queue's weighted share of the
+	// cluster, its max the whole cluster.
+	ElasticQuotas bool
 }
 
 // GangTimeoutSeconds is every PodGroup's scheduleTimeoutSeconds (wall
@@ -96,7 +101,7 @@ func Schedulers() []Scheduler {
 		},
 		{
 			Name:        "coscheduling",
-			Description: "the default profile plus scheduler-plugins' Coscheduling (as its manifests configure it; permit wait 30 s, backoff 10 s)",
+			Description: "the default profile plus scheduler-plugins' Coscheduling (as its manifests configure it; permit wait 30 s, backoff 10 s) and CapacityScheduling (one ElasticQuota per queue: min = the queue's weighted share of the cluster, max = the cluster; it replaces DefaultPreemption, as its manifests configure it)",
 			Config: func(kubeconfig, dir, name string) (string, error) {
 				args, err := json.Marshal(map[string]any{"permitWaitingTimeSeconds": GangTimeoutSeconds, "podGroupBackoffSeconds": 10})
 				if err != nil {
@@ -105,7 +110,10 @@ func Schedulers() []Scheduler {
 				return profileConfig(kubeconfig, dir, configv1.KubeSchedulerProfile{
 					SchedulerName: ptr.To(name),
 					Plugins: &configv1.Plugins{
-						MultiPoint: configv1.PluginSet{Enabled: []configv1.Plugin{{Name: coscheduling.Name}}},
+						MultiPoint: configv1.PluginSet{
+							Enabled:  []configv1.Plugin{{Name: coscheduling.Name}, {Name: capacityscheduling.Name}},
+							Disabled: []configv1.Plugin{{Name: "DefaultPreemption"}},
+						},
 						QueueSort: configv1.PluginSet{
 							Enabled:  []configv1.Plugin{{Name: coscheduling.Name}},
 							Disabled: []configv1.Plugin{{Name: "*"}},
@@ -114,7 +122,11 @@ func Schedulers() []Scheduler {
 					PluginConfig: []configv1.PluginConfig{{Name: coscheduling.Name, Args: runtime.RawExtension{Raw: args}}},
 				})
 			},
-			Options: []app.Option{app.WithPlugin(coscheduling.Name, coscheduling.New)},
+			Options: []app.Option{
+				app.WithPlugin(coscheduling.Name, coscheduling.New),
+				app.WithPlugin(capacityscheduling.Name, capacityscheduling.New),
+			},
+			ElasticQuotas: true,
 		},
 	}
 }
