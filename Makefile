@@ -28,6 +28,10 @@ tools: ## Build etcd, kube-apiserver, kube-controller-manager, KWOK, controller-
 test: tools ## Unit and integration tests against a real etcd + kube-apiserver.
 	hack/test.sh
 
+.PHONY: test-e2e
+test-e2e: tools build ## End-to-end: the examples on the local cluster of `make demo` (test/e2e).
+	GANTRY_E2E=1 KUBEBUILDER_ASSETS=$(TOOLS_DIR) $(GO) test -count=1 -v -timeout 10m ./test/e2e/
+
 .PHONY: lint
 lint: tools ## gofmt, go vet, staticcheck and helm lint.
 	@bad=$$(gofmt -l cmd pkg test hack); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
