@@ -39,7 +39,8 @@ lint: tools ## gofmt, go vet, staticcheck and helm lint.
 	$(TOOLS_DIR)/staticcheck ./...
 	$(TOOLS_DIR)/helm lint --strict deploy/helm/gantry
 	$(TOOLS_DIR)/helm lint --strict deploy/helm/gantry --set serviceMonitor.enabled=true \
-	  --set devicePlugin.metricsBindAddress=:9400 --set controller.bindAddress=:9402
+	  --set devicePlugin.metricsBindAddress=:9400 --set controller.bindAddress=:9402 \
+	  --set grafanaDashboard.enabled=true --set prometheusRule.enabled=true
 
 .PHONY: generate
 generate: ## Regenerate deepcopy code, CRD manifests, and the chart's copies and renderings.
