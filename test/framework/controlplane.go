@@ -4,6 +4,13 @@
 // client-certificate admin in system:masters, RBAC authorization on, and
 // Gantry's and scheduler-plugins' CRDs installed. It is a thin layer over
 // controller-runtime's envtest, which does the process and certificate work.
+//
+// Beside it, StartControllerManager runs kube-controller-manager (Jobs,
+// CronJobs, Deployments...), and StartKWOK runs KWOK as the kubelet of
+// nodes made with CreateKWOKGPUNode: pods bound to them run, and those
+// annotated RunForAnnotation succeed after that long (kwok-stages.yaml).
+// test/localcluster builds the local cluster of `make demo` and `make
+// test-e2e` from these.
 package framework
 
 import (
