@@ -17,8 +17,10 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"testing"
 	"time"
@@ -30,6 +32,7 @@ import (
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
+	"github.com/gantry-gpu/gantry/pkg/kubectlgantry"
 	"github.com/gantry-gpu/gantry/test/framework"
 	"github.com/gantry-gpu/gantry/test/localcluster"
 )
@@ -117,6 +120,28 @@ func TestExamplesEndToEnd(t *testing.T) {
 		t.Errorf("gang members on nodes %v, want four nodes", nodes)
 	}
 	waitPodGroupPhase(ctx, t, c, "research", "llm-ddp", schedv1alpha1.PodGroupRunning)
+
+	// What the README tells users to run: kubectl gantry nodes, against
+	// the cluster's kubeconfig, sees every node's GPUs and the gang's.
+	out, err := exec.CommandContext(ctx, filepath.Join(binDir, "kubectl-gantry"), "nodes", "-o", "json", "--kubeconfig", cluster.Kubeconfig).Output()
+	if err != nil {
+		t.Fatalf("kubectl-gantry nodes: %v", err)
+	}
+	var view kubectlgantry.NodesView
+	if err := json.Unmarshal(out, &view); err != nil {
+		t.Fatalf("kubectl-gantry nodes -o json: %v\n%s", err, out)
+	}
+	if len(view.Nodes) != len(localcluster.DefaultNodes) {
+		t.Errorf("kubectl-gantry nodes lists %d nodes, want %d", len(view.Nodes), len(localcluster.DefaultNodes))
+	}
+	for _, n := range view.Nodes {
+		if !n.HasNodeGPU {
+			t.Errorf("kubectl-gantry nodes: %s has no NodeGPU", n.Name)
+		}
+		if nodes[n.Name] && n.UsedGPUs != 8 {
+			t.Errorf("kubectl-gantry nodes: %s (a gang member's node) uses %d GPUs, want 8", n.Name, n.UsedGPUs)
+		}
+	}
 
 	// Queue accounting, from gantry-controller's Queue status: research
 	// holds the gang's 32 GPUs, 24 of them beyond its guarantee of 8.
