@@ -192,3 +192,40 @@ func ignoreConflict(err error) error {
 	}
 	return err
 }
+
+// KWOKGPUNode is one node for CreateKWOKGPUNodes.
+type KWOKGPUNode struct {
+	Name   string
+	GPUs   int
+	Labels map[string]string
+}
+
+// CreateKWOKGPUNodes creates nodes with CreateKWOKGPUNode, parallel at a
+// time (16 when parallel <= 0), and returns the first error.
+func (cp *ControlPlane) CreateKWOKGPUNodes(ctx context.Context, nodes []KWOKGPUNode, parallel int) error {
+	if parallel <= 0 {
+		parallel = 16
+	}
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	sem := make(chan struct{}, parallel)
+	errs := make(chan error, len(nodes))
+	for _, n := range nodes {
+		sem <- struct{}{}
+		go func() {
+			defer func() { <-sem }()
+			_, err := cp.CreateKWOKGPUNode(ctx, n.Name, n.GPUs, n.Labels)
+			if err != nil {
+				cancel()
+			}
+			errs <- err
+		}()
+	}
+	var first error
+	for range nodes {
+		if err := <-errs; err != nil && first == nil {
+			first = err
+		}
+	}
+	return first
+}

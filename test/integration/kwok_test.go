@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
@@ -59,6 +60,22 @@ func TestKWOKJobRunsToCompletion(t *testing.T) {
 	}
 	if node.Labels[framework.GPUPresentLabel] != "true" {
 		t.Errorf("node labels %v lack %s=true", node.Labels, framework.GPUPresentLabel)
+	}
+
+	// Many at once, as benchmarks make them: every one Ready.
+	var many []framework.KWOKGPUNode
+	for i := range 24 {
+		many = append(many, framework.KWOKGPUNode{Name: fmt.Sprintf("kwok-many-%02d", i), GPUs: 8})
+	}
+	start := time.Now()
+	if err := controlPlane.CreateKWOKGPUNodes(ctx, many, 0); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d KWOK nodes Ready in %s", len(many), time.Since(start).Round(time.Millisecond))
+	for _, n := range many {
+		t.Cleanup(func() {
+			_ = c.Delete(context.Background(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: n.Name}})
+		})
 	}
 
 	ns, err := controlPlane.CreateNamespace(ctx, "kwok-job")
