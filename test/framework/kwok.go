@@ -91,6 +91,8 @@ func (cp *ControlPlane) StartKWOKProcess(ctx context.Context, opts KWOKOptions) 
 		"--enable-crds=",
 		"--server-address=",
 		"--node-ip=127.0.0.1",
+		// Pod IPs for benchmarks' thousands of pods (KWOK's default is a /24).
+		"--cidr=10.0.0.1/16",
 	}, opts.ExtraArgs...)
 	p, err := StartProcess("kwok", filepath.Join(dir, "kwok.log"), bin, args...)
 	if err != nil {
