@@ -30,6 +30,11 @@ const (
 	// until deleted. See kwok-stages.yaml.
 	RunForAnnotation = "sim.gantry.dev/run-for"
 
+	// StopAfterAnnotation on a pod bound to a KWOK node makes its deletion
+	// take that long (same form as RunForAnnotation; capped by the grace
+	// period) instead of none: a container slow to stop on SIGTERM.
+	StopAfterAnnotation = "sim.gantry.dev/stop-after"
+
 	// GPUResource is the extended resource of whole GPUs.
 	GPUResource corev1.ResourceName = "nvidia.com/gpu"
 	// GPUPresentLabel is the label the device plugin's DaemonSet selects.

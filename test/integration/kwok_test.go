@@ -210,6 +210,40 @@ func TestKWOKJobRunsToCompletion(t *testing.T) {
 	}); err != nil {
 		t.Fatalf("deleted pod %s was not removed (phase %s): %v", gone.Name, gone.Status.Phase, err)
 	}
+
+	// One annotated sim.gantry.dev/stop-after takes that long to go, not
+	// its whole grace period.
+	slow := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "slow-to-stop", Annotations: map[string]string{framework.StopAfterAnnotation: "3s"}},
+		Spec: corev1.PodSpec{
+			NodeName:                      node.Name,
+			TerminationGracePeriodSeconds: ptr.To[int64](60),
+			Containers:                    []corev1.Container{{Name: "serve", Image: "registry.example/serve:latest"}},
+		},
+	}
+	if err := c.Create(ctx, slow); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		err := c.Get(ctx, client.ObjectKeyFromObject(slow), slow)
+		return slow.Status.Phase == corev1.PodRunning, err
+	}); err != nil {
+		t.Fatalf("pod %s did not turn Running: %v", slow.Name, err)
+	}
+	deleted := time.Now()
+	if err := c.Delete(ctx, slow); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextTimeout(ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		err := c.Get(ctx, client.ObjectKeyFromObject(slow), slow)
+		return client.IgnoreNotFound(err) == nil && err != nil, client.IgnoreNotFound(err)
+	}); err != nil {
+		t.Fatalf("deleted pod %s was not removed (phase %s): %v", slow.Name, slow.Status.Phase, err)
+	}
+	// Whole seconds: the deletion began within the second before "deleted".
+	if took := time.Since(deleted); took < 2*time.Second || took > 8*time.Second {
+		t.Errorf("pod %s annotated %s=3s took %s to go, want about 3s", slow.Name, framework.StopAfterAnnotation, took)
+	}
 }
 
 func podReady(p *corev1.Pod) bool {
