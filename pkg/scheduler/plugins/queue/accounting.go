@@ -50,16 +50,10 @@ type accounting struct {
 	// own is each queue's counted usage (descendants not included);
 	// leaving is the part of it held by pods being deleted.
 	own, leaving map[string]v1.ResourceList
-	// total is every counted pod's usage, in a queue or not.
-	total v1.ResourceList
 	// pending is each queue's waiting workloads and their demand.
 	pending map[string]map[string]v1.ResourceList
 	// byNamespace and byGang index the pods for re-resolving queues.
 	byNamespace, byGang map[string]map[types.UID]bool
-	// nodes holds each schedulable node's allocatable; capacity is their
-	// sum.
-	nodes    map[string]v1.ResourceList
-	capacity v1.ResourceList
 }
 
 // podEntry is one recorded pod and what it adds where.
@@ -87,12 +81,9 @@ func newAccounting(gpuResource v1.ResourceName) *accounting {
 		pods:        map[types.UID]*podEntry{},
 		own:         map[string]v1.ResourceList{},
 		leaving:     map[string]v1.ResourceList{},
-		total:       v1.ResourceList{},
 		pending:     map[string]map[string]v1.ResourceList{},
 		byNamespace: map[string]map[types.UID]bool{},
 		byGang:      map[string]map[types.UID]bool{},
-		nodes:       map[string]v1.ResourceList{},
-		capacity:    v1.ResourceList{},
 	}
 }
 
@@ -193,11 +184,26 @@ func workloadKey(pod *v1.Pod) string {
 	return "pod " + pod.Namespace + "/" + pod.Name
 }
 
+// podChange says how recording a pod changed its queue's usage.
+type podChange struct {
+	// queue is the pod's queue ("" when the pod was not known and is
+	// not now).
+	queue string
+	// became is +1 when the pod started counting, -1 when it stopped,
+	// 0 otherwise.
+	became int
+	// counted is, for a deleted pod, whether it counted.
+	counted bool
+}
+
 // SetPod records a pod the informer reports added or updated.
-func (a *accounting) SetPod(pod *v1.Pod) {
+func (a *accounting) SetPod(pod *v1.Pod) podChange {
 	if terminal(pod) {
-		a.DeletePod(pod)
-		return
+		c := a.DeletePod(pod)
+		if c.counted {
+			c.became = -1
+		}
+		return c
 	}
 	var queue string
 	if a.resolver() != nil {
@@ -215,12 +221,21 @@ func (a *accounting) SetPod(pod *v1.Pod) {
 			index(a.byGang, gangKey(pod.Namespace, name), pod.UID)
 		}
 	}
+	was := e.counted
 	a.unapply(e)
 	e.pod, e.queue, e.requests = pod, queue, requests
 	if pod.Spec.NodeName != "" {
 		e.reserved = false
 	}
 	a.apply(e)
+	c := podChange{queue: queue}
+	switch {
+	case e.counted && !was:
+		c.became = 1
+	case !e.counted && was:
+		c.became = -1
+	}
+	return c
 }
 
 func (a *accounting) resolver() func(*v1.Pod) (string, gantryv1alpha1.QueueSource) {
@@ -258,7 +273,6 @@ func (a *accounting) apply(e *podEntry) {
 		if e.leaving {
 			core.Add(a.leaving, e.queue, e.requests)
 		}
-		addTo(a.total, e.requests)
 	case p.DeletionTimestamp == nil && len(p.Spec.SchedulingGates) == 0:
 		e.waiting = true
 		e.workload = workloadKey(p)
@@ -283,7 +297,6 @@ func (a *accounting) unapply(e *podEntry) {
 		if e.leaving {
 			core.Sub(a.leaving, e.queue, e.requests)
 		}
-		subFrom(a.total, e.requests)
 	}
 	if e.waiting {
 		if w := a.pending[e.queue]; w != nil {
@@ -326,24 +339,28 @@ func allZero(l v1.ResourceList) bool {
 	return true
 }
 
-// DeletePod forgets a pod and any reservation it had.
-func (a *accounting) DeletePod(pod *v1.Pod) {
+// DeletePod forgets a pod and any reservation it had, and says which queue
+// it was in and whether it counted.
+func (a *accounting) DeletePod(pod *v1.Pod) podChange {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	e := a.pods[pod.UID]
 	if e == nil {
-		return
+		return podChange{}
 	}
+	c := podChange{queue: e.queue, counted: e.counted}
 	a.unapply(e)
 	delete(a.pods, pod.UID)
 	unindex(a.byNamespace, e.pod.Namespace, pod.UID)
 	if name := e.pod.Labels[gang.PodGroupLabel]; name != "" {
 		unindex(a.byGang, gangKey(e.pod.Namespace, name), pod.UID)
 	}
+	return c
 }
 
-// Reserve counts a pod this scheduler placed but has not bound yet.
-func (a *accounting) Reserve(pod *v1.Pod) {
+// Reserve counts a pod this scheduler placed but has not bound yet, and
+// says its queue ("" if it counted already).
+func (a *accounting) Reserve(pod *v1.Pod) string {
 	var queue string
 	if a.resolver() != nil {
 		queue, _ = a.resolver()(pod)
@@ -360,24 +377,27 @@ func (a *accounting) Reserve(pod *v1.Pod) {
 		}
 	}
 	if e.counted {
-		return
+		return ""
 	}
 	a.unapply(e)
 	e.reserved = true
 	a.apply(e)
+	return e.queue
 }
 
-// Unreserve drops the pod's reservation, if any.
-func (a *accounting) Unreserve(uid types.UID) {
+// Unreserve drops the pod's reservation, if any, and says its queue ("" if
+// it had none).
+func (a *accounting) Unreserve(uid types.UID) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	e := a.pods[uid]
 	if e == nil || !e.reserved {
-		return
+		return ""
 	}
 	a.unapply(e)
 	e.reserved = false
 	a.apply(e)
+	return e.queue
 }
 
 // Counted reports whether the pod already counts against its queue.
@@ -420,37 +440,10 @@ func (a *accounting) requeue(m map[string]map[types.UID]bool, key string) {
 	}
 }
 
-// SetNode records a node's allocatable; an unschedulable node counts none.
-func (a *accounting) SetNode(node *v1.Node) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if old, ok := a.nodes[node.Name]; ok {
-		subFrom(a.capacity, old)
-		delete(a.nodes, node.Name)
-	}
-	if node.Spec.Unschedulable {
-		return
-	}
-	alloc := node.Status.Allocatable.DeepCopy()
-	a.nodes[node.Name] = alloc
-	addTo(a.capacity, alloc)
-}
-
-// DeleteNode forgets a node.
-func (a *accounting) DeleteNode(name string) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if old, ok := a.nodes[name]; ok {
-		subFrom(a.capacity, old)
-		delete(a.nodes, name)
-	}
-}
-
 // usageSnapshot is one cycle's copy of the sums.
 type usageSnapshot struct {
 	// own is each queue's usage, leaving what its terminating pods hold.
-	own, leaving   map[string]v1.ResourceList
-	total, capacity v1.ResourceList
+	own, leaving map[string]v1.ResourceList
 }
 
 // Snapshot copies the sums for one decision.
@@ -458,10 +451,8 @@ func (a *accounting) Snapshot() usageSnapshot {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	s := usageSnapshot{
-		own:      make(map[string]v1.ResourceList, len(a.own)),
-		leaving:  make(map[string]v1.ResourceList, len(a.leaving)),
-		total:    a.total.DeepCopy(),
-		capacity: a.capacity.DeepCopy(),
+		own:     make(map[string]v1.ResourceList, len(a.own)),
+		leaving: make(map[string]v1.ResourceList, len(a.leaving)),
 	}
 	for q, l := range a.own {
 		s.own[q] = l.DeepCopy()

@@ -57,6 +57,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
+	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/dynamic/dynamicinformer"
@@ -98,6 +99,7 @@ const (
 )
 
 var (
+	_ framework.PreEnqueuePlugin  = &Plugin{}
 	_ framework.PreFilterPlugin   = &Plugin{}
 	_ framework.FilterPlugin      = &Plugin{}
 	_ framework.ReservePlugin     = &Plugin{}
@@ -121,9 +123,11 @@ type Plugin struct {
 	// waitForQueues is state.waitForQueues; nil where the Queues are
 	// given (unit tests).
 	waitForQueues func(context.Context)
-	// deferred holds the UIDs of pods last refused for fair share, whose
-	// chances change when another pod is placed or stops waiting.
-	deferred *sync.Map
+	// deferred holds the pods last refused for fair share.
+	deferred *deferrals
+	// shareChanged is state.shareChanged for the scheduler; nil in unit
+	// tests.
+	shareChanged func(queue string, fell bool)
 }
 
 // New builds the plugin: args are validated first, so a bad configuration
@@ -144,7 +148,9 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 	f := h.SharedInformerFactory()
 	pl := newPlugin(args, st.acct, f.Core().V1().Namespaces().Lister(), groups, f.Core().V1().Pods().Informer().GetIndexer())
 	pl.waitForQueues = st.waitForQueues
-	pl.deferred = &st.deferred
+	pl.deferred = st.deferred
+	logger := klog.FromContext(ctx).WithValues("plugin", Name)
+	pl.shareChanged = func(queue string, fell bool) { st.shareChanged(logger, h, queue, fell) }
 	if err := gang.SetReclaimer(ctx, h, pl); err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
@@ -159,7 +165,7 @@ func newPlugin(args *QueueArgs, acct *accounting, namespaces corelisters.Namespa
 		namespaces: namespaces,
 		groups:     groups,
 		members:    members,
-		deferred:   &sync.Map{},
+		deferred:   newDeferrals(),
 	}
 	acct.setResolver(pl.workloadQueue)
 	return pl
@@ -172,7 +178,7 @@ type state struct {
 	// queuesListed reports whether the plugin's Queue informer has listed.
 	queuesListed func() bool
 	waitOnce     sync.Once
-	deferred     sync.Map
+	deferred     *deferrals
 }
 
 // waitForQueues waits, once per scheduler and for at most
@@ -201,7 +207,7 @@ var sharedStates perscheduler.Values[*state]
 func sharedState(ctx context.Context, h framework.Handle, args *QueueArgs, groups *gang.PodGroups) (*state, error) {
 	return sharedStates.Get(ctx, h, func() (*state, error) {
 		logger := klog.FromContext(ctx).WithValues("plugin", Name)
-		st := &state{acct: newAccounting(v1.ResourceName(args.ResourceName))}
+		st := &state{acct: newAccounting(v1.ResourceName(args.ResourceName)), deferred: newDeferrals()}
 		if err := st.startInformers(ctx, logger, h, groups); err != nil {
 			return nil, err
 		}
@@ -230,14 +236,17 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 	}
 	acct := st.acct
 	if _, err := pods.Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { setPod(acct, obj) },
-		UpdateFunc: func(_, obj any) { setPod(acct, obj) },
+		AddFunc:    func(obj any) { st.setPod(logger, h, obj) },
+		UpdateFunc: func(_, obj any) { st.setPod(logger, h, obj) },
 		DeleteFunc: func(obj any) {
 			if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 				obj = t.Obj
 			}
 			if pod, ok := obj.(*v1.Pod); ok {
-				acct.DeletePod(pod)
+				st.deferred.Remove(pod.UID)
+				if c := acct.DeletePod(pod); c.queue != "" {
+					st.shareChanged(logger, h, c.queue, c.counted)
+				}
 			}
 		},
 	}); err != nil {
@@ -266,21 +275,6 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 		acct.RequeueGang(key)
 		activateGang(logger, h, podIndexer, key)
 	})
-	if _, err := h.SharedInformerFactory().Core().V1().Nodes().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { setNode(acct, obj) },
-		UpdateFunc: func(_, obj any) { setNode(acct, obj) },
-		DeleteFunc: func(obj any) {
-			if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-				obj = t.Obj
-			}
-			if n, ok := obj.(*v1.Node); ok {
-				acct.DeleteNode(n.Name)
-			}
-		},
-	}); err != nil {
-		return fmt.Errorf("watching nodes: %w", err)
-	}
-
 	factory := dynamicinformer.NewDynamicSharedInformerFactory(client, 0)
 	reg, err := factory.ForResource(QueueResource).Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
@@ -307,15 +301,19 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 	return nil
 }
 
-func setPod(acct *accounting, obj any) {
-	if pod, ok := obj.(*v1.Pod); ok {
-		acct.SetPod(pod)
+// setPod records a pod the informer reports, and activates the deferred
+// pods whose turn may have come if it started or stopped counting.
+func (st *state) setPod(logger klog.Logger, h activator, obj any) {
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		return
 	}
-}
-
-func setNode(acct *accounting, obj any) {
-	if node, ok := obj.(*v1.Node); ok {
-		acct.SetNode(node)
+	c := st.acct.SetPod(pod)
+	switch {
+	case c.became > 0:
+		st.shareChanged(logger, h, c.queue, false)
+	case c.became < 0:
+		st.shareChanged(logger, h, c.queue, true)
 	}
 }
 
@@ -462,7 +460,7 @@ func readState(cs fwk.CycleState) *cycleState {
 // PreFilter admits the pod, or its gang, against its queue's and
 // ancestors' limits (core.Decide), then in fair-share order if it borrows
 // (core.Fair); pods not governed by queues skip the plugin.
-func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
 	if pl.waitForQueues != nil {
 		pl.waitForQueues(ctx)
 	}
@@ -483,22 +481,84 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 	cs.Write(stateKey, &cycleState{tree: tree, workload: w, usage: usage, chain: chain})
 	v := core.Decide(tree, usage, w, pl.opts)
 	if v.Code == core.Admit {
-		idle := snap.capacity.DeepCopy()
-		subFrom(idle, snap.total)
+		names := pl.shareResources(tree)
+		capacity, idle := room(nodes, names)
+		for _, l := range snap.leaving {
+			addTo(idle, l)
+		}
 		v = core.Fair(tree, core.Cluster{
 			Usage:     rolled,
-			Capacity:  snap.capacity,
+			Capacity:  capacity,
 			Idle:      idle,
-			Resources: pl.shareResources(tree),
+			Resources: names,
 			Pending:   pl.acct.Pending,
 		}, w)
 	}
 	if v.Code == core.Deferred {
-		pl.deferred.Store(pod.UID, true)
+		pl.deferred.Add(queueName, pod)
+		pl.deferred.Block(queueName, v.Message)
 	} else {
-		pl.deferred.Delete(pod.UID)
+		pl.deferred.Remove(pod.UID)
 	}
 	return nil, verdictStatus(v)
+}
+
+// room sums the cycle's schedulable nodes' allocatable amounts of the
+// resources, and what of them pods (assumed ones included) do not request:
+// the capacity shares are taken of and the idle room borrowers take. The
+// snapshot is what Filter will see, so the two agree.
+func room(nodes []fwk.NodeInfo, names []v1.ResourceName) (capacity, idle v1.ResourceList) {
+	alloc := make([]int64, len(names))
+	free := make([]int64, len(names))
+	for _, ni := range nodes {
+		if n := ni.Node(); n == nil || n.Spec.Unschedulable {
+			continue
+		}
+		a, r := ni.GetAllocatable(), ni.GetRequested()
+		for i, name := range names {
+			var av, rv int64
+			switch name {
+			case v1.ResourceCPU:
+				av, rv = a.GetMilliCPU(), r.GetMilliCPU()
+			case v1.ResourceMemory:
+				av, rv = a.GetMemory(), r.GetMemory()
+			default:
+				av, rv = a.GetScalarResources()[name], r.GetScalarResources()[name]
+			}
+			alloc[i] += av
+			free[i] += max(av-rv, 0)
+		}
+	}
+	capacity, idle = v1.ResourceList{}, v1.ResourceList{}
+	for i, name := range names {
+		if name == v1.ResourceCPU {
+			capacity[name] = *resource.NewMilliQuantity(alloc[i], resource.DecimalSI)
+			idle[name] = *resource.NewMilliQuantity(free[i], resource.DecimalSI)
+			continue
+		}
+		capacity[name] = *resource.NewQuantity(alloc[i], resource.DecimalSI)
+		idle[name] = *resource.NewQuantity(free[i], resource.DecimalSI)
+	}
+	return capacity, idle
+}
+
+// PreEnqueue holds a pod out of the scheduling cycles while its queue is
+// blocked (see deferrals) and the pod's own requests would borrow: its
+// workload would be deferred again. A pod its queue's guarantee covers is
+// never held here; PreFilter decides for it and for every other pod.
+func (pl *Plugin) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
+	queueName, _ := pl.workloadQueue(pod)
+	why := pl.deferred.Blocked(queueName)
+	if why == "" {
+		return nil
+	}
+	tree := pl.acct.Tree()
+	snap := pl.acct.Snapshot()
+	if core.WithinGuarantee(tree, tree.Rollup(snap.own), queueName, pl.requests(pod)) {
+		return nil
+	}
+	pl.deferred.Add(queueName, pod)
+	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, why)
 }
 
 // verdictStatus turns a refusal into UnschedulableAndUnresolvable, limits
@@ -562,15 +622,20 @@ func (pl *Plugin) adjust(cs fwk.CycleState, pod *v1.Pod, op func(map[string]v1.R
 	}
 }
 
-// Reserve counts the pod against its queue until it is seen bound.
+// Reserve counts the pod against its queue until it is seen bound; the
+// queue's share rose, which may be other queues' turn.
 func (pl *Plugin) Reserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) *fwk.Status {
-	pl.acct.Reserve(pod)
+	if q := pl.acct.Reserve(pod); q != "" && pl.shareChanged != nil {
+		pl.shareChanged(q, false)
+	}
 	return nil
 }
 
-// Unreserve drops the pod's reservation.
+// Unreserve drops the pod's reservation; the queue's share fell.
 func (pl *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) {
-	pl.acct.Unreserve(pod.UID)
+	if q := pl.acct.Unreserve(pod.UID); q != "" && pl.shareChanged != nil {
+		pl.shareChanged(q, true)
+	}
 }
 
 // ReclaimPolicy implements gang.Reclaimer: pods (a gang's unplaced
@@ -629,16 +694,27 @@ func (pl *Plugin) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint,
 }
 
 // isSchedulableAfterPodAdd requeues a pod deferred for fair share when a
-// pod is placed: the shares moved. Other refusals do not depend on it.
+// pod of another queue is placed: a queue that had a better claim may have
+// had it met. Other refusals do not depend on it.
 func (pl *Plugin) isSchedulableAfterPodAdd(_ klog.Logger, pod *v1.Pod, _, newObj any) (fwk.QueueingHint, error) {
-	if _, ok := pl.deferred.Load(pod.UID); !ok {
+	if !pl.deferred.Has(pod.UID) {
 		return fwk.QueueSkip, nil
 	}
-	if p, ok := newObj.(*v1.Pod); ok && p.Spec.NodeName != "" {
-		pl.acct.SetPod(p)
-		return fwk.Queue, nil
+	p, ok := newObj.(*v1.Pod)
+	if !ok || p.Spec.NodeName == "" {
+		return fwk.QueueSkip, nil
 	}
-	return fwk.QueueSkip, nil
+	pl.acct.SetPod(p)
+	if mine, _ := pl.workloadQueue(pod); mine == pl.queueOfPlaced(p) {
+		return fwk.QueueSkip, nil
+	}
+	return fwk.Queue, nil
+}
+
+// queueOfPlaced is the queue of a pod seen by the informers.
+func (pl *Plugin) queueOfPlaced(p *v1.Pod) string {
+	q, _ := pl.workloadQueue(p)
+	return q
 }
 
 // isSchedulableAfterQueueChange requeues the pods of the queue that changed
@@ -677,8 +753,11 @@ func (pl *Plugin) isSchedulableAfterQueueChange(logger klog.Logger, pod *v1.Pod,
 }
 
 // isSchedulableAfterPodDelete requeues the pod when an assigned pod goes
-// away (also when the scheduler stops assuming one): usage went down. The
-// hint runs in the scheduler's handler, which may run ahead of the
+// away (also when the scheduler stops assuming one): usage went down. A pod
+// deferred for fair share is requeued only when its own queue's usage
+// went down, or a pod that waited (maybe the claim ahead of it) went: when
+// another queue's pod ends, that queue's share fell and the room is its.
+// The hint runs in the scheduler's handler, which may run ahead of the
 // plugin's own on the same informer, so it forgets the pod first: the pod
 // it requeues must not meet usage that still counts the deleted one.
 func (pl *Plugin) isSchedulableAfterPodDelete(_ klog.Logger, pod *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
@@ -686,19 +765,20 @@ func (pl *Plugin) isSchedulableAfterPodDelete(_ klog.Logger, pod *v1.Pod, oldObj
 	if err != nil {
 		return fwk.Queue, err
 	}
+	deferred := pl.deferred.Has(pod.UID)
 	if !assigned {
-		// A waiting pod went: the queues it waited in may no longer
-		// have a claim ahead of a deferred pod.
-		if deleted == nil {
+		pl.deferred.Remove(deleted.UID)
+		if !deferred {
 			return fwk.QueueSkip, nil
 		}
-		pl.deferred.Delete(deleted.UID)
-		if _, ok := pl.deferred.Load(pod.UID); ok {
-			pl.acct.DeletePod(deleted)
-			return fwk.Queue, nil
-		}
-		return fwk.QueueSkip, nil
+		pl.acct.DeletePod(deleted)
+		return fwk.Queue, nil
 	}
 	pl.acct.DeletePod(deleted)
+	if deferred {
+		if mine, _ := pl.workloadQueue(pod); mine != pl.queueOfPlaced(deleted) {
+			return fwk.QueueSkip, nil
+		}
+	}
 	return fwk.Queue, nil
 }

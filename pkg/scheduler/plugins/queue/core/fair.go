@@ -16,7 +16,8 @@ type Cluster struct {
 	// Capacity is the cluster's allocatable amounts: shares are usage
 	// over capacity.
 	Capacity v1.ResourceList
-	// Idle is capacity not held by any pod, queued or not.
+	// Idle is capacity not held by any pod, queued or not, counting what
+	// terminating pods hold as idle: it is on its way back.
 	Idle v1.ResourceList
 	// Resources are the resources shares are taken over (the dominant
 	// one counts).
@@ -50,10 +51,12 @@ func exceeds(q Queue, usage, demand v1.ResourceList) bool {
 }
 
 // WithinGuarantee reports whether admitting demand keeps the queue and each
-// ancestor within its guarantee, for every resource the demand asks for. A
-// root queue that guarantees nothing stands for the whole cluster (as the
-// Queue controller's validation reads it) and does not count here. Such a
-// workload is never deferred for fairness, and may reclaim.
+// ancestor within its guarantee, for every resource the demand asks for.
+// A root queue that guarantees nothing and groups other queues stands for
+// the whole cluster (as the Queue controller's validation reads it) and
+// does not count for its descendants' workloads; for its own workloads it
+// guarantees nothing. Such a workload is never deferred for fairness, and
+// may reclaim.
 func WithinGuarantee(t Tree, usage map[string]v1.ResourceList, queue string, demand v1.ResourceList) bool {
 	chain, err := t.Ancestry(queue)
 	if err != nil {
@@ -61,7 +64,7 @@ func WithinGuarantee(t Tree, usage map[string]v1.ResourceList, queue string, dem
 	}
 	for _, name := range chain {
 		q := t[name]
-		if q.Parent == "" && len(q.Guaranteed) == 0 {
+		if q.Parent == "" && len(q.Guaranteed) == 0 && name != queue {
 			continue
 		}
 		if exceeds(q, usage[name], demand) {
@@ -107,11 +110,13 @@ func (t Tree) Children() map[string][]string {
 //     admitted: guarantees are promised (and taken back by reclaim).
 //   - Otherwise, at each level of its chain where it would borrow (its
 //     queue, or an ancestor, would go over its guarantee), its siblings
-//     are looked at: if one of them has a workload waiting that is within
-//     that sibling's limits and fits in the idle capacity, and the sibling
-//     is below its own guarantee for it or has a lower weighted dominant
-//     share (Share) than this queue, the workload waits: that queue is
-//     served first. Ties admit both.
+//     are looked at. If one of them has a workload waiting, within that
+//     sibling's limits, that stays within the sibling's guarantee, the
+//     workload waits: the sibling is owed that room, and would reclaim
+//     it (taking it first would only make work to preempt). If one has a
+//     workload waiting that fits in the idle capacity and the sibling has
+//     a lower weighted dominant share (Share) than this queue, the
+//     workload waits too: that queue is served first. Ties admit both.
 //
 // Idle capacity thus goes, among queues that want it, to the one with the
 // lowest weighted dominant share, level by level: shares converge to the
@@ -144,30 +149,33 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 			}
 			s := t[sib]
 			theirs := Share(s, c.Usage[sib], c)
-			var claim string
+			claim := false
 			below := false
 			t.waiting(children, sib, c, w, func(workload string, demand v1.ResourceList) bool {
 				if !exceeds(s, c.Usage[sib], demand) {
-					below, claim = true, workload
+					below, claim = true, true
 					return false
 				}
-				if theirs < mine && claim == "" {
-					claim = workload
+				if theirs < mine && fits(demand, c.Idle) {
+					claim = true
 				}
 				return true
 			})
-			if claim == "" {
+			if !claim {
 				continue
 			}
 			borrower := "queue " + name
 			if name != w.Queue {
 				borrower = fmt.Sprintf("queue %s (an ancestor of queue %s)", name, w.Queue)
 			}
+			// The message names no numbers and no pod: the scheduler
+			// writes a pod's condition only when it changes, and a
+			// deferred pod is refused again and again while shares move.
 			var msg string
 			if below {
-				msg = fmt.Sprintf("%s would borrow beyond its guarantee while queue %s, below its guarantee, waits (%s)", borrower, sib, claim)
+				msg = fmt.Sprintf("%s would borrow beyond its guarantee while queue %s, below its guarantee, waits", borrower, sib)
 			} else {
-				msg = fmt.Sprintf("%s would borrow beyond its guarantee while queue %s waits with a lower weighted share (%.3f < %.3f) (%s)", borrower, sib, theirs, mine, claim)
+				msg = fmt.Sprintf("%s would borrow beyond its guarantee while queue %s, with a lower weighted share, waits", borrower, sib)
 			}
 			return Verdict{Code: Deferred, Message: msg}
 		}
@@ -176,9 +184,8 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 }
 
 // waiting calls yield with each workload waiting in the subtree of queue
-// root that could be admitted now: within its queue's chain limits and
-// fitting in idle capacity; w's own is skipped. It stops when yield
-// returns false.
+// root that its queue's chain limits admit; w's own is skipped. It stops
+// when yield returns false.
 func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Workload, yield func(string, v1.ResourceList) bool) {
 	stack := []string{root}
 	for len(stack) > 0 {
@@ -191,9 +198,6 @@ func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Wo
 		stop := false
 		c.Pending(name, func(workload string, demand v1.ResourceList) bool {
 			if workload == w.Gang && w.Gang != "" {
-				return true
-			}
-			if !fits(demand, c.Idle) {
 				return true
 			}
 			if Decide(t, c.Usage, Workload{Queue: name, Demand: demand}, Options{RequireDefaultQueue: true}).Code != Admit {

@@ -1,0 +1,208 @@
+package core
+
+import (
+	"strings"
+	"testing"
+
+	v1 "k8s.io/api/core/v1"
+)
+
+// pendingOf serves Cluster.Pending from a plain map.
+func pendingOf(m map[string]map[string]v1.ResourceList) func(string, func(string, v1.ResourceList) bool) {
+	return func(q string, yield func(string, v1.ResourceList) bool) {
+		for w, d := range m[q] {
+			if !yield(w, d) {
+				return
+			}
+		}
+	}
+}
+
+func TestFair(t *testing.T) {
+	capacity := gpus(16)
+	tree := NewTree(
+		Queue{Name: "a", Weight: 1},
+		Queue{Name: "b", Weight: 1},
+		Queue{Name: "heavy", Weight: 3},
+		Queue{Name: "org"},
+		Queue{Name: "training", Parent: "org", Weight: 3, Guaranteed: gpus(8)},
+		Queue{Name: "inference", Parent: "org", Weight: 1, Guaranteed: gpus(8)},
+	)
+	tests := []struct {
+		name    string
+		own     map[string]v1.ResourceList
+		pending map[string]map[string]v1.ResourceList
+		w       Workload
+		want    Code
+		msg     string
+	}{{
+		name: "nobody else waits: borrow",
+		own:  map[string]v1.ResourceList{"a": gpus(10)},
+		w:    Workload{Queue: "a", Demand: gpus(2)},
+		want: Admit,
+	}, {
+		name:    "a sibling with a lower share waits: defer",
+		own:     map[string]v1.ResourceList{"a": gpus(6), "b": gpus(4)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/b1": gpus(1)}},
+		w:       Workload{Queue: "a", Demand: gpus(1)},
+		want:    Deferred,
+		msg:     "queue a would borrow beyond its guarantee while queue b, with a lower weighted share, waits",
+	}, {
+		name:    "equal shares: both may go",
+		own:     map[string]v1.ResourceList{"a": gpus(4), "b": gpus(4)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/b1": gpus(1)}},
+		w:       Workload{Queue: "a", Demand: gpus(1)},
+		want:    Admit,
+	}, {
+		name:    "weights: 3 of 16 GPUs for a weight-3 queue is a lower share than 2 for weight 1",
+		own:     map[string]v1.ResourceList{"heavy": gpus(3), "a": gpus(2)},
+		pending: map[string]map[string]v1.ResourceList{"heavy": {"pod ns/h": gpus(1)}},
+		w:       Workload{Queue: "a", Demand: gpus(1)},
+		want:    Deferred,
+		msg:     "while queue heavy, with a lower weighted share, waits",
+	}, {
+		name:    "the waiting workload fits nothing idle: not held back for it",
+		own:     map[string]v1.ResourceList{"a": gpus(10), "b": gpus(0)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"ns/big": gpus(8)}},
+		w:       Workload{Queue: "a", Demand: gpus(1)},
+		want:    Admit,
+	}, {
+		name:    "within its guarantee: never deferred",
+		own:     map[string]v1.ResourceList{"training": gpus(2), "inference": gpus(0)},
+		pending: map[string]map[string]v1.ResourceList{"inference": {"pod ns/i": gpus(1)}},
+		w:       Workload{Queue: "training", Demand: gpus(4)},
+		want:    Admit,
+	}, {
+		name:    "a sibling below its guarantee waits: the borrower defers even with a lower share",
+		own:     map[string]v1.ResourceList{"training": gpus(8), "inference": gpus(2)},
+		pending: map[string]map[string]v1.ResourceList{"inference": {"pod ns/i": gpus(2)}},
+		w:       Workload{Queue: "training", Demand: gpus(2)},
+		want:    Deferred,
+		msg:     "queue training would borrow beyond its guarantee while queue inference, below its guarantee, waits",
+	}, {
+		name:    "the workload's own gang is not a claim against it",
+		own:     map[string]v1.ResourceList{"a": gpus(6), "b": gpus(4)},
+		pending: map[string]map[string]v1.ResourceList{"a": {"ns/g": gpus(4)}},
+		w:       Workload{Queue: "a", Gang: "ns/g", Demand: gpus(4)},
+		want:    Admit,
+	}}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			usage := tree.Rollup(tc.own)
+			idle := capacity.DeepCopy()
+			for _, u := range tc.own {
+				for r, q := range u {
+					i := idle[r]
+					i.Sub(q)
+					idle[r] = i
+				}
+			}
+			got := Fair(tree, Cluster{Usage: usage, Capacity: capacity, Idle: idle, Resources: []v1.ResourceName{gpu}, Pending: pendingOf(tc.pending)}, tc.w)
+			if got.Code != tc.want || !strings.Contains(got.Message, tc.msg) {
+				t.Fatalf("Fair = %v %q, want %v containing %q", got.Code, got.Message, tc.want, tc.msg)
+			}
+		})
+	}
+}
+
+// TestFairConverges simulates admission one GPU at a time, as pods of two
+// queues that always have more waiting would be: the split follows the
+// weights, to within one pod.
+func TestFairConverges(t *testing.T) {
+	for _, tc := range []struct {
+		wa, wb   int32
+		wantA    int64
+		capacity int64
+	}{{1, 1, 32, 64}, {3, 1, 48, 64}, {1, 3, 16, 64}} {
+		tree := NewTree(Queue{Name: "a", Weight: tc.wa}, Queue{Name: "b", Weight: tc.wb})
+		own := map[string]v1.ResourceList{"a": gpus(0), "b": gpus(0)}
+		pending := map[string]map[string]v1.ResourceList{"a": {"pod a": gpus(1)}, "b": {"pod b": gpus(1)}}
+		var used int64
+		// Pods are tried in a fixed order that favours a: a's pods were
+		// created first.
+		for used < tc.capacity {
+			placed := false
+			for _, q := range []string{"a", "b"} {
+				if used == tc.capacity {
+					break
+				}
+				idle := gpus(tc.capacity - used)
+				c := Cluster{Usage: tree.Rollup(own), Capacity: gpus(tc.capacity), Idle: idle, Resources: []v1.ResourceName{gpu}, Pending: pendingOf(pending)}
+				if Fair(tree, c, Workload{Queue: q, Demand: gpus(1)}).Code == Admit {
+					Add(own, q, gpus(1))
+					used++
+					placed = true
+				}
+			}
+			if !placed {
+				t.Fatalf("weights %d:%d: nobody admitted at %d of %d GPUs", tc.wa, tc.wb, used, tc.capacity)
+			}
+		}
+		a := own["a"][gpu]
+		if d := a.Value() - tc.wantA; d < -1 || d > 1 {
+			t.Errorf("weights %d:%d: queue a got %d of %d GPUs, want %d±1", tc.wa, tc.wb, a.Value(), tc.capacity, tc.wantA)
+		}
+	}
+}
+
+func TestWithinGuarantee(t *testing.T) {
+	tree := NewTree(
+		Queue{Name: "org"}, // a root that guarantees nothing stands for the cluster
+		Queue{Name: "training", Parent: "org", Guaranteed: gpus(8)},
+		Queue{Name: "capped", Guaranteed: gpus(4)},
+		Queue{Name: "child", Parent: "capped", Guaranteed: gpus(4)},
+	)
+	usage := tree.Rollup(map[string]v1.ResourceList{"training": gpus(4), "child": gpus(2)})
+	for _, tc := range []struct {
+		queue string
+		n     int64
+		want  bool
+	}{
+		{"training", 4, true},
+		{"training", 5, false},
+		{"child", 2, true},
+		{"child", 3, false}, // its parent guarantees only 4
+		{"org", 1, false},   // its own workloads are guaranteed nothing
+		{"missing", 1, false},
+	} {
+		if got := WithinGuarantee(tree, usage, tc.queue, gpus(tc.n)); got != tc.want {
+			t.Errorf("WithinGuarantee(%s, %d) = %v, want %v", tc.queue, tc.n, got, tc.want)
+		}
+	}
+}
+
+func TestReclaim(t *testing.T) {
+	tree := NewTree(
+		Queue{Name: "org"},
+		Queue{Name: "training", Parent: "org", Guaranteed: gpus(8)},
+		Queue{Name: "research", Parent: "org", Guaranteed: gpus(4)},
+		Queue{Name: "inference", Parent: "org", Guaranteed: gpus(8)},
+		Queue{Name: "nlp", Parent: "training"},
+	)
+	usage := tree.Rollup(map[string]v1.ResourceList{"training": gpus(6), "nlp": gpus(6), "research": gpus(4)})
+	r := NewReclaim(tree, usage, "inference", gpus(8), gpu)
+	if r == nil {
+		t.Fatal("a workload within its guarantee may reclaim")
+	}
+	if b := r.Budgets(); b["training"] != 4 || b["nlp"] != 6 || b["research"] != 0 || b["org"] != 16 {
+		t.Fatalf("budgets = %v, want training 4 (12 used, 8 guaranteed), nlp 6, research none, org 16", b)
+	}
+	if got, ok := r.Victim("nlp"); !ok || strings.Join(got, ",") != "nlp,training" {
+		t.Errorf("Victim(nlp) = %v %v, want nlp and training's budgets (below org, the common ancestor)", got, ok)
+	}
+	if _, ok := r.Victim("research"); ok {
+		t.Error("research is at its guarantee: it must not lose pods")
+	}
+	if _, ok := r.Victim("inference"); ok {
+		t.Error("the preemptor's own queue is not reclaimed from")
+	}
+	if _, ok := r.Victim("gone"); ok {
+		t.Error("a pod of a queue that does not exist is not reclaimed")
+	}
+	if NewReclaim(tree, usage, "inference", gpus(9), gpu) != nil {
+		t.Error("a workload beyond its guarantee must not reclaim")
+	}
+	if NewReclaim(tree, usage, "inference", v1.ResourceList{}, gpu) != nil {
+		t.Error("a workload that needs no GPUs reclaims none")
+	}
+}

@@ -1,0 +1,165 @@
+package queue
+
+import (
+	"sync"
+
+	v1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
+
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
+)
+
+// activateBatch is how many deferred pods of one queue a share change
+// activates at once: the scheduling queue sorts them, and the queue's
+// next workload is among the first.
+const activateBatch = 16
+
+// deferrals are the pods refused for fair share (core.Deferred), by
+// queue. A deferred pod waits for another queue's claim to be met, which
+// no cluster event of the framework's names; and a pod deferred again and
+// again would sit out ever longer backoffs while its turn comes and goes.
+// So when a queue's share changes, the plugin activates (h.Activate, which
+// skips backoff) the deferred pods whose turn it may be. Safe for
+// concurrent use.
+//
+// While a queue's last workload was deferred and nothing that could change
+// that has happened since, the queue is blocked: PreEnqueue holds its pods
+// that would borrow out of the scheduling cycle (each refusal would cost a
+// cycle and a status write, and the queue's oldest pods, sorted first,
+// would crowd out the pods whose turn it is). Activation unblocks.
+type deferrals struct {
+	mu      sync.Mutex
+	byQueue map[string]map[types.UID]*v1.Pod
+	queueOf map[types.UID]string
+	blocked map[string]string // queue -> why
+}
+
+func newDeferrals() *deferrals {
+	return &deferrals{byQueue: map[string]map[types.UID]*v1.Pod{}, queueOf: map[types.UID]string{}, blocked: map[string]string{}}
+}
+
+// Block marks the queue blocked, for the reason given.
+func (d *deferrals) Block(queue, why string) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.blocked[queue] = why
+}
+
+// Blocked says why the queue is blocked, "" if it is not.
+func (d *deferrals) Blocked(queue string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.blocked[queue]
+}
+
+// Add records that the pod of queue was deferred.
+func (d *deferrals) Add(queue string, pod *v1.Pod) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.removeLocked(pod.UID)
+	m := d.byQueue[queue]
+	if m == nil {
+		m = map[types.UID]*v1.Pod{}
+		d.byQueue[queue] = m
+	}
+	m[pod.UID] = pod
+	d.queueOf[pod.UID] = queue
+}
+
+// Remove forgets the pod: it was not deferred this time, or it is gone.
+func (d *deferrals) Remove(uid types.UID) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.removeLocked(uid)
+}
+
+func (d *deferrals) removeLocked(uid types.UID) {
+	q, ok := d.queueOf[uid]
+	if !ok {
+		return
+	}
+	delete(d.queueOf, uid)
+	if m := d.byQueue[q]; m != nil {
+		delete(m, uid)
+		if len(m) == 0 {
+			delete(d.byQueue, q)
+		}
+	}
+}
+
+// Has reports whether the pod was deferred last time.
+func (d *deferrals) Has(uid types.UID) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	_, ok := d.queueOf[uid]
+	return ok
+}
+
+// pick unblocks the blocked queues the filter accepts and returns up to
+// activateBatch deferred pods of each queue it accepts, keyed as
+// h.Activate wants them.
+func (d *deferrals) pick(accept func(queue string) bool) map[string]*v1.Pod {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for q := range d.blocked {
+		if accept(q) {
+			delete(d.blocked, q)
+		}
+	}
+	out := map[string]*v1.Pod{}
+	for q, m := range d.byQueue {
+		if !accept(q) {
+			continue
+		}
+		n := 0
+		for _, p := range m {
+			if n == activateBatch {
+				break
+			}
+			out[p.Namespace+"/"+p.Name] = p
+			n++
+		}
+	}
+	return out
+}
+
+// activator is what activation uses of framework.Handle.
+type activator interface {
+	Activate(logger klog.Logger, pods map[string]*v1.Pod)
+}
+
+// shareChanged activates the deferred pods whose turn may have come when
+// queue's usage went down (fell) or up: in the tree under queue's root,
+// the queue's own when its share fell (it may now be the one with the
+// lowest), the other queues' when it rose or its waiting workload went
+// (its claim may have been met).
+func (st *state) shareChanged(logger klog.Logger, h activator, queue string, fell bool) {
+	if queue == "" || h == nil {
+		return
+	}
+	tree := st.acct.Tree()
+	root := rootOf(tree, queue)
+	if root == "" {
+		return
+	}
+	pods := st.deferred.pick(func(q string) bool {
+		if q == queue {
+			return fell
+		}
+		return rootOf(tree, q) == root
+	})
+	if len(pods) > 0 {
+		logger.V(5).Info("Queue share changed, activating deferred pods", "queue", queue, "fell", fell, "pods", len(pods))
+		h.Activate(logger, pods)
+	}
+}
+
+// rootOf is the root of the queue's chain, "" when the chain is broken.
+func rootOf(t core.Tree, queue string) string {
+	chain, err := t.Ancestry(queue)
+	if err != nil {
+		return ""
+	}
+	return chain[len(chain)-1]
+}
