@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
+	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
@@ -58,8 +60,8 @@ func runFor(d time.Duration, pods []*corev1.Pod) []*corev1.Pod {
 // runPods stands in for the kubelets of the test's nodes until the test
 // ends: a bound pod of the test's namespace with runForAnnotation is
 // marked Running, then Succeeded once its run time has passed since it was
-// first seen bound; a pod being deleted is deleted at once (its containers
-// stop at once). Pods without the annotation run until deleted.
+// first seen bound; a pod being deleted fails and is deleted at once (its
+// containers stop at once). Pods without the annotation run until deleted.
 func (q *queueTest) runPods() {
 	seen := map[string]time.Time{}
 	go func() {
@@ -73,6 +75,14 @@ func (q *queueTest) runPods() {
 				p := &pods.Items[i]
 				switch {
 				case p.DeletionTimestamp != nil:
+					// Its containers stop: the pod fails (unless it had
+					// finished), as the kubelet reports it, so that
+					// controllers waiting for it to be terminal (the Job
+					// controller's finalizer) let it go.
+					if p.Spec.NodeName != "" && p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed {
+						p.Status.Phase = corev1.PodFailed
+						_ = controlPlane.Client.Status().Update(ctx, p)
+					}
 					_ = controlPlane.Client.Delete(ctx, p, client.GracePeriodSeconds(0))
 				case p.Spec.NodeName == "" || p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed:
 				default:
@@ -219,6 +229,12 @@ func TestQueueFairShareConverges(t *testing.T) {
 // waitUse waits until the namespace's GPUs in use by queue satisfy ok.
 func waitUse(t *testing.T, q *queueTest, what string, ok func(map[string]int) bool) {
 	t.Helper()
+	waitUseOr(t, q, what, ok, func() string { return "" })
+}
+
+// waitUseOr is waitUse that adds describe() to its failure.
+func waitUseOr(t *testing.T, q *queueTest, what string, ok func(map[string]int) bool, describe func() string) {
+	t.Helper()
 	var last map[string]int
 	err := wait.PollUntilContextTimeout(q.ctx, 100*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
 		m, err := q.gpusInUse(ctx)
@@ -229,7 +245,7 @@ func waitUse(t *testing.T, q *queueTest, what string, ok func(map[string]int) bo
 		return ok(m), nil
 	})
 	if err != nil {
-		t.Fatalf("%s: %v; GPUs in use by queue: %v", what, err, last)
+		t.Fatalf("%s: %v; GPUs in use by queue: %v\n%s", what, err, last, describe())
 	}
 }
 
@@ -351,5 +367,149 @@ func TestQueueReclaimTakesWholeBorrowingGangs(t *testing.T) {
 	}
 	if m[training] != 12 {
 		t.Fatalf("after inference finished, training holds %d GPUs, want 12 (two gangs kept, the waiting one admitted)", m[training])
+	}
+}
+
+// TestQueueCronInferenceReclaimsFromTraining is the daily-inference story
+// on a real control plane with the Job and CronJob controllers running:
+// queue training (weight 3, guarantee 8 GPUs) has borrowed the whole
+// 16-GPU cluster with two gang Jobs (each an indexed Job of two 4-GPU
+// pods and its PodGroup, as Kubeflow's operators make them). A CronJob in
+// queue inference (guarantee 8 GPUs) fires; its Job's two 4-GPU pods must
+// be bound within seconds, by preempting one whole training gang (the one
+// started last). The training Job's pods come back (its pod failure policy
+// ignores disruptions) and wait; when the inference Job completes, they
+// are admitted again and training holds the cluster once more.
+func TestQueueCronInferenceReclaimsFromTraining(t *testing.T) {
+	q := newQueueTest(t, 2, 8)
+	stopKCM, err := controlPlane.StartControllerManager(q.ctx, "job-controller", "cronjob-controller")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = stopKCM() })
+	q.queueWith("org", "", 1, -1, -1)
+	training := q.queueWith("training", "org", 3, 8, -1)
+	inference := q.queueWith("inference", "org", 1, 8, -1)
+	q.startScheduler()
+	q.runPods()
+
+	for i, name := range []string{"train-a", "train-b"} {
+		q.podGroup(name, 2)
+		job := q.gpuJob(name, training, 2, 4, "")
+		job.Spec.Template.Labels[schedv1alpha1.PodGroupLabel] = name
+		// Disruptions (preemption) do not count against the Job: its
+		// pods are simply made again.
+		job.Spec.PodFailurePolicy = &batchv1.PodFailurePolicy{Rules: []batchv1.PodFailurePolicyRule{{
+			Action:          batchv1.PodFailurePolicyActionIgnore,
+			OnPodConditions: []batchv1.PodFailurePolicyOnPodConditionsPattern{{Type: corev1.DisruptionTarget, Status: corev1.ConditionTrue}},
+		}}}
+		job.Spec.Template.Spec.RestartPolicy = corev1.RestartPolicyNever
+		if err := controlPlane.Client.Create(q.ctx, job); err != nil {
+			t.Fatalf("creating Job %s: %v", name, err)
+		}
+		waitUse(t, q, "training gang "+name+" bound", func(m map[string]int) bool { return m[training] == 8*(i+1) })
+		time.Sleep(1100 * time.Millisecond) // distinct start times
+	}
+
+	cron := &batchv1.CronJob{
+		ObjectMeta: metav1.ObjectMeta{Namespace: q.ns, Name: "daily-inference"},
+		Spec: batchv1.CronJobSpec{
+			// Every minute, so the test sees it fire; a real one is
+			// "0 11 * * *".
+			Schedule:          "* * * * *",
+			ConcurrencyPolicy: batchv1.ForbidConcurrent,
+			JobTemplate:       batchv1.JobTemplateSpec{Spec: q.gpuJob("unused", inference, 2, 4, "5s").Spec},
+		},
+	}
+	if err := controlPlane.Client.Create(q.ctx, cron); err != nil {
+		t.Fatalf("creating CronJob: %v", err)
+	}
+
+	// The CronJob fires at the next minute.
+	var inferencePods []corev1.Pod
+	err = wait.PollUntilContextTimeout(q.ctx, 200*time.Millisecond, 90*time.Second, true, func(ctx context.Context) (bool, error) {
+		var pods corev1.PodList
+		if err := controlPlane.Client.List(ctx, &pods, client.InNamespace(q.ns), client.MatchingLabels{gantryv1alpha1.QueueLabel: inference}); err != nil {
+			return false, err
+		}
+		inferencePods = pods.Items
+		return len(pods.Items) == 2, nil
+	})
+	if err != nil {
+		t.Fatalf("the CronJob's Job made %d pods: %v", len(inferencePods), err)
+	}
+	created := inferencePods[0].CreationTimestamp.Time
+	waitUseOr(t, q, "inference pods bound", func(m map[string]int) bool { return m[inference] == 8 }, func() string {
+		return q.conditions([]*corev1.Pod{&inferencePods[0], &inferencePods[1]})
+	})
+	delay := time.Since(created)
+	t.Logf("inference bound within %v of its pods' creation (second-granular timestamp)", delay.Round(100*time.Millisecond))
+	if delay > 15*time.Second {
+		t.Errorf("inference took %v to be bound", delay)
+	}
+
+	// One whole training gang was preempted, the one started last; the
+	// other kept both its pods.
+	var pods corev1.PodList
+	if err := controlPlane.Client.List(q.ctx, &pods, client.InNamespace(q.ns), client.MatchingLabels{gantryv1alpha1.QueueLabel: training}); err != nil {
+		t.Fatal(err)
+	}
+	disrupted := map[string]int{}
+	for _, p := range pods.Items {
+		for _, c := range p.Status.Conditions {
+			if c.Type == corev1.DisruptionTarget && c.Status == corev1.ConditionTrue {
+				disrupted[p.Labels[schedv1alpha1.PodGroupLabel]]++
+			}
+		}
+	}
+	if disrupted["train-a"] != 0 || disrupted["train-b"] != 2 {
+		t.Fatalf("preempted pods by gang %v; want the whole of train-b (started last) and none of train-a", disrupted)
+	}
+
+	// The inference Job completes; training's recreated pods are admitted
+	// again.
+	err = wait.PollUntilContextTimeout(q.ctx, 200*time.Millisecond, 60*time.Second, true, func(ctx context.Context) (bool, error) {
+		var jobs batchv1.JobList
+		if err := controlPlane.Client.List(ctx, &jobs, client.InNamespace(q.ns)); err != nil {
+			return false, err
+		}
+		for _, j := range jobs.Items {
+			if len(j.OwnerReferences) > 0 && j.OwnerReferences[0].Kind == "CronJob" {
+				for _, c := range j.Status.Conditions {
+					if c.Type == batchv1.JobComplete && c.Status == corev1.ConditionTrue {
+						return true, nil
+					}
+				}
+			}
+		}
+		return false, nil
+	})
+	if err != nil {
+		t.Fatalf("the inference Job did not complete: %v", err)
+	}
+	waitUse(t, q, "training re-admitted after inference", func(m map[string]int) bool { return m[training] == 16 && m[inference] == 0 })
+}
+
+// gpuJob is an indexed Job of n pods of gpus GPUs each in the queue, for
+// the test's scheduler and nodes; runFor ("" for none) is their run time.
+func (q *queueTest) gpuJob(name, queue string, n int32, gpus int64, runFor string) *batchv1.Job {
+	pod := q.pods(name, "", 1, gpus)[0]
+	pod.Spec.RestartPolicy = corev1.RestartPolicyNever
+	tmpl := corev1.PodTemplateSpec{
+		ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{gantryv1alpha1.QueueLabel: queue}, Annotations: map[string]string{}},
+		Spec:       pod.Spec,
+	}
+	if runFor != "" {
+		tmpl.Annotations[runForAnnotation] = runFor
+	}
+	mode := batchv1.IndexedCompletion
+	return &batchv1.Job{
+		ObjectMeta: metav1.ObjectMeta{Namespace: q.ns, Name: name},
+		Spec: batchv1.JobSpec{
+			Parallelism:    &n,
+			Completions:    &n,
+			CompletionMode: &mode,
+			Template:       tmpl,
+		},
 	}
 }
