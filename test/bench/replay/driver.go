@@ -523,24 +523,31 @@ func (r *replay) complete(ctx context.Context, deletes chan<- int) {
 	}
 }
 
-// finish deletes job i's pods: the job has run its duration.
+// finish deletes job i's pods: the job has run its duration. Their GPUs
+// are freed in the bookkeeping before the deletions, so a scheduler that
+// sees a deletion and hands its GPUs to a new pod never finds them taken.
 func (r *replay) finish(ctx context.Context, i int) error {
 	j := r.jobs[i]
 	ns := r.namespace(j.Queue)
+	r.mu.Lock()
+	if !r.finished {
+		now := r.simNow()
+		for k := range j.Pods {
+			if st := r.pods[ns+"/"+podName(j.Name, k)]; st != nil {
+				st.rec.End = now
+				if st.node != nil {
+					r.used[st.node.Name] &^= st.set
+				}
+			}
+		}
+	}
+	r.mu.Unlock()
 	for k := range j.Pods {
 		name := podName(j.Name, k)
 		err := r.c.Delete(ctx, &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name}}, client.GracePeriodSeconds(0))
 		if err != nil && !apierrors.IsNotFound(err) {
 			return fmt.Errorf("deleting pod %s: %w", name, err)
 		}
-		r.mu.Lock()
-		if st := r.pods[ns+"/"+name]; st != nil && !r.finished {
-			st.rec.End = r.simNow()
-			if st.node != nil {
-				r.used[st.node.Name] &^= st.set
-			}
-		}
-		r.mu.Unlock()
 	}
 	if j.Gang() {
 		err := r.c.Delete(ctx, &schedv1alpha1.PodGroup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: j.Name}})

@@ -191,6 +191,7 @@ func TestReplay(t *testing.T) {
 		t.Logf("%s: replay and clean-up in %s: allocation under saturation %.1f%% (%.2f h saturated), optimal %.1f%%, partial gangs %.1f GPU-h, %d/%d pods bound, %d mismatches",
 			s.Name, time.Since(rs).Round(time.Second), f.AllocSaturated, f.SaturatedHours, f.Optimal, f.PartialGangGPUHours, f.PodsBound, f.Pods, f.Mismatches)
 	}
+	report.Setup = append(report.Setup, "Source: "+sourceState()+".")
 	report.Setup = append(report.Setup, fmt.Sprintf("Whole run (control plane, nodes, every replay and clean-up): %s.", time.Since(began).Round(time.Second)))
 
 	if err := report.Write(out); err != nil {
@@ -238,6 +239,35 @@ func quietLogs(t *testing.T, path string) {
 		klog.Flush()
 		_ = f.Close()
 	})
+}
+
+// sourceState is the commit the run was built from, and the files of
+// the scheduler's packages that differ from it (the tree is shared).
+func sourceState() string {
+	git := func(args ...string) string {
+		cmd := exec.Command("git", args...)
+		cmd.Dir = framework.RepoRoot()
+		out, err := cmd.Output()
+		if err != nil {
+			return ""
+		}
+		return strings.TrimSpace(string(out))
+	}
+	commit := git("rev-parse", "--short", "HEAD")
+	if commit == "" {
+		return "unknown commit"
+	}
+	dirty := strings.Fields(git("status", "--porcelain", "--untracked-files=no", "--", "pkg", "cmd", "deploy/config", "test/bench/replay"))
+	var files []string
+	for _, f := range dirty {
+		if strings.Contains(f, "/") {
+			files = append(files, f)
+		}
+	}
+	if len(files) == 0 {
+		return "commit " + commit
+	}
+	return fmt.Sprintf("commit %s plus uncommitted changes to %s", commit, strings.Join(files, ", "))
 }
 
 func workloadName() string {
@@ -288,8 +318,24 @@ func machine() string {
 }
 
 func docsPage(r *Report) string {
-	return "<!-- Written by `make bench` (GANTRY_BENCH_DOCS=1, test/bench/replay); do not edit by hand. -->\n" +
-		strings.Replace(r.Markdown(), "# "+r.Title, "# Benchmarks\n\n"+
-			"`test/bench/replay` replays one GPU workload against several schedulers, one after the other, on the same simulated cluster with the same seed and arrival times, and compares them. "+
-			"`make bench` runs it in full (this page); `make bench-quick` is a small run for CI. Plots: `report.html` in the run's `_output/bench/` folder.\n\n## "+r.Title, 1)
+	intro := "# Benchmarks\n\n" +
+		"`test/bench/replay` replays one GPU workload against several schedulers, one after the other, on the same simulated cluster with the same seed and the same arrival times, and compares them. " +
+		"`make bench` runs it in full and, with `BENCH_DOCS=1`, rewrites this page; `make bench-quick` is a small run (40 nodes) for CI. " +
+		"Each run writes `report.md`, `report.html` (the table and plots of GPU allocation over time and of the wait distribution, self-contained SVG) and `results.json` to `_output/bench/<mode>-<time>/`.\n\n" +
+		method + "\n## " + r.Title
+	return "<!-- Written by `make bench BENCH_DOCS=1` (test/bench/replay); edit the generator, not this file. -->\n" +
+		strings.Replace(r.Markdown(), "# "+r.Title, intro, 1)
 }
+
+// method explains, on docs/benchmarks.md, how the figures arise.
+const method = `## Method
+
+- **Workload**: ` + "`test/bench/replay/workloads/default.yaml`" + `, seeded; its mix (1/2/4/8-GPU pods, multi-node gangs of 2 and 4 × 8 GPUs, inference), log-normal durations, Poisson arrivals, four queues with weights, and a daily 11:00 cron burst of inference jobs are an approximation of published production statistics (Weng et al., NSDI '22 and ATC '23; Jeon et al., ATC '19; cited in the file). ` + "`GANTRY_BENCH_ALIBABA=openb_pod_list_default.csv`" + ` replays Alibaba's cluster-trace-gpu-v2023 instead (one job per GPU pod, queues by QoS class, GPU-sharing pods rounded up to one GPU).
+- **Cluster**: a real etcd and kube-apiserver (test/framework), 8-GPU nodes made Ready through the API, half DGX H100 (NVSwitch) and half PCIe servers with two NVLink islands of four, each with the NodeGPU that Gantry's device plugin publishes for that NVML fixture. Every scheduler gets the same nodes.
+- **Pods finish by the driver, not by KWOK**: the driver deletes a job's pods its duration after the last of them was bound. A gang's clock starts when the whole gang is bound (a partial gang does no work), which KWOK's per-pod stages cannot express, and deleting is one API write per pod where KWOK's Running and Succeeded status updates are two more, which a 2-core machine replaying 10,000 pods cannot spare. No kubelet runs: a bound pod holds its resources until deleted, which is all a scheduler sees of a running pod.
+- **Schedulers** run in the test process, one at a time, each on an emptied cluster, with the client rate limit lifted.
+- **GPU sets**: Gantry pods get the ` + "`gantry.dev/gpu-ids`" + ` the scheduler wrote; the other schedulers do not choose GPUs, so their pods get what a topology-aware device plugin's GetPreferredAllocation hands out: the best set on the node's free GPUs by Gantry's own scoring (pkg/gpu BestSet). **NVLink-optimal**: the set's bottleneck link is as good as that of the best set of its size on an empty node of that topology.
+- **Saturated**: while the GPUs of pending pods are at least the free GPUs. **Partial gangs**: GPU-time held by bound members of a gang not wholly bound (a gang whose members were all bound within 2 wall seconds of the first is not partial). **Starved**: an 8-GPU-per-pod job not started within 1 simulated hour (jobs that arrived in the last hour are not counted). **Queue share error**: over the saturated time, the largest |allocated ÷ fair share − 1| over queues, the fair share being weighted max-min (water-filling) of the allocated GPUs, each queue capped by its demand (allocated + pending); **Jain's index** of allocated ÷ fair share over queues.
+- **Time compression**: simulated seconds per wall second. Waits are simulated time, so a scheduler's own latency counts compression-fold; throughput is wall time. The schedulers' own timers (Coscheduling's and Gantry's 30 s Permit waits, Coscheduling's backoff) stay in wall time.
+- **Caveat**: the machine is shared with other work; a scheduler that falls behind the arrival rate (CPU) shows it as waits and lower allocation.
+`

@@ -128,15 +128,40 @@ func Schedulers() []Scheduler {
 			},
 			ElasticQuotas: true,
 		},
+		{
+			Name:        "gantry-noqueues",
+			Description: "Gantry's shipped profile with no Queue objects (GantryQueue inert): placement and gangs alone",
+			Config: func(kubeconfig, dir, name string) (string, error) {
+				path, err := framework.InProcessSchedulerConfig(kubeconfig, dir, name)
+				if err != nil {
+					return "", err
+				}
+				raw, err := os.ReadFile(path)
+				if err != nil {
+					return "", err
+				}
+				var cfg configv1.KubeSchedulerConfiguration
+				if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+					return "", err
+				}
+				return writeConfig(&cfg, path)
+			},
+			Options: scheduler.Options(),
+			GPUIDs:  true,
+		},
 	}
 }
 
-// SelectSchedulers returns the named schedulers, in the order given (all
-// for none).
+// DefaultSchedulers are the schedulers a run compares unless told
+// otherwise; Schedulers() has more (gantry-noqueues).
+var DefaultSchedulers = []string{"gantry", "default", "mostallocated", "coscheduling"}
+
+// SelectSchedulers returns the named schedulers, in the order given
+// (DefaultSchedulers for none).
 func SelectSchedulers(names []string) ([]Scheduler, error) {
 	all := Schedulers()
 	if len(names) == 0 {
-		return all, nil
+		names = DefaultSchedulers
 	}
 	var out []Scheduler
 	for _, n := range names {
