@@ -247,3 +247,125 @@ func TestMalformedQueueIgnored(t *testing.T) {
 		t.Fatal("a malformed Queue was recorded")
 	}
 }
+
+// queueSpec records a queue with a weight and GPU guarantee (none when
+// negative) and no limit.
+func (f *fixture) queueSpec(name, parent string, weight int32, guaranteedGPUs int64) {
+	f.t.Helper()
+	f.rv++
+	q := &gantryv1alpha1.Queue{ObjectMeta: metav1.ObjectMeta{Name: name, ResourceVersion: strconv.Itoa(f.rv)}, Spec: gantryv1alpha1.QueueSpec{Parent: parent, Weight: weight}}
+	if guaranteedGPUs >= 0 {
+		q.Spec.Guaranteed = v1.ResourceList{DefaultResourceName: *resource.NewQuantity(guaranteedGPUs, resource.DecimalSI)}
+	}
+	if _, err := f.pl.acct.SetQueueObject(q); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+// gpuNodeInfos are n nodes of 8 GPUs each, nothing requested.
+func gpuNodeInfos(n int) []fwk.NodeInfo {
+	var out []fwk.NodeInfo
+	for i := range n {
+		node := &v1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n" + strconv.Itoa(i)}, Status: v1.NodeStatus{Allocatable: v1.ResourceList{
+			DefaultResourceName: resource.MustParse("8"),
+		}}}
+		ni := framework.NewNodeInfo()
+		ni.SetNode(node)
+		out = append(out, ni)
+	}
+	return out
+}
+
+// TestFairShareDeferralBlocksAndActivation: a pod of the queue with the
+// higher share is deferred while the other queue waits; its queue is then
+// blocked (PreEnqueue holds its borrowing pods, not those its guarantee
+// covers) until the other queue's share rises, which activates it.
+func TestFairShareDeferralBlocksAndActivation(t *testing.T) {
+	f := newFixture(t)
+	f.queueSpec("org", "", 1, -1)
+	f.queueSpec("a", "org", 1, 2)
+	f.queueSpec("b", "org", 1, -1)
+	for i := range 4 {
+		f.bind(pod("a-run-"+strconv.Itoa(i), "a", "", 1, "n0"))
+	}
+	waiting := pod("b-wait", "b", "", 1, "")
+	f.pl.acct.SetPod(waiting) // b has a workload waiting, and a lower share
+	nodes := gpuNodeInfos(2)   // 12 GPUs idle
+
+	next := pod("a-next", "a", "", 1, "")
+	_, st := f.pl.PreFilter(context.Background(), framework.NewCycleState(), next, nodes)
+	wantStatus(t, st, fwk.UnschedulableAndUnresolvable, "queue a would borrow beyond its guarantee while queue b, with a lower weighted share, waits")
+	if !f.pl.deferred.Has(next.UID) {
+		t.Fatal("the deferred pod is not recorded")
+	}
+	wantStatus(t, f.pl.PreEnqueue(context.Background(), pod("a-more", "a", "", 1, "")), fwk.UnschedulableAndUnresolvable, "while queue b")
+	// b's pods are not held: b is not blocked.
+	if st := f.pl.PreEnqueue(context.Background(), waiting); st != nil {
+		t.Fatalf("b's pod held: %v", st)
+	}
+
+	// b's pod is placed: b's share rose, a's deferred pods are activated
+	// and a is no longer blocked.
+	act := &recordingActivator{}
+	st0 := &state{acct: f.pl.acct, deferred: f.pl.deferred}
+	st0.shareChanged(klog.Background(), act, "b", false)
+	if _, ok := act.pods["ns/a-next"]; !ok {
+		t.Fatalf("activated %v, want a's deferred pods", act.pods)
+	}
+	if st := f.pl.PreEnqueue(context.Background(), pod("a-more", "a", "", 1, "")); st != nil {
+		t.Fatalf("a is still held after b's share rose: %v", st)
+	}
+}
+
+// TestPreEnqueueNeverHoldsGuaranteedPods: a blocked queue's pod that its
+// guarantee covers goes to PreFilter.
+func TestPreEnqueueNeverHoldsGuaranteedPods(t *testing.T) {
+	f := newFixture(t)
+	f.queueSpec("org", "", 1, -1)
+	f.queueSpec("a", "org", 1, 8)
+	f.pl.deferred.Block("a", "blocked for the test")
+	if st := f.pl.PreEnqueue(context.Background(), pod("small", "a", "", 4, "")); st != nil {
+		t.Fatalf("a pod within its queue's guarantee was held: %v", st)
+	}
+	wantStatus(t, f.pl.PreEnqueue(context.Background(), pod("big", "a", "", 9, "")), fwk.UnschedulableAndUnresolvable, "blocked for the test")
+}
+
+type recordingActivator struct{ pods map[string]*v1.Pod }
+
+func (r *recordingActivator) Activate(_ klog.Logger, pods map[string]*v1.Pod) { r.pods = pods }
+
+// TestReclaimPolicy: a workload within its guarantee may take GPUs from
+// queues above theirs, as much as they hold beyond it; one beyond its
+// guarantee may not; pods already terminating do not count as usage.
+func TestReclaimPolicy(t *testing.T) {
+	f := newFixture(t)
+	f.queueSpec("org", "", 1, -1)
+	f.queueSpec("training", "org", 3, 8)
+	f.queueSpec("inference", "org", 1, 8)
+	for i := range 3 {
+		f.bind(pod("train-"+strconv.Itoa(i), "training", "", 4, "n0"))
+	}
+	leaving := pod("train-leaving", "training", "", 4, "n1")
+	leaving.DeletionTimestamp = &metav1.Time{}
+	f.bind(leaving)
+
+	policy := f.pl.ReclaimPolicy([]*v1.Pod{pod("infer-0", "inference", "", 4, ""), pod("infer-1", "inference", "", 4, "")})
+	if policy == nil {
+		t.Fatal("inference within its guarantee may reclaim")
+	}
+	if got := policy.Budgets["training"]; got != 4 {
+		t.Fatalf("training's budget = %d, want 4 (12 GPUs held by pods not terminating, 8 guaranteed)", got)
+	}
+	if b, ok := policy.Victim(pod("train-0", "training", "", 4, "n0")); !ok || len(b) != 1 || b[0] != "training" {
+		t.Fatalf("Victim(train-0) = %v %v", b, ok)
+	}
+	if _, ok := policy.Victim(pod("infer-x", "inference", "", 4, "n1")); ok {
+		t.Fatal("a pod of the preemptor's own queue is not reclaimed")
+	}
+	if _, ok := policy.Victim(pod("stray", "", "", 4, "n1")); ok {
+		t.Fatal("a pod outside queues is not reclaimed")
+	}
+	if f.pl.ReclaimPolicy([]*v1.Pod{pod("huge", "inference", "", 12, "")}) != nil {
+		t.Fatal("a workload beyond its guarantee must not reclaim")
+	}
+}
