@@ -290,7 +290,7 @@ func TestFairShareDeferralBlocksAndActivation(t *testing.T) {
 	}
 	waiting := pod("b-wait", "b", "", 1, "")
 	f.pl.acct.SetPod(waiting) // b has a workload waiting, and a lower share
-	nodes := gpuNodeInfos(2)   // 12 GPUs idle
+	nodes := gpuNodeInfos(2)  // 12 GPUs idle
 
 	next := pod("a-next", "a", "", 1, "")
 	_, st := f.pl.PreFilter(context.Background(), framework.NewCycleState(), next, nodes)
