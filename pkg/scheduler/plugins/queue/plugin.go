@@ -480,7 +480,9 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 	}
 	cs.Write(stateKey, &cycleState{tree: tree, workload: w, usage: usage, chain: chain})
 	v := core.Decide(tree, usage, w, pl.opts)
-	if v.Code == core.Admit {
+	if v.Code == core.Admit && !core.WithinGuarantee(tree, rolled, queueName, w.Demand) {
+		// It would borrow: the order among borrowers needs the
+		// cluster's room (a walk over the nodes, so only now).
 		names := pl.shareResources(tree)
 		capacity, idle := room(nodes, names)
 		for _, l := range snap.leaving {
