@@ -3,6 +3,7 @@ package queue
 import (
 	"fmt"
 	"sync"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
@@ -50,10 +51,18 @@ type accounting struct {
 	// own is each queue's counted usage (descendants not included);
 	// leaving is the part of it held by pods being deleted.
 	own, leaving map[string]v1.ResourceList
-	// pending is each queue's waiting workloads and their demand.
-	pending map[string]map[string]v1.ResourceList
+	// pending is each queue's waiting workloads.
+	pending map[string]map[string]*pendingWorkload
 	// byNamespace and byGang index the pods for re-resolving queues.
 	byNamespace, byGang map[string]map[types.UID]bool
+	now                 func() time.Time
+}
+
+// pendingWorkload is what a workload's waiting pods ask for, and since
+// when it has had some waiting.
+type pendingWorkload struct {
+	demand v1.ResourceList
+	since  time.Time
 }
 
 // podEntry is one recorded pod and what it adds where.
@@ -81,7 +90,8 @@ func newAccounting(gpuResource v1.ResourceName) *accounting {
 		pods:        map[types.UID]*podEntry{},
 		own:         map[string]v1.ResourceList{},
 		leaving:     map[string]v1.ResourceList{},
-		pending:     map[string]map[string]v1.ResourceList{},
+		pending:     map[string]map[string]*pendingWorkload{},
+		now:         time.Now,
 		byNamespace: map[string]map[types.UID]bool{},
 		byGang:      map[string]map[types.UID]bool{},
 	}
@@ -278,15 +288,15 @@ func (a *accounting) apply(e *podEntry) {
 		e.workload = workloadKey(p)
 		w := a.pending[e.queue]
 		if w == nil {
-			w = map[string]v1.ResourceList{}
+			w = map[string]*pendingWorkload{}
 			a.pending[e.queue] = w
 		}
 		d := w[e.workload]
 		if d == nil {
-			d = v1.ResourceList{}
+			d = &pendingWorkload{demand: v1.ResourceList{}, since: a.now()}
 			w[e.workload] = d
 		}
-		addTo(d, e.requests)
+		addTo(d.demand, e.requests)
 	}
 }
 
@@ -301,8 +311,8 @@ func (a *accounting) unapply(e *podEntry) {
 	if e.waiting {
 		if w := a.pending[e.queue]; w != nil {
 			if d := w[e.workload]; d != nil {
-				subFrom(d, e.requests)
-				if allZero(d) {
+				subFrom(d.demand, e.requests)
+				if allZero(d.demand) {
 					delete(w, e.workload)
 				}
 			}
@@ -463,13 +473,14 @@ func (a *accounting) Snapshot() usageSnapshot {
 	return s
 }
 
-// Pending calls yield with each workload waiting in the queue and its
-// demand, until yield returns false; yield must not call back into a.
-func (a *accounting) Pending(queue string, yield func(string, v1.ResourceList) bool) {
+// Pending calls yield with each workload waiting in the queue, its demand
+// and since when it waits, until yield returns false; yield must not call
+// back into a.
+func (a *accounting) Pending(queue string, yield func(string, v1.ResourceList, time.Time) bool) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	for w, d := range a.pending[queue] {
-		if !yield(w, d) {
+		if !yield(w, d.demand, d.since) {
 			return
 		}
 	}

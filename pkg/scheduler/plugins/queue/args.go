@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	v1helper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
+	"k8s.io/utils/ptr"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/pluginargs"
 )
@@ -30,7 +31,15 @@ type QueueArgs struct {
 	// such workloads are not governed while there is no default queue, so
 	// a cluster can adopt queues one team at a time.
 	RequireDefaultQueue bool `json:"requireDefaultQueue,omitempty"`
+	// StarvationSeconds is how long a workload of a queue with a lower
+	// fair share may wait, too big for the idle room, before queues that
+	// borrow stop taking the room it needs (see core.Fair); 0 never holds
+	// room for it. Default 300.
+	StarvationSeconds *int32 `json:"starvationSeconds,omitempty"`
 }
+
+// DefaultStarvationSeconds is QueueArgs.StarvationSeconds's default.
+const DefaultStarvationSeconds = 300
 
 // DeepCopyObject implements runtime.Object.
 func (a *QueueArgs) DeepCopyObject() runtime.Object { return a.DeepCopy() }
@@ -41,6 +50,9 @@ func (a *QueueArgs) DeepCopy() *QueueArgs {
 		return nil
 	}
 	out := *a
+	if a.StarvationSeconds != nil {
+		out.StarvationSeconds = ptr.To(*a.StarvationSeconds)
+	}
 	return &out
 }
 
@@ -48,6 +60,9 @@ func (a *QueueArgs) DeepCopy() *QueueArgs {
 func SetDefaultsQueueArgs(a *QueueArgs) {
 	if a.ResourceName == "" {
 		a.ResourceName = DefaultResourceName
+	}
+	if a.StarvationSeconds == nil {
+		a.StarvationSeconds = ptr.To[int32](DefaultStarvationSeconds)
 	}
 }
 
@@ -71,6 +86,9 @@ func ValidateQueueArgs(path *field.Path, args *QueueArgs) error {
 	if !v1helper.IsExtendedResourceName(v1.ResourceName(args.ResourceName)) {
 		errs = append(errs, field.Invalid(path.Child("resourceName"), args.ResourceName,
 			"must be an extended resource name such as nvidia.com/gpu"))
+	}
+	if s := args.StarvationSeconds; s != nil && *s < 0 {
+		errs = append(errs, field.Invalid(path.Child("starvationSeconds"), *s, "must not be negative (0 never holds room for a starving workload)"))
 	}
 	return errs.ToAggregate()
 }

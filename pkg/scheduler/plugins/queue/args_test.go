@@ -4,7 +4,9 @@ import (
 	"strings"
 	"testing"
 
+	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/utils/ptr"
 )
 
 func TestParseArgs(t *testing.T) {
@@ -14,9 +16,10 @@ func TestParseArgs(t *testing.T) {
 		want    QueueArgs
 		wantErr string
 	}{
-		{name: "none", want: QueueArgs{ResourceName: "nvidia.com/gpu"}},
-		{name: "all fields", raw: `{"resourceName":"amd.com/gpu","requireDefaultQueue":true}`, want: QueueArgs{ResourceName: "amd.com/gpu", RequireDefaultQueue: true}},
+		{name: "none", want: QueueArgs{ResourceName: "nvidia.com/gpu", StarvationSeconds: ptr.To[int32](300)}},
+		{name: "all fields", raw: `{"resourceName":"amd.com/gpu","requireDefaultQueue":true,"starvationSeconds":0}`, want: QueueArgs{ResourceName: "amd.com/gpu", RequireDefaultQueue: true, StarvationSeconds: ptr.To[int32](0)}},
 		{name: "bad resource", raw: `{"resourceName":"cpu"}`, wantErr: "resourceName"},
+		{name: "negative starvation", raw: `{"starvationSeconds":-1}`, wantErr: "starvationSeconds"},
 		{name: "unknown field", raw: `{"resourceNames":"x"}`, wantErr: "unknown field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -34,7 +37,7 @@ func TestParseArgs(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if *got != tc.want {
+			if !equality.Semantic.DeepEqual(*got, tc.want) {
 				t.Errorf("args = %+v, want %+v", *got, tc.want)
 			}
 		})

@@ -67,6 +67,7 @@ import (
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	"k8s.io/utils/ptr"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
@@ -494,6 +495,9 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 			Idle:      idle,
 			Resources: names,
 			Pending:   pl.acct.Pending,
+			Now:       time.Now(),
+			// StarvationSeconds is defaulted (never nil) by ParseArgs.
+			StarvationAfter: time.Duration(ptr.Deref(pl.args.StarvationSeconds, 0)) * time.Second,
 		}, w)
 	}
 	if v.Code == core.Deferred {

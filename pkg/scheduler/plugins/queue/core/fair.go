@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -23,8 +24,14 @@ type Cluster struct {
 	// one counts).
 	Resources []v1.ResourceName
 	// Pending calls yield with each workload waiting in the queue itself
-	// (not its descendants) and its demand, until yield returns false.
-	Pending func(queue string, yield func(workload string, demand v1.ResourceList) bool)
+	// (not its descendants), its demand and since when it waits, until
+	// yield returns false.
+	Pending func(queue string, yield func(workload string, demand v1.ResourceList, since time.Time) bool)
+	// Now is the decision's time; StarvationAfter is how long a waiting
+	// workload that fits in nothing idle may wait before it holds
+	// borrowers back anyway (0: never).
+	Now             time.Time
+	StarvationAfter time.Duration
 }
 
 // guaranteed is the queue's guarantee of r: what spec.guaranteed names,
@@ -117,15 +124,20 @@ func (t Tree) Children() map[string][]string {
 //     workload waiting that fits in the idle capacity and the sibling has
 //     a lower weighted dominant share (Share) than this queue, the
 //     workload waits too: that queue is served first. Ties admit both.
+//     A workload that has waited StarvationAfter counts even when it fits
+//     in nothing idle: borrowers then stop taking the room it needs as
+//     their pods end, until it fits.
 //
 // Idle capacity thus goes, among queues that want it, to the one with the
 // lowest weighted dominant share, level by level: shares converge to the
-// weights (the water-filling fair share the Queue status shows), and a
-// queue that waits has, each time capacity frees up that fits one of its
-// workloads, nobody with a higher share ahead of it: no queue with
-// workloads that fit starves. Workloads that fit in nothing idle do not
-// hold others back (capacity is not kept idle for them); their guarantee
-// and reclaim are what bring them room.
+// weights (the water-filling fair share the Queue status shows). The
+// guarantee against starvation: a queue below its guarantee gets room
+// (borrowers defer to it, and reclaim takes borrowed room back); a queue
+// with a lower share has, each time capacity frees up that fits one of its
+// workloads, nobody with a higher share ahead of it; and a workload too
+// big for the idle room (an 8-GPU gang among 1-GPU pods) is, after
+// StarvationAfter, let to gather the room it needs. Until then, idle
+// capacity is not kept idle for it.
 //
 // The workload's own pending pods are not counted as another's claim.
 func Fair(t Tree, c Cluster, w Workload) Verdict {
@@ -151,12 +163,12 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 			theirs := Share(s, c.Usage[sib], c)
 			claim := false
 			below := false
-			t.waiting(children, sib, c, w, func(workload string, demand v1.ResourceList) bool {
+			t.waiting(children, sib, c, w, func(_ string, demand v1.ResourceList, since time.Time) bool {
 				if !exceeds(s, c.Usage[sib], demand) {
 					below, claim = true, true
 					return false
 				}
-				if theirs < mine && fits(demand, c.Idle) {
+				if theirs < mine && (fits(demand, c.Idle) || c.starving(since)) {
 					claim = true
 				}
 				return true
@@ -186,7 +198,7 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 // waiting calls yield with each workload waiting in the subtree of queue
 // root that its queue's chain limits admit; w's own is skipped. It stops
 // when yield returns false.
-func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Workload, yield func(string, v1.ResourceList) bool) {
+func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Workload, yield func(string, v1.ResourceList, time.Time) bool) {
 	stack := []string{root}
 	for len(stack) > 0 {
 		name := stack[len(stack)-1]
@@ -196,14 +208,14 @@ func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Wo
 			return
 		}
 		stop := false
-		c.Pending(name, func(workload string, demand v1.ResourceList) bool {
+		c.Pending(name, func(workload string, demand v1.ResourceList, since time.Time) bool {
 			if workload == w.Gang && w.Gang != "" {
 				return true
 			}
 			if Decide(t, c.Usage, Workload{Queue: name, Demand: demand}, Options{RequireDefaultQueue: true}).Code != Admit {
 				return true
 			}
-			if !yield(workload, demand) {
+			if !yield(workload, demand, since) {
 				stop = true
 				return false
 			}
@@ -213,6 +225,12 @@ func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Wo
 			return
 		}
 	}
+}
+
+// starving reports whether a workload waiting since then has waited long
+// enough to hold borrowers back though it fits in nothing idle.
+func (c Cluster) starving(since time.Time) bool {
+	return c.StarvationAfter > 0 && !since.IsZero() && c.Now.Sub(since) >= c.StarvationAfter
 }
 
 // fits reports whether demand fits in idle, resource by resource;

@@ -3,20 +3,24 @@ package core
 import (
 	"strings"
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 )
 
 // pendingOf serves Cluster.Pending from a plain map.
-func pendingOf(m map[string]map[string]v1.ResourceList) func(string, func(string, v1.ResourceList) bool) {
-	return func(q string, yield func(string, v1.ResourceList) bool) {
+// Every workload waits since t0.
+func pendingOf(m map[string]map[string]v1.ResourceList) func(string, func(string, v1.ResourceList, time.Time) bool) {
+	return func(q string, yield func(string, v1.ResourceList, time.Time) bool) {
 		for w, d := range m[q] {
-			if !yield(w, d) {
+			if !yield(w, d, t0) {
 				return
 			}
 		}
 	}
 }
+
+var t0 = time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)
 
 func TestFair(t *testing.T) {
 	capacity := gpus(16)
@@ -33,8 +37,10 @@ func TestFair(t *testing.T) {
 		own     map[string]v1.ResourceList
 		pending map[string]map[string]v1.ResourceList
 		w       Workload
-		want    Code
-		msg     string
+		// waited is how long the pending workloads have waited.
+		waited time.Duration
+		want   Code
+		msg    string
 	}{{
 		name: "nobody else waits: borrow",
 		own:  map[string]v1.ResourceList{"a": gpus(10)},
@@ -67,6 +73,14 @@ func TestFair(t *testing.T) {
 		w:       Workload{Queue: "a", Demand: gpus(1)},
 		want:    Admit,
 	}, {
+		name:    "the waiting workload fits nothing idle but has starved: held back for it",
+		own:     map[string]v1.ResourceList{"a": gpus(10), "b": gpus(0)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"ns/big": gpus(8)}},
+		w:       Workload{Queue: "a", Demand: gpus(1)},
+		waited:  10 * time.Minute,
+		want:    Deferred,
+		msg:     "while queue b, with a lower weighted share, waits",
+	}, {
 		name:    "within its guarantee: never deferred",
 		own:     map[string]v1.ResourceList{"training": gpus(2), "inference": gpus(0)},
 		pending: map[string]map[string]v1.ResourceList{"inference": {"pod ns/i": gpus(1)}},
@@ -97,7 +111,8 @@ func TestFair(t *testing.T) {
 					idle[r] = i
 				}
 			}
-			got := Fair(tree, Cluster{Usage: usage, Capacity: capacity, Idle: idle, Resources: []v1.ResourceName{gpu}, Pending: pendingOf(tc.pending)}, tc.w)
+			got := Fair(tree, Cluster{Usage: usage, Capacity: capacity, Idle: idle, Resources: []v1.ResourceName{gpu}, Pending: pendingOf(tc.pending),
+				Now: t0.Add(tc.waited), StarvationAfter: 5 * time.Minute}, tc.w)
 			if got.Code != tc.want || !strings.Contains(got.Message, tc.msg) {
 				t.Fatalf("Fair = %v %q, want %v containing %q", got.Code, got.Message, tc.want, tc.msg)
 			}
