@@ -25,7 +25,8 @@ import (
 const runForAnnotation = "gantry-test/run-for"
 
 // queueWith creates the test's queue short under parent ("" for a root)
-// with a weight and GPU guarantee and limit (none when negative).
+// with a weight (0: the API's default) and GPU guarantee and limit (none
+// when negative), deleted when the test ends.
 func (q *queueTest) queueWith(short, parent string, weight int32, guaranteed, limit int64) string {
 	q.t.Helper()
 	obj := &gantryv1alpha1.Queue{ObjectMeta: metav1.ObjectMeta{Name: q.queueName(short)}, Spec: gantryv1alpha1.QueueSpec{Weight: weight}}

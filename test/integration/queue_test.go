@@ -8,7 +8,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -38,19 +37,7 @@ func (q *queueTest) queueName(short string) string { return q.ns + "-" + short }
 // a root) and a GPU limit (none when negative).
 func (q *queueTest) queue(short, parent string, limit int64) string {
 	q.t.Helper()
-	obj := &gantryv1alpha1.Queue{ObjectMeta: metav1.ObjectMeta{Name: q.queueName(short)}}
-	if parent != "" {
-		obj.Spec.Parent = q.queueName(parent)
-	}
-	if limit >= 0 {
-		obj.Spec.Limit = gpus(limit)
-	}
-	c := controlPlane.Client
-	if err := c.Create(q.ctx, obj); err != nil {
-		q.t.Fatalf("creating Queue %s: %v", obj.Name, err)
-	}
-	q.t.Cleanup(func() { _ = c.Delete(context.Background(), obj) })
-	return obj.Name
+	return q.queueWith(short, parent, 0, -1, limit)
 }
 
 // inQueue labels the pods with the queue.

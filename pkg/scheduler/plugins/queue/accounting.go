@@ -222,15 +222,7 @@ func (a *accounting) SetPod(pod *v1.Pod) podChange {
 	requests := podRequests(pod, a.gpuResource)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	e := a.pods[pod.UID]
-	if e == nil {
-		e = &podEntry{}
-		a.pods[pod.UID] = e
-		index(a.byNamespace, pod.Namespace, pod.UID)
-		if name := pod.Labels[gang.PodGroupLabel]; name != "" {
-			index(a.byGang, gangKey(pod.Namespace, name), pod.UID)
-		}
-	}
+	e := a.entryLocked(pod, queue, requests)
 	was := e.counted
 	a.unapply(e)
 	e.pod, e.queue, e.requests = pod, queue, requests
@@ -246,6 +238,21 @@ func (a *accounting) SetPod(pod *v1.Pod) podChange {
 		c.became = -1
 	}
 	return c
+}
+
+// entryLocked returns the pod's entry, recording a new one (with the
+// queue and requests given, nothing applied yet) if there is none.
+func (a *accounting) entryLocked(pod *v1.Pod, queue string, requests v1.ResourceList) *podEntry {
+	e := a.pods[pod.UID]
+	if e == nil {
+		e = &podEntry{pod: pod, queue: queue, requests: requests}
+		a.pods[pod.UID] = e
+		index(a.byNamespace, pod.Namespace, pod.UID)
+		if name := pod.Labels[gang.PodGroupLabel]; name != "" {
+			index(a.byGang, gangKey(pod.Namespace, name), pod.UID)
+		}
+	}
+	return e
 }
 
 func (a *accounting) resolver() func(*v1.Pod) (string, gantryv1alpha1.QueueSource) {
@@ -375,17 +382,10 @@ func (a *accounting) Reserve(pod *v1.Pod) string {
 	if a.resolver() != nil {
 		queue, _ = a.resolver()(pod)
 	}
+	requests := podRequests(pod, a.gpuResource)
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	e := a.pods[pod.UID]
-	if e == nil {
-		e = &podEntry{pod: pod, queue: queue, requests: podRequests(pod, a.gpuResource)}
-		a.pods[pod.UID] = e
-		index(a.byNamespace, pod.Namespace, pod.UID)
-		if name := pod.Labels[gang.PodGroupLabel]; name != "" {
-			index(a.byGang, gangKey(pod.Namespace, name), pod.UID)
-		}
-	}
+	e := a.entryLocked(pod, queue, requests)
 	if e.counted {
 		return ""
 	}
