@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -89,16 +90,18 @@ type replay struct {
 	opts    Options
 	run     string
 
-	mu       sync.Mutex
-	t0       time.Time
-	tl       *Timeline
-	pods     map[string]*podState // by namespace/name
-	used     map[string]gpu.Set   // by node
-	bound    []int                // per job
-	jobIdx   map[string]int       // job name → index
-	finished bool
-	due      dueHeap
-	wake     chan struct{}
+	mu        sync.Mutex
+	t0        time.Time
+	tl        *Timeline
+	pods      map[string]*podState // by namespace/name
+	used      map[string]gpu.Set   // by node
+	bound     []int                // per job
+	gen       []int                // per job: bumped when a run is preempted
+	recreates chan [2]int          // preempted pods (job, member) to create again
+	jobIdx    map[string]int       // job name → index
+	finished  bool
+	due       dueHeap
+	wake      chan struct{}
 }
 
 // Replay runs jobs against one scheduler on the cluster and returns what
@@ -121,8 +124,9 @@ func Replay(ctx context.Context, t testing.TB, cp *framework.ControlPlane, clust
 	r := &replay{
 		cp: cp, cluster: cluster, sched: s, jobs: jobs, opts: opts,
 		run:  fmt.Sprintf("%s-%d", s.Name, time.Now().UnixNano()%1e6),
-		pods: map[string]*podState{}, used: map[string]gpu.Set{}, bound: make([]int, len(jobs)),
-		wake: make(chan struct{}, 1),
+		pods: map[string]*podState{}, used: map[string]gpu.Set{}, bound: make([]int, len(jobs)), gen: make([]int, len(jobs)),
+		recreates: make(chan [2]int, 1<<16),
+		wake:      make(chan struct{}, 1),
 		tl: &Timeline{
 			Scheduler: s.Name, Jobs: jobs, Pods: make([][]PodRecord, len(jobs)), Horizon: opts.Horizon,
 			ClusterGPUs: cluster.GPUs, Compression: opts.Compression, Weights: opts.Weights,
@@ -171,6 +175,7 @@ func Replay(ctx context.Context, t testing.TB, cp *framework.ControlPlane, clust
 	if _, err := inf.AddEventHandler(cache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { r.observe(obj) },
 		UpdateFunc: func(_, obj any) { r.observe(obj) },
+		DeleteFunc: func(obj any) { r.deleted(obj) },
 	}); err != nil {
 		return nil, err
 	}
@@ -217,6 +222,10 @@ func Replay(ctx context.Context, t testing.TB, cp *framework.ControlPlane, clust
 						return
 					}
 					if err := r.create(runCtx, i); err != nil {
+						fail(err)
+					}
+				case ik := <-r.recreates:
+					if err := r.createPod(runCtx, ik[0], ik[1]); err != nil {
 						fail(err)
 					}
 				case i := <-deletes:
@@ -396,33 +405,91 @@ func (r *replay) create(ctx context.Context, i int) error {
 			return fmt.Errorf("creating PodGroup %s: %w", j.Name, err)
 		}
 	}
+	for k := range j.Pods {
+		name := podName(j.Name, k)
+		r.mu.Lock()
+		r.pods[ns+"/"+name] = &podState{rec: &r.tl.Pods[i][k]}
+		r.mu.Unlock()
+		if err := r.createPod(ctx, i, k); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// createPod creates pod k of job i.
+func (r *replay) createPod(ctx context.Context, i, k int) error {
+	j := r.jobs[i]
+	labels := map[string]string{RunLabel: r.run, JobLabel: j.Name, gantryv1alpha1.QueueLabel: j.Queue}
+	if j.Gang() {
+		labels[schedv1alpha1.PodGroupLabel] = j.Name
+	}
 	gpus := int64(j.GPUsPerPod)
 	res := corev1.ResourceList{
 		corev1.ResourceCPU:    *resource.NewQuantity(gpus*int64(r.opts.PodCPUPerGPU), resource.DecimalSI),
 		corev1.ResourceMemory: *resource.NewQuantity(gpus*int64(r.opts.PodMemoryGiBPerGPU)<<30, resource.BinarySI),
 		GPUResource:           *resource.NewQuantity(gpus, resource.DecimalSI),
 	}
-	for k := range j.Pods {
-		name := podName(j.Name, k)
-		r.mu.Lock()
-		r.pods[ns+"/"+name] = &podState{rec: &r.tl.Pods[i][k]}
-		r.mu.Unlock()
-		pod := &corev1.Pod{
-			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: name, Labels: labels},
-			Spec: corev1.PodSpec{
-				SchedulerName: r.run,
-				Containers: []corev1.Container{{
-					Name: "main", Image: "registry.example/train",
-					Resources: corev1.ResourceRequirements{Requests: res, Limits: res},
-				}},
-				TerminationGracePeriodSeconds: ptr.To[int64](0),
-			},
-		}
-		if err := c.Create(ctx, pod); err != nil {
-			return fmt.Errorf("creating pod %s: %w", name, err)
-		}
+	name := podName(j.Name, k)
+	pod := &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Namespace: r.namespace(j.Queue), Name: name, Labels: labels},
+		Spec: corev1.PodSpec{
+			SchedulerName: r.run,
+			Containers: []corev1.Container{{
+				Name: "main", Image: "registry.example/train",
+				Resources: corev1.ResourceRequirements{Requests: res, Limits: res},
+			}},
+			TerminationGracePeriodSeconds: ptr.To[int64](0),
+		},
+	}
+	if err := r.c.Create(ctx, pod); err != nil {
+		return fmt.Errorf("creating pod %s: %w", name, err)
 	}
 	return nil
+}
+
+// deleted handles a pod deleted by someone else than the driver: the
+// scheduler preempted it. Its GPUs are free, the time it held them is
+// kept, its job is no longer running (its completion is cancelled), and
+// the pod is created again, as a Job or training operator would, to wait
+// for another placement.
+func (r *replay) deleted(obj any) {
+	if d, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+		obj = d.Obj
+	}
+	pod, ok := obj.(*corev1.Pod)
+	if !ok {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	st := r.pods[pod.Namespace+"/"+pod.Name]
+	if r.finished || st == nil || st.rec.End != Never || st.rec.Bound == Never {
+		return
+	}
+	i, ok := r.jobIdx[pod.Labels[JobLabel]]
+	if !ok {
+		return
+	}
+	now := r.simNow()
+	st.rec.Preempted = append(st.rec.Preempted, Span{From: st.rec.Bound, To: now})
+	st.rec.Bound, st.rec.Node = Never, ""
+	if st.node != nil {
+		r.used[st.node.Name] &^= st.set
+	}
+	st.node, st.set = nil, 0
+	r.tl.Preemptions++
+	r.bound[i]--
+	r.gen[i]++ // a pending completion of the job is stale now
+	k, err := strconv.Atoi(pod.Name[strings.LastIndex(pod.Name, "-")+1:])
+	if err != nil {
+		return
+	}
+	select {
+	case r.recreates <- [2]int{i, k}:
+	default:
+		r.tl.Mismatches++ // cannot happen with the channel's room
+	}
 }
 
 // observe records a pod's binding.
@@ -471,7 +538,7 @@ func (r *replay) observe(obj any) {
 	}
 	r.bound[i]++
 	if r.bound[i] == r.jobs[i].Pods {
-		heap.Push(&r.due, dueJob{at: time.Now().Add(time.Duration(float64(r.jobs[i].Duration) / r.opts.Compression)), job: i})
+		heap.Push(&r.due, dueJob{at: time.Now().Add(time.Duration(float64(r.jobs[i].Duration) / r.opts.Compression)), job: i, gen: r.gen[i]})
 		select {
 		case r.wake <- struct{}{}:
 		default:
@@ -494,7 +561,9 @@ func (r *replay) complete(ctx context.Context, deletes chan<- int) {
 				break
 			}
 			heap.Pop(&r.due)
-			due = append(due, top.job)
+			if top.gen == r.gen[top.job] {
+				due = append(due, top.job)
+			}
 		}
 		r.mu.Unlock()
 		for _, i := range due {
@@ -559,8 +628,8 @@ func (r *replay) finish(ctx context.Context, i int) error {
 }
 
 type dueJob struct {
-	at  time.Time
-	job int
+	at       time.Time
+	job, gen int
 }
 
 type dueHeap []dueJob

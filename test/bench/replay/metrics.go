@@ -24,6 +24,15 @@ type PodRecord struct {
 	// its size has on an empty node of its node's topology. Meaningful for
 	// pods of two GPUs or more.
 	Optimal bool `json:"optimal,omitempty"`
+	// Preempted are earlier placements of the pod that the scheduler
+	// preempted (the pod was then created again).
+	Preempted []Span `json:"preempted,omitempty"`
+}
+
+// Span is a stretch of simulated time.
+type Span struct {
+	From time.Duration `json:"from"`
+	To   time.Duration `json:"to"`
 }
 
 // Timeline is one replay's record, the input of Compute.
@@ -55,6 +64,8 @@ type Timeline struct {
 	// Mismatches counts pods whose annotated GPUs were already in use in
 	// the driver's bookkeeping (should be 0).
 	Mismatches int `json:"mismatches"`
+	// Preemptions counts pods the scheduler deleted.
+	Preemptions int `json:"preemptions"`
 }
 
 // Start is when all of job i's pods were bound, or Never.
@@ -131,6 +142,7 @@ type Figures struct {
 	PodsBound         int     `json:"podsBound"`
 	Pods              int     `json:"pods"`
 	Mismatches        int     `json:"mismatches"`
+	Preemptions       int     `json:"preemptions"`
 	// AllocSeries is the allocation rate (%) at every simulated minute.
 	AllocSeries []float64 `json:"allocSeries"`
 	// Waits are every job's wait in minutes (for the distribution plot).
@@ -141,7 +153,7 @@ type Figures struct {
 func Compute(tl *Timeline) Figures {
 	f := Figures{
 		Scheduler: tl.Scheduler, WaitMean: map[string]float64{}, WaitP95: map[string]float64{},
-		Jobs: map[string]int{}, NotStarted: map[string]int{}, Mismatches: tl.Mismatches,
+		Jobs: map[string]int{}, NotStarted: map[string]int{}, Mismatches: tl.Mismatches, Preemptions: tl.Preemptions,
 	}
 	sweep(tl, &f)
 
@@ -265,6 +277,12 @@ func sweep(tl *Timeline, f *Figures) {
 		}
 		for _, p := range tl.Pods[i] {
 			evs = append(evs, event{at: j.Arrival, queue: j.Queue, pending: p.GPUs})
+			// An earlier, preempted placement: allocated, then pending
+			// again.
+			for _, sp := range p.Preempted {
+				evs = append(evs, event{at: sp.From, queue: j.Queue, pending: -p.GPUs, alloc: p.GPUs})
+				evs = append(evs, event{at: sp.To, queue: j.Queue, pending: p.GPUs, alloc: -p.GPUs})
+			}
 			if p.Bound == Never {
 				continue
 			}
