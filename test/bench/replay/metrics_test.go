@@ -147,3 +147,25 @@ func TestReportRendersRatios(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+func TestPreemptedPlacementCountsAsAllocated(t *testing.T) {
+	h := time.Hour
+	tl := &Timeline{
+		Horizon: 4 * h, ClusterGPUs: 8, Weights: map[string]int32{"a": 1},
+		Jobs: []Job{{Name: "j", Queue: "a", Pods: 1, GPUsPerPod: 8}},
+		// Placed at 0, preempted at 1h, placed again at 2h, ended at 3h.
+		Pods:        [][]PodRecord{{{GPUs: 8, Node: "n", Bound: 2 * h, End: 3 * h, Preempted: []Span{{From: 0, To: h}}}}},
+		Preemptions: 1,
+	}
+	f := Compute(tl)
+	if !near(f.AllocMean, 50) {
+		t.Errorf("allocation %v%%, want 50%% (2 of 4 hours)", f.AllocMean)
+	}
+	if f.Preemptions != 1 || !near(f.WaitMean["8"], 120) {
+		t.Errorf("preemptions %d, wait %v min; want 1 and 120 (the start that lasted)", f.Preemptions, f.WaitMean["8"])
+	}
+	// Pending from 1h to 2h with all 8 GPUs free: saturated.
+	if !near(f.SaturatedHours, 1) {
+		t.Errorf("saturated %v h, want 1", f.SaturatedHours)
+	}
+}
