@@ -101,8 +101,11 @@ type Figures struct {
 	AllocSaturated float64 `json:"allocSaturatedPct"`
 	// SaturatedHours is how long (simulated) the replay was saturated.
 	SaturatedHours float64 `json:"saturatedHours"`
-	// AllocMean is the allocation rate over the whole replay (%).
-	AllocMean float64 `json:"allocMeanPct"`
+	// AllocMean is the allocation rate over the whole replay (%);
+	// AllocLastHalf over its second half, the same window for every
+	// scheduler.
+	AllocMean     float64 `json:"allocMeanPct"`
+	AllocLastHalf float64 `json:"allocLastHalfPct"`
 	// Optimal is the share of bound multi-GPU pods on an NVLink-optimal
 	// set (%), of MultiGPUPods.
 	Optimal      float64 `json:"optimalPct"`
@@ -156,6 +159,9 @@ func Compute(tl *Timeline) Figures {
 		Jobs: map[string]int{}, NotStarted: map[string]int{}, Mismatches: tl.Mismatches, Preemptions: tl.Preemptions,
 	}
 	sweep(tl, &f)
+	if n := len(f.AllocSeries); n > 0 {
+		f.AllocLastHalf = mean(f.AllocSeries[n/2:])
+	}
 
 	// Placement quality and partial gangs.
 	optimal := 0

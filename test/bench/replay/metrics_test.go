@@ -118,6 +118,10 @@ func TestComputeOnHandTimeline(t *testing.T) {
 	if !near(f.SaturatedHours, 10) || !near(f.AllocSaturated, want) {
 		t.Errorf("saturated %v h at %v%%", f.SaturatedHours, f.AllocSaturated)
 	}
+	// Second half (5h-10h): 8 of 16 GPUs.
+	if !near(f.AllocLastHalf, 50) {
+		t.Errorf("allocation over the second half %v, want 50", f.AllocLastHalf)
+	}
 	if len(f.AllocSeries) != 600 || f.AllocSeries[0] != 0 || f.AllocSeries[90] != 100 || f.AllocSeries[599] != 50 {
 		t.Errorf("alloc series: %d points, [0] %v [90] %v [599] %v", len(f.AllocSeries), f.AllocSeries[0], f.AllocSeries[90], f.AllocSeries[599])
 	}

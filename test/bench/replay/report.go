@@ -34,6 +34,7 @@ func rows() []row {
 	r := []row{
 		{"GPU allocation under saturation (%)", func(f Figures) float64 { return f.AllocSaturated }, 1},
 		{"time saturated (simulated h)", func(f Figures) float64 { return f.SaturatedHours }, 2},
+		{"GPU allocation, second half of the replay (%)", func(f Figures) float64 { return f.AllocLastHalf }, 1},
 		{"GPU allocation, whole replay (%)", func(f Figures) float64 { return f.AllocMean }, 1},
 		{"multi-GPU pods on NVLink-optimal sets (%)", func(f Figures) float64 { return f.Optimal }, 1},
 		{"GPU-hours held by partial gangs", func(f Figures) float64 { return f.PartialGangGPUHours }, 1},
