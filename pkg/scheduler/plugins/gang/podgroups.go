@@ -51,7 +51,9 @@ type PodGroups struct {
 
 // OnLabelsChange registers fn to be told, after the fact, of each PodGroup
 // that appears, goes, or whose labels change: labels choose a gang's
-// queue. fn is called with no lock held.
+// queue. fn is called with no lock of c held, but maybe from a queueing
+// hint, under the scheduling queue's lock: it must not call into the
+// scheduling queue (framework.Handle.Activate) before returning.
 func (c *PodGroups) OnLabelsChange(fn func(namespace, name string)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()

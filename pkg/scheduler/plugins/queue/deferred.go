@@ -151,7 +151,9 @@ func (st *state) shareChanged(logger klog.Logger, h activator, queue string, fel
 	})
 	if len(pods) > 0 {
 		logger.V(5).Info("Queue share changed, activating deferred pods", "queue", queue, "fell", fell, "pods", len(pods))
-		h.Activate(logger, pods)
+		// Never under the scheduling queue's lock, which Activate takes
+		// (Unreserve, say, may run where it is held).
+		go h.Activate(logger, pods)
 	}
 }
 

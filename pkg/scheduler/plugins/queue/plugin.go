@@ -272,9 +272,13 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 		return fmt.Errorf("watching namespaces: %w", err)
 	}
 	groups.OnLabelsChange(func(namespace, name string) {
-		key := gangKey(namespace, name)
-		acct.RequeueGang(key)
-		activateGang(logger, h, podIndexer, key)
+		// Called from queueing hints too, under the scheduling queue's
+		// lock, which Activate takes: activate from elsewhere.
+		go func() {
+			key := gangKey(namespace, name)
+			acct.RequeueGang(key)
+			activateGang(logger, h, podIndexer, key)
+		}()
 	})
 	factory := dynamicinformer.NewDynamicSharedInformerFactory(client, 0)
 	reg, err := factory.ForResource(QueueResource).Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{

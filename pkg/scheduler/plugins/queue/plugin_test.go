@@ -306,11 +306,11 @@ func TestFairShareDeferralBlocksAndActivation(t *testing.T) {
 
 	// b's pod is placed: b's share rose, a's deferred pods are activated
 	// and a is no longer blocked.
-	act := &recordingActivator{}
+	act := &recordingActivator{pods: make(chan map[string]*v1.Pod, 1)}
 	st0 := &state{acct: f.pl.acct, deferred: f.pl.deferred}
 	st0.shareChanged(klog.Background(), act, "b", false)
-	if _, ok := act.pods["ns/a-next"]; !ok {
-		t.Fatalf("activated %v, want a's deferred pods", act.pods)
+	if got := <-act.pods; got["ns/a-next"] == nil {
+		t.Fatalf("activated %v, want a's deferred pods", got)
 	}
 	if st := f.pl.PreEnqueue(context.Background(), pod("a-more", "a", "", 1, "")); st != nil {
 		t.Fatalf("a is still held after b's share rose: %v", st)
@@ -330,9 +330,11 @@ func TestPreEnqueueNeverHoldsGuaranteedPods(t *testing.T) {
 	wantStatus(t, f.pl.PreEnqueue(context.Background(), pod("big", "a", "", 9, "")), fwk.UnschedulableAndUnresolvable, "blocked for the test")
 }
 
-type recordingActivator struct{ pods map[string]*v1.Pod }
+type recordingActivator struct {
+	pods chan map[string]*v1.Pod
+}
 
-func (r *recordingActivator) Activate(_ klog.Logger, pods map[string]*v1.Pod) { r.pods = pods }
+func (r *recordingActivator) Activate(_ klog.Logger, pods map[string]*v1.Pod) { r.pods <- pods }
 
 // TestReclaimPolicy: a workload within its guarantee may take GPUs from
 // queues above theirs, as much as they hold beyond it; one beyond its
