@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"sync"
@@ -240,6 +241,9 @@ func Replay(ctx context.Context, t testing.TB, cp *framework.ControlPlane, clust
 	}
 	// The completer: deletes each started job's pods when it is due.
 	go r.complete(runCtx, deletes)
+	// The machine's load, to tell a scheduler's slowness from a busy
+	// machine's.
+	go r.sampleLoad(runCtx)
 	// The submitter, on this goroutine.
 	last := time.Now()
 	for i, j := range jobs {
@@ -279,6 +283,32 @@ func Replay(ctx context.Context, t testing.TB, cp *framework.ControlPlane, clust
 	return tl, nil
 }
 
+// sampleLoad records the 1-minute load average every 5 seconds.
+func (r *replay) sampleLoad(ctx context.Context) {
+	tick := time.NewTicker(5 * time.Second)
+	defer tick.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		raw, err := os.ReadFile("/proc/loadavg")
+		if err != nil {
+			return
+		}
+		var load float64
+		if _, err := fmt.Sscanf(string(raw), "%f", &load); err != nil {
+			return
+		}
+		r.mu.Lock()
+		if !r.finished {
+			r.tl.Load = append(r.tl.Load, load)
+		}
+		r.mu.Unlock()
+	}
+}
+
 func (r *replay) progress(submitted int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -286,8 +316,12 @@ func (r *replay) progress(submitted int) {
 	for _, s := range r.used {
 		used += s.Len()
 	}
-	r.opts.Logf("%s: %s simulated, %d jobs submitted, %d pods bound, %d/%d GPUs in use",
-		r.sched.Name, r.simNow().Round(time.Minute), submitted+1, len(r.tl.BindWall), used, r.cluster.GPUs)
+	load := 0.0
+	if n := len(r.tl.Load); n > 0 {
+		load = r.tl.Load[n-1]
+	}
+	r.opts.Logf("%s: %s simulated, %d jobs submitted, %d pods bound, %d/%d GPUs in use, load average %.1f",
+		r.sched.Name, r.simNow().Round(time.Minute), submitted+1, len(r.tl.BindWall), used, r.cluster.GPUs, load)
 }
 
 // simNow is the simulated time since the start; r.mu held.

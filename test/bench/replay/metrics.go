@@ -66,6 +66,8 @@ type Timeline struct {
 	Mismatches int `json:"mismatches"`
 	// Preemptions counts pods the scheduler deleted.
 	Preemptions int `json:"preemptions"`
+	// Load are the machine's 1-minute load averages during the replay.
+	Load []float64 `json:"load,omitempty"`
 }
 
 // Start is when all of job i's pods were bound, or Never.
@@ -146,6 +148,10 @@ type Figures struct {
 	Pods              int     `json:"pods"`
 	Mismatches        int     `json:"mismatches"`
 	Preemptions       int     `json:"preemptions"`
+	// LoadAvg is the machine's mean 1-minute load average during the
+	// replay: above its CPU count, the schedulers compete for CPU with
+	// other work.
+	LoadAvg float64 `json:"loadAvg"`
 	// AllocSeries is the allocation rate (%) at every simulated minute.
 	AllocSeries []float64 `json:"allocSeries"`
 	// Waits are every job's wait in minutes (for the distribution plot).
@@ -159,6 +165,7 @@ func Compute(tl *Timeline) Figures {
 		Jobs: map[string]int{}, NotStarted: map[string]int{}, Mismatches: tl.Mismatches, Preemptions: tl.Preemptions,
 	}
 	sweep(tl, &f)
+	f.LoadAvg = mean(tl.Load)
 	if n := len(f.AllocSeries); n > 0 {
 		f.AllocLastHalf = mean(f.AllocSeries[n/2:])
 	}

@@ -58,6 +58,7 @@ func rows() []row {
 		row{"cron inference start delay: p95 (simulated s)", func(f Figures) float64 { return f.CronDelayP95 }, 0},
 		row{"scheduling throughput, peak 10 s (pods/s)", func(f Figures) float64 { return f.PeakPodsPerSecond }, 1},
 		row{"bindings per wall second, whole replay", func(f Figures) float64 { return f.MeanPodsPerSecond }, 1},
+		row{"machine load average during the replay (CPUs busy)", func(f Figures) float64 { return f.LoadAvg }, 1},
 		row{"pods preempted", func(f Figures) float64 { return float64(f.Preemptions) }, 0},
 		row{"pods bound / created", func(f Figures) float64 { return float64(f.PodsBound) }, 0},
 		row{"GPU-set mismatches (should be 0)", func(f Figures) float64 { return float64(f.Mismatches) }, 0},
