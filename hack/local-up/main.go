@@ -16,11 +16,13 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"syscall"
 	"time"
 
+	batchv1 "k8s.io/api/batch/v1"
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -82,6 +84,7 @@ func run(ctx context.Context, dir, bin, trainFor, inferFor string, scenario bool
 		if err := submit(ctx, c, trainFor, inferFor); err != nil {
 			return err
 		}
+		go summarize(ctx, c, bin)
 	}
 	<-ctx.Done()
 	return nil
@@ -139,4 +142,27 @@ func waitBound(ctx context.Context, c *localcluster.Cluster, ns string, n int, t
 		}
 		return bound >= n, nil
 	})
+}
+
+// summarize waits for the scenario's two Jobs and prints the GPU map.
+func summarize(ctx context.Context, c *localcluster.Cluster, bin string) {
+	for _, j := range []client.ObjectKey{{Namespace: "research", Name: "llm-ddp"}, {Namespace: "inference", Name: "daily-scoring-manual"}} {
+		var job batchv1.Job
+		err := localcluster.WaitFor(ctx, 15*time.Minute, func(ctx context.Context) (bool, error) {
+			if err := c.CP.Client.Get(ctx, j, &job); err != nil {
+				return false, client.IgnoreNotFound(err)
+			}
+			return job.Status.CompletionTime != nil || job.Status.Failed > 0, nil
+		})
+		if err != nil {
+			return
+		}
+	}
+	say("== both Jobs are done; the Deployments keep running. The GPUs now (kubectl gantry nodes -o map):")
+	out, err := exec.CommandContext(ctx, filepath.Join(bin, "kubectl-gantry"), "nodes", "-o", "map", "--kubeconfig", c.Kubeconfig).CombinedOutput()
+	if err != nil {
+		say("kubectl-gantry nodes: %v", err)
+	}
+	fmt.Printf("%s\n", out)
+	say("== `make demo-down` stops everything")
 }
