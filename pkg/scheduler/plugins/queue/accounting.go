@@ -202,18 +202,12 @@ type podChange struct {
 	// became is +1 when the pod started counting, -1 when it stopped,
 	// 0 otherwise.
 	became int
-	// counted is, for a deleted pod, whether it counted.
-	counted bool
 }
 
 // SetPod records a pod the informer reports added or updated.
 func (a *accounting) SetPod(pod *v1.Pod) podChange {
 	if terminal(pod) {
-		c := a.DeletePod(pod)
-		if c.counted {
-			c.became = -1
-		}
-		return c
+		return a.DeletePod(pod)
 	}
 	var queue string
 	if a.resolver() != nil {
@@ -357,7 +351,7 @@ func allZero(l v1.ResourceList) bool {
 }
 
 // DeletePod forgets a pod and any reservation it had, and says which queue
-// it was in and whether it counted.
+// it was in and whether it stopped counting.
 func (a *accounting) DeletePod(pod *v1.Pod) podChange {
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -365,7 +359,10 @@ func (a *accounting) DeletePod(pod *v1.Pod) podChange {
 	if e == nil {
 		return podChange{}
 	}
-	c := podChange{queue: e.queue, counted: e.counted}
+	c := podChange{queue: e.queue}
+	if e.counted {
+		c.became = -1
+	}
 	a.unapply(e)
 	delete(a.pods, pod.UID)
 	unindex(a.byNamespace, e.pod.Namespace, pod.UID)

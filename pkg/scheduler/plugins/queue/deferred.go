@@ -13,7 +13,7 @@ import (
 // activateBatch is how many deferred pods of one queue a share change
 // activates at once: the scheduling queue sorts them, and the queue's
 // next workload is among the first.
-const activateBatch = 16
+const activateBatch = 4
 
 // deferrals are the pods refused for fair share (core.Deferred), by
 // queue. A deferred pod waits for another queue's claim to be met, which
@@ -129,12 +129,13 @@ type activator interface {
 	Activate(logger klog.Logger, pods map[string]*v1.Pod)
 }
 
-// shareChanged activates the deferred pods whose turn may have come when
-// queue's usage went down (fell) or up: in the tree under queue's root,
-// the queue's own when its share fell (it may now be the one with the
-// lowest), the other queues' when it rose or its waiting workload went
-// (its claim may have been met).
-func (st *state) shareChanged(logger klog.Logger, h activator, queue string, fell bool) {
+// shareChanged activates, when queue's usage went up or down or a
+// workload stopped waiting in it, up to activateBatch deferred pods of
+// each queue under the same root (unblocking them): whose turn it is may
+// have changed. This, not the queueing hints, is what retries deferred
+// pods, a few per queue at a time, so that a turn changing hands does not
+// send every deferred pod through a cycle.
+func (st *state) shareChanged(logger klog.Logger, h activator, queue string) {
 	if queue == "" || h == nil {
 		return
 	}
@@ -143,14 +144,9 @@ func (st *state) shareChanged(logger klog.Logger, h activator, queue string, fel
 	if root == "" {
 		return
 	}
-	pods := st.deferred.pick(func(q string) bool {
-		if q == queue {
-			return fell
-		}
-		return rootOf(tree, q) == root
-	})
+	pods := st.deferred.pick(func(q string) bool { return rootOf(tree, q) == root })
 	if len(pods) > 0 {
-		logger.V(5).Info("Queue share changed, activating deferred pods", "queue", queue, "fell", fell, "pods", len(pods))
+		logger.V(5).Info("Queue share changed, activating deferred pods", "queue", queue, "pods", len(pods))
 		// Never under the scheduling queue's lock, which Activate takes
 		// (Unreserve, say, may run where it is held).
 		go h.Activate(logger, pods)

@@ -128,7 +128,7 @@ type Plugin struct {
 	deferred *deferrals
 	// shareChanged is state.shareChanged for the scheduler; nil in unit
 	// tests.
-	shareChanged func(queue string, fell bool)
+	shareChanged func(queue string)
 }
 
 // New builds the plugin: args are validated first, so a bad configuration
@@ -151,7 +151,7 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 	pl.waitForQueues = st.waitForQueues
 	pl.deferred = st.deferred
 	logger := klog.FromContext(ctx).WithValues("plugin", Name)
-	pl.shareChanged = func(queue string, fell bool) { st.shareChanged(logger, h, queue, fell) }
+	pl.shareChanged = func(queue string) { st.shareChanged(logger, h, queue) }
 	if err := gang.SetReclaimer(ctx, h, pl); err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
@@ -246,7 +246,7 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 			if pod, ok := obj.(*v1.Pod); ok {
 				st.deferred.Remove(pod.UID)
 				if c := acct.DeletePod(pod); c.queue != "" {
-					st.shareChanged(logger, h, c.queue, c.counted)
+					st.shareChanged(logger, h, c.queue)
 				}
 			}
 		},
@@ -313,12 +313,8 @@ func (st *state) setPod(logger klog.Logger, h activator, obj any) {
 	if !ok {
 		return
 	}
-	c := st.acct.SetPod(pod)
-	switch {
-	case c.became > 0:
-		st.shareChanged(logger, h, c.queue, false)
-	case c.became < 0:
-		st.shareChanged(logger, h, c.queue, true)
+	if c := st.acct.SetPod(pod); c.became != 0 {
+		st.shareChanged(logger, h, c.queue)
 	}
 }
 
@@ -636,7 +632,7 @@ func (pl *Plugin) adjust(cs fwk.CycleState, pod *v1.Pod, op func(map[string]v1.R
 // queue's share rose, which may be other queues' turn.
 func (pl *Plugin) Reserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) *fwk.Status {
 	if q := pl.acct.Reserve(pod); q != "" && pl.shareChanged != nil {
-		pl.shareChanged(q, false)
+		pl.shareChanged(q)
 	}
 	return nil
 }
@@ -644,7 +640,7 @@ func (pl *Plugin) Reserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ st
 // Unreserve drops the pod's reservation; the queue's share fell.
 func (pl *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) {
 	if q := pl.acct.Unreserve(pod.UID); q != "" && pl.shareChanged != nil {
-		pl.shareChanged(q, true)
+		pl.shareChanged(q)
 	}
 }
 
@@ -690,41 +686,15 @@ func (pl *Plugin) ReclaimPolicy(pods []*v1.Pod) *gang.ReclaimPolicy {
 
 // EventsToRegister lists what can make a pod this plugin refused
 // schedulable: a Queue added, changed or deleted (its limit or the tree
-// changed), an assigned pod deleted (usage went down), and, for a pod
-// deferred for fair share, a pod placed or a pending pod deleted (shares,
-// or who waits, changed). Namespace and PodGroup label changes activate
-// their pods from the informers' handlers: the framework has no event for
-// them.
+// changed) and an assigned pod deleted (usage went down). Pods deferred
+// for fair share are activated when shares change (state.shareChanged);
+// namespace and PodGroup label changes activate their pods from the
+// informers' handlers: the framework has no event for them.
 func (pl *Plugin) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint, error) {
 	return []fwk.ClusterEventWithHint{
 		{Event: fwk.ClusterEvent{Resource: queueEvents, ActionType: fwk.Add | fwk.Update | fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterQueueChange},
-		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Add}, QueueingHintFn: pl.isSchedulableAfterPodAdd},
 		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodDelete},
 	}, nil
-}
-
-// isSchedulableAfterPodAdd requeues a pod deferred for fair share when a
-// pod of another queue is placed: a queue that had a better claim may have
-// had it met. Other refusals do not depend on it.
-func (pl *Plugin) isSchedulableAfterPodAdd(_ klog.Logger, pod *v1.Pod, _, newObj any) (fwk.QueueingHint, error) {
-	if !pl.deferred.Has(pod.UID) {
-		return fwk.QueueSkip, nil
-	}
-	p, ok := newObj.(*v1.Pod)
-	if !ok || p.Spec.NodeName == "" {
-		return fwk.QueueSkip, nil
-	}
-	pl.acct.SetPod(p)
-	if mine, _ := pl.workloadQueue(pod); mine == pl.queueOfPlaced(p) {
-		return fwk.QueueSkip, nil
-	}
-	return fwk.Queue, nil
-}
-
-// queueOfPlaced is the queue of a pod seen by the informers.
-func (pl *Plugin) queueOfPlaced(p *v1.Pod) string {
-	q, _ := pl.workloadQueue(p)
-	return q
 }
 
 // isSchedulableAfterQueueChange requeues the pods of the queue that changed
@@ -762,33 +732,21 @@ func (pl *Plugin) isSchedulableAfterQueueChange(logger klog.Logger, pod *v1.Pod,
 	return fwk.QueueSkip, nil
 }
 
-// isSchedulableAfterPodDelete requeues the pod when an assigned pod goes
-// away (also when the scheduler stops assuming one): usage went down. A pod
-// deferred for fair share is requeued only when its own queue's usage
-// went down, or a pod that waited (maybe the claim ahead of it) went: when
-// another queue's pod ends, that queue's share fell and the room is its.
-// The hint runs in the scheduler's handler, which may run ahead of the
-// plugin's own on the same informer, so it forgets the pod first: the pod
-// it requeues must not meet usage that still counts the deleted one.
+// isSchedulableAfterPodDelete requeues a pod refused over a limit when an
+// assigned pod goes away (also when the scheduler stops assuming one):
+// usage went down. Pods deferred for fair share are left to activation
+// (see state.shareChanged). The hint runs in the scheduler's handler, which
+// may run ahead of the plugin's own on the same informer, so it forgets the
+// pod first: the pod it requeues must not meet usage that still counts the
+// deleted one.
 func (pl *Plugin) isSchedulableAfterPodDelete(_ klog.Logger, pod *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
 	deleted, assigned, err := podevents.DeletedAssignedPod(oldObj)
 	if err != nil {
 		return fwk.Queue, err
 	}
-	deferred := pl.deferred.Has(pod.UID)
-	if !assigned {
-		pl.deferred.Remove(deleted.UID)
-		if !deferred {
-			return fwk.QueueSkip, nil
-		}
-		pl.acct.DeletePod(deleted)
-		return fwk.Queue, nil
+	if !assigned || pl.deferred.Has(pod.UID) {
+		return fwk.QueueSkip, nil
 	}
 	pl.acct.DeletePod(deleted)
-	if deferred {
-		if mine, _ := pl.workloadQueue(pod); mine != pl.queueOfPlaced(deleted) {
-			return fwk.QueueSkip, nil
-		}
-	}
 	return fwk.Queue, nil
 }

@@ -308,7 +308,7 @@ func TestFairShareDeferralBlocksAndActivation(t *testing.T) {
 	// and a is no longer blocked.
 	act := &recordingActivator{pods: make(chan map[string]*v1.Pod, 1)}
 	st0 := &state{acct: f.pl.acct, deferred: f.pl.deferred}
-	st0.shareChanged(klog.Background(), act, "b", false)
+	st0.shareChanged(klog.Background(), act, "b")
 	if got := <-act.pods; got["ns/a-next"] == nil {
 		t.Fatalf("activated %v, want a's deferred pods", got)
 	}
