@@ -58,7 +58,7 @@ func (cp *ControlPlane) StartControllerManagerProcess(ctx context.Context, contr
 	if len(controllers) == 0 {
 		controllers = DefaultControllers
 	}
-	dir, err := cp.processDir("kube-controller-manager")
+	dir, temp, err := cp.processDir("kube-controller-manager")
 	if err != nil {
 		return nil, err
 	}
@@ -82,6 +82,9 @@ func (cp *ControlPlane) StartControllerManagerProcess(ctx context.Context, contr
 	if err != nil {
 		return nil, err
 	}
+	if temp {
+		p.tempDir = dir
+	}
 	healthz := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
 	// Its serving certificate is self-signed; /healthz needs no credentials.
 	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
@@ -103,6 +106,7 @@ func (cp *ControlPlane) StartControllerManagerProcess(ctx context.Context, contr
 		return true, nil
 	})
 	if err != nil {
+		p.tempDir = "" // keep the log the error names
 		_ = p.Stop()
 		return nil, fmt.Errorf("kube-controller-manager: %w", err)
 	}
@@ -110,15 +114,16 @@ func (cp *ControlPlane) StartControllerManagerProcess(ctx context.Context, contr
 }
 
 // processDir makes the folder for one process's log and files: under
-// cp.LogDir when set, else a new temporary folder.
-func (cp *ControlPlane) processDir(name string) (string, error) {
+// cp.LogDir when set, else a new temporary folder (temp true), which a
+// clean Stop removes.
+func (cp *ControlPlane) processDir(name string) (dir string, temp bool, err error) {
 	if cp.LogDir != "" {
 		dir := filepath.Join(cp.LogDir, name)
-		return dir, os.MkdirAll(dir, 0o755)
+		return dir, false, os.MkdirAll(dir, 0o755)
 	}
-	dir, err := os.MkdirTemp("", "gantry-"+name+"-")
+	dir, err = os.MkdirTemp("", "gantry-"+name+"-")
 	if err != nil {
-		return "", fmt.Errorf("making a folder for %s: %w", name, err)
+		return "", false, fmt.Errorf("making a folder for %s: %w", name, err)
 	}
-	return dir, nil
+	return dir, true, nil
 }

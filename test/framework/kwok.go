@@ -76,7 +76,7 @@ func (cp *ControlPlane) StartKWOKProcess(ctx context.Context, opts KWOKOptions) 
 	if err != nil {
 		return nil, err
 	}
-	dir, err := cp.processDir("kwok")
+	dir, temp, err := cp.processDir("kwok")
 	if err != nil {
 		return nil, err
 	}
@@ -103,6 +103,9 @@ func (cp *ControlPlane) StartKWOKProcess(ctx context.Context, opts KWOKOptions) 
 	if err != nil {
 		return nil, err
 	}
+	if temp {
+		p.tempDir = dir
+	}
 	// KWOK logs this once it has read its configuration and reached the
 	// API server, just before it starts its controllers (nodes created in
 	// the meantime are listed when they start; CreateKWOKGPUNode waits for
@@ -112,6 +115,7 @@ func (cp *ControlPlane) StartKWOKProcess(ctx context.Context, opts KWOKOptions) 
 		return err == nil && strings.Contains(string(b), kwokStartedLine), err
 	})
 	if err != nil {
+		p.tempDir = "" // keep the log the error names
 		_ = p.Stop()
 		return nil, fmt.Errorf("kwok: %w", err)
 	}

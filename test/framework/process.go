@@ -25,6 +25,8 @@ type Process struct {
 	waitErr  error
 	stopOnce sync.Once
 	stopErr  error
+	// tempDir, when set, is removed by a Stop that finds nothing wrong.
+	tempDir string
 }
 
 // StartProcess starts bin with args, its output going to logPath (whose
@@ -61,8 +63,8 @@ func (p *Process) Pid() int { return p.cmd.Process.Pid }
 func (p *Process) Exited() <-chan struct{} { return p.done }
 
 // Stop sends SIGTERM, waits up to 15 s, then kills the process. Stopping a
-// process that exited on its own reports how it exited; Stop may be called
-// more than once.
+// process that exited on its own reports how it exited (and keeps its
+// temporary folder, for its log); Stop may be called more than once.
 func (p *Process) Stop() error {
 	p.stopOnce.Do(func() {
 		select {
@@ -79,6 +81,9 @@ func (p *Process) Stop() error {
 		case <-time.After(15 * time.Second):
 			_ = p.cmd.Process.Kill()
 			<-p.done
+		}
+		if p.tempDir != "" && p.stopErr == nil {
+			_ = os.RemoveAll(p.tempDir)
 		}
 	})
 	return p.stopErr
