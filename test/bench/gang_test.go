@@ -408,7 +408,7 @@ func createGangNamespace(ctx context.Context, b *testing.B, cp *framework.Contro
 	if err != nil {
 		b.Fatal(err)
 	}
-	if err := parallel(gangs, 16, func(g int) error {
+	if err := framework.Parallel(gangs, 16, func(g int) error {
 		return cp.Client.Create(ctx, &schedv1alpha1.PodGroup{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: gangName(g)},
 			Spec: schedv1alpha1.PodGroupSpec{
@@ -428,7 +428,7 @@ func gangName(g int) string { return fmt.Sprintf("gang-%03d", g) }
 // createGangPods creates gangs×8 pods of 8 GPUs for schedulerName, 16 at a
 // time, the i-th being member of gang at(i).
 func createGangPods(ctx context.Context, b *testing.B, cp *framework.ControlPlane, ns, schedulerName string, gangs int, at func(i int) (gang, member int)) {
-	if err := parallel(gangs*gangSize, 16, func(i int) error {
+	if err := framework.Parallel(gangs*gangSize, 16, func(i int) error {
 		g, m := at(i)
 		return cp.Client.Create(ctx, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{

@@ -9,8 +9,6 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -167,33 +165,8 @@ func writeSchedulerConfig(b *testing.B, path string, cfg *configv1.KubeScheduler
 	return path
 }
 
-func parallel(n, workers int, f func(i int) error) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
-}
-
 func createNodes(ctx context.Context, b *testing.B, cp *framework.ControlPlane, n int) {
-	err := parallel(n, 16, func(i int) error {
+	err := framework.Parallel(n, 16, func(i int) error {
 		name := fmt.Sprintf("bench-node-%04d", i)
 		if _, err := cp.CreateReadyNode(ctx, name, map[string]string{"bench": "gpu"}, corev1.ResourceList{
 			corev1.ResourceCPU: resource.MustParse("96"), corev1.ResourceMemory: resource.MustParse("1Ti"),
@@ -224,7 +197,7 @@ func schedulePods(ctx context.Context, b *testing.B, cp *framework.ControlPlane,
 	}
 	sizes := []int64{1, 2, 4, 1}
 	start, startCPU := time.Now(), processCPU(b)
-	if err := parallel(n, 16, func(i int) error {
+	if err := framework.Parallel(n, 16, func(i int) error {
 		return cp.Client.Create(ctx, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: fmt.Sprintf("pod-%05d", i)},
 			Spec: corev1.PodSpec{

@@ -6,8 +6,6 @@ import (
 	"math"
 	"path/filepath"
 	"runtime"
-	"sync"
-	"sync/atomic"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -125,7 +123,7 @@ func NewCluster(ctx context.Context, cp *framework.ControlPlane, spec ClusterSpe
 		c.ByName[name] = n
 		c.GPUs += topo.Len()
 	}
-	err := parallel(len(c.Nodes), 8, func(i int) error {
+	err := framework.Parallel(len(c.Nodes), 8, func(i int) error {
 		n := c.Nodes[i]
 		ng := &gantryv1alpha1.NodeGPU{ObjectMeta: metav1.ObjectMeta{Name: n.Name}, Spec: n.Topology.Spec(specs[n.Fixture].DriverVersion)}
 		// The NodeGPU first: a scheduler must not see the node's GPUs
@@ -176,30 +174,4 @@ func (c *Cluster) Optimal(n *SimNode, set gpu.Set) bool {
 		return false
 	}
 	return !best.Better(n.Topology.Score(set, set).Worst)
-}
-
-// parallel runs f(0..n-1) on workers goroutines and returns the first error.
-func parallel(n, workers int, f func(i int) error) error {
-	var next atomic.Int64
-	var wg sync.WaitGroup
-	errs := make(chan error, workers)
-	for range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				i := int(next.Add(1)) - 1
-				if i >= n {
-					return
-				}
-				if err := f(i); err != nil {
-					errs <- err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	return <-errs
 }

@@ -54,24 +54,10 @@ func Schedulers() []Scheduler {
 		{
 			Name:        "gantry",
 			Description: "Gantry's shipped profile (GantryGPUTopology, GantryQueue, GantryGang, GantryPreemption)",
-			Config: func(kubeconfig, dir, name string) (string, error) {
-				path, err := framework.InProcessSchedulerConfig(kubeconfig, dir, name)
-				if err != nil {
-					return "", err
-				}
-				raw, err := os.ReadFile(path)
-				if err != nil {
-					return "", err
-				}
-				var cfg configv1.KubeSchedulerConfiguration
-				if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
-					return "", err
-				}
-				return writeConfig(&cfg, path)
-			},
-			Options: scheduler.Options(),
-			GPUIDs:  true,
-			Queues:  true,
+			Config:      gantryConfig,
+			Options:     scheduler.Options(),
+			GPUIDs:      true,
+			Queues:      true,
 		},
 		{
 			Name:        "default",
@@ -131,23 +117,9 @@ func Schedulers() []Scheduler {
 		{
 			Name:        "gantry-noqueues",
 			Description: "Gantry's shipped profile with no Queue objects (GantryQueue inert): placement and gangs alone",
-			Config: func(kubeconfig, dir, name string) (string, error) {
-				path, err := framework.InProcessSchedulerConfig(kubeconfig, dir, name)
-				if err != nil {
-					return "", err
-				}
-				raw, err := os.ReadFile(path)
-				if err != nil {
-					return "", err
-				}
-				var cfg configv1.KubeSchedulerConfiguration
-				if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
-					return "", err
-				}
-				return writeConfig(&cfg, path)
-			},
-			Options: scheduler.Options(),
-			GPUIDs:  true,
+			Config:      gantryConfig,
+			Options:     scheduler.Options(),
+			GPUIDs:      true,
 		},
 	}
 }
@@ -191,6 +163,24 @@ func profileConfig(kubeconfig, dir string, profile configv1.KubeSchedulerProfile
 // writeConfig lifts the client's rate limit (50 QPS by default, which
 // would decide every figure; upstream's scheduler_perf lifts it too) and
 // writes the configuration.
+// gantryConfig is Gantry's shipped configuration for one in-process
+// scheduler of the replay.
+func gantryConfig(kubeconfig, dir, name string) (string, error) {
+	path, err := framework.InProcessSchedulerConfig(kubeconfig, dir, name)
+	if err != nil {
+		return "", err
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return "", err
+	}
+	var cfg configv1.KubeSchedulerConfiguration
+	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
+		return "", err
+	}
+	return writeConfig(&cfg, path)
+}
+
 func writeConfig(cfg *configv1.KubeSchedulerConfiguration, path string) (string, error) {
 	cfg.ClientConnection.QPS = 5000
 	cfg.ClientConnection.Burst = 5000
