@@ -108,7 +108,7 @@ func newTestEnv(t testing.TB, args *GangArgs, groups []*schedv1alpha1.PodGroup, 
 	if args == nil {
 		args = DefaultArgs()
 	}
-	store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{gangIndex: gangIndexFunc})
+	store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{MembersIndex: MembersIndexFunc})
 	for _, p := range pods {
 		if err := store.Add(p); err != nil {
 			t.Fatal(err)

@@ -32,7 +32,7 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 		return fmt.Errorf("building a dynamic client for PodGroups: %w", err)
 	}
 	pods := h.SharedInformerFactory().Core().V1().Pods()
-	if err := pods.Informer().AddIndexers(toolscache.Indexers{gangIndex: gangIndexFunc}); err != nil {
+	if err := pods.Informer().AddIndexers(toolscache.Indexers{MembersIndex: MembersIndexFunc}); err != nil {
 		return fmt.Errorf("indexing pods by gang: %w", err)
 	}
 	w := &watcher{logger: logger, h: h, members: pods.Informer().GetIndexer(), groups: st.groups, book: st.book}
@@ -63,7 +63,7 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 type watcher struct {
 	logger klog.Logger
 	h      handle
-	// members is the pod informer's indexer, with gangIndex.
+	// members is the pod informer's indexer, with MembersIndex.
 	members toolscache.Indexer
 	groups  *PodGroups
 	book    interface {
@@ -78,10 +78,10 @@ type watcher struct {
 // pods that are added, so nothing else would tell the pods held back before.
 func (w *watcher) activateIfComplete(namespace, name string) {
 	pg, ok := w.groups.Get(namespace, name)
-	if !ok || int64(schedulablePods(gangPods(w.members, namespace, name))) < int64(pg.Spec.MinMember) {
+	if !ok || int64(schedulablePods(Members(w.members, namespace, name))) < int64(pg.Spec.MinMember) {
 		return
 	}
-	activateGang(w.logger, w.h, w.members, gangKey(namespace, name))
+	ActivateGang(w.logger, w.h, w.members, Key(namespace, name))
 }
 
 // setImplicit records the label-only gang of a pod, if any.
@@ -138,9 +138,9 @@ func (w *watcher) onPodDelete(obj any) {
 	if name == "" {
 		return
 	}
-	key := gangKey(pod.Namespace, name)
+	key := Key(pod.Namespace, name)
 	w.book.Forget(key, string(pod.UID))
-	if len(gangPods(w.members, pod.Namespace, name)) == 0 {
+	if len(Members(w.members, pod.Namespace, name)) == 0 {
 		w.book.ForgetGang(key)
 		w.groups.DropImplicit(pod.Namespace, name)
 	}
@@ -177,5 +177,5 @@ func (w *watcher) onPodGroupDelete(obj any) {
 		w.logger.Error(err, "Ignoring PodGroup delete")
 		return
 	}
-	w.book.Drop(gangKey(ns, name))
+	w.book.Drop(Key(ns, name))
 }

@@ -110,7 +110,7 @@ type Gang struct {
 	resource v1.ResourceName
 	h        handle
 	pods     corelisters.PodLister
-	// members is the pod informer's indexer, with gangIndex.
+	// members is the pod informer's indexer, with MembersIndex.
 	members toolscache.Indexer
 	groups  *PodGroups
 	book    *core.Book
@@ -196,7 +196,9 @@ func (pl *Gang) Name() string { return Name }
 // gangs.
 func gangOf(pod *v1.Pod) string { return pod.Labels[PodGroupLabel] }
 
-func gangKey(namespace, name string) string { return namespace + "/" + name }
+// Key names a gang: its namespace and pod-group name, as GantryGang and
+// GantryQueue key gangs (and MembersIndex indexes pods).
+func Key(namespace, name string) string { return namespace + "/" + name }
 
 // splitKey splits a gang key into namespace and name.
 func splitKey(key string) (string, string) {
@@ -210,33 +212,36 @@ func live(p *v1.Pod) bool {
 	return p.DeletionTimestamp == nil && p.Status.Phase != v1.PodSucceeded && p.Status.Phase != v1.PodFailed
 }
 
-// gangIndex indexes the scheduler's pod informer by gang key: listing a
+// MembersIndex indexes the scheduler's pod informer by gang key (Key),
+// for GantryGang and GantryQueue alike: listing a
 // gang's pods is on every path of the plugin, and a label selector over the
 // namespace (without even a namespace index on that informer) walked every
 // pod of the cluster each time.
-const gangIndex = "gantry.dev/gang"
+const MembersIndex = "gantry.dev/gang"
 
-// gangIndexFunc is gangIndex's function: a pod's gang key, none outside
+// MembersIndexFunc is MembersIndex's function: a pod's gang key, none outside
 // gangs.
-func gangIndexFunc(obj any) ([]string, error) {
+func MembersIndexFunc(obj any) ([]string, error) {
 	pod, ok := obj.(*v1.Pod)
 	if !ok {
 		return nil, nil
 	}
 	if name := gangOf(pod); name != "" {
-		return []string{gangKey(pod.Namespace, name)}, nil
+		return []string{Key(pod.Namespace, name)}, nil
 	}
 	return nil, nil
 }
 
 // gangPods lists the gang's live pods.
 func (pl *Gang) gangPods(namespace, name string) []*v1.Pod {
-	return gangPods(pl.members, namespace, name)
+	return Members(pl.members, namespace, name)
 }
 
-// gangPods lists the gang's live pods from an indexer that has gangIndex.
-func gangPods(members toolscache.Indexer, namespace, name string) []*v1.Pod {
-	all, err := members.ByIndex(gangIndex, gangKey(namespace, name))
+// Members lists the gang's live pods from an indexer that has
+// MembersIndex (the scheduler's pod informer, once GantryGang's shared
+// state exists: SharedPodGroups makes sure of it).
+func Members(members toolscache.Indexer, namespace, name string) []*v1.Pod {
+	all, err := members.ByIndex(MembersIndex, Key(namespace, name))
 	if err != nil {
 		return nil
 	}
@@ -292,7 +297,7 @@ func (pl *Gang) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
 	if name == "" {
 		return nil
 	}
-	key := gangKey(pod.Namespace, name)
+	key := Key(pod.Namespace, name)
 	pg, found := pl.groups.Get(pod.Namespace, name)
 	var minMember int32
 	pods := 0
@@ -328,7 +333,7 @@ func (pl *Gang) sortKey(q fwk.QueuedPodInfo) core.SortKey {
 	if name := gangOf(pod); name != "" {
 		if pg, ok := pl.groups.Get(pod.Namespace, name); ok {
 			k.Time = pg.CreationTimestamp.Time
-			k.Group = gangKey(pod.Namespace, name)
+			k.Group = Key(pod.Namespace, name)
 		}
 	}
 	return k
@@ -367,7 +372,7 @@ func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
 	logger := klog.FromContext(ctx)
-	key := gangKey(pod.Namespace, name)
+	key := Key(pod.Namespace, name)
 	// PostFilter reads what PreFilter decided, failures included.
 	cs.Write(stateKey, &cycleState{gang: key})
 	pg, ok := pl.groups.Get(pod.Namespace, name)
@@ -401,7 +406,7 @@ func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 func (pl *Gang) planGang(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, pg *schedv1alpha1.PodGroup, nodes []fwk.NodeInfo) (core.Assignment, core.Lookup, *fwk.Status) {
 	logger := klog.FromContext(ctx)
 	name := gangOf(pod)
-	key := gangKey(pod.Namespace, name)
+	key := Key(pod.Namespace, name)
 	minMember := pg.Spec.MinMember
 
 	placed, pending := pl.unplaced(pod, key)
@@ -503,7 +508,7 @@ func (pl *Gang) membersOn(namespace, name string) map[string]sets.Set[string] {
 		}
 		out[node].Insert(uid)
 	}
-	for uid, node := range pl.book.ReservedOn(gangKey(namespace, name)) {
+	for uid, node := range pl.book.ReservedOn(Key(namespace, name)) {
 		add(node, uid)
 	}
 	for _, p := range pl.gangPods(namespace, name) {
@@ -565,7 +570,7 @@ func (pl *Gang) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, 
 		return nil, fwk.NewStatus(fwk.Unschedulable, msg)
 	}
 	logger := klog.FromContext(ctx)
-	key := gangKey(pod.Namespace, name)
+	key := Key(pod.Namespace, name)
 	s := readState(cs)
 	if s == nil {
 		// Another plugin's PreFilter refused the member before this
@@ -654,7 +659,7 @@ func capAfter(st *fwk.Status) bool {
 // Reserve records that the member holds its place.
 func (pl *Gang) Reserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, nodeName string) *fwk.Status {
 	if name := gangOf(pod); name != "" {
-		pl.book.Reserve(gangKey(pod.Namespace, name), string(pod.UID), nodeName)
+		pl.book.Reserve(Key(pod.Namespace, name), string(pod.UID), nodeName)
 	}
 	return nil
 }
@@ -671,7 +676,7 @@ func (pl *Gang) Unreserve(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ 
 		return
 	}
 	logger := klog.FromContext(ctx)
-	key := gangKey(pod.Namespace, name)
+	key := Key(pod.Namespace, name)
 	echo := pl.book.Unreserve(key, string(pod.UID))
 	deadline, waited := pl.waitDeadline.LoadAndDelete(pod.UID)
 	if echo {
@@ -701,7 +706,7 @@ func (pl *Gang) Permit(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ str
 		return nil, 0
 	}
 	logger := klog.FromContext(ctx)
-	key := gangKey(pod.Namespace, name)
+	key := Key(pod.Namespace, name)
 	pg, ok := pl.groups.Get(pod.Namespace, name)
 	if !ok {
 		return fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("PodGroup %s not found", key)), 0
@@ -811,15 +816,21 @@ func (pl *Gang) activateBlocked(logger klog.Logger, except string) {
 
 // activateGang moves the gang's pending pods to the active queue.
 func (pl *Gang) activateGang(logger klog.Logger, key string) {
-	activateGang(logger, pl.h, pl.members, key)
+	ActivateGang(logger, pl.h, pl.members, key)
 }
 
-// activateGang moves the gang's pending pods to the active queue; the queue
-// ignores those it does not hold in its unschedulable or backoff areas.
-func activateGang(logger klog.Logger, h handle, members toolscache.Indexer, key string) {
+// Activator is what activation uses of framework.Handle.
+type Activator interface {
+	Activate(logger klog.Logger, pods map[string]*v1.Pod)
+}
+
+// ActivateGang moves the gang's pending pods (members, an indexer with
+// MembersIndex) to the active queue; the queue ignores those it does not
+// hold in its unschedulable or backoff areas.
+func ActivateGang(logger klog.Logger, h Activator, members toolscache.Indexer, key string) {
 	ns, name := splitKey(key)
 	pods := map[string]*v1.Pod{}
-	for _, p := range gangPods(members, ns, name) {
+	for _, p := range Members(members, ns, name) {
 		if p.Spec.NodeName == "" {
 			pods[p.Namespace+"/"+p.Name] = p
 		}

@@ -57,7 +57,7 @@ type preemption struct {
 // preemptForGang makes room for a gang that could not be planned; see
 // preempt.
 func (pl *Gang) preemptForGang(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodGroup) (string, error) {
-	key := gangKey(pg.Namespace, pg.Name)
+	key := Key(pg.Namespace, pg.Name)
 	placed, pending := pl.unplaced(pod, key)
 	need := max(int(pg.Spec.MinMember)-placed, 1)
 	return pl.preempt(ctx, pod, key, pending[:min(need, len(pending))], func(msg string) {
@@ -216,7 +216,7 @@ func (pl *Gang) candidates(nodeInfos []fwk.NodeInfo, eligible func(*v1.Pod) ([]s
 			}
 			vkey := "pod " + p.Namespace + "/" + p.Name
 			if name := gangOf(p); name != "" {
-				vkey = gangKey(p.Namespace, name)
+				vkey = Key(p.Namespace, name)
 			}
 			if vkey == key {
 				continue

@@ -189,7 +189,7 @@ func podRequests(pod *v1.Pod, gpuResource v1.ResourceName) v1.ResourceList {
 // workloadKey names what a waiting pod is part of: its gang, or itself.
 func workloadKey(pod *v1.Pod) string {
 	if name := pod.Labels[gang.PodGroupLabel]; name != "" {
-		return gangKey(pod.Namespace, name)
+		return gang.Key(pod.Namespace, name)
 	}
 	return "pod " + pod.Namespace + "/" + pod.Name
 }
@@ -209,10 +209,7 @@ func (a *accounting) SetPod(pod *v1.Pod) podChange {
 	if terminal(pod) {
 		return a.DeletePod(pod)
 	}
-	var queue string
-	if a.resolver() != nil {
-		queue, _ = a.resolver()(pod)
-	}
+	queue := a.queueOf(pod)
 	requests := podRequests(pod, a.gpuResource)
 	a.mu.Lock()
 	defer a.mu.Unlock()
@@ -243,16 +240,22 @@ func (a *accounting) entryLocked(pod *v1.Pod, queue string, requests v1.Resource
 		a.pods[pod.UID] = e
 		index(a.byNamespace, pod.Namespace, pod.UID)
 		if name := pod.Labels[gang.PodGroupLabel]; name != "" {
-			index(a.byGang, gangKey(pod.Namespace, name), pod.UID)
+			index(a.byGang, gang.Key(pod.Namespace, name), pod.UID)
 		}
 	}
 	return e
 }
 
-func (a *accounting) resolver() func(*v1.Pod) (string, gantryv1alpha1.QueueSource) {
+// queueOf resolves the pod's queue ("" before a resolver is set).
+func (a *accounting) queueOf(pod *v1.Pod) string {
 	a.mu.RLock()
-	defer a.mu.RUnlock()
-	return a.resolve
+	resolve := a.resolve
+	a.mu.RUnlock()
+	if resolve == nil {
+		return ""
+	}
+	q, _ := resolve(pod)
+	return q
 }
 
 func index(m map[string]map[types.UID]bool, key string, uid types.UID) {
@@ -367,7 +370,7 @@ func (a *accounting) DeletePod(pod *v1.Pod) podChange {
 	delete(a.pods, pod.UID)
 	unindex(a.byNamespace, e.pod.Namespace, pod.UID)
 	if name := e.pod.Labels[gang.PodGroupLabel]; name != "" {
-		unindex(a.byGang, gangKey(e.pod.Namespace, name), pod.UID)
+		unindex(a.byGang, gang.Key(e.pod.Namespace, name), pod.UID)
 	}
 	return c
 }
@@ -375,10 +378,7 @@ func (a *accounting) DeletePod(pod *v1.Pod) podChange {
 // Reserve counts a pod this scheduler placed but has not bound yet, and
 // says its queue ("" if it counted already).
 func (a *accounting) Reserve(pod *v1.Pod) string {
-	var queue string
-	if a.resolver() != nil {
-		queue, _ = a.resolver()(pod)
-	}
+	queue := a.queueOf(pod)
 	requests := podRequests(pod, a.gpuResource)
 	a.mu.Lock()
 	defer a.mu.Unlock()

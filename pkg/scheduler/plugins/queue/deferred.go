@@ -7,6 +7,7 @@ import (
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
 )
 
@@ -124,18 +125,13 @@ func (d *deferrals) pick(accept func(queue string) bool) map[string]*v1.Pod {
 	return out
 }
 
-// activator is what activation uses of framework.Handle.
-type activator interface {
-	Activate(logger klog.Logger, pods map[string]*v1.Pod)
-}
-
 // shareChanged activates, when queue's usage went up or down or a
 // workload stopped waiting in it, up to activateBatch deferred pods of
 // each queue under the same root (unblocking them): whose turn it is may
 // have changed. This, not the queueing hints, is what retries deferred
 // pods, a few per queue at a time, so that a turn changing hands does not
 // send every deferred pod through a cycle.
-func (st *state) shareChanged(logger klog.Logger, h activator, queue string) {
+func (st *state) shareChanged(logger klog.Logger, h gang.Activator, queue string) {
 	if queue == "" || h == nil {
 		return
 	}

@@ -90,9 +90,6 @@ const queueEvents fwk.EventResource = "queues.v1alpha1.gantry.dev"
 
 const (
 	stateKey fwk.StateKey = "PreFilter" + Name
-	// gangIndex indexes the scheduler's pod informer by gang key, so a
-	// gang's demand does not walk every pod.
-	gangIndex = "gantry.dev/queue-gang"
 
 	// queueSyncTimeout bounds how long the first scheduling cycle waits,
 	// once, for the Queues to be listed (see state.waitForQueues).
@@ -119,7 +116,8 @@ type Plugin struct {
 	acct       *accounting
 	namespaces corelisters.NamespaceLister
 	groups     podGroups
-	// members is the pod informer's indexer, with gangIndex.
+	// members is the pod informer's indexer, with gang.MembersIndex
+	// (GantryGang's shared state adds it; New asks for that state first).
 	members toolscache.Indexer
 	// waitForQueues is state.waitForQueues; nil where the Queues are
 	// given (unit tests).
@@ -232,9 +230,6 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 		return fmt.Errorf("building a dynamic client for Queues: %w", err)
 	}
 	pods := h.SharedInformerFactory().Core().V1().Pods()
-	if err := pods.Informer().AddIndexers(toolscache.Indexers{gangIndex: gangIndexFunc}); err != nil {
-		return fmt.Errorf("indexing pods by gang: %w", err)
-	}
 	acct := st.acct
 	if _, err := pods.Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { st.setPod(logger, h, obj) },
@@ -275,9 +270,9 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 		// Called from queueing hints too, under the scheduling queue's
 		// lock, which Activate takes: activate from elsewhere.
 		go func() {
-			key := gangKey(namespace, name)
+			key := gang.Key(namespace, name)
 			acct.RequeueGang(key)
-			activateGang(logger, h, podIndexer, key)
+			gang.ActivateGang(logger, h, podIndexer, key)
 		}()
 	})
 	factory := dynamicinformer.NewDynamicSharedInformerFactory(client, 0)
@@ -308,31 +303,13 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h frame
 
 // setPod records a pod the informer reports, and activates the deferred
 // pods whose turn may have come if it started or stopped counting.
-func (st *state) setPod(logger klog.Logger, h activator, obj any) {
+func (st *state) setPod(logger klog.Logger, h gang.Activator, obj any) {
 	pod, ok := obj.(*v1.Pod)
 	if !ok {
 		return
 	}
 	if c := st.acct.SetPod(pod); c.became != 0 {
 		st.shareChanged(logger, h, c.queue)
-	}
-}
-
-// activateGang moves the gang's pending pods to the active queue.
-func activateGang(logger klog.Logger, h framework.Handle, pods toolscache.Indexer, key string) {
-	objs, err := pods.ByIndex(gangIndex, key)
-	if err != nil {
-		return
-	}
-	pending := map[string]*v1.Pod{}
-	for _, obj := range objs {
-		if p, ok := obj.(*v1.Pod); ok && p.Spec.NodeName == "" {
-			pending[p.Namespace+"/"+p.Name] = p
-		}
-	}
-	if len(pending) > 0 {
-		logger.V(4).Info("PodGroup labels changed, activating its pending pods", "gang", key, "pods", len(pending))
-		h.Activate(logger, pending)
 	}
 }
 
@@ -354,17 +331,6 @@ func activateNamespace(logger klog.Logger, h framework.Handle, pods toolscache.I
 		logger.V(4).Info("Namespace labels changed, activating its pending pods", "namespace", namespace, "pods", len(pending))
 		h.Activate(logger, pending)
 	}
-}
-
-func gangKey(namespace, name string) string { return namespace + "/" + name }
-
-func gangIndexFunc(obj any) ([]string, error) {
-	if pod, ok := obj.(*v1.Pod); ok {
-		if name := pod.Labels[gang.PodGroupLabel]; name != "" {
-			return []string{gangKey(pod.Namespace, name)}, nil
-		}
-	}
-	return nil, nil
 }
 
 // Name implements framework.Plugin.
@@ -418,16 +384,13 @@ func (pl *Plugin) demand(pod *v1.Pod) (string, v1.ResourceList) {
 		return "", pl.requests(pod)
 	}
 	total := pl.requests(pod)
-	objs, _ := pl.members.ByIndex(gangIndex, gangKey(pod.Namespace, name))
-	for _, obj := range objs {
-		p, ok := obj.(*v1.Pod)
-		if !ok || p.UID == pod.UID || p.Spec.NodeName != "" || terminal(p) || p.DeletionTimestamp != nil ||
-			len(p.Spec.SchedulingGates) > 0 || pl.acct.Counted(p.UID) {
+	for _, p := range gang.Members(pl.members, pod.Namespace, name) {
+		if p.UID == pod.UID || p.Spec.NodeName != "" || len(p.Spec.SchedulingGates) > 0 || pl.acct.Counted(p.UID) {
 			continue
 		}
 		addTo(total, pl.requests(p))
 	}
-	return gangKey(pod.Namespace, name), total
+	return gang.Key(pod.Namespace, name), total
 }
 
 // cycleState is what PreFilter decided on, for Filter and the extensions.

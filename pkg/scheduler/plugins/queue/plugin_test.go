@@ -19,6 +19,7 @@ import (
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 )
 
 type fakePodGroups map[string]*schedv1alpha1.PodGroup
@@ -40,7 +41,7 @@ func newFixture(t *testing.T, namespaces ...*v1.Namespace) *fixture {
 	for _, ns := range namespaces {
 		_ = nsIndexer.Add(ns)
 	}
-	members := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{gangIndex: gangIndexFunc})
+	members := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{gang.MembersIndex: gang.MembersIndexFunc})
 	groups := fakePodGroups{"ns/labelled": {ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "labelled", Labels: map[string]string{gantryv1alpha1.QueueLabel: "team"}}}}
 	pl := newPlugin(&QueueArgs{ResourceName: DefaultResourceName}, newAccounting(DefaultResourceName), corelisters.NewNamespaceLister(nsIndexer), groups, members)
 	return &fixture{t: t, pl: pl, members: members}
