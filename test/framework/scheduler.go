@@ -24,8 +24,10 @@ const shippedProfile = "gantry"
 // schedulerName (so the test's pods reach this scheduler and no other, and
 // the test reaches no other test's pods), leader election off (so it never
 // competes for the shipped lease with a gantry-scheduler binary another test
-// runs), and its client pointed at kubeconfig. It returns the file's path.
-func InProcessSchedulerConfig(kubeconfig, dir, schedulerName string) (string, error) {
+// runs), and its client pointed at kubeconfig. edits, if any, change the
+// configuration before it is written (say, a plugin's args). It returns
+// the file's path.
+func InProcessSchedulerConfig(kubeconfig, dir, schedulerName string, edits ...func(*configv1.KubeSchedulerConfiguration) error) (string, error) {
 	shipped, err := os.ReadFile(filepath.Join(RepoRoot(), "deploy", "config", "scheduler-config.yaml"))
 	if err != nil {
 		return "", fmt.Errorf("reading the shipped scheduler configuration: %w", err)
@@ -47,6 +49,11 @@ func InProcessSchedulerConfig(kubeconfig, dir, schedulerName string) (string, er
 	cfg.Profiles = []configv1.KubeSchedulerProfile{*profile}
 	cfg.LeaderElection.LeaderElect = ptr.To(false)
 	cfg.ClientConnection.Kubeconfig = kubeconfig
+	for _, edit := range edits {
+		if err := edit(&cfg); err != nil {
+			return "", err
+		}
+	}
 	out, err := yaml.Marshal(&cfg)
 	if err != nil {
 		return "", fmt.Errorf("writing scheduler configuration: %w", err)

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -20,7 +19,6 @@ import (
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
-	"sigs.k8s.io/yaml"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
@@ -66,40 +64,26 @@ func newGangTest(t *testing.T) *gangTest {
 // InProcessSchedulerConfig), which enables GantryGang, with a short Permit
 // timeout.
 func gangSchedulerConfig(dir, schedulerName string) (string, error) {
-	path, err := framework.InProcessSchedulerConfig(controlPlane.Kubeconfig, dir, schedulerName)
-	if err != nil {
-		return "", err
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	var cfg configv1.KubeSchedulerConfiguration
-	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
-		return "", fmt.Errorf("parsing %s: %w", path, err)
-	}
-	// The shipped profile enables GantryGang; the test only shortens the
-	// Permit timeout.
-	p := &cfg.Profiles[0]
-	args, err := json.Marshal(map[string]any{"defaultPermitTimeoutSeconds": 10})
-	if err != nil {
-		return "", err
-	}
-	found := false
-	for i := range p.PluginConfig {
-		if p.PluginConfig[i].Name == gang.Name {
-			p.PluginConfig[i].Args = runtime.RawExtension{Raw: args}
-			found = true
+	return framework.InProcessSchedulerConfig(controlPlane.Kubeconfig, dir, schedulerName, func(cfg *configv1.KubeSchedulerConfiguration) error {
+		// The shipped profile enables GantryGang; the test only shortens
+		// the Permit timeout.
+		p := &cfg.Profiles[0]
+		args, err := json.Marshal(map[string]any{"defaultPermitTimeoutSeconds": 10})
+		if err != nil {
+			return err
 		}
-	}
-	if !found {
-		return "", fmt.Errorf("the shipped profile configures no %s", gang.Name)
-	}
-	out, err := yaml.Marshal(&cfg)
-	if err != nil {
-		return "", err
-	}
-	return path, os.WriteFile(path, out, 0o600)
+		found := false
+		for i := range p.PluginConfig {
+			if p.PluginConfig[i].Name == gang.Name {
+				p.PluginConfig[i].Args = runtime.RawExtension{Raw: args}
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("the shipped profile configures no %s", gang.Name)
+		}
+		return nil
+	})
 }
 
 // startScheduler starts the test's scheduler; tests create their nodes

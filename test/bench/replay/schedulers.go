@@ -160,30 +160,25 @@ func profileConfig(kubeconfig, dir string, profile configv1.KubeSchedulerProfile
 	return writeConfig(&cfg, filepath.Join(dir, "scheduler-config.yaml"))
 }
 
-// writeConfig lifts the client's rate limit (50 QPS by default, which
-// would decide every figure; upstream's scheduler_perf lifts it too) and
-// writes the configuration.
 // gantryConfig is Gantry's shipped configuration for one in-process
-// scheduler of the replay.
+// scheduler of the replay, the client's rate limit lifted.
 func gantryConfig(kubeconfig, dir, name string) (string, error) {
-	path, err := framework.InProcessSchedulerConfig(kubeconfig, dir, name)
-	if err != nil {
-		return "", err
-	}
-	raw, err := os.ReadFile(path)
-	if err != nil {
-		return "", err
-	}
-	var cfg configv1.KubeSchedulerConfiguration
-	if err := yaml.UnmarshalStrict(raw, &cfg); err != nil {
-		return "", err
-	}
-	return writeConfig(&cfg, path)
+	return framework.InProcessSchedulerConfig(kubeconfig, dir, name, func(cfg *configv1.KubeSchedulerConfiguration) error {
+		liftClientRateLimit(cfg)
+		return nil
+	})
 }
 
-func writeConfig(cfg *configv1.KubeSchedulerConfiguration, path string) (string, error) {
+// liftClientRateLimit lifts the client's rate limit (50 QPS by default,
+// which would decide every figure; upstream's scheduler_perf lifts it too).
+func liftClientRateLimit(cfg *configv1.KubeSchedulerConfiguration) {
 	cfg.ClientConnection.QPS = 5000
 	cfg.ClientConnection.Burst = 5000
+}
+
+// writeConfig lifts the client's rate limit and writes the configuration.
+func writeConfig(cfg *configv1.KubeSchedulerConfiguration, path string) (string, error) {
+	liftClientRateLimit(cfg)
 	out, err := yaml.Marshal(cfg)
 	if err != nil {
 		return "", err
