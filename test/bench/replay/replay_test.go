@@ -48,6 +48,13 @@ const (
 	EnvDocs = "GANTRY_BENCH_DOCS"
 	// EnvCommand is the command line recorded in the report (make sets it).
 	EnvCommand = "GANTRY_BENCH_COMMAND"
+	// EnvTimelines=1 also writes each scheduler's timeline (every job and
+	// pod: arrival, binding, end, preempted spans) as
+	// timeline-<scheduler>.json, to study a figure.
+	EnvTimelines = "GANTRY_BENCH_TIMELINES"
+	// EnvVerbosity sets the schedulers' log verbosity (klog -v) in
+	// scheduler.log; 0 when unset.
+	EnvVerbosity = "GANTRY_BENCH_V"
 )
 
 type mode struct {
@@ -188,6 +195,11 @@ func TestReplay(t *testing.T) {
 		}
 		f := Compute(tl)
 		report.Figures = append(report.Figures, f)
+		if os.Getenv(EnvTimelines) == "1" {
+			if err := writeJSON(filepath.Join(out, "timeline-"+s.Name+".json"), tl); err != nil {
+				t.Fatal(err)
+			}
+		}
 		t.Logf("%s: replay and clean-up in %s: allocation under saturation %.1f%% (%.2f h saturated), optimal %.1f%%, partial gangs %.1f GPU-h, %d/%d pods bound, %d mismatches",
 			s.Name, time.Since(rs).Round(time.Second), f.AllocSaturated, f.SaturatedHours, f.Optimal, f.PartialGangGPUHours, f.PodsBound, f.Pods, f.Mismatches)
 	}
@@ -228,7 +240,11 @@ func quietLogs(t *testing.T, path string) {
 	}
 	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(fs)
-	for k, v := range map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"} {
+	flags := map[string]string{"logtostderr": "false", "alsologtostderr": "false", "stderrthreshold": "FATAL"}
+	if v := os.Getenv(EnvVerbosity); v != "" {
+		flags["v"] = v
+	}
+	for k, v := range flags {
 		if err := fs.Set(k, v); err != nil {
 			t.Fatal(err)
 		}

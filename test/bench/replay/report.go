@@ -311,3 +311,12 @@ func (r *Report) Write(dir string) error {
 	}
 	return nil
 }
+
+// writeJSON writes v, indented, to path.
+func writeJSON(path string, v any) error {
+	js, err := json.MarshalIndent(v, "", " ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(path, js, 0o644)
+}

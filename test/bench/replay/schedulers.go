@@ -44,6 +44,11 @@ type Scheduler struct {
 	ElasticQuotas bool
 }
 
+// EnvQueueArgs, when set, replaces GantryQueue's args in Gantry's profile
+// (JSON, e.g. {"resourceName":"nvidia.com/gpu","fairShareReclaim":true}),
+// to compare settings on the same workload.
+const EnvQueueArgs = "GANTRY_BENCH_QUEUE_ARGS"
+
 // GangTimeoutSeconds is every PodGroup's scheduleTimeoutSeconds (wall
 // time): how long placed members wait in Permit for the rest.
 const GangTimeoutSeconds = 30
@@ -165,6 +170,16 @@ func profileConfig(kubeconfig, dir string, profile configv1.KubeSchedulerProfile
 func gantryConfig(kubeconfig, dir, name string) (string, error) {
 	return framework.InProcessSchedulerConfig(kubeconfig, dir, name, func(cfg *configv1.KubeSchedulerConfiguration) error {
 		liftClientRateLimit(cfg)
+		if v := os.Getenv(EnvQueueArgs); v != "" {
+			for i := range cfg.Profiles {
+				for j := range cfg.Profiles[i].PluginConfig {
+					pc := &cfg.Profiles[i].PluginConfig[j]
+					if pc.Name == "GantryQueue" {
+						pc.Args = runtime.RawExtension{Raw: []byte(v)}
+					}
+				}
+			}
+		}
 		return nil
 	})
 }

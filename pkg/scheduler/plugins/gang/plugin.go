@@ -385,6 +385,11 @@ func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 		logger.V(2).Info("Gang plans expired before their members reserved them", "gangs", expired)
 		pl.activateBlocked(logger, key)
 	}
+	if left := pl.victimsLeft(key); left > 0 && pl.book.HasPlan(key) {
+		// The plan places members where preempted pods still are: keep
+		// it (its places held) until they are gone.
+		return nil, fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("gang %s: waiting for %d preempted pods to terminate", key, left))
+	}
 	a, lookup := pl.book.Take(key, string(pod.UID))
 	if lookup == core.Replan {
 		var status *fwk.Status
@@ -563,9 +568,18 @@ func (pl *Gang) PreFilterExtensions() framework.PreFilterExtensions { return nil
 func (pl *Gang) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, statuses framework.NodeToStatusReader) (*framework.PostFilterResult, *fwk.Status) {
 	name := gangOf(pod)
 	if name == "" {
-		msg, err := pl.preemptForPod(ctx, pod)
+		if !pl.preemptionMayHelp(statuses) {
+			// A PreFilter refused the pod (its queue deferred it, say)
+			// or every node's refusal is one no victim can cure: the
+			// walk over every pod preemption needs would be in vain.
+			return nil, fwk.NewStatus(fwk.Unschedulable)
+		}
+		msg, node, err := pl.preemptForPod(ctx, pod)
 		if err != nil {
 			return nil, fwk.AsStatus(fmt.Errorf("preempting for pod %s: %w", klog.KObj(pod), err))
+		}
+		if node != "" {
+			return framework.NewPostFilterResultWithNominatedNode(node), fwk.NewStatus(fwk.Unschedulable, msg)
 		}
 		return nil, fwk.NewStatus(fwk.Unschedulable, msg)
 	}
@@ -615,6 +629,17 @@ func (pl *Gang) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, 
 	}
 	logger.V(2).Info("Gang plan broke", "gang", key, "pod", klog.KObj(pod), "node", s.node, "reason", reason, "rejectedWaiting", rejected)
 	return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, msg)
+}
+
+// preemptionMayHelp reports whether some node refused the pod for a
+// reason preemption can cure (Unschedulable, not UnschedulableAndUnresolvable;
+// a PreFilter's refusal marks every node with its own status).
+func (pl *Gang) preemptionMayHelp(statuses framework.NodeToStatusReader) bool {
+	if pl.cluster == nil {
+		return false
+	}
+	nodes, err := statuses.NodesForStatusCode(pl.cluster.SnapshotSharedLister().NodeInfos(), fwk.Unschedulable)
+	return err != nil || len(nodes) > 0
 }
 
 // memberRefused releases a gang whose member was refused, by status st,

@@ -55,26 +55,63 @@ type preemption struct {
 }
 
 // preemptForGang makes room for a gang that could not be planned; see
-// preempt.
+// preempt. The plan the victims make room for is recorded as the gang's
+// plan, its places held (other gangs plan around them) while the victims
+// go and until the members take them or the plan expires.
 func (pl *Gang) preemptForGang(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodGroup) (string, error) {
 	key := Key(pg.Namespace, pg.Name)
 	placed, pending := pl.unplaced(pod, key)
 	need := max(int(pg.Spec.MinMember)-placed, 1)
-	return pl.preempt(ctx, pod, key, pending[:min(need, len(pending))], func(msg string) {
+	pods := pending[:min(need, len(pending))]
+	msg, choice, err := pl.preempt(ctx, pod, key, pods, func(msg string) {
 		pl.event(pg, v1.EventTypeNormal, reasonPreempting, msg)
 	})
+	if err != nil || choice == nil || choice.Plan == nil {
+		return msg, err
+	}
+	members := make([]core.Member, 0, len(pods))
+	for _, p := range pods {
+		m, err := pl.member(p)
+		if err != nil {
+			return msg, nil // preempt built them already; cannot fail here
+		}
+		members = append(members, m)
+	}
+	pl.book.SetPlan(key, choice.Plan, members, max(pl.permitTimeout(pg), victimsGoneWait))
+	if siblings := pl.plannedSiblings(pods, pod, choice.Plan); len(siblings) > 0 {
+		pl.h.Activate(klog.FromContext(ctx), siblings)
+	}
+	return msg, nil
+}
+
+// plannedSiblings are the pods, pod aside, that plan places, keyed as
+// h.Activate wants them.
+func (pl *Gang) plannedSiblings(pods []*v1.Pod, pod *v1.Pod, plan *core.Plan) map[string]*v1.Pod {
+	out := map[string]*v1.Pod{}
+	for _, p := range pods {
+		if _, ok := plan.Assignments[string(p.UID)]; ok && p.UID != pod.UID {
+			out[p.Namespace+"/"+p.Name] = p
+		}
+	}
+	return out
 }
 
 // preemptForPod makes room for a pod outside gangs that no node could
 // take; see preempt. It runs after GantryPreemption, which preempts single
 // pods as the default preemption does but never touches a gang's pod: here
-// a pod may preempt whole gangs.
-func (pl *Gang) preemptForPod(ctx context.Context, pod *v1.Pod) (string, error) {
-	return pl.preempt(ctx, pod, "pod "+pod.Namespace+"/"+pod.Name, []*v1.Pod{pod}, func(msg string) {
+// a pod may preempt whole gangs. It returns the node made room on, for the
+// pod's nomination (the scheduler then keeps that room from pods of no
+// higher priority, as after the default preemption), "" when none.
+func (pl *Gang) preemptForPod(ctx context.Context, pod *v1.Pod) (string, string, error) {
+	msg, choice, err := pl.preempt(ctx, pod, "pod "+pod.Namespace+"/"+pod.Name, []*v1.Pod{pod}, func(msg string) {
 		if r := pl.h.EventRecorder(); r != nil {
 			r.Eventf(pod, nil, v1.EventTypeNormal, reasonPreempting, "Preempting", "%s", msg)
 		}
 	})
+	if err != nil || choice == nil || choice.Plan == nil {
+		return msg, "", err
+	}
+	return msg, choice.Plan.Assignments[string(pod.UID)].Node, nil
 }
 
 // preempt makes room for pods (a gang's unplaced members, or one pod; key
@@ -90,25 +127,25 @@ func (pl *Gang) preemptForPod(ctx context.Context, pod *v1.Pod) (string, error) 
 // Never do not preempt; pods whose earlier victims are still terminating
 // wait for them instead of choosing more, and room that other pods'
 // termination frees counts as free.
-func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1.Pod, announce func(msg string)) (string, error) {
+func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1.Pod, announce func(msg string)) (string, *core.Preemption, error) {
 	if pl.cluster == nil {
-		return "", nil
+		return "", nil, nil
 	}
 	if pod.Spec.PreemptionPolicy != nil && *pod.Spec.PreemptionPolicy == v1.PreemptNever {
-		return "", nil
+		return "", nil, nil
 	}
 	logger := klog.FromContext(ctx)
 	if left := pl.victimsLeft(key); left > 0 {
-		return fmt.Sprintf("waiting for %d preempted pods to terminate", left), nil
+		return fmt.Sprintf("waiting for %d preempted pods to terminate", left), nil, nil
 	}
 	nodeInfos, err := pl.cluster.SnapshotSharedLister().NodeInfos().List()
 	if err != nil {
-		return "", fmt.Errorf("listing the snapshot's nodes: %w", err)
+		return "", nil, fmt.Errorf("listing the snapshot's nodes: %w", err)
 	}
 	members := make([]core.Member, len(pods))
 	for i, p := range pods {
 		if members[i], err = pl.member(p); err != nil {
-			return "", fmt.Errorf("pod %s: %w", p.Name, err)
+			return "", nil, fmt.Errorf("pod %s: %w", p.Name, err)
 		}
 	}
 	holds := pl.book.Holds(key, pl.pendingMembers())
@@ -146,11 +183,11 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1
 				logger.V(4).Info("No preemption", "pod", klog.KObj(pod), "for", key, "kind", a.rules.Kind, "reason", f.Message)
 				if len(terminating) > 0 && strings.HasPrefix(f.Message, "the pods fit once") {
 					// Waiting is all it takes: no other attempt.
-					return "waiting for " + strings.TrimPrefix(f.Message, "the pods fit once "), nil
+					return "waiting for " + strings.TrimPrefix(f.Message, "the pods fit once "), nil, nil
 				}
 				continue
 			}
-			return "", err
+			return "", nil, err
 		}
 		var victims []*v1.Pod
 		var names []string
@@ -169,9 +206,9 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1
 				logger.Error(err, "Preempting a victim pod failed", "for", key, "victim", klog.KObj(v))
 			}
 		}
-		return msg, nil
+		return msg, choice, nil
 	}
-	return "", nil
+	return "", nil, nil
 }
 
 // unplaced returns how many of the gang's live members are bound or

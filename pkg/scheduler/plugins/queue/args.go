@@ -36,6 +36,18 @@ type QueueArgs struct {
 	// borrow stop taking the room it needs (see core.Fair); 0 never holds
 	// room for it. Default 300.
 	StarvationSeconds *int32 `json:"starvationSeconds,omitempty"`
+	// FairShareReclaim lets a workload whose queue borrows, and that finds
+	// no room, preempt workloads of sibling queues that hold more than
+	// their weighted fair share: as much as keeps each such queue's
+	// weighted share no lower than the workload's queue's once admitted
+	// (Kueue's LessThanOrEqualToFinalShare), never taking a queue below
+	// its guarantee nor a pod of a higher priority (see core.NewReclaim).
+	// Admission order alone cannot correct shares a queue took while the
+	// cluster was not full, nor make room for a big workload among many
+	// small ones; but it preempts running work that is only borrowing, so
+	// it is opt-in, as Kueue's fair-sharing preemption is. Default false:
+	// only a workload within its guarantees reclaims.
+	FairShareReclaim *bool `json:"fairShareReclaim,omitempty"`
 }
 
 // DefaultStarvationSeconds is QueueArgs.StarvationSeconds's default.
@@ -53,6 +65,9 @@ func (a *QueueArgs) DeepCopy() *QueueArgs {
 	if a.StarvationSeconds != nil {
 		out.StarvationSeconds = ptr.To(*a.StarvationSeconds)
 	}
+	if a.FairShareReclaim != nil {
+		out.FairShareReclaim = ptr.To(*a.FairShareReclaim)
+	}
 	return &out
 }
 
@@ -63,6 +78,9 @@ func SetDefaultsQueueArgs(a *QueueArgs) {
 	}
 	if a.StarvationSeconds == nil {
 		a.StarvationSeconds = ptr.To[int32](DefaultStarvationSeconds)
+	}
+	if a.FairShareReclaim == nil {
+		a.FairShareReclaim = ptr.To(false)
 	}
 }
 

@@ -16,10 +16,11 @@ func TestParseArgs(t *testing.T) {
 		want    QueueArgs
 		wantErr string
 	}{
-		{name: "none", want: QueueArgs{ResourceName: "nvidia.com/gpu", StarvationSeconds: ptr.To[int32](300)}},
-		{name: "all fields", raw: `{"resourceName":"amd.com/gpu","requireDefaultQueue":true,"starvationSeconds":0}`, want: QueueArgs{ResourceName: "amd.com/gpu", RequireDefaultQueue: true, StarvationSeconds: ptr.To[int32](0)}},
+		{name: "none", want: QueueArgs{ResourceName: "nvidia.com/gpu", StarvationSeconds: ptr.To[int32](300), FairShareReclaim: ptr.To(false)}},
+		{name: "all fields", raw: `{"resourceName":"amd.com/gpu","requireDefaultQueue":true,"starvationSeconds":0,"fairShareReclaim":true}`, want: QueueArgs{ResourceName: "amd.com/gpu", RequireDefaultQueue: true, StarvationSeconds: ptr.To[int32](0), FairShareReclaim: ptr.To(true)}},
 		{name: "bad resource", raw: `{"resourceName":"cpu"}`, wantErr: "resourceName"},
 		{name: "negative starvation", raw: `{"starvationSeconds":-1}`, wantErr: "starvationSeconds"},
+		{name: "fairShareReclaim not a bool", raw: `{"fairShareReclaim":"yes"}`, wantErr: "fairShareReclaim"},
 		{name: "unknown field", raw: `{"resourceNames":"x"}`, wantErr: "unknown field"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 	"k8s.io/klog/v2"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
 )
 
 // activateBatch is how many deferred pods of one queue a share change
@@ -97,6 +96,13 @@ func (d *deferrals) Has(uid types.UID) bool {
 	return ok
 }
 
+// any reports whether a pod is deferred or a queue blocked.
+func (d *deferrals) any() bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return len(d.byQueue) > 0 || len(d.blocked) > 0
+}
+
 // pick unblocks the blocked queues the filter accepts and returns up to
 // activateBatch deferred pods of each queue it accepts, keyed as
 // h.Activate wants them.
@@ -127,33 +133,30 @@ func (d *deferrals) pick(accept func(queue string) bool) map[string]*v1.Pod {
 
 // shareChanged activates, when queue's usage went up or down or a
 // workload stopped waiting in it, up to activateBatch deferred pods of
-// each queue under the same root (unblocking them): whose turn it is may
-// have changed. This, not the queueing hints, is what retries deferred
-// pods, a few per queue at a time, so that a turn changing hands does not
-// send every deferred pod through a cycle.
+// each queue whose turn it may now be (unblocking it), as Plugin.turns
+// judges (every queue's, before a plugin registered it): any queue, not only those under queue's root, since
+// the roots are siblings too and a root's share moves with any of its
+// descendants'. A queue whose turn it is not stays blocked: retrying its
+// pods would only defer them again, a scheduling cycle each, which on a
+// busy cluster leaves no time for the pods whose turn it is. This, not
+// the queueing hints, is what retries deferred pods, a few per queue at
+// a time.
 func (st *state) shareChanged(logger klog.Logger, h gang.Activator, queue string) {
 	if queue == "" || h == nil {
 		return
 	}
-	tree := st.acct.Tree()
-	root := rootOf(tree, queue)
-	if root == "" {
+	if !st.deferred.any() {
 		return
 	}
-	pods := st.deferred.pick(func(q string) bool { return rootOf(tree, q) == root })
+	turn := func(string) bool { return true }
+	if t := st.turns.Load(); t != nil {
+		turn = t.fn()
+	}
+	pods := st.deferred.pick(turn)
 	if len(pods) > 0 {
 		logger.V(5).Info("Queue share changed, activating deferred pods", "queue", queue, "pods", len(pods))
 		// Never under the scheduling queue's lock, which Activate takes
 		// (Unreserve, say, may run where it is held).
 		go h.Activate(logger, pods)
 	}
-}
-
-// rootOf is the root of the queue's chain, "" when the chain is broken.
-func rootOf(t core.Tree, queue string) string {
-	chain, err := t.Ancestry(queue)
-	if err != nil {
-		return ""
-	}
-	return chain[len(chain)-1]
 }

@@ -53,6 +53,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -64,6 +65,7 @@ import (
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
+	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -127,6 +129,17 @@ type Plugin struct {
 	// shareChanged is state.shareChanged for the scheduler; nil in unit
 	// tests.
 	shareChanged func(queue string)
+	// room is the cluster's capacity and idle room as the last PreFilter
+	// of a borrowing workload saw them (shared by the scheduler's
+	// profiles): what activation judges whose turn it is by.
+	room *atomic.Pointer[clusterRoom]
+}
+
+// clusterRoom is the capacity shares are taken of and the idle room
+// borrowers take, over the share resources.
+type clusterRoom struct {
+	names          []v1.ResourceName
+	capacity, idle v1.ResourceList
 }
 
 // New builds the plugin: args are validated first, so a bad configuration
@@ -149,6 +162,8 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 	pl.waitForQueues = st.waitForQueues
 	pl.deferred = st.deferred
 	logger := klog.FromContext(ctx).WithValues("plugin", Name)
+	pl.room = &st.room
+	st.turns.CompareAndSwap(nil, &turnsFunc{pl.turns})
 	pl.shareChanged = func(queue string) { st.shareChanged(logger, h, queue) }
 	if err := gang.SetReclaimer(ctx, h, pl); err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
@@ -165,6 +180,7 @@ func newPlugin(args *QueueArgs, acct *accounting, namespaces corelisters.Namespa
 		groups:     groups,
 		members:    members,
 		deferred:   newDeferrals(),
+		room:       &atomic.Pointer[clusterRoom]{},
 	}
 	acct.setResolver(pl.workloadQueue)
 	return pl
@@ -178,6 +194,13 @@ type state struct {
 	queuesListed func() bool
 	waitOnce     sync.Once
 	deferred     *deferrals
+	room         atomic.Pointer[clusterRoom]
+	// turns is the first profile's Plugin.turns, for activation.
+	turns atomic.Pointer[turnsFunc]
+}
+
+type turnsFunc struct {
+	fn func() func(queue string) bool
 }
 
 // waitForQueues waits, once per scheduler and for at most
@@ -449,19 +472,20 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 		// cluster's room (a walk over the nodes, so only now).
 		names := pl.shareResources(tree)
 		capacity, idle := room(nodes, names)
+		// Terminating pods' room is on its way back: idle. Only the
+		// resources idle names (the share resources): an amount of
+		// another resource here would read as all the idle room there is
+		// of it, and no waiting workload would fit.
 		for _, l := range snap.leaving {
-			addTo(idle, l)
+			for r, q := range l {
+				if i, ok := idle[r]; ok {
+					i.Add(q)
+					idle[r] = i
+				}
+			}
 		}
-		v = core.Fair(tree, core.Cluster{
-			Usage:     rolled,
-			Capacity:  capacity,
-			Idle:      idle,
-			Resources: names,
-			Pending:   pl.acct.Pending,
-			Now:       time.Now(),
-			// StarvationSeconds is defaulted (never nil) by ParseArgs.
-			StarvationAfter: time.Duration(ptr.Deref(pl.args.StarvationSeconds, 0)) * time.Second,
-		}, w)
+		pl.room.Store(&clusterRoom{names: names, capacity: capacity, idle: idle})
+		v = core.Fair(tree, pl.cluster(rolled, names, capacity, idle), w)
 	}
 	if v.Code == core.Deferred {
 		pl.deferred.Add(queueName, pod)
@@ -470,6 +494,40 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 		pl.deferred.Remove(pod.UID)
 	}
 	return nil, verdictStatus(v)
+}
+
+// cluster is what core.Fair looks at besides the tree.
+func (pl *Plugin) cluster(usage map[string]v1.ResourceList, names []v1.ResourceName, capacity, idle v1.ResourceList) core.Cluster {
+	return core.Cluster{
+		Usage:     usage,
+		Capacity:  capacity,
+		Idle:      idle,
+		Resources: names,
+		Pending:   pl.acct.Pending,
+		Now:       time.Now(),
+		// StarvationSeconds is defaulted (never nil) by ParseArgs.
+		StarvationAfter: time.Duration(ptr.Deref(pl.args.StarvationSeconds, 0)) * time.Second,
+	}
+}
+
+// turns returns a function that reports whether it may be queue's turn
+// now: whether a borrower of the queue asking for one unit of the GPU
+// resource would be admitted (core.Fair; a bigger workload is deferred
+// whenever the smallest is). It judges by the room the last borrowing
+// PreFilter saw (every queue's turn, before any did): activation only
+// retries deferred pods, PreFilter decides.
+func (pl *Plugin) turns() func(queue string) bool {
+	r := pl.room.Load()
+	if r == nil {
+		return func(string) bool { return true }
+	}
+	tree := pl.acct.Tree()
+	snap := pl.acct.Snapshot()
+	c := pl.cluster(tree.Rollup(snap.own), r.names, r.capacity, r.idle)
+	probe := v1.ResourceList{v1.ResourceName(pl.args.ResourceName): *resource.NewQuantity(1, resource.DecimalSI)}
+	return func(queue string) bool {
+		return core.Fair(tree, c, core.Workload{Queue: queue, Demand: probe}).Code != core.Deferred
+	}
 }
 
 // room sums the cycle's schedulable nodes' allocatable amounts of the
@@ -608,11 +666,14 @@ func (pl *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ 
 }
 
 // ReclaimPolicy implements gang.Reclaimer: pods (a gang's unplaced
-// members, or one pod, all of one workload) may take room back when their
-// workload stays within its queue's guarantee and every ancestor's; then
-// the pods of queues above their guarantees may go, each queue losing no
-// more than it holds beyond its guarantee (core.Reclaim). Pods already
-// terminating do not count as usage here: they are leaving anyway.
+// members, or one pod, all of one workload) that found no room may take it
+// back from queues above their guarantees (core.NewReclaim): all they hold
+// beyond it when the workload stays within its queue's guarantee and every
+// ancestor's; with args fairShareReclaim, when it borrows, what keeps their
+// weighted share no lower than its queue's once admitted. A workload whose
+// queue is deferred (another queue is owed the room) reclaims nothing.
+// Pods already terminating do not count as usage here: they are leaving
+// anyway.
 func (pl *Plugin) ReclaimPolicy(pods []*v1.Pod) *gang.ReclaimPolicy {
 	if len(pods) == 0 {
 		return nil
@@ -630,18 +691,33 @@ func (pl *Plugin) ReclaimPolicy(pods []*v1.Pod) *gang.ReclaimPolicy {
 	for q, l := range snap.leaving {
 		core.Sub(snap.own, q, l)
 	}
-	r := core.NewReclaim(tree, tree.Rollup(snap.own), queueName, demand, v1.ResourceName(pl.args.ResourceName))
+	rolled := tree.Rollup(snap.own)
+	fairShare := ptr.Deref(pl.args.FairShareReclaim, false)
+	if fairShare && pl.deferred.Blocked(queueName) != "" && !core.WithinGuarantee(tree, rolled, queueName, demand) {
+		return nil
+	}
+	r := core.NewReclaim(tree, rolled, core.ReclaimRequest{
+		Queue:     queueName,
+		Demand:    demand,
+		Priority:  corev1helpers.PodPriority(pods[0]),
+		Resource:  v1.ResourceName(pl.args.ResourceName),
+		FairShare: fairShare,
+	})
 	if r == nil {
 		return nil
 	}
+	why := "the fair share of queue " + queueName
+	if r.ForGuarantee() {
+		why = "the guarantee of queue " + queueName
+	}
 	return &gang.ReclaimPolicy{
-		For: "the guarantee of queue " + queueName,
+		For: why,
 		Victim: func(p *v1.Pod) ([]string, bool) {
 			q, src := pl.workloadQueue(p)
 			if !core.Governed(tree, core.Workload{Queue: q, Source: src}, pl.opts) {
 				return nil, false
 			}
-			return r.Victim(q)
+			return r.Victim(q, corev1helpers.PodPriority(p))
 		},
 		Budgets: r.Budgets(),
 	}

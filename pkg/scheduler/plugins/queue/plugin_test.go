@@ -5,6 +5,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -16,6 +17,7 @@ import (
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	"k8s.io/utils/ptr"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
@@ -43,7 +45,9 @@ func newFixture(t *testing.T, namespaces ...*v1.Namespace) *fixture {
 	}
 	members := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{gang.MembersIndex: gang.MembersIndexFunc})
 	groups := fakePodGroups{"ns/labelled": {ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "labelled", Labels: map[string]string{gantryv1alpha1.QueueLabel: "team"}}}}
-	pl := newPlugin(&QueueArgs{ResourceName: DefaultResourceName}, newAccounting(DefaultResourceName), corelisters.NewNamespaceLister(nsIndexer), groups, members)
+	args := &QueueArgs{}
+	SetDefaultsQueueArgs(args)
+	pl := newPlugin(args, newAccounting(DefaultResourceName), corelisters.NewNamespaceLister(nsIndexer), groups, members)
 	return &fixture{t: t, pl: pl, members: members}
 }
 
@@ -277,6 +281,20 @@ func gpuNodeInfos(n int) []fwk.NodeInfo {
 	return out
 }
 
+// nearlyFullNodeInfos is one 8-GPU node with only free GPUs idle.
+func nearlyFullNodeInfos(t *testing.T, free int64) []fwk.NodeInfo {
+	t.Helper()
+	ni := gpuNodeInfos(1)[0]
+	filler := pod("filler", "", "", 8-free, "n0")
+	filler.Spec.Containers[0].Resources.Requests = filler.Spec.Containers[0].Resources.Limits
+	pi, err := framework.NewPodInfo(filler)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ni.AddPodInfo(pi)
+	return []fwk.NodeInfo{ni}
+}
+
 // TestFairShareDeferralBlocksAndActivation: a pod of the queue with the
 // higher share is deferred while the other queue waits; its queue is then
 // blocked (PreEnqueue holds its borrowing pods, not those its guarantee
@@ -290,8 +308,8 @@ func TestFairShareDeferralBlocksAndActivation(t *testing.T) {
 		f.bind(pod("a-run-"+strconv.Itoa(i), "a", "", 1, "n0"))
 	}
 	waiting := pod("b-wait", "b", "", 1, "")
-	f.pl.acct.SetPod(waiting) // b has a workload waiting, and a lower share
-	nodes := gpuNodeInfos(2)  // 12 GPUs idle
+	f.pl.acct.SetPod(waiting)          // b has a workload waiting, and a lower share
+	nodes := nearlyFullNodeInfos(t, 1) // the last idle GPU
 
 	next := pod("a-next", "a", "", 1, "")
 	_, st := f.pl.PreFilter(context.Background(), framework.NewCycleState(), next, nodes)
@@ -316,6 +334,63 @@ func TestFairShareDeferralBlocksAndActivation(t *testing.T) {
 	if st := f.pl.PreEnqueue(context.Background(), pod("a-more", "a", "", 1, "")); st != nil {
 		t.Fatalf("a is still held after b's share rose: %v", st)
 	}
+}
+
+// TestShareChangeActivatesSiblingRoots: queues that are roots compete
+// with each other (they are siblings under no parent), so one root's share
+// changing activates another root's deferred pods.
+func TestShareChangeActivatesSiblingRoots(t *testing.T) {
+	f := newFixture(t)
+	f.queueSpec("a", "", 1, -1)
+	f.queueSpec("b", "", 1, -1)
+	for i := range 4 {
+		f.bind(pod("a-run-"+strconv.Itoa(i), "a", "", 1, "n0"))
+	}
+	f.pl.acct.SetPod(pod("b-wait", "b", "", 1, ""))
+	next := pod("a-next", "a", "", 1, "")
+	_, st := f.pl.PreFilter(context.Background(), framework.NewCycleState(), next, nearlyFullNodeInfos(t, 1))
+	wantStatus(t, st, fwk.UnschedulableAndUnresolvable, "while queue b, with a lower weighted share, waits")
+
+	act := &recordingActivator{pods: make(chan map[string]*v1.Pod, 1)}
+	st0 := &state{acct: f.pl.acct, deferred: f.pl.deferred}
+	st0.shareChanged(klog.Background(), act, "b")
+	select {
+	case got := <-act.pods:
+		if got["ns/a-next"] == nil {
+			t.Fatalf("activated %v, want root a's deferred pod after root b's share changed", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("root b's share changed and root a's deferred pod was not activated")
+	}
+	if st := f.pl.PreEnqueue(context.Background(), pod("a-more", "a", "", 1, "")); st != nil {
+		t.Fatalf("a is still held after b's share rose: %v", st)
+	}
+}
+
+// TestFairIdleRoomOfTerminatingPods: a terminating pod's room counts as
+// idle for the share resources only; its CPU must not stand for all the
+// idle CPU there is, which made every waiting workload that asks for CPU
+// look too big for the idle room (and its queue lose its turn).
+func TestFairIdleRoomOfTerminatingPods(t *testing.T) {
+	withCPU := func(p *v1.Pod) *v1.Pod {
+		p.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse("12")}
+		return p
+	}
+	f := newFixture(t)
+	f.queueSpec("a", "", 1, -1)
+	f.queueSpec("b", "", 1, -1)
+	for i := range 4 {
+		f.bind(withCPU(pod("a-run-"+strconv.Itoa(i), "a", "", 1, "n0")))
+	}
+	leaving := pod("a-leaving", "a", "", 1, "n0")
+	leaving.Spec.Containers[0].Resources.Requests = v1.ResourceList{v1.ResourceCPU: resource.MustParse("2")}
+	leaving.DeletionTimestamp = &metav1.Time{}
+	f.bind(leaving)
+	f.pl.acct.SetPod(withCPU(pod("b-wait", "b", "", 1, "")))
+
+	// No GPU idle but the terminating pod's: b's pod fits only there.
+	_, st := f.pl.PreFilter(context.Background(), framework.NewCycleState(), withCPU(pod("a-next", "a", "", 1, "")), nearlyFullNodeInfos(t, 0))
+	wantStatus(t, st, fwk.UnschedulableAndUnresolvable, "while queue b, with a lower weighted share, waits")
 }
 
 // TestPreEnqueueNeverHoldsGuaranteedPods: a blocked queue's pod that its
@@ -368,7 +443,55 @@ func TestReclaimPolicy(t *testing.T) {
 	if _, ok := policy.Victim(pod("stray", "", "", 4, "n1")); ok {
 		t.Fatal("a pod outside queues is not reclaimed")
 	}
-	if f.pl.ReclaimPolicy([]*v1.Pod{pod("huge", "inference", "", 12, "")}) != nil {
-		t.Fatal("a workload beyond its guarantee must not reclaim")
+	if p := f.pl.ReclaimPolicy([]*v1.Pod{pod("huge", "inference", "", 12, "")}); p != nil {
+		t.Fatalf("a workload beyond its guarantee, whose queue would then have a higher weighted share than training's, reclaims: %+v", p.Budgets)
+	}
+}
+
+// TestReclaimPolicyFairShare: a workload that borrows may take from a
+// sibling queue above its weighted share what keeps that queue's share no
+// lower than its own once admitted (with args fairShareReclaim), and not
+// when its queue is deferred or fairShareReclaim is off (the default).
+func TestReclaimPolicyFairShare(t *testing.T) {
+	f := newFixture(t)
+	f.pl.args.FairShareReclaim = ptr.To(true)
+	f.queueSpec("a", "", 2, -1)
+	f.queueSpec("b", "", 1, -1)
+	for i := range 4 {
+		f.bind(pod("b-"+strconv.Itoa(i), "b", "", 4, "n"+strconv.Itoa(i)))
+	}
+	f.bind(pod("a-0", "a", "", 4, "n4"))
+	// a after: (4 + 8) / 2 = 6; b keeps 6 of its 16: may lose 10.
+	want := []*v1.Pod{pod("a-1", "a", "", 8, "")}
+	policy := f.pl.ReclaimPolicy(want)
+	if policy == nil {
+		t.Fatal("a, below its weighted share, may reclaim from b")
+	}
+	if got := policy.Budgets["b"]; got != 10 {
+		t.Fatalf("b's budget = %d, want 10", got)
+	}
+	if !strings.Contains(policy.For, "fair share of queue a") {
+		t.Errorf("For = %q, want it to name a's fair share", policy.For)
+	}
+	if _, ok := policy.Victim(pod("b-0", "b", "", 4, "n0")); !ok {
+		t.Error("b's pod of the same priority is not a victim")
+	}
+	high := pod("b-high", "b", "", 4, "n5")
+	high.Spec.Priority = ptr.To[int32](100)
+	if _, ok := policy.Victim(high); ok {
+		t.Error("a fair share must not take a pod of a higher priority")
+	}
+	if p := f.pl.ReclaimPolicy([]*v1.Pod{pod("b-more", "b", "", 1, "")}); p != nil {
+		t.Fatalf("b, above its share, reclaims %v", p.Budgets)
+	}
+
+	f.pl.deferred.Block("a", "blocked for the test")
+	if p := f.pl.ReclaimPolicy(want); p != nil {
+		t.Fatal("a deferred queue's workload reclaims")
+	}
+	f.pl.deferred.Block("a", "")
+	f.pl.args.FairShareReclaim = ptr.To(false)
+	if p := f.pl.ReclaimPolicy(want); p != nil {
+		t.Fatal("with fairShareReclaim off, a borrower reclaims")
 	}
 }

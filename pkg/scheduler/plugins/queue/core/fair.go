@@ -97,6 +97,22 @@ func Share(q Queue, usage v1.ResourceList, c Cluster) float64 {
 	return dominant / float64(max(q.Weight, 1))
 }
 
+// shareWith is the queue's Share once demand is added to its usage.
+func shareWith(q Queue, usage, demand v1.ResourceList, c Cluster) float64 {
+	sum := usage.DeepCopy()
+	if sum == nil {
+		sum = v1.ResourceList{}
+	}
+	for _, r := range c.Resources {
+		if d, ok := demand[r]; ok {
+			t := sum[r].DeepCopy()
+			t.Add(d)
+			sum[r] = t
+		}
+	}
+	return Share(q, sum, c)
+}
+
 // Children indexes the tree by parent; the roots are under "".
 func (t Tree) Children() map[string][]string {
 	out := map[string][]string{}
@@ -149,6 +165,14 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 		return Verdict{Code: Admit} // Decide reports broken chains
 	}
 	children := t.Children()
+	// after is the idle room once this workload took its part.
+	after := c.Idle.DeepCopy()
+	for r, d := range w.Demand {
+		if i, ok := after[r]; ok {
+			i.Sub(d)
+			after[r] = i
+		}
+	}
 	for _, name := range chain {
 		q := t[name]
 		if !exceeds(q, c.Usage[name], w.Demand) {
@@ -160,15 +184,29 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 				continue
 			}
 			s := t[sib]
-			theirs := Share(s, c.Usage[sib], c)
 			claim := false
 			below := false
 			t.waiting(children, sib, c, w, func(_ string, demand v1.ResourceList, since time.Time) bool {
+				// Only a workload this one would take room from has a
+				// claim: when the idle room holds both, both go, and no
+				// order needs keeping (deferring would cost a scheduling
+				// cycle and leave room idle).
+				if fits(demand, after) {
+					return true
+				}
 				if !exceeds(s, c.Usage[sib], demand) {
 					below, claim = true, true
 					return false
 				}
-				if theirs < mine && (fits(demand, c.Idle) || c.starving(since)) {
+				// Their share with the workload admitted: only a sibling
+				// that stays below this queue's share even then is served
+				// first. Comparing shares before admission would hand the
+				// turn back and forth with every pod placed (two queues
+				// of equal share and many 1-GPU pods defer each other
+				// pod by pod, a scheduling cycle each); this is the
+				// final-share rule reclaim uses, and shares still meet
+				// the weights within a workload.
+				if shareWith(s, c.Usage[sib], demand, c) < mine && (fits(demand, c.Idle) || c.starving(since)) {
 					claim = true
 				}
 				return true

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	v1 "k8s.io/api/core/v1"
+	"k8s.io/utils/ptr"
 )
 
 // pendingOf serves Cluster.Pending from a plain map.
@@ -39,30 +40,48 @@ func TestFair(t *testing.T) {
 		w       Workload
 		// waited is how long the pending workloads have waited.
 		waited time.Duration
-		want   Code
-		msg    string
+		// idle overrides the idle GPUs (capacity less own by default).
+		idle *int64
+		want Code
+		msg  string
 	}{{
 		name: "nobody else waits: borrow",
 		own:  map[string]v1.ResourceList{"a": gpus(10)},
 		w:    Workload{Queue: "a", Demand: gpus(2)},
 		want: Admit,
 	}, {
-		name:    "a sibling with a lower share waits: defer",
+		name:    "a sibling with a lower share waits, the last idle GPU: defer",
 		own:     map[string]v1.ResourceList{"a": gpus(6), "b": gpus(4)},
 		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/b1": gpus(1)}},
+		idle:    ptr.To[int64](1),
 		w:       Workload{Queue: "a", Demand: gpus(1)},
 		want:    Deferred,
 		msg:     "queue a would borrow beyond its guarantee while queue b, with a lower weighted share, waits",
 	}, {
+		name:    "a sibling with a lower share waits, room for both: both go",
+		own:     map[string]v1.ResourceList{"a": gpus(6), "b": gpus(4)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/b1": gpus(1)}},
+		w:       Workload{Queue: "a", Demand: gpus(1)},
+		want:    Admit,
+	}, {
 		name:    "equal shares: both may go",
 		own:     map[string]v1.ResourceList{"a": gpus(4), "b": gpus(4)},
 		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/b1": gpus(1)}},
+		idle:    ptr.To[int64](1),
+		w:       Workload{Queue: "a", Demand: gpus(1)},
+		want:    Admit,
+	}, {
+		name:    "one pod ahead: the sibling's share once admitted is not below this queue's, both may go",
+		own:     map[string]v1.ResourceList{"a": gpus(5), "b": gpus(4)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/b1": gpus(1)}},
+		idle:    ptr.To[int64](1),
 		w:       Workload{Queue: "a", Demand: gpus(1)},
 		want:    Admit,
 	}, {
 		name:    "weights: 3 of 16 GPUs for a weight-3 queue is a lower share than 2 for weight 1",
 		own:     map[string]v1.ResourceList{"heavy": gpus(3), "a": gpus(2)},
 		pending: map[string]map[string]v1.ResourceList{"heavy": {"pod ns/h": gpus(1)}},
+		idle:    ptr.To[int64](1),
 		w:       Workload{Queue: "a", Demand: gpus(1)},
 		want:    Deferred,
 		msg:     "while queue heavy, with a lower weighted share, waits",
@@ -90,9 +109,16 @@ func TestFair(t *testing.T) {
 		name:    "a sibling below its guarantee waits: the borrower defers even with a lower share",
 		own:     map[string]v1.ResourceList{"training": gpus(8), "inference": gpus(2)},
 		pending: map[string]map[string]v1.ResourceList{"inference": {"pod ns/i": gpus(2)}},
+		idle:    ptr.To[int64](2),
 		w:       Workload{Queue: "training", Demand: gpus(2)},
 		want:    Deferred,
 		msg:     "queue training would borrow beyond its guarantee while queue inference, below its guarantee, waits",
+	}, {
+		name:    "a sibling below its guarantee waits, room for both: both go",
+		own:     map[string]v1.ResourceList{"training": gpus(8), "inference": gpus(2)},
+		pending: map[string]map[string]v1.ResourceList{"inference": {"pod ns/i": gpus(2)}},
+		w:       Workload{Queue: "training", Demand: gpus(2)},
+		want:    Admit,
 	}, {
 		name:    "the workload's own gang is not a claim against it",
 		own:     map[string]v1.ResourceList{"a": gpus(6), "b": gpus(4)},
@@ -111,6 +137,9 @@ func TestFair(t *testing.T) {
 					idle[r] = i
 				}
 			}
+			if tc.idle != nil {
+				idle = gpus(*tc.idle)
+			}
 			got := Fair(tree, Cluster{Usage: usage, Capacity: capacity, Idle: idle, Resources: []v1.ResourceName{gpu}, Pending: pendingOf(tc.pending),
 				Now: t0.Add(tc.waited), StarvationAfter: 5 * time.Minute}, tc.w)
 			if got.Code != tc.want || !strings.Contains(got.Message, tc.msg) {
@@ -120,9 +149,12 @@ func TestFair(t *testing.T) {
 	}
 }
 
-// TestFairConverges simulates admission one GPU at a time, as pods of two
-// queues that always have more waiting would be: the split follows the
-// weights, to within one pod.
+// TestFairConverges simulates a full cluster where pods of two queues that
+// always have more waiting end one at a time, round robin, and the freed
+// GPU is offered to a's pods first (they were created first), then b's:
+// from a start where a holds everything, the split reaches the weights to
+// within a pod or two (the final-share rule leaves that much slack so
+// that turns do not change hands with every pod).
 func TestFairConverges(t *testing.T) {
 	for _, tc := range []struct {
 		wa, wb   int32
@@ -130,32 +162,31 @@ func TestFairConverges(t *testing.T) {
 		capacity int64
 	}{{1, 1, 32, 64}, {3, 1, 48, 64}, {1, 3, 16, 64}} {
 		tree := NewTree(Queue{Name: "a", Weight: tc.wa}, Queue{Name: "b", Weight: tc.wb})
-		own := map[string]v1.ResourceList{"a": gpus(0), "b": gpus(0)}
+		own := map[string]v1.ResourceList{"a": gpus(tc.capacity), "b": gpus(0)}
 		pending := map[string]map[string]v1.ResourceList{"a": {"pod a": gpus(1)}, "b": {"pod b": gpus(1)}}
-		var used int64
-		// Pods are tried in a fixed order that favours a: a's pods were
-		// created first.
-		for used < tc.capacity {
-			placed := false
+		used := func(q string) int64 { u := own[q][gpu]; return u.Value() }
+		for round := range 16 * tc.capacity {
+			// A pod ends: the queues take turns, as long as they hold any.
+			q := []string{"a", "b"}[round%2]
+			if used(q) == 0 {
+				q = map[string]string{"a": "b", "b": "a"}[q]
+			}
+			Sub(own, q, gpus(1))
+			admitted := false
 			for _, q := range []string{"a", "b"} {
-				if used == tc.capacity {
-					break
-				}
-				idle := gpus(tc.capacity - used)
-				c := Cluster{Usage: tree.Rollup(own), Capacity: gpus(tc.capacity), Idle: idle, Resources: []v1.ResourceName{gpu}, Pending: pendingOf(pending)}
+				c := Cluster{Usage: tree.Rollup(own), Capacity: gpus(tc.capacity), Idle: gpus(1), Resources: []v1.ResourceName{gpu}, Pending: pendingOf(pending)}
 				if Fair(tree, c, Workload{Queue: q, Demand: gpus(1)}).Code == Admit {
 					Add(own, q, gpus(1))
-					used++
-					placed = true
+					admitted = true
+					break
 				}
 			}
-			if !placed {
-				t.Fatalf("weights %d:%d: nobody admitted at %d of %d GPUs", tc.wa, tc.wb, used, tc.capacity)
+			if !admitted {
+				t.Fatalf("weights %d:%d: the freed GPU went to nobody (a %d, b %d)", tc.wa, tc.wb, used("a"), used("b"))
 			}
 		}
-		a := own["a"][gpu]
-		if d := a.Value() - tc.wantA; d < -1 || d > 1 {
-			t.Errorf("weights %d:%d: queue a got %d of %d GPUs, want %d±1", tc.wa, tc.wb, a.Value(), tc.capacity, tc.wantA)
+		if d := used("a") - tc.wantA; d < -2 || d > 2 {
+			t.Errorf("weights %d:%d: queue a holds %d of %d GPUs, want %d±2", tc.wa, tc.wb, used("a"), tc.capacity, tc.wantA)
 		}
 	}
 }
@@ -183,41 +214,5 @@ func TestWithinGuarantee(t *testing.T) {
 		if got := WithinGuarantee(tree, usage, tc.queue, gpus(tc.n)); got != tc.want {
 			t.Errorf("WithinGuarantee(%s, %d) = %v, want %v", tc.queue, tc.n, got, tc.want)
 		}
-	}
-}
-
-func TestReclaim(t *testing.T) {
-	tree := NewTree(
-		Queue{Name: "org"},
-		Queue{Name: "training", Parent: "org", Guaranteed: gpus(8)},
-		Queue{Name: "research", Parent: "org", Guaranteed: gpus(4)},
-		Queue{Name: "inference", Parent: "org", Guaranteed: gpus(8)},
-		Queue{Name: "nlp", Parent: "training"},
-	)
-	usage := tree.Rollup(map[string]v1.ResourceList{"training": gpus(6), "nlp": gpus(6), "research": gpus(4)})
-	r := NewReclaim(tree, usage, "inference", gpus(8), gpu)
-	if r == nil {
-		t.Fatal("a workload within its guarantee may reclaim")
-	}
-	if b := r.Budgets(); b["training"] != 4 || b["nlp"] != 6 || b["research"] != 0 || b["org"] != 16 {
-		t.Fatalf("budgets = %v, want training 4 (12 used, 8 guaranteed), nlp 6, research none, org 16", b)
-	}
-	if got, ok := r.Victim("nlp"); !ok || strings.Join(got, ",") != "nlp,training" {
-		t.Errorf("Victim(nlp) = %v %v, want nlp and training's budgets (below org, the common ancestor)", got, ok)
-	}
-	if _, ok := r.Victim("research"); ok {
-		t.Error("research is at its guarantee: it must not lose pods")
-	}
-	if _, ok := r.Victim("inference"); ok {
-		t.Error("the preemptor's own queue is not reclaimed from")
-	}
-	if _, ok := r.Victim("gone"); ok {
-		t.Error("a pod of a queue that does not exist is not reclaimed")
-	}
-	if NewReclaim(tree, usage, "inference", gpus(9), gpu) != nil {
-		t.Error("a workload beyond its guarantee must not reclaim")
-	}
-	if NewReclaim(tree, usage, "inference", v1.ResourceList{}, gpu) != nil {
-		t.Error("a workload that needs no GPUs reclaims none")
 	}
 }
