@@ -387,8 +387,10 @@ func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 	}
 	if left := pl.victimsLeft(key); left > 0 && pl.book.HasPlan(key) {
 		// The plan places members where preempted pods still are: keep
-		// it (its places held) until they are gone.
-		return nil, fwk.NewStatus(fwk.Unschedulable, fmt.Sprintf("gang %s: waiting for %d preempted pods to terminate", key, left))
+		// it (its places held) until they are gone; each deletion of an
+		// assigned pod retries the members. Unresolvable: no other
+		// preemption is to run for them meanwhile.
+		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf("gang %s: waiting for %d preempted pods to terminate", key, left))
 	}
 	a, lookup := pl.book.Take(key, string(pod.UID))
 	if lookup == core.Replan {

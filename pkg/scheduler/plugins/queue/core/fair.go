@@ -184,30 +184,36 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 				continue
 			}
 			s := t[sib]
-			claim := false
-			below := false
+			// The sibling's claim is what its waiting workloads would
+			// take of the idle room: those within its guarantee (owed),
+			// and those that keep its share below this queue's even once
+			// admitted (comparing shares before admission would hand the
+			// turn back and forth with every pod placed: two queues of
+			// equal share and many 1-GPU pods would defer each other pod
+			// by pod, a scheduling cycle each; this is the final-share
+			// rule reclaim uses). The workload waits only if, once it took
+			// its part, the rest of the idle room no longer holds that
+			// claim: when the room holds both, both go, and no order needs
+			// keeping. Pending workloads come in no order; the walk stops
+			// once the claim is too big, or at the first workload that
+			// would take the sibling to this queue's share.
+			claimed := v1.ResourceList{}
+			usage := c.Usage[sib].DeepCopy()
+			if usage == nil {
+				usage = v1.ResourceList{}
+			}
+			claim, below := false, false
 			t.waiting(children, sib, c, w, func(_ string, demand v1.ResourceList, since time.Time) bool {
-				// Only a workload this one would take room from has a
-				// claim: when the idle room holds both, both go, and no
-				// order needs keeping (deferring would cost a scheduling
-				// cycle and leave room idle).
-				if fits(demand, after) {
-					return true
+				owed := !exceeds(s, usage, demand)
+				if !owed && (shareWith(s, usage, demand, c) >= mine || !(fits(demand, c.Idle) || c.starving(since))) {
+					return shareWith(s, usage, demand, c) < mine
 				}
-				if !exceeds(s, c.Usage[sib], demand) {
-					below, claim = true, true
-					return false
-				}
-				// Their share with the workload admitted: only a sibling
-				// that stays below this queue's share even then is served
-				// first. Comparing shares before admission would hand the
-				// turn back and forth with every pod placed (two queues
-				// of equal share and many 1-GPU pods defer each other
-				// pod by pod, a scheduling cycle each); this is the
-				// final-share rule reclaim uses, and shares still meet
-				// the weights within a workload.
-				if shareWith(s, c.Usage[sib], demand, c) < mine && (fits(demand, c.Idle) || c.starving(since)) {
+				addTo(claimed, demand)
+				addTo(usage, demand)
+				below = below || owed
+				if !fits(claimed, after) {
 					claim = true
+					return false
 				}
 				return true
 			})
@@ -269,6 +275,14 @@ func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Wo
 // enough to hold borrowers back though it fits in nothing idle.
 func (c Cluster) starving(since time.Time) bool {
 	return c.StarvationAfter > 0 && !since.IsZero() && c.Now.Sub(since) >= c.StarvationAfter
+}
+
+func addTo(dst, src v1.ResourceList) {
+	for r, q := range src {
+		sum := dst[r].DeepCopy()
+		sum.Add(q)
+		dst[r] = sum
+	}
 }
 
 // fits reports whether demand fits in idle, resource by resource;

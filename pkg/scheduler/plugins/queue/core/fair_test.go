@@ -64,6 +64,26 @@ func TestFair(t *testing.T) {
 		w:       Workload{Queue: "a", Demand: gpus(1)},
 		want:    Admit,
 	}, {
+		name: "half the cluster free, the other queue waits with many pods: room for its share, go",
+		own:  map[string]v1.ResourceList{"a": gpus(4), "b": gpus(0)},
+		pending: map[string]map[string]v1.ResourceList{"b": {
+			"pod ns/b1": gpus(1), "pod ns/b2": gpus(1), "pod ns/b3": gpus(1), "pod ns/b4": gpus(1), "pod ns/b5": gpus(1), "pod ns/b6": gpus(1),
+		}},
+		idle: ptr.To[int64](12),
+		w:    Workload{Queue: "a", Demand: gpus(1)},
+		want: Admit,
+	}, {
+		name: "the other queue's pods would need more than the room left: defer",
+		own:  map[string]v1.ResourceList{"a": gpus(9), "b": gpus(0)},
+		pending: map[string]map[string]v1.ResourceList{"b": {
+			"pod ns/b1": gpus(1), "pod ns/b2": gpus(1), "pod ns/b3": gpus(1), "pod ns/b4": gpus(1), "pod ns/b5": gpus(1), "pod ns/b6": gpus(1),
+			"pod ns/b7": gpus(1), "pod ns/b8": gpus(1),
+		}},
+		idle: ptr.To[int64](7),
+		w:    Workload{Queue: "a", Demand: gpus(1)},
+		want: Deferred,
+		msg:  "while queue b, with a lower weighted share, waits",
+	}, {
 		name:    "equal shares: both may go",
 		own:     map[string]v1.ResourceList{"a": gpus(4), "b": gpus(4)},
 		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/b1": gpus(1)}},
