@@ -13,11 +13,13 @@
 //     workload waits naming the queue that blocks;
 //   - guarantees and borrowing (core.Fair): a workload that stays within
 //     its queue's guarantee, and every ancestor's, is admitted; one that
-//     borrows beyond a guarantee takes idle capacity only if no sibling
-//     queue that waits for some (with a workload that fits in it) is below
-//     its guarantee or has a lower weighted dominant share (DRF with
-//     weights). Within a queue, pods go in the scheduling queue's order
-//     (GantryGang's: priority, then age, gangs together).
+//     borrows beyond a guarantee waits only if the idle room left once it
+//     took its part could not hold what a sibling queue waits for: room it
+//     is owed below its guarantee, or room that keeps its weighted
+//     dominant share below this queue's even once admitted (DRF with
+//     weights, final-share rule). Within a queue, pods go in the
+//     scheduling queue's order (GantryGang's: priority, then age, gangs
+//     together).
 //
 // Refusals are UnschedulableAndUnresolvable: GantryGang then neither plans
 // nor holds room for a gang its queue refuses, and no node's pods are
@@ -30,7 +32,9 @@
 // queues above their guarantees, lowest priority first, then most
 // recently started, fewest needed, never taking a queue below its
 // guarantee; victims are marked DisruptionTarget and deleted with their
-// grace period.
+// grace period. With args fairShareReclaim, a borrowing workload may also
+// take from sibling queues above their weighted share, as far as keeps
+// their share no lower than its queue's once admitted (core.NewReclaim).
 //
 // Usage is what bound, non-terminal pods request, whoever scheduled them,
 // plus this scheduler's reservations (the GPU resource counted as

@@ -132,25 +132,31 @@ func (t Tree) Children() map[string][]string {
 //   - A workload within its queue's guarantee, and every ancestor's, is
 //     admitted: guarantees are promised (and taken back by reclaim).
 //   - Otherwise, at each level of its chain where it would borrow (its
-//     queue, or an ancestor, would go over its guarantee), its siblings
-//     are looked at. If one of them has a workload waiting, within that
-//     sibling's limits, that stays within the sibling's guarantee, the
-//     workload waits: the sibling is owed that room, and would reclaim
-//     it (taking it first would only make work to preempt). If one has a
-//     workload waiting that fits in the idle capacity and the sibling has
-//     a lower weighted dominant share (Share) than this queue, the
-//     workload waits too: that queue is served first. Ties admit both.
-//     A workload that has waited StarvationAfter counts even when it fits
-//     in nothing idle: borrowers then stop taking the room it needs as
-//     their pods end, until it fits.
+//     queue, or an ancestor, would go over its guarantee), each sibling's
+//     claim on the idle room is summed: its waiting workloads (within the
+//     sibling's limits) that stay within the sibling's guarantee (owed:
+//     taking that room first would only make work for reclaim), and those
+//     that keep the sibling's weighted dominant share (Share) below this
+//     queue's even once admitted, if they fit in the idle capacity or
+//     have waited StarvationAfter. The workload waits if the idle room
+//     left once it took its part cannot hold a sibling's claim; when it
+//     can, both go.
+//
+// Comparing the sibling's share once admitted (the final-share rule), not
+// before, leaves a workload's worth of slack: otherwise two queues of
+// equal share with many small pods would hand the turn back and forth
+// with every pod placed, a scheduling cycle and a status write per
+// deferral, and on a busy cluster the scheduler spends itself deferring.
+// Deferring only under contention keeps idle room from waiting on an
+// order that does not matter.
 //
 // Idle capacity thus goes, among queues that want it, to the one with the
 // lowest weighted dominant share, level by level: shares converge to the
 // weights (the water-filling fair share the Queue status shows). The
 // guarantee against starvation: a queue below its guarantee gets room
 // (borrowers defer to it, and reclaim takes borrowed room back); a queue
-// with a lower share has, each time capacity frees up that fits one of its
-// workloads, nobody with a higher share ahead of it; and a workload too
+// whose share stays lower has, each time capacity frees up that fits one of
+// its workloads, nobody with a higher share ahead of it; and a workload too
 // big for the idle room (an 8-GPU gang among 1-GPU pods) is, after
 // StarvationAfter, let to gather the room it needs. Until then, idle
 // capacity is not kept idle for it.
