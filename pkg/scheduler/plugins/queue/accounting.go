@@ -300,7 +300,7 @@ func (a *accounting) apply(e *podEntry) {
 			d = &pendingWorkload{demand: v1.ResourceList{}, since: a.now()}
 			w[e.workload] = d
 		}
-		addTo(d.demand, e.requests)
+		core.AddTo(d.demand, e.requests)
 	}
 }
 
@@ -326,14 +326,6 @@ func (a *accounting) unapply(e *podEntry) {
 		}
 	}
 	e.counted, e.waiting, e.leaving = false, false, false
-}
-
-func addTo(dst, src v1.ResourceList) {
-	for r, q := range src {
-		sum := dst[r].DeepCopy()
-		sum.Add(q)
-		dst[r] = sum
-	}
 }
 
 func subFrom(dst, src v1.ResourceList) {

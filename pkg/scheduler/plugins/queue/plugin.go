@@ -415,7 +415,7 @@ func (pl *Plugin) demand(pod *v1.Pod) (string, v1.ResourceList) {
 		if p.UID == pod.UID || p.Spec.NodeName != "" || len(p.Spec.SchedulingGates) > 0 || pl.acct.Counted(p.UID) {
 			continue
 		}
-		addTo(total, pl.requests(p))
+		core.AddTo(total, pl.requests(p))
 	}
 	return gang.Key(pod.Namespace, name), total
 }
@@ -689,7 +689,7 @@ func (pl *Plugin) ReclaimPolicy(pods []*v1.Pod) *gang.ReclaimPolicy {
 	}
 	demand := v1.ResourceList{}
 	for _, p := range pods {
-		addTo(demand, pl.requests(p))
+		core.AddTo(demand, pl.requests(p))
 	}
 	snap := pl.acct.Snapshot()
 	for q, l := range snap.leaving {

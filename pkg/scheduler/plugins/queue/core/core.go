@@ -84,11 +84,7 @@ func Add(usage map[string]v1.ResourceList, queue string, list v1.ResourceList) {
 		u = v1.ResourceList{}
 		usage[queue] = u
 	}
-	for r, q := range list {
-		sum := u[r].DeepCopy()
-		sum.Add(q)
-		u[r] = sum
-	}
+	AddTo(u, list)
 }
 
 // Sub takes list from usage[queue].

@@ -99,17 +99,9 @@ func Share(q Queue, usage v1.ResourceList, c Cluster) float64 {
 
 // shareWith is the queue's Share once demand is added to its usage.
 func shareWith(q Queue, usage, demand v1.ResourceList, c Cluster) float64 {
-	sum := usage.DeepCopy()
-	if sum == nil {
-		sum = v1.ResourceList{}
-	}
-	for _, r := range c.Resources {
-		if d, ok := demand[r]; ok {
-			t := sum[r].DeepCopy()
-			t.Add(d)
-			sum[r] = t
-		}
-	}
+	sum := v1.ResourceList{}
+	AddTo(sum, usage)
+	AddTo(sum, demand)
 	return Share(q, sum, c)
 }
 
@@ -204,18 +196,19 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 			// once the claim is too big, or at the first workload that
 			// would take the sibling to this queue's share.
 			claimed := v1.ResourceList{}
-			usage := c.Usage[sib].DeepCopy()
-			if usage == nil {
-				usage = v1.ResourceList{}
-			}
+			usage := v1.ResourceList{}
+			AddTo(usage, c.Usage[sib])
 			claim, below := false, false
 			t.waiting(children, sib, c, w, func(_ string, demand v1.ResourceList, since time.Time) bool {
 				owed := !exceeds(s, usage, demand)
-				if !owed && (shareWith(s, usage, demand, c) >= mine || !(fits(demand, c.Idle) || c.starving(since))) {
-					return shareWith(s, usage, demand, c) < mine
+				if !owed {
+					lower := shareWith(s, usage, demand, c) < mine
+					if !lower || !(fits(demand, c.Idle) || c.starving(since)) {
+						return lower
+					}
 				}
-				addTo(claimed, demand)
-				addTo(usage, demand)
+				AddTo(claimed, demand)
+				AddTo(usage, demand)
 				below = below || owed
 				if !fits(claimed, after) {
 					claim = true
@@ -283,7 +276,8 @@ func (c Cluster) starving(since time.Time) bool {
 	return c.StarvationAfter > 0 && !since.IsZero() && c.Now.Sub(since) >= c.StarvationAfter
 }
 
-func addTo(dst, src v1.ResourceList) {
+// AddTo adds src to dst, resource by resource.
+func AddTo(dst, src v1.ResourceList) {
 	for r, q := range src {
 		sum := dst[r].DeepCopy()
 		sum.Add(q)
