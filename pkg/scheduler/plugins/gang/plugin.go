@@ -488,13 +488,7 @@ func (pl *Gang) planGang(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, pg
 		"alreadyPlaced", placed, "nodes", plan.Nodes, "domain", plan.DomainKey+"="+plan.DomainValue, "holdsOfOtherGangs", len(holds))
 	// Members that an earlier failure of the gang left waiting for an
 	// event come and take their places now.
-	siblings := map[string]*v1.Pod{}
-	for _, p := range pending {
-		if _, planned := plan.Assignments[string(p.UID)]; planned && p.UID != pod.UID {
-			siblings[p.Namespace+"/"+p.Name] = p
-		}
-	}
-	if len(siblings) > 0 {
+	if siblings := plannedSiblings(pending, pod, plan); len(siblings) > 0 {
 		pl.h.Activate(logger, siblings)
 	}
 	a, lookup := pl.book.Take(key, string(pod.UID))

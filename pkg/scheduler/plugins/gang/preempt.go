@@ -63,22 +63,14 @@ func (pl *Gang) preemptForGang(ctx context.Context, pod *v1.Pod, pg *schedv1alph
 	placed, pending := pl.unplaced(pod, key)
 	need := max(int(pg.Spec.MinMember)-placed, 1)
 	pods := pending[:min(need, len(pending))]
-	msg, choice, err := pl.preempt(ctx, pod, key, pods, func(msg string) {
+	msg, room, err := pl.preempt(ctx, pod, key, pods, func(msg string) {
 		pl.event(pg, v1.EventTypeNormal, reasonPreempting, msg)
 	})
-	if err != nil || choice == nil || choice.Plan == nil {
+	if err != nil || room == nil {
 		return msg, err
 	}
-	members := make([]core.Member, 0, len(pods))
-	for _, p := range pods {
-		m, err := pl.member(p)
-		if err != nil {
-			return msg, nil // preempt built them already; cannot fail here
-		}
-		members = append(members, m)
-	}
-	pl.book.SetPlan(key, choice.Plan, members, max(pl.permitTimeout(pg), victimsGoneWait))
-	if siblings := pl.plannedSiblings(pods, pod, choice.Plan); len(siblings) > 0 {
+	pl.book.SetPlan(key, room.plan, room.members, max(pl.permitTimeout(pg), victimsGoneWait))
+	if siblings := plannedSiblings(pods, pod, room.plan); len(siblings) > 0 {
 		pl.h.Activate(klog.FromContext(ctx), siblings)
 	}
 	return msg, nil
@@ -86,7 +78,7 @@ func (pl *Gang) preemptForGang(ctx context.Context, pod *v1.Pod, pg *schedv1alph
 
 // plannedSiblings are the pods, pod aside, that plan places, keyed as
 // h.Activate wants them.
-func (pl *Gang) plannedSiblings(pods []*v1.Pod, pod *v1.Pod, plan *core.Plan) map[string]*v1.Pod {
+func plannedSiblings(pods []*v1.Pod, pod *v1.Pod, plan *core.Plan) map[string]*v1.Pod {
 	out := map[string]*v1.Pod{}
 	for _, p := range pods {
 		if _, ok := plan.Assignments[string(p.UID)]; ok && p.UID != pod.UID {
@@ -103,20 +95,28 @@ func (pl *Gang) plannedSiblings(pods []*v1.Pod, pod *v1.Pod, plan *core.Plan) ma
 // pod's nomination (the scheduler then keeps that room from pods of no
 // higher priority, as after the default preemption), "" when none.
 func (pl *Gang) preemptForPod(ctx context.Context, pod *v1.Pod) (string, string, error) {
-	msg, choice, err := pl.preempt(ctx, pod, "pod "+pod.Namespace+"/"+pod.Name, []*v1.Pod{pod}, func(msg string) {
+	msg, room, err := pl.preempt(ctx, pod, "pod "+pod.Namespace+"/"+pod.Name, []*v1.Pod{pod}, func(msg string) {
 		if r := pl.h.EventRecorder(); r != nil {
 			r.Eventf(pod, nil, v1.EventTypeNormal, reasonPreempting, "Preempting", "%s", msg)
 		}
 	})
-	if err != nil || choice == nil || choice.Plan == nil {
+	if err != nil || room == nil {
 		return msg, "", err
 	}
-	return msg, choice.Plan.Assignments[string(pod.UID)].Node, nil
+	return msg, room.plan.Assignments[string(pod.UID)].Node, nil
+}
+
+// madeRoom is what a preemption made room for: the plan its victims free
+// places for, over the members it planned.
+type madeRoom struct {
+	plan    *core.Plan
+	members []core.Member
 }
 
 // preempt makes room for pods (a gang's unplaced members, or one pod; key
-// names them) by preempting whole victims, and says what it did ("" when
-// nothing). It tries, in turn:
+// names them) by preempting whole victims, says what it did ("" when
+// nothing) and, when it chose victims, the room they make. It tries, in
+// turn:
 //   - reclaim, when the scheduler's Reclaimer (GantryQueue) allows it:
 //     workloads of queues running on borrowed capacity, whatever their
 //     priority, within what each queue may lose;
@@ -127,7 +127,7 @@ func (pl *Gang) preemptForPod(ctx context.Context, pod *v1.Pod) (string, string,
 // Never do not preempt; pods whose earlier victims are still terminating
 // wait for them instead of choosing more, and room that other pods'
 // termination frees counts as free.
-func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1.Pod, announce func(msg string)) (string, *core.Preemption, error) {
+func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1.Pod, announce func(msg string)) (string, *madeRoom, error) {
 	if pl.cluster == nil {
 		return "", nil, nil
 	}
@@ -206,7 +206,10 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1
 				logger.Error(err, "Preempting a victim pod failed", "for", key, "victim", klog.KObj(v))
 			}
 		}
-		return msg, choice, nil
+		if choice.Plan == nil {
+			return msg, nil, nil
+		}
+		return msg, &madeRoom{plan: choice.Plan, members: members}, nil
 	}
 	return "", nil, nil
 }
