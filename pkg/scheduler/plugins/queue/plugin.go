@@ -696,18 +696,14 @@ func (pl *Plugin) ReclaimPolicy(pods []*v1.Pod) *gang.ReclaimPolicy {
 		core.Sub(snap.own, q, l)
 	}
 	rolled := tree.Rollup(snap.own)
-	fairShare := ptr.Deref(pl.args.FairShareReclaim, false)
-	if fairShare && pl.deferred.Blocked(queueName) != "" && !core.WithinGuarantee(tree, rolled, queueName, demand) {
-		return nil
-	}
 	r := core.NewReclaim(tree, rolled, core.ReclaimRequest{
 		Queue:     queueName,
 		Demand:    demand,
 		Priority:  corev1helpers.PodPriority(pods[0]),
 		Resource:  v1.ResourceName(pl.args.ResourceName),
-		FairShare: fairShare,
+		FairShare: ptr.Deref(pl.args.FairShareReclaim, false),
 	})
-	if r == nil {
+	if r == nil || (!r.ForGuarantee() && pl.deferred.Blocked(queueName) != "") {
 		return nil
 	}
 	why := "the fair share of queue " + queueName
