@@ -2,6 +2,7 @@ package queue
 
 import (
 	"fmt"
+	"maps"
 	"sync"
 	"time"
 
@@ -51,6 +52,8 @@ type accounting struct {
 	// own is each queue's counted usage (descendants not included);
 	// leaving is the part of it held by pods being deleted.
 	own, leaving map[string]v1.ResourceList
+	// leavingGPUs is, by node, the GPUs terminating pods hold there.
+	leavingGPUs map[string]int64
 	// pending is each queue's waiting workloads.
 	pending map[string]map[string]*pendingWorkload
 	// byNamespace and byGang index the pods for re-resolving queues.
@@ -62,7 +65,9 @@ type accounting struct {
 // when it has had some waiting.
 type pendingWorkload struct {
 	demand v1.ResourceList
-	since  time.Time
+	// gpus counts the waiting pods by what they ask of the GPU resource.
+	gpus  map[int64]int
+	since time.Time
 }
 
 // podEntry is one recorded pod and what it adds where.
@@ -90,6 +95,7 @@ func newAccounting(gpuResource v1.ResourceName) *accounting {
 		pods:        map[types.UID]*podEntry{},
 		own:         map[string]v1.ResourceList{},
 		leaving:     map[string]v1.ResourceList{},
+		leavingGPUs: map[string]int64{},
 		pending:     map[string]map[string]*pendingWorkload{},
 		now:         time.Now,
 		byNamespace: map[string]map[types.UID]bool{},
@@ -286,6 +292,9 @@ func (a *accounting) apply(e *podEntry) {
 		core.Add(a.own, e.queue, e.requests)
 		if e.leaving {
 			core.Add(a.leaving, e.queue, e.requests)
+			if p.Spec.NodeName != "" {
+				a.leavingGPUs[p.Spec.NodeName] += e.gpus(a.gpuResource)
+			}
 		}
 	case p.DeletionTimestamp == nil && len(p.Spec.SchedulingGates) == 0:
 		e.waiting = true
@@ -297,10 +306,13 @@ func (a *accounting) apply(e *podEntry) {
 		}
 		d := w[e.workload]
 		if d == nil {
-			d = &pendingWorkload{demand: v1.ResourceList{}, since: a.now()}
+			d = &pendingWorkload{demand: v1.ResourceList{}, gpus: map[int64]int{}, since: a.now()}
 			w[e.workload] = d
 		}
 		core.AddTo(d.demand, e.requests)
+		if g := e.gpus(a.gpuResource); g > 0 {
+			d.gpus[g]++
+		}
 	}
 }
 
@@ -310,12 +322,22 @@ func (a *accounting) unapply(e *podEntry) {
 		core.Sub(a.own, e.queue, e.requests)
 		if e.leaving {
 			core.Sub(a.leaving, e.queue, e.requests)
+			if node := e.pod.Spec.NodeName; node != "" {
+				if a.leavingGPUs[node] -= e.gpus(a.gpuResource); a.leavingGPUs[node] <= 0 {
+					delete(a.leavingGPUs, node)
+				}
+			}
 		}
 	}
 	if e.waiting {
 		if w := a.pending[e.queue]; w != nil {
 			if d := w[e.workload]; d != nil {
 				subFrom(d.demand, e.requests)
+				if g := e.gpus(a.gpuResource); g > 0 {
+					if d.gpus[g]--; d.gpus[g] <= 0 {
+						delete(d.gpus, g)
+					}
+				}
 				if allZero(d.demand) {
 					delete(w, e.workload)
 				}
@@ -443,6 +465,8 @@ func (a *accounting) requeue(m map[string]map[types.UID]bool, key string) {
 type usageSnapshot struct {
 	// own is each queue's usage, leaving what its terminating pods hold.
 	own, leaving map[string]v1.ResourceList
+	// leavingGPUs is, by node, the GPUs terminating pods hold there.
+	leavingGPUs map[string]int64
 }
 
 // Snapshot copies the sums for one decision.
@@ -450,8 +474,9 @@ func (a *accounting) Snapshot() usageSnapshot {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	s := usageSnapshot{
-		own:     make(map[string]v1.ResourceList, len(a.own)),
-		leaving: make(map[string]v1.ResourceList, len(a.leaving)),
+		own:         make(map[string]v1.ResourceList, len(a.own)),
+		leaving:     make(map[string]v1.ResourceList, len(a.leaving)),
+		leavingGPUs: maps.Clone(a.leavingGPUs),
 	}
 	for q, l := range a.own {
 		s.own[q] = l.DeepCopy()
@@ -462,17 +487,28 @@ func (a *accounting) Snapshot() usageSnapshot {
 	return s
 }
 
-// Pending calls yield with each workload waiting in the queue, its demand
-// and since when it waits, until yield returns false; yield must not call
-// back into a.
-func (a *accounting) Pending(queue string, yield func(string, v1.ResourceList, time.Time) bool) {
+// Pending calls yield with each workload waiting in the queue until yield
+// returns false; yield must not call back into a.
+func (a *accounting) Pending(queue string, yield func(core.Waiting) bool) {
 	a.mu.RLock()
 	defer a.mu.RUnlock()
 	for w, d := range a.pending[queue] {
-		if !yield(w, d.demand, d.since) {
+		var gpus []int64
+		for g, n := range d.gpus {
+			for range n {
+				gpus = append(gpus, g)
+			}
+		}
+		if !yield(core.Waiting{Name: w, Demand: d.demand, GPUs: gpus, Since: d.since}) {
 			return
 		}
 	}
+}
+
+// gpus is what the pod asks of the GPU resource.
+func (e *podEntry) gpus(gpuResource v1.ResourceName) int64 {
+	q := e.requests[gpuResource]
+	return q.Value()
 }
 
 func resourceQuantity(n int64) *resource.Quantity { return resource.NewQuantity(n, resource.DecimalSI) }

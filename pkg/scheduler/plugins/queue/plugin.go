@@ -144,6 +144,7 @@ type Plugin struct {
 type clusterRoom struct {
 	names          []v1.ResourceName
 	capacity, idle v1.ResourceList
+	nodes          core.NodeRoom
 }
 
 // New builds the plugin: args are validated first, so a bad configuration
@@ -402,22 +403,31 @@ func (pl *Plugin) requests(pod *v1.Pod) v1.ResourceList {
 	return podRequests(pod, v1.ResourceName(pl.args.ResourceName))
 }
 
-// demand is what admitting the pod adds: its requests, or for a gang's
+// workload is what admitting the pod adds: its requests, or for a gang's
 // member the requests of the gang's live, ungated members that do not count
-// yet.
-func (pl *Plugin) demand(pod *v1.Pod) (string, v1.ResourceList) {
+// yet; and what each of those pods asks of the GPU resource.
+func (pl *Plugin) workload(pod *v1.Pod, w *core.Workload) {
+	gpuResource := v1.ResourceName(pl.args.ResourceName)
+	add := func(p *v1.Pod) {
+		req := pl.requests(p)
+		core.AddTo(w.Demand, req)
+		if g := req[gpuResource]; g.Sign() > 0 {
+			w.GPUs = append(w.GPUs, g.Value())
+		}
+	}
+	w.Demand = v1.ResourceList{}
+	add(pod)
 	name := pod.Labels[gang.PodGroupLabel]
 	if name == "" {
-		return "", pl.requests(pod)
+		return
 	}
-	total := pl.requests(pod)
+	w.Gang = gang.Key(pod.Namespace, name)
 	for _, p := range gang.Members(pl.members, pod.Namespace, name) {
 		if p.UID == pod.UID || p.Spec.NodeName != "" || len(p.Spec.SchedulingGates) > 0 || pl.acct.Counted(p.UID) {
 			continue
 		}
-		core.AddTo(total, pl.requests(p))
+		add(p)
 	}
-	return gang.Key(pod.Namespace, name), total
 }
 
 // cycleState is what PreFilter decided on, for Filter and the extensions.
@@ -461,7 +471,7 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 	if !core.Governed(tree, w, pl.opts) {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
-	w.Gang, w.Demand = pl.demand(pod)
+	pl.workload(pod, &w)
 	snap := pl.acct.Snapshot()
 	rolled := tree.Rollup(snap.own)
 	chain, _ := tree.Ancestry(queueName)
@@ -475,7 +485,7 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 		// It would borrow: the order among borrowers needs the
 		// cluster's room (a walk over the nodes, so only now).
 		names := pl.shareResources(tree)
-		capacity, idle := room(nodes, names)
+		capacity, idle, nodeRoom := room(nodes, names, v1.ResourceName(pl.args.ResourceName), snap.leavingGPUs)
 		// Terminating pods' room is on its way back: idle. Only the
 		// resources idle names (the share resources): an amount of
 		// another resource here would read as all the idle room there is
@@ -488,8 +498,9 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 				}
 			}
 		}
-		pl.room.Store(&clusterRoom{names: names, capacity: capacity, idle: idle})
-		v = core.Fair(tree, pl.cluster(rolled, names, capacity, idle), w)
+		r := &clusterRoom{names: names, capacity: capacity, idle: idle, nodes: nodeRoom}
+		pl.room.Store(r)
+		v = core.Fair(tree, pl.cluster(rolled, r), w)
 	}
 	if v.Code == core.Deferred {
 		pl.deferred.Add(queueName, pod)
@@ -501,12 +512,13 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 }
 
 // cluster is what core.Fair looks at besides the tree.
-func (pl *Plugin) cluster(usage map[string]v1.ResourceList, names []v1.ResourceName, capacity, idle v1.ResourceList) core.Cluster {
+func (pl *Plugin) cluster(usage map[string]v1.ResourceList, r *clusterRoom) core.Cluster {
 	return core.Cluster{
 		Usage:     usage,
-		Capacity:  capacity,
-		Idle:      idle,
-		Resources: names,
+		Capacity:  r.capacity,
+		Idle:      r.idle,
+		NodeRoom:  r.nodes,
+		Resources: r.names,
 		Pending:   pl.acct.Pending,
 		Now:       time.Now(),
 		// StarvationSeconds is defaulted (never nil) by ParseArgs.
@@ -527,18 +539,22 @@ func (pl *Plugin) turns() func(queue string) bool {
 	}
 	tree := pl.acct.Tree()
 	snap := pl.acct.Snapshot()
-	c := pl.cluster(tree.Rollup(snap.own), r.names, r.capacity, r.idle)
+	c := pl.cluster(tree.Rollup(snap.own), r)
 	probe := v1.ResourceList{v1.ResourceName(pl.args.ResourceName): *resource.NewQuantity(1, resource.DecimalSI)}
 	return func(queue string) bool {
-		return core.Fair(tree, c, core.Workload{Queue: queue, Demand: probe}).Code != core.Deferred
+		return core.Fair(tree, c, core.Workload{Queue: queue, Demand: probe, GPUs: []int64{1}}).Code != core.Deferred
 	}
 }
 
 // room sums the cycle's schedulable nodes' allocatable amounts of the
 // resources, and what of them pods (assumed ones included) do not request:
-// the capacity shares are taken of and the idle room borrowers take. The
-// snapshot is what Filter will see, so the two agree.
-func room(nodes []fwk.NodeInfo, names []v1.ResourceName) (capacity, idle v1.ResourceList) {
+// the capacity shares are taken of and the idle room borrowers take; and
+// counts the nodes by their idle amount of the GPU resource, counting
+// what terminating pods hold there (leaving, by node name) as idle, as
+// PreFilter counts it in the totals. The snapshot is what Filter will see,
+// so they agree.
+func room(nodes []fwk.NodeInfo, names []v1.ResourceName, gpuResource v1.ResourceName, leaving map[string]int64) (capacity, idle v1.ResourceList, nodeRoom core.NodeRoom) {
+	nodeRoom = core.NodeRoom{}
 	alloc := make([]int64, len(names))
 	free := make([]int64, len(names))
 	for _, ni := range nodes {
@@ -558,6 +574,11 @@ func room(nodes []fwk.NodeInfo, names []v1.ResourceName) (capacity, idle v1.Reso
 			}
 			alloc[i] += av
 			free[i] += max(av-rv, 0)
+			if name == gpuResource {
+				if i := min(max(av-rv, 0)+leaving[ni.Node().Name], av); i > 0 {
+					nodeRoom[i]++
+				}
+			}
 		}
 	}
 	capacity, idle = v1.ResourceList{}, v1.ResourceList{}
@@ -570,7 +591,7 @@ func room(nodes []fwk.NodeInfo, names []v1.ResourceName) (capacity, idle v1.Reso
 		capacity[name] = *resource.NewQuantity(alloc[i], resource.DecimalSI)
 		idle[name] = *resource.NewQuantity(free[i], resource.DecimalSI)
 	}
-	return capacity, idle
+	return capacity, idle, nodeRoom
 }
 
 // PreEnqueue holds a pod out of the scheduling cycles while its queue is

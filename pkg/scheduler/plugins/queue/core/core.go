@@ -110,6 +110,9 @@ type Workload struct {
 	// Demand is what admitting the workload adds to its queue: the pod's
 	// requests, or the requests of the gang's members not placed yet.
 	Demand v1.ResourceList
+	// GPUs is what each of those pods asks of the GPU resource (pods that
+	// ask for none left out), for Fair's per-node room.
+	GPUs []int64
 }
 
 // Code is the kind of a Verdict.

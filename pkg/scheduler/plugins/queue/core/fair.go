@@ -23,10 +23,14 @@ type Cluster struct {
 	// Resources are the resources shares are taken over (the dominant
 	// one counts).
 	Resources []v1.ResourceName
+	// NodeRoom is the idle GPU room node by node (nil: judge by Idle
+	// alone). A waiting workload claims idle room only where its pods fit
+	// it, and a borrower waits only if its pods would take the room such a
+	// claim needs.
+	NodeRoom NodeRoom
 	// Pending calls yield with each workload waiting in the queue itself
-	// (not its descendants), its demand and since when it waits, until
-	// yield returns false.
-	Pending func(queue string, yield func(workload string, demand v1.ResourceList, since time.Time) bool)
+	// (not its descendants) until yield returns false.
+	Pending func(queue string, yield func(Waiting) bool)
 	// Now is the decision's time; StarvationAfter is how long a waiting
 	// workload that fits in nothing idle may wait before it holds
 	// borrowers back anyway (0: never).
@@ -132,7 +136,11 @@ func (t Tree) Children() map[string][]string {
 //     queue's even once admitted, if they fit in the idle capacity or
 //     have waited StarvationAfter. The workload waits if the idle room
 //     left once it took its part cannot hold a sibling's claim; when it
-//     can, both go.
+//     can, both go. Room is judged in totals and, for the GPU resource,
+//     node by node (NodeRoom): a pod's GPUs come from one node, so an
+//     8-GPU pod claims only a node with 8 idle GPUs, and a borrower's
+//     8-GPU pod that takes the last such node is what it claims, while
+//     a 1-GPU pod that fits a node's leftover GPU takes nothing it needs.
 //
 // Comparing the sibling's share once admitted (the final-share rule), not
 // before, leaves a workload's worth of slack: otherwise two queues of
@@ -171,6 +179,10 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 			after[r] = i
 		}
 	}
+	// afterNodes is the per-node room once its pods took theirs; a pod
+	// that fits no node takes none (it is not placed now either).
+	afterNodes := c.NodeRoom.Clone()
+	afterNodes.Place(w.GPUs)
 	for _, name := range chain {
 		q := t[name]
 		if !exceeds(q, c.Usage[name], w.Demand) {
@@ -196,21 +208,22 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 			// once the claim is too big, or at the first workload that
 			// would take the sibling to this queue's share.
 			claimed := v1.ResourceList{}
+			claimedNodes := afterNodes.Clone()
 			usage := v1.ResourceList{}
 			AddTo(usage, c.Usage[sib])
 			claim, below := false, false
-			t.waiting(children, sib, c, w, func(_ string, demand v1.ResourceList, since time.Time) bool {
-				owed := !exceeds(s, usage, demand)
+			t.waiting(children, sib, c, w, func(x Waiting) bool {
+				owed := !exceeds(s, usage, x.Demand)
 				if !owed {
-					lower := shareWith(s, usage, demand, c) < mine
-					if !lower || !(fits(demand, c.Idle) || c.starving(since)) {
+					lower := shareWith(s, usage, x.Demand, c) < mine
+					if !lower || !(c.fitsNow(x) || c.starving(x.Since)) {
 						return lower
 					}
 				}
-				AddTo(claimed, demand)
-				AddTo(usage, demand)
+				AddTo(claimed, x.Demand)
+				AddTo(usage, x.Demand)
 				below = below || owed
-				if !fits(claimed, after) {
+				if !fits(claimed, after) || !claimedNodes.Place(x.GPUs) {
 					claim = true
 					return false
 				}
@@ -241,7 +254,7 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 // waiting calls yield with each workload waiting in the subtree of queue
 // root that its queue's chain limits admit; w's own is skipped. It stops
 // when yield returns false.
-func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Workload, yield func(string, v1.ResourceList, time.Time) bool) {
+func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Workload, yield func(Waiting) bool) {
 	stack := []string{root}
 	for len(stack) > 0 {
 		name := stack[len(stack)-1]
@@ -251,14 +264,14 @@ func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Wo
 			return
 		}
 		stop := false
-		c.Pending(name, func(workload string, demand v1.ResourceList, since time.Time) bool {
-			if workload == w.Gang && w.Gang != "" {
+		c.Pending(name, func(x Waiting) bool {
+			if x.Name == w.Gang && w.Gang != "" {
 				return true
 			}
-			if Decide(t, c.Usage, Workload{Queue: name, Demand: demand}, Options{RequireDefaultQueue: true}).Code != Admit {
+			if Decide(t, c.Usage, Workload{Queue: name, Demand: x.Demand}, Options{RequireDefaultQueue: true}).Code != Admit {
 				return true
 			}
-			if !yield(workload, demand, since) {
+			if !yield(x) {
 				stop = true
 				return false
 			}
@@ -274,6 +287,12 @@ func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Wo
 // enough to hold borrowers back though it fits in nothing idle.
 func (c Cluster) starving(since time.Time) bool {
 	return c.StarvationAfter > 0 && !since.IsZero() && c.Now.Sub(since) >= c.StarvationAfter
+}
+
+// fitsNow reports whether a waiting workload fits the idle room now: its
+// demand the idle totals, its pods the nodes' room.
+func (c Cluster) fitsNow(x Waiting) bool {
+	return fits(x.Demand, c.Idle) && c.NodeRoom.holds(x.GPUs)
 }
 
 // AddTo adds src to dst, resource by resource.

@@ -9,12 +9,13 @@ import (
 	"k8s.io/utils/ptr"
 )
 
-// pendingOf serves Cluster.Pending from a plain map.
-// Every workload waits since t0.
-func pendingOf(m map[string]map[string]v1.ResourceList) func(string, func(string, v1.ResourceList, time.Time) bool) {
-	return func(q string, yield func(string, v1.ResourceList, time.Time) bool) {
+// pendingOf serves Cluster.Pending from a plain map: each workload is one
+// pod asking for its demand's GPUs. Every workload waits since t0.
+func pendingOf(m map[string]map[string]v1.ResourceList) func(string, func(Waiting) bool) {
+	return func(q string, yield func(Waiting) bool) {
 		for w, d := range m[q] {
-			if !yield(w, d, t0) {
+			n := d[gpu]
+			if !yield(Waiting{Name: w, Demand: d, GPUs: []int64{n.Value()}, Since: t0}) {
 				return
 			}
 		}
@@ -42,7 +43,9 @@ func TestFair(t *testing.T) {
 		waited time.Duration
 		// idle overrides the idle GPUs (capacity less own by default).
 		idle *int64
-		want Code
+		// nodes is the idle GPUs node by node (nil: totals only).
+		nodes NodeRoom
+		want  Code
 		msg  string
 	}{{
 		name: "nobody else waits: borrow",
@@ -120,6 +123,40 @@ func TestFair(t *testing.T) {
 		want:    Deferred,
 		msg:     "while queue b, with a lower weighted share, waits",
 	}, {
+		name:    "the waiting 8-GPU pod fits the idle total but no node: not held back for it",
+		own:     map[string]v1.ResourceList{"a": gpus(10), "b": gpus(0)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/big": gpus(8)}},
+		idle:    ptr.To[int64](8),
+		nodes:   NodeRoom{4: 2},
+		w:       Workload{Queue: "a", Demand: gpus(1), GPUs: []int64{1}},
+		want:    Admit,
+	}, {
+		name:    "the borrower's 8-GPU pod would take the one node the sibling's 8-GPU pod fits: defer",
+		own:     map[string]v1.ResourceList{"a": gpus(10), "b": gpus(0)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/big": gpus(8)}},
+		idle:    ptr.To[int64](16),
+		nodes:   NodeRoom{8: 1, 4: 2},
+		w:       Workload{Queue: "a", Demand: gpus(8), GPUs: []int64{8}},
+		want:    Deferred,
+		msg:     "while queue b, with a lower weighted share, waits",
+	}, {
+		name:    "the borrower's 1-GPU pod fits a node's leftover GPU, the sibling's 8-GPU pod still fits: both go",
+		own:     map[string]v1.ResourceList{"a": gpus(10), "b": gpus(0)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/big": gpus(8)}},
+		idle:    ptr.To[int64](9),
+		nodes:   NodeRoom{8: 1, 1: 1},
+		w:       Workload{Queue: "a", Demand: gpus(1), GPUs: []int64{1}},
+		want:    Admit,
+	}, {
+		name:    "the borrower's 4-GPU pod would split the one node the sibling's 8-GPU pod fits: defer",
+		own:     map[string]v1.ResourceList{"a": gpus(10), "b": gpus(0)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/big": gpus(8)}},
+		idle:    ptr.To[int64](14),
+		nodes:   NodeRoom{8: 1, 3: 2},
+		w:       Workload{Queue: "a", Demand: gpus(4), GPUs: []int64{4}},
+		want:    Deferred,
+		msg:     "while queue b, with a lower weighted share, waits",
+	}, {
 		name:    "within its guarantee: never deferred",
 		own:     map[string]v1.ResourceList{"training": gpus(2), "inference": gpus(0)},
 		pending: map[string]map[string]v1.ResourceList{"inference": {"pod ns/i": gpus(1)}},
@@ -160,7 +197,7 @@ func TestFair(t *testing.T) {
 			if tc.idle != nil {
 				idle = gpus(*tc.idle)
 			}
-			got := Fair(tree, Cluster{Usage: usage, Capacity: capacity, Idle: idle, Resources: []v1.ResourceName{gpu}, Pending: pendingOf(tc.pending),
+			got := Fair(tree, Cluster{Usage: usage, Capacity: capacity, Idle: idle, NodeRoom: tc.nodes, Resources: []v1.ResourceName{gpu}, Pending: pendingOf(tc.pending),
 				Now: t0.Add(tc.waited), StarvationAfter: 5 * time.Minute}, tc.w)
 			if got.Code != tc.want || !strings.Contains(got.Message, tc.msg) {
 				t.Fatalf("Fair = %v %q, want %v containing %q", got.Code, got.Message, tc.want, tc.msg)
