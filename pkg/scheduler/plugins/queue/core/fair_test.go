@@ -46,7 +46,7 @@ func TestFair(t *testing.T) {
 		// nodes is the idle GPUs node by node (nil: totals only).
 		nodes NodeRoom
 		want  Code
-		msg  string
+		msg   string
 	}{{
 		name: "nobody else waits: borrow",
 		own:  map[string]v1.ResourceList{"a": gpus(10)},
