@@ -151,6 +151,12 @@ func gangSchedulers() []gangScheduler {
 //	KUBEBUILDER_ASSETS=$PWD/_output/tools go test -run xxx -bench GangScheduling -benchtime 1x -timeout 30m ./test/bench/
 func BenchmarkGangScheduling(b *testing.B) {
 	b.StopTimer()
+	// The throughput run waits for every gang to be bound: gangs that
+	// cannot all fit would leave it waiting until the test times out.
+	if need, have := gangBenchGangs*gangGPUs, gangBenchNodes*gpusPerNode; need > have {
+		b.Fatalf("GANTRY_BENCH_GANGS=%d gangs of %d GPUs (%d GPUs) do not fit GANTRY_BENCH_GANG_NODES=%d nodes (%d GPUs): the throughput run needs every gang to fit; set GANTRY_BENCH_GANGS to at most %d",
+			gangBenchGangs, gangGPUs, need, gangBenchNodes, have, have/gangGPUs)
+	}
 	ctx := context.Background()
 	cp, err := framework.Start()
 	if err != nil {

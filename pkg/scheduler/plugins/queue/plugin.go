@@ -575,8 +575,8 @@ func room(nodes []fwk.NodeInfo, names []v1.ResourceName, gpuResource v1.Resource
 			alloc[i] += av
 			free[i] += max(av-rv, 0)
 			if name == gpuResource {
-				if i := min(max(av-rv, 0)+leaving[ni.Node().Name], av); i > 0 {
-					nodeRoom[i]++
+				if gpus := min(max(av-rv, 0)+leaving[ni.Node().Name], av); gpus > 0 {
+					nodeRoom[gpus]++
 				}
 			}
 		}

@@ -283,16 +283,53 @@ func gpuNodeInfos(n int) []fwk.NodeInfo {
 
 // nearlyFullNodeInfos is one 8-GPU node with only free GPUs idle.
 func nearlyFullNodeInfos(t *testing.T, free int64) []fwk.NodeInfo {
+	return nodeInfosWithIdle(t, free)
+}
+
+// nodeInfosWithIdle is 8-GPU nodes n0, n1, ... with the given GPUs idle,
+// the rest held by a pod that counts in no queue (filler-n0, ...).
+func nodeInfosWithIdle(t *testing.T, idle ...int64) []fwk.NodeInfo {
 	t.Helper()
-	ni := gpuNodeInfos(1)[0]
-	filler := pod("filler", "", "", 8-free, "n0")
-	filler.Spec.Containers[0].Resources.Requests = filler.Spec.Containers[0].Resources.Limits
-	pi, err := framework.NewPodInfo(filler)
-	if err != nil {
-		t.Fatal(err)
+	out := gpuNodeInfos(len(idle))
+	for i, free := range idle {
+		if free == 8 {
+			continue
+		}
+		node := "n" + strconv.Itoa(i)
+		filler := pod("filler-"+node, "", "", 8-free, node)
+		filler.Spec.Containers[0].Resources.Requests = filler.Spec.Containers[0].Resources.Limits
+		pi, err := framework.NewPodInfo(filler)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[i].AddPodInfo(pi)
 	}
-	ni.AddPodInfo(pi)
-	return []fwk.NodeInfo{ni}
+	return out
+}
+
+// TestFairJudgesRoomNodeByNode: the idle GPUs are judged node by node. b
+// (the lower share) waits with an 8-GPU pod; of 16 idle GPUs only one node
+// holds it. a's 8-GPU pod would take that node and waits; a's 4-GPU pod
+// fits a half-used node and goes. Once a terminating pod's 4 GPUs on a
+// half-used node count as idle there, two nodes hold 8 and both go.
+func TestFairJudgesRoomNodeByNode(t *testing.T) {
+	f := newFixture(t)
+	f.queueSpec("a", "", 1, -1)
+	f.queueSpec("b", "", 1, -1)
+	f.bind(pod("a-run", "a", "", 12, "elsewhere"))
+	f.pl.acct.SetPod(pod("b-wait", "b", "", 8, ""))
+
+	nodes := nodeInfosWithIdle(t, 8, 4, 4)
+	_, st := f.pl.PreFilter(context.Background(), framework.NewCycleState(), pod("a-big", "a", "", 8, ""), nodes)
+	wantStatus(t, st, fwk.UnschedulableAndUnresolvable, "while queue b, with a lower weighted share, waits")
+	_, st = f.pl.PreFilter(context.Background(), framework.NewCycleState(), pod("a-small", "a", "", 4, ""), nodes)
+	wantStatus(t, st, fwk.Success, "")
+
+	leaving := pod("a-leaving", "a", "", 4, "n1")
+	leaving.DeletionTimestamp = &metav1.Time{}
+	f.bind(leaving)
+	_, st = f.pl.PreFilter(context.Background(), framework.NewCycleState(), pod("a-big", "a", "", 8, ""), nodes)
+	wantStatus(t, st, fwk.Success, "")
 }
 
 // TestFairShareDeferralBlocksAndActivation: a pod of the queue with the
