@@ -19,7 +19,11 @@
 //     no more of the gang on that node for a while;
 //   - Permit holds members until minMember of them are placed, then lets
 //     them all go; a member that fails, or a wait that times out, rejects
-//     every waiting member, so no partial gang is held or bound.
+//     every waiting member, so no partial gang is held or bound;
+//   - pods outside gangs keep off the places plans hold too (Filter), unless
+//     of a higher priority than the gang: otherwise the room preemption
+//     made for a gang, waiting for its victims to leave, would go to the
+//     first pod that fits it, and the gang would preempt again.
 //
 // The decisions live in package core; this package gathers the state and
 // speaks the framework's interfaces.
@@ -48,6 +52,7 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/names"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
+	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
 	gtcore "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
@@ -349,6 +354,17 @@ type cycleState struct {
 	// noRoom is set when the gang could not be planned for lack of room:
 	// what preemption can cure.
 	noRoom bool
+	// held is, for a pod outside gangs, the GPUs that gangs' plans hold
+	// for members not placed yet, by node (see heldFor), and gpus what
+	// the pod asks for.
+	held map[string]heldPlaces
+	gpus int
+}
+
+// heldPlaces are the GPUs plans hold on a node, and for which gangs.
+type heldPlaces struct {
+	gpus  int
+	gangs []string
 }
 
 // Clone implements fwk.StateData; the state never changes.
@@ -364,12 +380,17 @@ func readState(cs fwk.CycleState) *cycleState {
 }
 
 // PreFilter gives a gang member its place in the gang's plan, planning the
-// gang first when it has no plan the member can use. Pods outside gangs
-// skip the plugin.
+// gang first when it has no plan the member can use. A pod outside gangs
+// skips the plugin unless plans hold places it must keep off (heldFor).
 func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
 	name := gangOf(pod)
 	if name == "" {
-		return nil, fwk.NewStatus(fwk.Skip)
+		held := pl.heldFor(pod)
+		if len(held) == 0 {
+			return nil, fwk.NewStatus(fwk.Skip)
+		}
+		cs.Write(stateKey, &cycleState{held: held, gpus: gpu.PodGPUs(pod, pl.resource)})
+		return nil, nil
 	}
 	logger := klog.FromContext(ctx)
 	key := Key(pod.Namespace, name)
@@ -541,11 +562,54 @@ func (pl *Gang) pendingMembers() func(gang, uid string) bool {
 	}
 }
 
+// heldFor returns the GPUs that gangs' plans hold, by node, for members
+// not placed yet whose priority is not below the pod's (a pod of a higher
+// priority may take a held place, as it may preempt: the gang plans
+// again). Places held for members that ask for no GPU are not counted:
+// GPUs are what gangs wait for.
+func (pl *Gang) heldFor(pod *v1.Pod) map[string]heldPlaces {
+	prio := corev1helpers.PodPriority(pod)
+	var out map[string]heldPlaces
+	for _, h := range pl.book.Holds("", pl.pendingMembers()) {
+		if h.Member.GPUs <= 0 || h.Member.Priority < prio {
+			continue
+		}
+		if out == nil {
+			out = map[string]heldPlaces{}
+		}
+		hp := out[h.Assignment.Node]
+		hp.gpus += h.Member.GPUs
+		if !slices.Contains(hp.gangs, h.Gang) {
+			hp.gangs = append(hp.gangs, h.Gang)
+		}
+		out[h.Assignment.Node] = hp
+	}
+	return out
+}
+
 // Filter keeps a gang member to its planned node (PreFilter's result already
-// does; this covers paths that evaluate a nominated node first).
+// does; this covers paths that evaluate a nominated node first), and a pod
+// outside gangs off the GPUs plans hold for members not placed yet.
+// Refusals are UnschedulableAndUnresolvable: preempting the node's pods
+// would make room the held places take first.
 func (pl *Gang) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) *fwk.Status {
 	s := readState(cs)
-	if s == nil || s.node == "" || nodeInfo.Node() == nil || nodeInfo.Node().Name == s.node {
+	if s == nil || nodeInfo.Node() == nil {
+		return nil
+	}
+	if s.held != nil {
+		h, ok := s.held[nodeInfo.Node().Name]
+		if !ok || s.gpus <= 0 {
+			return nil
+		}
+		alloc, req := nodeInfo.GetAllocatable().GetScalarResources()[pl.resource], nodeInfo.GetRequested().GetScalarResources()[pl.resource]
+		if free := int(max(alloc-req, 0)); free-h.gpus < s.gpus {
+			return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf("%d of the node's %d free %s are held for gang %s",
+				min(h.gpus, free), free, pl.resource, strings.Join(h.gangs, ", ")))
+		}
+		return nil
+	}
+	if s.node == "" || nodeInfo.Node().Name == s.node {
 		return nil
 	}
 	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf("gang %s planned this pod on node %s", s.gang, s.node))

@@ -2,6 +2,7 @@ package gang
 
 import (
 	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -299,6 +300,79 @@ func TestPlansHoldPlacesFromOtherGangs(t *testing.T) {
 	}
 	if _, s, _ := preFilter(t, e, b[0], gpuNodes(4, 4)); !s.IsSuccess() {
 		t.Errorf("b after a released its places: %v", s)
+	}
+}
+
+// TestPodsOutsideGangsKeepOffHeldPlaces: while a gang's plan holds places
+// for members not placed yet, a pod outside gangs of no higher priority is
+// kept off the held GPUs (a node with room besides them still takes it);
+// one of a higher priority is not, and once the members reserved their
+// places nothing is held.
+func TestPodsOutsideGangsKeepOffHeldPlaces(t *testing.T) {
+	g := makeGang("g", 2, 4)
+	e := newTestEnv(t, nil, []*schedv1alpha1.PodGroup{podGroup("g", 2, t0)}, g...)
+	nodes := gpuNodes(3, 4)
+
+	type place struct {
+		node string
+		cs   fwk.CycleState
+	}
+	planned := map[string]bool{}
+	places := make([]place, len(g))
+	for i, p := range g {
+		node, s, cs := preFilter(t, e, p, nodes)
+		if !s.IsSuccess() {
+			t.Fatalf("PreFilter(%s) = %v", p.Name, s)
+		}
+		planned[node] = true
+		places[i] = place{node, cs}
+	}
+	plain := gangPod("plain", "", 1)
+	cs := framework.NewCycleState()
+	if _, s := e.pl.PreFilter(e.ctx(t), cs, plain, nodes); !s.IsSuccess() {
+		t.Fatalf("PreFilter(plain) with places held = %v, want Success", s)
+	}
+	for _, ni := range nodes {
+		name := ni.Node().Name
+		st := e.pl.Filter(e.ctx(t), cs, plain, ni)
+		if planned[name] {
+			if st.Code() != fwk.UnschedulableAndUnresolvable || !strings.Contains(st.Message(), "4 of the node's 4 free nvidia.com/gpu are held for gang ns/g") {
+				t.Errorf("Filter(plain, %s) = %v, want the held GPUs named", name, st)
+			}
+		} else if !st.IsSuccess() {
+			t.Errorf("Filter(plain, %s) = %v, want Success", name, st)
+		}
+	}
+
+	urgent := gangPod("urgent", "", 1)
+	urgent.Spec.Priority = ptr.To[int32](1000)
+	if _, s, _ := preFilter(t, e, urgent, nodes); s.Code() != fwk.Skip {
+		t.Errorf("PreFilter(urgent) = %v, want Skip: a higher priority may take held places", s)
+	}
+
+	for i, p := range g {
+		e.pl.Reserve(e.ctx(t), places[i].cs, p, places[i].node)
+	}
+	if _, s, _ := preFilter(t, e, plain, nodes); s.Code() != fwk.Skip {
+		t.Errorf("PreFilter(plain) once the members reserved = %v, want Skip", s)
+	}
+
+	// A hold of 4 GPUs on an 8-GPU node leaves 4 to others.
+	h := makeGang("h", 1, 4)
+	e = newTestEnv(t, nil, []*schedv1alpha1.PodGroup{podGroup("h", 1, t0)}, h...)
+	big := []fwk.NodeInfo{gpuNode("big", 8, nil)}
+	if _, s, _ := preFilter(t, e, h[0], big); !s.IsSuccess() {
+		t.Fatalf("PreFilter(h-0) = %v", s)
+	}
+	for gpus, want := range map[int64]fwk.Code{4: fwk.Success, 5: fwk.UnschedulableAndUnresolvable} {
+		p := gangPod(fmt.Sprintf("plain-%d", gpus), "", gpus)
+		cs := framework.NewCycleState()
+		if _, s := e.pl.PreFilter(e.ctx(t), cs, p, big); !s.IsSuccess() {
+			t.Fatalf("PreFilter(%s) = %v", p.Name, s)
+		}
+		if st := e.pl.Filter(e.ctx(t), cs, p, big[0]); st.Code() != want {
+			t.Errorf("Filter(%s, big) with 4 of 8 GPUs held = %v, want %v", p.Name, st, want)
+		}
 	}
 }
 

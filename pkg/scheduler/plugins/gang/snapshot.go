@@ -35,6 +35,7 @@ func (pl *Gang) member(pod *v1.Pod) (core.Member, error) {
 		Key:      string(pod.UID),
 		GPUs:     gpu.PodGPUs(pod, pl.resource),
 		Requests: core.Resources{resPods: 1},
+		Priority: corev1helpers.PodPriority(pod),
 	}
 	for name, q := range resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}) {
 		switch name {

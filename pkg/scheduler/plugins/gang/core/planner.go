@@ -46,6 +46,9 @@ type Member struct {
 	MinLink gpu.LinkType
 	// Requests are the pod's other requests, checked against Node.Free.
 	Requests Resources
+	// Priority is the pod's priority: a place held for the member is kept
+	// from pods outside gangs of no higher priority.
+	Priority int32
 	// Allowed reports whether the member may run on the named node at all
 	// (its node selector, affinity and tolerations); nil allows every node.
 	Allowed func(node string) bool
