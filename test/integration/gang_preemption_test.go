@@ -36,15 +36,23 @@ func withPriority(class string, pods []*corev1.Pod) []*corev1.Pod {
 // standInKubelet finishes the graceful deletion of the test's bound pods, as
 // their kubelet would once the containers stopped: no kubelet runs here.
 func (g *gangTest) standInKubelet() {
+	g.finishDeletions(100*time.Millisecond, 0)
+}
+
+// finishDeletions is standInKubelet finishing at most atMost deletions
+// (0: all) every interval, for containers that take their time to stop.
+func (g *gangTest) finishDeletions(every time.Duration, atMost int) {
 	go func() {
-		_ = wait.PollUntilContextCancel(g.ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		_ = wait.PollUntilContextCancel(g.ctx, every, true, func(ctx context.Context) (bool, error) {
 			var pods corev1.PodList
 			if err := controlPlane.Client.List(ctx, &pods, client.InNamespace(g.ns)); err != nil {
 				return false, nil
 			}
+			done := 0
 			for i := range pods.Items {
-				if p := &pods.Items[i]; p.DeletionTimestamp != nil {
+				if p := &pods.Items[i]; p.DeletionTimestamp != nil && (atMost == 0 || done < atMost) {
 					_ = controlPlane.Client.Delete(ctx, p, client.GracePeriodSeconds(0))
+					done++
 				}
 			}
 			return false, nil
@@ -94,6 +102,73 @@ func TestGangPreemptsWholeGangs(t *testing.T) {
 		t.Fatalf("the single low pod was preempted or unbound: %v %v", nodes, err)
 	}
 	t.Logf("high gang on %v", fmt.Sprint(g.waitAllBound(highGang, time.Second)))
+}
+
+// TestHeldPlacesKeptFromPodsOutsideGangs: three 8-GPU nodes are full (a
+// low-priority gang on two, a low-priority pod on the third) and two more
+// low-priority 8-GPU pods outside gangs wait for room. A high-priority gang
+// of two 8-GPU pods preempts the low gang, whose pods take their time to
+// terminate (one every 2 s). The node the first one frees is held for the
+// high gang: the waiting pods, which would fit it, must not take it (the
+// gang would then preempt them in turn). The gang is bound whole; the
+// waiting pods still wait, none preempted, and the single pod is spared.
+func TestHeldPlacesKeptFromPodsOutsideGangs(t *testing.T) {
+	g := newGangTest(t)
+	g.addNodes(3, 8)
+	g.startScheduler()
+	g.finishDeletions(2*time.Second, 1)
+	low, high := g.priorityClass("low", 100), g.priorityClass("high", 1000)
+
+	g.podGroup("low", 2)
+	lowGang := withPriority(low, g.pods("low", "low", 2, 8))
+	g.create(lowGang...)
+	g.waitAllBound(lowGang, 30*time.Second)
+	single := withPriority(low, g.pods("single", "", 1, 8))
+	g.create(single...)
+	g.waitAllBound(single, 30*time.Second)
+	waiting := withPriority(low, g.pods("waiting", "", 2, 8))
+	g.create(waiting...)
+	g.waitUnschedulable(waiting)
+
+	g.podGroup("high", 2)
+	highGang := withPriority(high, g.pods("high", "high", 2, 8))
+	g.create(highGang...)
+	g.waitAllBound(highGang, 60*time.Second)
+	g.waitGone(lowGang)
+	nodes, err := g.nodesOf(append(single, waiting...))
+	if err != nil {
+		t.Fatalf("a pod outside gangs was preempted: %v", err)
+	}
+	if nodes[single[0].Name] == "" || nodes[waiting[0].Name] != "" || nodes[waiting[1].Name] != "" {
+		t.Fatalf("want the single pod bound and the waiting pods pending; got %v", nodes)
+	}
+}
+
+// waitUnschedulable waits until the scheduler has tried every pod and
+// found no room (PodScheduled false, reason Unschedulable).
+func (g *gangTest) waitUnschedulable(pods []*corev1.Pod) {
+	g.t.Helper()
+	err := wait.PollUntilContextTimeout(g.ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
+		for _, p := range pods {
+			var got corev1.Pod
+			if err := controlPlane.Client.Get(ctx, client.ObjectKeyFromObject(p), &got); err != nil {
+				return false, err
+			}
+			tried := false
+			for _, c := range got.Status.Conditions {
+				if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse && c.Reason == corev1.PodReasonUnschedulable {
+					tried = true
+				}
+			}
+			if !tried {
+				return false, nil
+			}
+		}
+		return true, nil
+	})
+	if err != nil {
+		g.t.Fatalf("pods not found unschedulable: %v\n%s", err, g.conditions(pods))
+	}
 }
 
 // TestPodPreemptsSinglePodsThenWholeGangs: a high-priority pod outside

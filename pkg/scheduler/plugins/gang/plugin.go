@@ -604,8 +604,8 @@ func (pl *Gang) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo
 		}
 		alloc, req := nodeInfo.GetAllocatable().GetScalarResources()[pl.resource], nodeInfo.GetRequested().GetScalarResources()[pl.resource]
 		if free := int(max(alloc-req, 0)); free-h.gpus < s.gpus {
-			return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf("%d of the node's %d free %s are held for gang %s",
-				min(h.gpus, free), free, pl.resource, strings.Join(h.gangs, ", ")))
+			return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf("node's free %s held for gang %s (%d held, %d free)",
+				pl.resource, strings.Join(h.gangs, ", "), h.gpus, free))
 		}
 		return nil
 	}

@@ -336,7 +336,7 @@ func TestPodsOutsideGangsKeepOffHeldPlaces(t *testing.T) {
 		name := ni.Node().Name
 		st := e.pl.Filter(e.ctx(t), cs, plain, ni)
 		if planned[name] {
-			if st.Code() != fwk.UnschedulableAndUnresolvable || !strings.Contains(st.Message(), "4 of the node's 4 free nvidia.com/gpu are held for gang ns/g") {
+			if st.Code() != fwk.UnschedulableAndUnresolvable || !strings.Contains(st.Message(), "node's free nvidia.com/gpu held for gang ns/g (4 held, 4 free)") {
 				t.Errorf("Filter(plain, %s) = %v, want the held GPUs named", name, st)
 			}
 		} else if !st.IsSuccess() {

@@ -63,13 +63,17 @@ func (pl *Gang) preemptForGang(ctx context.Context, pod *v1.Pod, pg *schedv1alph
 	placed, pending := pl.unplaced(pod, key)
 	need := max(int(pg.Spec.MinMember)-placed, 1)
 	pods := pending[:min(need, len(pending))]
-	msg, room, err := pl.preempt(ctx, pod, key, pods, func(msg string) {
+	msg, room, err := pl.preempt(ctx, pod, key, pods, func(msg string, room *madeRoom) {
 		pl.event(pg, v1.EventTypeNormal, reasonPreempting, msg)
+		// Held before the first victim goes: a pod that fits the room
+		// it leaves must find it held already.
+		if room != nil {
+			pl.book.SetPlan(key, room.plan, room.members, max(pl.permitTimeout(pg), victimsGoneWait))
+		}
 	})
 	if err != nil || room == nil {
 		return msg, err
 	}
-	pl.book.SetPlan(key, room.plan, room.members, max(pl.permitTimeout(pg), victimsGoneWait))
 	if siblings := plannedSiblings(pods, pod, room.plan); len(siblings) > 0 {
 		pl.h.Activate(klog.FromContext(ctx), siblings)
 	}
@@ -95,7 +99,7 @@ func plannedSiblings(pods []*v1.Pod, pod *v1.Pod, plan *core.Plan) map[string]*v
 // pod's nomination (the scheduler then keeps that room from pods of no
 // higher priority, as after the default preemption), "" when none.
 func (pl *Gang) preemptForPod(ctx context.Context, pod *v1.Pod) (string, string, error) {
-	msg, room, err := pl.preempt(ctx, pod, "pod "+pod.Namespace+"/"+pod.Name, []*v1.Pod{pod}, func(msg string) {
+	msg, room, err := pl.preempt(ctx, pod, "pod "+pod.Namespace+"/"+pod.Name, []*v1.Pod{pod}, func(msg string, _ *madeRoom) {
 		if r := pl.h.EventRecorder(); r != nil {
 			r.Eventf(pod, nil, v1.EventTypeNormal, reasonPreempting, "Preempting", "%s", msg)
 		}
@@ -115,8 +119,9 @@ type madeRoom struct {
 
 // preempt makes room for pods (a gang's unplaced members, or one pod; key
 // names them) by preempting whole victims, says what it did ("" when
-// nothing) and, when it chose victims, the room they make. It tries, in
-// turn:
+// nothing) and, when it chose victims, the room they make; chosen hears of
+// both once the victims are chosen, before the first is evicted. It tries,
+// in turn:
 //   - reclaim, when the scheduler's Reclaimer (GantryQueue) allows it:
 //     workloads of queues running on borrowed capacity, whatever their
 //     priority, within what each queue may lose;
@@ -127,7 +132,7 @@ type madeRoom struct {
 // Never do not preempt; pods whose earlier victims are still terminating
 // wait for them instead of choosing more, and room that other pods'
 // termination frees counts as free.
-func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1.Pod, announce func(msg string)) (string, *madeRoom, error) {
+func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1.Pod, chosen func(msg string, room *madeRoom)) (string, *madeRoom, error) {
 	if pl.cluster == nil {
 		return "", nil, nil
 	}
@@ -199,17 +204,18 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1
 		}
 		pl.preemptions.Store(key, &preemption{victims: victims, until: pl.now().Add(victimsGoneWait)})
 		msg := fmt.Sprintf("preempting %d pods (%s) %s", len(victims), strings.Join(names, ", "), a.why)
-		announce(msg)
+		var room *madeRoom
+		if choice.Plan != nil {
+			room = &madeRoom{plan: choice.Plan, members: members}
+		}
+		chosen(msg, room)
 		logger.V(2).Info("Preempting", "pod", klog.KObj(pod), "for", key, "victims", names, "pods", len(victims), "kind", a.rules.Kind)
 		for _, v := range victims {
 			if err := pl.evict(ctx, v, key); err != nil {
 				logger.Error(err, "Preempting a victim pod failed", "for", key, "victim", klog.KObj(v))
 			}
 		}
-		if choice.Plan == nil {
-			return msg, nil, nil
-		}
-		return msg, &madeRoom{plan: choice.Plan, members: members}, nil
+		return msg, room, nil
 	}
 	return "", nil, nil
 }
