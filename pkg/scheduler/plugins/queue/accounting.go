@@ -293,7 +293,7 @@ func (a *accounting) apply(e *podEntry) {
 		if e.leaving {
 			core.Add(a.leaving, e.queue, e.requests)
 			if p.Spec.NodeName != "" {
-				a.leavingGPUs[p.Spec.NodeName] += e.gpus(a.gpuResource)
+				a.leavingGPUs[p.Spec.NodeName] += gpusIn(e.requests, a.gpuResource)
 			}
 		}
 	case p.DeletionTimestamp == nil && len(p.Spec.SchedulingGates) == 0:
@@ -310,7 +310,7 @@ func (a *accounting) apply(e *podEntry) {
 			w[e.workload] = d
 		}
 		core.AddTo(d.demand, e.requests)
-		if g := e.gpus(a.gpuResource); g > 0 {
+		if g := gpusIn(e.requests, a.gpuResource); g > 0 {
 			d.gpus[g]++
 		}
 	}
@@ -323,7 +323,7 @@ func (a *accounting) unapply(e *podEntry) {
 		if e.leaving {
 			core.Sub(a.leaving, e.queue, e.requests)
 			if node := e.pod.Spec.NodeName; node != "" {
-				if a.leavingGPUs[node] -= e.gpus(a.gpuResource); a.leavingGPUs[node] <= 0 {
+				if a.leavingGPUs[node] -= gpusIn(e.requests, a.gpuResource); a.leavingGPUs[node] <= 0 {
 					delete(a.leavingGPUs, node)
 				}
 			}
@@ -333,7 +333,7 @@ func (a *accounting) unapply(e *podEntry) {
 		if w := a.pending[e.queue]; w != nil {
 			if d := w[e.workload]; d != nil {
 				subFrom(d.demand, e.requests)
-				if g := e.gpus(a.gpuResource); g > 0 {
+				if g := gpusIn(e.requests, a.gpuResource); g > 0 {
 					if d.gpus[g]--; d.gpus[g] <= 0 {
 						delete(d.gpus, g)
 					}
@@ -505,9 +505,9 @@ func (a *accounting) Pending(queue string, yield func(core.Waiting) bool) {
 	}
 }
 
-// gpus is what the pod asks of the GPU resource.
-func (e *podEntry) gpus(gpuResource v1.ResourceName) int64 {
-	q := e.requests[gpuResource]
+// gpusIn is what requests (podRequests') ask of the GPU resource.
+func gpusIn(requests v1.ResourceList, gpuResource v1.ResourceName) int64 {
+	q := requests[gpuResource]
 	return q.Value()
 }
 

@@ -411,8 +411,8 @@ func (pl *Plugin) workload(pod *v1.Pod, w *core.Workload) {
 	add := func(p *v1.Pod) {
 		req := pl.requests(p)
 		core.AddTo(w.Demand, req)
-		if g := req[gpuResource]; g.Sign() > 0 {
-			w.GPUs = append(w.GPUs, g.Value())
+		if g := gpusIn(req, gpuResource); g > 0 {
+			w.GPUs = append(w.GPUs, g)
 		}
 	}
 	w.Demand = v1.ResourceList{}
