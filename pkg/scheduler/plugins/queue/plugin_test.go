@@ -328,8 +328,17 @@ func TestFairJudgesRoomNodeByNode(t *testing.T) {
 	leaving := pod("a-leaving", "a", "", 4, "n1")
 	leaving.DeletionTimestamp = &metav1.Time{}
 	f.bind(leaving)
+	if got := f.pl.acct.Snapshot().leavingGPUs; got["n1"] != 4 {
+		t.Fatalf("GPUs leaving by node = %v, want n1: 4", got)
+	}
 	_, st = f.pl.PreFilter(context.Background(), framework.NewCycleState(), pod("a-big", "a", "", 8, ""), nodes)
 	wantStatus(t, st, fwk.Success, "")
+
+	// Gone: nothing is leaving any more.
+	f.pl.acct.DeletePod(leaving)
+	if got := f.pl.acct.Snapshot().leavingGPUs; len(got) != 0 {
+		t.Errorf("GPUs leaving by node once the pod is gone = %v, want none", got)
+	}
 }
 
 // TestFairShareDeferralBlocksAndActivation: a pod of the queue with the
