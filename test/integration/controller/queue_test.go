@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
@@ -104,36 +105,45 @@ func getQueue(ctx context.Context, name string) (*gantryv1alpha1.Queue, error) {
 	return &q, err
 }
 
-// waitCondition waits for the queue's condition to have status and returns
-// it.
-func waitCondition(t *testing.T, name, condition string, status metav1.ConditionStatus) metav1.Condition {
+// waitCondition waits for the queue's condition to have status and reason
+// and returns it. The reason is waited for, not only checked: queues created
+// one after another may be judged before the later ones are seen (a child
+// created before its parent is ParentNotFound for a moment), and only the
+// state the controller settles in is the behaviour under test.
+func waitCondition(t *testing.T, name, condition string, status metav1.ConditionStatus, reason string) metav1.Condition {
 	t.Helper()
-	var got metav1.Condition
-	poll(t, 30*time.Second, fmt.Sprintf("queue %s to be %s=%s", name, condition, status), func(ctx context.Context) (bool, error) {
+	var got *metav1.Condition
+	ctx, cancel := context.WithTimeout(t.Context(), 30*time.Second)
+	defer cancel()
+	err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
 		q, err := getQueue(ctx, name)
 		if err != nil {
 			return false, err
 		}
-		c := meta.FindStatusCondition(q.Status.Conditions, condition)
-		if c == nil || c.Status != status {
-			return false, nil
-		}
-		got = *c
-		return true, nil
+		got = meta.FindStatusCondition(q.Status.Conditions, condition)
+		return got != nil && got.Status == status && got.Reason == reason, nil
 	})
-	return got
+	if err != nil {
+		t.Fatalf("waiting for queue %s to be %s=%s (%s): %v; last seen %+v", name, condition, status, reason, err, got)
+	}
+	return *got
 }
 
-// queueEvents lists the events on the queue with reason (a cluster-scoped
-// object's events are in the default namespace).
+// queueEvents lists the events with reason on the queue now of that name
+// (a cluster-scoped object's events are in the default namespace; an
+// earlier queue of the same name, from a repeated run, had another UID).
 func queueEvents(ctx context.Context, name, reason string) ([]corev1.Event, error) {
+	q, err := getQueue(ctx, name)
+	if err != nil {
+		return nil, err
+	}
 	list, err := kube.CoreV1().Events(metav1.NamespaceDefault).List(ctx, metav1.ListOptions{})
 	if err != nil {
 		return nil, err
 	}
 	var out []corev1.Event
 	for _, e := range list.Items {
-		if e.InvolvedObject.Kind == "Queue" && e.InvolvedObject.Name == name && e.Reason == reason {
+		if e.InvolvedObject.Kind == "Queue" && e.InvolvedObject.UID == q.UID && e.Reason == reason {
 			out = append(out, e)
 		}
 	}
@@ -151,17 +161,15 @@ func TestQueueValidation(t *testing.T) {
 	createQueue(t, "qv-org", "", "8")
 	createQueue(t, "qv-research", "qv-org", "16")
 
-	c := waitCondition(t, "qv-a", gantryv1alpha1.QueueConditionValid, metav1.ConditionFalse)
-	if c.Reason != queue.ReasonParentCycle || !strings.Contains(c.Message, "qv-a -> qv-b -> qv-a") {
+	c := waitCondition(t, "qv-a", gantryv1alpha1.QueueConditionValid, metav1.ConditionFalse, queue.ReasonParentCycle)
+	if !strings.Contains(c.Message, "qv-a -> qv-b -> qv-a") {
 		t.Errorf("qv-a Valid condition: %s: %s", c.Reason, c.Message)
 	}
-	c = waitCondition(t, "qv-research", gantryv1alpha1.QueueConditionValid, metav1.ConditionFalse)
-	if want := "queue qv-research guarantees 16 nvidia.com/gpu, more than its parent qv-org's 8"; c.Reason != queue.ReasonGuaranteeExceedsParent || c.Message != want {
-		t.Errorf("qv-research Valid condition: %s: %q, want %s: %q", c.Reason, c.Message, queue.ReasonGuaranteeExceedsParent, want)
+	c = waitCondition(t, "qv-research", gantryv1alpha1.QueueConditionValid, metav1.ConditionFalse, queue.ReasonGuaranteeExceedsParent)
+	if want := "queue qv-research guarantees 16 nvidia.com/gpu, more than its parent qv-org's 8"; c.Message != want {
+		t.Errorf("qv-research Valid condition: %q, want %q", c.Message, want)
 	}
-	if c := waitCondition(t, "qv-org", gantryv1alpha1.QueueConditionValid, metav1.ConditionTrue); c.Reason != queue.ReasonValid {
-		t.Errorf("qv-org Valid condition: %+v", c)
-	}
+	waitCondition(t, "qv-org", gantryv1alpha1.QueueConditionValid, metav1.ConditionTrue, queue.ReasonValid)
 
 	// Several resyncs later, still one event, given once.
 	time.Sleep(2 * time.Second)
@@ -188,7 +196,7 @@ func TestQueueValidation(t *testing.T) {
 	if err := controlPlane.Client.Update(t.Context(), q); err != nil {
 		t.Fatal(err)
 	}
-	waitCondition(t, "qv-research", gantryv1alpha1.QueueConditionValid, metav1.ConditionTrue)
+	waitCondition(t, "qv-research", gantryv1alpha1.QueueConditionValid, metav1.ConditionTrue, queue.ReasonValid)
 }
 
 // createGPUPod creates a pod asking for GPUs, with the given labels.
@@ -297,7 +305,7 @@ func TestQueueAccountingAndDeletion(t *testing.T) {
 	if err := controlPlane.Client.Delete(t.Context(), &gantryv1alpha1.Queue{ObjectMeta: metav1.ObjectMeta{Name: "qd-team"}}); err != nil {
 		t.Fatal(err)
 	}
-	c := waitCondition(t, "qd-team", gantryv1alpha1.QueueConditionDeletionBlocked, metav1.ConditionTrue)
+	c := waitCondition(t, "qd-team", gantryv1alpha1.QueueConditionDeletionBlocked, metav1.ConditionTrue, queue.ReasonWorkloadsRunning)
 	if want := "3 pods of 2 workloads still run in queue qd-team"; c.Message != want {
 		t.Errorf("DeletionBlocked says %q, want %q", c.Message, want)
 	}
