@@ -214,14 +214,16 @@ func TestQueueFairShareConverges(t *testing.T) {
 			t.Logf("mean GPUs over %d samples: a %.2f, b %.2f (want a %d of 16)", n, meanA, meanB, tc.wantA)
 			share := meanA / (meanA + meanB)
 			want := float64(tc.wantA) / 16
-			// ±10 points: the final-share rule (core.Fair) lets a queue
-			// run one pod past its share before the other's claim holds
-			// it back (a pod is 6.25 points of 16 GPUs), and the samples
+			// ±5 points, less than one pod (6.25 points of 16 GPUs): the
+			// room goes to the queue whose share once admitted is lower
+			// (core.Fair), so the split holds to the pod; the samples
 			// include the moments after a batch of a's pods ended and
-			// before the next were bound. A split that ignored the
-			// weights (50/50 for 3:1) is 25 points off.
-			if d := share - want; d < -0.10 || d > 0.10 {
-				t.Fatalf("queue a held %.1f%% of the GPUs in use, want %.0f%% (±10 points); samples %v", 100*share, 100*want, samples)
+			// before the next were bound. Letting the queue offered first
+			// run one pod past its share measured 43.5 % and 68.4 % here;
+			// a split that ignored the weights (50/50 for 3:1) is 25
+			// points off.
+			if d := share - want; d < -0.05 || d > 0.05 {
+				t.Fatalf("queue a held %.1f%% of the GPUs in use, want %.0f%% (±5 points); samples %v", 100*share, 100*want, samples)
 			}
 			// Fairness must not cost the cluster its GPUs: both queues have
 			// work waiting throughout, so little may stay idle (some does,

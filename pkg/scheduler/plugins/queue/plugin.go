@@ -16,8 +16,8 @@
 //     borrows beyond a guarantee waits only if the idle room left once it
 //     took its part could not hold what a sibling queue waits for: room it
 //     is owed below its guarantee, or room that keeps its weighted
-//     dominant share below this queue's even once admitted (DRF with
-//     weights, final-share rule). Within a queue, pods go in the
+//     dominant share below this queue's, both counted once admitted (DRF
+//     with weights, progressive filling). Within a queue, pods go in the
 //     scheduling queue's order (GantryGang's: priority, then age, gangs
 //     together).
 //
