@@ -101,14 +101,6 @@ func Share(q Queue, usage v1.ResourceList, c Cluster) float64 {
 	return dominant / float64(max(q.Weight, 1))
 }
 
-// shareWith is the queue's Share once demand is added to its usage.
-func shareWith(q Queue, usage, demand v1.ResourceList, c Cluster) float64 {
-	sum := v1.ResourceList{}
-	AddTo(sum, usage)
-	AddTo(sum, demand)
-	return Share(q, sum, c)
-}
-
 // Children indexes the tree by parent; the roots are under "".
 func (t Tree) Children() map[string][]string {
 	out := map[string][]string{}
@@ -132,26 +124,30 @@ func (t Tree) Children() map[string][]string {
 //     claim on the idle room is summed: its waiting workloads (within the
 //     sibling's limits) that stay within the sibling's guarantee (owed:
 //     taking that room first would only make work for reclaim), and those
-//     that keep the sibling's weighted dominant share (Share), once
-//     admitted, below this queue's once this workload is admitted, if
-//     they fit in the idle capacity or have waited StarvationAfter. The workload waits if the idle room
-//     left once it took its part cannot hold a sibling's claim; when it
-//     can, both go. Room is judged in totals and, for the GPU resource,
+//     the sibling may take while its weighted dominant share (Share),
+//     counting those taken before, is below this queue's, if they fit in
+//     the idle capacity or have waited StarvationAfter. The workload
+//     waits if the idle room left once it took its part cannot hold a
+//     sibling's claim; when it can, both go. Room is judged in totals and, for the GPU resource,
 //     node by node (NodeRoom): a pod's GPUs come from one node, so an
 //     8-GPU pod claims only a node with 8 idle GPUs, and a borrower's
 //     8-GPU pod that takes the last such node is what it claims, while
 //     a 1-GPU pod that fits a node's leftover GPU takes nothing it needs.
 //
-// Both shares are compared as they would be once admitted (progressive
-// filling: the room goes to the queue that ends lower), so equal shares
-// tie and both go, and the order the scheduler offers pods in does not
-// tilt the split: comparing this queue's share before admission instead
-// let the queue offered first run a pod past its share (on 16 GPUs, 9
-// to 7 at equal weights). Deferring only under contention (the room left
-// cannot hold the sibling's claim) keeps idle room from waiting on an
-// order that does not matter, and keeps two queues of equal share with
-// many small pods from handing the turn back and forth pod by pod while
-// room is plentiful.
+// Shares are compared as they are, before either workload is admitted
+// (DRF's rule: the queue furthest behind goes first), so equal shares tie
+// and both go, and the order the scheduler offers pods in does not tilt
+// the split. Two other comparisons were measured and dropped: comparing
+// the sibling's share once admitted with this queue's before let the
+// queue offered first run a pod past its share (on 16 GPUs, 9 to 7 at
+// equal weights); comparing both once admitted counts a big workload's
+// whole demand against its queue, so a queue far behind with a 64-GPU
+// gang that fits the idle room now lost that room to a richer queue's
+// 1-GPU pods, and then no longer fitted. Deferring only under contention
+// (the room left cannot hold the sibling's claim) keeps idle room from
+// waiting on an order that does not matter, and keeps two queues of equal
+// share with many small pods from handing the turn back and forth pod by
+// pod while room is plentiful.
 //
 // Idle capacity thus goes, among queues that want it, to the one with the
 // lowest weighted dominant share, level by level: shares converge to the
@@ -191,7 +187,7 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 		if !exceeds(q, c.Usage[name], w.Demand) {
 			continue
 		}
-		mine := shareWith(q, c.Usage[name], w.Demand, c)
+		mine := Share(q, c.Usage[name], c)
 		for _, sib := range children[q.Parent] {
 			if sib == name {
 				continue
@@ -199,14 +195,13 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 			s := t[sib]
 			// The sibling's claim is what its waiting workloads would
 			// take of the idle room: those within its guarantee (owed),
-			// and those that keep its share, once admitted, below this
-			// queue's once this workload is (mine). The workload waits
-			// only if, once it took its part, the rest of the idle room
-			// no longer holds that claim: when the room holds both, both
-			// go, and no order needs keeping. Pending workloads come in
-			// no order; the walk stops once the claim is too big, or at
-			// the first workload that would take the sibling to this
-			// queue's share.
+			// and those it may take while its share, counting the ones
+			// taken before, is below this queue's (mine). The workload
+			// waits only if, once it took its part, the rest of the idle
+			// room no longer holds that claim: when the room holds both,
+			// both go, and no order needs keeping. Pending workloads come
+			// in no order; the walk stops once the claim is too big, or
+			// once the sibling's share has reached this queue's.
 			claimed := v1.ResourceList{}
 			claimedNodes := afterNodes.Clone()
 			usage := v1.ResourceList{}
@@ -215,7 +210,7 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 			t.waiting(children, sib, c, w, func(x Waiting) bool {
 				owed := !exceeds(s, usage, x.Demand)
 				if !owed {
-					lower := shareWith(s, usage, x.Demand, c) < mine
+					lower := Share(s, usage, c) < mine
 					if !lower || !(c.fitsNow(x) || c.starving(x.Since)) {
 						return lower
 					}

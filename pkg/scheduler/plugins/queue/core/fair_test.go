@@ -172,6 +172,17 @@ func TestFair(t *testing.T) {
 		want:    Deferred,
 		msg:     "while queue b, with a lower weighted share, waits",
 	}, {
+		// Comparing shares once admitted (b's 8 of 16 against a's 8)
+		// would let a's 1-GPU pod go and split the one node b's pod fits.
+		name:    "a sibling far behind waits with a pod as big as the idle room: the borrower's small pod defers",
+		own:     map[string]v1.ResourceList{"a": gpus(7), "b": gpus(0)},
+		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/big": gpus(8)}},
+		idle:    ptr.To[int64](8),
+		nodes:   NodeRoom{8: 1},
+		w:       Workload{Queue: "a", Demand: gpus(1), GPUs: []int64{1}},
+		want:    Deferred,
+		msg:     "while queue b, with a lower weighted share, waits",
+	}, {
 		name:    "within its guarantee: never deferred",
 		own:     map[string]v1.ResourceList{"training": gpus(2), "inference": gpus(0)},
 		pending: map[string]map[string]v1.ResourceList{"inference": {"pod ns/i": gpus(1)}},
