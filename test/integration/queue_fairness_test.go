@@ -215,8 +215,8 @@ func TestQueueFairShareConverges(t *testing.T) {
 			share := meanA / (meanA + meanB)
 			want := float64(tc.wantA) / 16
 			// ±5 points, less than one pod (6.25 points of 16 GPUs): the
-			// room goes to the queue whose share once admitted is lower
-			// (core.Fair), so the split holds to the pod; the samples
+			// room goes to the queue whose share is lower (core.Fair),
+			// so the split holds to the pod; the samples
 			// include the moments after a batch of a's pods ended and
 			// before the next were bound. Letting the queue offered first
 			// run one pod past its share measured 43.5 % and 68.4 % here;

@@ -15,11 +15,10 @@
 //     its queue's guarantee, and every ancestor's, is admitted; one that
 //     borrows beyond a guarantee waits only if the idle room left once it
 //     took its part could not hold what a sibling queue waits for: room it
-//     is owed below its guarantee, or room that keeps its weighted
-//     dominant share below this queue's, both counted once admitted (DRF
-//     with weights, progressive filling). Within a queue, pods go in the
-//     scheduling queue's order (GantryGang's: priority, then age, gangs
-//     together).
+//     is owed below its guarantee, or room it may take while its weighted
+//     dominant share is below this queue's (DRF with weights). Within a
+//     queue, pods go in the scheduling queue's order (GantryGang's:
+//     priority, then age, gangs together).
 //
 // Refusals are UnschedulableAndUnresolvable: GantryGang then neither plans
 // nor holds room for a gang its queue refuses, and no node's pods are

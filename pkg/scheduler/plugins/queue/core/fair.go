@@ -128,16 +128,17 @@ func (t Tree) Children() map[string][]string {
 //     counting those taken before, is below this queue's, if they fit in
 //     the idle capacity or have waited StarvationAfter. The workload
 //     waits if the idle room left once it took its part cannot hold a
-//     sibling's claim; when it can, both go. Room is judged in totals and, for the GPU resource,
-//     node by node (NodeRoom): a pod's GPUs come from one node, so an
-//     8-GPU pod claims only a node with 8 idle GPUs, and a borrower's
-//     8-GPU pod that takes the last such node is what it claims, while
-//     a 1-GPU pod that fits a node's leftover GPU takes nothing it needs.
+//     sibling's claim; when it can, both go. Room is judged in totals
+//     and, for the GPU resource, node by node (NodeRoom): a pod's GPUs
+//     come from one node, so an 8-GPU pod claims only a node with 8 idle
+//     GPUs, and a borrower's 8-GPU pod that takes the last such node is
+//     what it claims, while a 1-GPU pod that fits a node's leftover GPU
+//     takes nothing it needs.
 //
 // Shares are compared as they are, before either workload is admitted
 // (DRF's rule: the queue furthest behind goes first), so equal shares tie
 // and both go, and the order the scheduler offers pods in does not tilt
-// the split. Two other comparisons were measured and dropped: comparing
+// the split. Two other comparisons were tried and dropped: comparing
 // the sibling's share once admitted with this queue's before let the
 // queue offered first run a pod past its share (on 16 GPUs, 9 to 7 at
 // equal weights); comparing both once admitted counts a big workload's
