@@ -94,7 +94,7 @@ func TestFair(t *testing.T) {
 		w:       Workload{Queue: "a", Demand: gpus(1)},
 		want:    Admit,
 	}, {
-		name:    "one pod ahead: the last GPU goes to the sibling, whose share once admitted is the lower",
+		name:    "one pod ahead: the last GPU goes to the sibling, whose share is the lower",
 		own:     map[string]v1.ResourceList{"a": gpus(5), "b": gpus(4)},
 		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/b1": gpus(1)}},
 		idle:    ptr.To[int64](1),
@@ -109,7 +109,7 @@ func TestFair(t *testing.T) {
 		w:       Workload{Queue: "a", Demand: gpus(1)},
 		want:    Admit,
 	}, {
-		name:    "one pod behind: the sibling's share once admitted would pass this queue's, this one goes",
+		name:    "one pod behind: the sibling's share is the higher, this one goes",
 		own:     map[string]v1.ResourceList{"a": gpus(4), "b": gpus(5)},
 		pending: map[string]map[string]v1.ResourceList{"b": {"pod ns/b1": gpus(1)}},
 		idle:    ptr.To[int64](1),
@@ -237,8 +237,8 @@ func TestFair(t *testing.T) {
 // GPU is offered to one queue's pods first (they were created first), then
 // the other's: from a start where a holds everything, the split reaches the
 // weights exactly, whichever queue is offered first, and stays there. The
-// queue whose share once admitted is lower goes first (progressive
-// filling), so the order pods are offered in does not tilt the split.
+// queue whose share is lower goes first, so the order pods are offered in
+// does not tilt the split.
 func TestFairConverges(t *testing.T) {
 	for _, tc := range []struct {
 		wa, wb   int32
