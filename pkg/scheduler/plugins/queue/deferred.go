@@ -137,11 +137,10 @@ func (d *deferrals) pick(accept func(queue string) bool) map[string]*v1.Pod {
 // judges (every queue's, before a plugin registered it). Any queue, not
 // only those under queue's root: the roots are siblings too, and a root's
 // share moves with any of its descendants'. A queue whose turn it is not
-// stays blocked: retrying its
-// pods would only defer them again, a scheduling cycle each, which on a
-// busy cluster leaves no time for the pods whose turn it is. This, not
-// the queueing hints, is what retries deferred pods, a few per queue at
-// a time.
+// stays blocked: retrying its pods would only defer them again, a
+// scheduling cycle each, which on a busy cluster leaves no time for the
+// pods whose turn it is. This, not the queueing hints, is what retries
+// deferred pods, a few per queue at a time.
 func (st *state) shareChanged(logger klog.Logger, h gang.Activator, queue string) {
 	if queue == "" || h == nil {
 		return

@@ -1,6 +1,7 @@
 package core
 
 import (
+	"maps"
 	"slices"
 	"time"
 
@@ -29,16 +30,7 @@ type Waiting struct {
 type NodeRoom map[int64]int
 
 // Clone copies the room; nil stays nil.
-func (n NodeRoom) Clone() NodeRoom {
-	if n == nil {
-		return nil
-	}
-	out := make(NodeRoom, len(n))
-	for k, v := range n {
-		out[k] = v
-	}
-	return out
-}
+func (n NodeRoom) Clone() NodeRoom { return maps.Clone(n) }
 
 // Place takes pods of the given GPU amounts from the room, biggest first,
 // each from the node with the least idle room that holds it (best fit, as
