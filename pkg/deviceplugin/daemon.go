@@ -106,7 +106,7 @@ func RunWithNVML(ctx context.Context, o *Options, lib nvmllib.Interface) error {
 
 	cfg := ServerConfig{
 		SocketDir:     o.KubeletSocketDir,
-		RetryInterval: 2 * time.Second,
+		RetryInterval: time.Second,
 		Allocate:      AllocateConfig{DeviceSpecs: o.PassDeviceSpecs, DevRoot: o.DevRoot, CDI: o.CDI},
 	}
 	if o.PreStartCheck {

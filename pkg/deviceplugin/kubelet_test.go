@@ -1,6 +1,7 @@
 package deviceplugin
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"sync"
@@ -29,9 +30,19 @@ type kubelet struct {
 
 func startKubelet(t testing.TB, dir string) *kubelet {
 	t.Helper()
-	k := &kubelet{t: t, dir: dir, plugins: map[string]kubeletplugin.DevicePlugin{}, connections: map[string]int{}, latest: map[string][]*pluginapi.Device{}, changed: make(chan struct{})}
+	k := newKubelet(t, dir)
 	k.start()
-	t.Cleanup(func() { _ = k.server.Stop() })
+	return k
+}
+
+// newKubelet returns a kubelet that start starts.
+func newKubelet(t testing.TB, dir string) *kubelet {
+	k := &kubelet{t: t, dir: dir, plugins: map[string]kubeletplugin.DevicePlugin{}, connections: map[string]int{}, latest: map[string][]*pluginapi.Device{}, changed: make(chan struct{})}
+	t.Cleanup(func() {
+		if k.server != nil {
+			_ = k.server.Stop()
+		}
+	})
 	return k
 }
 
@@ -57,16 +68,16 @@ func (k *kubelet) restart() {
 	k.start()
 }
 
-// CleanupPluginDirectory removes every socket but the kubelet's, as the
-// kubelet's device manager does at start.
+// CleanupPluginDirectory removes every socket, its own stale one too, as
+// the kubelet's device manager does at start before it listens.
 func (k *kubelet) CleanupPluginDirectory(dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
 	}
 	for _, e := range entries {
-		if e.Name() != "kubelet.sock" {
-			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil {
+		if e.Type()&os.ModeSocket != 0 {
+			if err := os.Remove(filepath.Join(dir, e.Name())); err != nil && !errors.Is(err, os.ErrNotExist) {
 				return err
 			}
 		}

@@ -2,19 +2,12 @@ package deviceplugin
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"net"
-	"os"
 	"path/filepath"
 	"strings"
 	"sync"
 	"time"
 
-	"github.com/fsnotify/fsnotify"
-	"google.golang.org/grpc"
-	"google.golang.org/grpc/credentials/insecure"
-	"k8s.io/klog/v2"
 	pluginapi "k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1"
 
 	"github.com/gantry-gpu/gantry/pkg/gpu"
@@ -33,9 +26,14 @@ type ServerConfig struct {
 	// SocketDir is the kubelet's device-plugin folder: the kubelet's
 	// registration socket is there, and the plugin's sockets go there.
 	SocketDir string
-	// RetryInterval is the pause before serving and registering again after
-	// a failure or a kubelet restart.
+	// RetryInterval is the first pause before serving and registering again
+	// after a failure; it doubles with each failure in a row, up to
+	// MaxRetryInterval. A kubelet restart or a removed socket is answered
+	// at once, and a missing kubelet socket by waiting for it to appear.
 	RetryInterval time.Duration
+	// MaxRetryInterval caps the back-off; zero means 30 s (or
+	// RetryInterval, if longer).
+	MaxRetryInterval time.Duration
 	// Allocate says what Allocate hands the container runtime.
 	Allocate AllocateConfig
 	// PreStartCheck, when set, is advertised to the kubelet and run before
@@ -82,108 +80,6 @@ func NewPluginServer(cfg ServerConfig, res Resource, topo *gpu.Topology, health 
 
 // SocketPath is the plugin's own socket.
 func (s *PluginServer) SocketPath() string { return s.socketPath }
-
-// Run serves and registers until ctx ends, starting over after a kubelet
-// restart, a removed socket or a failure.
-func (s *PluginServer) Run(ctx context.Context) error {
-	logger := klog.FromContext(ctx).WithValues("resource", s.resource.Name)
-	ctx = klog.NewContext(ctx, logger)
-	for {
-		err := s.serveOnce(ctx)
-		registered.WithLabelValues(s.resource.Name).Set(0)
-		if ctx.Err() != nil {
-			return nil
-		}
-		logger.Info("Serving and registering again", "reason", err, "after", s.cfg.RetryInterval)
-		select {
-		case <-ctx.Done():
-			return nil
-		case <-time.After(s.cfg.RetryInterval):
-		}
-	}
-}
-
-// serveOnce serves the socket and registers, then waits for a reason to
-// start over, which it returns.
-func (s *PluginServer) serveOnce(ctx context.Context) error {
-	logger := klog.FromContext(ctx)
-	// Watch before registering, so a kubelet restart during registration is seen.
-	watcher, err := fsnotify.NewWatcher()
-	if err != nil {
-		return fmt.Errorf("watching %s: %w", s.cfg.SocketDir, err)
-	}
-	defer watcher.Close()
-	if err := watcher.Add(s.cfg.SocketDir); err != nil {
-		return fmt.Errorf("watching %s: %w", s.cfg.SocketDir, err)
-	}
-
-	if err := os.Remove(s.socketPath); err != nil && !errors.Is(err, os.ErrNotExist) {
-		return fmt.Errorf("removing stale socket %s: %w", s.socketPath, err)
-	}
-	ln, err := net.Listen("unix", s.socketPath)
-	if err != nil {
-		return fmt.Errorf("listening on %s: %w", s.socketPath, err)
-	}
-	srv := grpc.NewServer()
-	pluginapi.RegisterDevicePluginServer(srv, s)
-	served := make(chan error, 1)
-	stopped := make(chan struct{})
-	s.mu.Lock()
-	s.serving = stopped
-	s.mu.Unlock()
-	go func() { served <- srv.Serve(ln) }()
-	defer func() {
-		close(stopped)
-		srv.Stop()
-	}()
-
-	if err := s.register(ctx); err != nil {
-		registrations.WithLabelValues(s.resource.Name, "error").Inc()
-		return err
-	}
-	registrations.WithLabelValues(s.resource.Name, "ok").Inc()
-	registered.WithLabelValues(s.resource.Name).Set(1)
-	logger.Info("Registered with the kubelet", "socket", s.socketPath, "devices", s.resource.Devices.Len())
-
-	kubeletSocket := s.cfg.KubeletSocket()
-	for {
-		select {
-		case <-ctx.Done():
-			return ctx.Err()
-		case err := <-served:
-			return fmt.Errorf("gRPC server stopped: %w", err)
-		case err := <-watcher.Errors:
-			return fmt.Errorf("watching %s: %w", s.cfg.SocketDir, err)
-		case ev := <-watcher.Events:
-			switch {
-			case ev.Name == kubeletSocket && ev.Has(fsnotify.Create):
-				return errors.New("the kubelet restarted (its socket was recreated)")
-			case ev.Name == s.socketPath && (ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename)):
-				return errors.New("the plugin socket was removed")
-			}
-		}
-	}
-}
-
-func (s *PluginServer) register(ctx context.Context) error {
-	conn, err := grpc.NewClient("unix://"+s.cfg.KubeletSocket(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		return fmt.Errorf("connecting to the kubelet at %s: %w", s.cfg.KubeletSocket(), err)
-	}
-	defer conn.Close()
-	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	_, err = pluginapi.NewRegistrationClient(conn).Register(ctx, &pluginapi.RegisterRequest{
-		Version:      pluginapi.Version,
-		Endpoint:     filepath.Base(s.socketPath),
-		ResourceName: s.resource.Name,
-		Options:      s.options(),
-	})
-	if err != nil {
-		return fmt.Errorf("registering %s with the kubelet at %s: %w", s.resource.Name, s.cfg.KubeletSocket(), err)
-	}
-	return nil
-}
 
 func (s *PluginServer) options() *pluginapi.DevicePluginOptions {
 	return &pluginapi.DevicePluginOptions{

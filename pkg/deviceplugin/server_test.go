@@ -3,6 +3,7 @@ package deviceplugin
 import (
 	"context"
 	"fmt"
+	"net"
 	"os"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/apimachinery/pkg/util/wait"
 	pluginapi "k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1"
 
 	"github.com/gantry-gpu/gantry/pkg/gpu"
@@ -83,7 +85,9 @@ func startPlugin(t *testing.T, opts ...envOption) *pluginEnv {
 	topo := twoIslandBox(t)
 	clk := &fakeClock{now: time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)}
 	health := NewHealthTracker(clk, time.Minute, topo.UUIDs(topo.All()))
-	cfg := ServerConfig{SocketDir: dir, RetryInterval: 50 * time.Millisecond}
+	// An hour: no test may pass by waiting out a back-off; a kubelet
+	// restart or a removed socket is answered at once.
+	cfg := ServerConfig{SocketDir: dir, RetryInterval: time.Hour}
 	resources := []Resource{{Name: "nvidia.com/gpu", Devices: topo.All()}}
 	var annotated AnnotatedSets
 	for _, o := range opts {
@@ -190,6 +194,56 @@ func TestReregistersAfterKubeletRestart(t *testing.T) {
 	// The plugin is usable through the new kubelet.
 	if _, err := env.kubelet.plugin("nvidia.com/gpu").GetDevicePluginOptions(t.Context(), &pluginapi.Empty{}); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestRegistersWhenTheKubeletStarts starts the plugin before the kubelet:
+// with no kubelet socket at all, and beside the socket a killed kubelet
+// left behind. Backing off for an hour, it must still register as soon as
+// the kubelet starts.
+func TestRegistersWhenTheKubeletStarts(t *testing.T) {
+	for _, staleSocket := range []bool{false, true} {
+		t.Run(fmt.Sprintf("stale-socket=%v", staleSocket), func(t *testing.T) {
+			dir, err := os.MkdirTemp("", "dp")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { os.RemoveAll(dir) })
+			cfg := ServerConfig{SocketDir: dir, RetryInterval: time.Hour}
+			if staleSocket {
+				// A socket nobody listens on, as SIGKILL leaves it.
+				ln, err := net.Listen("unix", cfg.KubeletSocket())
+				if err != nil {
+					t.Fatal(err)
+				}
+				ln.(*net.UnixListener).SetUnlinkOnClose(false)
+				ln.Close()
+			}
+			topo := twoIslandBox(t)
+			health := NewHealthTracker(&fakeClock{now: time.Now()}, time.Minute, topo.UUIDs(topo.All()))
+			s := NewPluginServer(cfg, Resource{Name: "nvidia.com/gpu", Devices: topo.All()}, topo, health, NewPreferredAllocator(topo, nil))
+			ctx, cancel := context.WithCancel(t.Context())
+			done := make(chan error, 1)
+			go func() { done <- s.Run(ctx) }()
+			t.Cleanup(func() {
+				cancel()
+				if err := <-done; err != nil {
+					t.Error(err)
+				}
+			})
+			if staleSocket {
+				// The plugin listens before it registers: it is trying the dead socket.
+				if err := wait.PollUntilContextTimeout(ctx, 10*time.Millisecond, 10*time.Second, true, func(context.Context) (bool, error) {
+					_, err := os.Stat(s.SocketPath())
+					return err == nil, nil
+				}); err != nil {
+					t.Fatalf("the plugin never served its socket: %v", err)
+				}
+			}
+			k := newKubelet(t, dir)
+			k.start()
+			k.waitForDevices("nvidia.com/gpu", func(d []*pluginapi.Device) bool { return len(d) == 8 })
+		})
 	}
 }
 
