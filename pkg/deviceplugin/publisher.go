@@ -3,6 +3,7 @@ package deviceplugin
 import (
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -10,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
@@ -130,30 +132,54 @@ func hasOwner(refs []metav1.OwnerReference, want metav1.OwnerReference) bool {
 	return false
 }
 
-// PublishStatus writes health, allocations and the heartbeat.
+// PublishStatus writes health, allocations and the heartbeat. When the
+// kubelet cannot be read, the allocations last published stay (with
+// AllocationsCurrent False): an empty list would tell the scheduler that
+// GPUs held by running pods are free, and it would hand them out again.
 func (p *Publisher) PublishStatus(ctx context.Context) error {
 	var allocs []Allocation
+	var readErr error
 	if p.Allocations != nil {
-		var err error
-		if allocs, err = p.Allocations.Allocations(ctx); err != nil {
-			// Keep publishing health: it matters more than a stale allocation list.
-			klog.FromContext(ctx).Error(err, "Reading allocations from the kubelet")
-			allocs = nil
+		if allocs, readErr = p.Allocations.Allocations(ctx); readErr != nil {
+			// Keep publishing health and the heartbeat: the plugin is alive.
+			klog.FromContext(ctx).Error(readErr, "Reading allocations from the kubelet; keeping the last ones published")
+		} else {
+			p.reportMismatches(allocs)
 		}
 	}
 	status := p.status(allocs)
-	p.reportMismatches(allocs)
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
 		var cur gantryv1alpha1.NodeGPU
 		if err := p.Client.Get(ctx, client.ObjectKey{Name: p.NodeName}, &cur); err != nil {
 			return fmt.Errorf("reading NodeGPU %s: %w", p.NodeName, err)
 		}
-		cur.Status = status
+		next := status
+		next.Conditions = slices.Clone(cur.Status.Conditions)
+		if p.Allocations != nil {
+			if readErr != nil {
+				next.Allocations, next.Allocated = cur.Status.Allocations, cur.Status.Allocated
+			}
+			meta.SetStatusCondition(&next.Conditions, allocationsCondition(readErr, *status.HeartbeatTime))
+		}
+		cur.Status = next
 		if err := p.Client.Status().Update(ctx, &cur); err != nil {
 			return fmt.Errorf("updating NodeGPU %s status: %w", p.NodeName, err)
 		}
 		return nil
 	})
+}
+
+// allocationsCondition says whether the allocations were just read.
+func allocationsCondition(readErr error, now metav1.Time) metav1.Condition {
+	c := metav1.Condition{
+		Type: gantryv1alpha1.NodeGPUAllocationsCurrent, Status: metav1.ConditionTrue, LastTransitionTime: now,
+		Reason: gantryv1alpha1.ReasonPodResourcesRead, Message: "allocations read from the kubelet's PodResources API",
+	}
+	if readErr != nil {
+		c.Status, c.Reason = metav1.ConditionFalse, gantryv1alpha1.ReasonPodResourcesUnavailable
+		c.Message = truncate("allocations are the last ones read: "+readErr.Error(), 1024)
+	}
+	return c
 }
 
 func (p *Publisher) status(allocs []Allocation) gantryv1alpha1.NodeGPUStatus {

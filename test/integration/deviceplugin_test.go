@@ -2,54 +2,19 @@ package integration
 
 import (
 	"context"
-	"net"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"google.golang.org/grpc"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/deviceplugin"
-	"github.com/gantry-gpu/gantry/pkg/gpu/nvml"
-	"github.com/gantry-gpu/gantry/test/framework"
 )
-
-// podResources is the kubelet's PodResources API as the device plugin sees
-// it: a gRPC server on a unix socket answering List with fixed allocations.
-type podResources struct {
-	podresourcesv1.UnimplementedPodResourcesListerServer
-	mu   sync.Mutex
-	pods []*podresourcesv1.PodResources
-}
-
-func (p *podResources) List(context.Context, *podresourcesv1.ListPodResourcesRequest) (*podresourcesv1.ListPodResourcesResponse, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return &podresourcesv1.ListPodResourcesResponse{PodResources: p.pods}, nil
-}
-
-func servePodResources(t *testing.T, socket string, pr *podResources) {
-	t.Helper()
-	ln, err := net.Listen("unix", socket)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := grpc.NewServer()
-	podresourcesv1.RegisterPodResourcesListerServer(srv, pr)
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
-}
 
 // TestDevicePluginPublishesNodeGPU runs the device-plugin daemon on the
 // pcie-2island fixture, as its service account bound to the node (so with
@@ -63,40 +28,8 @@ func TestDevicePluginPublishesNodeGPU(t *testing.T) {
 	defer cancel()
 	c := controlPlane.Client
 
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gantry-system"}}); client.IgnoreAlreadyExists(err) != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"device-plugin.yaml", "device-plugin-nodegpu-policy.yaml"} {
-		if _, err := controlPlane.ApplyManifest(ctx, filepath.Join(framework.RepoRoot(), "deploy", "rbac", f)); err != nil {
-			t.Fatal(err)
-		}
-	}
-	nodeName := "dp-node-publish"
-	kubeconfig, err := controlPlane.ImpersonatingKubeconfig(devicePluginUser, devicePluginGroups, nodeExtra(nodeName))
-	if err != nil {
-		t.Fatal(err)
-	}
-
-	node, err := controlPlane.CreateReadyNode(ctx, nodeName, nil, corev1.ResourceList{
-		corev1.ResourceCPU: resource.MustParse("64"), "nvidia.com/gpu": resource.MustParse("8"),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		// Leave no schedulable GPU node behind for the package's other tests.
-		_ = c.Delete(context.Background(), node)
-		_ = c.Delete(context.Background(), &gantryv1alpha1.NodeGPU{ObjectMeta: metav1.ObjectMeta{Name: nodeName}})
-	})
-	fixture, err := nvml.NewFixtureForNode("pcie-2island", nodeName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	uuid := func(i int) string {
-		d, _ := fixture.Interface().DeviceGetHandleByIndex(i)
-		u, _ := d.GetUUID()
-		return u
-	}
+	n := newDevicePluginNode(ctx, t, "dp-node-publish", "pcie-2island")
+	node, fixture, uuid := n.node, n.fixture, n.uuid
 
 	// A pod the scheduler placed on GPUs 0 and 2, which the kubelet gave 0 and 1.
 	ns, err := controlPlane.CreateNamespace(ctx, "dp")
@@ -104,17 +37,12 @@ func TestDevicePluginPublishesNodeGPU(t *testing.T) {
 		t.Fatal(err)
 	}
 	pod := gpuPod(ns, "train-0", "gantry", 2)
-	pod.Spec.NodeName = nodeName
+	pod.Spec.NodeName = n.name
 	pod.Annotations = map[string]string{gantryv1alpha1.GPUIDsAnnotation: uuid(0) + "," + uuid(2)}
 	if err := c.Create(ctx, pod); err != nil {
 		t.Fatal(err)
 	}
 
-	dir, err := os.MkdirTemp("", "dpi")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.RemoveAll(dir) })
 	pr := &podResources{pods: []*podresourcesv1.PodResources{{
 		Namespace: ns, Name: "train-0",
 		Containers: []*podresourcesv1.ContainerResources{{Name: "train", Devices: []*podresourcesv1.ContainerDevices{
@@ -122,41 +50,13 @@ func TestDevicePluginPublishesNodeGPU(t *testing.T) {
 			{ResourceName: "example.com/nic", DeviceIds: []string{"nic-0"}},
 		}}},
 	}}}
-	servePodResources(t, filepath.Join(dir, "pod-resources.sock"), pr)
-
-	o := deviceplugin.NewOptions()
-	o.NodeName = nodeName
-	o.Kubeconfig = kubeconfig
-	o.KubeletSocketDir = dir // no kubelet registers here; the servers retry, the publisher does not care
-	o.PodResourcesSocket = filepath.Join(dir, "pod-resources.sock")
-	o.HealthCheckInterval = 50 * time.Millisecond
-	o.RecoveryQuietPeriod = 2 * time.Second
-	o.PublishInterval = 200 * time.Millisecond
-	o.MetricsBindAddress = ""
-	if err := o.Validate(); err != nil {
-		t.Fatal(err)
-	}
-	runCtx, stop := context.WithCancel(ctx)
-	done := make(chan error, 1)
-	go func() { done <- deviceplugin.RunWithNVML(runCtx, o, fixture.Interface()) }()
-	t.Cleanup(func() {
-		stop()
-		if err := <-done; err != nil {
-			t.Errorf("daemon: %v", err)
-		}
-	})
+	servePodResources(t, n.opts.PodResourcesSocket, pr)
+	n.runDaemon(ctx, t)
 
 	var ng gantryv1alpha1.NodeGPU
 	waitNodeGPU := func(what string, cond func(*gantryv1alpha1.NodeGPU) bool) {
 		t.Helper()
-		if err := wait.PollUntilContextCancel(ctx, 50*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-			if err := c.Get(ctx, client.ObjectKey{Name: nodeName}, &ng); err != nil {
-				return false, client.IgnoreNotFound(err)
-			}
-			return cond(&ng), nil
-		}); err != nil {
-			t.Fatalf("NodeGPU never showed %s; last seen: spec %d GPUs, status %+v", what, len(ng.Spec.GPUs), ng.Status)
-		}
+		n.waitNodeGPU(ctx, t, &ng, what, cond)
 	}
 	healthOf := func(n *gantryv1alpha1.NodeGPU, index int32) gantryv1alpha1.GPUHealth {
 		for _, h := range n.Status.Health {

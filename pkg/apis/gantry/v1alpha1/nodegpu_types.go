@@ -189,7 +189,30 @@ type NodeGPUStatus struct {
 	// HeartbeatTime is when the device plugin last confirmed this object.
 	// +optional
 	HeartbeatTime *metav1.Time `json:"heartbeatTime,omitempty"`
+
+	// Conditions of the published state: AllocationsCurrent is False while
+	// the kubelet's PodResources API cannot be read, and allocations then
+	// stay as last read (its lastTransitionTime says since when).
+	// +optional
+	// +listType=map
+	// +listMapKey=type
+	// +kubebuilder:validation:MaxItems=8
+	Conditions []metav1.Condition `json:"conditions,omitempty"`
 }
+
+// NodeGPU conditions and their reasons.
+const (
+	// NodeGPUAllocationsCurrent is True when status.allocations were read
+	// from the kubelet at the last heartbeat, False while they are the
+	// last ones read (the kubelet is down or restarting). Stale allocations
+	// are kept rather than dropped: a GPU held by a running pod must never
+	// look free.
+	NodeGPUAllocationsCurrent = "AllocationsCurrent"
+	// ReasonPodResourcesRead: the allocations were read just now.
+	ReasonPodResourcesRead = "PodResourcesRead"
+	// ReasonPodResourcesUnavailable: reading them failed; the message says why.
+	ReasonPodResourcesUnavailable = "PodResourcesUnavailable"
+)
 
 // GPUHealth is the health of one GPU and why.
 type GPUHealth struct {
