@@ -21,7 +21,9 @@ import (
 // PodGPUSets watches the pods bound to one node and lists the GPU sets
 // gantry-scheduler annotated on them.
 type PodGPUSets struct {
-	lister corelisters.PodLister
+	lister   corelisters.PodLister
+	client   kubernetes.Interface
+	nodeName string
 }
 
 // NewPodGPUSets starts a pod informer limited to nodeName and waits for its
@@ -29,7 +31,7 @@ type PodGPUSets struct {
 func NewPodGPUSets(ctx context.Context, client kubernetes.Interface, nodeName string) (*PodGPUSets, error) {
 	factory := informers.NewSharedInformerFactoryWithOptions(client, 10*time.Minute,
 		informers.WithTweakListOptions(func(o *metav1.ListOptions) {
-			o.FieldSelector = fields.OneTermEqualSelector("spec.nodeName", nodeName).String()
+			o.FieldSelector = nodeSelector(nodeName)
 		}))
 	pods := factory.Core().V1().Pods()
 	lister := pods.Lister()
@@ -38,12 +40,34 @@ func NewPodGPUSets(ctx context.Context, client kubernetes.Interface, nodeName st
 	if !cache.WaitForCacheSync(ctx.Done(), informer.HasSynced) {
 		return nil, fmt.Errorf("pods of node %s: informer did not sync", nodeName)
 	}
-	return &PodGPUSets{lister: lister}, nil
+	return &PodGPUSets{lister: lister, client: client, nodeName: nodeName}, nil
 }
 
-// AnnotatedSets implements AnnotatedSets.
+// nodeSelector selects the pods bound to the node.
+func nodeSelector(nodeName string) string {
+	return fields.OneTermEqualSelector("spec.nodeName", nodeName).String()
+}
+
+// AnnotatedSets implements AnnotatedSets from the informer's cache.
 func (p *PodGPUSets) AnnotatedSets() [][]string {
-	pods := p.annotatedPods()
+	return gpuSets(p.annotatedPods())
+}
+
+// FreshAnnotatedSets implements AnnotatedSets with a consistent read of
+// the node's pods from the API server.
+func (p *PodGPUSets) FreshAnnotatedSets(ctx context.Context) ([][]string, error) {
+	list, err := p.client.CoreV1().Pods(metav1.NamespaceAll).List(ctx, metav1.ListOptions{FieldSelector: nodeSelector(p.nodeName)})
+	if err != nil {
+		return nil, fmt.Errorf("listing the pods of node %s: %w", p.nodeName, err)
+	}
+	pods := make([]*corev1.Pod, 0, len(list.Items))
+	for i := range list.Items {
+		pods = append(pods, &list.Items[i])
+	}
+	return gpuSets(annotatedPods(pods)), nil
+}
+
+func gpuSets(pods []*corev1.Pod) [][]string {
 	out := make([][]string, 0, len(pods))
 	for _, pod := range pods {
 		out = append(out, gantryv1alpha1.ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation]))

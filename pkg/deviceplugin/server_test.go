@@ -2,6 +2,7 @@ package deviceplugin
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"os"
@@ -58,9 +59,17 @@ func (c *fakeClock) Step(d time.Duration) {
 	c.now = c.now.Add(d)
 }
 
-type staticSets [][]string
+// staticSets is what the pod informer has seen (cached) and what the API
+// server holds (fresh, or freshErr).
+type staticSets struct {
+	cached, fresh [][]string
+	freshErr      error
+}
 
-func (s staticSets) AnnotatedSets() [][]string { return s }
+func (s staticSets) AnnotatedSets() [][]string { return s.cached }
+func (s staticSets) FreshAnnotatedSets(context.Context) ([][]string, error) {
+	return s.fresh, s.freshErr
+}
 
 type pluginEnv struct {
 	kubelet *kubelet
@@ -368,7 +377,7 @@ func TestGetPreferredAllocation(t *testing.T) {
 	all := []string{"GPU-0", "GPU-1", "GPU-2", "GPU-3", "GPU-4", "GPU-5", "GPU-6", "GPU-7"}
 	cases := []struct {
 		name      string
-		annotated staticSets
+		annotated *staticSets
 		available []string
 		must      []string
 		size      int32
@@ -388,18 +397,39 @@ func TestGetPreferredAllocation(t *testing.T) {
 		want: []string{"GPU-4", "GPU-5", "GPU-6", "GPU-7"},
 	}, {
 		name:      "the scheduler's annotated choice wins when it fits",
-		annotated: staticSets{{"GPU-4", "GPU-5"}},
+		annotated: &staticSets{cached: [][]string{{"GPU-4", "GPU-5"}}},
 		available: all, size: 2,
 		want: []string{"GPU-4", "GPU-5"},
 	}, {
-		name:      "the oldest fitting annotation wins; sets that do not fit are skipped",
-		annotated: staticSets{{"GPU-0", "GPU-1", "GPU-2"}, {"GPU-0", "GPU-7"}, {"GPU-6", "GPU-7"}, {"GPU-4", "GPU-5"}},
+		name: "the oldest fitting annotation wins; sets that do not fit are skipped",
+		annotated: &staticSets{cached: [][]string{{"GPU-0", "GPU-1", "GPU-2"}, {"GPU-0", "GPU-7"}, {"GPU-6", "GPU-7"}, {"GPU-4", "GPU-5"}},
+			fresh: [][]string{{"GPU-2", "GPU-3"}}},
 		available: []string{"GPU-1", "GPU-2", "GPU-3", "GPU-4", "GPU-5", "GPU-6", "GPU-7"}, size: 2,
 		want: []string{"GPU-6", "GPU-7"},
 	}, {
 		name:      "an annotation that misses must-include is not used",
-		annotated: staticSets{{"GPU-4", "GPU-5"}},
+		annotated: &staticSets{cached: [][]string{{"GPU-4", "GPU-5"}}},
 		available: all, must: []string{"GPU-0"}, size: 2,
+		want: []string{"GPU-0", "GPU-1"},
+	}, {
+		name:      "the informer has not seen the binding yet: the API server's copy is used",
+		annotated: &staticSets{cached: [][]string{{"GPU-4", "GPU-5"}}, fresh: [][]string{{"GPU-4", "GPU-5"}, {"GPU-1", "GPU-2"}}},
+		available: []string{"GPU-0", "GPU-1", "GPU-2", "GPU-3", "GPU-6", "GPU-7"}, size: 2,
+		want: []string{"GPU-1", "GPU-2"}, // by topology: 6 and 7, keeping GPUs 0-3 whole
+	}, {
+		name:      "no bound pod's set fits: chosen away from the GPUs other bound pods wait for",
+		annotated: &staticSets{fresh: [][]string{{"GPU-0", "GPU-1", "GPU-2", "GPU-3"}}},
+		available: all, size: 2,
+		want: []string{"GPU-4", "GPU-5"},
+	}, {
+		name:      "no room away from them: chosen among them",
+		annotated: &staticSets{fresh: [][]string{{"GPU-0", "GPU-1", "GPU-2", "GPU-3"}}},
+		available: []string{"GPU-0", "GPU-1", "GPU-2", "GPU-3", "GPU-4"}, size: 2,
+		want: []string{"GPU-0", "GPU-1"},
+	}, {
+		name:      "the API server cannot be read: chosen by topology",
+		annotated: &staticSets{freshErr: errors.New("connection refused")},
+		available: all, size: 2,
 		want: []string{"GPU-0", "GPU-1"},
 	}, {
 		name:      "must-include outside available",
@@ -418,7 +448,7 @@ func TestGetPreferredAllocation(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			env := startPlugin(t, func(_ *ServerConfig, _ *[]Resource, a *AnnotatedSets) {
 				if tc.annotated != nil {
-					*a = tc.annotated
+					*a = *tc.annotated
 				}
 			})
 			resp, err := env.kubelet.plugin("nvidia.com/gpu").GetPreferredAllocation(t.Context(), &pluginapi.PreferredAllocationRequest{

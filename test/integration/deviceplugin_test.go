@@ -2,6 +2,7 @@ package integration
 
 import (
 	"context"
+	"fmt"
 	"slices"
 	"strings"
 	"testing"
@@ -9,6 +10,8 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/tools/clientcmd"
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
@@ -127,5 +130,51 @@ func TestDevicePluginPublishesNodeGPU(t *testing.T) {
 		return false, nil
 	}); err != nil {
 		t.Errorf("no %s event on the pod: %v", deviceplugin.ReasonAllocationMismatch, err)
+	}
+}
+
+// TestDevicePluginReadsTheSchedulersChoiceFresh binds a pod with the
+// scheduler's GPU choice and at once asks for the node's choices the way
+// GetPreferredAllocation does when its informer has not seen the binding
+// (the kubelet asks within a millisecond of seeing it): the API server's
+// answer, read with the device plugin's own permissions, must hold it.
+func TestDevicePluginReadsTheSchedulersChoiceFresh(t *testing.T) {
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	n := newDevicePluginNode(ctx, t, "dp-node-fresh", "dgx-a100")
+	cfg, err := clientcmd.BuildConfigFromFlags("", n.opts.Kubeconfig)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sets, err := deviceplugin.NewPodGPUSets(ctx, cs, n.name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := controlPlane.CreateNamespace(ctx, "dp-fresh")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, gpus := range [][]int{{2, 5}, {0, 1, 3, 4}} {
+		pod := gpuPod(ns, fmt.Sprintf("train-%d", i), "gantry", int64(len(gpus)))
+		pod.Spec.NodeName = n.name
+		var ids []string
+		for _, g := range gpus {
+			ids = append(ids, n.uuid(g))
+		}
+		pod.Annotations = map[string]string{gantryv1alpha1.GPUIDsAnnotation: strings.Join(ids, ",")}
+		if err := controlPlane.Client.Create(ctx, pod); err != nil {
+			t.Fatal(err)
+		}
+		fresh, err := sets.FreshAnnotatedSets(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(fresh, func(s []string) bool { return slices.Equal(s, ids) }) {
+			t.Errorf("right after binding %s: the API server's choices %v lack %v", pod.Name, fresh, ids)
+		}
 	}
 }
