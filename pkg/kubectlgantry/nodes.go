@@ -6,8 +6,11 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
@@ -153,6 +156,10 @@ func nodeMapFromNodeGPU(ng *gantryv1alpha1.NodeGPU, pods []*corev1.Pod, res core
 	health := map[int32]gantryv1alpha1.GPUHealth{}
 	for _, h := range ng.Status.Health {
 		health[h.Index] = h
+	}
+	if c := meta.FindStatusCondition(ng.Status.Conditions, gantryv1alpha1.NodeGPUAllocationsCurrent); c != nil && c.Status == metav1.ConditionFalse {
+		m.Problems = append(m.Problems, fmt.Sprintf("allocations are as of %s, the kubelet unread since: %s",
+			c.LastTransitionTime.UTC().Format(time.RFC3339), c.Message))
 	}
 	kubelet := map[int32][]string{}
 	for _, a := range ng.Status.Allocations {

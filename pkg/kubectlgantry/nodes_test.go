@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -121,6 +122,19 @@ func TestNodesUnnamedHolder(t *testing.T) {
 	}
 	v := BuildNodes(s, nil)
 	if p := v.Nodes[0].Problems; len(p) != 1 || !strings.Contains(p[0], "ns/by-count holds 2 GPUs that neither gantry.dev/gpu-ids nor the NodeGPU's allocations name") {
+		t.Errorf("problems = %v", p)
+	}
+}
+
+func TestNodesStaleAllocations(t *testing.T) {
+	ng := dgx("n")
+	since := metav1.NewTime(time.Date(2026, 12, 3, 11, 0, 0, 0, time.UTC))
+	ng.Status.Conditions = []metav1.Condition{{
+		Type: gantryv1alpha1.NodeGPUAllocationsCurrent, Status: metav1.ConditionFalse, LastTransitionTime: since,
+		Reason: gantryv1alpha1.ReasonPodResourcesUnavailable, Message: "allocations are the last ones read: connection refused",
+	}}
+	v := BuildNodes(&State{NodeGPUs: []gantryv1alpha1.NodeGPU{ng}}, nil)
+	if p := v.Nodes[0].Problems; len(p) != 1 || !strings.Contains(p[0], "allocations are as of 2026-12-03T11:00:00Z") || !strings.Contains(p[0], "connection refused") {
 		t.Errorf("problems = %v", p)
 	}
 }
