@@ -21,19 +21,21 @@ declare -A pkg=(
   [staticcheck]=honnef.co/go/tools/cmd/staticcheck
   [kwok]=sigs.k8s.io/kwok/cmd/kwok
   [helm]=helm.sh/helm/v3/cmd/helm
+  [scheduler-plugins]=sigs.k8s.io/scheduler-plugins/cmd/scheduler
 )
-declare -A moddir=([kwok]=$root/hack/tools [helm]=$root/hack/tools)
+declare -A moddir=([kwok]=$root/hack/tools [helm]=$root/hack/tools [scheduler-plugins]=$root/hack/tools/scheduler-plugins)
 
 # Link-time settings a tool's own build sets. Helm's Makefile stamps its
 # version and the Kubernetes version of its client-go (the version `helm
 # template` renders for and `helm lint` checks deprecations against; without
-# it both assume v1.20).
+# it both assume v1.20). Here that version is Gantry's own (the main
+# module's client-go), the release the chart is made for.
 ldflags() { # name moddir
   case $1 in
     helm)
       local helm_ver k8s_ver major minor
       helm_ver=$(cd "$2" && go list -m -f '{{.Version}}' helm.sh/helm/v3)
-      k8s_ver=$(cd "$2" && go list -m -f '{{.Version}}' k8s.io/client-go)
+      k8s_ver=$(cd "$root" && go list -m -f '{{.Version}}' k8s.io/client-go)
       IFS=. read -r major minor _ <<<"${k8s_ver#v}"
       major=$((major + 1))
       echo "-X helm.sh/helm/v3/internal/version.version=$helm_ver" \
@@ -46,7 +48,7 @@ ldflags() { # name moddir
 }
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver kube-controller-manager kwok controller-gen staticcheck helm)
+[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver kube-controller-manager kwok controller-gen staticcheck helm scheduler-plugins)
 
 for name in "${tools[@]}"; do
   p=${pkg[$name]:-}

@@ -16,10 +16,12 @@ if ! go mod tidy -diff; then
   echo "verify: go.mod/go.sum are not tidy: run 'make vendor'" >&2
   failed=1
 fi
-if ! (cd hack/tools && go mod tidy -diff); then
-  echo "verify: hack/tools/go.mod is not tidy: run 'cd hack/tools && go mod tidy'" >&2
-  failed=1
-fi
+for m in hack/tools hack/tools/scheduler-plugins; do
+  if ! (cd "$m" && go mod tidy -diff); then
+    echo "verify: $m/go.mod is not tidy: run 'cd $m && go mod tidy'" >&2
+    failed=1
+  fi
+done
 
 echo "verify: vendor/ matches go.mod"
 go mod vendor -o "$tmp/vendor"

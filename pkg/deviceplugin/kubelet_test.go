@@ -1,6 +1,7 @@
 package deviceplugin
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"k8s.io/klog/v2"
 	pluginapi "k8s.io/kubelet/pkg/apis/deviceplugin/v1beta1"
 	kubeletplugin "k8s.io/kubernetes/pkg/kubelet/cm/devicemanager/plugin/v1beta1"
 )
@@ -40,7 +42,7 @@ func newKubelet(t testing.TB, dir string) *kubelet {
 	k := &kubelet{t: t, dir: dir, plugins: map[string]kubeletplugin.DevicePlugin{}, connections: map[string]int{}, latest: map[string][]*pluginapi.Device{}, changed: make(chan struct{})}
 	t.Cleanup(func() {
 		if k.server != nil {
-			_ = k.server.Stop()
+			_ = k.server.Stop(klog.Background())
 		}
 	})
 	return k
@@ -48,11 +50,11 @@ func newKubelet(t testing.TB, dir string) *kubelet {
 
 func (k *kubelet) start() {
 	k.t.Helper()
-	srv, err := kubeletplugin.NewServer(filepath.Join(k.dir, "kubelet.sock"), k, k)
+	srv, err := kubeletplugin.NewServer(klog.Background(), filepath.Join(k.dir, "kubelet.sock"), k, k)
 	if err != nil {
 		k.t.Fatal(err)
 	}
-	if err := srv.Start(); err != nil {
+	if err := srv.Start(klog.Background()); err != nil {
 		k.t.Fatal(err)
 	}
 	k.server = srv
@@ -62,7 +64,7 @@ func (k *kubelet) start() {
 // kubelet, wipes the plugin sockets from the folder and recreates its own.
 func (k *kubelet) restart() {
 	k.t.Helper()
-	if err := k.server.Stop(); err != nil {
+	if err := k.server.Stop(klog.Background()); err != nil {
 		k.t.Fatal(err)
 	}
 	k.start()
@@ -70,7 +72,7 @@ func (k *kubelet) restart() {
 
 // CleanupPluginDirectory removes every socket, its own stale one too, as
 // the kubelet's device manager does at start before it listens.
-func (k *kubelet) CleanupPluginDirectory(dir string) error {
+func (k *kubelet) CleanupPluginDirectory(_ klog.Logger, dir string) error {
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return err
@@ -85,7 +87,7 @@ func (k *kubelet) CleanupPluginDirectory(dir string) error {
 	return nil
 }
 
-func (k *kubelet) PluginConnected(resource string, p kubeletplugin.DevicePlugin) error {
+func (k *kubelet) PluginConnected(_ context.Context, resource string, p kubeletplugin.DevicePlugin) error {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.plugins[resource] = p
@@ -93,13 +95,13 @@ func (k *kubelet) PluginConnected(resource string, p kubeletplugin.DevicePlugin)
 	return nil
 }
 
-func (k *kubelet) PluginDisconnected(resource string) {
+func (k *kubelet) PluginDisconnected(_ klog.Logger, resource, _ string) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	delete(k.plugins, resource)
 }
 
-func (k *kubelet) PluginListAndWatchReceiver(resource string, resp *pluginapi.ListAndWatchResponse) {
+func (k *kubelet) PluginListAndWatchReceiver(_ klog.Logger, resource string, resp *pluginapi.ListAndWatchResponse) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.latest[resource] = resp.Devices

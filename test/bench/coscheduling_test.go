@@ -6,29 +6,14 @@ import (
 	"testing"
 
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/klog/v2"
 	configv1 "k8s.io/kube-scheduler/config/v1"
-	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/utils/ptr"
-	ctrllog "sigs.k8s.io/controller-runtime/pkg/log"
-
-	// Registers Coscheduling's args (CoschedulingArgs) with kube-scheduler's
-	// configuration scheme, so the in-process scheduler decodes them.
-	_ "sigs.k8s.io/scheduler-plugins/apis/config/scheme"
-	"sigs.k8s.io/scheduler-plugins/pkg/coscheduling"
 )
 
-func init() {
-	// Coscheduling reads PodGroups through a controller-runtime cache, whose
-	// logs go nowhere (with a warning and a stack trace) unless set.
-	ctrllog.SetLogger(klog.NewKlogr())
-}
-
-// coschedulingOptions registers scheduler-plugins' Coscheduling, the
-// baseline of the gang benchmark, as an out-of-tree plugin.
-func coschedulingOptions() []app.Option {
-	return []app.Option{app.WithPlugin(coscheduling.Name, coscheduling.New)}
-}
+// coscheduling is scheduler-plugins' Coscheduling, the baseline of the gang
+// benchmark, run by scheduler-plugins' own scheduler binary
+// (framework.SchedulerPluginsTool).
+const coscheduling = "Coscheduling"
 
 // coschedulingConfig is a scheduler with one profile, schedulerName: the
 // default kube-scheduler profile plus Coscheduling as scheduler-plugins'
@@ -48,13 +33,13 @@ func coschedulingConfig(b *testing.B, kubeconfig, schedulerName string, permitWa
 	profile := configv1.KubeSchedulerProfile{
 		SchedulerName: ptr.To(schedulerName),
 		Plugins: &configv1.Plugins{
-			MultiPoint: configv1.PluginSet{Enabled: []configv1.Plugin{{Name: coscheduling.Name}}},
+			MultiPoint: configv1.PluginSet{Enabled: []configv1.Plugin{{Name: coscheduling}}},
 			QueueSort: configv1.PluginSet{
-				Enabled:  []configv1.Plugin{{Name: coscheduling.Name}},
+				Enabled:  []configv1.Plugin{{Name: coscheduling}},
 				Disabled: []configv1.Plugin{{Name: "*"}},
 			},
 		},
-		PluginConfig: []configv1.PluginConfig{{Name: coscheduling.Name, Args: runtime.RawExtension{Raw: args}}},
+		PluginConfig: []configv1.PluginConfig{{Name: coscheduling, Args: runtime.RawExtension{Raw: args}}},
 	}
 	c := configv1.KubeSchedulerConfiguration{Profiles: []configv1.KubeSchedulerProfile{profile}}
 	c.APIVersion = configv1.SchemeGroupVersion.String()

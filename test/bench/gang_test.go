@@ -76,6 +76,9 @@ type gangScheduler struct {
 	name    string
 	config  func(b *testing.B, kubeconfig string) string
 	options []app.Option
+	// tool, when set, is a scheduler binary of `make tools` that runs the
+	// configuration as its own process (outside the profiler's labels).
+	tool string
 }
 
 // run starts the scheduler, runs f and stops the scheduler. The scheduler's
@@ -84,7 +87,12 @@ type gangScheduler struct {
 // (go tool pprof -tagfocus scheduler=gantry).
 func (s gangScheduler) run(ctx context.Context, b *testing.B, cp *framework.ControlPlane, what string, f func(ctx context.Context)) {
 	pprof.Do(ctx, pprof.Labels("scheduler", s.name, "run", what), func(ctx context.Context) {
-		stop := framework.StartScheduler(ctx, b, s.config(b, cp.Kubeconfig), s.options...)
+		var stop func()
+		if s.tool != "" {
+			stop = framework.StartSchedulerTool(ctx, b, s.tool, s.config(b, cp.Kubeconfig))
+		} else {
+			stop = framework.StartScheduler(ctx, b, s.config(b, cp.Kubeconfig), s.options...)
+		}
 		defer stop()
 		f(ctx)
 	})
@@ -112,7 +120,7 @@ func gangSchedulers() []gangScheduler {
 			config: func(b *testing.B, kubeconfig string) string {
 				return coschedulingConfig(b, kubeconfig, "bench-gang-coscheduling", coschedulingPermitWaitingTimeSeconds, coschedulingPodGroupBackoffSeconds)
 			},
-			options: coschedulingOptions(),
+			tool: framework.SchedulerPluginsTool,
 		},
 	}
 }

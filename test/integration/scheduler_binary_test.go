@@ -30,7 +30,7 @@ func TestBinariesPrintVersionAndHelp(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s --version: %v\n%s", name, err, out)
 			}
-			if !strings.HasPrefix(string(out), name+" ") || !strings.Contains(string(out), "kubernetes v1.34.4") {
+			if !strings.HasPrefix(string(out), name+" ") || !strings.Contains(string(out), "kubernetes v1.37.2") {
 				t.Errorf("%s --version printed %q, want the binary's name and the pinned kubernetes version", name, out)
 			}
 

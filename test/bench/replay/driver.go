@@ -189,7 +189,12 @@ func Replay(ctx context.Context, t testing.TB, cp *framework.ControlPlane, clust
 	if err != nil {
 		return nil, err
 	}
-	stopSched := framework.StartScheduler(ctx, t, config, s.Options...)
+	var stopSched func()
+	if s.Tool != "" {
+		stopSched = framework.StartSchedulerTool(ctx, t, s.Tool, config)
+	} else {
+		stopSched = framework.StartScheduler(ctx, t, config, s.Options...)
+	}
 	defer stopSched()
 
 	r.mu.Lock()

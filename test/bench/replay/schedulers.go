@@ -10,20 +10,15 @@ import (
 	configv1 "k8s.io/kube-scheduler/config/v1"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/scheduler-plugins/pkg/capacityscheduling"
-	"sigs.k8s.io/scheduler-plugins/pkg/coscheduling"
 	"sigs.k8s.io/yaml"
-
-	// Registers Coscheduling's args with kube-scheduler's configuration
-	// scheme, so the in-process scheduler decodes them.
-	_ "sigs.k8s.io/scheduler-plugins/apis/config/scheme"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
 
 // Scheduler is one scheduler under test: a kube-scheduler configuration
-// with one profile and the out-of-tree plugins it needs, run in-process.
+// with one profile and the out-of-tree plugins it needs, run in-process,
+// or a scheduler binary of its own (Tool).
 type Scheduler struct {
 	// Name is the short name in reports ("gantry", "default", ...).
 	Name string
@@ -34,6 +29,9 @@ type Scheduler struct {
 	Config func(kubeconfig, dir, schedulerName string) (string, error)
 	// Options are the out-of-tree plugins.
 	Options []app.Option
+	// Tool, when set, is a scheduler binary built by `make tools` that runs
+	// the configuration as its own process instead.
+	Tool string
 	// GPUIDs: the scheduler chooses the GPUs (gantry.dev/gpu-ids).
 	GPUIDs bool
 	// Queues: create Queue objects for the workload's queues.
@@ -43,6 +41,12 @@ type Scheduler struct {
 	// cluster, its max the whole cluster.
 	ElasticQuotas bool
 }
+
+// scheduler-plugins' plugin names, as its scheduler binary registers them.
+const (
+	coschedulingPlugin       = "Coscheduling"
+	capacitySchedulingPlugin = "CapacityScheduling"
+)
 
 // EnvQueueArgs, when set, replaces GantryQueue's args in Gantry's profile
 // (JSON, e.g. {"resourceName":"nvidia.com/gpu","fairShareReclaim":true}),
@@ -102,21 +106,18 @@ func Schedulers() []Scheduler {
 					SchedulerName: ptr.To(name),
 					Plugins: &configv1.Plugins{
 						MultiPoint: configv1.PluginSet{
-							Enabled:  []configv1.Plugin{{Name: coscheduling.Name}, {Name: capacityscheduling.Name}},
+							Enabled:  []configv1.Plugin{{Name: coschedulingPlugin}, {Name: capacitySchedulingPlugin}},
 							Disabled: []configv1.Plugin{{Name: "DefaultPreemption"}},
 						},
 						QueueSort: configv1.PluginSet{
-							Enabled:  []configv1.Plugin{{Name: coscheduling.Name}},
+							Enabled:  []configv1.Plugin{{Name: coschedulingPlugin}},
 							Disabled: []configv1.Plugin{{Name: "*"}},
 						},
 					},
-					PluginConfig: []configv1.PluginConfig{{Name: coscheduling.Name, Args: runtime.RawExtension{Raw: args}}},
+					PluginConfig: []configv1.PluginConfig{{Name: coschedulingPlugin, Args: runtime.RawExtension{Raw: args}}},
 				})
 			},
-			Options: []app.Option{
-				app.WithPlugin(coscheduling.Name, coscheduling.New),
-				app.WithPlugin(capacityscheduling.Name, capacityscheduling.New),
-			},
+			Tool:          framework.SchedulerPluginsTool,
 			ElasticQuotas: true,
 		},
 		{

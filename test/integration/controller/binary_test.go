@@ -25,7 +25,7 @@ import (
 func TestBinary(t *testing.T) {
 	bin := framework.BuildBinary(t, "./cmd/gantry-controller")
 	out, err := exec.Command(bin, "--version").CombinedOutput()
-	if err != nil || !strings.HasPrefix(string(out), "gantry-controller ") || !strings.Contains(string(out), "kubernetes v1.34.4") {
+	if err != nil || !strings.HasPrefix(string(out), "gantry-controller ") || !strings.Contains(string(out), "kubernetes v1.37.2") {
 		t.Fatalf("gantry-controller --version: %v: %q", err, out)
 	}
 

@@ -36,6 +36,11 @@ func (tx *Tx) Check(options ...CheckOption) <-chan error {
 }
 
 func (tx *Tx) check(cfg checkConfig, ch chan error) {
+	defer func() {
+		if r := recover(); r != nil {
+			ch <- panicked{r}
+		}
+	}()
 	// Force loading free list if opened in ReadOnly mode.
 	tx.db.loadFreelist()
 
@@ -281,10 +286,10 @@ func HexKVStringer() KVStringer {
 
 type hexKvStringer struct{}
 
-func (_ hexKvStringer) KeyToString(key []byte) string {
+func (hexKvStringer) KeyToString(key []byte) string {
 	return hex.EncodeToString(key)
 }
 
-func (_ hexKvStringer) ValueToString(value []byte) string {
+func (hexKvStringer) ValueToString(value []byte) string {
 	return hex.EncodeToString(value)
 }

@@ -51,9 +51,6 @@ type Reconciler struct {
 	// topologyCache tracks the distribution of Nodes and endpoints across zones
 	// to enable TopologyAwareHints.
 	topologyCache *topologycache.TopologyCache
-	// trafficDistributionEnabled determines if trafficDistribution field is to
-	// be considered when reconciling EndpointSlice hints.
-	trafficDistributionEnabled bool
 	// preferSameTrafficDistribution determines if the new (PreferSameZone /
 	// PreferSameNode) trafficDistribution values should be considered when
 	// reconciling EndpointSlice hints.
@@ -65,11 +62,10 @@ type Reconciler struct {
 
 type ReconcilerOption func(*Reconciler)
 
-// WithTrafficDistributionEnabled controls whether the Reconciler considers the
-// `trafficDistribution` field while reconciling EndpointSlices.
-func WithTrafficDistributionEnabled(enabled, preferSame bool) ReconcilerOption {
+// WithPreferSameTrafficDistributionEnabled controls whether the Reconciler
+// accepts the new `trafficDistribution` values.
+func WithPreferSameTrafficDistributionEnabled(preferSame bool) ReconcilerOption {
 	return func(r *Reconciler) {
-		r.trafficDistributionEnabled = enabled
 		r.preferSameTrafficDistribution = preferSame
 	}
 }
@@ -77,7 +73,7 @@ func WithTrafficDistributionEnabled(enabled, preferSame bool) ReconcilerOption {
 // validTrafficDistribution determines whether TrafficDistribution is set and valid for
 // this cluster.
 func (r *Reconciler) validTrafficDistribution(trafficDistribution *string) bool {
-	if trafficDistribution == nil || !r.trafficDistributionEnabled {
+	if trafficDistribution == nil {
 		return false
 	}
 	if *trafficDistribution == corev1.ServiceTrafficDistributionPreferClose {

@@ -36,9 +36,13 @@ type fakeWaitingPod struct {
 func (w *fakeWaitingPod) GetPod() *v1.Pod             { return w.pod }
 func (w *fakeWaitingPod) GetPendingPlugins() []string { return w.pending }
 func (w *fakeWaitingPod) Allow(string)                { w.allowed = true }
-func (w *fakeWaitingPod) Reject(_ string, msg string) { w.rejected = msg }
-func (w *fakeWaitingPod) String() string              { return w.pod.Name }
-func (w *fakeWaitingPod) isWaiting() bool             { return !w.allowed && w.rejected == "" }
+func (w *fakeWaitingPod) Reject(_ string, msg string) bool {
+	w.rejected = msg
+	return true
+}
+func (w *fakeWaitingPod) Preempt(_ string, msg string) bool { return w.Reject("", msg) }
+func (w *fakeWaitingPod) String() string                    { return w.pod.Name }
+func (w *fakeWaitingPod) isWaiting() bool                   { return !w.allowed && w.rejected == "" }
 
 // fakeHandle records what the plugin asks of the framework.
 type fakeHandle struct {
@@ -48,7 +52,7 @@ type fakeHandle struct {
 	recorder  *events.FakeRecorder
 }
 
-func (h *fakeHandle) IterateOverWaitingPods(cb func(framework.WaitingPod)) {
+func (h *fakeHandle) IterateOverWaitingPods(cb func(fwk.WaitingPod)) {
 	h.mu.Lock()
 	ws := slices.Clone(h.waiting)
 	h.mu.Unlock()
@@ -68,7 +72,7 @@ func (h *fakeHandle) Activate(_ klog.Logger, pods map[string]*v1.Pod) {
 	slices.Sort(h.activated)
 }
 
-func (h *fakeHandle) EventRecorder() events.EventRecorder { return h.recorder }
+func (h *fakeHandle) EventRecorder() events.EventRecorderLogger { return h.recorder }
 
 // wait puts pods in Permit, waiting on the plugin.
 func (h *fakeHandle) wait(pods ...*v1.Pod) []*fakeWaitingPod {

@@ -13,7 +13,7 @@ import (
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
+	fwk "k8s.io/kube-scheduler/framework"
 )
 
 // startInformers feeds the shared state: PodGroups from a dynamic informer
@@ -22,7 +22,7 @@ import (
 // from the scheduler's shared pod informer. Both also activate gangs whose
 // pods PreEnqueue held back, once they may pass. The informers stop with
 // ctx.
-func (st *state) startInformers(ctx context.Context, logger klog.Logger, h framework.Handle) error {
+func (st *state) startInformers(ctx context.Context, logger klog.Logger, h fwk.Handle) error {
 	if h.KubeConfig() == nil {
 		return errors.New("the framework handle has no kubeconfig to watch PodGroups with")
 	}
@@ -91,15 +91,16 @@ func (w *watcher) setImplicit(pod *v1.Pod) {
 	}
 }
 
-func (w *watcher) onPodAdd(obj any, isInInitialList bool) {
+// onPodAdd activates the gang a pod completes. Pods of the informer's
+// initial list too: after a scheduler restart every pod arrives in it, one
+// at a time, and a member queued before its last sibling reached the
+// informer was held back by PreEnqueue with nothing else to wake it.
+func (w *watcher) onPodAdd(obj any, _ bool) {
 	pod, ok := obj.(*v1.Pod)
 	if !ok {
 		return
 	}
 	w.setImplicit(pod)
-	if isInInitialList {
-		return
-	}
 	if name := gangOf(pod); name != "" && pod.Spec.NodeName == "" && len(pod.Spec.SchedulingGates) == 0 {
 		w.activateIfComplete(pod.Namespace, name)
 	}

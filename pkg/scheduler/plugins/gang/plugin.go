@@ -84,14 +84,14 @@ const (
 )
 
 var (
-	_ framework.PreEnqueuePlugin  = &Gang{}
-	_ framework.QueueSortPlugin   = &Gang{}
-	_ framework.PreFilterPlugin   = &Gang{}
-	_ framework.FilterPlugin      = &Gang{}
-	_ framework.PostFilterPlugin  = &Gang{}
-	_ framework.ReservePlugin     = &Gang{}
-	_ framework.PermitPlugin      = &Gang{}
-	_ framework.EnqueueExtensions = &Gang{}
+	_ fwk.PreEnqueuePlugin  = &Gang{}
+	_ fwk.QueueSortPlugin   = &Gang{}
+	_ fwk.PreFilterPlugin   = &Gang{}
+	_ fwk.FilterPlugin      = &Gang{}
+	_ fwk.PostFilterPlugin  = &Gang{}
+	_ fwk.ReservePlugin     = &Gang{}
+	_ fwk.PermitPlugin      = &Gang{}
+	_ fwk.EnqueueExtensions = &Gang{}
 )
 
 // GPUStates gives a node's GPU state, and false for a node without a usable
@@ -102,11 +102,11 @@ type GPUStates interface {
 	Node(name string) (gtcore.NodeState, bool)
 }
 
-// handle is what the plugin uses of framework.Handle.
+// handle is what the plugin uses of fwk.Handle.
 type handle interface {
-	IterateOverWaitingPods(callback func(framework.WaitingPod))
+	IterateOverWaitingPods(callback func(fwk.WaitingPod))
 	Activate(logger klog.Logger, pods map[string]*v1.Pod)
-	EventRecorder() events.EventRecorder
+	EventRecorder() events.EventRecorderLogger
 }
 
 // Gang is the plugin.
@@ -137,7 +137,7 @@ type Gang struct {
 
 // New builds the plugin: args are validated first, so a bad configuration
 // stops the scheduler at start with a message naming the field.
-func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := ParseArgs(obj)
 	if err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ type state struct {
 
 var sharedStates perscheduler.Values[*state]
 
-func sharedState(ctx context.Context, h framework.Handle) (*state, error) {
+func sharedState(ctx context.Context, h fwk.Handle) (*state, error) {
 	return sharedStates.Get(ctx, h, func() (*state, error) {
 		logger := klog.FromContext(ctx).WithValues("plugin", Name)
 		st := &state{groups: NewPodGroups(logger), book: core.NewBook(nil)}
@@ -194,7 +194,7 @@ func sharedState(ctx context.Context, h framework.Handle) (*state, error) {
 	})
 }
 
-// Name implements framework.Plugin.
+// Name implements fwk.Plugin.
 func (pl *Gang) Name() string { return Name }
 
 // gangOf returns the name of the pod's PodGroup, or "" for a pod outside
@@ -327,12 +327,23 @@ func (pl *Gang) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
 
 // Less implements QueueSort: priority, then the gang's age, then keys (see
 // core.Less).
-func (pl *Gang) Less(a, b fwk.QueuedPodInfo) bool {
+func (pl *Gang) Less(a, b fwk.QueuedEntityInfo) bool {
 	return core.Less(pl.sortKey(a), pl.sortKey(b))
 }
 
-func (pl *Gang) sortKey(q fwk.QueuedPodInfo) core.SortKey {
-	pod := q.GetPodInfo().GetPod()
+// queuedPod is what a queued single pod offers beyond fwk.QueuedEntityInfo.
+type queuedPod interface {
+	GetPodInfo() fwk.PodInfo
+}
+
+func (pl *Gang) sortKey(q fwk.QueuedEntityInfo) core.SortKey {
+	qp, ok := q.(queuedPod)
+	if !ok {
+		// An upstream pod group (GenericWorkload), queued whole: by
+		// priority and time, as the default sort does.
+		return core.SortKey{Priority: q.GetPriority(), Time: q.GetTimestamp()}
+	}
+	pod := qp.GetPodInfo().GetPod()
 	podKey := pod.Namespace + "/" + pod.Name
 	k := core.SortKey{Priority: corev1helpers.PodPriority(pod), Time: q.GetTimestamp(), Group: podKey, Pod: podKey}
 	if name := gangOf(pod); name != "" {
@@ -382,7 +393,7 @@ func readState(cs fwk.CycleState) *cycleState {
 // PreFilter gives a gang member its place in the gang's plan, planning the
 // gang first when it has no plan the member can use. A pod outside gangs
 // skips the plugin unless plans hold places it must keep off (heldFor).
-func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	name := gangOf(pod)
 	if name == "" {
 		held := pl.heldFor(pod)
@@ -426,7 +437,7 @@ func (pl *Gang) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, n
 	}
 	cs.Write(stateKey, &cycleState{gang: key, node: a.Node})
 	logger.V(4).Info("Gang member takes its planned place", "pod", klog.KObj(pod), "gang", key, "node", a.Node)
-	return &framework.PreFilterResult{NodeNames: sets.New(a.Node)}, nil
+	return &fwk.PreFilterResult{NodeNames: sets.New(a.Node)}, nil
 }
 
 // planGang plans every member of the pod's gang that is not bound or
@@ -615,9 +626,9 @@ func (pl *Gang) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo
 	return fwk.NewStatus(fwk.UnschedulableAndUnresolvable, fmt.Sprintf("gang %s planned this pod on node %s", s.gang, s.node))
 }
 
-// PreFilterExtensions implements framework.PreFilterPlugin: the plan does
+// PreFilterExtensions implements fwk.PreFilterPlugin: the plan does
 // not change with the pods other plugins add or remove.
-func (pl *Gang) PreFilterExtensions() framework.PreFilterExtensions { return nil }
+func (pl *Gang) PreFilterExtensions() fwk.PreFilterExtensions { return nil }
 
 // PostFilter runs when a gang member fits no node: its planned node no
 // longer fits it (other plugins' Filter said so), or the gang could not be
@@ -625,7 +636,7 @@ func (pl *Gang) PreFilterExtensions() framework.PreFilterExtensions { return nil
 // failures are UnschedulableAndUnresolvable on every node, so
 // DefaultPreemption (which the default profile runs before this plugin)
 // finds no victims for one member of a gang that cannot be placed whole.
-func (pl *Gang) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, statuses framework.NodeToStatusReader) (*framework.PostFilterResult, *fwk.Status) {
+func (pl *Gang) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, statuses fwk.NodeToStatusReader) (*fwk.PostFilterResult, *fwk.Status) {
 	name := gangOf(pod)
 	if name == "" {
 		if !pl.preemptionMayHelp(statuses) {
@@ -694,7 +705,7 @@ func (pl *Gang) PostFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, 
 // preemptionMayHelp reports whether some node refused the pod for a
 // reason preemption can cure (Unschedulable, not UnschedulableAndUnresolvable;
 // a PreFilter's refusal marks every node with its own status).
-func (pl *Gang) preemptionMayHelp(statuses framework.NodeToStatusReader) bool {
+func (pl *Gang) preemptionMayHelp(statuses fwk.NodeToStatusReader) bool {
 	if pl.cluster == nil {
 		return false
 	}
@@ -706,7 +717,7 @@ func (pl *Gang) preemptionMayHelp(statuses framework.NodeToStatusReader) bool {
 // before this plugin planned it. A refusal that no cluster event can cure
 // (UnschedulableAndUnresolvable) blocks the gang's plans until the member
 // passes, so its siblings are not placed and held in vain meanwhile.
-func (pl *Gang) memberRefused(logger klog.Logger, pod *v1.Pod, key string, st *fwk.Status) (*framework.PostFilterResult, *fwk.Status) {
+func (pl *Gang) memberRefused(logger klog.Logger, pod *v1.Pod, key string, st *fwk.Status) (*fwk.PostFilterResult, *fwk.Status) {
 	reason := "refused by another plugin"
 	if st != nil && st.Message() != "" {
 		reason = st.Message()
@@ -826,7 +837,7 @@ func (pl *Gang) Permit(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ str
 			reserved = append(reserved, m)
 		}
 	}
-	var waiting []framework.WaitingPod
+	var waiting []fwk.WaitingPod
 	var waitingUIDs []string
 	for _, wp := range pl.waitingMembers(key, pod.UID) {
 		if m := string(wp.GetPod().UID); counts(m) {
@@ -851,10 +862,10 @@ func (pl *Gang) Permit(ctx context.Context, _ fwk.CycleState, pod *v1.Pod, _ str
 
 // waitingMembers returns the gang's members waiting in Permit on this
 // plugin, except the pod with UID except.
-func (pl *Gang) waitingMembers(key string, except types.UID) []framework.WaitingPod {
+func (pl *Gang) waitingMembers(key string, except types.UID) []fwk.WaitingPod {
 	ns, name := splitKey(key)
-	var out []framework.WaitingPod
-	pl.h.IterateOverWaitingPods(func(wp framework.WaitingPod) {
+	var out []fwk.WaitingPod
+	pl.h.IterateOverWaitingPods(func(wp fwk.WaitingPod) {
 		p := wp.GetPod()
 		if p.Namespace != ns || gangOf(p) != name || p.UID == except {
 			return
@@ -904,7 +915,7 @@ func (pl *Gang) activateGang(logger klog.Logger, key string) {
 	ActivateGang(logger, pl.h, pl.members, key)
 }
 
-// Activator is what activation uses of framework.Handle.
+// Activator is what activation uses of fwk.Handle.
 type Activator interface {
 	Activate(logger klog.Logger, pods map[string]*v1.Pod)
 }

@@ -16,7 +16,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
+	fwk "k8s.io/kube-scheduler/framework"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
@@ -53,7 +53,7 @@ type PodGroups struct {
 // that appears, goes, or whose labels change: labels choose a gang's
 // queue. fn is called with no lock of c held, but maybe from a queueing
 // hint, under the scheduling queue's lock: it must not call into the
-// scheduling queue (framework.Handle.Activate) before returning.
+// scheduling queue (fwk.Handle.Activate) before returning.
 func (c *PodGroups) OnLabelsChange(fn func(namespace, name string)) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -246,7 +246,7 @@ func (c *PodGroups) DeleteObject(obj any) (string, string, error) {
 // scheduler of h (starting it if GantryGang has not yet), so that other
 // plugins read PodGroups, their labels included, without watching them
 // again.
-func SharedPodGroups(ctx context.Context, h framework.Handle) (*PodGroups, error) {
+func SharedPodGroups(ctx context.Context, h fwk.Handle) (*PodGroups, error) {
 	st, err := sharedState(ctx, h)
 	if err != nil {
 		return nil, err

@@ -16,7 +16,6 @@ import (
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	"github.com/gantry-gpu/gantry/pkg/gpu"
@@ -39,11 +38,11 @@ type PodGPUs interface {
 	PodGPUs(pod *v1.Pod, nodeName string) gpu.Set
 }
 
-// cluster is what preemption uses of framework.Handle: the cycle's
+// cluster is what preemption uses of fwk.Handle: the cycle's
 // snapshot, the waiting pods and the API.
 type cluster interface {
-	SnapshotSharedLister() framework.SharedLister
-	GetWaitingPod(uid types.UID) framework.WaitingPod
+	SnapshotSharedLister() fwk.SharedLister
+	GetWaitingPod(uid types.UID) fwk.WaitingPod
 	ClientSet() kubernetes.Interface
 }
 

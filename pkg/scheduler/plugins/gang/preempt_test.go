@@ -15,9 +15,9 @@ import (
 // snapshotCluster is a cluster whose snapshot holds the given nodes.
 type snapshotCluster struct{ snapshot *cache.Snapshot }
 
-func (c snapshotCluster) SnapshotSharedLister() framework.SharedLister { return c.snapshot }
-func (c snapshotCluster) GetWaitingPod(types.UID) framework.WaitingPod { return nil }
-func (c snapshotCluster) ClientSet() kubernetes.Interface              { return nil }
+func (c snapshotCluster) SnapshotSharedLister() fwk.SharedLister { return c.snapshot }
+func (c snapshotCluster) GetWaitingPod(types.UID) fwk.WaitingPod { return nil }
+func (c snapshotCluster) ClientSet() kubernetes.Interface        { return nil }
 
 // TestPreemptionMayHelp: the preemption walk runs only when some node
 // refused the pod for a reason victims can cure; a PreFilter's refusal

@@ -5,7 +5,7 @@ import (
 	"sync/atomic"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
+	fwk "k8s.io/kube-scheduler/framework"
 )
 
 // ReclaimPolicy is what a Reclaimer allows a workload to take back: pods of
@@ -44,7 +44,7 @@ func (s *reclaimerSlot) get() Reclaimer {
 
 // SetReclaimer registers r as the Reclaimer of the scheduler of h: its
 // GantryGang plugins try reclaim before preemption by priority.
-func SetReclaimer(ctx context.Context, h framework.Handle, r Reclaimer) error {
+func SetReclaimer(ctx context.Context, h fwk.Handle, r Reclaimer) error {
 	st, err := sharedState(ctx, h)
 	if err != nil {
 		return err

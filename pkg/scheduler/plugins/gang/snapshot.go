@@ -8,10 +8,13 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	resourcehelper "k8s.io/component-helpers/resource"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
+	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
+	"k8s.io/kubernetes/pkg/features"
 
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
@@ -211,14 +214,18 @@ func eligible(p *v1.Pod, n *v1.Node) bool {
 	if ok, err := nodeaffinity.GetRequiredNodeAffinity(p).Match(n); err != nil || !ok {
 		return false
 	}
-	if n.Spec.Unschedulable && !corev1helpers.TolerationsTolerateTaint(p.Spec.Tolerations, &v1.Taint{
+	// As the TaintToleration filter does: comparison operators (Gt, Lt)
+	// only where their feature gate is on.
+	comparison := utilfeature.DefaultFeatureGate.Enabled(features.TaintTolerationComparisonOperators)
+	logger := klog.Background()
+	if n.Spec.Unschedulable && !corev1helpers.TolerationsTolerateTaint(logger, p.Spec.Tolerations, &v1.Taint{
 		Key: v1.TaintNodeUnschedulable, Effect: v1.TaintEffectNoSchedule,
-	}) {
+	}, comparison) {
 		return false
 	}
-	_, untolerated := corev1helpers.FindMatchingUntoleratedTaint(n.Spec.Taints, p.Spec.Tolerations, func(t *v1.Taint) bool {
+	_, untolerated := corev1helpers.FindMatchingUntoleratedTaint(logger, n.Spec.Taints, p.Spec.Tolerations, func(t *v1.Taint) bool {
 		return t.Effect == v1.TaintEffectNoSchedule || t.Effect == v1.TaintEffectNoExecute
-	})
+	}, comparison)
 	return !untolerated
 }
 

@@ -14,7 +14,6 @@ import (
 	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 )
@@ -33,7 +32,7 @@ const nodeGPUEvents fwk.EventResource = "nodegpus.v1alpha1.gantry.dev"
 // dynamic informer factory, and a dynamic informer, unlike a typed one,
 // still lists when one NodeGPU does not decode: the cache converts each
 // object itself and sets aside only the bad one. The informers stop with ctx.
-func (c *Cache) startInformers(ctx context.Context, h framework.Handle) error {
+func (c *Cache) startInformers(ctx context.Context, h fwk.Handle) error {
 	if h.KubeConfig() == nil {
 		return errors.New("the framework handle has no kubeconfig to watch NodeGPUs with")
 	}

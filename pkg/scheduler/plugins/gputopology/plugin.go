@@ -36,7 +36,6 @@ import (
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
@@ -61,14 +60,14 @@ const (
 )
 
 var (
-	_ framework.PreFilterPlugin     = &GPUTopology{}
-	_ framework.FilterPlugin        = &GPUTopology{}
-	_ framework.PreScorePlugin      = &GPUTopology{}
-	_ framework.ScorePlugin         = &GPUTopology{}
-	_ framework.ReservePlugin       = &GPUTopology{}
-	_ framework.BindPlugin          = &GPUTopology{}
-	_ framework.EnqueueExtensions   = &GPUTopology{}
-	_ framework.PreFilterExtensions = &GPUTopology{}
+	_ fwk.PreFilterPlugin     = &GPUTopology{}
+	_ fwk.FilterPlugin        = &GPUTopology{}
+	_ fwk.PreScorePlugin      = &GPUTopology{}
+	_ fwk.ScorePlugin         = &GPUTopology{}
+	_ fwk.ReservePlugin       = &GPUTopology{}
+	_ fwk.BindPlugin          = &GPUTopology{}
+	_ fwk.EnqueueExtensions   = &GPUTopology{}
+	_ fwk.PreFilterExtensions = &GPUTopology{}
 )
 
 // GPUTopology is the plugin.
@@ -85,7 +84,7 @@ type GPUTopology struct {
 
 // New builds the plugin: args are validated first, so a bad configuration
 // stops the scheduler at start with a message naming the field.
-func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := ParseArgs(obj)
 	if err != nil {
 		return nil, err
@@ -117,9 +116,9 @@ var sharedCaches perscheduler.Values[*Cache]
 // SharedCache returns the cache of the scheduler h belongs to, the one
 // GantryGPUTopology reserves GPUs in, building it if no plugin has yet: the
 // gang plugin plans its members' GPU sets against it.
-func SharedCache(ctx context.Context, h framework.Handle) (*Cache, error) { return sharedCache(ctx, h) }
+func SharedCache(ctx context.Context, h fwk.Handle) (*Cache, error) { return sharedCache(ctx, h) }
 
-func sharedCache(ctx context.Context, h framework.Handle) (*Cache, error) {
+func sharedCache(ctx context.Context, h fwk.Handle) (*Cache, error) {
 	return sharedCaches.Get(ctx, h, func() (*Cache, error) {
 		c := NewCache(klog.FromContext(ctx).WithValues("plugin", Name))
 		if err := c.startInformers(ctx, h); err != nil {
@@ -129,7 +128,7 @@ func sharedCache(ctx context.Context, h framework.Handle) (*Cache, error) {
 	})
 }
 
-// Name implements framework.Plugin.
+// Name implements fwk.Plugin.
 func (pl *GPUTopology) Name() string { return Name }
 
 // preFilterState is one scheduling cycle's request. Nodes are read from the
@@ -201,7 +200,7 @@ func (pl *GPUTopology) view(s *preFilterState, node *v1.Node) nodeView {
 
 // PreFilter reads the pod's request. Pods that need no GPUs skip the
 // plugin's Filter (and, through PreScore, its Score).
-func (pl *GPUTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+func (pl *GPUTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, _ []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	n := gpu.PodGPUs(pod, pl.resource)
 	if n == 0 {
 		return nil, fwk.NewStatus(fwk.Skip)
@@ -223,7 +222,7 @@ func (pl *GPUTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1
 
 // PreFilterExtensions lets preemption and nominated pods change a node's
 // GPUs for one evaluation.
-func (pl *GPUTopology) PreFilterExtensions() framework.PreFilterExtensions { return pl }
+func (pl *GPUTopology) PreFilterExtensions() fwk.PreFilterExtensions { return pl }
 
 // AddPod counts the GPUs of a pod the framework adds to a node for one
 // evaluation (a nominated pod): those it is annotated with, or else the
@@ -335,8 +334,8 @@ func (pl *GPUTopology) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, no
 	return core.Score(v.state, v.placement, s.req.GPUs, pl.weights, s.partlyUsedFits.Load()), nil
 }
 
-// ScoreExtensions implements framework.ScorePlugin: scores are already 0..100.
-func (pl *GPUTopology) ScoreExtensions() framework.ScoreExtensions { return nil }
+// ScoreExtensions implements fwk.ScorePlugin: scores are already 0..100.
+func (pl *GPUTopology) ScoreExtensions() fwk.ScoreExtensions { return nil }
 
 // Reserve chooses the pod's GPUs on the node and holds them in the cache.
 // The choice is made again from the cache, not from the cycle's view: the

@@ -17,9 +17,9 @@ import (
 	configv1 "k8s.io/kube-scheduler/config/v1"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/defaultpreemption"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
+	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/pluginargs"
@@ -41,19 +41,19 @@ type Preemption struct {
 }
 
 var (
-	_ framework.PostFilterPlugin  = &Preemption{}
-	_ framework.PreEnqueuePlugin  = &Preemption{}
-	_ framework.EnqueueExtensions = &Preemption{}
+	_ fwk.PostFilterPlugin  = &Preemption{}
+	_ fwk.PreEnqueuePlugin  = &Preemption{}
+	_ fwk.EnqueueExtensions = &Preemption{}
 )
 
-// Name implements framework.Plugin.
+// Name implements fwk.Plugin.
 func (pl *Preemption) Name() string { return Name }
 
 // New builds the plugin. Its args are DefaultPreemption's
 // (minCandidateNodesPercentage, minCandidateNodesAbsolute), checked by
 // DefaultPreemption's own validation, so a bad value stops the scheduler at
 // start with a message naming the field.
-func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := ParseArgs(obj)
 	if err != nil {
 		return nil, err
@@ -67,9 +67,14 @@ func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework
 }
 
 // Eligible reports whether the victim may be preempted pod by pod: only if
-// it belongs to no gang.
-func Eligible(_ fwk.NodeInfo, victim fwk.PodInfo, _ *v1.Pod) bool {
-	return victim.GetPod().Labels[schedv1alpha1.PodGroupLabel] == ""
+// none of its pods belongs to a gang (GantryGang preempts gangs whole).
+func Eligible(_ fwk.NodeInfo, victim preemption.Victim, _ *v1.Pod) bool {
+	for _, pi := range victim.Pods() {
+		if pi.GetPod().Labels[schedv1alpha1.PodGroupLabel] != "" {
+			return false
+		}
+	}
+	return true
 }
 
 // ParseArgs reads the plugin's args (nil, DefaultPreemption's versioned

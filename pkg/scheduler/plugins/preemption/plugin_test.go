@@ -7,8 +7,10 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config/validation"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
+	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 )
 
@@ -59,7 +61,11 @@ func TestEligible(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got := Eligible(nil, pi, &v1.Pod{}); got != tc.want {
+		victim, err := preemption.NewVictim([]fwk.PodInfo{pi}, 0, fwk.PodKeyType)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := Eligible(nil, victim, &v1.Pod{}); got != tc.want {
 			t.Errorf("Eligible(%s) = %v, want %v", tc.pod.Name, got, tc.want)
 		}
 	}

@@ -71,7 +71,6 @@ import (
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/utils/ptr"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
@@ -102,11 +101,11 @@ const (
 )
 
 var (
-	_ framework.PreEnqueuePlugin  = &Plugin{}
-	_ framework.PreFilterPlugin   = &Plugin{}
-	_ framework.FilterPlugin      = &Plugin{}
-	_ framework.ReservePlugin     = &Plugin{}
-	_ framework.EnqueueExtensions = &Plugin{}
+	_ fwk.PreEnqueuePlugin  = &Plugin{}
+	_ fwk.PreFilterPlugin   = &Plugin{}
+	_ fwk.FilterPlugin      = &Plugin{}
+	_ fwk.ReservePlugin     = &Plugin{}
+	_ fwk.EnqueueExtensions = &Plugin{}
 )
 
 // podGroups gives a PodGroup by namespace and name: GantryGang's view.
@@ -148,7 +147,7 @@ type clusterRoom struct {
 
 // New builds the plugin: args are validated first, so a bad configuration
 // stops the scheduler at start with a message naming the field.
-func New(ctx context.Context, obj runtime.Object, h framework.Handle) (framework.Plugin, error) {
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	args, err := ParseArgs(obj)
 	if err != nil {
 		return nil, err
@@ -230,7 +229,7 @@ func (st *state) waitForQueues(ctx context.Context) {
 
 var sharedStates perscheduler.Values[*state]
 
-func sharedState(ctx context.Context, h framework.Handle, args *QueueArgs, groups *gang.PodGroups) (*state, error) {
+func sharedState(ctx context.Context, h fwk.Handle, args *QueueArgs, groups *gang.PodGroups) (*state, error) {
 	return sharedStates.Get(ctx, h, func() (*state, error) {
 		logger := klog.FromContext(ctx).WithValues("plugin", Name)
 		st := &state{acct: newAccounting(v1.ResourceName(args.ResourceName)), deferred: newDeferrals()}
@@ -247,7 +246,7 @@ func sharedState(ctx context.Context, h framework.Handle, args *QueueArgs, group
 // PodGroup whose labels change may move its workloads to another queue:
 // their queues are resolved again and its pending pods activated. The
 // informers stop with ctx.
-func (st *state) startInformers(ctx context.Context, logger klog.Logger, h framework.Handle, groups *gang.PodGroups) error {
+func (st *state) startInformers(ctx context.Context, logger klog.Logger, h fwk.Handle, groups *gang.PodGroups) error {
 	if h.KubeConfig() == nil {
 		return errors.New("the framework handle has no kubeconfig to watch Queues with")
 	}
@@ -342,7 +341,7 @@ func (st *state) setPod(logger klog.Logger, h gang.Activator, obj any) {
 
 // activateNamespace moves the namespace's pending pods to the active queue;
 // the scheduling queue ignores those it does not hold as unschedulable.
-func activateNamespace(logger klog.Logger, h framework.Handle, pods toolscache.Indexer, namespace string) {
+func activateNamespace(logger klog.Logger, h fwk.Handle, pods toolscache.Indexer, namespace string) {
 	objs, err := pods.ByIndex(toolscache.NamespaceIndex, namespace)
 	if err != nil {
 		// No namespace index on this informer: walk it.
@@ -360,7 +359,7 @@ func activateNamespace(logger klog.Logger, h framework.Handle, pods toolscache.I
 	}
 }
 
-// Name implements framework.Plugin.
+// Name implements fwk.Plugin.
 func (pl *Plugin) Name() string { return Name }
 
 // workloadQueue is the pod's queue and where its name came from.
@@ -460,7 +459,7 @@ func readState(cs fwk.CycleState) *cycleState {
 // PreFilter admits the pod, or its gang, against its queue's and
 // ancestors' limits (core.Decide), then in fair-share order if it borrows
 // (core.Fair); pods not governed by queues skip the plugin.
-func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*framework.PreFilterResult, *fwk.Status) {
+func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, nodes []fwk.NodeInfo) (*fwk.PreFilterResult, *fwk.Status) {
 	if pl.waitForQueues != nil {
 		pl.waitForQueues(ctx)
 	}
@@ -638,8 +637,8 @@ func (pl *Plugin) Filter(_ context.Context, cs fwk.CycleState, _ *v1.Pod, _ fwk.
 	return verdictStatus(core.Decide(s.tree, s.usage, s.workload, pl.opts))
 }
 
-// PreFilterExtensions implements framework.PreFilterPlugin.
-func (pl *Plugin) PreFilterExtensions() framework.PreFilterExtensions { return pl }
+// PreFilterExtensions implements fwk.PreFilterPlugin.
+func (pl *Plugin) PreFilterExtensions() fwk.PreFilterExtensions { return pl }
 
 // AddPod counts a pod the framework adds to a node (a nominated pod, or a
 // victim reprieved in a preemption dry run) against its queues.

@@ -268,7 +268,8 @@ func (cs *clientStream) RecvMsg(m interface{}) error {
 	case msg = <-cs.s.recv:
 	}
 
-	if msg.header.Type == messageTypeResponse {
+	switch msg.header.Type {
+	case messageTypeResponse:
 		resp := &Response{}
 		err := proto.Unmarshal(msg.payload[:msg.header.Length], resp)
 		// return the payload buffer for reuse
@@ -289,7 +290,7 @@ func (cs *clientStream) RecvMsg(m interface{}) error {
 		cs.remoteClosed = true
 
 		return nil
-	} else if msg.header.Type == messageTypeData {
+	case messageTypeData:
 		if !cs.desc.StreamingServer {
 			cs.c.deleteStream(cs.s)
 			cs.remoteClosed = true
@@ -310,9 +311,9 @@ func (cs *clientStream) RecvMsg(m interface{}) error {
 			return err
 		}
 		return nil
+	default:
+		return fmt.Errorf("unexpected %q message received: %w", msg.header.Type, ErrProtocol)
 	}
-
-	return fmt.Errorf("unexpected %q message received: %w", msg.header.Type, ErrProtocol)
 }
 
 // Close closes the ttrpc connection and underlying connection
@@ -385,7 +386,7 @@ func (c *Client) receiveLoop() error {
 
 // createStream creates a new stream and registers it with the client
 // Introduce stream types for multiple or single response
-func (c *Client) createStream(flags uint8, b []byte) (*stream, error) {
+func (c *Client) createStream(flags uint8, b []byte, recvBuf int) (*stream, error) {
 	// sendLock must be held across both allocation of the stream ID and sending it across the wire.
 	// This ensures that new stream IDs sent on the wire are always increasing, which is a
 	// requirement of the TTRPC protocol.
@@ -416,7 +417,7 @@ func (c *Client) createStream(flags uint8, b []byte) (*stream, error) {
 		default:
 		}
 
-		s = newStream(c.nextStreamID, c)
+		s = newStream(c.nextStreamID, c, recvBuf)
 		c.streams[s.id] = s
 		c.nextStreamID = c.nextStreamID + 2
 
@@ -516,7 +517,7 @@ func (c *Client) NewStream(ctx context.Context, desc *StreamDesc, service, metho
 	} else {
 		flags = flagRemoteClosed
 	}
-	s, err := c.createStream(flags, p)
+	s, err := c.createStream(flags, p, streamRecvBufferSize)
 	if err != nil {
 		return nil, err
 	}
@@ -535,7 +536,7 @@ func (c *Client) dispatch(ctx context.Context, req *Request, resp *Response) err
 		return err
 	}
 
-	s, err := c.createStream(0, p)
+	s, err := c.createStream(0, p, 1)
 	if err != nil {
 		return err
 	}

@@ -1,3 +1,4 @@
+//go:build !golint
 // +build !golint
 
 // Don't lint this file. We don't want to have to add a comment to each constant.

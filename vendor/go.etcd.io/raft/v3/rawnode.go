@@ -37,8 +37,8 @@ type RawNode struct {
 
 	// Mutable fields.
 	prevSoftSt     *SoftState
-	prevHardSt     pb.HardState
-	stepsOnAdvance []pb.Message
+	prevHardSt     *pb.HardState
+	stepsOnAdvance []*pb.Message
 }
 
 // NewRawNode instantiates a RawNode from the given configuration.
@@ -81,19 +81,18 @@ func (rn *RawNode) TickQuiesced() {
 
 // Campaign causes this RawNode to transition to candidate state.
 func (rn *RawNode) Campaign() error {
-	return rn.raft.Step(pb.Message{
-		Type: pb.MsgHup,
+	return rn.raft.Step(&pb.Message{
+		Type: pb.MsgHup.Enum(),
 	})
 }
 
 // Propose proposes data be appended to the raft log.
 func (rn *RawNode) Propose(data []byte) error {
-	return rn.raft.Step(pb.Message{
-		Type: pb.MsgProp,
-		From: rn.raft.id,
-		Entries: []pb.Entry{
-			{Data: data},
-		}})
+	return rn.raft.Step(&pb.Message{
+		Type:    pb.MsgProp.Enum(),
+		From:    new(rn.raft.id),
+		Entries: []*pb.Entry{{Data: data}},
+	})
 }
 
 // ProposeConfChange proposes a config change. See (Node).ProposeConfChange for
@@ -110,17 +109,16 @@ func (rn *RawNode) ProposeConfChange(cc pb.ConfChangeI) error {
 // this when it applies a configuration change, except when it decides to reject
 // the configuration change, in which case no call must take place.
 func (rn *RawNode) ApplyConfChange(cc pb.ConfChangeI) *pb.ConfState {
-	cs := rn.raft.applyConfChange(cc.AsV2())
-	return &cs
+	return rn.raft.applyConfChange(cc.AsV2())
 }
 
 // Step advances the state machine using the given message.
-func (rn *RawNode) Step(m pb.Message) error {
+func (rn *RawNode) Step(m *pb.Message) error {
 	// Ignore unexpected local messages receiving over network.
-	if IsLocalMsg(m.Type) && !IsLocalMsgTarget(m.From) {
+	if IsLocalMsg(m.GetType()) && !IsLocalMsgTarget(m.GetFrom()) {
 		return ErrStepLocalMsg
 	}
-	if IsResponseMsg(m.Type) && !IsLocalMsgTarget(m.From) && rn.raft.trk.Progress[m.From] == nil {
+	if IsResponseMsg(m.GetType()) && !IsLocalMsgTarget(m.GetFrom()) && rn.raft.trk.Progress[m.GetFrom()] == nil {
 		return ErrStepPeerNotFound
 	}
 	return rn.raft.Step(m)
@@ -155,7 +153,7 @@ func (rn *RawNode) readyWithoutAccept() Ready {
 		rd.HardState = hardSt
 	}
 	if r.raftLog.hasNextUnstableSnapshot() {
-		rd.Snapshot = *r.raftLog.nextUnstableSnapshot()
+		rd.Snapshot = r.raftLog.nextUnstableSnapshot()
 	}
 	if len(r.readStates) != 0 {
 		rd.ReadStates = r.readStates
@@ -179,7 +177,7 @@ func (rn *RawNode) readyWithoutAccept() Ready {
 		// mandates that Messages cannot be sent until after Entries
 		// are written to stable storage.
 		for _, m := range r.msgsAfterAppend {
-			if m.To != r.id {
+			if m.GetTo() != r.id {
 				rd.Messages = append(rd.Messages, m)
 			}
 		}
@@ -190,13 +188,13 @@ func (rn *RawNode) readyWithoutAccept() Ready {
 
 // MustSync returns true if the hard state and count of Raft entries indicate
 // that a synchronous write to persistent storage is required.
-func MustSync(st, prevst pb.HardState, entsnum int) bool {
+func MustSync(st, prevst *pb.HardState, entsnum int) bool {
 	// Persistent state on all servers:
 	// (Updated on stable storage before responding to RPCs)
 	// currentTerm
 	// votedFor
 	// log entries[]
-	return entsnum != 0 || st.Vote != prevst.Vote || st.Term != prevst.Term
+	return entsnum != 0 || st.GetVote() != prevst.GetVote() || st.GetTerm() != prevst.GetTerm()
 }
 
 func needStorageAppendMsg(r *raft, rd Ready) bool {
@@ -222,11 +220,11 @@ func needStorageAppendRespMsg(r *raft, rd Ready) bool {
 // state, and apply a snapshot. The message also carries a set of responses
 // that should be delivered after the rest of the message is processed. Used
 // with AsyncStorageWrites.
-func newStorageAppendMsg(r *raft, rd Ready) pb.Message {
-	m := pb.Message{
-		Type:    pb.MsgStorageAppend,
-		To:      LocalAppendThread,
-		From:    r.id,
+func newStorageAppendMsg(r *raft, rd Ready) *pb.Message {
+	m := &pb.Message{
+		Type:    pb.MsgStorageAppend.Enum(),
+		To:      new(LocalAppendThread),
+		From:    new(r.id),
 		Entries: rd.Entries,
 	}
 	if !IsEmptyHardState(rd.HardState) {
@@ -237,13 +235,12 @@ func newStorageAppendMsg(r *raft, rd Ready) pb.Message {
 		// If the Ready does not include a HardState update, make sure to not
 		// assign a value to any of the fields so that a HardState reconstructed
 		// from them will be empty (return true from raft.IsEmptyHardState).
-		m.Term = rd.Term
-		m.Vote = rd.Vote
-		m.Commit = rd.Commit
+		m.Term = new(rd.GetTerm())
+		m.Vote = new(rd.GetVote())
+		m.Commit = new(rd.GetCommit())
 	}
 	if !IsEmptySnap(rd.Snapshot) {
-		snap := rd.Snapshot
-		m.Snapshot = &snap
+		m.Snapshot = rd.Snapshot
 	}
 	// Attach all messages in msgsAfterAppend as responses to be delivered after
 	// the message is processed, along with a self-directed MsgStorageAppendResp
@@ -256,7 +253,8 @@ func newStorageAppendMsg(r *raft, rd Ready) pb.Message {
 	// entries are removed from the unstable log.
 	m.Responses = r.msgsAfterAppend
 	if needStorageAppendRespMsg(r, rd) {
-		m.Responses = append(m.Responses, newStorageAppendRespMsg(r, rd))
+		resp := newStorageAppendRespMsg(r, rd)
+		m.Responses = append(m.GetResponses(), resp)
 	}
 	return m
 }
@@ -265,13 +263,13 @@ func newStorageAppendMsg(r *raft, rd Ready) pb.Message {
 // after the unstable log entries, hard state, and snapshot in the current Ready
 // (along with those in all prior Ready structs) have been saved to stable
 // storage.
-func newStorageAppendRespMsg(r *raft, rd Ready) pb.Message {
-	m := pb.Message{
-		Type: pb.MsgStorageAppendResp,
-		To:   r.id,
-		From: LocalAppendThread,
+func newStorageAppendRespMsg(r *raft, rd Ready) *pb.Message {
+	m := &pb.Message{
+		Type: pb.MsgStorageAppendResp.Enum(),
+		To:   new(r.id),
+		From: new(LocalAppendThread),
 		// Dropped after term change, see below.
-		Term: r.Term,
+		Term: new(r.Term),
 	}
 	if r.raftLog.hasNextOrInProgressUnstableEnts() {
 		// If the raft log has unstable entries, attach the last index and term of the
@@ -355,12 +353,11 @@ func newStorageAppendRespMsg(r *raft, rd Ready) pb.Message {
 		//
 		// [^1]: https://en.wikipedia.org/wiki/ABA_problem
 		last := r.raftLog.lastEntryID()
-		m.Index = last.index
-		m.LogTerm = last.term
+		m.Index = new(last.index)
+		m.LogTerm = new(last.term)
 	}
 	if !IsEmptySnap(rd.Snapshot) {
-		snap := rd.Snapshot
-		m.Snapshot = &snap
+		m.Snapshot = rd.Snapshot
 	}
 	return m
 }
@@ -372,29 +369,27 @@ func needStorageApplyRespMsg(rd Ready) bool { return needStorageApplyMsg(rd) }
 // apply thread to instruct it to apply committed log entries. The message
 // also carries a response that should be delivered after the rest of the
 // message is processed. Used with AsyncStorageWrites.
-func newStorageApplyMsg(r *raft, rd Ready) pb.Message {
+func newStorageApplyMsg(r *raft, rd Ready) *pb.Message {
 	ents := rd.CommittedEntries
-	return pb.Message{
-		Type:    pb.MsgStorageApply,
-		To:      LocalApplyThread,
-		From:    r.id,
-		Term:    0, // committed entries don't apply under a specific term
-		Entries: ents,
-		Responses: []pb.Message{
-			newStorageApplyRespMsg(r, ents),
-		},
+	return &pb.Message{
+		Type:      pb.MsgStorageApply.Enum(),
+		To:        new(LocalApplyThread),
+		From:      new(r.id),
+		Term:      new(uint64(0)), // committed entries don't apply under a specific term
+		Entries:   ents,
+		Responses: []*pb.Message{newStorageApplyRespMsg(r, ents)},
 	}
 }
 
 // newStorageApplyRespMsg creates the message that should be returned to node
 // after the committed entries in the current Ready (along with those in all
 // prior Ready structs) have been applied to the local state machine.
-func newStorageApplyRespMsg(r *raft, ents []pb.Entry) pb.Message {
-	return pb.Message{
-		Type:    pb.MsgStorageApplyResp,
-		To:      r.id,
-		From:    LocalApplyThread,
-		Term:    0, // committed entries don't apply under a specific term
+func newStorageApplyRespMsg(r *raft, ents []*pb.Entry) *pb.Message {
+	return &pb.Message{
+		Type:    pb.MsgStorageApplyResp.Enum(),
+		To:      new(r.id),
+		From:    new(LocalApplyThread),
+		Term:    new(uint64(0)), // committed entries don't apply under a specific term
 		Entries: ents,
 	}
 }
@@ -417,7 +412,7 @@ func (rn *RawNode) acceptReady(rd Ready) {
 			rn.raft.logger.Panicf("two accepted Ready structs without call to Advance")
 		}
 		for _, m := range rn.raft.msgsAfterAppend {
-			if m.To == rn.raft.id {
+			if m.GetTo() == rn.raft.id {
 				rn.stepsOnAdvance = append(rn.stepsOnAdvance, m)
 			}
 		}
@@ -435,7 +430,7 @@ func (rn *RawNode) acceptReady(rd Ready) {
 	rn.raft.raftLog.acceptUnstable()
 	if len(rd.CommittedEntries) > 0 {
 		ents := rd.CommittedEntries
-		index := ents[len(ents)-1].Index
+		index := ents[len(ents)-1].GetIndex()
 		rn.raft.raftLog.acceptApplying(index, entsSize(ents), rn.applyUnstableEntries())
 	}
 
@@ -488,7 +483,7 @@ func (rn *RawNode) Advance(_ Ready) {
 	}
 	for i, m := range rn.stepsOnAdvance {
 		_ = rn.raft.Step(m)
-		rn.stepsOnAdvance[i] = pb.Message{}
+		rn.stepsOnAdvance[i] = nil
 	}
 	rn.stepsOnAdvance = rn.stepsOnAdvance[:0]
 }
@@ -532,25 +527,25 @@ func (rn *RawNode) WithProgress(visitor func(id uint64, typ ProgressType, pr tra
 
 // ReportUnreachable reports the given node is not reachable for the last send.
 func (rn *RawNode) ReportUnreachable(id uint64) {
-	_ = rn.raft.Step(pb.Message{Type: pb.MsgUnreachable, From: id})
+	_ = rn.raft.Step(&pb.Message{Type: pb.MsgUnreachable.Enum(), From: new(id)})
 }
 
 // ReportSnapshot reports the status of the sent snapshot.
 func (rn *RawNode) ReportSnapshot(id uint64, status SnapshotStatus) {
 	rej := status == SnapshotFailure
 
-	_ = rn.raft.Step(pb.Message{Type: pb.MsgSnapStatus, From: id, Reject: rej})
+	_ = rn.raft.Step(&pb.Message{Type: pb.MsgSnapStatus.Enum(), From: new(id), Reject: new(rej)})
 }
 
 // TransferLeader tries to transfer leadership to the given transferee.
 func (rn *RawNode) TransferLeader(transferee uint64) {
-	_ = rn.raft.Step(pb.Message{Type: pb.MsgTransferLeader, From: transferee})
+	_ = rn.raft.Step(&pb.Message{Type: pb.MsgTransferLeader.Enum(), From: new(transferee)})
 }
 
 // ForgetLeader forgets a follower's current leader, changing it to None.
 // See (Node).ForgetLeader for details.
 func (rn *RawNode) ForgetLeader() error {
-	return rn.raft.Step(pb.Message{Type: pb.MsgForgetLeader})
+	return rn.raft.Step(&pb.Message{Type: pb.MsgForgetLeader.Enum()})
 }
 
 // ReadIndex requests a read state. The read state will be set in ready.
@@ -558,5 +553,5 @@ func (rn *RawNode) ForgetLeader() error {
 // index, any linearizable read requests issued before the read request can be
 // processed safely. The read state will have the same rctx attached.
 func (rn *RawNode) ReadIndex(rctx []byte) {
-	_ = rn.raft.Step(pb.Message{Type: pb.MsgReadIndex, Entries: []pb.Entry{{Data: rctx}}})
+	_ = rn.raft.Step(&pb.Message{Type: pb.MsgReadIndex.Enum(), Entries: []*pb.Entry{{Data: rctx}}})
 }

@@ -33,7 +33,7 @@ func traceReady(*raft) {}
 
 func traceCommit(*raft) {}
 
-func traceReplicate(*raft, ...raftpb.Entry) {}
+func traceReplicate(*raft, ...*raftpb.Entry) {}
 
 func traceBecomeFollower(*raft) {}
 

@@ -19,6 +19,8 @@ import (
 	"fmt"
 	"strings"
 
+	"google.golang.org/protobuf/proto"
+
 	pb "go.etcd.io/raft/v3/raftpb"
 )
 
@@ -78,13 +80,13 @@ func voteRespMsgType(msgt pb.MessageType) pb.MessageType {
 	}
 }
 
-func DescribeHardState(hs pb.HardState) string {
+func DescribeHardState(hs *pb.HardState) string {
 	var buf strings.Builder
-	fmt.Fprintf(&buf, "Term:%d", hs.Term)
-	if hs.Vote != 0 {
-		fmt.Fprintf(&buf, " Vote:%d", hs.Vote)
+	fmt.Fprintf(&buf, "Term:%d", hs.GetTerm())
+	if hs.GetVote() != 0 {
+		fmt.Fprintf(&buf, " Vote:%d", hs.GetVote())
 	}
-	fmt.Fprintf(&buf, " Commit:%d", hs.Commit)
+	fmt.Fprintf(&buf, " Commit:%d", hs.GetCommit())
 	return buf.String()
 }
 
@@ -92,16 +94,16 @@ func DescribeSoftState(ss SoftState) string {
 	return fmt.Sprintf("Lead:%d State:%s", ss.Lead, ss.RaftState)
 }
 
-func DescribeConfState(state pb.ConfState) string {
+func DescribeConfState(state *pb.ConfState) string {
 	return fmt.Sprintf(
 		"Voters:%v VotersOutgoing:%v Learners:%v LearnersNext:%v AutoLeave:%v",
-		state.Voters, state.VotersOutgoing, state.Learners, state.LearnersNext, state.AutoLeave,
+		state.Voters, state.VotersOutgoing, state.Learners, state.LearnersNext, state.GetAutoLeave(),
 	)
 }
 
-func DescribeSnapshot(snap pb.Snapshot) string {
-	m := snap.Metadata
-	return fmt.Sprintf("Index:%d Term:%d ConfState:%s", m.Index, m.Term, DescribeConfState(m.ConfState))
+func DescribeSnapshot(snap *pb.Snapshot) string {
+	m := snap.GetMetadata()
+	return fmt.Sprintf("Index:%d Term:%d ConfState:%s", m.GetIndex(), m.GetTerm(), DescribeConfState(m.GetConfState()))
 }
 
 func DescribeReady(rd Ready, f EntryFormatter) string {
@@ -147,41 +149,41 @@ type EntryFormatter func([]byte) string
 
 // DescribeMessage returns a concise human-readable description of a
 // Message for debugging.
-func DescribeMessage(m pb.Message, f EntryFormatter) string {
+func DescribeMessage(m *pb.Message, f EntryFormatter) string {
 	return describeMessageWithIndent("", m, f)
 }
 
-func describeMessageWithIndent(indent string, m pb.Message, f EntryFormatter) string {
+func describeMessageWithIndent(indent string, m *pb.Message, f EntryFormatter) string {
 	var buf bytes.Buffer
 	fmt.Fprintf(&buf, "%s%s->%s %v Term:%d Log:%d/%d", indent,
-		describeTarget(m.From), describeTarget(m.To), m.Type, m.Term, m.LogTerm, m.Index)
-	if m.Reject {
-		fmt.Fprintf(&buf, " Rejected (Hint: %d)", m.RejectHint)
+		describeTarget(m.GetFrom()), describeTarget(m.GetTo()), m.GetType(), m.GetTerm(), m.GetLogTerm(), m.GetIndex())
+	if m.GetReject() {
+		fmt.Fprintf(&buf, " Rejected (Hint: %d)", m.GetRejectHint())
 	}
-	if m.Commit != 0 {
-		fmt.Fprintf(&buf, " Commit:%d", m.Commit)
+	if m.GetCommit() != 0 {
+		fmt.Fprintf(&buf, " Commit:%d", m.GetCommit())
 	}
-	if m.Vote != 0 {
-		fmt.Fprintf(&buf, " Vote:%d", m.Vote)
+	if m.GetVote() != 0 {
+		fmt.Fprintf(&buf, " Vote:%d", m.GetVote())
 	}
-	if ln := len(m.Entries); ln == 1 {
-		fmt.Fprintf(&buf, " Entries:[%s]", DescribeEntry(m.Entries[0], f))
-	} else if ln > 1 {
+	if ents := m.GetEntries(); len(ents) == 1 {
+		fmt.Fprintf(&buf, " Entries:[%s]", DescribeEntry(ents[0], f))
+	} else if len(ents) > 1 {
 		fmt.Fprint(&buf, " Entries:[")
-		for _, e := range m.Entries {
+		for _, e := range ents {
 			fmt.Fprintf(&buf, "\n%s  ", indent)
 			buf.WriteString(DescribeEntry(e, f))
 		}
 		fmt.Fprintf(&buf, "\n%s]", indent)
 	}
-	if s := m.Snapshot; s != nil && !IsEmptySnap(*s) {
-		fmt.Fprintf(&buf, "\n%s  Snapshot: %s", indent, DescribeSnapshot(*s))
+	if s := m.GetSnapshot(); s != nil && !IsEmptySnap(s) {
+		fmt.Fprintf(&buf, "\n%s  Snapshot: %s", indent, DescribeSnapshot(s))
 	}
-	if len(m.Responses) > 0 {
+	if len(m.GetResponses()) > 0 {
 		fmt.Fprintf(&buf, " Responses:[")
-		for _, m := range m.Responses {
+		for _, r := range m.GetResponses() {
 			buf.WriteString("\n")
-			buf.WriteString(describeMessageWithIndent(indent+"  ", m, f))
+			buf.WriteString(describeMessageWithIndent(indent+"  ", r, f))
 		}
 		fmt.Fprintf(&buf, "\n%s]", indent)
 	}
@@ -203,7 +205,7 @@ func describeTarget(id uint64) string {
 
 // DescribeEntry returns a concise human-readable description of an
 // Entry for debugging.
-func DescribeEntry(e pb.Entry, f EntryFormatter) string {
+func DescribeEntry(e *pb.Entry, f EntryFormatter) string {
 	if f == nil {
 		f = func(data []byte) string { return fmt.Sprintf("%q", data) }
 	}
@@ -215,19 +217,19 @@ func DescribeEntry(e pb.Entry, f EntryFormatter) string {
 	}
 
 	var formatted string
-	switch e.Type {
+	switch e.GetType() {
 	case pb.EntryNormal:
-		formatted = f(e.Data)
+		formatted = f(e.GetData())
 	case pb.EntryConfChange:
-		var cc pb.ConfChange
-		if err := cc.Unmarshal(e.Data); err != nil {
+		cc := &pb.ConfChange{}
+		if err := proto.Unmarshal(e.GetData(), cc); err != nil {
 			formatted = err.Error()
 		} else {
 			formatted = formatConfChange(cc)
 		}
 	case pb.EntryConfChangeV2:
-		var cc pb.ConfChangeV2
-		if err := cc.Unmarshal(e.Data); err != nil {
+		cc := &pb.ConfChangeV2{}
+		if err := proto.Unmarshal(e.GetData(), cc); err != nil {
 			formatted = err.Error()
 		} else {
 			formatted = formatConfChange(cc)
@@ -236,12 +238,28 @@ func DescribeEntry(e pb.Entry, f EntryFormatter) string {
 	if formatted != "" {
 		formatted = " " + formatted
 	}
-	return fmt.Sprintf("%d/%d %s%s", e.Term, e.Index, e.Type, formatted)
+	return fmt.Sprintf("%d/%d %s%s", e.GetTerm(), e.GetIndex(), e.GetType(), formatted)
+}
+
+// DescribeConfChange returns a deterministic, human-readable representation of
+// a ConfChangeI. It avoids using the proto text format (which adds random extra
+// spaces via detrand, producing unstable output across architectures/builds).
+func DescribeConfChange(cc pb.ConfChangeI) string {
+	cv2 := cc.AsV2()
+	var b strings.Builder
+	fmt.Fprintf(&b, "transition:%v", cv2.GetTransition())
+	for _, c := range cv2.GetChanges() {
+		fmt.Fprintf(&b, " changes:{type:%v node_id:%d}", c.GetType(), c.GetNodeId())
+	}
+	if len(cv2.Context) > 0 {
+		fmt.Fprintf(&b, " context:%q", cv2.Context)
+	}
+	return b.String()
 }
 
 // DescribeEntries calls DescribeEntry for each Entry, adding a newline to
 // each.
-func DescribeEntries(ents []pb.Entry, f EntryFormatter) string {
+func DescribeEntries(ents []*pb.Entry, f EntryFormatter) string {
 	var buf bytes.Buffer
 	for _, e := range ents {
 		_, _ = buf.WriteString(DescribeEntry(e, f) + "\n")
@@ -253,10 +271,10 @@ func DescribeEntries(ents []pb.Entry, f EntryFormatter) string {
 // entries.
 type entryEncodingSize uint64
 
-func entsSize(ents []pb.Entry) entryEncodingSize {
+func entsSize(ents []*pb.Entry) entryEncodingSize {
 	var size entryEncodingSize
 	for _, ent := range ents {
-		size += entryEncodingSize(ent.Size())
+		size += entryEncodingSize(proto.Size(ent))
 	}
 	return size
 }
@@ -265,14 +283,14 @@ func entsSize(ents []pb.Entry) entryEncodingSize {
 // its total byte size does not exceed maxSize. Always returns a non-empty slice
 // if the input is non-empty, so, as an exception, if the size of the first
 // entry exceeds maxSize, a non-empty slice with just this entry is returned.
-func limitSize(ents []pb.Entry, maxSize entryEncodingSize) []pb.Entry {
+func limitSize(ents []*pb.Entry, maxSize entryEncodingSize) []*pb.Entry {
 	if len(ents) == 0 {
 		return ents
 	}
-	size := ents[0].Size()
+	size := entryEncodingSize(proto.Size(ents[0]))
 	for limit := 1; limit < len(ents); limit++ {
-		size += ents[limit].Size()
-		if entryEncodingSize(size) > maxSize {
+		size += entryEncodingSize(proto.Size(ents[limit]))
+		if size > maxSize {
 			return ents[:limit]
 		}
 	}
@@ -286,12 +304,12 @@ func limitSize(ents []pb.Entry, maxSize entryEncodingSize) []pb.Entry {
 type entryPayloadSize uint64
 
 // payloadSize is the size of the payload of the provided entry.
-func payloadSize(e pb.Entry) entryPayloadSize {
-	return entryPayloadSize(len(e.Data))
+func payloadSize(e *pb.Entry) entryPayloadSize {
+	return entryPayloadSize(len(e.GetData()))
 }
 
 // payloadsSize is the size of the payloads of the provided entries.
-func payloadsSize(ents []pb.Entry) entryPayloadSize {
+func payloadsSize(ents []*pb.Entry) entryPayloadSize {
 	var s entryPayloadSize
 	for _, e := range ents {
 		s += payloadSize(e)
@@ -299,7 +317,7 @@ func payloadsSize(ents []pb.Entry) entryPayloadSize {
 	return s
 }
 
-func assertConfStatesEquivalent(l Logger, cs1, cs2 pb.ConfState) {
+func assertConfStatesEquivalent(l Logger, cs1, cs2 *pb.ConfState) {
 	err := cs1.Equivalent(cs2)
 	if err == nil {
 		return
@@ -313,12 +331,12 @@ func assertConfStatesEquivalent(l Logger, cs1, cs2 pb.ConfState) {
 //
 // Use this instead of standard append in situations when this is the last
 // append to dst, so there is no sense in allocating more than needed.
-func extend(dst, vals []pb.Entry) []pb.Entry {
+func extend(dst, vals []*pb.Entry) []*pb.Entry {
 	need := len(dst) + len(vals)
 	if need <= cap(dst) {
 		return append(dst, vals...) // does not allocate
 	}
-	buf := make([]pb.Entry, need, need) // allocates precisely what's needed
+	buf := make([]*pb.Entry, need, need) // allocates precisely what's needed
 	copy(buf, dst)
 	copy(buf[len(dst):], vals)
 	return buf

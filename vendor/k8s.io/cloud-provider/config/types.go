@@ -19,6 +19,7 @@ package config
 import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	nodeconfig "k8s.io/cloud-provider/controllers/node/config"
+	nodelifecycleconfig "k8s.io/cloud-provider/controllers/nodelifecycle/config"
 	serviceconfig "k8s.io/cloud-provider/controllers/service/config"
 	cmconfig "k8s.io/controller-manager/config"
 )
@@ -38,6 +39,10 @@ type CloudControllerManagerConfiguration struct {
 	// NodeController holds configuration for node controller
 	// related features.
 	NodeController nodeconfig.NodeControllerConfiguration
+
+	// NodeLifecycleController holds configuration for node lifecycle controller
+	// related features.
+	NodeLifecycleController nodelifecycleconfig.NodeLifecycleControllerConfiguration
 
 	// ServiceControllerConfiguration holds configuration for ServiceController
 	// related features.
@@ -65,8 +70,6 @@ type KubeCloudSharedConfiguration struct {
 	AllowUntaggedCloud bool
 	// routeReconciliationPeriod is the period for reconciling routes created for Nodes by cloud provider..
 	RouteReconciliationPeriod metav1.Duration
-	// nodeMonitorPeriod is the period for syncing NodeStatus in CloudNodeLifecycleController.
-	NodeMonitorPeriod metav1.Duration
 	// clusterName is the instance prefix for the cluster.
 	ClusterName string
 	// clusterCIDR is CIDR Range for Pods in cluster.

@@ -18,6 +18,7 @@ package metrics
 
 import (
 	"sync"
+	"sync/atomic"
 
 	"github.com/blang/semver/v4"
 	"github.com/prometheus/client_golang/prometheus"
@@ -65,8 +66,8 @@ with the kubeCollector itself as an argument.
 */
 type lazyMetric struct {
 	fqName              string
-	isDeprecated        bool
-	isHidden            bool
+	isDeprecated        atomic.Bool
+	isHidden            atomic.Bool
 	isCreated           bool
 	createLock          sync.RWMutex
 	markDeprecationOnce sync.Once
@@ -99,41 +100,39 @@ func (r *lazyMetric) lazyInit(self kubeCollector, fqName string) {
 // Disclaimer:  disabling a metric via a CLI flag has higher precedence than
 // deprecation and will override show-hidden-metrics for the explicitly
 // disabled metric.
-func (r *lazyMetric) preprocessMetric(version semver.Version) {
+func (r *lazyMetric) preprocessMetric(currentVersion semver.Version) {
 	disabledMetricsLock.RLock()
 	defer disabledMetricsLock.RUnlock()
 	// disabling metrics is higher in precedence than showing hidden metrics
 	if _, ok := disabledMetrics[r.fqName]; ok {
-		r.isHidden = true
+		r.isHidden.Store(true)
 		return
 	}
-	selfVersion := r.self.DeprecatedVersion()
-	if selfVersion == nil {
+	deprecatedVersion := r.self.DeprecatedVersion()
+	if deprecatedVersion == nil {
 		return
 	}
 	r.markDeprecationOnce.Do(func() {
-		if selfVersion.LTE(version) {
-			r.isDeprecated = true
-		}
+		r.isDeprecated.Store(isDeprecated(currentVersion, *deprecatedVersion))
 
-		if ShouldShowHidden() {
-			klog.Warningf("Hidden metrics (%s) have been manually overridden, showing this very deprecated metric.", r.fqName)
-			return
-		}
-		if shouldHide(&version, selfVersion) {
+		if shouldHide(r.stabilityLevel, &currentVersion, deprecatedVersion) {
+			if ShouldShowHidden() {
+				klog.Warningf("Hidden metrics (%s) have been manually overridden, showing this very deprecated metric.", r.fqName)
+				return
+			}
 			// TODO(RainbowMango): Remove this log temporarily. https://github.com/kubernetes/kubernetes/issues/85369
 			// klog.Warningf("This metric has been deprecated for more than one release, hiding.")
-			r.isHidden = true
+			r.isHidden.Store(true)
 		}
 	})
 }
 
 func (r *lazyMetric) IsHidden() bool {
-	return r.isHidden
+	return r.isHidden.Load()
 }
 
 func (r *lazyMetric) IsDeprecated() bool {
-	return r.isDeprecated
+	return r.isDeprecated.Load()
 }
 
 // Create forces the initialization of metric which has been deferred until
@@ -176,8 +175,8 @@ func (r *lazyMetric) ClearState() {
 	r.createLock.Lock()
 	defer r.createLock.Unlock()
 
-	r.isDeprecated = false
-	r.isHidden = false
+	r.isDeprecated.Store(false)
+	r.isHidden.Store(false)
 	r.isCreated = false
 	r.markDeprecationOnce = sync.Once{}
 	r.createOnce = sync.Once{}
@@ -190,7 +189,7 @@ func (r *lazyMetric) FQName() string {
 
 /*
 This code is directly lifted from the prometheus codebase. It's a convenience struct which
-allows you satisfy the Collector interface automatically if you already satisfy the Metric interface.
+allows you to satisfy the Collector interface automatically if you already satisfy the Metric interface.
 
 For reference: https://github.com/prometheus/client_golang/blob/v0.9.2/prometheus/collector.go#L98-L120
 */
@@ -208,11 +207,6 @@ func (c *selfCollector) Describe(ch chan<- *prometheus.Desc) {
 
 func (c *selfCollector) Collect(ch chan<- prometheus.Metric) {
 	ch <- c.metric
-}
-
-// metricWithExemplar is an interface that knows how to attach an exemplar to certain supported metric types.
-type metricWithExemplar interface {
-	withExemplar(v float64)
 }
 
 // no-op vecs for convenience

@@ -22,10 +22,13 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
+	"go.opentelemetry.io/otel/propagation"
 	"go.opentelemetry.io/otel/trace"
+	"go.opentelemetry.io/otel/trace/noop"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/codes"
@@ -33,13 +36,11 @@ import (
 	"google.golang.org/grpc/status"
 
 	"k8s.io/component-base/logs/logreduction"
-	tracing "k8s.io/component-base/tracing"
 	internalapi "k8s.io/cri-api/pkg/apis"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
 	utilexec "k8s.io/utils/exec"
 
-	"k8s.io/cri-client/pkg/internal"
 	"k8s.io/cri-client/pkg/util"
 )
 
@@ -49,7 +50,13 @@ type remoteRuntimeService struct {
 	runtimeClient runtimeapi.RuntimeServiceClient
 	// Cache last per-container error message to reduce log spam
 	logReduction *logreduction.LogReduction
-	logger       *klog.Logger
+	conn         *grpc.ClientConn
+	// useStreaming indicates whether to use streaming RPCs for list operations
+	// when the CRIListStreaming feature gate is enabled. It falls back to false
+	// if a streaming RPC returns Unimplemented. Multiple goroutines may
+	// concurrently observe Unimplemented and store false, but that is harmless
+	// because the store is idempotent.
+	useStreaming atomic.Bool
 }
 
 const (
@@ -79,14 +86,85 @@ const (
 	CRIVersionV1 CRIVersion = "v1"
 )
 
-// NewRemoteRuntimeService creates a new internalapi.RuntimeService.
-func NewRemoteRuntimeService(endpoint string, connectionTimeout time.Duration, tp trace.TracerProvider, logger *klog.Logger) (internalapi.RuntimeService, error) {
-	internal.Log(logger, 3, "Connecting to runtime service", "endpoint", endpoint)
-	addr, dialer, err := util.GetAddressAndDialer(endpoint)
+// RemoteRuntimeServiceBuilder builds a new internalapi.RuntimeService.
+//
+// Construct a builder with NewRemoteRuntimeServiceBuilder, then chain With*
+// methods to set non-default options before calling Build. Adding new options
+// here is preferred over adding parameters to NewRemoteRuntimeService so that
+// default values can be changed in a single place without having to update
+// every callsite.
+type RemoteRuntimeServiceBuilder struct {
+	endpoint          string
+	connectionTimeout time.Duration
+	tracerProvider    trace.TracerProvider
+	// tracerProviderSet tracks whether WithTracerProvider was called, so that
+	// an explicit nil can be distinguished from the unset default and used to
+	// opt out of installing the otelgrpc stats handler entirely.
+	tracerProviderSet bool
+	// useStreaming indicates whether to use streaming RPCs for list operations
+	// when the CRIListStreaming feature gate is enabled. It is expected to
+	// default to true once the feature graduates to GA.
+	useStreaming bool
+}
+
+// NewRemoteRuntimeServiceBuilder returns a builder with default options for
+// constructing a remote runtime service.
+func NewRemoteRuntimeServiceBuilder() *RemoteRuntimeServiceBuilder {
+	return &RemoteRuntimeServiceBuilder{}
+}
+
+// WithEndpoint sets the gRPC endpoint of the remote runtime service.
+func (b *RemoteRuntimeServiceBuilder) WithEndpoint(endpoint string) *RemoteRuntimeServiceBuilder {
+	b.endpoint = endpoint
+	return b
+}
+
+// WithConnectionTimeout sets the timeout used when connecting to the remote
+// runtime service.
+func (b *RemoteRuntimeServiceBuilder) WithConnectionTimeout(connectionTimeout time.Duration) *RemoteRuntimeServiceBuilder {
+	b.connectionTimeout = connectionTimeout
+	return b
+}
+
+// WithTracerProvider sets the OpenTelemetry tracer provider used to
+// instrument the gRPC client. If WithTracerProvider is not called, the
+// otelgrpc stats handler is installed with a noop tracer provider, so no
+// traces are produced but gRPC context propagation still works. Passing a nil
+// provider explicitly opts out of installing the stats handler entirely,
+// disabling both tracing and context propagation.
+func (b *RemoteRuntimeServiceBuilder) WithTracerProvider(tp trace.TracerProvider) *RemoteRuntimeServiceBuilder {
+	b.tracerProvider = tp
+	b.tracerProviderSet = true
+	return b
+}
+
+// WithUseStreaming controls whether streaming RPCs are used for list
+// operations. If the runtime returns an Unimplemented error, the client
+// automatically falls back to the corresponding unary RPC.
+// NOTE: useStreaming is supposed to be gated by the CRIListStreaming feature
+// gate and is expected to default to true once the feature graduates to GA,
+// at which point this method may be removed.
+func (b *RemoteRuntimeServiceBuilder) WithUseStreaming(useStreaming bool) *RemoteRuntimeServiceBuilder {
+	b.useStreaming = useStreaming
+	return b
+}
+
+// Build creates a new internalapi.RuntimeService using the configured
+// options.
+func (b *RemoteRuntimeServiceBuilder) Build(ctx context.Context) (internalapi.RuntimeService, error) {
+	if b.endpoint == "" {
+		return nil, errors.New("endpoint is required")
+	}
+	if b.connectionTimeout <= 0 {
+		return nil, errors.New("connectionTimeout must be positive")
+	}
+	logger := klog.FromContext(ctx)
+	logger.V(3).Info("Connecting to runtime service", "endpoint", b.endpoint)
+	addr, dialer, err := util.GetAddressAndDialer(b.endpoint)
 	if err != nil {
 		return nil, err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), connectionTimeout)
+	ctx, cancel := context.WithTimeout(ctx, b.connectionTimeout)
 	defer cancel()
 
 	var dialOpts []grpc.DialOption
@@ -95,14 +173,20 @@ func NewRemoteRuntimeService(endpoint string, connectionTimeout time.Duration, t
 		grpc.WithAuthority("localhost"),
 		grpc.WithContextDialer(dialer),
 		grpc.WithDefaultCallOptions(grpc.MaxCallRecvMsgSize(maxMsgSize)))
-	if tp != nil {
+	// When no tracer provider was configured, fall back to a noop provider
+	// so context propagation still works without producing real traces.
+	// See https://github.com/open-telemetry/opentelemetry-go-contrib/tree/main/examples/passthrough
+	if !b.tracerProviderSet {
+		b.tracerProvider = noop.NewTracerProvider()
+	}
+	// Install the otelgrpc stats handler unless the caller explicitly opted
+	// out by calling WithTracerProvider(nil).
+	if b.tracerProvider != nil {
 		tracingOpts := []otelgrpc.Option{
 			otelgrpc.WithMessageEvents(otelgrpc.ReceivedEvents, otelgrpc.SentEvents),
-			otelgrpc.WithPropagators(tracing.Propagators()),
-			otelgrpc.WithTracerProvider(tp),
+			otelgrpc.WithPropagators(propagation.NewCompositeTextMapPropagator(propagation.TraceContext{}, propagation.Baggage{})),
+			otelgrpc.WithTracerProvider(b.tracerProvider),
 		}
-		// Even if there is no TracerProvider, the otelgrpc still handles context propagation.
-		// See https://github.com/open-telemetry/opentelemetry-go/tree/main/example/passthrough
 		dialOpts = append(dialOpts,
 			grpc.WithStatsHandler(otelgrpc.NewClientHandler(tracingOpts...)))
 	}
@@ -117,50 +201,69 @@ func NewRemoteRuntimeService(endpoint string, connectionTimeout time.Duration, t
 		grpc.WithConnectParams(connParams),
 	)
 
-	conn, err := grpc.DialContext(ctx, addr, dialOpts...)
+	conn, err := grpc.NewClient(clientTargetForAddress(addr), dialOpts...)
 	if err != nil {
-		internal.LogErr(logger, err, "Connect remote runtime failed", "address", addr)
+		logger.Error(err, "Connect remote runtime service failed", "address", addr)
 		return nil, err
 	}
 
 	service := &remoteRuntimeService{
-		timeout:      connectionTimeout,
+		timeout:      b.connectionTimeout,
 		logReduction: logreduction.NewLogReduction(identicalErrorDelay),
-		logger:       logger,
+		conn:         conn,
 	}
+	service.useStreaming.Store(b.useStreaming)
 
-	if err := service.validateServiceConnection(ctx, conn, endpoint); err != nil {
+	if err := service.validateServiceConnection(ctx, conn, b.endpoint); err != nil {
 		return nil, fmt.Errorf("validate service connection: %w", err)
 	}
 
 	return service, nil
 }
 
-func (r *remoteRuntimeService) log(level int, msg string, keyAndValues ...any) {
-	internal.Log(r.logger, level, msg, keyAndValues...)
+// NewRemoteRuntimeService creates a new internalapi.RuntimeService.
+// If useStreaming is true, streaming RPCs will be used for list operations
+// instead of unary RPCs. If the runtime returns an Unimplemented error,
+// the client automatically falls back to unary RPCs.
+//
+// Deprecated: Use NewRemoteRuntimeServiceBuilder so that default values
+// (e.g. useStreaming) can be changed in a single place without updating
+// every callsite.
+func NewRemoteRuntimeService(ctx context.Context, endpoint string, connectionTimeout time.Duration, tp trace.TracerProvider, useStreaming bool) (internalapi.RuntimeService, error) {
+	return NewRemoteRuntimeServiceBuilder().
+		WithEndpoint(endpoint).
+		WithConnectionTimeout(connectionTimeout).
+		WithTracerProvider(tp).
+		WithUseStreaming(useStreaming).
+		Build(ctx)
 }
 
-func (r *remoteRuntimeService) logErr(err error, msg string, keyAndValues ...any) {
-	internal.LogErr(r.logger, err, msg, keyAndValues...)
+// Close will shutdown the internal gRPC client connection.
+func (r *remoteRuntimeService) Close(ctx context.Context) error {
+	logger := klog.FromContext(ctx)
+	logger.V(3).Info("Closing runtime service connection")
+	return r.conn.Close()
 }
 
 // validateServiceConnection tries to connect to the remote runtime service by
 // using the CRI v1 API version and fails if that's not possible.
 func (r *remoteRuntimeService) validateServiceConnection(ctx context.Context, conn *grpc.ClientConn, endpoint string) error {
-	r.log(4, "Validating the CRI v1 API runtime version")
+	logger := klog.FromContext(ctx)
+	logger.V(4).Info("Validating the CRI v1 API runtime version")
 	r.runtimeClient = runtimeapi.NewRuntimeServiceClient(conn)
 
 	if _, err := r.runtimeClient.Version(ctx, &runtimeapi.VersionRequest{}); err != nil {
 		return fmt.Errorf("validate CRI v1 runtime API for endpoint %q: %w", endpoint, err)
 	}
 
-	r.log(2, "Validated CRI v1 runtime API")
+	logger.V(2).Info("Validated CRI v1 runtime API")
 	return nil
 }
 
 // Version returns the runtime name, runtime version and runtime API version.
 func (r *remoteRuntimeService) Version(ctx context.Context, apiVersion string) (*runtimeapi.VersionResponse, error) {
-	r.log(10, "[RemoteRuntimeService] Version", "apiVersion", apiVersion, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] Version", "apiVersion", apiVersion, "timeout", r.timeout)
 
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
@@ -172,12 +275,13 @@ func (r *remoteRuntimeService) versionV1(ctx context.Context, apiVersion string)
 	typedVersion, err := r.runtimeClient.Version(ctx, &runtimeapi.VersionRequest{
 		Version: apiVersion,
 	})
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "Version from runtime service failed")
+		logger.Error(err, "Version from runtime service failed")
 		return nil, err
 	}
 
-	r.log(10, "[RemoteRuntimeService] Version Response", "apiVersion", typedVersion)
+	logger.V(10).Info("[RemoteRuntimeService] Version Response", "apiVersion", typedVersion)
 
 	var missingFields []string
 	if typedVersion.Version == "" {
@@ -206,7 +310,8 @@ func (r *remoteRuntimeService) RunPodSandbox(ctx context.Context, config *runtim
 	// TODO: Make the pod sandbox timeout configurable.
 	timeout := r.timeout * 2
 
-	r.log(10, "[RemoteRuntimeService] RunPodSandbox", "config", config, "runtimeHandler", runtimeHandler, "timeout", timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] RunPodSandbox", "config", config, "runtimeHandler", runtimeHandler, "timeout", timeout)
 
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -217,7 +322,7 @@ func (r *remoteRuntimeService) RunPodSandbox(ctx context.Context, config *runtim
 	})
 
 	if err != nil {
-		r.logErr(err, "RunPodSandbox from runtime service failed")
+		logger.Error(err, "RunPodSandbox from runtime service failed")
 		return "", err
 	}
 
@@ -226,11 +331,11 @@ func (r *remoteRuntimeService) RunPodSandbox(ctx context.Context, config *runtim
 	if podSandboxID == "" {
 		errorMessage := fmt.Sprintf("PodSandboxId is not set for sandbox %q", config.Metadata)
 		err := errors.New(errorMessage)
-		r.logErr(err, "RunPodSandbox failed")
+		logger.Error(err, "RunPodSandbox failed")
 		return "", err
 	}
 
-	r.log(10, "[RemoteRuntimeService] RunPodSandbox Response", "podSandboxID", podSandboxID)
+	logger.V(10).Info("[RemoteRuntimeService] RunPodSandbox Response", "podSandboxID", podSandboxID)
 
 	return podSandboxID, nil
 }
@@ -238,7 +343,8 @@ func (r *remoteRuntimeService) RunPodSandbox(ctx context.Context, config *runtim
 // StopPodSandbox stops the sandbox. If there are any running containers in the
 // sandbox, they should be forced to termination.
 func (r *remoteRuntimeService) StopPodSandbox(ctx context.Context, podSandBoxID string) (err error) {
-	r.log(10, "[RemoteRuntimeService] StopPodSandbox", "podSandboxID", podSandBoxID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] StopPodSandbox", "podSandboxID", podSandBoxID, "timeout", r.timeout)
 
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
@@ -246,11 +352,11 @@ func (r *remoteRuntimeService) StopPodSandbox(ctx context.Context, podSandBoxID 
 	if _, err := r.runtimeClient.StopPodSandbox(ctx, &runtimeapi.StopPodSandboxRequest{
 		PodSandboxId: podSandBoxID,
 	}); err != nil {
-		r.logErr(err, "StopPodSandbox from runtime service failed", "podSandboxID", podSandBoxID)
+		logger.Error(err, "StopPodSandbox from runtime service failed", "podSandboxID", podSandBoxID)
 		return err
 	}
 
-	r.log(10, "[RemoteRuntimeService] StopPodSandbox Response", "podSandboxID", podSandBoxID)
+	logger.V(10).Info("[RemoteRuntimeService] StopPodSandbox Response", "podSandboxID", podSandBoxID)
 
 	return nil
 }
@@ -258,25 +364,27 @@ func (r *remoteRuntimeService) StopPodSandbox(ctx context.Context, podSandBoxID 
 // RemovePodSandbox removes the sandbox. If there are any containers in the
 // sandbox, they should be forcibly removed.
 func (r *remoteRuntimeService) RemovePodSandbox(ctx context.Context, podSandBoxID string) (err error) {
-	r.log(10, "[RemoteRuntimeService] RemovePodSandbox", "podSandboxID", podSandBoxID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] RemovePodSandbox", "podSandboxID", podSandBoxID, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
 	if _, err := r.runtimeClient.RemovePodSandbox(ctx, &runtimeapi.RemovePodSandboxRequest{
 		PodSandboxId: podSandBoxID,
 	}); err != nil {
-		r.logErr(err, "RemovePodSandbox from runtime service failed", "podSandboxID", podSandBoxID)
+		logger.Error(err, "RemovePodSandbox from runtime service failed", "podSandboxID", podSandBoxID)
 		return err
 	}
 
-	r.log(10, "[RemoteRuntimeService] RemovePodSandbox Response", "podSandboxID", podSandBoxID)
+	logger.V(10).Info("[RemoteRuntimeService] RemovePodSandbox Response", "podSandboxID", podSandBoxID)
 
 	return nil
 }
 
 // PodSandboxStatus returns the status of the PodSandbox.
 func (r *remoteRuntimeService) PodSandboxStatus(ctx context.Context, podSandBoxID string, verbose bool) (*runtimeapi.PodSandboxStatusResponse, error) {
-	r.log(10, "[RemoteRuntimeService] PodSandboxStatus", "podSandboxID", podSandBoxID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] PodSandboxStatus", "podSandboxID", podSandBoxID, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -292,7 +400,8 @@ func (r *remoteRuntimeService) podSandboxStatusV1(ctx context.Context, podSandBo
 		return nil, err
 	}
 
-	r.log(10, "[RemoteRuntimeService] PodSandboxStatus Response", "podSandboxID", podSandBoxID, "status", resp.Status)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] PodSandboxStatus Response", "podSandboxID", podSandBoxID, "status", resp.Status)
 
 	status := resp.Status
 	if resp.Status != nil {
@@ -306,10 +415,14 @@ func (r *remoteRuntimeService) podSandboxStatusV1(ctx context.Context, podSandBo
 
 // ListPodSandbox returns a list of PodSandboxes.
 func (r *remoteRuntimeService) ListPodSandbox(ctx context.Context, filter *runtimeapi.PodSandboxFilter) ([]*runtimeapi.PodSandbox, error) {
-	r.log(10, "[RemoteRuntimeService] ListPodSandbox", "filter", filter, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] ListPodSandbox", "filter", filter, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
+	if r.useStreaming.Load() {
+		return r.streamPodSandboxesV1(ctx, filter)
+	}
 	return r.listPodSandboxV1(ctx, filter)
 }
 
@@ -317,19 +430,57 @@ func (r *remoteRuntimeService) listPodSandboxV1(ctx context.Context, filter *run
 	resp, err := r.runtimeClient.ListPodSandbox(ctx, &runtimeapi.ListPodSandboxRequest{
 		Filter: filter,
 	})
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "ListPodSandbox with filter from runtime service failed", "filter", filter)
+		logger.Error(err, "ListPodSandbox with filter from runtime service failed", "filter", filter)
 		return nil, err
 	}
 
-	r.log(10, "[RemoteRuntimeService] ListPodSandbox Response", "filter", filter, "items", resp.Items)
+	logger.V(10).Info("[RemoteRuntimeService] ListPodSandbox Response", "filter", filter, "items", resp.Items)
 
 	return resp.Items, nil
 }
 
+func (r *remoteRuntimeService) streamPodSandboxesV1(ctx context.Context, filter *runtimeapi.PodSandboxFilter) ([]*runtimeapi.PodSandbox, error) {
+	logger := klog.FromContext(ctx)
+	stream, err := r.runtimeClient.StreamPodSandboxes(ctx, &runtimeapi.StreamPodSandboxesRequest{
+		Filter: filter,
+	})
+	if err != nil {
+		logger.Error(err, "StreamPodSandboxes from runtime service failed", "filter", filter)
+		return nil, err
+	}
+
+	var items []*runtimeapi.PodSandbox
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// If the RPC is unimplemented, disable streaming and fall back to the unary RPC.
+			// The Unimplemented status is not returned when creating the stream,
+			// but when calling Recv() on the stream.
+			if status.Code(err) == codes.Unimplemented {
+				logger.Info("StreamPodSandboxes not implemented, falling back to ListPodSandbox", "filter", filter)
+				r.useStreaming.Store(false)
+				return r.listPodSandboxV1(ctx, filter)
+			}
+			logger.Error(err, "StreamPodSandboxes recv failed", "filter", filter, "itemsReceived", len(items))
+			return nil, err
+		}
+		items = append(items, resp.PodSandboxes...)
+	}
+
+	logger.V(10).Info("[RemoteRuntimeService] StreamPodSandboxes Response", "filter", filter, "items", items)
+
+	return items, nil
+}
+
 // CreateContainer creates a new container in the specified PodSandbox.
 func (r *remoteRuntimeService) CreateContainer(ctx context.Context, podSandBoxID string, config *runtimeapi.ContainerConfig, sandboxConfig *runtimeapi.PodSandboxConfig) (string, error) {
-	r.log(10, "[RemoteRuntimeService] CreateContainer", "podSandboxID", podSandBoxID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] CreateContainer", "podSandboxID", podSandBoxID, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -337,21 +488,22 @@ func (r *remoteRuntimeService) CreateContainer(ctx context.Context, podSandBoxID
 }
 
 func (r *remoteRuntimeService) createContainerV1(ctx context.Context, podSandBoxID string, config *runtimeapi.ContainerConfig, sandboxConfig *runtimeapi.PodSandboxConfig) (string, error) {
+	logger := klog.FromContext(ctx)
 	resp, err := r.runtimeClient.CreateContainer(ctx, &runtimeapi.CreateContainerRequest{
 		PodSandboxId:  podSandBoxID,
 		Config:        config,
 		SandboxConfig: sandboxConfig,
 	})
 	if err != nil {
-		r.logErr(err, "CreateContainer in sandbox from runtime service failed", "podSandboxID", podSandBoxID)
+		logger.Error(err, "CreateContainer in sandbox from runtime service failed", "podSandboxID", podSandBoxID)
 		return "", err
 	}
 
-	r.log(10, "[RemoteRuntimeService] CreateContainer", "podSandboxID", podSandBoxID, "containerID", resp.ContainerId)
+	logger.V(10).Info("[RemoteRuntimeService] CreateContainer", "podSandboxID", podSandBoxID, "containerID", resp.ContainerId)
 	if resp.ContainerId == "" {
 		errorMessage := fmt.Sprintf("ContainerId is not set for container %q", config.Metadata)
 		err := errors.New(errorMessage)
-		r.logErr(err, "CreateContainer failed")
+		logger.Error(err, "CreateContainer failed")
 		return "", err
 	}
 
@@ -360,24 +512,26 @@ func (r *remoteRuntimeService) createContainerV1(ctx context.Context, podSandBox
 
 // StartContainer starts the container.
 func (r *remoteRuntimeService) StartContainer(ctx context.Context, containerID string) (err error) {
-	r.log(10, "[RemoteRuntimeService] StartContainer", "containerID", containerID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] StartContainer", "containerID", containerID, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
 	if _, err := r.runtimeClient.StartContainer(ctx, &runtimeapi.StartContainerRequest{
 		ContainerId: containerID,
 	}); err != nil {
-		r.logErr(err, "StartContainer from runtime service failed", "containerID", containerID)
+		logger.Error(err, "StartContainer from runtime service failed", "containerID", containerID)
 		return err
 	}
-	r.log(10, "[RemoteRuntimeService] StartContainer Response", "containerID", containerID)
+	logger.V(10).Info("[RemoteRuntimeService] StartContainer Response", "containerID", containerID)
 
 	return nil
 }
 
 // StopContainer stops a running container with a grace period (i.e., timeout).
 func (r *remoteRuntimeService) StopContainer(ctx context.Context, containerID string, timeout int64) (err error) {
-	r.log(10, "[RemoteRuntimeService] StopContainer", "containerID", containerID, "timeout", timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] StopContainer", "containerID", containerID, "timeout", timeout)
 	// Use timeout + default timeout (2 minutes) as timeout to leave extra time
 	// for SIGKILL container and request latency.
 	t := r.timeout + time.Duration(timeout)*time.Second
@@ -390,10 +544,10 @@ func (r *remoteRuntimeService) StopContainer(ctx context.Context, containerID st
 		ContainerId: containerID,
 		Timeout:     timeout,
 	}); err != nil {
-		r.logErr(err, "StopContainer from runtime service failed", "containerID", containerID)
+		logger.Error(err, "StopContainer from runtime service failed", "containerID", containerID)
 		return err
 	}
-	r.log(10, "[RemoteRuntimeService] StopContainer Response", "containerID", containerID)
+	logger.V(10).Info("[RemoteRuntimeService] StopContainer Response", "containerID", containerID)
 
 	return nil
 }
@@ -401,7 +555,8 @@ func (r *remoteRuntimeService) StopContainer(ctx context.Context, containerID st
 // RemoveContainer removes the container. If the container is running, the container
 // should be forced to removal.
 func (r *remoteRuntimeService) RemoveContainer(ctx context.Context, containerID string) (err error) {
-	r.log(10, "[RemoteRuntimeService] RemoveContainer", "containerID", containerID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] RemoveContainer", "containerID", containerID, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -409,20 +564,24 @@ func (r *remoteRuntimeService) RemoveContainer(ctx context.Context, containerID 
 	if _, err := r.runtimeClient.RemoveContainer(ctx, &runtimeapi.RemoveContainerRequest{
 		ContainerId: containerID,
 	}); err != nil {
-		r.logErr(err, "RemoveContainer from runtime service failed", "containerID", containerID)
+		logger.Error(err, "RemoveContainer from runtime service failed", "containerID", containerID)
 		return err
 	}
-	r.log(10, "[RemoteRuntimeService] RemoveContainer Response", "containerID", containerID)
+	logger.V(10).Info("[RemoteRuntimeService] RemoveContainer Response", "containerID", containerID)
 
 	return nil
 }
 
 // ListContainers lists containers by filters.
 func (r *remoteRuntimeService) ListContainers(ctx context.Context, filter *runtimeapi.ContainerFilter) ([]*runtimeapi.Container, error) {
-	r.log(10, "[RemoteRuntimeService] ListContainers", "filter", filter, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] ListContainers", "filter", filter, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
+	if r.useStreaming.Load() {
+		return r.streamContainersV1(ctx, filter)
+	}
 	return r.listContainersV1(ctx, filter)
 }
 
@@ -430,18 +589,56 @@ func (r *remoteRuntimeService) listContainersV1(ctx context.Context, filter *run
 	resp, err := r.runtimeClient.ListContainers(ctx, &runtimeapi.ListContainersRequest{
 		Filter: filter,
 	})
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "ListContainers with filter from runtime service failed", "filter", filter)
+		logger.Error(err, "ListContainers with filter from runtime service failed", "filter", filter)
 		return nil, err
 	}
-	r.log(10, "[RemoteRuntimeService] ListContainers Response", "filter", filter, "containers", resp.Containers)
+	logger.V(10).Info("[RemoteRuntimeService] ListContainers Response", "filter", filter, "containers", resp.Containers)
 
 	return resp.Containers, nil
 }
 
+func (r *remoteRuntimeService) streamContainersV1(ctx context.Context, filter *runtimeapi.ContainerFilter) ([]*runtimeapi.Container, error) {
+	logger := klog.FromContext(ctx)
+	stream, err := r.runtimeClient.StreamContainers(ctx, &runtimeapi.StreamContainersRequest{
+		Filter: filter,
+	})
+	if err != nil {
+		logger.Error(err, "StreamContainers from runtime service failed", "filter", filter)
+		return nil, err
+	}
+
+	var containers []*runtimeapi.Container
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// If the RPC is unimplemented, disable streaming and fall back to the unary RPC.
+			// The Unimplemented status is not returned when creating the stream,
+			// but when calling Recv() on the stream.
+			if status.Code(err) == codes.Unimplemented {
+				logger.Info("StreamContainers not implemented, falling back to ListContainers", "filter", filter)
+				r.useStreaming.Store(false)
+				return r.listContainersV1(ctx, filter)
+			}
+			logger.Error(err, "StreamContainers recv failed", "filter", filter, "itemsReceived", len(containers))
+			return nil, err
+		}
+		containers = append(containers, resp.Containers...)
+	}
+
+	logger.V(10).Info("[RemoteRuntimeService] StreamContainers Response", "filter", filter, "containers", containers)
+
+	return containers, nil
+}
+
 // ContainerStatus returns the container status.
 func (r *remoteRuntimeService) ContainerStatus(ctx context.Context, containerID string, verbose bool) (*runtimeapi.ContainerStatusResponse, error) {
-	r.log(10, "[RemoteRuntimeService] ContainerStatus", "containerID", containerID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] ContainerStatus", "containerID", containerID, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -453,20 +650,21 @@ func (r *remoteRuntimeService) containerStatusV1(ctx context.Context, containerI
 		ContainerId: containerID,
 		Verbose:     verbose,
 	})
+	logger := klog.FromContext(ctx)
 	if err != nil {
 		// Don't spam the log with endless messages about the same failure.
 		if r.logReduction.ShouldMessageBePrinted(err.Error(), containerID) {
-			r.logErr(err, "ContainerStatus from runtime service failed", "containerID", containerID)
+			logger.Error(err, "ContainerStatus from runtime service failed", "containerID", containerID)
 		}
 		return nil, err
 	}
 	r.logReduction.ClearID(containerID)
-	r.log(10, "[RemoteRuntimeService] ContainerStatus Response", "containerID", containerID, "status", resp.Status)
+	logger.V(10).Info("[RemoteRuntimeService] ContainerStatus Response", "containerID", containerID, "status", resp.Status)
 
 	status := resp.Status
 	if resp.Status != nil {
 		if err := verifyContainerStatus(status); err != nil {
-			r.logErr(err, "verify ContainerStatus failed", "containerID", containerID)
+			logger.Error(err, "verify ContainerStatus failed", "containerID", containerID)
 			return nil, err
 		}
 	}
@@ -476,7 +674,8 @@ func (r *remoteRuntimeService) containerStatusV1(ctx context.Context, containerI
 
 // UpdateContainerResources updates a containers resource config
 func (r *remoteRuntimeService) UpdateContainerResources(ctx context.Context, containerID string, resources *runtimeapi.ContainerResources) (err error) {
-	r.log(10, "[RemoteRuntimeService] UpdateContainerResources", "containerID", containerID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] UpdateContainerResources", "containerID", containerID, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -485,10 +684,10 @@ func (r *remoteRuntimeService) UpdateContainerResources(ctx context.Context, con
 		Linux:       resources.GetLinux(),
 		Windows:     resources.GetWindows(),
 	}); err != nil {
-		r.logErr(err, "UpdateContainerResources from runtime service failed", "containerID", containerID)
+		logger.Error(err, "UpdateContainerResources from runtime service failed", "containerID", containerID)
 		return err
 	}
-	r.log(10, "[RemoteRuntimeService] UpdateContainerResources Response", "containerID", containerID)
+	logger.V(10).Info("[RemoteRuntimeService] UpdateContainerResources Response", "containerID", containerID)
 
 	return nil
 }
@@ -496,7 +695,8 @@ func (r *remoteRuntimeService) UpdateContainerResources(ctx context.Context, con
 // ExecSync executes a command in the container, and returns the stdout output.
 // If command exits with a non-zero exit code, an error is returned.
 func (r *remoteRuntimeService) ExecSync(ctx context.Context, containerID string, cmd []string, timeout time.Duration) (stdout []byte, stderr []byte, err error) {
-	r.log(10, "[RemoteRuntimeService] ExecSync", "containerID", containerID, "timeout", timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] ExecSync", "containerID", containerID, "timeout", timeout)
 	// Do not set timeout when timeout is 0.
 	var cancel context.CancelFunc
 	if timeout != 0 {
@@ -519,8 +719,9 @@ func (r *remoteRuntimeService) execSyncV1(ctx context.Context, containerID strin
 		Timeout:     timeoutSeconds,
 	}
 	resp, err := r.runtimeClient.ExecSync(ctx, req)
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "ExecSync cmd from runtime service failed", "containerID", containerID, "cmd", cmd)
+		logger.Error(err, "ExecSync cmd from runtime service failed", "containerID", containerID, "cmd", cmd)
 
 		// interpret DeadlineExceeded gRPC errors as timedout errors
 		if status.Code(err) == codes.DeadlineExceeded {
@@ -530,7 +731,7 @@ func (r *remoteRuntimeService) execSyncV1(ctx context.Context, containerID strin
 		return nil, nil, err
 	}
 
-	r.log(10, "[RemoteRuntimeService] ExecSync Response", "containerID", containerID, "exitCode", resp.ExitCode)
+	logger.V(10).Info("[RemoteRuntimeService] ExecSync Response", "containerID", containerID, "exitCode", resp.ExitCode)
 	err = nil
 	if resp.ExitCode != 0 {
 		err = utilexec.CodeExitError{
@@ -544,7 +745,8 @@ func (r *remoteRuntimeService) execSyncV1(ctx context.Context, containerID strin
 
 // Exec prepares a streaming endpoint to execute a command in the container, and returns the address.
 func (r *remoteRuntimeService) Exec(ctx context.Context, req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error) {
-	r.log(10, "[RemoteRuntimeService] Exec", "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] Exec", "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -553,16 +755,17 @@ func (r *remoteRuntimeService) Exec(ctx context.Context, req *runtimeapi.ExecReq
 
 func (r *remoteRuntimeService) execV1(ctx context.Context, req *runtimeapi.ExecRequest) (*runtimeapi.ExecResponse, error) {
 	resp, err := r.runtimeClient.Exec(ctx, req)
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "Exec cmd from runtime service failed", "containerID", req.ContainerId, "cmd", req.Cmd)
+		logger.Error(err, "Exec cmd from runtime service failed", "containerID", req.ContainerId, "cmd", req.Cmd)
 		return nil, err
 	}
-	r.log(10, "[RemoteRuntimeService] Exec Response")
+	logger.V(10).Info("[RemoteRuntimeService] Exec Response")
 
 	if resp.Url == "" {
 		errorMessage := "URL is not set"
 		err := errors.New(errorMessage)
-		r.logErr(err, "Exec failed")
+		logger.Error(err, "Exec failed")
 		return nil, err
 	}
 
@@ -571,7 +774,8 @@ func (r *remoteRuntimeService) execV1(ctx context.Context, req *runtimeapi.ExecR
 
 // Attach prepares a streaming endpoint to attach to a running container, and returns the address.
 func (r *remoteRuntimeService) Attach(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
-	r.log(10, "[RemoteRuntimeService] Attach", "containerID", req.ContainerId, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] Attach", "containerID", req.ContainerId, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -579,17 +783,18 @@ func (r *remoteRuntimeService) Attach(ctx context.Context, req *runtimeapi.Attac
 }
 
 func (r *remoteRuntimeService) attachV1(ctx context.Context, req *runtimeapi.AttachRequest) (*runtimeapi.AttachResponse, error) {
+	logger := klog.FromContext(ctx)
 	resp, err := r.runtimeClient.Attach(ctx, req)
 	if err != nil {
-		r.logErr(err, "Attach container from runtime service failed", "containerID", req.ContainerId)
+		logger.Error(err, "Attach container from runtime service failed", "containerID", req.ContainerId)
 		return nil, err
 	}
-	r.log(10, "[RemoteRuntimeService] Attach Response", "containerID", req.ContainerId)
+	logger.V(10).Info("[RemoteRuntimeService] Attach Response", "containerID", req.ContainerId)
 
 	if resp.Url == "" {
 		errorMessage := "URL is not set"
 		err := errors.New(errorMessage)
-		r.logErr(err, "Attach failed")
+		logger.Error(err, "Attach failed")
 		return nil, err
 	}
 	return resp, nil
@@ -597,7 +802,8 @@ func (r *remoteRuntimeService) attachV1(ctx context.Context, req *runtimeapi.Att
 
 // PortForward prepares a streaming endpoint to forward ports from a PodSandbox, and returns the address.
 func (r *remoteRuntimeService) PortForward(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
-	r.log(10, "[RemoteRuntimeService] PortForward", "podSandboxID", req.PodSandboxId, "port", req.Port, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] PortForward", "podSandboxID", req.PodSandboxId, "port", req.Port, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -606,16 +812,18 @@ func (r *remoteRuntimeService) PortForward(ctx context.Context, req *runtimeapi.
 
 func (r *remoteRuntimeService) portForwardV1(ctx context.Context, req *runtimeapi.PortForwardRequest) (*runtimeapi.PortForwardResponse, error) {
 	resp, err := r.runtimeClient.PortForward(ctx, req)
+
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "PortForward from runtime service failed", "podSandboxID", req.PodSandboxId)
+		logger.Error(err, "PortForward from runtime service failed", "podSandboxID", req.PodSandboxId)
 		return nil, err
 	}
-	r.log(10, "[RemoteRuntimeService] PortForward Response", "podSandboxID", req.PodSandboxId)
+	logger.V(10).Info("[RemoteRuntimeService] PortForward Response", "podSandboxID", req.PodSandboxId)
 
 	if resp.Url == "" {
 		errorMessage := "URL is not set"
 		err := errors.New(errorMessage)
-		r.logErr(err, "PortForward failed")
+		logger.Error(err, "PortForward failed")
 		return nil, err
 	}
 
@@ -625,16 +833,17 @@ func (r *remoteRuntimeService) portForwardV1(ctx context.Context, req *runtimeap
 // UpdatePodSandboxResources synchronously updates the PodSandboxConfig with
 // the pod-level resource configuration.
 func (r *remoteRuntimeService) UpdatePodSandboxResources(ctx context.Context, req *runtimeapi.UpdatePodSandboxResourcesRequest) (*runtimeapi.UpdatePodSandboxResourcesResponse, error) {
-	r.log(10, "[RemoteRuntimeService] UpdatePodSandboxResources", "PodSandboxId", req.PodSandboxId, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] UpdatePodSandboxResources", "PodSandboxId", req.PodSandboxId, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
 	resp, err := r.runtimeClient.UpdatePodSandboxResources(ctx, req)
 	if err != nil {
-		r.logErr(err, "UpdatePodSandboxResources from runtime service failed", "podSandboxID", req.PodSandboxId)
+		logger.Error(err, "UpdatePodSandboxResources from runtime service failed", "podSandboxID", req.PodSandboxId)
 		return nil, err
 	}
-	r.log(10, "[RemoteRuntimeService] UpdatePodSandboxResources Response", "podSandboxID", req.PodSandboxId)
+	logger.V(10).Info("[RemoteRuntimeService] UpdatePodSandboxResources Response", "podSandboxID", req.PodSandboxId)
 
 	return resp, nil
 }
@@ -643,7 +852,8 @@ func (r *remoteRuntimeService) UpdatePodSandboxResources(ctx context.Context, re
 // update payload currently supported is the pod CIDR assigned to a node,
 // and the runtime service just proxies it down to the network plugin.
 func (r *remoteRuntimeService) UpdateRuntimeConfig(ctx context.Context, runtimeConfig *runtimeapi.RuntimeConfig) (err error) {
-	r.log(10, "[RemoteRuntimeService] UpdateRuntimeConfig", "runtimeConfig", runtimeConfig, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] UpdateRuntimeConfig", "runtimeConfig", runtimeConfig, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -655,14 +865,15 @@ func (r *remoteRuntimeService) UpdateRuntimeConfig(ctx context.Context, runtimeC
 	}); err != nil {
 		return err
 	}
-	r.log(10, "[RemoteRuntimeService] UpdateRuntimeConfig Response", "runtimeConfig", runtimeConfig)
+	logger.V(10).Info("[RemoteRuntimeService] UpdateRuntimeConfig Response", "runtimeConfig", runtimeConfig)
 
 	return nil
 }
 
 // Status returns the status of the runtime.
 func (r *remoteRuntimeService) Status(ctx context.Context, verbose bool) (*runtimeapi.StatusResponse, error) {
-	r.log(10, "[RemoteRuntimeService] Status", "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] Status", "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -670,20 +881,21 @@ func (r *remoteRuntimeService) Status(ctx context.Context, verbose bool) (*runti
 }
 
 func (r *remoteRuntimeService) statusV1(ctx context.Context, verbose bool) (*runtimeapi.StatusResponse, error) {
+	logger := klog.FromContext(ctx)
 	resp, err := r.runtimeClient.Status(ctx, &runtimeapi.StatusRequest{
 		Verbose: verbose,
 	})
 	if err != nil {
-		r.logErr(err, "Status from runtime service failed")
+		logger.Error(err, "Status from runtime service failed")
 		return nil, err
 	}
 
-	r.log(10, "[RemoteRuntimeService] Status Response", "status", resp.Status)
+	logger.V(10).Info("[RemoteRuntimeService] Status Response", "status", resp.Status)
 
 	if resp.Status == nil || len(resp.Status.Conditions) < 2 {
 		errorMessage := "RuntimeReady or NetworkReady condition are not set"
 		err := errors.New(errorMessage)
-		r.logErr(err, "Status failed")
+		logger.Error(err, "Status failed")
 		return nil, err
 	}
 
@@ -692,7 +904,8 @@ func (r *remoteRuntimeService) statusV1(ctx context.Context, verbose bool) (*run
 
 // ContainerStats returns the stats of the container.
 func (r *remoteRuntimeService) ContainerStats(ctx context.Context, containerID string) (*runtimeapi.ContainerStats, error) {
-	r.log(10, "[RemoteRuntimeService] ContainerStats", "containerID", containerID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] ContainerStats", "containerID", containerID, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -700,27 +913,32 @@ func (r *remoteRuntimeService) ContainerStats(ctx context.Context, containerID s
 }
 
 func (r *remoteRuntimeService) containerStatsV1(ctx context.Context, containerID string) (*runtimeapi.ContainerStats, error) {
+	logger := klog.FromContext(ctx)
 	resp, err := r.runtimeClient.ContainerStats(ctx, &runtimeapi.ContainerStatsRequest{
 		ContainerId: containerID,
 	})
 	if err != nil {
 		if r.logReduction.ShouldMessageBePrinted(err.Error(), containerID) {
-			r.logErr(err, "ContainerStats from runtime service failed", "containerID", containerID)
+			logger.Error(err, "ContainerStats from runtime service failed", "containerID", containerID)
 		}
 		return nil, err
 	}
 	r.logReduction.ClearID(containerID)
-	r.log(10, "[RemoteRuntimeService] ContainerStats Response", "containerID", containerID, "stats", resp.GetStats())
+	logger.V(10).Info("[RemoteRuntimeService] ContainerStats Response", "containerID", containerID, "stats", resp.GetStats())
 
 	return resp.GetStats(), nil
 }
 
 // ListContainerStats returns the list of ContainerStats given the filter.
 func (r *remoteRuntimeService) ListContainerStats(ctx context.Context, filter *runtimeapi.ContainerStatsFilter) ([]*runtimeapi.ContainerStats, error) {
-	r.log(10, "[RemoteRuntimeService] ListContainerStats", "filter", filter)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] ListContainerStats", "filter", filter)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
+	if r.useStreaming.Load() {
+		return r.streamContainerStatsV1(ctx, filter)
+	}
 	return r.listContainerStatsV1(ctx, filter)
 }
 
@@ -728,18 +946,56 @@ func (r *remoteRuntimeService) listContainerStatsV1(ctx context.Context, filter 
 	resp, err := r.runtimeClient.ListContainerStats(ctx, &runtimeapi.ListContainerStatsRequest{
 		Filter: filter,
 	})
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "ListContainerStats with filter from runtime service failed", "filter", filter)
+		logger.Error(err, "ListContainerStats with filter from runtime service failed", "filter", filter)
 		return nil, err
 	}
-	r.log(10, "[RemoteRuntimeService] ListContainerStats Response", "filter", filter, "stats", resp.GetStats())
+	logger.V(10).Info("[RemoteRuntimeService] ListContainerStats Response", "filter", filter, "stats", resp.GetStats())
 
 	return resp.GetStats(), nil
 }
 
+func (r *remoteRuntimeService) streamContainerStatsV1(ctx context.Context, filter *runtimeapi.ContainerStatsFilter) ([]*runtimeapi.ContainerStats, error) {
+	logger := klog.FromContext(ctx)
+	stream, err := r.runtimeClient.StreamContainerStats(ctx, &runtimeapi.StreamContainerStatsRequest{
+		Filter: filter,
+	})
+	if err != nil {
+		logger.Error(err, "StreamContainerStats from runtime service failed", "filter", filter)
+		return nil, err
+	}
+
+	var stats []*runtimeapi.ContainerStats
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// If the RPC is unimplemented, disable streaming and fall back to the unary RPC.
+			// The Unimplemented status is not returned when creating the stream,
+			// but when calling Recv() on the stream.
+			if status.Code(err) == codes.Unimplemented {
+				logger.Info("StreamContainerStats not implemented, falling back to ListContainerStats", "filter", filter)
+				r.useStreaming.Store(false)
+				return r.listContainerStatsV1(ctx, filter)
+			}
+			logger.Error(err, "StreamContainerStats recv failed", "filter", filter, "itemsReceived", len(stats))
+			return nil, err
+		}
+		stats = append(stats, resp.ContainerStats...)
+	}
+
+	logger.V(10).Info("[RemoteRuntimeService] StreamContainerStats Response", "filter", filter, "stats", stats)
+
+	return stats, nil
+}
+
 // PodSandboxStats returns the stats of the pod.
 func (r *remoteRuntimeService) PodSandboxStats(ctx context.Context, podSandboxID string) (*runtimeapi.PodSandboxStats, error) {
-	r.log(10, "[RemoteRuntimeService] PodSandboxStats", "podSandboxID", podSandboxID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] PodSandboxStats", "podSandboxID", podSandboxID, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
@@ -747,28 +1003,33 @@ func (r *remoteRuntimeService) PodSandboxStats(ctx context.Context, podSandboxID
 }
 
 func (r *remoteRuntimeService) podSandboxStatsV1(ctx context.Context, podSandboxID string) (*runtimeapi.PodSandboxStats, error) {
+	logger := klog.FromContext(ctx)
 	resp, err := r.runtimeClient.PodSandboxStats(ctx, &runtimeapi.PodSandboxStatsRequest{
 		PodSandboxId: podSandboxID,
 	})
 	if err != nil {
 		if r.logReduction.ShouldMessageBePrinted(err.Error(), podSandboxID) {
-			r.logErr(err, "PodSandbox from runtime service failed", "podSandboxID", podSandboxID)
+			logger.Error(err, "PodSandbox from runtime service failed", "podSandboxID", podSandboxID)
 		}
 		return nil, err
 	}
 	r.logReduction.ClearID(podSandboxID)
-	r.log(10, "[RemoteRuntimeService] PodSandbox Response", "podSandboxID", podSandboxID, "stats", resp.GetStats())
+	logger.V(10).Info("[RemoteRuntimeService] PodSandbox Response", "podSandboxID", podSandboxID, "stats", resp.GetStats())
 
 	return resp.GetStats(), nil
 }
 
 // ListPodSandboxStats returns the list of pod sandbox stats given the filter
 func (r *remoteRuntimeService) ListPodSandboxStats(ctx context.Context, filter *runtimeapi.PodSandboxStatsFilter) ([]*runtimeapi.PodSandboxStats, error) {
-	r.log(10, "[RemoteRuntimeService] ListPodSandboxStats", "filter", filter)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] ListPodSandboxStats", "filter", filter)
 	// Set timeout, because runtimes are able to cache disk stats results
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
+	if r.useStreaming.Load() {
+		return r.streamPodSandboxStatsV1(ctx, filter)
+	}
 	return r.listPodSandboxStatsV1(ctx, filter)
 }
 
@@ -776,33 +1037,72 @@ func (r *remoteRuntimeService) listPodSandboxStatsV1(ctx context.Context, filter
 	resp, err := r.runtimeClient.ListPodSandboxStats(ctx, &runtimeapi.ListPodSandboxStatsRequest{
 		Filter: filter,
 	})
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "ListPodSandboxStats with filter from runtime service failed", "filter", filter)
+		logger.Error(err, "ListPodSandboxStats with filter from runtime service failed", "filter", filter)
 		return nil, err
 	}
-	r.log(10, "[RemoteRuntimeService] ListPodSandboxStats Response", "filter", filter, "stats", resp.GetStats())
+	logger.V(10).Info("[RemoteRuntimeService] ListPodSandboxStats Response", "filter", filter, "stats", resp.GetStats())
 
 	return resp.GetStats(), nil
 }
 
+func (r *remoteRuntimeService) streamPodSandboxStatsV1(ctx context.Context, filter *runtimeapi.PodSandboxStatsFilter) ([]*runtimeapi.PodSandboxStats, error) {
+	logger := klog.FromContext(ctx)
+	stream, err := r.runtimeClient.StreamPodSandboxStats(ctx, &runtimeapi.StreamPodSandboxStatsRequest{
+		Filter: filter,
+	})
+	if err != nil {
+		logger.Error(err, "StreamPodSandboxStats from runtime service failed", "filter", filter)
+		return nil, err
+	}
+
+	var stats []*runtimeapi.PodSandboxStats
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// If the RPC is unimplemented, disable streaming and fall back to the unary RPC.
+			// The Unimplemented status is not returned when creating the stream,
+			// but when calling Recv() on the stream.
+			if status.Code(err) == codes.Unimplemented {
+				logger.Info("StreamPodSandboxStats not implemented, falling back to ListPodSandboxStats", "filter", filter)
+				r.useStreaming.Store(false)
+				return r.listPodSandboxStatsV1(ctx, filter)
+			}
+			logger.Error(err, "StreamPodSandboxStats recv failed", "filter", filter, "itemsReceived", len(stats))
+			return nil, err
+		}
+		stats = append(stats, resp.PodSandboxStats...)
+	}
+
+	logger.V(10).Info("[RemoteRuntimeService] StreamPodSandboxStats Response", "filter", filter, "stats", stats)
+
+	return stats, nil
+}
+
 // ReopenContainerLog reopens the container log file.
 func (r *remoteRuntimeService) ReopenContainerLog(ctx context.Context, containerID string) (err error) {
-	r.log(10, "[RemoteRuntimeService] ReopenContainerLog", "containerID", containerID, "timeout", r.timeout)
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info("[RemoteRuntimeService] ReopenContainerLog", "containerID", containerID, "timeout", r.timeout)
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
 	if _, err := r.runtimeClient.ReopenContainerLog(ctx, &runtimeapi.ReopenContainerLogRequest{ContainerId: containerID}); err != nil {
-		r.logErr(err, "ReopenContainerLog from runtime service failed", "containerID", containerID)
+		logger.Error(err, "ReopenContainerLog from runtime service failed", "containerID", containerID)
 		return err
 	}
 
-	r.log(10, "[RemoteRuntimeService] ReopenContainerLog Response", "containerID", containerID)
+	logger.V(10).Info("[RemoteRuntimeService] ReopenContainerLog Response", "containerID", containerID)
 	return nil
 }
 
 // CheckpointContainer triggers a checkpoint of the given CheckpointContainerRequest
 func (r *remoteRuntimeService) CheckpointContainer(ctx context.Context, options *runtimeapi.CheckpointContainerRequest) error {
-	r.log(10,
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info(
 		"[RemoteRuntimeService] CheckpointContainer",
 		"options",
 		options,
@@ -834,7 +1134,7 @@ func (r *remoteRuntimeService) CheckpointContainer(ctx context.Context, options 
 	)
 
 	if err != nil {
-		r.logErr(
+		logger.Error(
 			err,
 			"CheckpointContainer from runtime service failed",
 			"containerID",
@@ -842,7 +1142,7 @@ func (r *remoteRuntimeService) CheckpointContainer(ctx context.Context, options 
 		)
 		return err
 	}
-	r.log(10,
+	logger.V(10).Info(
 		"[RemoteRuntimeService] CheckpointContainer Response",
 		"containerID",
 		options.ContainerId,
@@ -851,10 +1151,105 @@ func (r *remoteRuntimeService) CheckpointContainer(ctx context.Context, options 
 	return nil
 }
 
+// CheckpointPod triggers a checkpoint of the given CheckpointPodRequest
+func (r *remoteRuntimeService) CheckpointPod(ctx context.Context, options *runtimeapi.CheckpointPodRequest) error {
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info(
+		"[RemoteRuntimeService] CheckpointPod",
+		"options",
+		options,
+	)
+	if options == nil {
+		return errors.New("CheckpointPod requires non-nil CheckpointPodRequest parameter")
+	}
+
+	// The checkpoint is bounded by the caller's context deadline (the kubelet
+	// sets it from PodCheckpoint.spec.timeoutSeconds, clamped to its configured
+	// ceiling) rather than a request field (KEP-5823). The default runtime
+	// request timeout applies only when the caller did not set a deadline.
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+	}
+
+	_, err := r.runtimeClient.CheckpointPod(
+		ctx,
+		options,
+	)
+
+	if err != nil {
+		logger.Error(
+			err,
+			"CheckpointPod from runtime service failed",
+			"podSandboxID",
+			options.PodSandboxId,
+		)
+		return err
+	}
+	logger.V(10).Info(
+		"[RemoteRuntimeService] CheckpointPod Response",
+		"podSandboxID",
+		options.PodSandboxId,
+	)
+
+	return nil
+}
+
+// RestorePod restores a pod sandbox from a checkpoint
+func (r *remoteRuntimeService) RestorePod(ctx context.Context, options *runtimeapi.RestorePodRequest) (*runtimeapi.RestorePodResponse, error) {
+	logger := klog.FromContext(ctx)
+	logger.V(10).Info(
+		"[RemoteRuntimeService] RestorePod",
+		"options",
+		options,
+	)
+	if options == nil {
+		return nil, errors.New("RestorePod requires non-nil RestorePodRequest parameter")
+	}
+
+	// As with CheckpointPod, the restore is bounded by the caller's context
+	// deadline rather than a request field (KEP-5823). The default runtime
+	// request timeout applies only when the caller did not set a deadline.
+	if _, ok := ctx.Deadline(); !ok {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+	}
+
+	resp, err := r.runtimeClient.RestorePod(
+		ctx,
+		options,
+	)
+
+	if err != nil {
+		logger.Error(
+			err,
+			"RestorePod from runtime service failed",
+			"checkpointPath",
+			options.CheckpointPath,
+		)
+		return nil, err
+	}
+	if resp == nil {
+		return nil, errors.New("RestorePod runtime service returned a nil response")
+	}
+	logger.V(10).Info(
+		"[RemoteRuntimeService] RestorePod Response",
+		"podSandboxID",
+		resp.PodSandboxId,
+		"restoredContainerCount",
+		len(resp.RestoredContainers),
+	)
+
+	return resp, nil
+}
+
 func (r *remoteRuntimeService) GetContainerEvents(ctx context.Context, containerEventsCh chan *runtimeapi.ContainerEventResponse, connectionEstablishedCallback func(runtimeapi.RuntimeService_GetContainerEventsClient)) error {
 	containerEventsStreamingClient, err := r.runtimeClient.GetContainerEvents(ctx, &runtimeapi.GetEventsRequest{})
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "GetContainerEvents failed to get streaming client")
+		logger.Error(err, "GetContainerEvents failed to get streaming client")
 		return err
 	}
 
@@ -865,17 +1260,17 @@ func (r *remoteRuntimeService) GetContainerEvents(ctx context.Context, container
 
 	for {
 		resp, err := containerEventsStreamingClient.Recv()
-		if err == io.EOF {
-			r.logErr(err, "container events stream is closed")
+		if errors.Is(err, io.EOF) {
+			logger.Error(err, "container events stream is closed")
 			return err
 		}
 		if err != nil {
-			r.logErr(err, "failed to receive streaming container event")
+			logger.Error(err, "failed to receive streaming container event")
 			return err
 		}
 		if resp != nil {
 			containerEventsCh <- resp
-			r.log(4, "container event received", "resp", resp)
+			logger.V(4).Info("container event received", "resp", resp)
 		}
 	}
 }
@@ -886,11 +1281,12 @@ func (r *remoteRuntimeService) ListMetricDescriptors(ctx context.Context) ([]*ru
 	defer cancel()
 
 	resp, err := r.runtimeClient.ListMetricDescriptors(ctx, &runtimeapi.ListMetricDescriptorsRequest{})
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "ListMetricDescriptors from runtime service failed")
+		logger.Error(err, "ListMetricDescriptors from runtime service failed")
 		return nil, err
 	}
-	r.log(10, "[RemoteRuntimeService] ListMetricDescriptors Response", "stats", resp.GetDescriptors())
+	logger.V(10).Info("[RemoteRuntimeService] ListMetricDescriptors Response", "stats", resp.GetDescriptors())
 
 	return resp.GetDescriptors(), nil
 }
@@ -900,14 +1296,56 @@ func (r *remoteRuntimeService) ListPodSandboxMetrics(ctx context.Context) ([]*ru
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 
+	if r.useStreaming.Load() {
+		return r.streamPodSandboxMetricsV1(ctx)
+	}
+	return r.listPodSandboxMetricsV1(ctx)
+}
+
+func (r *remoteRuntimeService) listPodSandboxMetricsV1(ctx context.Context) ([]*runtimeapi.PodSandboxMetrics, error) {
 	resp, err := r.runtimeClient.ListPodSandboxMetrics(ctx, &runtimeapi.ListPodSandboxMetricsRequest{})
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "ListPodSandboxMetrics from runtime service failed")
+		logger.Error(err, "ListPodSandboxMetrics from runtime service failed")
 		return nil, err
 	}
-	r.log(10, "[RemoteRuntimeService] ListPodSandboxMetrics Response", "stats", resp.GetPodMetrics())
+	logger.V(10).Info("[RemoteRuntimeService] ListPodSandboxMetrics Response", "stats", resp.GetPodMetrics())
 
 	return resp.GetPodMetrics(), nil
+}
+
+func (r *remoteRuntimeService) streamPodSandboxMetricsV1(ctx context.Context) ([]*runtimeapi.PodSandboxMetrics, error) {
+	logger := klog.FromContext(ctx)
+	stream, err := r.runtimeClient.StreamPodSandboxMetrics(ctx, &runtimeapi.StreamPodSandboxMetricsRequest{})
+	if err != nil {
+		logger.Error(err, "StreamPodSandboxMetrics from runtime service failed")
+		return nil, err
+	}
+
+	var metrics []*runtimeapi.PodSandboxMetrics
+	for {
+		resp, err := stream.Recv()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			// If the RPC is unimplemented, disable streaming and fall back to the unary RPC.
+			// The Unimplemented status is not returned when creating the stream,
+			// but when calling Recv() on the stream.
+			if status.Code(err) == codes.Unimplemented {
+				logger.Info("StreamPodSandboxMetrics not implemented, falling back to ListPodSandboxMetrics")
+				r.useStreaming.Store(false)
+				return r.listPodSandboxMetricsV1(ctx)
+			}
+			logger.Error(err, "StreamPodSandboxMetrics recv failed", "itemsReceived", len(metrics))
+			return nil, err
+		}
+		metrics = append(metrics, resp.PodSandboxMetrics...)
+	}
+
+	logger.V(10).Info("[RemoteRuntimeService] StreamPodSandboxMetrics Response", "metrics", metrics)
+
+	return metrics, nil
 }
 
 // RuntimeConfig returns the configuration information of the runtime.
@@ -916,11 +1354,12 @@ func (r *remoteRuntimeService) RuntimeConfig(ctx context.Context) (*runtimeapi.R
 	defer cancel()
 
 	resp, err := r.runtimeClient.RuntimeConfig(ctx, &runtimeapi.RuntimeConfigRequest{})
+	logger := klog.FromContext(ctx)
 	if err != nil {
-		r.logErr(err, "RuntimeConfig from runtime service failed")
+		logger.Error(err, "RuntimeConfig from runtime service failed")
 		return nil, err
 	}
-	r.log(10, "[RemoteRuntimeService] RuntimeConfigResponse", "linuxConfig", resp.GetLinux())
+	logger.V(10).Info("[RemoteRuntimeService] RuntimeConfigResponse", "linuxConfig", resp.GetLinux())
 
 	return resp, nil
 }

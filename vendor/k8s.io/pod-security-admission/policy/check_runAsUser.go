@@ -27,6 +27,7 @@ import (
 
 /*
 Containers must not set runAsUser: 0
+unless the pod is in a user namespace ("hostUsers: false").
 
 **Restricted Fields:**
 
@@ -37,6 +38,7 @@ spec.initContainers[*].securityContext.runAsUser
 **Allowed Values:**
 non-zero values
 undefined/null
+any value if "hostUsers" is false
 
 */
 
@@ -53,18 +55,28 @@ func CheckRunAsUser() Check {
 		Versions: []VersionedCheck{
 			{
 				MinimumVersion: api.MajorMinorVersion(1, 23),
-				CheckPod:       runAsUser_1_23,
+				CheckPod:       runAsUser1_23,
+			},
+			{
+				MinimumVersion: api.MajorMinorVersion(1, 35),
+				CheckPod:       runAsUser1_35,
 			},
 		},
 	}
 }
 
-func runAsUser_1_23(podMetadata *metav1.ObjectMeta, podSpec *corev1.PodSpec) CheckResult {
+func runAsUser1_35(podMetadata *metav1.ObjectMeta, podSpec *corev1.PodSpec) CheckResult {
 	// See KEP-127: https://github.com/kubernetes/enhancements/blob/308ba8d/keps/sig-node/127-user-namespaces/README.md?plain=1#L411-L447
+	// In the 1.23 policy, this relaxation was gated on a perma-alpha feature gate.
+	// Instead of relaxing 1.0 policy, drop the relaxation there, and add it unconditionally here.
 	if relaxPolicyForUserNamespacePod(podSpec) {
 		return CheckResult{Allowed: true}
 	}
+	return runAsUser1_23(podMetadata, podSpec)
 
+}
+
+func runAsUser1_23(podMetadata *metav1.ObjectMeta, podSpec *corev1.PodSpec) CheckResult {
 	// things that explicitly set runAsUser=0
 	var badSetters []string
 

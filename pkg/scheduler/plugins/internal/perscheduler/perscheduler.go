@@ -11,7 +11,7 @@ import (
 	"sync"
 
 	"k8s.io/client-go/informers"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
+	fwk "k8s.io/kube-scheduler/framework"
 )
 
 // Values holds one T per scheduler. The zero value is ready to use.
@@ -23,7 +23,7 @@ type Values[T any] struct {
 // Get returns the scheduler's value, building it with build the first time
 // (a failed build is not kept). The value is forgotten when ctx, the
 // context the scheduler builds its plugins with, ends.
-func (v *Values[T]) Get(ctx context.Context, h framework.Handle, build func() (T, error)) (T, error) {
+func (v *Values[T]) Get(ctx context.Context, h fwk.Handle, build func() (T, error)) (T, error) {
 	factory := h.SharedInformerFactory()
 	v.mu.Lock()
 	defer v.mu.Unlock()

@@ -7,12 +7,12 @@ import (
 
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes/fake"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
+	fwk "k8s.io/kube-scheduler/framework"
 )
 
-// handle is a framework.Handle that answers only SharedInformerFactory.
+// handle is a fwk.Handle that answers only SharedInformerFactory.
 type handle struct {
-	framework.Handle
+	fwk.Handle
 	factory informers.SharedInformerFactory
 }
 

@@ -1,8 +1,9 @@
-//+build !windows,!solaris,!darwin
+//go:build !windows && !solaris && !darwin
 
 package dbus
 
 import (
+	"net"
 	"os"
 )
 
@@ -14,4 +15,26 @@ func getSystemBusPlatformAddress() string {
 		return address
 	}
 	return defaultSystemBusAddress
+}
+
+// DialUnix establishes a new private connection to the message bus specified by UnixConn.
+func DialUnix(conn *net.UnixConn, opts ...ConnOption) (*Conn, error) {
+	tr := newUnixTransportFromConn(conn)
+	return newConn(tr, opts...)
+}
+
+func ConnectUnix(uconn *net.UnixConn, opts ...ConnOption) (*Conn, error) {
+	conn, err := DialUnix(uconn, opts...)
+	if err != nil {
+		return nil, err
+	}
+	if err = conn.Auth(conn.auth); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	if err = conn.Hello(); err != nil {
+		_ = conn.Close()
+		return nil, err
+	}
+	return conn, nil
 }

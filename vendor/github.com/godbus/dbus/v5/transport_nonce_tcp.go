@@ -1,11 +1,11 @@
-//+build !windows
+//go:build !windows
 
 package dbus
 
 import (
 	"errors"
-	"io/ioutil"
 	"net"
+	"os"
 )
 
 func init() {
@@ -27,12 +27,14 @@ func newNonceTcpTransport(keys string) (transport, error) {
 	if err != nil {
 		return nil, err
 	}
-	b, err := ioutil.ReadFile(noncefile)
+	b, err := os.ReadFile(noncefile)
 	if err != nil {
+		socket.Close()
 		return nil, err
 	}
 	_, err = socket.Write(b)
 	if err != nil {
+		socket.Close()
 		return nil, err
 	}
 	return NewConn(socket)

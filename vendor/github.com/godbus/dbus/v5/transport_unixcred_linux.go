@@ -14,7 +14,7 @@ import (
 func (t *unixTransport) SendNullByte() error {
 	ucred := &syscall.Ucred{Pid: int32(os.Getpid()), Uid: uint32(os.Getuid()), Gid: uint32(os.Getgid())}
 	b := syscall.UnixCredentials(ucred)
-	_, oobn, err := t.UnixConn.WriteMsgUnix([]byte{0}, b, nil)
+	_, oobn, err := t.WriteMsgUnix([]byte{0}, b, nil)
 	if err != nil {
 		return err
 	}

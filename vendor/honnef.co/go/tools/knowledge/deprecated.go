@@ -188,16 +188,22 @@ var StdlibDeprecations = map[string]Deprecation{
 	"syscall.Syscall6":  {"go1.18", "go1.18"},
 	"syscall.Syscall9":  {"go1.18", "go1.18"},
 
-	"reflect.SliceHeader":                              {"go1.21", "go1.17"},
-	"reflect.StringHeader":                             {"go1.21", "go1.20"},
-	"crypto/elliptic.GenerateKey":                      {"go1.21", "go1.21"},
-	"crypto/elliptic.Marshal":                          {"go1.21", "go1.21"},
-	"crypto/elliptic.Unmarshal":                        {"go1.21", "go1.21"},
-	"(*crypto/elliptic.CurveParams).Add":               {"go1.21", "go1.21"},
-	"(*crypto/elliptic.CurveParams).Double":            {"go1.21", "go1.21"},
-	"(*crypto/elliptic.CurveParams).IsOnCurve":         {"go1.21", "go1.21"},
-	"(*crypto/elliptic.CurveParams).ScalarBaseMult":    {"go1.21", "go1.21"},
-	"(*crypto/elliptic.CurveParams).ScalarMult":        {"go1.21", "go1.21"},
+	"reflect.SliceHeader":                           {"go1.21", "go1.17"},
+	"reflect.StringHeader":                          {"go1.21", "go1.20"},
+	"crypto/elliptic.GenerateKey":                   {"go1.21", "go1.21"},
+	"crypto/elliptic.Marshal":                       {"go1.21", "go1.21"},
+	"crypto/elliptic.Unmarshal":                     {"go1.21", "go1.21"},
+	"(*crypto/elliptic.CurveParams).Add":            {"go1.21", "go1.21"},
+	"(*crypto/elliptic.CurveParams).Double":         {"go1.21", "go1.21"},
+	"(*crypto/elliptic.CurveParams).IsOnCurve":      {"go1.21", "go1.21"},
+	"(*crypto/elliptic.CurveParams).ScalarBaseMult": {"go1.21", "go1.21"},
+	"(*crypto/elliptic.CurveParams).ScalarMult":     {"go1.21", "go1.21"},
+	"(crypto/elliptic.Curve).Add":                   {"go1.21", "go1.21"},
+	"(crypto/elliptic.Curve).Double":                {"go1.21", "go1.21"},
+	"(crypto/elliptic.Curve).IsOnCurve":             {"go1.21", "go1.21"},
+	"(crypto/elliptic.Curve).ScalarBaseMult":        {"go1.21", "go1.21"},
+	"(crypto/elliptic.Curve).ScalarMult":            {"go1.21", "go1.21"},
+
 	"crypto/rsa.GenerateMultiPrimeKey":                 {"go1.21", DeprecatedNeverUse},
 	"(crypto/rsa.PrecomputedValues).CRTValues":         {"go1.21", DeprecatedNeverUse},
 	"(crypto/x509.RevocationList).RevokedCertificates": {"go1.21", "go1.21"},
@@ -217,6 +223,34 @@ var StdlibDeprecations = map[string]Deprecation{
 	"crypto/cipher.NewCFBDecrypter": {"go1.24", "go1.2"},
 	"crypto/cipher.NewCFBEncrypter": {"go1.24", "go1.2"},
 	"crypto/cipher.NewOFB":          {"go1.24", "go1.2"},
+
+	"go/ast.FilterFuncDuplicates":       {"go1.25", "go1.0"},
+	"go/ast.FilterImportDuplicates":     {"go1.25", "go1.0"},
+	"go/ast.FilterUnassociatedComments": {"go1.25", "go1.0"},
+	"go/ast.FilterPackage":              {"go1.25", "go1.0"},
+	"go/ast.MergePackageFiles":          {"go1.25", "go1.0"},
+	"go/ast.PackageExports":             {"go1.25", "go1.0"},
+	"go/ast.MergeMode":                  {"go1.25", "go1.0"},
+	// Go 1.11 because that's around the time x/tools/go/packages was released.
+	"go/parser.ParseDir": {"go1.25", "go1.11"},
+
+	// Go 1.25 is the first version to provide all of the alternatives mentioned
+	// by the deprecation note.
+	"(crypto/ecdsa.PublicKey).X":  {"go1.26", "go1.25"},
+	"(crypto/ecdsa.PublicKey).Y":  {"go1.26", "go1.25"},
+	"(crypto/ecdsa.PrivateKey).D": {"go1.26", "go1.25"},
+
+	"crypto/rsa.DecryptPKCS1v15":           {"go1.26", DeprecatedNeverUse},
+	"crypto/rsa.DecryptPKCS1v15SessionKey": {"go1.26", DeprecatedNeverUse},
+	"crypto/rsa.PKCS1v15DecryptOptions":    {"go1.26", DeprecatedNeverUse},
+	"crypto/rsa.EncryptPKCS1v15":           {"go1.26", DeprecatedNeverUse},
+
+	"(net/http/httputil.ReverseProxy).Director": {"go1.26", "go1.20"},
+
+	// Note that the available alternative, testing/cryptotest.SetGlobalRandom
+	// is only an alternative for testing, not all possible uses of the
+	// deprecated field.
+	"(crypto/tls.Config).Rand": {"go1.27", "go1.26"},
 }
 
-// Last imported from GOROOT/api/go1.24.txt at fadfe2fc80f6b37e99b3e7aa068112ff539717c9.
+// Last imported from GOROOT/api/go1.26.txt at d3ddc4854429185e6e06ca1f7628bb790404abb5.

@@ -11,12 +11,14 @@ import (
 	stdversion "go/version"
 	"io"
 	"log"
+	"maps"
 	"os"
 	"path/filepath"
 	"reflect"
 	"runtime"
 	"runtime/pprof"
 	"runtime/trace"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -37,10 +39,45 @@ type buildConfig struct {
 	Flags []string
 }
 
+type caseFoldedString struct {
+	s string
+}
+
+func makeCaseFoldedString(s string) caseFoldedString {
+	return caseFoldedString{strings.ToLower(s)}
+}
+
+func makeCaseFoldedStrings(ss []string) []caseFoldedString {
+	out := make([]caseFoldedString, len(ss))
+	for i, s := range ss {
+		out[i] = makeCaseFoldedString(s)
+	}
+	return out
+}
+
+func (cs caseFoldedString) String() string {
+	return cs.s
+}
+
+func (cs caseFoldedString) Index(idx int) byte {
+	return cs.s[idx]
+}
+
+func (cs caseFoldedString) Slice(start, end int) caseFoldedString {
+	if end == -1 {
+		end = len(cs.s)
+	}
+	return caseFoldedString{cs.s[start:end]}
+}
+
+func (cs caseFoldedString) Length() int {
+	return len(cs.s)
+}
+
 // Command represents a linter command line tool.
 type Command struct {
 	name           string
-	analyzers      map[string]*lint.Analyzer
+	analyzers      map[caseFoldedString]*lint.Analyzer
 	version        string
 	machineVersion string
 
@@ -77,7 +114,7 @@ type Command struct {
 func NewCommand(name string) *Command {
 	cmd := &Command{
 		name:           name,
-		analyzers:      map[string]*lint.Analyzer{},
+		analyzers:      map[caseFoldedString]*lint.Analyzer{},
 		version:        "devel",
 		machineVersion: "devel",
 	}
@@ -108,7 +145,7 @@ func (cmd *Command) FlagSet() *flag.FlagSet {
 // To add analysis.Analyzer analyzers without providing structured documentation, use AddBareAnalyzers.
 func (cmd *Command) AddAnalyzers(as ...*lint.Analyzer) {
 	for _, a := range as {
-		cmd.analyzers[a.Analyzer.Name] = a
+		cmd.analyzers[makeCaseFoldedString(a.Analyzer.Name)] = a
 	}
 }
 
@@ -127,7 +164,7 @@ func (cmd *Command) AddBareAnalyzers(as ...*analysis.Analyzer) {
 			Severity: lint.SeverityWarning,
 		}
 
-		cmd.analyzers[a.Name] = &lint.Analyzer{
+		cmd.analyzers[makeCaseFoldedString(a.Name)] = &lint.Analyzer{
 			Doc:      doc,
 			Analyzer: a,
 		}
@@ -341,21 +378,13 @@ func (cmd *Command) Run() {
 	os.Exit(cmd.Execute())
 }
 
-func (cmd *Command) analyzersAsSlice() []*lint.Analyzer {
-	cs := make([]*lint.Analyzer, 0, len(cmd.analyzers))
-	for _, a := range cmd.analyzers {
-		cs = append(cs, a)
-	}
-	return cs
-}
-
 func (cmd *Command) printDebugVersion() int {
 	version.Verbose(cmd.version, cmd.machineVersion)
 	return 0
 }
 
 func (cmd *Command) listChecks() int {
-	cs := cmd.analyzersAsSlice()
+	cs := slices.Collect(maps.Values(cmd.analyzers))
 	sort.Slice(cs, func(i, j int) bool {
 		return cs[i].Analyzer.Name < cs[j].Analyzer.Name
 	})
@@ -376,13 +405,13 @@ func (cmd *Command) printVersion() int {
 
 func (cmd *Command) explain() int {
 	explain := cmd.flags.explain
-	check, ok := cmd.analyzers[explain]
+	check, ok := cmd.analyzers[makeCaseFoldedString(explain)]
 	if !ok {
 		fmt.Fprintln(os.Stderr, "Couldn't find check", explain)
 		return 1
 	}
 	if check.Analyzer.Doc == "" {
-		fmt.Fprintln(os.Stderr, explain, "has no documentation")
+		fmt.Fprintln(os.Stderr, check.Analyzer.Name, "has no documentation")
 		return 1
 	}
 	fmt.Println(check.Doc.Compile())
@@ -419,7 +448,7 @@ func (cmd *Command) merge() int {
 	}
 
 	relevantDiagnostics := mergeRuns(runs)
-	cs := cmd.analyzersAsSlice()
+	cs := slices.Collect(maps.Values(cmd.analyzers))
 	return cmd.printDiagnostics(cs, relevantDiagnostics)
 }
 
@@ -484,7 +513,7 @@ func (cmd *Command) lint() int {
 	}
 
 	var runs []run
-	cs := cmd.analyzersAsSlice()
+	cs := slices.Collect(maps.Values(cmd.analyzers))
 	opts := options{
 		analyzers: cs,
 		patterns:  cmd.flags.fs.Args(),
@@ -561,7 +590,7 @@ func (cmd *Command) lint() int {
 		}
 	}
 
-	l.cache.Trim()
+	l.cache.Close()
 
 	if cmd.flags.formatter != "binary" {
 		diags := mergeRuns(runs)
@@ -683,14 +712,15 @@ func (cmd *Command) printDiagnostics(cs []*lint.Analyzer, diagnostics []diagnost
 		return 2
 	}
 
-	fail := cmd.flags.fail
-	analyzerNames := make([]string, len(cs))
+	fail := makeCaseFoldedStrings(cmd.flags.fail)
+	analyzerNames := make([]caseFoldedString, len(cs))
 	for i, a := range cs {
-		analyzerNames[i] = a.Analyzer.Name
+		analyzerNames[i] = makeCaseFoldedString(a.Analyzer.Name)
 	}
 	shouldExit := filterAnalyzerNames(analyzerNames, fail)
-	shouldExit["staticcheck"] = true
-	shouldExit["compile"] = true
+	shouldExit[makeCaseFoldedString("staticcheck")] = true
+	shouldExit[makeCaseFoldedString("compile")] = true
+	shouldExit[makeCaseFoldedString("config")] = true
 
 	var (
 		numErrors   int
@@ -706,7 +736,7 @@ func (cmd *Command) printDiagnostics(cs []*lint.Analyzer, diagnostics []diagnost
 			numIgnored++
 			continue
 		}
-		if shouldExit[diag.Category] {
+		if shouldExit[makeCaseFoldedString(diag.Category)] {
 			numErrors++
 		} else {
 			diag.Severity = severityWarning
@@ -754,7 +784,7 @@ func isZeroValue(f *flag.Flag, value string) bool {
 	// This works unless the Value type is itself an interface type.
 	typ := reflect.TypeOf(f.Value)
 	var z reflect.Value
-	if typ.Kind() == reflect.Ptr {
+	if typ.Kind() == reflect.Pointer {
 		z = reflect.New(typ.Elem())
 	} else {
 		z = reflect.Zero(typ)

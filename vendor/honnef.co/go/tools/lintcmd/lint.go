@@ -28,8 +28,8 @@ import (
 
 // A linter lints Go source code.
 type linter struct {
-	analyzers map[string]*lint.Analyzer
-	cache     *cache.Cache
+	analyzers map[caseFoldedString]*lint.Analyzer
+	cache     cache.Cache
 	opts      options
 }
 
@@ -66,11 +66,11 @@ func newLinter(opts options) (*linter, error) {
 	if err != nil {
 		return nil, fmt.Errorf("could not compute salt for cache: %s", err)
 	}
-	c.SetSalt(salt)
+	cache.SetSalt(salt)
 
-	analyzers := make(map[string]*lint.Analyzer, len(opts.analyzers))
+	analyzers := make(map[caseFoldedString]*lint.Analyzer, len(opts.analyzers))
 	for _, a := range opts.analyzers {
-		analyzers[a.Analyzer.Name] = a
+		analyzers[makeCaseFoldedString(a.Analyzer.Name)] = a
 	}
 
 	return &linter{
@@ -174,7 +174,7 @@ func (l *linter) lint(r *runner.Runner, cfg *packages.Config, patterns []string)
 		}
 	}
 
-	analyzerNames := make([]string, 0, len(l.analyzers))
+	analyzerNames := make([]caseFoldedString, 0, len(l.analyzers))
 	for name := range l.analyzers {
 		analyzerNames = append(analyzerNames, name)
 	}
@@ -197,7 +197,8 @@ func (l *linter) lint(r *runner.Runner, cfg *packages.Config, patterns []string)
 			}
 
 			out.CheckedFiles = append(out.CheckedFiles, res.Package.GoFiles...)
-			allowedAnalyzers := filterAnalyzerNames(analyzerNames, res.Config.Checks)
+			resChecks := makeCaseFoldedStrings(res.Config.Checks)
+			allowedAnalyzers := filterAnalyzerNames(analyzerNames, resChecks)
 			resd, err := res.Load()
 			if err != nil {
 				return out, err
@@ -209,7 +210,7 @@ func (l *linter) lint(r *runner.Runner, cfg *packages.Config, patterns []string)
 			}
 			// OPT move this code into the 'success' function.
 			for i, diag := range filtered {
-				a := l.analyzers[diag.Category]
+				a := l.analyzers[makeCaseFoldedString(diag.Category)]
 				// Some diag.Category don't map to analyzers, such as "staticcheck"
 				if a != nil {
 					filtered[i].MergeIf = a.Doc.MergeIf
@@ -233,7 +234,7 @@ func (l *linter) lint(r *runner.Runner, cfg *packages.Config, patterns []string)
 				used[key] = true
 			}
 
-			if allowedAnalyzers["U1000"] {
+			if allowedAnalyzers[makeCaseFoldedString("U1000")] {
 				for _, obj := range resd.Unused.Unused {
 					key := unusedKey{
 						pkgPath: res.Package.PkgPath,
@@ -267,10 +268,14 @@ func (l *linter) lint(r *runner.Runner, cfg *packages.Config, patterns []string)
 	return out, nil
 }
 
-func filterIgnored(diagnostics []diagnostic, res runner.ResultData, allowedAnalyzers map[string]bool) ([]diagnostic, error) {
+func filterIgnored(
+	diagnostics []diagnostic,
+	res runner.ResultData,
+	allowedAnalyzers map[caseFoldedString]bool,
+) ([]diagnostic, error) {
 	couldHaveMatched := func(ig *lineIgnore) bool {
 		for _, c := range ig.Checks {
-			if c == "U1000" {
+			if c.String() == "u1000" {
 				// We never want to flag ignores for U1000,
 				// because U1000 isn't local to a single
 				// package. For example, an identifier may
@@ -326,7 +331,7 @@ type ignore interface {
 type lineIgnore struct {
 	File    string
 	Line    int
-	Checks  []string
+	Checks  []caseFoldedString
 	Matched bool
 	Pos     token.Position
 }
@@ -337,7 +342,7 @@ func (li *lineIgnore) match(p diagnostic) bool {
 		return false
 	}
 	for _, c := range li.Checks {
-		if m, _ := filepath.Match(c, p.Category); m {
+		if m, _ := filepath.Match(c.String(), makeCaseFoldedString(p.Category).String()); m {
 			li.Matched = true
 			return true
 		}
@@ -345,17 +350,9 @@ func (li *lineIgnore) match(p diagnostic) bool {
 	return false
 }
 
-func (li *lineIgnore) String() string {
-	matched := "not matched"
-	if li.Matched {
-		matched = "matched"
-	}
-	return fmt.Sprintf("%s:%d %s (%s)", li.File, li.Line, strings.Join(li.Checks, ", "), matched)
-}
-
 type fileIgnore struct {
 	File   string
-	Checks []string
+	Checks []caseFoldedString
 }
 
 func (fi *fileIgnore) match(p diagnostic) bool {
@@ -363,7 +360,7 @@ func (fi *fileIgnore) match(p diagnostic) bool {
 		return false
 	}
 	for _, c := range fi.Checks {
-		if m, _ := filepath.Match(c, p.Category); m {
+		if m, _ := filepath.Match(c.String(), makeCaseFoldedString(p.Category).String()); m {
 			return true
 		}
 	}
@@ -405,7 +402,7 @@ func (p diagnostic) equal(o diagnostic) bool {
 	return p.Position == o.Position &&
 		p.End == o.End &&
 		p.Message == o.Message &&
-		p.Category == o.Category &&
+		makeCaseFoldedString(p.Category) == makeCaseFoldedString(o.Category) &&
 		p.Severity == o.Severity &&
 		p.MergeIf == o.MergeIf &&
 		p.BuildName == o.BuildName
@@ -496,11 +493,11 @@ type unusedPair struct {
 	obj unused.Object
 }
 
-func success(allowedAnalyzers map[string]bool, res runner.ResultData) []diagnostic {
+func success(allowedAnalyzers map[caseFoldedString]bool, res runner.ResultData) []diagnostic {
 	diags := res.Diagnostics
 	var diagnostics []diagnostic
 	for _, diag := range diags {
-		if !allowedAnalyzers[diag.Category] {
+		if !allowedAnalyzers[makeCaseFoldedString(diag.Category)] {
 			continue
 		}
 		diagnostics = append(diagnostics, diagnostic{Diagnostic: diag})
@@ -508,36 +505,36 @@ func success(allowedAnalyzers map[string]bool, res runner.ResultData) []diagnost
 	return diagnostics
 }
 
-func filterAnalyzerNames(analyzers []string, checks []string) map[string]bool {
-	allowedChecks := map[string]bool{}
+func filterAnalyzerNames(allAnalyzers []caseFoldedString, selection []caseFoldedString) map[caseFoldedString]bool {
+	allowedChecks := map[caseFoldedString]bool{}
 
-	for _, check := range checks {
+	for _, check := range selection {
 		b := true
-		if len(check) > 1 && check[0] == '-' {
+		if check.Length() > 1 && check.Index(0) == '-' {
 			b = false
-			check = check[1:]
+			check = check.Slice(1, -1)
 		}
-		if check == "*" || check == "all" {
+		if check.String() == "*" || check.String() == "all" {
 			// Match all
-			for _, c := range analyzers {
-				allowedChecks[c] = b
+			for _, a := range allAnalyzers {
+				allowedChecks[a] = b
 			}
-		} else if strings.HasSuffix(check, "*") {
+		} else if strings.HasSuffix(check.String(), "*") {
 			// Glob
-			prefix := check[:len(check)-1]
-			isCat := strings.IndexFunc(prefix, func(r rune) bool { return unicode.IsNumber(r) }) == -1
+			prefix := check.Slice(0, check.Length()-1)
+			isCat := strings.IndexFunc(prefix.String(), unicode.IsNumber) == -1
 
-			for _, a := range analyzers {
-				idx := strings.IndexFunc(a, func(r rune) bool { return unicode.IsNumber(r) })
+			for _, a := range allAnalyzers {
+				idx := strings.IndexFunc(a.String(), unicode.IsNumber)
 				if isCat {
 					// Glob is S*, which should match S1000 but not SA1000
-					cat := a[:idx]
+					cat := a.Slice(0, idx)
 					if prefix == cat {
 						allowedChecks[a] = b
 					}
 				} else {
 					// Glob is S1*
-					if strings.HasPrefix(a, prefix) {
+					if strings.HasPrefix(a.String(), prefix.String()) {
 						allowedChecks[a] = b
 					}
 				}

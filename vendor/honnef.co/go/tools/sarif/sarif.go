@@ -45,7 +45,7 @@ type Tool struct {
 type Invocation struct {
 	CommandLine         string           `json:"commandLine,omitempty"`
 	Arguments           []string         `json:"arguments,omitempty"`
-	WorkingDirectory    ArtifactLocation `json:"workingDirectory,omitempty"`
+	WorkingDirectory    ArtifactLocation `json:"workingDirectory,omitzero"`
 	ExecutionSuccessful bool             `json:"executionSuccessful"`
 }
 
@@ -67,9 +67,9 @@ type ReportingDescriptor struct {
 }
 
 type ReportingConfiguration struct {
-	Enabled    bool                   `json:"enabled"`
-	Level      string                 `json:"level,omitempty"`
-	Parameters map[string]interface{} `json:"parameters,omitempty"`
+	Enabled    bool           `json:"enabled"`
+	Level      string         `json:"level,omitempty"`
+	Parameters map[string]any `json:"parameters,omitempty"`
 }
 
 type Result struct {

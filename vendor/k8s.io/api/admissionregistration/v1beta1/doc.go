@@ -18,6 +18,8 @@ limitations under the License.
 // +k8s:protobuf-gen=package
 // +k8s:openapi-gen=true
 // +k8s:prerelease-lifecycle-gen=true
+// +k8s:openapi-model-package=io.k8s.api.admissionregistration.v1beta1
+
 // +groupName=admissionregistration.k8s.io
 
 // Package v1beta1 is the v1beta1 version of the API.

@@ -25,16 +25,21 @@ import (
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
 // Storage version of a specific resource.
+// +k8s:supportsSubresource="/status"
 type StorageVersion struct {
-	metav1.TypeMeta `json:",inline"`
+	metav1.TypeMeta `json:""`
+	// metadata is the standard object metadata.
 	// The name is <group>.<resource>.
+	// +required
 	metav1.ObjectMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
-	// Spec is an empty spec. It is here to comply with Kubernetes API style.
+	// spec is an empty spec. It is here to comply with Kubernetes API style.
+	// +optional
 	Spec StorageVersionSpec `json:"spec" protobuf:"bytes,2,opt,name=spec"`
 
-	// API server instances report the version they can decode and the version they
+	// status on the version the API server instance can decode from and
 	// encode objects to when persisting objects in the backend.
+	// +optional
 	Status StorageVersionStatus `json:"status" protobuf:"bytes,3,opt,name=status"`
 }
 
@@ -44,19 +49,20 @@ type StorageVersionSpec struct{}
 // API server instances report the versions they can decode and the version they
 // encode objects to when persisting objects in the backend.
 type StorageVersionStatus struct {
-	// The reported versions per API server instance.
+	// storageVersions lists the reported versions per API server instance.
 	// +optional
 	// +listType=map
 	// +listMapKey=apiServerID
 	StorageVersions []ServerStorageVersion `json:"storageVersions,omitempty" protobuf:"bytes,1,opt,name=storageVersions"`
-	// If all API server instances agree on the same encoding storage version,
-	// then this field is set to that version. Otherwise this field is left empty.
+	// commonEncodingVersion is set to an encoding storage version if all API server
+	// instances share that same version. If they don't share one storage version, this
+	// field is left empty.
 	// API servers should finish updating its storageVersionStatus entry before
 	// serving write operations, so that this field will be in sync with the reality.
 	// +optional
 	CommonEncodingVersion *string `json:"commonEncodingVersion,omitempty" protobuf:"bytes,2,opt,name=commonEncodingVersion"`
 
-	// The latest available observations of the storageVersion's state.
+	// conditions lists the latest available observations of the storageVersion's state.
 	// +optional
 	// +listType=map
 	// +listMapKey=type
@@ -66,21 +72,26 @@ type StorageVersionStatus struct {
 // An API server instance reports the version it can decode and the version it
 // encodes objects to when persisting objects in the backend.
 type ServerStorageVersion struct {
-	// The ID of the reporting API server.
+	// apiServerID is the ID of the reporting API server.
+	// +required
 	APIServerID string `json:"apiServerID,omitempty" protobuf:"bytes,1,opt,name=apiServerID"`
 
-	// The API server encodes the object to this version when persisting it in
+	// encodingVersion the API server encodes the object to when persisting it in
 	// the backend (e.g., etcd).
+	// +required
 	EncodingVersion string `json:"encodingVersion,omitempty" protobuf:"bytes,2,opt,name=encodingVersion"`
 
+	// decodableVersions are the encoding versions the API server can handle to decode.
 	// The API server can decode objects encoded in these versions.
 	// The encodingVersion must be included in the decodableVersions.
 	// +listType=set
+	// +required
 	DecodableVersions []string `json:"decodableVersions,omitempty" protobuf:"bytes,3,opt,name=decodableVersions"`
 
-	// The API server can serve these versions.
+	// servedVersions lists all versions the API server can serve.
 	// DecodableVersions must include all ServedVersions.
 	// +listType=set
+	// +optional
 	ServedVersions []string `json:"servedVersions,omitempty" protobuf:"bytes,4,opt,name=servedVersions"`
 }
 
@@ -101,21 +112,22 @@ const (
 
 // Describes the state of the storageVersion at a certain point.
 type StorageVersionCondition struct {
-	// Type of the condition.
+	// type of the condition.
 	// +required
 	Type StorageVersionConditionType `json:"type" protobuf:"bytes,1,opt,name=type"`
-	// Status of the condition, one of True, False, Unknown.
+	// status of the condition, one of True, False, Unknown.
 	// +required
 	Status ConditionStatus `json:"status" protobuf:"bytes,2,opt,name=status"`
-	// If set, this represents the .metadata.generation that the condition was set based upon.
+	// observedGeneration represents the .metadata.generation that the condition was set based upon, if field is set.
 	// +optional
 	ObservedGeneration int64 `json:"observedGeneration,omitempty" protobuf:"varint,3,opt,name=observedGeneration"`
-	// Last time the condition transitioned from one status to another.
+	// lastTransitionTime is the last time the condition transitioned from one status to another.
+	// +optional
 	LastTransitionTime metav1.Time `json:"lastTransitionTime,omitempty" protobuf:"bytes,4,opt,name=lastTransitionTime"`
-	// The reason for the condition's last transition.
+	// reason for the condition's last transition.
 	// +required
 	Reason string `json:"reason" protobuf:"bytes,5,opt,name=reason"`
-	// A human readable message indicating details about the transition.
+	// message is a human readable string indicating details about the transition.
 	// +required
 	Message string `json:"message,omitempty" protobuf:"bytes,6,opt,name=message"`
 }
@@ -124,7 +136,7 @@ type StorageVersionCondition struct {
 
 // A list of StorageVersions.
 type StorageVersionList struct {
-	metav1.TypeMeta `json:",inline"`
+	metav1.TypeMeta `json:""`
 	// Standard list metadata.
 	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
 	// +optional

@@ -29,8 +29,8 @@ package v1alpha1
 // AUTO-GENERATED FUNCTIONS START HERE. DO NOT EDIT.
 var map_SelfSubjectReview = map[string]string{
 	"":         "SelfSubjectReview contains the user information that the kube-apiserver has about the user making this request. When using impersonation, users will receive the user info of the user being impersonated.  If impersonation or request header authentication is used, any extra keys will have their case ignored and returned as lowercase.",
-	"metadata": "Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
-	"status":   "Status is filled in by the server with the user attributes.",
+	"metadata": "metadata is the standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata",
+	"status":   "status is filled in by the server with the user attributes.",
 }
 
 func (SelfSubjectReview) SwaggerDoc() map[string]string {
@@ -39,7 +39,7 @@ func (SelfSubjectReview) SwaggerDoc() map[string]string {
 
 var map_SelfSubjectReviewStatus = map[string]string{
 	"":         "SelfSubjectReviewStatus is filled by the kube-apiserver and sent back to a user.",
-	"userInfo": "User attributes of the user making this request.",
+	"userInfo": "userInfo is a set of attributes belonging to the user making this request.",
 }
 
 func (SelfSubjectReviewStatus) SwaggerDoc() map[string]string {

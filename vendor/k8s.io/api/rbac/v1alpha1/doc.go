@@ -17,6 +17,7 @@ limitations under the License.
 // +k8s:deepcopy-gen=package
 // +k8s:protobuf-gen=package
 // +k8s:openapi-gen=true
+// +k8s:openapi-model-package=io.k8s.api.rbac.v1alpha1
 
 // +groupName=rbac.authorization.k8s.io
 

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/install"
 	v1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
+	"k8s.io/apiextensions-apiserver/pkg/apiserver/validation"
 	"k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
 	externalinformers "k8s.io/apiextensions-apiserver/pkg/client/informers/externalversions"
 	"k8s.io/apiextensions-apiserver/pkg/controller/apiapproval"
@@ -125,6 +126,7 @@ func (cfg *Config) Complete() CompletedConfig {
 
 // New returns a new instance of CustomResourceDefinitions from the given config.
 func (c completedConfig) New(delegationTarget genericapiserver.DelegationTarget) (*CustomResourceDefinitions, error) {
+	validation.RegisterMetrics()
 	genericServer, err := c.GenericConfig.New("apiextensions-apiserver", delegationTarget)
 	if err != nil {
 		return nil, err
@@ -242,11 +244,11 @@ func (c completedConfig) New(delegationTarget genericapiserver.DelegationTarget)
 			}
 		}
 
-		go namingController.Run(hookContext.Done())
-		go establishingController.Run(hookContext.Done())
-		go nonStructuralSchemaController.Run(5, hookContext.Done())
-		go apiApprovalController.Run(5, hookContext.Done())
-		go finalizingController.Run(5, hookContext.Done())
+		go namingController.RunWithContext(hookContext)
+		go establishingController.RunWithContext(hookContext)
+		go nonStructuralSchemaController.RunWithContext(5, hookContext)
+		go apiApprovalController.RunWithContext(5, hookContext)
+		go finalizingController.RunWithContext(5, hookContext)
 
 		discoverySyncedCh := make(chan struct{})
 		go discoveryController.Run(hookContext.Done(), discoverySyncedCh)

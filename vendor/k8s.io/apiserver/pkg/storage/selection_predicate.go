@@ -20,10 +20,14 @@ import (
 	"context"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/sharding"
 	"k8s.io/apiserver/pkg/endpoints/request"
+	"k8s.io/apiserver/pkg/features"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 )
 
 // AttrFunc returns label and field sets and the uninitialized flag for List or Watch to match.
@@ -82,13 +86,20 @@ type SelectionPredicate struct {
 	Limit               int64
 	Continue            string
 	AllowWatchBookmarks bool
+	// ShardSelector is the parsed shard selector for filtering objects by hash range.
+	ShardSelector sharding.Selector
 }
 
 // Matches returns true if the given object's labels and fields (as
 // returned by s.GetAttrs) match s.Label and s.Field. An error is
 // returned if s.GetAttrs fails.
 func (s *SelectionPredicate) Matches(obj runtime.Object) (bool, error) {
-	if s.Empty() {
+	if utilfeature.DefaultFeatureGate.Enabled(features.ShardedListAndWatch) {
+		if matched, err := s.MatchesSharding(obj); err != nil || !matched {
+			return matched, err
+		}
+	}
+	if s.labelFieldEmpty() {
 		return true, nil
 	}
 	labels, fields, err := s.GetAttrs(obj)
@@ -142,7 +153,17 @@ func (s *SelectionPredicate) MatchesSingle() (string, bool) {
 
 // Empty returns true if the predicate performs no filtering.
 func (s *SelectionPredicate) Empty() bool {
-	return s.Label.Empty() && s.Field.Empty()
+	// Check the selector before the feature gate: Empty is called per event on
+	// watch paths, and the nil check is free while the gate lookup is not.
+	if s.ShardSelector != nil && !s.ShardSelector.Empty() &&
+		utilfeature.DefaultFeatureGate.Enabled(features.ShardedListAndWatch) {
+		return false
+	}
+	return s.labelFieldEmpty()
+}
+
+func (s *SelectionPredicate) labelFieldEmpty() bool {
+	return (s.Label == nil || s.Label.Empty()) && (s.Field == nil || s.Field.Empty())
 }
 
 // For any index defined by IndexFields, if a matcher can match only (a subset)
@@ -166,6 +187,30 @@ func (s *SelectionPredicate) MatcherIndex(ctx context.Context) []MatchValue {
 		}
 	}
 	return result
+}
+
+// MatchesSharding returns true if the given object matches the sharding configuration.
+// If ShardSelector is set and non-empty, it delegates to ShardSelector.Matches().
+func (s *SelectionPredicate) MatchesSharding(obj runtime.Object) (bool, error) {
+	if !utilfeature.DefaultFeatureGate.Enabled(features.ShardedListAndWatch) {
+		return true, nil
+	}
+	if s.ShardSelector != nil && !s.ShardSelector.Empty() {
+		return s.ShardSelector.Matches(obj)
+	}
+	return true, nil
+}
+
+// SetShardInfoOnList sets shard metadata on the list response if sharding is active.
+func (s *SelectionPredicate) SetShardInfoOnList(listObj runtime.Object) {
+	if !utilfeature.DefaultFeatureGate.Enabled(features.ShardedListAndWatch) {
+		return
+	}
+	if s.ShardSelector != nil && !s.ShardSelector.Empty() {
+		if setter, ok := listObj.(metav1.ShardedListInterface); ok {
+			setter.SetShardInfo(&metav1.ShardInfo{Selector: s.ShardSelector.String()})
+		}
+	}
 }
 
 func isNamespaceScopedRequest(ctx context.Context) (string, bool) {

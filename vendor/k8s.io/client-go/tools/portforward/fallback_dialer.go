@@ -19,9 +19,11 @@ package portforward
 import (
 	"k8s.io/apimachinery/pkg/util/httpstream"
 	"k8s.io/klog/v2"
+	streamhttp "k8s.io/streaming/pkg/httpstream"
 )
 
 var _ httpstream.Dialer = &FallbackDialer{}
+var _ streamhttp.Dialer = &StreamingFallbackDialer{}
 
 // FallbackDialer encapsulates a primary and secondary dialer, including
 // the boolean function to determine if the primary dialer failed. Implements
@@ -42,6 +44,24 @@ func NewFallbackDialer(primary, secondary httpstream.Dialer, shouldFallback func
 	}
 }
 
+// StreamingFallbackDialer encapsulates a primary and secondary streaming dialer
+// with fallback behavior.
+type StreamingFallbackDialer struct {
+	primary        streamhttp.Dialer
+	secondary      streamhttp.Dialer
+	shouldFallback func(error) bool
+}
+
+// NewFallbackDialerForStreaming creates a fallback dialer for in-tree callers
+// that use k8s.io/streaming/pkg/httpstream types.
+func NewFallbackDialerForStreaming(primary, secondary streamhttp.Dialer, shouldFallback func(error) bool) streamhttp.Dialer {
+	return &StreamingFallbackDialer{
+		primary:        primary,
+		secondary:      secondary,
+		shouldFallback: shouldFallback,
+	}
+}
+
 // Dial is the single function necessary to implement the "httpstream.Dialer" interface.
 // It takes the protocol version strings to request, returning an the upgraded
 // httstream.Connection and the negotiated protocol version accepted. If the initial
@@ -50,6 +70,19 @@ func NewFallbackDialer(primary, secondary httpstream.Dialer, shouldFallback func
 func (f *FallbackDialer) Dial(protocols ...string) (httpstream.Connection, string, error) {
 	conn, version, err := f.primary.Dial(protocols...)
 	if err != nil && f.shouldFallback(err) {
+		//nolint:logcheck // This code is only used by kubectl where contextual logging is not that useful.
+		klog.V(4).Infof("fallback to secondary dialer from primary dialer err: %v", err)
+		return f.secondary.Dial(protocols...)
+	}
+	return conn, version, err
+}
+
+// Dial is the single function necessary to implement the
+// "k8s.io/streaming/pkg/httpstream.Dialer" interface.
+func (f *StreamingFallbackDialer) Dial(protocols ...string) (streamhttp.Connection, string, error) {
+	conn, version, err := f.primary.Dial(protocols...)
+	if err != nil && f.shouldFallback(err) {
+		//nolint:logcheck // This code is only used by kubectl and E2E testing where contextual logging is not that useful.
 		klog.V(4).Infof("fallback to secondary dialer from primary dialer err: %v", err)
 		return f.secondary.Dial(protocols...)
 	}

@@ -16,16 +16,17 @@ limitations under the License.
 
 package remotecommand
 
-// TerminalSize and TerminalSizeQueue was a part of k8s.io/kubernetes/pkg/util/term
-// and were moved in order to decouple client from other term dependencies
-
 // TerminalSize represents the width and height of a terminal.
+// It is the same as staging/src/k8s.io/kubectl/pkg/util/term.TerminalSize.
+// Copied to decouple the packages. Terminal-related package should not depend on API client and vice versa.
 type TerminalSize struct {
 	Width  uint16
 	Height uint16
 }
 
 // TerminalSizeQueue is capable of returning terminal resize events as they occur.
+// It is the same as staging/src/k8s.io/kubectl/pkg/util/term.TerminalSizeQueue.
+// Copied to decouple the packages. Terminal-related package should not depend on API client and vice versa.
 type TerminalSizeQueue interface {
 	// Next returns the new terminal size after the terminal has been resized. It returns nil when
 	// monitoring has been stopped.

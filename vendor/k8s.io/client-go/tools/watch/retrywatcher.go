@@ -26,12 +26,12 @@ import (
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/dump"
 	"k8s.io/apimachinery/pkg/util/net"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
+	"k8s.io/utils/dump"
 )
 
 // resourceVersionGetter is an interface used to get resource version from events.
@@ -164,6 +164,13 @@ func (rw *RetryWatcher) doReceive(ctx context.Context) (bool, time.Duration) {
 			}
 
 			return true, 0
+		}
+
+		// Resource expired or 410 Gone errors (e.g. resource version too old)
+		// are expected and recoverable, so log at a lower verbosity instead of ERROR.
+		if apierrors.IsResourceExpired(err) || apierrors.IsGone(err) {
+			klog.FromContext(ctx).V(4).Info(msg, "err", err)
+			return false, 0
 		}
 
 		klog.FromContext(ctx).Error(err, msg)

@@ -18,6 +18,8 @@ limitations under the License.
 // +k8s:conversion-gen=k8s.io/controller-manager/config
 // +k8s:conversion-gen=k8s.io/controller-manager/config/v1alpha1
 // +k8s:openapi-gen=true
+// +k8s:openapi-model-package=io.k8s.controller-manager.config.v1alpha1
+
 // +groupName=controllermanager.config.k8s.io
 
 package v1alpha1

@@ -71,8 +71,7 @@ func RegisterConversions(s *runtime.Scheme) error {
 }
 
 func autoConvert_v1alpha1_ControllerLeaderConfiguration_To_config_ControllerLeaderConfiguration(in *ControllerLeaderConfiguration, out *config.ControllerLeaderConfiguration, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Component = in.Component
+	*out = *(*config.ControllerLeaderConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -82,8 +81,7 @@ func Convert_v1alpha1_ControllerLeaderConfiguration_To_config_ControllerLeaderCo
 }
 
 func autoConvert_config_ControllerLeaderConfiguration_To_v1alpha1_ControllerLeaderConfiguration(in *config.ControllerLeaderConfiguration, out *ControllerLeaderConfiguration, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Component = in.Component
+	*out = *(*ControllerLeaderConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 

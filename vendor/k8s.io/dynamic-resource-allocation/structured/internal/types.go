@@ -18,11 +18,16 @@ package internal
 
 import (
 	"context"
+	"errors"
 
 	v1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 )
+
+// ErrFailedAllocationOnNode is an empty sentinel for errors.Is.
+// See allocator.go for details.
+var ErrFailedAllocationOnNode = errors.New("")
 
 type DeviceClassLister interface {
 	// List returns a list of all DeviceClasses.
@@ -36,6 +41,7 @@ type DeviceClassLister interface {
 // This interface is also broader than the public one.
 type Allocator interface {
 	Allocate(ctx context.Context, node *v1.Node, claims []*resourceapi.ResourceClaim) (finalResult []resourceapi.AllocationResult, finalErr error)
+	Channel() AllocatorChannel
 }
 
 // AllocatorExtended is an optional interface. Not all variants implement it.
@@ -52,17 +58,36 @@ type Stats struct {
 	NumAllocateOneInvocations int64
 }
 
-// Features contains all feature gates that may influence the behavior of ResourceClaim allocation.
+type AllocatorChannel string
+
+const (
+	Experimental = "experimental"
+	Stable       = "stable"
+	Incubating   = "incubating"
+)
+
+// Features control optional functionality during ResourceClaim allocation.
+// Each entry must correspond to at least one control flow change. Entries can
+// be removed when the control flow change is no longer necessary (= feature is
+// considered stable and always enabled).
+//
+// This often corresponds to feature gates, but not always: if a KEP implementation
+// depends on a set of feature gates, then a single entry here should control whether
+// that implementation is active.
 type Features struct {
 	// Sorted alphabetically. When adding a new entry, also extend Set and FeaturesAll.
 
-	AdminAccess          bool
-	ConsumableCapacity   bool
-	DeviceBinding        bool
-	DeviceStatus         bool
-	DeviceTaints         bool
-	PartitionableDevices bool
-	PrioritizedList      bool
+	AdminAccess             bool
+	CompatibilityGroups     bool
+	ConsumableCapacity      bool
+	DerivedAttributes       bool
+	DeviceBindingAndStatus  bool
+	DeviceTaints            bool
+	FractionalCapacityRange bool
+	ListTypeAttributes      bool
+	OptionalNodeOperations  bool
+	PartitionableDevices    bool
+	PrioritizedList         bool
 }
 
 // Set returns all features which are set to true.
@@ -76,11 +101,26 @@ func (f Features) Set() sets.Set[string] {
 	if f.AdminAccess {
 		enabled.Insert("DRAAdminAccess")
 	}
+	if f.CompatibilityGroups {
+		enabled.Insert("DRADeviceCompatibilityGroups")
+	}
 	if f.ConsumableCapacity {
 		enabled.Insert("DRAConsumableCapacity")
 	}
+	if f.DerivedAttributes {
+		enabled.Insert("DRADerivedAttributes")
+	}
 	if f.DeviceTaints {
 		enabled.Insert("DRADeviceTaints")
+	}
+	if f.FractionalCapacityRange {
+		enabled.Insert("DRAFractionalCapacityRange")
+	}
+	if f.ListTypeAttributes {
+		enabled.Insert("DRAListTypeAttributes")
+	}
+	if f.OptionalNodeOperations {
+		enabled.Insert("DRAOptionalNodeOperations")
 	}
 	if f.PartitionableDevices {
 		enabled.Insert("DRAPartitionableDevices")
@@ -88,21 +128,22 @@ func (f Features) Set() sets.Set[string] {
 	if f.PrioritizedList {
 		enabled.Insert("DRAPrioritizedList")
 	}
-	if f.DeviceBinding {
-		enabled.Insert("DRADeviceBindingConditions")
-	}
-	if f.DeviceStatus {
-		enabled.Insert("DRAResourceClaimDeviceStatus")
+	if f.DeviceBindingAndStatus {
+		enabled.Insert("DRADeviceBindingConditions+DRAResourceClaimDeviceStatus")
 	}
 	return enabled
 }
 
 var FeaturesAll = Features{
-	AdminAccess:          true,
-	ConsumableCapacity:   true,
-	DeviceBinding:        true,
-	DeviceStatus:         true,
-	DeviceTaints:         true,
-	PartitionableDevices: true,
-	PrioritizedList:      true,
+	AdminAccess:             true,
+	CompatibilityGroups:     true,
+	ConsumableCapacity:      true,
+	DerivedAttributes:       true,
+	DeviceBindingAndStatus:  true,
+	DeviceTaints:            true,
+	FractionalCapacityRange: true,
+	ListTypeAttributes:      true,
+	OptionalNodeOperations:  true,
+	PartitionableDevices:    true,
+	PrioritizedList:         true,
 }

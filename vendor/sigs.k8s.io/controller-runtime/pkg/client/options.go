@@ -21,7 +21,6 @@ import (
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/selection"
-	"k8s.io/utils/ptr"
 )
 
 // {{{ "Functional" Option Interfaces
@@ -97,6 +96,12 @@ type SubResourcePatchOption interface {
 	ApplyToSubResourcePatch(*SubResourcePatchOptions)
 }
 
+// SubResourceApplyOption configures a subresource apply request.
+type SubResourceApplyOption interface {
+	// ApplyToSubResourceApply applies the configuration on the given patch options.
+	ApplyToSubResourceApply(*SubResourceApplyOptions)
+}
+
 // }}}
 
 // {{{ Multi-Type Options
@@ -148,6 +153,10 @@ func (dryRunAll) ApplyToSubResourcePatch(opts *SubResourcePatchOptions) {
 	opts.DryRun = []string{metav1.DryRunAll}
 }
 
+func (dryRunAll) ApplyToSubResourceApply(opts *SubResourceApplyOptions) {
+	opts.DryRun = []string{metav1.DryRunAll}
+}
+
 // FieldOwner set the field manager name for the given server-side apply patch.
 type FieldOwner string
 
@@ -184,6 +193,77 @@ func (f FieldOwner) ApplyToSubResourceCreate(opts *SubResourceCreateOptions) {
 // ApplyToSubResourceUpdate applies this configuration to the given update options.
 func (f FieldOwner) ApplyToSubResourceUpdate(opts *SubResourceUpdateOptions) {
 	opts.FieldManager = string(f)
+}
+
+// ApplyToSubResourceApply applies this configuration to the given apply options.
+func (f FieldOwner) ApplyToSubResourceApply(opts *SubResourceApplyOptions) {
+	opts.FieldManager = string(f)
+}
+
+// DisableReadYourWritesConsistency disables read-your-own-write consistency for the
+// request it is passed to. It has no effect if the client was not configured with
+// CacheOptions.EnableReadYourWritesConsistency.
+//
+// On a read request, the request will not wait for the cache to have observed
+// previous writes. On a write request, subsequent read requests will not wait
+// for the cache to have observed this write.
+const DisableReadYourWritesConsistency = disableReadYourWritesConsistency(true)
+
+type disableReadYourWritesConsistency bool
+
+// ApplyToGet applies this configuration to the given get options.
+func (disableReadYourWritesConsistency) ApplyToGet(opts *GetOptions) {
+	opts.DisableReadYourWritesConsistency = true
+}
+
+// ApplyToList applies this configuration to the given list options.
+func (disableReadYourWritesConsistency) ApplyToList(opts *ListOptions) {
+	opts.DisableReadYourWritesConsistency = true
+}
+
+// ApplyToCreate applies this configuration to the given create options.
+func (disableReadYourWritesConsistency) ApplyToCreate(opts *CreateOptions) {
+	opts.DisableReadYourWritesConsistency = true
+}
+
+// ApplyToUpdate applies this configuration to the given update options.
+func (disableReadYourWritesConsistency) ApplyToUpdate(opts *UpdateOptions) {
+	opts.DisableReadYourWritesConsistency = true
+}
+
+// ApplyToPatch applies this configuration to the given patch options.
+func (disableReadYourWritesConsistency) ApplyToPatch(opts *PatchOptions) {
+	opts.DisableReadYourWritesConsistency = true
+}
+
+// ApplyToApply applies this configuration to the given apply options.
+func (disableReadYourWritesConsistency) ApplyToApply(opts *ApplyOptions) {
+	opts.DisableReadYourWritesConsistency = true
+}
+
+// ApplyToDelete applies this configuration to the given delete options.
+func (disableReadYourWritesConsistency) ApplyToDelete(opts *DeleteOptions) {
+	opts.DisableReadYourWritesConsistency = true
+}
+
+// ApplyToSubResourceCreate applies this configuration to the given create options.
+func (d disableReadYourWritesConsistency) ApplyToSubResourceCreate(opts *SubResourceCreateOptions) {
+	d.ApplyToCreate(&opts.CreateOptions)
+}
+
+// ApplyToSubResourceUpdate applies this configuration to the given update options.
+func (d disableReadYourWritesConsistency) ApplyToSubResourceUpdate(opts *SubResourceUpdateOptions) {
+	d.ApplyToUpdate(&opts.UpdateOptions)
+}
+
+// ApplyToSubResourcePatch applies this configuration to the given patch options.
+func (d disableReadYourWritesConsistency) ApplyToSubResourcePatch(opts *SubResourcePatchOptions) {
+	d.ApplyToPatch(&opts.PatchOptions)
+}
+
+// ApplyToSubResourceApply applies this configuration to the given apply options.
+func (d disableReadYourWritesConsistency) ApplyToSubResourceApply(opts *SubResourceApplyOptions) {
+	d.ApplyToApply(&opts.ApplyOptions)
 }
 
 // FieldValidation configures field validation for the given requests.
@@ -255,6 +335,11 @@ type CreateOptions struct {
 	// will contain all unknown and duplicate fields encountered.
 	FieldValidation string
 
+	// DisableReadYourWritesConsistency indicates that subsequent read requests will not
+	// wait for the cache to have observed this write. It has no effect if the client
+	// was not configured with CacheOptions.EnableReadYourWritesConsistency.
+	DisableReadYourWritesConsistency bool
+
 	// Raw represents raw CreateOptions, as passed to the API server.
 	Raw *metav1.CreateOptions
 }
@@ -295,6 +380,9 @@ func (o *CreateOptions) ApplyToCreate(co *CreateOptions) {
 	if o.FieldValidation != "" {
 		co.FieldValidation = o.FieldValidation
 	}
+	if o.DisableReadYourWritesConsistency {
+		co.DisableReadYourWritesConsistency = true
+	}
 	if o.Raw != nil {
 		co.Raw = o.Raw
 	}
@@ -328,6 +416,11 @@ type DeleteOptions struct {
 	// 'Foreground' - a cascading policy that deletes all dependents in the
 	// foreground.
 	PropagationPolicy *metav1.DeletionPropagation
+
+	// DisableReadYourWritesConsistency indicates that subsequent read requests will not
+	// wait for the cache to have observed this delete. It has no effect if the client
+	// was not configured with CacheOptions.EnableReadYourWritesConsistency.
+	DisableReadYourWritesConsistency bool
 
 	// Raw represents raw DeleteOptions, as passed to the API server.
 	Raw *metav1.DeleteOptions
@@ -378,6 +471,9 @@ func (o *DeleteOptions) ApplyToDelete(do *DeleteOptions) {
 	}
 	if o.PropagationPolicy != nil {
 		do.PropagationPolicy = o.PropagationPolicy
+	}
+	if o.DisableReadYourWritesConsistency {
+		do.DisableReadYourWritesConsistency = true
 	}
 	if o.Raw != nil {
 		do.Raw = o.Raw
@@ -454,6 +550,11 @@ type GetOptions struct {
 	// otherwise you will mutate the object in the cache.
 	// +optional
 	UnsafeDisableDeepCopy *bool
+
+	// DisableReadYourWritesConsistency indicates that the request will not wait for the
+	// cache to have observed previous writes. It has no effect if the client was not
+	// configured with CacheOptions.EnableReadYourWritesConsistency.
+	DisableReadYourWritesConsistency bool
 }
 
 var _ GetOption = &GetOptions{}
@@ -465,6 +566,9 @@ func (o *GetOptions) ApplyToGet(lo *GetOptions) {
 	}
 	if o.UnsafeDisableDeepCopy != nil {
 		lo.UnsafeDisableDeepCopy = o.UnsafeDisableDeepCopy
+	}
+	if o.DisableReadYourWritesConsistency {
+		lo.DisableReadYourWritesConsistency = true
 	}
 }
 
@@ -524,6 +628,11 @@ type ListOptions struct {
 	// +optional
 	UnsafeDisableDeepCopy *bool
 
+	// DisableReadYourWritesConsistency indicates that the request will not wait for the
+	// cache to have observed previous writes. It has no effect if the client was not
+	// configured with CacheOptions.EnableReadYourWritesConsistency.
+	DisableReadYourWritesConsistency bool
+
 	// Raw represents raw ListOptions, as passed to the API server.  Note
 	// that these may not be respected by all implementations of interface,
 	// and the LabelSelector, FieldSelector, Limit and Continue fields are ignored.
@@ -554,6 +663,10 @@ func (o *ListOptions) ApplyToList(lo *ListOptions) {
 	}
 	if o.UnsafeDisableDeepCopy != nil {
 		lo.UnsafeDisableDeepCopy = o.UnsafeDisableDeepCopy
+	}
+
+	if o.DisableReadYourWritesConsistency {
+		lo.DisableReadYourWritesConsistency = true
 	}
 }
 
@@ -726,12 +839,12 @@ type UnsafeDisableDeepCopyOption bool
 
 // ApplyToGet applies this configuration to the given an Get options.
 func (d UnsafeDisableDeepCopyOption) ApplyToGet(opts *GetOptions) {
-	opts.UnsafeDisableDeepCopy = ptr.To(bool(d))
+	opts.UnsafeDisableDeepCopy = new(bool(d))
 }
 
 // ApplyToList applies this configuration to the given an List options.
 func (d UnsafeDisableDeepCopyOption) ApplyToList(opts *ListOptions) {
-	opts.UnsafeDisableDeepCopy = ptr.To(bool(d))
+	opts.UnsafeDisableDeepCopy = new(bool(d))
 }
 
 // UnsafeDisableDeepCopy indicates not to deep copy objects during list objects.
@@ -783,6 +896,11 @@ type UpdateOptions struct {
 	// will contain all unknown and duplicate fields encountered.
 	FieldValidation string
 
+	// DisableReadYourWritesConsistency indicates that subsequent read requests will not
+	// wait for the cache to have observed this write. It has no effect if the client
+	// was not configured with CacheOptions.EnableReadYourWritesConsistency.
+	DisableReadYourWritesConsistency bool
+
 	// Raw represents raw UpdateOptions, as passed to the API server.
 	Raw *metav1.UpdateOptions
 }
@@ -824,6 +942,9 @@ func (o *UpdateOptions) ApplyToUpdate(uo *UpdateOptions) {
 	}
 	if o.FieldValidation != "" {
 		uo.FieldValidation = o.FieldValidation
+	}
+	if o.DisableReadYourWritesConsistency {
+		uo.DisableReadYourWritesConsistency = true
 	}
 	if o.Raw != nil {
 		uo.Raw = o.Raw
@@ -870,6 +991,11 @@ type PatchOptions struct {
 	// duplicate fields are present. The error returned from the server
 	// will contain all unknown and duplicate fields encountered.
 	FieldValidation string
+
+	// DisableReadYourWritesConsistency indicates that subsequent read requests will not
+	// wait for the cache to have observed this write. It has no effect if the client
+	// was not configured with CacheOptions.EnableReadYourWritesConsistency.
+	DisableReadYourWritesConsistency bool
 
 	// Raw represents raw PatchOptions, as passed to the API server.
 	Raw *metav1.PatchOptions
@@ -925,6 +1051,9 @@ func (o *PatchOptions) ApplyToPatch(po *PatchOptions) {
 	if o.FieldValidation != "" {
 		po.FieldValidation = o.FieldValidation
 	}
+	if o.DisableReadYourWritesConsistency {
+		po.DisableReadYourWritesConsistency = true
+	}
 	if o.Raw != nil {
 		po.Raw = o.Raw
 	}
@@ -938,15 +1067,19 @@ var ForceOwnership = forceOwnership{}
 type forceOwnership struct{}
 
 func (forceOwnership) ApplyToPatch(opts *PatchOptions) {
-	opts.Force = ptr.To(true)
+	opts.Force = new(true)
 }
 
 func (forceOwnership) ApplyToSubResourcePatch(opts *SubResourcePatchOptions) {
-	opts.Force = ptr.To(true)
+	opts.Force = new(true)
 }
 
 func (forceOwnership) ApplyToApply(opts *ApplyOptions) {
-	opts.Force = ptr.To(true)
+	opts.Force = new(true)
+}
+
+func (forceOwnership) ApplyToSubResourceApply(opts *SubResourceApplyOptions) {
+	opts.Force = new(true)
 }
 
 // }}}
@@ -1002,6 +1135,11 @@ type ApplyOptions struct {
 	//
 	// +required
 	FieldManager string
+
+	// DisableReadYourWritesConsistency indicates that subsequent read requests will not
+	// wait for the cache to have observed this write. It has no effect if the client
+	// was not configured with CacheOptions.EnableReadYourWritesConsistency.
+	DisableReadYourWritesConsistency bool
 }
 
 // ApplyOptions applies the given opts onto the ApplyOptions
@@ -1023,6 +1161,10 @@ func (o *ApplyOptions) ApplyToApply(opts *ApplyOptions) {
 
 	if o.FieldManager != "" {
 		opts.FieldManager = o.FieldManager
+	}
+
+	if o.DisableReadYourWritesConsistency {
+		opts.DisableReadYourWritesConsistency = true
 	}
 }
 

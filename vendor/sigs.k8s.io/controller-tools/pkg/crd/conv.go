@@ -1,10 +1,26 @@
+/*
+Copyright The Kubernetes Authors.
+
+Licensed under the Apache License, Version 2.0 (the "License");
+you may not use this file except in compliance with the License.
+You may obtain a copy of the License at
+
+    http://www.apache.org/licenses/LICENSE-2.0
+
+Unless required by applicable law or agreed to in writing, software
+distributed under the License is distributed on an "AS IS" BASIS,
+WITHOUT WARRANTIES OR CONDITIONS OF ANY KIND, either express or implied.
+See the License for the specific language governing permissions and
+limitations under the License.
+*/
+
 package crd
 
 import (
 	"fmt"
 
 	apiextinternal "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions"
-	apiext "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	apiextv1beta1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1beta1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
@@ -18,13 +34,13 @@ func init() {
 	if err := apiextinternal.AddToScheme(conversionScheme); err != nil {
 		panic("must be able to add internal apiextensions to the CRD conversion Scheme")
 	}
-	if err := apiext.AddToScheme(conversionScheme); err != nil {
+	if err := apiextensionsv1.AddToScheme(conversionScheme); err != nil {
 		panic("must be able to add apiextensions/v1 to the CRD conversion Scheme")
 	}
 }
 
 // AsVersion converts a CRD from the canonical internal form (currently v1) to some external form.
-func AsVersion(original apiext.CustomResourceDefinition, gv schema.GroupVersion) (runtime.Object, error) {
+func AsVersion(original apiextensionsv1.CustomResourceDefinition, gv schema.GroupVersion) (runtime.Object, error) {
 	// TODO: Do we need to keep maintaining this conversion function
 	//       post 1.22 when only CRDv1 is served by the apiserver?
 	if gv == apiextv1beta1.SchemeGroupVersion {

@@ -19,11 +19,11 @@ package crd
 import (
 	"fmt"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 
-	apiext "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"sigs.k8s.io/controller-tools/pkg/loader"
 )
 
@@ -38,18 +38,101 @@ type ErrorRecorder interface {
 
 // isOrNil checks if val is nil if val is of a nillable type, otherwise,
 // it compares val to valInt (which should probably be the zero value).
-func isOrNil(val reflect.Value, valInt interface{}, zeroInt interface{}) bool {
+func isOrNil(val reflect.Value, valInt any, zeroInt any) bool {
 	switch valKind := val.Kind(); valKind {
-	case reflect.Chan, reflect.Func, reflect.Interface, reflect.Map, reflect.Ptr, reflect.Slice:
+	case reflect.Chan, reflect.Func, reflect.Interface, reflect.Map, reflect.Pointer, reflect.Slice:
 		return val.IsNil()
 	default:
 		return valInt == zeroInt
 	}
 }
 
+// resolveFieldConflict handles conflicts when both src and dst have values for a field
+func resolveFieldConflict(fieldName string, srcField, dstField reflect.Value, srcInt, dstInt any, errRec ErrorRecorder, srcRemVal, dstRemVal reflect.Value, fieldIndex int) bool {
+	zeroVal := reflect.Zero(srcField.Type())
+
+	switch fieldName {
+	case "Properties":
+		// merge if possible, use all of otherwise
+		srcMap := srcInt.(map[string]apiextensionsv1.JSONSchemaProps)
+		dstMap := dstInt.(map[string]apiextensionsv1.JSONSchemaProps)
+
+		for k, v := range srcMap {
+			dstProp, exists := dstMap[k]
+			if !exists {
+				dstMap[k] = v
+				continue
+			}
+			flattenAllOfInto(&dstProp, v, errRec)
+			dstMap[k] = dstProp
+		}
+		return false
+	case "Required":
+		// merge
+		dstField.Set(reflect.AppendSlice(dstField, srcField))
+		return false
+	case "MinProperties", "MaxProperties":
+		// remove duplicate if values are identical
+		srcPtr := srcInt.(*int64)
+		dstPtr := dstInt.(*int64)
+		if srcPtr != nil && dstPtr != nil && *srcPtr == *dstPtr {
+			// same value, keep destination
+			return false
+		}
+		// different values, keep both in allOf
+		srcRemVal.Field(fieldIndex).Set(srcField)
+		dstRemVal.Field(fieldIndex).Set(dstField)
+		dstField.Set(zeroVal)
+		return true
+	case "Type":
+		if srcInt != dstInt {
+			// TODO(directxman12): figure out how to attach this back to a useful point in the Go source or in the schema
+			errRec.AddError(fmt.Errorf("conflicting types in allOf branches in schema: %s vs %s", dstInt, srcInt))
+		}
+		// keep the destination value, for now
+		return false
+	// TODO(directxman12): Default -- use field?
+	// TODO(directxman12):
+	// - Dependencies: if field x is present, then either schema validates or all props are present
+	// - AdditionalItems: like AdditionalProperties
+	// - Definitions: common named validation sets that can be references (merge, bail if duplicate)
+	case "AdditionalProperties":
+		// as of the time of writing, `allows: false` is not allowed, so we don't have to handle it
+		srcProps := srcInt.(*apiextensionsv1.JSONSchemaPropsOrBool)
+		if srcProps.Schema == nil {
+			// nothing to merge
+			return false
+		}
+		dstProps := dstInt.(*apiextensionsv1.JSONSchemaPropsOrBool)
+		if dstProps.Schema == nil {
+			dstProps.Schema = &apiextensionsv1.JSONSchemaProps{}
+		}
+		flattenAllOfInto(dstProps.Schema, *srcProps.Schema, errRec)
+		return false
+	case "XPreserveUnknownFields":
+		dstField.Set(srcField)
+		return false
+	case "XMapType", "XListType", "XListMapKeys":
+		dstField.Set(srcField)
+		return false
+	case "XValidations":
+		dstField.Set(reflect.AppendSlice(srcField, dstField))
+		return false
+	// NB(directxman12): no need to explicitly handle nullable -- false is considered to be the zero value
+	// TODO(directxman12): src isn't necessarily the field value -- it's just the most recent allOf entry
+	default:
+		// hoist into allOf...
+		srcRemVal.Field(fieldIndex).Set(srcField)
+		dstRemVal.Field(fieldIndex).Set(dstField)
+		// ...and clear the original
+		dstField.Set(zeroVal)
+		return true
+	}
+}
+
 // flattenAllOfInto copies properties from src to dst, then copies the properties
 // of each item in src's allOf to dst's properties as well.
-func flattenAllOfInto(dst *apiext.JSONSchemaProps, src apiext.JSONSchemaProps, errRec ErrorRecorder) {
+func flattenAllOfInto(dst *apiextensionsv1.JSONSchemaProps, src apiextensionsv1.JSONSchemaProps, errRec ErrorRecorder) {
 	if len(src.AllOf) > 0 {
 		for _, embedded := range src.AllOf {
 			flattenAllOfInto(dst, embedded, errRec)
@@ -60,14 +143,14 @@ func flattenAllOfInto(dst *apiext.JSONSchemaProps, src apiext.JSONSchemaProps, e
 	srcVal := reflect.ValueOf(src)
 	typ := dstVal.Type()
 
-	srcRemainder := apiext.JSONSchemaProps{}
+	srcRemainder := apiextensionsv1.JSONSchemaProps{}
 	srcRemVal := reflect.Indirect(reflect.ValueOf(&srcRemainder))
-	dstRemainder := apiext.JSONSchemaProps{}
+	dstRemainder := apiextensionsv1.JSONSchemaProps{}
 	dstRemVal := reflect.Indirect(reflect.ValueOf(&dstRemainder))
 	hoisted := false
 
-	for i := 0; i < srcVal.NumField(); i++ {
-		fieldName := typ.Field(i).Name
+	for fieldIndex := 0; fieldIndex < srcVal.NumField(); fieldIndex++ {
+		fieldName := typ.Field(fieldIndex).Name
 		switch fieldName {
 		case "AllOf":
 			// don't merge because we deal with it above
@@ -75,8 +158,17 @@ func flattenAllOfInto(dst *apiext.JSONSchemaProps, src apiext.JSONSchemaProps, e
 		case "Title", "Description", "Example", "ExternalDocs":
 			// don't merge because we pre-merge to properly preserve field docs
 			continue
+		case "Enum":
+			// Enum from field markers should be preserved even if the type schema doesn't have it
+			// This is important for types like IntOrString where field-level enum validation
+			// needs to be preserved during flattening
+			if len(src.Enum) > 0 && len(dst.Enum) == 0 {
+				dst.Enum = make([]apiextensionsv1.JSON, len(src.Enum))
+				copy(dst.Enum, src.Enum)
+			}
+			continue
 		}
-		srcField := srcVal.Field(i)
+		srcField := srcVal.Field(fieldIndex)
 		fldTyp := srcField.Type()
 		zeroVal := reflect.Zero(fldTyp)
 		zeroInt := zeroVal.Interface()
@@ -87,7 +179,7 @@ func flattenAllOfInto(dst *apiext.JSONSchemaProps, src apiext.JSONSchemaProps, e
 			continue
 		}
 
-		dstField := dstVal.Field(i)
+		dstField := dstVal.Field(fieldIndex)
 		dstInt := dstField.Interface()
 		if isOrNil(dstField, dstInt, zeroInt) {
 			// dst is empty, continue
@@ -101,63 +193,8 @@ func flattenAllOfInto(dst *apiext.JSONSchemaProps, src apiext.JSONSchemaProps, e
 		}
 
 		// resolve conflict
-		switch fieldName {
-		case "Properties":
-			// merge if possible, use all of otherwise
-			srcMap := srcInt.(map[string]apiext.JSONSchemaProps)
-			dstMap := dstInt.(map[string]apiext.JSONSchemaProps)
-
-			for k, v := range srcMap {
-				dstProp, exists := dstMap[k]
-				if !exists {
-					dstMap[k] = v
-					continue
-				}
-				flattenAllOfInto(&dstProp, v, errRec)
-				dstMap[k] = dstProp
-			}
-		case "Required":
-			// merge
-			dstField.Set(reflect.AppendSlice(dstField, srcField))
-		case "Type":
-			if srcInt != dstInt {
-				// TODO(directxman12): figure out how to attach this back to a useful point in the Go source or in the schema
-				errRec.AddError(fmt.Errorf("conflicting types in allOf branches in schema: %s vs %s", dstInt, srcInt))
-			}
-			// keep the destination value, for now
-		// TODO(directxman12): Default -- use field?
-		// TODO(directxman12):
-		// - Dependencies: if field x is present, then either schema validates or all props are present
-		// - AdditionalItems: like AdditionalProperties
-		// - Definitions: common named validation sets that can be references (merge, bail if duplicate)
-		case "AdditionalProperties":
-			// as of the time of writing, `allows: false` is not allowed, so we don't have to handle it
-			srcProps := srcInt.(*apiext.JSONSchemaPropsOrBool)
-			if srcProps.Schema == nil {
-				// nothing to merge
-				continue
-			}
-			dstProps := dstInt.(*apiext.JSONSchemaPropsOrBool)
-			if dstProps.Schema == nil {
-				dstProps.Schema = &apiext.JSONSchemaProps{}
-			}
-			flattenAllOfInto(dstProps.Schema, *srcProps.Schema, errRec)
-		case "XPreserveUnknownFields":
-			dstField.Set(srcField)
-		case "XMapType":
-			dstField.Set(srcField)
-		case "XValidations":
-			dstField.Set(reflect.AppendSlice(srcField, dstField))
-		// NB(directxman12): no need to explicitly handle nullable -- false is considered to be the zero value
-		// TODO(directxman12): src isn't necessarily the field value -- it's just the most recent allOf entry
-		default:
-			// hoist into allOf...
+		if resolveFieldConflict(fieldName, srcField, dstField, srcInt, dstInt, errRec, srcRemVal, dstRemVal, fieldIndex) {
 			hoisted = true
-
-			srcRemVal.Field(i).Set(srcField)
-			dstRemVal.Field(i).Set(dstField)
-			// ...and clear the original
-			dstField.Set(zeroVal)
 		}
 	}
 
@@ -176,7 +213,7 @@ func flattenAllOfInto(dst *apiext.JSONSchemaProps, src apiext.JSONSchemaProps, e
 			dst.Required = append(dst.Required, req)
 		}
 		// be deterministic
-		sort.Strings(dst.Required)
+		slices.Sort(dst.Required)
 	}
 }
 
@@ -188,7 +225,7 @@ type allOfVisitor struct {
 	errRec ErrorRecorder
 }
 
-func (v *allOfVisitor) Visit(schema *apiext.JSONSchemaProps) SchemaVisitor {
+func (v *allOfVisitor) Visit(schema *apiextensionsv1.JSONSchemaProps) SchemaVisitor {
 	if schema == nil {
 		return v
 	}
@@ -210,7 +247,7 @@ func (v *allOfVisitor) Visit(schema *apiext.JSONSchemaProps) SchemaVisitor {
 // FlattenEmbedded flattens embedded fields (represented via AllOf) which have
 // already had their references resolved into simple properties in the containing
 // schema.
-func FlattenEmbedded(schema *apiext.JSONSchemaProps, errRec ErrorRecorder) *apiext.JSONSchemaProps {
+func FlattenEmbedded(schema *apiextensionsv1.JSONSchemaProps, errRec ErrorRecorder) *apiextensionsv1.JSONSchemaProps {
 	outSchema := schema.DeepCopy()
 	EditSchema(outSchema, &allOfVisitor{errRec: errRec})
 	return outSchema
@@ -226,13 +263,13 @@ type Flattener struct {
 	LookupReference func(ref string, contextPkg *loader.Package) (TypeIdent, error)
 
 	// flattenedTypes hold the flattened version of each seen type for later reuse.
-	flattenedTypes map[TypeIdent]apiext.JSONSchemaProps
+	flattenedTypes map[TypeIdent]apiextensionsv1.JSONSchemaProps
 	initOnce       sync.Once
 }
 
 func (f *Flattener) init() {
 	f.initOnce.Do(func() {
-		f.flattenedTypes = make(map[TypeIdent]apiext.JSONSchemaProps)
+		f.flattenedTypes = make(map[TypeIdent]apiextensionsv1.JSONSchemaProps)
 		if f.LookupReference == nil {
 			f.LookupReference = identFromRef
 		}
@@ -240,13 +277,13 @@ func (f *Flattener) init() {
 }
 
 // cacheType saves the flattened version of the given type for later reuse
-func (f *Flattener) cacheType(typ TypeIdent, schema apiext.JSONSchemaProps) {
+func (f *Flattener) cacheType(typ TypeIdent, schema apiextensionsv1.JSONSchemaProps) {
 	f.init()
 	f.flattenedTypes[typ] = schema
 }
 
 // loadUnflattenedSchema fetches a fresh, unflattened schema from the parser.
-func (f *Flattener) loadUnflattenedSchema(typ TypeIdent) (*apiext.JSONSchemaProps, error) {
+func (f *Flattener) loadUnflattenedSchema(typ TypeIdent) (*apiextensionsv1.JSONSchemaProps, error) {
 	f.Parser.NeedSchemaFor(typ)
 
 	baseSchema, found := f.Parser.Schemata[typ]
@@ -258,7 +295,7 @@ func (f *Flattener) loadUnflattenedSchema(typ TypeIdent) (*apiext.JSONSchemaProp
 
 // FlattenType flattens the given pre-loaded type, removing any references from it.
 // It deep-copies the schema first, so it won't affect the parser's version of the schema.
-func (f *Flattener) FlattenType(typ TypeIdent) *apiext.JSONSchemaProps {
+func (f *Flattener) FlattenType(typ TypeIdent) *apiextensionsv1.JSONSchemaProps {
 	f.init()
 	if cachedSchema, isCached := f.flattenedTypes[typ]; isCached {
 		return &cachedSchema
@@ -275,7 +312,7 @@ func (f *Flattener) FlattenType(typ TypeIdent) *apiext.JSONSchemaProps {
 
 // FlattenSchema flattens the given schema, removing any references.
 // It deep-copies the schema first, so the input schema won't be affected.
-func (f *Flattener) FlattenSchema(baseSchema apiext.JSONSchemaProps, currentPackage *loader.Package) *apiext.JSONSchemaProps {
+func (f *Flattener) FlattenSchema(baseSchema apiextensionsv1.JSONSchemaProps, currentPackage *loader.Package) *apiextensionsv1.JSONSchemaProps {
 	resSchema := baseSchema.DeepCopy()
 	EditSchema(resSchema, &flattenVisitor{
 		Flattener:      f,
@@ -332,7 +369,7 @@ func identFromRef(ref string, contextPkg *loader.Package) (TypeIdent, error) {
 // preserveFields copies documentation fields from src into dst, preserving
 // field-level documentation when flattening, and preserving field-level validation
 // as allOf entries.
-func preserveFields(dst *apiext.JSONSchemaProps, src apiext.JSONSchemaProps) {
+func preserveFields(dst *apiextensionsv1.JSONSchemaProps, src apiextensionsv1.JSONSchemaProps) {
 	srcDesc := src.Description
 	srcTitle := src.Title
 	srcExDoc := src.ExternalDocs
@@ -341,8 +378,8 @@ func preserveFields(dst *apiext.JSONSchemaProps, src apiext.JSONSchemaProps) {
 	src.Description, src.Title, src.ExternalDocs, src.Example = "", "", nil, nil
 
 	src.Ref = nil
-	*dst = apiext.JSONSchemaProps{
-		AllOf: []apiext.JSONSchemaProps{*dst, src},
+	*dst = apiextensionsv1.JSONSchemaProps{
+		AllOf: []apiextensionsv1.JSONSchemaProps{*dst, src},
 
 		// keep these, in case the source field doesn't specify anything useful
 		Description:  dst.Description,
@@ -371,11 +408,11 @@ type flattenVisitor struct {
 
 	currentPackage *loader.Package
 	currentType    *TypeIdent
-	currentSchema  *apiext.JSONSchemaProps
-	originalField  apiext.JSONSchemaProps
+	currentSchema  *apiextensionsv1.JSONSchemaProps
+	originalField  apiextensionsv1.JSONSchemaProps
 }
 
-func (f *flattenVisitor) Visit(baseSchema *apiext.JSONSchemaProps) SchemaVisitor {
+func (f *flattenVisitor) Visit(baseSchema *apiextensionsv1.JSONSchemaProps) SchemaVisitor {
 	if baseSchema == nil {
 		// end-of-node marker, cache the results
 		if f.currentType != nil {
@@ -421,7 +458,7 @@ func (f *flattenVisitor) Visit(baseSchema *apiext.JSONSchemaProps) SchemaVisitor
 
 		// avoid loops (which shouldn't exist, but just in case)
 		// by marking a nil cached pointer before we start recursing
-		f.cacheType(refIdent, apiext.JSONSchemaProps{})
+		f.cacheType(refIdent, apiextensionsv1.JSONSchemaProps{})
 
 		return &flattenVisitor{
 			Flattener: f.Flattener,

@@ -20,10 +20,10 @@ import (
 	"fmt"
 	"go/ast"
 	"go/types"
-	"sort"
+	"slices"
 	"strings"
 
-	apiext "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	crdmarkers "sigs.k8s.io/controller-tools/pkg/crd/markers"
 	"sigs.k8s.io/controller-tools/pkg/genall"
@@ -98,6 +98,13 @@ type Generator struct {
 	// See https://kubernetes.io/docs/tasks/extend-kubernetes/custom-resources/custom-resource-definitions/#field-pruning
 	// for more information about field pruning and v1beta1 resources compatibility.
 	DeprecatedV1beta1CompatibilityPreserveUnknownFields *bool `marker:",optional"`
+
+	// OmitToolVersion omits the controller-gen version annotation from the generated CRD.
+	//
+	// When set, the controller-gen.kubebuilder.io/version annotation is not written
+	// to the CRD's metadata. This only affects that annotation; the generated schema
+	// is unchanged. Left unspecified, the default is false.
+	OmitToolVersion *bool `marker:",optional"`
 }
 
 func (Generator) CheckFilter() loader.NodeFilter {
@@ -108,15 +115,15 @@ func (Generator) RegisterMarkers(into *markers.Registry) error {
 }
 
 // transformRemoveCRDStatus ensures we do not write the CRD status field.
-func transformRemoveCRDStatus(obj map[string]interface{}) error {
+func transformRemoveCRDStatus(obj map[string]any) error {
 	delete(obj, "status")
 	return nil
 }
 
 // transformPreserveUnknownFields adds spec.preserveUnknownFields=value.
-func transformPreserveUnknownFields(value bool) func(map[string]interface{}) error {
-	return func(obj map[string]interface{}) error {
-		if spec, ok := obj["spec"].(map[interface{}]interface{}); ok {
+func transformPreserveUnknownFields(value bool) func(map[string]any) error {
+	return func(obj map[string]any) error {
+		if spec, ok := obj["spec"].(map[string]any); ok {
 			spec["preserveUnknownFields"] = value
 		}
 		return nil
@@ -180,14 +187,16 @@ func (g Generator) Generate(ctx *genall.GenerationContext) error {
 	for _, groupKind := range kubeKinds {
 		parser.NeedCRDFor(groupKind, g.MaxDescLen)
 		crdRaw := parser.CustomResourceDefinitions[groupKind]
-		addAttribution(&crdRaw)
+		if g.OmitToolVersion == nil || !*g.OmitToolVersion {
+			addAttribution(&crdRaw)
+		}
 
 		// Prevent the top level metadata for the CRD to be generate regardless of the intention in the arguments
 		FixTopLevelMetadata(crdRaw)
 
-		versionedCRDs := make([]interface{}, len(crdVersions))
+		versionedCRDs := make([]any, len(crdVersions))
 		for i, ver := range crdVersions {
-			conv, err := AsVersion(crdRaw, schema.GroupVersion{Group: apiext.SchemeGroupVersion.Group, Version: ver})
+			conv, err := AsVersion(crdRaw, schema.GroupVersion{Group: apiextensionsv1.SchemeGroupVersion.Group, Version: ver})
 			if err != nil {
 				return err
 			}
@@ -195,14 +204,14 @@ func (g Generator) Generate(ctx *genall.GenerationContext) error {
 		}
 
 		for i, crd := range versionedCRDs {
-			removeDescriptionFromMetadata(crd.(*apiext.CustomResourceDefinition))
+			removeDescriptionFromMetadata(crd.(*apiextensionsv1.CustomResourceDefinition))
 			var fileName string
 			if i == 0 {
 				fileName = fmt.Sprintf("%s_%s.yaml", crdRaw.Spec.Group, crdRaw.Spec.Names.Plural)
 			} else {
 				fileName = fmt.Sprintf("%s_%s.%s.yaml", crdRaw.Spec.Group, crdRaw.Spec.Names.Plural, crdVersions[i])
 			}
-			if err := ctx.WriteYAML(fileName, headerText, []interface{}{crd}, yamlOpts...); err != nil {
+			if err := ctx.WriteYAML(fileName, headerText, []any{crd}, yamlOpts...); err != nil {
 				return err
 			}
 		}
@@ -211,7 +220,7 @@ func (g Generator) Generate(ctx *genall.GenerationContext) error {
 	return nil
 }
 
-func removeDescriptionFromMetadata(crd *apiext.CustomResourceDefinition) {
+func removeDescriptionFromMetadata(crd *apiextensionsv1.CustomResourceDefinition) {
 	for _, versionSpec := range crd.Spec.Versions {
 		if versionSpec.Schema != nil {
 			removeDescriptionFromMetadataProps(versionSpec.Schema.OpenAPIV3Schema)
@@ -219,7 +228,7 @@ func removeDescriptionFromMetadata(crd *apiext.CustomResourceDefinition) {
 	}
 }
 
-func removeDescriptionFromMetadataProps(v *apiext.JSONSchemaProps) {
+func removeDescriptionFromMetadataProps(v *apiextensionsv1.JSONSchemaProps) {
 	if m, ok := v.Properties["metadata"]; ok {
 		meta := &m
 		if meta.Description != "" {
@@ -230,12 +239,13 @@ func removeDescriptionFromMetadataProps(v *apiext.JSONSchemaProps) {
 }
 
 // FixTopLevelMetadata resets the schema for the top-level metadata field which is needed for CRD validation
-func FixTopLevelMetadata(crd apiext.CustomResourceDefinition) {
+func FixTopLevelMetadata(crd apiextensionsv1.CustomResourceDefinition) {
 	for _, v := range crd.Spec.Versions {
 		if v.Schema != nil && v.Schema.OpenAPIV3Schema != nil && v.Schema.OpenAPIV3Schema.Properties != nil {
 			schemaProperties := v.Schema.OpenAPIV3Schema.Properties
 			if _, ok := schemaProperties["metadata"]; ok {
-				schemaProperties["metadata"] = apiext.JSONSchemaProps{Type: "object"}
+				//nolint:goconst
+				schemaProperties["metadata"] = apiextensionsv1.JSONSchemaProps{Type: "object"}
 			}
 		}
 	}
@@ -243,7 +253,7 @@ func FixTopLevelMetadata(crd apiext.CustomResourceDefinition) {
 
 // addAttribution adds attribution info to indicate controller-gen tool was used
 // to generate this CRD definition along with the version info.
-func addAttribution(crd *apiext.CustomResourceDefinition) {
+func addAttribution(crd *apiextensionsv1.CustomResourceDefinition) {
 	if crd.ObjectMeta.Annotations == nil {
 		crd.ObjectMeta.Annotations = map[string]string{}
 	}
@@ -328,8 +338,8 @@ func FindKubeKinds(parser *Parser, metav1Pkg *loader.Package) []schema.GroupKind
 	for groupKind := range kubeKinds {
 		groupKindList = append(groupKindList, groupKind)
 	}
-	sort.Slice(groupKindList, func(i, j int) bool {
-		return groupKindList[i].String() < groupKindList[j].String()
+	slices.SortStableFunc(groupKindList, func(a, b schema.GroupKind) int {
+		return strings.Compare(a.String(), b.String())
 	})
 
 	return groupKindList

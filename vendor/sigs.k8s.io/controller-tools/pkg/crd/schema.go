@@ -22,10 +22,10 @@ import (
 	"go/ast"
 	"go/token"
 	"go/types"
-	"sort"
+	"slices"
 	"strings"
 
-	apiext "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
+	apiextensionsv1 "k8s.io/apiextensions-apiserver/pkg/apis/apiextensions/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	crdmarkers "sigs.k8s.io/controller-tools/pkg/crd/markers"
 	"sigs.k8s.io/controller-tools/pkg/loader"
@@ -38,6 +38,9 @@ import (
 const (
 	// defPrefix is the prefix used to link to definitions in the OpenAPI schema.
 	defPrefix = "#/definitions/"
+
+	// arrayType is the JSON schema type for arrays.
+	arrayType = "array"
 )
 
 // byteType is the types.Type for byte (see the types documention
@@ -49,7 +52,7 @@ var byteType = types.Universe.Lookup("byte").Type()
 type SchemaMarker interface {
 	// ApplyToSchema is called after the rest of the schema for a given type
 	// or field is generated, to modify the schema appropriately.
-	ApplyToSchema(*apiext.JSONSchemaProps) error
+	ApplyToSchema(ctx *crdmarkers.SchemaContext, schema *apiextensionsv1.JSONSchemaProps) error
 }
 
 // applyFirstMarker is applied before any other markers.  It's a bit of a hack.
@@ -60,6 +63,7 @@ type applyFirstMarker interface {
 // schemaRequester knows how to marker that another schema (e.g. via an external reference) is necessary.
 type schemaRequester interface {
 	NeedSchemaFor(typ TypeIdent)
+	LookupType(pkg *loader.Package, name string) *markers.TypeInfo
 }
 
 // schemaContext stores and provides information across a hierarchy of schema generation.
@@ -101,9 +105,20 @@ func (c *schemaContext) ForInfo(info *markers.TypeInfo) *schemaContext {
 // requestSchema asks for the schema for a type in the package with the
 // given import path.
 func (c *schemaContext) requestSchema(pkgPath, typeName string) {
+	c.requestSchemaWithPkg(pkgPath, typeName, nil)
+}
+
+func (c *schemaContext) requestSchemaWithPkg(pkgPath, typeName string, typesPkg *types.Package) {
 	pkg := c.pkg
 	if pkgPath != "" {
 		pkg = c.pkg.Imports()[pkgPath]
+		if pkg == nil && typesPkg != nil {
+			pkg = c.findPackageRecursive(typesPkg.Path())
+		}
+		if pkg == nil {
+			c.pkg.AddError(fmt.Errorf("unable to find package %q for type %s (not in direct imports)", pkgPath, typeName))
+			return
+		}
 	}
 	c.schemaRequester.NeedSchemaFor(TypeIdent{
 		Package: pkg,
@@ -111,15 +126,38 @@ func (c *schemaContext) requestSchema(pkgPath, typeName string) {
 	})
 }
 
+func (c *schemaContext) findPackageRecursive(pkgPath string) *loader.Package {
+	visited := make(map[*loader.Package]bool)
+	queue := []*loader.Package{c.pkg}
+
+	for len(queue) > 0 {
+		current := queue[0]
+		queue = queue[1:]
+
+		if visited[current] {
+			continue
+		}
+		visited[current] = true
+
+		for importPath, importPkg := range current.Imports() {
+			if loader.NonVendorPath(importPath) == loader.NonVendorPath(pkgPath) {
+				return importPkg
+			}
+			queue = append(queue, importPkg)
+		}
+	}
+	return nil
+}
+
 // infoToSchema creates a schema for the type in the given set of type information.
-func infoToSchema(ctx *schemaContext) *apiext.JSONSchemaProps {
+func infoToSchema(ctx *schemaContext) *apiextensionsv1.JSONSchemaProps {
 	if obj := ctx.pkg.Types.Scope().Lookup(ctx.info.Name); obj != nil {
 		switch {
 		// If the obj implements a JSON marshaler and has a marker, use the
 		// markers value and do not traverse as the marshaler could be doing
 		// anything. If there is no marker, fall back to traversing.
 		case implements(obj.Type(), jsonMarshaler):
-			schema := &apiext.JSONSchemaProps{}
+			schema := &apiextensionsv1.JSONSchemaProps{}
 			applyMarkers(ctx, ctx.info.Markers, schema, ctx.info.RawSpec.Type)
 			if schema.Type != "" {
 				return schema
@@ -127,7 +165,8 @@ func infoToSchema(ctx *schemaContext) *apiext.JSONSchemaProps {
 
 		// If the obj implements a text marshaler, encode it as a string.
 		case implements(obj.Type(), textMarshaler):
-			schema := &apiext.JSONSchemaProps{Type: "string"}
+			//nolint:goconst
+			schema := &apiextensionsv1.JSONSchemaProps{Type: "string"}
 			applyMarkers(ctx, ctx.info.Markers, schema, ctx.info.RawSpec.Type)
 			if schema.Type != "string" {
 				err := fmt.Errorf("%q implements encoding.TextMarshaler but schema type is not string: %q", ctx.info.RawSpec.Name, schema.Type)
@@ -145,7 +184,7 @@ type schemaMarkerWithName struct {
 }
 
 // applyMarkers applies schema markers given their priority to the given schema
-func applyMarkers(ctx *schemaContext, markerSet markers.MarkerValues, props *apiext.JSONSchemaProps, node ast.Node) {
+func applyMarkers(ctx *schemaContext, markerSet markers.MarkerValues, props *apiextensionsv1.JSONSchemaProps, node ast.Node) {
 	markers := make([]schemaMarkerWithName, 0, len(markerSet))
 	itemsMarkers := make([]schemaMarkerWithName, 0, len(markerSet))
 
@@ -167,10 +206,10 @@ func applyMarkers(ctx *schemaContext, markerSet markers.MarkerValues, props *api
 		}
 	}
 
-	cmpPriority := func(markers []schemaMarkerWithName, i, j int) bool {
+	cmpPriority := func(i, j schemaMarkerWithName) int {
 		var iPriority, jPriority crdmarkers.ApplyPriority
 
-		switch m := markers[i].SchemaMarker.(type) {
+		switch m := i.SchemaMarker.(type) {
 		case crdmarkers.ApplyPriorityMarker:
 			iPriority = m.ApplyPriority()
 		case applyFirstMarker:
@@ -179,7 +218,7 @@ func applyMarkers(ctx *schemaContext, markerSet markers.MarkerValues, props *api
 			iPriority = crdmarkers.ApplyPriorityDefault
 		}
 
-		switch m := markers[j].SchemaMarker.(type) {
+		switch m := j.SchemaMarker.(type) {
 		case crdmarkers.ApplyPriorityMarker:
 			jPriority = m.ApplyPriority()
 		case applyFirstMarker:
@@ -188,24 +227,25 @@ func applyMarkers(ctx *schemaContext, markerSet markers.MarkerValues, props *api
 			jPriority = crdmarkers.ApplyPriorityDefault
 		}
 
-		return iPriority < jPriority
+		return int(iPriority - jPriority)
 	}
-	sort.Slice(markers, func(i, j int) bool { return cmpPriority(markers, i, j) })
-	sort.Slice(itemsMarkers, func(i, j int) bool { return cmpPriority(itemsMarkers, i, j) })
+	slices.SortStableFunc(markers, func(i, j schemaMarkerWithName) int { return cmpPriority(i, j) })
+	slices.SortStableFunc(itemsMarkers, func(i, j schemaMarkerWithName) int { return cmpPriority(i, j) })
 
+	schemaCtx := &crdmarkers.SchemaContext{Package: ctx.pkg, TypeInfo: ctx.info}
 	for _, schemaMarker := range markers {
-		if err := schemaMarker.SchemaMarker.ApplyToSchema(props); err != nil {
+		if err := schemaMarker.SchemaMarker.ApplyToSchema(schemaCtx, props); err != nil {
 			ctx.pkg.AddError(loader.ErrFromNode(err /* an okay guess */, node))
 		}
 	}
 
 	for _, schemaMarker := range itemsMarkers {
-		if props.Type != "array" || props.Items == nil || props.Items.Schema == nil {
+		if props.Type != arrayType || props.Items == nil || props.Items.Schema == nil {
 			err := fmt.Errorf("must apply %s to an array value, found %s", schemaMarker.Name, props.Type)
 			ctx.pkg.AddError(loader.ErrFromNode(err, node))
 		} else {
 			itemsSchema := props.Items.Schema
-			if err := schemaMarker.SchemaMarker.ApplyToSchema(itemsSchema); err != nil {
+			if err := schemaMarker.SchemaMarker.ApplyToSchema(schemaCtx, itemsSchema); err != nil {
 				ctx.pkg.AddError(loader.ErrFromNode(err /* an okay guess */, node))
 			}
 		}
@@ -213,8 +253,8 @@ func applyMarkers(ctx *schemaContext, markerSet markers.MarkerValues, props *api
 }
 
 // typeToSchema creates a schema for the given AST type.
-func typeToSchema(ctx *schemaContext, rawType ast.Expr) *apiext.JSONSchemaProps {
-	var props *apiext.JSONSchemaProps
+func typeToSchema(ctx *schemaContext, rawType ast.Expr) *apiextensionsv1.JSONSchemaProps {
+	var props *apiextensionsv1.JSONSchemaProps
 	switch expr := rawType.(type) {
 	case *ast.Ident:
 		props = localNamedToSchema(ctx, expr)
@@ -225,13 +265,15 @@ func typeToSchema(ctx *schemaContext, rawType ast.Expr) *apiext.JSONSchemaProps 
 	case *ast.MapType:
 		props = mapToSchema(ctx, expr)
 	case *ast.StarExpr:
-		props = typeToSchema(ctx, expr.X)
+		props = typeToSchema(ctx.ForInfo(&markers.TypeInfo{}), expr.X)
 	case *ast.StructType:
 		props = structToSchema(ctx, expr)
+	case *ast.InterfaceType:
+		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("interface type is not supported in CRD schemas; consider using an explicit type or apiextensionsv1.JSON instead"), rawType))
+		return &apiextensionsv1.JSONSchemaProps{}
 	default:
 		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("unsupported AST kind %T", expr), rawType))
-		// NB(directxman12): we explicitly don't handle interfaces
-		return &apiext.JSONSchemaProps{}
+		return &apiextensionsv1.JSONSchemaProps{}
 	}
 
 	props.Description = ctx.info.Doc
@@ -259,19 +301,20 @@ func TypeRefLink(pkgName, typeName string) string {
 
 // localNamedToSchema creates a schema (ref) for a *potentially* local type reference
 // (could be external from a dot-import).
-func localNamedToSchema(ctx *schemaContext, ident *ast.Ident) *apiext.JSONSchemaProps {
+func localNamedToSchema(ctx *schemaContext, ident *ast.Ident) *apiextensionsv1.JSONSchemaProps {
 	typeInfo := ctx.pkg.TypesInfo.TypeOf(ident)
 	if typeInfo == types.Typ[types.Invalid] {
 		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("unknown type %s", ident.Name), ident))
-		return &apiext.JSONSchemaProps{}
+		return &apiextensionsv1.JSONSchemaProps{}
 	}
 	// This reproduces the behavior we had pre gotypesalias=1 (needed if this
 	// project is compiled with default settings and Go >= 1.23).
 	if aliasInfo, isAlias := typeInfo.(*types.Alias); isAlias {
 		typeInfo = aliasInfo.Rhs()
 	}
-	if basicInfo, isBasic := typeInfo.(*types.Basic); isBasic {
-		typ, fmt, err := builtinToType(basicInfo, ctx.allowDangerousTypes)
+	switch typeInfo := typeInfo.(type) {
+	case *types.Basic:
+		typ, fmt, err := builtinToType(typeInfo, ctx.allowDangerousTypes)
 		if err != nil {
 			ctx.pkg.AddError(loader.ErrFromNode(err, ident))
 		}
@@ -280,61 +323,104 @@ func localNamedToSchema(ctx *schemaContext, ident *ast.Ident) *apiext.JSONSchema
 		// > For gotypesalias=1, alias declarations produce an Alias type.
 		// > Otherwise, the alias information is only in the type name, which
 		// > points directly to the actual (aliased) type.
-		if basicInfo.Name() != ident.Name {
+		if typeInfo.Name() != ident.Name {
 			ctx.requestSchema("", ident.Name)
 			link := TypeRefLink("", ident.Name)
-			return &apiext.JSONSchemaProps{
+			return &apiextensionsv1.JSONSchemaProps{
 				Type:   typ,
 				Format: fmt,
 				Ref:    &link,
 			}
 		}
-		return &apiext.JSONSchemaProps{
+		return &apiextensionsv1.JSONSchemaProps{
 			Type:   typ,
 			Format: fmt,
 		}
-	}
-	// NB(directxman12): if there are dot imports, this might be an external reference,
-	// so use typechecking info to get the actual object
-	typeNameInfo := typeInfo.(interface{ Obj() *types.TypeName }).Obj()
-	pkg := typeNameInfo.Pkg()
-	pkgPath := loader.NonVendorPath(pkg.Path())
-	if pkg == ctx.pkg.Types {
-		pkgPath = ""
-	}
-	ctx.requestSchema(pkgPath, typeNameInfo.Name())
-	link := TypeRefLink(pkgPath, typeNameInfo.Name())
-	return &apiext.JSONSchemaProps{
-		Ref: &link,
+	case *types.Interface:
+		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("cannot generate schema for %s; interface type is not supported in CRD schemas, consider using an explicit type or apiextensionsv1.JSON instead", ident.Name), ident))
+		return &apiextensionsv1.JSONSchemaProps{}
+	case interface{ Obj() *types.TypeName }:
+		// NB(directxman12): if there are dot imports, this might be an external reference,
+		// so use typechecking info to get the actual object
+		typeNameInfo := typeInfo.Obj()
+		pkg := typeNameInfo.Pkg()
+		pkgPath := loader.NonVendorPath(pkg.Path())
+		if pkg == ctx.pkg.Types {
+			pkgPath = ""
+		}
+		ctx.requestSchemaWithPkg(pkgPath, typeNameInfo.Name(), pkg)
+		link := TypeRefLink(pkgPath, typeNameInfo.Name())
+
+		props := &apiextensionsv1.JSONSchemaProps{
+			Ref: &link,
+		}
+
+		// Set the type for slice and map aliases so field-level markers like +listType
+		// and +mapType can work. Structs are skipped — they use a $ref only.
+		// Go 1.23+ (gotypesalias=1) represents `type Foo = []T` as *types.Alias, so
+		// unalias first to reach the real underlying type.
+		switch types.Unalias(typeInfo.(types.Type)).Underlying().(type) {
+		case *types.Slice:
+			props.Type = arrayType
+		case *types.Map:
+			//nolint:goconst
+			props.Type = "object"
+		case *types.Basic:
+			// We don't want/need to do this for structs, maps, or arrays.
+			// These are already handled in infoToSchema if they have custom marshalling.
+			namedTypeInfo := ctx.schemaRequester.LookupType(ctx.pkg, typeNameInfo.Name())
+			namedSchema := infoToSchema(ctx.ForInfo(namedTypeInfo))
+			props.Type = namedSchema.Type
+			props.Format = namedSchema.Format
+		}
+
+		return props
+	default:
+		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("unsupported type %T for identifier %s", typeInfo, ident.Name), ident))
+		return &apiextensionsv1.JSONSchemaProps{}
 	}
 }
 
 // namedSchema creates a schema (ref) for an explicitly external type reference.
-func namedToSchema(ctx *schemaContext, named *ast.SelectorExpr) *apiext.JSONSchemaProps {
+func namedToSchema(ctx *schemaContext, named *ast.SelectorExpr) *apiextensionsv1.JSONSchemaProps {
 	typeInfoRaw := ctx.pkg.TypesInfo.TypeOf(named)
 	if typeInfoRaw == types.Typ[types.Invalid] {
 		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("unknown type %v.%s", named.X, named.Sel.Name), named))
-		return &apiext.JSONSchemaProps{}
+		return &apiextensionsv1.JSONSchemaProps{}
+	}
+	if _, isInterface := typeInfoRaw.(*types.Interface); isInterface {
+		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("cannot generate schema for %v.%s; interface type is not supported in CRD schemas, consider using an explicit type or apiextensionsv1.JSON instead", named.X, named.Sel.Name), named))
+		return &apiextensionsv1.JSONSchemaProps{}
 	}
 	typeInfo := typeInfoRaw.(interface{ Obj() *types.TypeName })
 	typeNameInfo := typeInfo.Obj()
-	nonVendorPath := loader.NonVendorPath(typeNameInfo.Pkg().Path())
-	ctx.requestSchema(nonVendorPath, typeNameInfo.Name())
+	typesPkg := typeNameInfo.Pkg()
+	nonVendorPath := loader.NonVendorPath(typesPkg.Path())
+	ctx.requestSchemaWithPkg(nonVendorPath, typeNameInfo.Name(), typesPkg)
 	link := TypeRefLink(nonVendorPath, typeNameInfo.Name())
-	return &apiext.JSONSchemaProps{
+	// Set the type for slice and map aliases so field-level markers like +listType
+	// and +mapType can work. Structs are skipped — they use a $ref only.
+	props := &apiextensionsv1.JSONSchemaProps{
 		Ref: &link,
 	}
+	switch typeInfoRaw.Underlying().(type) {
+	case *types.Slice:
+		props.Type = arrayType
+	case *types.Map:
+		props.Type = "object"
+	}
 	// NB(directxman12): we special-case things like resource.Quantity during the "collapse" phase.
+	return props
 }
 
 // arrayToSchema creates a schema for the items of the given array, dealing appropriately
 // with the special `[]byte` type (according to OpenAPI standards).
-func arrayToSchema(ctx *schemaContext, array *ast.ArrayType) *apiext.JSONSchemaProps {
+func arrayToSchema(ctx *schemaContext, array *ast.ArrayType) *apiextensionsv1.JSONSchemaProps {
 	eltType := ctx.pkg.TypesInfo.TypeOf(array.Elt)
 	if eltType == byteType && array.Len == nil {
 		// byte slices are represented as base64-encoded strings
 		// (the format is defined in OpenAPI v3, but not JSON Schema)
-		return &apiext.JSONSchemaProps{
+		return &apiextensionsv1.JSONSchemaProps{
 			Type:   "string",
 			Format: "byte",
 		}
@@ -342,35 +428,46 @@ func arrayToSchema(ctx *schemaContext, array *ast.ArrayType) *apiext.JSONSchemaP
 	// TODO(directxman12): backwards-compat would require access to markers from base info
 	items := typeToSchema(ctx.ForInfo(&markers.TypeInfo{}), array.Elt)
 
-	return &apiext.JSONSchemaProps{
-		Type:  "array",
-		Items: &apiext.JSONSchemaPropsOrArray{Schema: items},
+	return &apiextensionsv1.JSONSchemaProps{
+		Type:  arrayType,
+		Items: &apiextensionsv1.JSONSchemaPropsOrArray{Schema: items},
 	}
 }
 
 // mapToSchema creates a schema for items of the given map.  Key types must eventually resolve
 // to string (other types aren't allowed by JSON, and thus the kubernetes API standards).
-func mapToSchema(ctx *schemaContext, mapType *ast.MapType) *apiext.JSONSchemaProps {
-	keyInfo := ctx.pkg.TypesInfo.TypeOf(mapType.Key)
-	// check that we've got a type that actually corresponds to a string
+func mapToSchema(ctx *schemaContext, mapType *ast.MapType) *apiextensionsv1.JSONSchemaProps {
+	keyType := ctx.pkg.TypesInfo.TypeOf(mapType.Key)
+	// check that we've got a type that actually corresponds to a string, or that
+	// implements encoding.TextMarshaler (in which case it serializes to a string,
+	// just like text-marshaler-implementing field types do).
+	keyInfo := keyType
 	for keyInfo != nil {
 		switch typedKey := keyInfo.(type) {
 		case *types.Basic:
 			if typedKey.Info()&types.IsString == 0 {
-				ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("map keys must be strings, not %s", keyInfo.String()), mapType.Key))
-				return &apiext.JSONSchemaProps{}
+				if implements(keyType, textMarshaler) {
+					keyInfo = nil // stop iterating
+					break
+				}
+				ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("map keys must be strings or implement encoding.TextMarshaler, not %s", keyInfo.String()), mapType.Key))
+				return &apiextensionsv1.JSONSchemaProps{}
 			}
 			keyInfo = nil // stop iterating
 		case *types.Named:
 			keyInfo = typedKey.Underlying()
 		default:
-			ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("map keys must be strings, not %s", keyInfo.String()), mapType.Key))
-			return &apiext.JSONSchemaProps{}
+			if implements(keyType, textMarshaler) {
+				keyInfo = nil // stop iterating
+				break
+			}
+			ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("map keys must be strings or implement encoding.TextMarshaler, not %s", keyInfo.String()), mapType.Key))
+			return &apiextensionsv1.JSONSchemaProps{}
 		}
 	}
 
 	// TODO(directxman12): backwards-compat would require access to markers from base info
-	var valSchema *apiext.JSONSchemaProps
+	var valSchema *apiextensionsv1.JSONSchemaProps
 	switch val := mapType.Value.(type) {
 	case *ast.Ident:
 		valSchema = localNamedToSchema(ctx.ForInfo(&markers.TypeInfo{}), val)
@@ -382,14 +479,17 @@ func mapToSchema(ctx *schemaContext, mapType *ast.MapType) *apiext.JSONSchemaPro
 		valSchema = typeToSchema(ctx.ForInfo(&markers.TypeInfo{}), val)
 	case *ast.MapType:
 		valSchema = typeToSchema(ctx.ForInfo(&markers.TypeInfo{}), val)
+	case *ast.InterfaceType:
+		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("interface type is not supported as map value in CRD schemas; consider using an explicit type or apiextensionsv1.JSON instead"), mapType.Value))
+		return &apiextensionsv1.JSONSchemaProps{}
 	default:
 		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("not a supported map value type: %T", mapType.Value), mapType.Value))
-		return &apiext.JSONSchemaProps{}
+		return &apiextensionsv1.JSONSchemaProps{}
 	}
 
-	return &apiext.JSONSchemaProps{
+	return &apiextensionsv1.JSONSchemaProps{
 		Type: "object",
-		AdditionalProperties: &apiext.JSONSchemaPropsOrBool{
+		AdditionalProperties: &apiextensionsv1.JSONSchemaPropsOrBool{
 			Schema: valSchema,
 			Allows: true, /* set automatically by serialization, but useful for testing */
 		},
@@ -400,12 +500,16 @@ func mapToSchema(ctx *schemaContext, mapType *ast.MapType) *apiext.JSONSchemaPro
 // and can be flattened later with a Flattener.
 //
 //nolint:gocyclo
-func structToSchema(ctx *schemaContext, structType *ast.StructType) *apiext.JSONSchemaProps {
-	props := &apiext.JSONSchemaProps{
+func structToSchema(ctx *schemaContext, structType *ast.StructType) *apiextensionsv1.JSONSchemaProps {
+	props := &apiextensionsv1.JSONSchemaProps{
 		Type:       "object",
-		Properties: make(map[string]apiext.JSONSchemaProps),
+		Properties: make(map[string]apiextensionsv1.JSONSchemaProps),
 	}
 
+	if ctx.info.RawSpec == nil {
+		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("inline struct types are not supported, use a named type instead"), structType))
+		return props
+	}
 	if ctx.info.RawSpec.Type != structType {
 		ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("encountered non-top-level struct (possibly embedded), those aren't allowed"), structType))
 		return props
@@ -421,6 +525,13 @@ func structToSchema(ctx *schemaContext, structType *ast.StructType) *apiext.JSON
 		ctx.pkg.AddError(loader.ErrFromNode(err, structType))
 		return props
 	}
+	atLeastOneOf, err := oneOfValuesToSet(ctx.info.Markers[crdmarkers.ValidationAtLeastOneOfPrefix])
+	if err != nil {
+		ctx.pkg.AddError(loader.ErrFromNode(err, structType))
+		return props
+	}
+
+	var immutableFields []string
 
 	for _, field := range ctx.info.Fields {
 		// Skip if the field is not an inline field, ignoreUnexportedFields is true, and the field is not exported
@@ -446,7 +557,7 @@ func structToSchema(ctx *schemaContext, structType *ast.StructType) *apiext.JSON
 			switch opt {
 			case "inline":
 				inline = true
-			case "omitempty":
+			case "omitempty", "omitzero":
 				omitEmpty = true
 			}
 		}
@@ -463,16 +574,16 @@ func structToSchema(ctx *schemaContext, structType *ast.StructType) *apiext.JSON
 		case field.Markers.Get("kubebuilder:validation:Optional") != nil:
 			// explicitly optional - kubebuilder
 		case field.Markers.Get("kubebuilder:validation:Required") != nil:
-			if exactlyOneOf.Has(fieldName) || atMostOneOf.Has(fieldName) {
+			if exactlyOneOf.Has(fieldName) || atMostOneOf.Has(fieldName) || atLeastOneOf.Has(fieldName) {
 				ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("field %s is part of OneOf constraint and cannot be marked as required", fieldName), structType))
 				return props
 			}
 			// explicitly required - kubebuilder
 			props.Required = append(props.Required, fieldName)
-		case field.Markers.Get("optional") != nil:
+		case field.Markers.Get("optional") != nil, field.Markers.Get("k8s:optional") != nil:
 			// explicitly optional - kubernetes
-		case field.Markers.Get("required") != nil:
-			if exactlyOneOf.Has(fieldName) || atMostOneOf.Has(fieldName) {
+		case field.Markers.Get("required") != nil, field.Markers.Get("k8s:required") != nil:
+			if exactlyOneOf.Has(fieldName) || atMostOneOf.Has(fieldName) || atLeastOneOf.Has(fieldName) {
 				ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("field %s is part of OneOf constraint and cannot be marked as required", fieldName), structType))
 				return props
 			}
@@ -481,10 +592,10 @@ func structToSchema(ctx *schemaContext, structType *ast.StructType) *apiext.JSON
 
 		// if this package isn't set to optional default...
 		case defaultMode == "required":
-			// ...everything that's not inline / omitempty is required
+			// ...everything that's not inline / omitempty / omitzero is required
 			if !inline && !omitEmpty {
-				if exactlyOneOf.Has(fieldName) || atMostOneOf.Has(fieldName) {
-					ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("field %s is part of OneOf constraint and must have omitempty tag", fieldName), structType))
+				if exactlyOneOf.Has(fieldName) || atMostOneOf.Has(fieldName) || atLeastOneOf.Has(fieldName) {
+					ctx.pkg.AddError(loader.ErrFromNode(fmt.Errorf("field %s is part of OneOf constraint and must have omitempty or omitzero tag", fieldName), structType))
 					return props
 				}
 				props.Required = append(props.Required, fieldName)
@@ -495,9 +606,9 @@ func structToSchema(ctx *schemaContext, structType *ast.StructType) *apiext.JSON
 			// implicitly optional
 		}
 
-		var propSchema *apiext.JSONSchemaProps
+		var propSchema *apiextensionsv1.JSONSchemaProps
 		if field.Markers.Get(crdmarkers.SchemalessName) != nil {
-			propSchema = &apiext.JSONSchemaProps{}
+			propSchema = &apiextensionsv1.JSONSchemaProps{}
 		} else {
 			propSchema = typeToSchema(ctx.ForInfo(&markers.TypeInfo{}), field.RawField.Type)
 		}
@@ -510,7 +621,27 @@ func structToSchema(ctx *schemaContext, structType *ast.StructType) *apiext.JSON
 			continue
 		}
 
+		if field.Markers.Get("k8s:immutable") != nil {
+			immutableFields = append(immutableFields, fieldName)
+		}
+
 		props.Properties[fieldName] = *propSchema
+	}
+
+	// Ensure the required fields are always listed alphabetically.
+	slices.Sort(props.Required)
+
+	// For optional immutable fields, add a parent-level validation rule to prevent
+	// clearing the field once set. The field-level rule prevents value changes, but
+	// when an optional field is removed, the field-level rule doesn't execute.
+	for _, fieldName := range immutableFields {
+		if slices.Contains(props.Required, fieldName) {
+			continue
+		}
+		props.XValidations = append(props.XValidations, apiextensionsv1.ValidationRule{
+			Rule:    fmt.Sprintf("!has(oldSelf.%s) || has(self.%s)", fieldName, fieldName),
+			Message: fmt.Sprintf("field %s is immutable once set", fieldName),
+		})
 	}
 
 	return props
@@ -528,6 +659,11 @@ func oneOfValuesToSet(oneOfGroups []any) (sets.Set[string], error) {
 		case crdmarkers.AtMostOneOf:
 			if err := validateOneOfValues(vals...); err != nil {
 				return nil, fmt.Errorf("%s: %w", crdmarkers.ValidationAtMostOneOfPrefix, err)
+			}
+			set.Insert(vals...)
+		case crdmarkers.AtLeastOneOf:
+			if err := validateOneOfValues(vals...); err != nil {
+				return nil, fmt.Errorf("%s: %w", crdmarkers.ValidationAtLeastOneOfPrefix, err)
 			}
 			set.Insert(vals...)
 		default:

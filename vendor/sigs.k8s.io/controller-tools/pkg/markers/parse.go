@@ -50,8 +50,8 @@ func peekNoSpace(scanner *sc.Scanner) rune {
 
 var (
 	// interfaceType is a pre-computed reflect.Type representing the empty interface.
-	interfaceType = reflect.TypeOf((*interface{})(nil)).Elem()
-	rawArgsType   = reflect.TypeOf((*RawArguments)(nil)).Elem()
+	interfaceType = reflect.TypeFor[*any]().Elem()
+	rawArgsType   = reflect.TypeFor[*RawArguments]().Elem()
 )
 
 // lowerCamelCase converts PascalCase string to
@@ -69,7 +69,7 @@ func lowerCamelCase(in string) string {
 
 // RawArguments is a special type that can be used for a marker
 // to receive *all* raw, underparsed argument data for a marker.
-// You probably want to use `interface{}` to match any type instead.
+// You probably want to use `any` to match any type instead.
 // Use *only* for legacy markers that don't follow Definition's normal
 // parsing logic.  It should *not* be used as a field in a marker struct.
 type RawArguments []byte
@@ -80,7 +80,7 @@ type RawArguments []byte
 type ArgumentType int
 
 const (
-	// Invalid represents a type that can't be parsed, and should never be used.
+	// InvalidType represents a type that can't be parsed, and should never be used.
 	InvalidType ArgumentType = iota
 	// IntType is an int
 	IntType
@@ -183,13 +183,13 @@ func makeSliceType(itemType Argument) (reflect.Type, error) {
 	var itemReflectedType reflect.Type
 	switch itemType.Type {
 	case IntType:
-		itemReflectedType = reflect.TypeOf(int(0))
+		itemReflectedType = reflect.TypeFor[int]()
 	case NumberType:
-		itemReflectedType = reflect.TypeOf(float64(0))
+		itemReflectedType = reflect.TypeFor[float64]()
 	case StringType:
-		itemReflectedType = reflect.TypeOf("")
+		itemReflectedType = reflect.TypeFor[string]()
 	case BoolType:
-		itemReflectedType = reflect.TypeOf(false)
+		itemReflectedType = reflect.TypeFor[bool]()
 	case SliceType:
 		subItemType, err := makeSliceType(*itemType.ItemType)
 		if err != nil {
@@ -220,13 +220,13 @@ func makeMapType(itemType Argument) (reflect.Type, error) {
 	var itemReflectedType reflect.Type
 	switch itemType.Type {
 	case IntType:
-		itemReflectedType = reflect.TypeOf(int(0))
+		itemReflectedType = reflect.TypeFor[int]()
 	case NumberType:
-		itemReflectedType = reflect.TypeOf(float64(0))
+		itemReflectedType = reflect.TypeFor[float64]()
 	case StringType:
-		itemReflectedType = reflect.TypeOf("")
+		itemReflectedType = reflect.TypeFor[string]()
 	case BoolType:
-		itemReflectedType = reflect.TypeOf(false)
+		itemReflectedType = reflect.TypeFor[bool]()
 	case SliceType:
 		subItemType, err := makeSliceType(*itemType.ItemType)
 		if err != nil {
@@ -251,7 +251,7 @@ func makeMapType(itemType Argument) (reflect.Type, error) {
 		itemReflectedType = reflect.PointerTo(itemReflectedType)
 	}
 
-	return reflect.MapOf(reflect.TypeOf(""), itemReflectedType), nil
+	return reflect.MapOf(reflect.TypeFor[string](), itemReflectedType), nil
 }
 
 // guessType takes an educated guess about the type of the next field.  If allowSlice
@@ -265,7 +265,7 @@ func guessType(scanner *sc.Scanner, raw string, allowSlice bool) *Argument {
 		maybeItem := guessType(scanner, raw, false)
 
 		subRaw := raw[scanner.Pos().Offset:]
-		subScanner := parserScanner(subRaw, scanner.Error)
+		subScanner := parserScanner(subRaw, func(*sc.Scanner, string) {})
 
 		var tok rune
 		for {
@@ -291,7 +291,8 @@ func guessType(scanner *sc.Scanner, raw string, allowSlice bool) *Argument {
 	// (so we don't consume our scanner tokens until we actually
 	// go to use this -- Go doesn't like scanners that can be rewound).
 	subRaw := raw[scanner.Pos().Offset:]
-	subScanner := parserScanner(subRaw, scanner.Error)
+	var hadScanError bool
+	subScanner := parserScanner(subRaw, func(*sc.Scanner, string) { hadScanError = true })
 
 	// skip whitespace
 	hint := peekNoSpace(subScanner)
@@ -316,7 +317,7 @@ func guessType(scanner *sc.Scanner, raw string, allowSlice bool) *Argument {
 			// might be a map or slice, parse the string and check for colon
 			// (blech, basically arbitrary look-ahead due to raw strings).
 			var keyVal string // just ignore this
-			(&Argument{Type: StringType}).parseString(subScanner, raw, reflect.Indirect(reflect.ValueOf(&keyVal)))
+			(&Argument{Type: StringType}).parseString(subScanner, raw, reflect.Indirect(reflect.ValueOf(&keyVal)), true)
 
 			if token := subScanner.Scan(); token == ':' || hint == '}' {
 				// it's got a string followed by a colon -- it's a map
@@ -361,11 +362,22 @@ func guessType(scanner *sc.Scanner, raw string, allowSlice bool) *Argument {
 			nextTok = subScanner.Scan()
 		}
 
-		if nextTok == sc.Int {
-			return &Argument{Type: IntType}
-		}
-		if nextTok == sc.Float {
-			return &Argument{Type: NumberType}
+		// Only treat as a numeric type if:
+		// 1. The scanner did not emit errors while tokenising (e.g. invalid
+		//    octal "087bdd" produces sc.Int but also triggers an error).
+		// 2. The token is immediately followed by a delimiter (comma,
+		//    semicolon, EOF) or whitespace-then-delimiter, meaning there is
+		//    no trailing non-numeric content.  Inputs like "123/config",
+		//    "100Mi", "2024-01-15" start with a valid numeric token but
+		//    contain additional characters and must be treated as strings.
+		if !hadScanError && (nextTok == sc.Int || nextTok == sc.Float) {
+			followTok := peekNoSpace(subScanner)
+			if followTok == ',' || followTok == ';' || followTok == sc.EOF || followTok == '}' {
+				if nextTok == sc.Int {
+					return &Argument{Type: IntType}
+				}
+				return &Argument{Type: NumberType}
+			}
 		}
 	}
 
@@ -374,7 +386,8 @@ func guessType(scanner *sc.Scanner, raw string, allowSlice bool) *Argument {
 }
 
 // parseString parses either of the two accepted string forms (quoted, or bare tokens).
-func (a *Argument) parseString(scanner *sc.Scanner, raw string, out reflect.Value) {
+// When inMap is true, ':' is treated as a delimiter (map key separator).
+func (a *Argument) parseString(scanner *sc.Scanner, raw string, out reflect.Value, inMap bool) {
 	// we need to temporarily disable the scanner's int/float parsing, since we want to
 	// prevent number parsing errors.
 	oldMode := scanner.Mode
@@ -399,10 +412,16 @@ func (a *Argument) parseString(scanner *sc.Scanner, raw string, out reflect.Valu
 	}
 
 	// the "hard" case -- bare tokens not including ',' (the argument
-	// separator), ';' (the slice separator), ':' (the map separator), or '}'
-	// (delimitted slice ender)
+	// separator), ';' (the slice separator), or '}' (delimitted slice ender).
+	// ':' (the map separator) is only a delimiter when parsing inside a map.
+	isDelim := func(hint rune) bool {
+		if hint == ',' || hint == ';' || hint == '}' || hint == sc.EOF {
+			return true
+		}
+		return inMap && hint == ':'
+	}
 	startPos := scanner.Position.Offset
-	for hint := peekNoSpace(scanner); hint != ',' && hint != ';' && hint != ':' && hint != '}' && hint != sc.EOF; hint = peekNoSpace(scanner) {
+	for hint := peekNoSpace(scanner); !isDelim(hint); hint = peekNoSpace(scanner) {
 		// skip this token
 		scanner.Scan()
 	}
@@ -470,7 +489,7 @@ func (a *Argument) parseMap(scanner *sc.Scanner, raw string, out reflect.Value) 
 	}
 
 	for hint := peekNoSpace(scanner); hint != '}' && hint != sc.EOF; hint = peekNoSpace(scanner) {
-		a.parseString(scanner, raw, key)
+		a.parseString(scanner, raw, key, true)
 		if !expect(scanner, ':', "colon") {
 			return
 		}
@@ -566,7 +585,7 @@ func (a *Argument) parse(scanner *sc.Scanner, raw string, out reflect.Value, inS
 		// strings are a bit weird -- the "easy" case is quoted strings (tokenized as strings),
 		// the "hard" case (present for backwards compat) is a bare sequence of tokens that aren't
 		// a comma.
-		a.parseString(scanner, raw, out)
+		a.parseString(scanner, raw, out, false)
 	case BoolType:
 		if !expect(scanner, sc.Ident, "true or false") {
 			return
@@ -642,7 +661,7 @@ func ArgumentFromType(rawType reflect.Type) (Argument, error) {
 	}
 
 	arg := Argument{}
-	if rawType.Kind() == reflect.Ptr {
+	if rawType.Kind() == reflect.Pointer {
 		rawType = rawType.Elem()
 		arg.Pointer = true
 		arg.Optional = true
@@ -781,8 +800,7 @@ func (d *Definition) loadFields() error {
 		return nil
 	}
 
-	for i := 0; i < d.Output.NumField(); i++ {
-		field := d.Output.Field(i)
+	for field := range d.Output.Fields() {
 		if field.PkgPath != "" {
 			// as per the reflect package docs, pkgpath is empty for exported fields,
 			// so non-empty package path means a private field, which we should skip
@@ -825,13 +843,13 @@ type markerParser interface {
 // Parse uses the type information in this Definition to parse the given
 // raw marker in the form `+a:b:c=arg,d=arg` into an output object of the
 // type specified in the definition.
-func (d *Definition) Parse(rawMarker string) (interface{}, error) {
+func (d *Definition) Parse(rawMarker string) (any, error) {
 	name, anonName, fields := splitMarker(rawMarker)
 
 	outPointer := reflect.New(d.Output)
 	out := reflect.Indirect(outPointer)
 
-	if parser, ok := outPointer.Interface().(markerParser); ok {
+	if parser, ok := reflect.TypeAssert[markerParser](outPointer); ok {
 		err := parser.ParseMarker(name, anonName, fields)
 		return out.Interface(), err
 	}
@@ -929,7 +947,7 @@ func (d *Definition) Parse(rawMarker string) (interface{}, error) {
 // type, its public fields will automatically be populated into Fields (and similar
 // fields in Definition).  Other values will have a single, empty-string-named Fields
 // entry.
-func MakeDefinition(name string, target TargetType, output interface{}) (*Definition, error) {
+func MakeDefinition(name string, target TargetType, output any) (*Definition, error) {
 	def := &Definition{
 		Name:   name,
 		Target: target,
@@ -945,9 +963,9 @@ func MakeDefinition(name string, target TargetType, output interface{}) (*Defini
 }
 
 // MakeAnyTypeDefinition constructs a definition for an output struct with a
-// field named `Value` of type `interface{}`. The argument to the marker will
+// field named `Value` of type `any`. The argument to the marker will
 // be parsed as AnyType and assigned to the field named `Value`.
-func MakeAnyTypeDefinition(name string, target TargetType, output interface{}) (*Definition, error) {
+func MakeAnyTypeDefinition(name string, target TargetType, output any) (*Definition, error) {
 	defn, err := MakeDefinition(name, target, output)
 	if err != nil {
 		return nil, err

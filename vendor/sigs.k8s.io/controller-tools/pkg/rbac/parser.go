@@ -24,7 +24,7 @@ package rbac
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
 	rbacv1 "k8s.io/api/rbac/v1"
@@ -42,24 +42,89 @@ var (
 // +controllertools:marker:generateHelp:category=RBAC
 
 // Rule specifies an RBAC rule to all access to some resources or non-resource URLs.
+//
+// RBAC markers are used to generate ClusterRole or Role manifests.
+// Multiple markers can be combined to build comprehensive RBAC policies.
+//
+// Examples:
+//
+//	// Basic resource access
+//	// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list;watch
+//
+//	// Core API group (use empty string)
+//	// +kubebuilder:rbac:groups="",resources=pods;services,verbs=get;list;watch
+//
+//	// Multiple API groups and resources
+//	// +kubebuilder:rbac:groups=apps;batch,resources=deployments;jobs,verbs=get;list;watch;create;update;patch;delete
+//
+//	// Access to resource status or scale subresources
+//	// +kubebuilder:rbac:groups=apps,resources=deployments/status,verbs=get;update;patch
+//	// +kubebuilder:rbac:groups=apps,resources=deployments/scale,verbs=get;update
+//
+//	// Access to specific resource instances by name
+//	// +kubebuilder:rbac:groups="",resources=configmaps,resourceNames=my-config,verbs=get
+//
+//	// Non-resource URLs (for metrics, healthz, etc.)
+//	// +kubebuilder:rbac:urls=/metrics;/healthz,verbs=get
+//
+//	// Namespace-scoped Role instead of ClusterRole
+//	// +kubebuilder:rbac:groups="",namespace=my-namespace,resources=secrets,verbs=get;list;watch
+//
+//	// Custom role name
+//	// +kubebuilder:rbac:groups=apps,resources=deployments,verbs=get;list,roleName=deployment-reader
 type Rule struct {
 	// Groups specifies the API groups that this rule encompasses.
+	// Use empty string ("") for the core API group.
+	// Multiple groups can be specified separated by semicolons.
+	// Example: "apps;batch" or "" (for core group).
 	Groups []string `marker:",optional"`
+
 	// Resources specifies the API resources that this rule encompasses.
+	// Multiple resources can be specified separated by semicolons.
+	// Subresources can be specified with a slash (e.g., "deployments/status").
+	// Example: "deployments;pods" or "deployments/status".
 	Resources []string `marker:",optional"`
+
 	// ResourceNames specifies the names of the API resources that this rule encompasses.
 	//
 	// Create requests cannot be restricted by resourcename, as the object's name
 	// is not known at authorization time.
+	// Multiple names can be specified separated by semicolons.
+	// Example: "my-config;my-secret".
 	ResourceNames []string `marker:",optional"`
+
 	// Verbs specifies the (lowercase) kubernetes API verbs that this rule encompasses.
+	// Common verbs: "get", "list", "watch", "create", "update", "patch", "delete".
+	// Use "*" for all verbs.
+	// Multiple verbs must be specified separated by semicolons.
+	// Example: "get;list;watch".
 	Verbs []string
+
 	// URL specifies the non-resource URLs that this rule encompasses.
+	// Non-resource URLs are paths that don't represent resources, like "/metrics" or "/healthz".
+	// Multiple URLs can be specified separated by semicolons.
+	// Example: "/metrics;/healthz".
 	URLs []string `marker:"urls,optional"`
+
 	// Namespace specifies the scope of the Rule.
 	// If not set, the Rule belongs to the generated ClusterRole.
 	// If set, the Rule belongs to a Role, whose namespace is specified by this field.
+	// Example: "my-namespace".
 	Namespace string `marker:",optional"`
+
+	// RoleName specifies a custom name for the Role or ClusterRole.
+	// If not set, uses the default roleName from the generator.
+	// Useful for avoiding name conflicts when the same roleName is used across multiple namespaces.
+	//
+	// Example: When using namespace-scoped RBAC markers with kustomize's global namespace transformation,
+	// multiple Roles might end up in the same namespace with identical names, causing an "ID conflict" error.
+	// Use roleName to ensure each Role has a unique name:
+	//
+	//   // +kubebuilder:rbac:groups=apps,namespace=infrastructure,roleName=infra-manager,resources=deployments,verbs=get;list
+	//   // +kubebuilder:rbac:groups="",namespace=users,roleName=user-secrets,resources=secrets,verbs=get
+	//
+	// This generates Roles named "infra-manager" and "user-secrets" instead of both being "manager-role".
+	RoleName string `marker:"roleName,optional"`
 }
 
 // ruleKey represents the resources and non-resources a Rule applies.
@@ -73,13 +138,6 @@ type ruleKey struct {
 func (key ruleKey) String() string {
 	return fmt.Sprintf("%s + %s + %s + %s", key.Groups, key.Resources, key.ResourceNames, key.URLs)
 }
-
-// ruleKeys implements sort.Interface
-type ruleKeys []ruleKey
-
-func (keys ruleKeys) Len() int           { return len(keys) }
-func (keys ruleKeys) Swap(i, j int)      { keys[i], keys[j] = keys[j], keys[i] }
-func (keys ruleKeys) Less(i, j int) bool { return keys[i].String() < keys[j].String() }
 
 // key normalizes the Rule and returns a ruleKey object.
 func (r *Rule) key() ruleKey {
@@ -128,6 +186,10 @@ func (r *Rule) normalize() {
 // removeDupAndSort removes duplicates in strs, sorts the items, and returns a
 // new slice of strings.
 func removeDupAndSort(strs []string) []string {
+	if len(strs) == 0 {
+		return nil
+	}
+
 	set := make(map[string]bool)
 	for _, str := range strs {
 		if _, ok := set[str]; !ok {
@@ -135,11 +197,11 @@ func removeDupAndSort(strs []string) []string {
 		}
 	}
 
-	var result []string
+	result := make([]string, 0, len(set))
 	for str := range set {
 		result = append(result, str)
 	}
-	sort.Strings(result)
+	slices.Sort(result)
 	return result
 }
 
@@ -181,17 +243,31 @@ func (Generator) RegisterMarkers(into *markers.Registry) error {
 
 // GenerateRoles generate a slice of objs representing either a ClusterRole or a Role object
 // The order of the objs in the returned slice is stable and determined by their namespaces.
-func GenerateRoles(ctx *genall.GenerationContext, roleName string) ([]interface{}, error) {
-	rulesByNSResource := make(map[string][]*Rule)
+func GenerateRoles(ctx *genall.GenerationContext, roleName string) ([]any, error) {
+	// Group rules by namespace:roleName combination
+	// Key format: "namespace:roleName" or ":roleName" for ClusterRole
+	type nsRoleKey struct {
+		namespace string
+		roleName  string
+	}
+	rulesByNSRole := make(map[nsRoleKey][]*Rule)
+
 	for _, root := range ctx.Roots {
 		markerSet, err := markers.PackageMarkers(ctx.Collector, root)
 		if err != nil {
 			root.AddError(err)
 		}
 
-		// group RBAC markers by namespace and separate by resource
+		// group RBAC markers by namespace and roleName, separate by resource
 		for _, markerValue := range markerSet[RuleDefinition.Name] {
 			rule := markerValue.(Rule)
+			// Use custom roleName if specified, otherwise use default
+			effectiveRoleName := rule.RoleName
+			if effectiveRoleName == "" {
+				effectiveRoleName = roleName
+			}
+			key := nsRoleKey{namespace: rule.Namespace, roleName: effectiveRoleName}
+
 			if len(rule.Resources) == 0 {
 				// Add a rule without any resource if Resources is empty.
 				r := Rule{
@@ -200,10 +276,10 @@ func GenerateRoles(ctx *genall.GenerationContext, roleName string) ([]interface{
 					ResourceNames: rule.ResourceNames,
 					URLs:          rule.URLs,
 					Namespace:     rule.Namespace,
+					RoleName:      effectiveRoleName,
 					Verbs:         rule.Verbs,
 				}
-				namespace := r.Namespace
-				rulesByNSResource[namespace] = append(rulesByNSResource[namespace], &r)
+				rulesByNSRole[key] = append(rulesByNSRole[key], &r)
 				continue
 			}
 			for _, resource := range rule.Resources {
@@ -213,10 +289,10 @@ func GenerateRoles(ctx *genall.GenerationContext, roleName string) ([]interface{
 					ResourceNames: rule.ResourceNames,
 					URLs:          rule.URLs,
 					Namespace:     rule.Namespace,
+					RoleName:      effectiveRoleName,
 					Verbs:         rule.Verbs,
 				}
-				namespace := r.Namespace
-				rulesByNSResource[namespace] = append(rulesByNSResource[namespace], &r)
+				rulesByNSRole[key] = append(rulesByNSRole[key], &r)
 			}
 		}
 	}
@@ -304,47 +380,52 @@ func GenerateRoles(ctx *genall.GenerationContext, roleName string) ([]interface{
 		for key := range ruleMap {
 			keys = append(keys, key)
 		}
-		sort.Sort(ruleKeys(keys))
+		slices.SortStableFunc(keys, func(a, b ruleKey) int {
+			return strings.Compare(a.String(), b.String())
+		})
 
 		// Normalize rule verbs to "*" if any verb in the rule is an asterisk
 		for _, rule := range ruleMap {
-			for _, verb := range rule.Verbs {
-				if verb == "*" {
-					rule.Verbs = []string{"*"}
-					break
-				}
+			if slices.Contains(rule.Verbs, "*") {
+				rule.Verbs = []string{"*"}
 			}
 		}
-		var policyRules []rbacv1.PolicyRule
+		policyRules := make([]rbacv1.PolicyRule, 0, len(keys))
 		for _, key := range keys {
 			policyRules = append(policyRules, ruleMap[key].ToRule())
 		}
 		return policyRules
 	}
 
-	// collect all the namespaces and sort them
-	var namespaces []string
-	for ns := range rulesByNSResource {
-		namespaces = append(namespaces, ns)
+	// collect all the namespace:roleName keys and sort them for stable output
+	keys := make([]nsRoleKey, 0, len(rulesByNSRole))
+	for key := range rulesByNSRole {
+		keys = append(keys, key)
 	}
-	sort.Strings(namespaces)
+	slices.SortFunc(keys, func(a, b nsRoleKey) int {
+		// Sort by namespace first, then by roleName
+		if a.namespace != b.namespace {
+			return strings.Compare(a.namespace, b.namespace)
+		}
+		return strings.Compare(a.roleName, b.roleName)
+	})
 
-	// process the items in rulesByNS by the order specified in `namespaces` to make sure that the Role order is stable
-	var objs []interface{}
-	for _, ns := range namespaces {
-		rules := rulesByNSResource[ns]
+	// process the items in rulesByNSRole by the sorted order to make sure the output is stable
+	var objs []any
+	for _, key := range keys {
+		rules := rulesByNSRole[key]
 		policyRules := NormalizeRules(rules)
 		if len(policyRules) == 0 {
 			continue
 		}
-		if ns == "" {
+		if key.namespace == "" {
 			objs = append(objs, rbacv1.ClusterRole{
 				TypeMeta: metav1.TypeMeta{
 					Kind:       "ClusterRole",
 					APIVersion: rbacv1.SchemeGroupVersion.String(),
 				},
 				ObjectMeta: metav1.ObjectMeta{
-					Name: roleName,
+					Name: key.roleName,
 				},
 				Rules: policyRules,
 			})
@@ -355,8 +436,8 @@ func GenerateRoles(ctx *genall.GenerationContext, roleName string) ([]interface{
 					APIVersion: rbacv1.SchemeGroupVersion.String(),
 				},
 				ObjectMeta: metav1.ObjectMeta{
-					Name:      roleName,
-					Namespace: ns,
+					Name:      key.roleName,
+					Namespace: key.namespace,
 				},
 				Rules: policyRules,
 			})

@@ -28,6 +28,7 @@ func OCIPlatformToProto(platforms []oci.Platform) []*Platform {
 			OSVersion:    platforms[i].OSVersion,
 			Architecture: platforms[i].Architecture,
 			Variant:      platforms[i].Variant,
+			OSFeatures:   platforms[i].OSFeatures,
 		}
 	}
 	return ap
@@ -43,6 +44,7 @@ func OCIPlatformFromProto(platforms []*Platform) []oci.Platform {
 			OSVersion:    platforms[i].OSVersion,
 			Architecture: platforms[i].Architecture,
 			Variant:      platforms[i].Variant,
+			OSFeatures:   platforms[i].OSFeatures,
 		}
 	}
 	return op

@@ -7,6 +7,7 @@ package interceptors
 
 import (
 	"context"
+	"errors"
 	"io"
 	"time"
 
@@ -68,7 +69,7 @@ func (s *monitoredClientStream) RecvMsg(m any) error {
 			return nil
 		}
 		var postErr error
-		if err != io.EOF {
+		if !errors.Is(err, io.EOF) {
 			postErr = err
 		}
 		s.reporter.PostCall(postErr, time.Since(s.startTime))

@@ -1,5 +1,4 @@
 //go:build !linux
-// +build !linux
 
 package label
 
@@ -7,12 +6,6 @@ package label
 // the container.  A list of options can be passed into this function to alter
 // the labels.
 func InitLabels([]string) (string, string, error) {
-	return "", "", nil
-}
-
-// Deprecated: The GenLabels function is only to be used during the transition
-// to the official API. Use InitLabels(strings.Fields(options)) instead.
-func GenLabels(string) (string, string, error) {
 	return "", "", nil
 }
 

@@ -30,13 +30,13 @@ import (
 type Storage interface {
 	// Save function saves ents and state to the underlying stable storage.
 	// Save MUST block until st and ents are on stable storage.
-	Save(st raftpb.HardState, ents []raftpb.Entry) error
+	Save(st *raftpb.HardState, ents []*raftpb.Entry) error
 	// SaveSnap function saves snapshot to the underlying stable storage.
-	SaveSnap(snap raftpb.Snapshot) error
+	SaveSnap(snap *raftpb.Snapshot) error
 	// Close closes the Storage and performs finalization.
 	Close() error
 	// Release releases the locked wal files older than the provided snapshot.
-	Release(snap raftpb.Snapshot) error
+	Release(snap *raftpb.Snapshot) error
 	// Sync WAL
 	Sync() error
 	// MinimalEtcdVersion returns minimal etcd storage able to interpret WAL log.
@@ -57,13 +57,13 @@ func NewStorage(lg *zap.Logger, w *wal.WAL, s *snap.Snapshotter) Storage {
 }
 
 // SaveSnap saves the snapshot file to disk and writes the WAL snapshot entry.
-func (st *storage) SaveSnap(snap raftpb.Snapshot) error {
+func (st *storage) SaveSnap(snap *raftpb.Snapshot) error {
 	st.mux.RLock()
 	defer st.mux.RUnlock()
 	walsnap := walpb.Snapshot{
 		Index:     snap.Metadata.Index,
 		Term:      snap.Metadata.Term,
-		ConfState: &snap.Metadata.ConfState,
+		ConfState: snap.Metadata.GetConfState(),
 	}
 	// save the snapshot file before writing the snapshot to the wal.
 	// This makes it possible for the snapshot file to become orphaned, but prevents
@@ -74,22 +74,22 @@ func (st *storage) SaveSnap(snap raftpb.Snapshot) error {
 	}
 	// gofail: var raftBeforeWALSaveSnaphot struct{}
 
-	return st.w.SaveSnapshot(walsnap)
+	return st.w.SaveSnapshot(&walsnap)
 }
 
 // Release releases resources older than the given snap and are no longer needed:
 // - releases the locks to the wal files that are older than the provided wal for the given snap.
 // - deletes any .snap.db files that are older than the given snap.
-func (st *storage) Release(snap raftpb.Snapshot) error {
+func (st *storage) Release(snap *raftpb.Snapshot) error {
 	st.mux.RLock()
 	defer st.mux.RUnlock()
-	if err := st.w.ReleaseLockTo(snap.Metadata.Index); err != nil {
+	if err := st.w.ReleaseLockTo(snap.Metadata.GetIndex()); err != nil {
 		return err
 	}
 	return st.s.ReleaseSnapDBs(snap)
 }
 
-func (st *storage) Save(s raftpb.HardState, ents []raftpb.Entry) error {
+func (st *storage) Save(s *raftpb.HardState, ents []*raftpb.Entry) error {
 	st.mux.RLock()
 	defer st.mux.RUnlock()
 	return st.w.Save(s, ents)
@@ -119,9 +119,9 @@ func (st *storage) MinimalEtcdVersion() *semver.Version {
 	if sn != nil {
 		walsnap.Index = sn.Metadata.Index
 		walsnap.Term = sn.Metadata.Term
-		walsnap.ConfState = &sn.Metadata.ConfState
+		walsnap.ConfState = sn.Metadata.GetConfState()
 	}
-	w, err := st.w.Reopen(st.lg, walsnap)
+	w, err := st.w.Reopen(st.lg, &walsnap)
 	if err != nil {
 		panic(err)
 	}

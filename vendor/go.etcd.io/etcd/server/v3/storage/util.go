@@ -16,42 +16,22 @@ package storage
 
 import (
 	"encoding/json"
-	"fmt"
 	"sort"
 
 	"go.uber.org/zap"
 
 	"go.etcd.io/etcd/client/pkg/v3/types"
 	"go.etcd.io/etcd/pkg/v3/pbutil"
-	"go.etcd.io/etcd/server/v3/config"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/membership"
-	"go.etcd.io/etcd/server/v3/etcdserver/api/v2store"
 	"go.etcd.io/raft/v3/raftpb"
 )
-
-// AssertNoV2StoreContent -> depending on the deprecation stage, warns or report an error
-// if the v2store contains custom content.
-func AssertNoV2StoreContent(lg *zap.Logger, st v2store.Store, deprecationStage config.V2DeprecationEnum) error {
-	metaOnly, err := membership.IsMetaStoreOnly(st)
-	if err != nil {
-		return err
-	}
-	if metaOnly {
-		return nil
-	}
-	if deprecationStage.IsAtLeast(config.V2Depr1WriteOnly) {
-		return fmt.Errorf("detected disallowed custom content in v2store for stage --v2-deprecation=%s", deprecationStage)
-	}
-	lg.Warn("detected custom v2store content. Etcd v3.5 is the last version allowing to access it using API v2. Please remove the content.")
-	return nil
-}
 
 // CreateConfigChangeEnts creates a series of Raft entries (i.e.
 // EntryConfChange) to remove the set of given IDs from the cluster. The ID
 // `self` is _not_ removed, even if present in the set.
 // If `self` is not inside the given ids, it creates a Raft entry to add a
 // default member with the given `self`.
-func CreateConfigChangeEnts(lg *zap.Logger, ids []uint64, self uint64, term, index uint64) []raftpb.Entry {
+func CreateConfigChangeEnts(lg *zap.Logger, ids []uint64, self uint64, term, index uint64) []*raftpb.Entry {
 	found := false
 	for _, id := range ids {
 		if id == self {
@@ -59,7 +39,7 @@ func CreateConfigChangeEnts(lg *zap.Logger, ids []uint64, self uint64, term, ind
 		}
 	}
 
-	var ents []raftpb.Entry
+	var ents []*raftpb.Entry
 	next := index + 1
 
 	// NB: always add self first, then remove other nodes. Raft will panic if the
@@ -74,15 +54,16 @@ func CreateConfigChangeEnts(lg *zap.Logger, ids []uint64, self uint64, term, ind
 			lg.Panic("failed to marshal member", zap.Error(err))
 		}
 		cc := &raftpb.ConfChange{
-			Type:    raftpb.ConfChangeAddNode,
-			NodeID:  self,
+			Type:    raftpb.ConfChangeAddNode.Enum(),
+			NodeId:  &self,
 			Context: ctx,
 		}
-		e := raftpb.Entry{
-			Type:  raftpb.EntryConfChange,
-			Data:  pbutil.MustMarshal(cc),
-			Term:  term,
-			Index: next,
+		idx := next
+		e := &raftpb.Entry{
+			Type:  raftpb.EntryConfChange.Enum(),
+			Data:  pbutil.MustMarshalMessage(cc),
+			Term:  new(term),
+			Index: new(idx),
 		}
 		ents = append(ents, e)
 		next++
@@ -93,14 +74,16 @@ func CreateConfigChangeEnts(lg *zap.Logger, ids []uint64, self uint64, term, ind
 			continue
 		}
 		cc := &raftpb.ConfChange{
-			Type:   raftpb.ConfChangeRemoveNode,
-			NodeID: id,
+			Type:   raftpb.ConfChangeRemoveNode.Enum(),
+			NodeId: new(uint64),
 		}
-		e := raftpb.Entry{
-			Type:  raftpb.EntryConfChange,
-			Data:  pbutil.MustMarshal(cc),
-			Term:  term,
-			Index: next,
+		*cc.NodeId = id
+		idx := next
+		e := &raftpb.Entry{
+			Type:  raftpb.EntryConfChange.Enum(),
+			Data:  pbutil.MustMarshalMessage(cc),
+			Term:  new(term),
+			Index: new(idx),
 		}
 		ents = append(ents, e)
 		next++
@@ -109,46 +92,40 @@ func CreateConfigChangeEnts(lg *zap.Logger, ids []uint64, self uint64, term, ind
 	return ents
 }
 
-// GetEffectiveNodeIdsFromWalEntries returns an ordered set of IDs included in the given snapshot and
-// the entries.
-//
-// Deprecated: use GetEffectiveNodeIDsFromWALEntries instead.
-//
-//revive:disable-next-line:var-naming
-func GetEffectiveNodeIdsFromWalEntries(lg *zap.Logger, snap *raftpb.Snapshot, ents []raftpb.Entry) []uint64 {
-	return GetEffectiveNodeIDsFromWALEntries(lg, snap, ents)
-}
-
 // GetEffectiveNodeIDsFromWALEntries returns an ordered set of IDs included in the given snapshot and
 // the entries. The given snapshot/entries can contain three kinds of
 // ID-related entry:
 // - ConfChangeAddNode, in which case the contained ID will Be added into the set.
 // - ConfChangeRemoveNode, in which case the contained ID will Be removed from the set.
 // - ConfChangeAddLearnerNode, in which the contained ID will Be added into the set.
-func GetEffectiveNodeIDsFromWALEntries(lg *zap.Logger, snap *raftpb.Snapshot, ents []raftpb.Entry) []uint64 {
+func GetEffectiveNodeIDsFromWALEntries(lg *zap.Logger, snap *raftpb.Snapshot, ents []*raftpb.Entry) []uint64 {
 	ids := make(map[uint64]bool)
-	if snap != nil {
-		for _, id := range snap.Metadata.ConfState.Voters {
+	if snap.GetMetadata().GetConfState() != nil {
+		for _, id := range snap.GetMetadata().GetConfState().GetVoters() {
+			ids[id] = true
+		}
+		for _, id := range snap.GetMetadata().GetConfState().GetLearners() {
 			ids[id] = true
 		}
 	}
-	for _, e := range ents {
-		if e.Type != raftpb.EntryConfChange {
+	for i := range ents {
+		e := ents[i]
+		if e.GetType() != raftpb.EntryConfChange {
 			continue
 		}
 		var cc raftpb.ConfChange
-		pbutil.MustUnmarshal(&cc, e.Data)
-		switch cc.Type {
+		pbutil.MustUnmarshalMessage(&cc, e.Data)
+		switch cc.GetType() {
 		case raftpb.ConfChangeAddLearnerNode:
-			ids[cc.NodeID] = true
+			ids[cc.GetNodeId()] = true
 		case raftpb.ConfChangeAddNode:
-			ids[cc.NodeID] = true
+			ids[cc.GetNodeId()] = true
 		case raftpb.ConfChangeRemoveNode:
-			delete(ids, cc.NodeID)
+			delete(ids, cc.GetNodeId())
 		case raftpb.ConfChangeUpdateNode:
 			// do nothing
 		default:
-			lg.Panic("unknown ConfChange Type", zap.String("type", cc.Type.String()))
+			lg.Panic("unknown ConfChange Type", zap.String("type", cc.GetType().String()))
 		}
 	}
 	sids := make(types.Uint64Slice, 0, len(ids))

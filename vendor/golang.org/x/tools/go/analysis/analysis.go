@@ -11,6 +11,7 @@ import (
 	"go/token"
 	"go/types"
 	"reflect"
+	"time"
 )
 
 // An Analyzer describes an analysis function and its options.
@@ -250,7 +251,19 @@ type Fact interface {
 
 // A Module describes the module to which a package belongs.
 type Module struct {
-	Path      string // module path
-	Version   string // module version ("" if unknown, such as for workspace modules)
-	GoVersion string // go version used in module (e.g. "go1.22.0")
+	Path      string       // module path
+	Version   string       // module version ("" if unknown, such as for workspace modules)
+	Replace   *Module      // replaced by this module
+	Time      *time.Time   // time version was created
+	Main      bool         // is this the main module?
+	Indirect  bool         // is this module only an indirect dependency of main module?
+	Dir       string       // directory holding files for this module, if any
+	GoMod     string       // path to go.mod file used when loading this module, if any
+	GoVersion string       // go version used in module (e.g. "go1.22.0")
+	Error     *ModuleError // error loading module
+}
+
+// ModuleError holds errors loading a module.
+type ModuleError struct {
+	Err string // the error itself
 }

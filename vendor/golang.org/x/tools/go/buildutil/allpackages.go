@@ -52,11 +52,9 @@ func ForEachPackage(ctxt *build.Context, found func(importPath string, err error
 
 	var wg sync.WaitGroup
 	for _, root := range ctxt.SrcDirs() {
-		wg.Add(1)
-		go func() {
+		wg.Go(func() {
 			allPackages(ctxt, root, ch)
-			wg.Done()
-		}()
+		})
 	}
 	go func() {
 		wg.Wait()
@@ -107,11 +105,9 @@ func allPackages(ctxt *build.Context, root string, ch chan<- item) {
 		}
 		for _, fi := range files {
 			if fi.IsDir() {
-				wg.Add(1)
-				go func() {
+				wg.Go(func() {
 					walkDir(filepath.Join(dir, fi.Name()))
-					wg.Done()
-				}()
+				})
 			}
 		}
 	}
@@ -175,7 +171,7 @@ func ExpandPatterns(ctxt *build.Context, patterns []string) map[string]bool {
 			for _, pkg := range all {
 				doPkg(pkg, neg)
 			}
-		} else if dir := strings.TrimSuffix(arg, "/..."); dir != arg {
+		} else if dir, ok := strings.CutSuffix(arg, "/..."); ok {
 			// dir/... matches all packages beneath dir
 			for _, pkg := range all {
 				if strings.HasPrefix(pkg, dir) &&

@@ -10,12 +10,12 @@ import (
 	"go/types"
 	"go/version"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"honnef.co/go/tools/analysis/facts/generated"
 	"honnef.co/go/tools/analysis/facts/purity"
 	"honnef.co/go/tools/analysis/facts/tokenfile"
-	"honnef.co/go/tools/go/ast/astutil"
 	"honnef.co/go/tools/go/types/typeutil"
 	"honnef.co/go/tools/knowledge"
 	"honnef.co/go/tools/pattern"
@@ -91,15 +91,23 @@ func SelectorName(pass *analysis.Pass, expr *ast.SelectorExpr) string {
 	info := pass.TypesInfo
 	sel := info.Selections[expr]
 	if sel == nil {
-		if x, ok := expr.X.(*ast.Ident); ok {
+		switch x := expr.X.(type) {
+		case *ast.Ident:
 			pkg, ok := info.ObjectOf(x).(*types.PkgName)
 			if !ok {
-				// This shouldn't happen
-				return fmt.Sprintf("%s.%s", x.Name, expr.Sel.Name)
+				return fmt.Sprintf("(%s).%s", info.TypeOf(x), expr.Sel.Name)
 			}
 			return fmt.Sprintf("%s.%s", pkg.Imported().Path(), expr.Sel.Name)
+		case *ast.SelectorExpr:
+			return fmt.Sprintf("(%s).%s", SelectorName(pass, x), expr.Sel.Name)
+		case *ast.IndexExpr, *ast.IndexListExpr:
+			// A selector on an instantiated generic type, such as pkg.T[int].Field.
+			// These have no entry in info.Selections when the selector was
+			// synthesized from a type expression rather than read from the source.
+			return fmt.Sprintf("(%s).%s", info.TypeOf(x), expr.Sel.Name)
+		default:
+			panic(fmt.Sprintf("unsupported selector: %v", expr))
 		}
-		panic(fmt.Sprintf("unsupported selector: %v", expr))
 	}
 	if v, ok := sel.Obj().(*types.Var); ok && v.IsField() {
 		return fmt.Sprintf("(%s).%s", typeutil.DereferenceR(sel.Recv()), sel.Obj().Name())
@@ -168,7 +176,7 @@ func CallName(pass *analysis.Pass, call *ast.CallExpr) string {
 	// See the comment in typeutil.FuncName for why this doesn't require special handling
 	// of aliases.
 
-	fun := astutil.Unparen(call.Fun)
+	fun := ast.Unparen(call.Fun)
 
 	// Instantiating a function cannot return another generic function, so doing this once is enough
 	switch idx := fun.(type) {
@@ -222,12 +230,7 @@ func IsCallToAny(pass *analysis.Pass, node ast.Node, names ...string) bool {
 		return false
 	}
 	q := CallName(pass, call)
-	for _, name := range names {
-		if q == name {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(names, q)
 }
 
 func File(pass *analysis.Pass, node Positioner) *ast.File {

@@ -23,12 +23,14 @@ import (
 	"io"
 	"math/big"
 	"os"
+	"slices"
 	"sort"
 )
 
 // Idom returns the block that immediately dominates b:
 // its parent in the dominator tree, if any.
-// The entry node (b.Index==0) does not have a parent.
+// Neither the entry node (b.Index==0) nor recover node
+// (b==b.Parent().Recover()) have a parent.
 func (b *BasicBlock) Idom() *BasicBlock { return b.dom.idom }
 
 // Dominees returns the list of blocks that b immediately dominates:
@@ -40,20 +42,25 @@ func (b *BasicBlock) Dominates(c *BasicBlock) bool {
 	return b.dom.pre <= c.dom.pre && c.dom.post <= b.dom.post
 }
 
-type byDomPreorder []*BasicBlock
-
-func (a byDomPreorder) Len() int           { return len(a) }
-func (a byDomPreorder) Swap(i, j int)      { a[i], a[j] = a[j], a[i] }
-func (a byDomPreorder) Less(i, j int) bool { return a[i].dom.pre < a[j].dom.pre }
-
-// DomPreorder returns a new slice containing the blocks of f in
-// dominator tree preorder.
+// DomPreorder returns a new slice containing the blocks of f
+// in a preorder traversal of the dominator tree.
 func (f *Function) DomPreorder() []*BasicBlock {
-	n := len(f.Blocks)
-	order := make(byDomPreorder, n)
-	copy(order, f.Blocks)
-	sort.Sort(order)
-	return order
+	slice := slices.Clone(f.Blocks)
+	sort.Slice(slice, func(i, j int) bool {
+		return slice[i].dom.pre < slice[j].dom.pre
+	})
+	return slice
+}
+
+// DomPostorder returns a new slice containing the blocks of f
+// in a postorder traversal of the dominator tree.
+// (This is not the same as a postdominance order.)
+func (f *Function) DomPostorder() []*BasicBlock {
+	slice := slices.Clone(f.Blocks)
+	sort.Slice(slice, func(i, j int) bool {
+		return slice[i].dom.post < slice[j].dom.post
+	})
+	return slice
 }
 
 // domInfo contains a BasicBlock's dominance information.
@@ -61,6 +68,48 @@ type domInfo struct {
 	idom      *BasicBlock   // immediate dominator (parent in domtree)
 	children  []*BasicBlock // nodes immediately dominated by this one
 	pre, post int32         // pre- and post-order numbering within domtree
+}
+
+// ltState holds the working state for Lengauer-Tarjan algorithm
+// (during which domInfo.pre is repurposed for CFG DFS preorder number).
+type ltState struct {
+	// Each slice is indexed by b.Index.
+	sdom     []*BasicBlock // b's semidominator
+	parent   []*BasicBlock // b's parent in DFS traversal of CFG
+	ancestor []*BasicBlock // b's ancestor with least sdom
+}
+
+// dfs implements the depth-first search part of the LT algorithm.
+func (lt *ltState) dfs(v *BasicBlock, i int32, preorder []*BasicBlock) int32 {
+	preorder[i] = v
+	v.dom.pre = i // For now: DFS preorder of spanning tree of CFG
+	i++
+	lt.sdom[v.Index] = v
+	lt.link(nil, v)
+	for _, w := range v.Succs {
+		if lt.sdom[w.Index] == nil {
+			lt.parent[w.Index] = v
+			i = lt.dfs(w, i, preorder)
+		}
+	}
+	return i
+}
+
+// eval implements the EVAL part of the LT algorithm.
+func (lt *ltState) eval(v *BasicBlock) *BasicBlock {
+	// TODO(adonovan): opt: do path compression per simple LT.
+	u := v
+	for ; lt.ancestor[v.Index] != nil; v = lt.ancestor[v.Index] {
+		if lt.sdom[v.Index].dom.pre < lt.sdom[u.Index].dom.pre {
+			u = v
+		}
+	}
+	return u
+}
+
+// link implements the LINK part of the LT algorithm.
+func (lt *ltState) link(v, w *BasicBlock) {
+	lt.ancestor[w.Index] = v
 }
 
 // buildDomTree computes the dominator tree of f using the LT algorithm.
@@ -74,199 +123,90 @@ func buildDomTree(fn *Function) {
 		b.dom = domInfo{}
 	}
 
-	idoms := make([]*BasicBlock, len(fn.Blocks))
-
-	order := make([]*BasicBlock, 0, len(fn.Blocks))
-	seen := fn.blockset(0)
-	var dfs func(b *BasicBlock)
-	dfs = func(b *BasicBlock) {
-		if !seen.Add(b) {
-			return
-		}
-		for _, succ := range b.Succs {
-			dfs(succ)
-		}
-		if fn.fakeExits.Has(b) {
-			dfs(fn.Exit)
-		}
-		order = append(order, b)
-		b.post = len(order) - 1
-	}
-	dfs(fn.Blocks[0])
-
-	for i := 0; i < len(order)/2; i++ {
-		o := len(order) - i - 1
-		order[i], order[o] = order[o], order[i]
+	n := len(fn.Blocks)
+	// Allocate space for 5 contiguous [n]*BasicBlock arrays:
+	// sdom, parent, ancestor, preorder, buckets.
+	space := make([]*BasicBlock, 5*n)
+	lt := ltState{
+		sdom:     space[0:n],
+		parent:   space[n : 2*n],
+		ancestor: space[2*n : 3*n],
 	}
 
-	idoms[fn.Blocks[0].Index] = fn.Blocks[0]
-	changed := true
-	for changed {
-		changed = false
-		// iterate over all nodes in reverse postorder, except for the
-		// entry node
-		for _, b := range order[1:] {
-			var newIdom *BasicBlock
-			do := func(p *BasicBlock) {
-				if idoms[p.Index] == nil {
-					return
-				}
-				if newIdom == nil {
-					newIdom = p
-				} else {
-					finger1 := p
-					finger2 := newIdom
-					for finger1 != finger2 {
-						for finger1.post < finger2.post {
-							finger1 = idoms[finger1.Index]
-						}
-						for finger2.post < finger1.post {
-							finger2 = idoms[finger2.Index]
-						}
-					}
-					newIdom = finger1
-				}
-			}
-			for _, p := range b.Preds {
-				do(p)
-			}
-			if b == fn.Exit {
-				for _, p := range fn.Blocks {
-					if fn.fakeExits.Has(p) {
-						do(p)
-					}
-				}
-			}
+	// Step 1.  Number vertices by depth-first preorder.
+	preorder := space[3*n : 4*n]
+	root := fn.Blocks[0]
+	prenum := lt.dfs(root, 0, preorder)
+	recover := fn.Recover
+	if recover != nil {
+		lt.dfs(recover, prenum, preorder)
+	}
 
-			if idoms[b.Index] != newIdom {
-				idoms[b.Index] = newIdom
-				changed = true
+	buckets := space[4*n : 5*n]
+	copy(buckets, preorder)
+
+	// In reverse preorder...
+	for i := int32(n) - 1; i > 0; i-- {
+		w := preorder[i]
+
+		// Step 3. Implicitly define the immediate dominator of each node.
+		for v := buckets[i]; v != w; v = buckets[v.dom.pre] {
+			u := lt.eval(v)
+			if lt.sdom[u.Index].dom.pre < i {
+				v.dom.idom = u
+			} else {
+				v.dom.idom = w
 			}
+		}
+
+		// Step 2. Compute the semidominators of all nodes.
+		lt.sdom[w.Index] = lt.parent[w.Index]
+		for _, v := range w.Preds {
+			u := lt.eval(v)
+			if lt.sdom[u.Index].dom.pre < lt.sdom[w.Index].dom.pre {
+				lt.sdom[w.Index] = lt.sdom[u.Index]
+			}
+		}
+
+		lt.link(lt.parent[w.Index], w)
+
+		if lt.parent[w.Index] == lt.sdom[w.Index] {
+			w.dom.idom = lt.parent[w.Index]
+		} else {
+			buckets[i] = buckets[lt.sdom[w.Index].dom.pre]
+			buckets[lt.sdom[w.Index].dom.pre] = w
 		}
 	}
 
-	for i, b := range idoms {
-		fn.Blocks[i].dom.idom = b
-		if b == nil {
-			// malformed CFG
-			continue
-		}
-		if i == b.Index {
-			continue
-		}
-		b.dom.children = append(b.dom.children, fn.Blocks[i])
+	// The final 'Step 3' is now outside the loop.
+	for v := buckets[0]; v != root; v = buckets[v.dom.pre] {
+		v.dom.idom = root
 	}
 
-	numberDomTree(fn.Blocks[0], 0, 0)
+	// Step 4. Explicitly define the immediate dominator of each
+	// node, in preorder.
+	for _, w := range preorder[1:] {
+		if w == root || w == recover {
+			w.dom.idom = nil
+		} else {
+			if w.dom.idom != lt.sdom[w.Index] {
+				w.dom.idom = w.dom.idom.dom.idom
+			}
+			// Calculate Children relation as inverse of Idom.
+			w.dom.idom.dom.children = append(w.dom.idom.dom.children, w)
+		}
+	}
 
-	// printDomTreeDot(os.Stderr, fn) // debugging
+	pre, post := numberDomTree(root, 0, 0)
+	if recover != nil {
+		numberDomTree(recover, pre, post)
+	}
+
+	// printDomTreeDot(os.Stderr, f)        // debugging
 	// printDomTreeText(os.Stderr, root, 0) // debugging
 
 	if fn.Prog.mode&SanityCheckFunctions != 0 {
 		sanityCheckDomTree(fn)
-	}
-}
-
-// buildPostDomTree is like buildDomTree, but builds the post-dominator tree instead.
-func buildPostDomTree(fn *Function) {
-	// The step numbers refer to the original LT paper; the
-	// reordering is due to Georgiadis.
-
-	// Clear any previous domInfo.
-	for _, b := range fn.Blocks {
-		b.pdom = domInfo{}
-	}
-
-	idoms := make([]*BasicBlock, len(fn.Blocks))
-
-	order := make([]*BasicBlock, 0, len(fn.Blocks))
-	seen := fn.blockset(0)
-	var dfs func(b *BasicBlock)
-	dfs = func(b *BasicBlock) {
-		if !seen.Add(b) {
-			return
-		}
-		for _, pred := range b.Preds {
-			dfs(pred)
-		}
-		if b == fn.Exit {
-			for _, p := range fn.Blocks {
-				if fn.fakeExits.Has(p) {
-					dfs(p)
-				}
-			}
-		}
-		order = append(order, b)
-		b.post = len(order) - 1
-	}
-	dfs(fn.Exit)
-
-	for i := 0; i < len(order)/2; i++ {
-		o := len(order) - i - 1
-		order[i], order[o] = order[o], order[i]
-	}
-
-	idoms[fn.Exit.Index] = fn.Exit
-	changed := true
-	for changed {
-		changed = false
-		// iterate over all nodes in reverse postorder, except for the
-		// exit node
-		for _, b := range order[1:] {
-			var newIdom *BasicBlock
-			do := func(p *BasicBlock) {
-				if idoms[p.Index] == nil {
-					return
-				}
-				if newIdom == nil {
-					newIdom = p
-				} else {
-					finger1 := p
-					finger2 := newIdom
-					for finger1 != finger2 {
-						for finger1.post < finger2.post {
-							finger1 = idoms[finger1.Index]
-						}
-						for finger2.post < finger1.post {
-							finger2 = idoms[finger2.Index]
-						}
-					}
-					newIdom = finger1
-				}
-			}
-			for _, p := range b.Succs {
-				do(p)
-			}
-			if fn.fakeExits.Has(b) {
-				do(fn.Exit)
-			}
-
-			if idoms[b.Index] != newIdom {
-				idoms[b.Index] = newIdom
-				changed = true
-			}
-		}
-	}
-
-	for i, b := range idoms {
-		fn.Blocks[i].pdom.idom = b
-		if b == nil {
-			// malformed CFG
-			continue
-		}
-		if i == b.Index {
-			continue
-		}
-		b.pdom.children = append(b.pdom.children, fn.Blocks[i])
-	}
-
-	numberPostDomTree(fn.Exit, 0, 0)
-
-	// printPostDomTreeDot(os.Stderr, fn) // debugging
-	// printPostDomTreeText(os.Stderr, fn.Exit, 0) // debugging
-
-	if fn.Prog.mode&SanityCheckFunctions != 0 { // XXX
-		sanityCheckDomTree(fn) // XXX
 	}
 }
 
@@ -280,20 +220,6 @@ func numberDomTree(v *BasicBlock, pre, post int32) (int32, int32) {
 		pre, post = numberDomTree(child, pre, post)
 	}
 	v.dom.post = post
-	post++
-	return pre, post
-}
-
-// numberPostDomTree sets the pre- and post-order numbers of a depth-first
-// traversal of the post-dominator tree rooted at v.  These are used to
-// answer post-dominance queries in constant time.
-func numberPostDomTree(v *BasicBlock, pre, post int32) (int32, int32) {
-	v.pdom.pre = pre
-	pre++
-	for _, child := range v.pdom.children {
-		pre, post = numberPostDomTree(child, pre, post)
-	}
-	v.pdom.post = post
 	post++
 	return pre, post
 }
@@ -318,8 +244,8 @@ func sanityCheckDomTree(f *Function) {
 	all.Set(one).Lsh(&all, uint(n)).Sub(&all, one)
 
 	// Initialization.
-	for i := range f.Blocks {
-		if i == 0 {
+	for i, b := range f.Blocks {
+		if i == 0 || b == f.Recover {
 			// A root is dominated only by itself.
 			D[i].SetBit(&D[0], 0, 1)
 		} else {
@@ -333,7 +259,7 @@ func sanityCheckDomTree(f *Function) {
 	for changed := true; changed; {
 		changed = false
 		for i, b := range f.Blocks {
-			if i == 0 {
+			if i == 0 || b == f.Recover {
 				continue
 			}
 			// Compute intersection across predecessors.
@@ -341,13 +267,6 @@ func sanityCheckDomTree(f *Function) {
 			x.Set(&all)
 			for _, pred := range b.Preds {
 				x.And(&x, &D[pred.Index])
-			}
-			if b == f.Exit {
-				for _, p := range f.Blocks {
-					if f.fakeExits.Has(p) {
-						x.And(&x, &D[p.Index])
-					}
-				}
 			}
 			x.SetBit(&x, i, 1) // a block always dominates itself.
 			if D[i].Cmp(&x) != 0 {
@@ -358,10 +277,14 @@ func sanityCheckDomTree(f *Function) {
 	}
 
 	// Check the entire relation.  O(n^2).
+	// The Recover block (if any) must be treated specially so we skip it.
 	ok := true
-	for i := 0; i < n; i++ {
-		for j := 0; j < n; j++ {
+	for i := range n {
+		for j := range n {
 			b, c := f.Blocks[i], f.Blocks[j]
+			if c == f.Recover {
+				continue
+			}
 			actual := b.Dominates(c)
 			expected := D[j].Bit(i) == 1
 			if actual != expected {
@@ -382,12 +305,11 @@ func sanityCheckDomTree(f *Function) {
 	if !ok {
 		panic("sanityCheckDomTree failed for " + f.String())
 	}
-
 }
 
 // Printing functions ----------------------------------------
 
-// printDomTree prints the dominator tree as text, using indentation.
+// printDomTreeText prints the dominator tree as text, using indentation.
 //
 //lint:ignore U1000 used during debugging
 func printDomTreeText(buf *bytes.Buffer, v *BasicBlock, indent int) {
@@ -417,49 +339,6 @@ func printDomTreeDot(buf io.Writer, f *Function) {
 		// CFG edges.
 		for _, pred := range b.Preds {
 			fmt.Fprintf(buf, "\tn%d -> n%d [style=\"dotted\",weight=0];\n", pred.dom.pre, v.pre)
-		}
-
-		if f.fakeExits.Has(b) {
-			fmt.Fprintf(buf, "\tn%d -> n%d [style=\"dotted\",weight=0,color=red];\n", b.dom.pre, f.Exit.dom.pre)
-		}
-	}
-	fmt.Fprintln(buf, "}")
-}
-
-// printDomTree prints the dominator tree as text, using indentation.
-//
-//lint:ignore U1000 used during debugging
-func printPostDomTreeText(buf io.Writer, v *BasicBlock, indent int) {
-	fmt.Fprintf(buf, "%*s%s\n", 4*indent, "", v)
-	for _, child := range v.pdom.children {
-		printPostDomTreeText(buf, child, indent+1)
-	}
-}
-
-// printDomTreeDot prints the dominator tree of f in AT&T GraphViz
-// (.dot) format.
-//
-//lint:ignore U1000 used during debugging
-func printPostDomTreeDot(buf io.Writer, f *Function) {
-	fmt.Fprintln(buf, "//", f)
-	fmt.Fprintln(buf, "digraph pdomtree {")
-	for _, b := range f.Blocks {
-		v := b.pdom
-		fmt.Fprintf(buf, "\tn%d [label=\"%s (%d, %d)\",shape=\"rectangle\"];\n", v.pre, b, v.pre, v.post)
-		// TODO(adonovan): improve appearance of edges
-		// belonging to both dominator tree and CFG.
-
-		// Dominator tree edge.
-		if b != f.Exit {
-			fmt.Fprintf(buf, "\tn%d -> n%d [style=\"solid\",weight=100];\n", v.idom.pdom.pre, v.pre)
-		}
-		// CFG edges.
-		for _, pred := range b.Preds {
-			fmt.Fprintf(buf, "\tn%d -> n%d [style=\"dotted\",weight=0];\n", pred.pdom.pre, v.pre)
-		}
-
-		if f.fakeExits.Has(b) {
-			fmt.Fprintf(buf, "\tn%d -> n%d [style=\"dotted\",weight=0,color=red];\n", b.dom.pre, f.Exit.dom.pre)
 		}
 	}
 	fmt.Fprintln(buf, "}")

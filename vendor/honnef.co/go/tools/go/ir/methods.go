@@ -8,42 +8,155 @@ package ir
 
 import (
 	"fmt"
+	"go/token"
 	"go/types"
 
-	"honnef.co/go/tools/analysis/lint"
+	"golang.org/x/tools/go/types/typeutil"
+	"honnef.co/go/tools/internal/xtools-internal/typesinternal"
 )
 
 // MethodValue returns the Function implementing method sel, building
-// wrapper methods on demand.  It returns nil if sel denotes an
-// abstract (interface) method.
+// wrapper methods on demand. It returns nil if sel denotes an
+// interface or generic method, or a method of a generic type.
 //
 // Precondition: sel.Kind() == MethodVal.
 //
 // Thread-safe.
 //
-// EXCLUSIVE_LOCKS_ACQUIRED(prog.methodsMu)
+// Acquires prog.methodsMu.
 func (prog *Program) MethodValue(sel *types.Selection) *Function {
 	if sel.Kind() != types.MethodVal {
 		panic(fmt.Sprintf("MethodValue(%s) kind != MethodVal", sel))
 	}
+
+	method := sel.Obj().(*types.Func)
+	if method.Signature().TypeParams().Len() > 0 {
+		return nil // generic method
+	}
+
 	T := sel.Recv()
 	if types.IsInterface(T) {
-		return nil // abstract method
+		return nil // interface method or type parameter
 	}
+
+	// We can avoid materializing sel.Type(): it will be parameterized iff
+	// the receiver type T is too (see go.dev/issue/81308).
+	if prog.isParameterized(T) {
+		return nil // method on generic type
+	}
+
 	if prog.mode&LogSource != 0 {
 		defer logStack("MethodValue %s %v", T, sel)()
 	}
 
-	prog.methodsMu.Lock()
-	defer prog.methodsMu.Unlock()
+	key := methodKeyOf(method.Pkg(), method.Name())
 
-	return prog.addMethod(prog.createMethodSet(T), sel)
+	// The critical section returns a builder only if it created a
+	// new Function. In the common case, a method created by an
+	// earlier call, it allocates nothing: a builder declared out
+	// here would escape to the heap on every call.
+	fn, b := func() (*Function, *builder) {
+		prog.methodsMu.Lock()
+		defer prog.methodsMu.Unlock()
+
+		// Get or create SSA method set.
+		mset, ok := prog.methodSets.At(T)
+		if !ok {
+			mset = &methodSet{mapping: make(map[methodKey]*Function)}
+			prog.methodSets.Set(T, mset)
+		}
+
+		// Get or create SSA method.
+		if fn, ok := mset.mapping[key]; ok {
+			return fn, nil
+		}
+		b := new(builder)
+		var fn *Function
+		needsPromotion := len(sel.Index()) > 1
+		needsIndirection := !isPointer(recvType(method)) && isPointer(T)
+		if needsPromotion || needsIndirection {
+			fn = createWrapper(prog, toSelection(sel), nil)
+			fn.buildshared = b.shared()
+			b.enqueue(fn)
+		} else {
+			fn = prog.objectMethod(method, nil, b)
+		}
+		if fn.Signature.Recv() == nil {
+			panic(fn)
+		}
+		mset.mapping[key] = fn
+		return fn, b
+	}()
+
+	if b != nil {
+		b.iterate()
+	} else if !fn.buildshared.isTransitivelyDone() {
+		// fn was created by an earlier call and another builder
+		// is still building it: wait for that to finish.
+		var b builder
+		b.waitForSharedFunction(fn)
+		b.iterate()
+	}
+	return fn
+}
+
+// objectMethod returns the Function for a given method symbol.
+// The symbol may be an instance of a generic function. It need not
+// belong to an existing SSA package created by a call to
+// prog.CreatePackage.
+//
+// objectMethod panics if the function is not a method.
+//
+// Acquires prog.objectMethodsMu.
+func (prog *Program) objectMethod(obj *types.Func, targs []types.Type, b *builder) *Function {
+	sig := obj.Type().(*types.Signature)
+	if sig.Recv() == nil {
+		panic("not a method: " + obj.String())
+	}
+
+	// Instantiation of generic?
+	if orig := obj.Origin(); orig != obj || len(targs) > 0 {
+		return prog.objectMethod(orig, nil, b).instance(receiverTypeArgs(obj), targs, b)
+	}
+
+	// Belongs to a created package?
+	if fn := prog.FuncValue(obj); fn != nil {
+		return fn
+	}
+
+	// Consult/update cache of methods created from types.Func.
+	prog.objectMethodsMu.Lock()
+	defer prog.objectMethodsMu.Unlock()
+	fn, ok := prog.objectMethods[obj]
+	if !ok {
+		fn = createFunction(prog, obj, obj.Name(), nil, nil, "")
+		fn.Synthetic = "from type information (on demand)"
+		fn.buildshared = b.shared()
+		b.enqueue(fn)
+
+		if prog.objectMethods == nil {
+			prog.objectMethods = make(map[*types.Func]*Function)
+		}
+		prog.objectMethods[obj] = fn
+	} else {
+		b.waitForSharedFunction(fn)
+	}
+	return fn
 }
 
 // LookupMethod returns the implementation of the method of type T
 // identified by (pkg, name).  It returns nil if the method exists but
-// is abstract, and panics if T has no such method.
+// is an interface method or generic method, and panics if T has no such method.
 func (prog *Program) LookupMethod(T types.Type, pkg *types.Package, name string) *Function {
+	// Fast path: the method was created and built by an earlier
+	// call. RTA calls LookupMethod once per (call site, concrete
+	// type) pair, so this is the common case; it avoids computing
+	// the method set of T and searching it, which dominates the
+	// cost of the slow path below.
+	if fn := prog.existingMethod(T, methodKeyOf(pkg, name)); fn != nil {
+		return fn
+	}
+
 	sel := prog.MethodSets.MethodSet(T).Lookup(pkg, name)
 	if sel == nil {
 		panic(fmt.Sprintf("%s has no method %s", T, types.Id(pkg, name)))
@@ -51,194 +164,82 @@ func (prog *Program) LookupMethod(T types.Type, pkg *types.Package, name string)
 	return prog.MethodValue(sel)
 }
 
-// methodSet contains the (concrete) methods of a non-interface type.
+// existingMethod returns the Function implementing the method of
+// the concrete type T identified by key, if it has already been
+// created and built, or nil. A recorded method implies that T was
+// found to be concrete and non-parameterized and the method
+// non-generic when it was created.
+//
+// Acquires prog.methodsMu.
+func (prog *Program) existingMethod(T types.Type, key methodKey) *Function {
+	prog.methodsMu.Lock()
+	defer prog.methodsMu.Unlock()
+	if mset, ok := prog.methodSets.At(T); ok {
+		if fn := mset.mapping[key]; fn != nil && fn.buildshared.isTransitivelyDone() {
+			return fn
+		}
+	}
+	return nil
+}
+
+// methodSet contains the (concrete) methods of a concrete type (non-interface, non-parameterized).
 type methodSet struct {
-	mapping  map[string]*Function // populated lazily
-	complete bool                 // mapping contains all methods
+	mapping map[methodKey]*Function // populated lazily
 }
 
-// Precondition: !isInterface(T).
-// EXCLUSIVE_LOCKS_REQUIRED(prog.methodsMu)
-func (prog *Program) createMethodSet(T types.Type) *methodSet {
-	mset, ok := prog.methodSets.At(T)
-	if !ok {
-		mset = &methodSet{mapping: make(map[string]*Function)}
-		prog.methodSets.Set(T, mset)
-	}
-	return mset
+// methodKey identifies a method within a method set the same way
+// types.Id does, by name for exported methods and by package path
+// and name for unexported ones, without building a string.
+type methodKey struct {
+	path string // package path, or "" if name is exported
+	name string
 }
 
-// EXCLUSIVE_LOCKS_REQUIRED(prog.methodsMu)
-func (prog *Program) addMethod(mset *methodSet, sel *types.Selection) *Function {
-	if sel.Kind() == types.MethodExpr {
-		panic(sel)
+func methodKeyOf(pkg *types.Package, name string) methodKey {
+	if token.IsExported(name) {
+		return methodKey{"", name}
 	}
-	id := sel.Obj().Id()
-	fn := mset.mapping[id]
-	if fn == nil {
-		obj := sel.Obj().(*types.Func)
-
-		needsPromotion := len(sel.Index()) > 1
-		needsIndirection := !isPointer(recvType(obj)) && isPointer(sel.Recv())
-		if needsPromotion || needsIndirection {
-			fn = makeWrapper(prog, sel)
-		} else {
-			fn = prog.declaredFunc(obj)
-		}
-		if fn.Signature.Recv() == nil {
-			panic(fn) // missing receiver
-		}
-		mset.mapping[id] = fn
+	path := "_" // as types.Id does when pkg is nil
+	if pkg != nil {
+		path = pkg.Path()
 	}
-	return fn
+	return methodKey{path, name}
 }
 
-// RuntimeTypes returns a new unordered slice containing all
-// concrete types in the program for which a complete (non-empty)
-// method set is required at run-time.
+// RuntimeTypes returns a new unordered slice containing all types in
+// the program for which a runtime type is required.
+//
+// A runtime type is required for any non-parameterized, non-interface
+// type that is converted to an interface, or for any type (including
+// interface types) derivable from one through reflection.
+//
+// The methods of such types may be reachable through reflection or
+// interface calls even if they are never called directly.
 //
 // Thread-safe.
 //
-// EXCLUSIVE_LOCKS_ACQUIRED(prog.methodsMu)
+// Acquires prog.makeInterfaceTypesMu.
 func (prog *Program) RuntimeTypes() []types.Type {
-	prog.methodsMu.Lock()
-	defer prog.methodsMu.Unlock()
+	prog.makeInterfaceTypesMu.Lock()
+	defer prog.makeInterfaceTypesMu.Unlock()
 
-	var res []types.Type
-	prog.methodSets.Iterate(func(T types.Type, v *methodSet) {
-		if v.complete {
-			res = append(res, T)
-		}
-	})
-	return res
-}
-
-// declaredFunc returns the concrete function/method denoted by obj.
-// Panic ensues if there is none.
-func (prog *Program) declaredFunc(obj *types.Func) *Function {
-	if origin := obj.Origin(); origin != obj {
-		// Calling method on instantiated type, create a wrapper that calls the generic type's method
-		base := prog.packageLevelValue(origin)
-		return makeInstance(prog, base.(*Function), obj.Type().(*types.Signature), nil)
-	} else {
-		if v := prog.packageLevelValue(obj); v != nil {
-			return v.(*Function)
-		}
-	}
-	panic("no concrete method: " + obj.String())
-}
-
-// needMethodsOf ensures that runtime type information (including the
-// complete method set) is available for the specified type T and all
-// its subcomponents.
-//
-// needMethodsOf must be called for at least every type that is an
-// operand of some MakeInterface instruction, and for the type of
-// every exported package member.
-//
-// Precondition: T is not a method signature (*Signature with Recv()!=nil).
-//
-// Thread-safe.  (Called via emitConv from multiple builder goroutines.)
-//
-// TODO(adonovan): make this faster.  It accounts for 20% of SSA build time.
-//
-// EXCLUSIVE_LOCKS_ACQUIRED(prog.methodsMu)
-func (prog *Program) needMethodsOf(T types.Type) {
-	prog.methodsMu.Lock()
-	prog.needMethods(T, false)
-	prog.methodsMu.Unlock()
-}
-
-// Precondition: T is not a method signature (*Signature with Recv()!=nil).
-// Recursive case: skip => don't create methods for T.
-//
-// EXCLUSIVE_LOCKS_REQUIRED(prog.methodsMu)
-func (prog *Program) needMethods(T types.Type, skip bool) {
-	// Each package maintains its own set of types it has visited.
-	if prevSkip, ok := prog.runtimeTypes.At(T); ok {
-		// needMethods(T) was previously called
-		if !prevSkip || skip {
-			return // already seen, with same or false 'skip' value
-		}
-	}
-	prog.runtimeTypes.Set(T, skip)
-
-	tmset := prog.MethodSets.MethodSet(T)
-
-	if !skip && !types.IsInterface(T) && tmset.Len() > 0 {
-		// Create methods of T.
-		mset := prog.createMethodSet(T)
-		if !mset.complete {
-			mset.complete = true
-			n := tmset.Len()
-			for i := 0; i < n; i++ {
-				prog.addMethod(mset, tmset.At(i))
+	// Compute the derived types on demand, since many SSA clients
+	// never call RuntimeTypes, and those that do typically call
+	// it once (often within irutil.AllFunctions, which will
+	// eventually not use it; see Go issue #69291.) This
+	// eliminates the need to eagerly compute all the element
+	// types during SSA building.
+	var runtimeTypes []types.Type
+	var set typeutil.Map // for de-duping identical types
+	for t := range prog.makeInterfaceTypes {
+		typesinternal.ForEachElement(prog.MethodSets.MethodSet, t, func(t types.Type) bool {
+			seen, _ := set.Set(t, true).(bool)
+			if !seen {
+				runtimeTypes = append(runtimeTypes, t)
 			}
-		}
+			return seen
+		})
 	}
 
-	// Recursion over signatures of each method.
-	for i := 0; i < tmset.Len(); i++ {
-		sig := tmset.At(i).Type().(*types.Signature)
-		prog.needMethods(sig.Params(), false)
-		prog.needMethods(sig.Results(), false)
-	}
-
-	switch t := T.(type) {
-	case *types.Basic:
-		// nop
-
-	case *types.Interface, *types.TypeParam:
-		// nop---handled by recursion over method set.
-
-	case *types.Pointer:
-		prog.needMethods(t.Elem(), false)
-
-	case *types.Slice:
-		prog.needMethods(t.Elem(), false)
-
-	case *types.Chan:
-		prog.needMethods(t.Elem(), false)
-
-	case *types.Map:
-		prog.needMethods(t.Key(), false)
-		prog.needMethods(t.Elem(), false)
-
-	case *types.Signature:
-		if t.Recv() != nil {
-			panic(fmt.Sprintf("Signature %s has Recv %s", t, t.Recv()))
-		}
-		prog.needMethods(t.Params(), false)
-		prog.needMethods(t.Results(), false)
-
-	case *types.Named:
-		// A pointer-to-named type can be derived from a named
-		// type via reflection.  It may have methods too.
-		prog.needMethods(types.NewPointer(t), false)
-
-		// Consider 'type T struct{S}' where S has methods.
-		// Reflection provides no way to get from T to struct{S},
-		// only to S, so the method set of struct{S} is unwanted,
-		// so set 'skip' flag during recursion.
-		prog.needMethods(t.Underlying(), true)
-
-	case *types.Array:
-		prog.needMethods(t.Elem(), false)
-
-	case *types.Struct:
-		for i, n := 0, t.NumFields(); i < n; i++ {
-			prog.needMethods(t.Field(i).Type(), false)
-		}
-
-	case *types.Tuple:
-		for i, n := 0, t.Len(); i < n; i++ {
-			prog.needMethods(t.At(i).Type(), false)
-		}
-
-	case *types.Alias:
-		prog.needMethods(types.Unalias(t), false)
-
-	default:
-		lint.ExhaustiveTypeSwitch(T)
-	}
+	return runtimeTypes
 }

@@ -13,8 +13,8 @@ import (
 // computeHash computes a package's hash. The hash is based on all Go
 // files that make up the package, as well as the hashes of imported
 // packages.
-func computeHash(c *cache.Cache, pkg *PackageSpec) (cache.ActionID, error) {
-	key := c.NewHash("package " + pkg.PkgPath)
+func computeHash(pkg *PackageSpec) (cache.ActionID, error) {
+	key := cache.NewHash("package " + pkg.PkgPath)
 	fmt.Fprintf(key, "goos %s goarch %s\n", runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(key, "import %q\n", pkg.PkgPath)
 

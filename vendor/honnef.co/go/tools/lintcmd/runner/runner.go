@@ -118,6 +118,7 @@ import (
 	"go/token"
 	"go/types"
 	"io"
+	"maps"
 	"os"
 	"reflect"
 	"runtime"
@@ -364,7 +365,7 @@ type analyzerAction struct {
 	// We can store actual results here without worrying about memory
 	// consumption because analyzer actions get garbage collected once
 	// a package has been fully analyzed.
-	Result       interface{}
+	Result       any
 	Diagnostics  []Diagnostic
 	ObjectFacts  map[objectFactKey]objectFact
 	PackageFacts map[packageFactKey]analysis.Fact
@@ -385,7 +386,7 @@ type Runner struct {
 
 	// Config that gets merged with per-package configs
 	cfg       config.Config
-	cache     *cache.Cache
+	cache     cache.Cache
 	semaphore tsync.Semaphore
 }
 
@@ -394,11 +395,11 @@ type subrunner struct {
 	analyzers     []*analysis.Analyzer
 	factAnalyzers []*analysis.Analyzer
 	analyzerNames string
-	cache         *cache.Cache
+	cache         cache.Cache
 }
 
 // New returns a new Runner.
-func New(cfg config.Config, c *cache.Cache) (*Runner, error) {
+func New(cfg config.Config, c cache.Cache) (*Runner, error) {
 	return &Runner{
 		cfg:       cfg,
 		cache:     c,
@@ -498,10 +499,10 @@ func newAnalyzerAction(an *analysis.Analyzer, cache map[*analysis.Analyzer]*anal
 	return a
 }
 
-func getCachedFiles(cache *cache.Cache, ids []cache.ActionID, out []*string) error {
+func getCachedFiles(c cache.Cache, ids []cache.ActionID, out []*string) error {
 	for i, id := range ids {
 		var err error
-		*out[i], _, err = cache.GetFile(id)
+		*out[i], _, err = cache.GetFile(c, id)
 		if err != nil {
 			return err
 		}
@@ -520,7 +521,7 @@ func (r *subrunner) do(act action) error {
 
 	// compute hash of action
 	a.cfg = a.Package.Config.Merge(r.cfg)
-	h := r.cache.NewHash("staticcheck " + a.Package.PkgPath)
+	h := cache.NewHash("staticcheck " + a.Package.PkgPath)
 
 	// Note that we do not filter the list of analyzers by the
 	// package's configuration. We don't allow configuration to
@@ -654,7 +655,7 @@ func (r *Runner) writeCacheReader(a *packageAction, kind string, rs io.ReadSeeke
 	return r.cache.OutputFile(out), nil
 }
 
-func (r *Runner) writeCacheGob(a *packageAction, kind string, data interface{}) (string, error) {
+func (r *Runner) writeCacheGob(a *packageAction, kind string, data any) (string, error) {
 	f, err := os.CreateTemp("", "staticcheck")
 	if err != nil {
 		return "", err
@@ -841,7 +842,7 @@ type analyzerRunner struct {
 
 func (ar *analyzerRunner) do(act action) error {
 	a := act.(*analyzerAction)
-	results := map[*analysis.Analyzer]interface{}{}
+	results := map[*analysis.Analyzer]any{}
 	// TODO(dh): does this have to be recursive?
 	for _, dep := range a.deps {
 		dep := dep.(*analyzerAction)
@@ -1070,12 +1071,8 @@ func (r *subrunner) runAnalyzers(pkgAct *packageAction, pkg *loader.Package) (an
 			unusedResult = a.Result.(unused.Result)
 		}
 
-		for key, fact := range a.ObjectFacts {
-			depObjFacts[key] = fact
-		}
-		for key, fact := range a.PackageFacts {
-			depPkgFacts[key] = fact
-		}
+		maps.Copy(depObjFacts, a.ObjectFacts)
+		maps.Copy(depPkgFacts, a.PackageFacts)
 	}
 
 	// OPT(dh): cull objects not reachable via the exported closure
@@ -1188,7 +1185,7 @@ func (r *Runner) Run(cfg *packages.Config, analyzers []*analysis.Analyzer, patte
 	registerGobTypes(analyzers)
 
 	r.Stats.setState(StateLoadPackageGraph)
-	lpkgs, err := loader.Graph(r.cache, cfg, patterns...)
+	lpkgs, err := loader.Graph(cfg, patterns...)
 	if err != nil {
 		return nil, err
 	}

@@ -53,7 +53,7 @@ default:
 
 var Analyzer = SCAnalyzer.Analyzer
 
-func run(pass *analysis.Pass) (interface{}, error) {
+func run(pass *analysis.Pass) (any, error) {
 	fn := func(node ast.Node) {
 		swtch := node.(*ast.SwitchStmt)
 		if swtch.Tag != nil || len(swtch.Body.List) == 0 {
@@ -112,7 +112,8 @@ func run(pass *analysis.Pass) (interface{}, error) {
 		pos := swtch.Body.Lbrace
 		edits = append(edits, edit.ReplaceWithString(edit.Range{pos, pos}, " "+report.Render(pass, x)))
 		report.Report(pass, swtch, fmt.Sprintf("could use tagged switch on %s", report.Render(pass, x)),
-			report.Fixes(edit.Fix("Replace with tagged switch", edits...)))
+			report.Fixes(edit.Fix("Replace with tagged switch", edits...)),
+			report.ShortRange())
 	}
 
 	code.Preorder(pass, fn, (*ast.SwitchStmt)(nil))
@@ -120,7 +121,7 @@ func run(pass *analysis.Pass) (interface{}, error) {
 }
 
 func findSwitchPairs(pass *analysis.Pass, expr ast.Expr, pairs *[]*ast.BinaryExpr) bool {
-	binexpr, ok := astutil.Unparen(expr).(*ast.BinaryExpr)
+	binexpr, ok := ast.Unparen(expr).(*ast.BinaryExpr)
 	if !ok {
 		return false
 	}

@@ -27,11 +27,9 @@ var SCAnalyzer = lint.InitializeAnalyzer(&lint.Analyzer{
 		Text:  `In many cases, assigning to the blank identifier is unnecessary.`,
 		Before: `
 for _ = range s {}
-x, _ = someMap[key]
 _ = <-ch`,
 		After: `
 for range s{}
-x = someMap[key]
 <-ch`,
 		Since:   "2017.1",
 		MergeIf: lint.MergeIfAny,
@@ -45,26 +43,28 @@ var (
 		(AssignStmt
 			[_ (Ident "_")]
 			_
-			(Or
-				(IndexExpr _ _)
-				(UnaryExpr "<-" _))) `)
+			(UnaryExpr "<-" _)) `)
 	checkUnnecessaryBlankQ2 = pattern.MustParse(`
 		(AssignStmt
 			(Ident "_") _ recv@(UnaryExpr "<-" _))`)
 )
 
-func run(pass *analysis.Pass) (interface{}, error) {
+func run(pass *analysis.Pass) (any, error) {
 	fn1 := func(node ast.Node) {
+		// We don't check for 'x, _ = m[k]', which might be used to indicate
+		// that one knows that there might be no entry and that one doesn't
+		// care.
+
 		if _, ok := code.Match(pass, checkUnnecessaryBlankQ1, node); ok {
 			r := *node.(*ast.AssignStmt)
 			r.Lhs = r.Lhs[0:1]
 			report.Report(pass, node, "unnecessary assignment to the blank identifier",
 				report.FilterGenerated(),
-				report.Fixes(edit.Fix("remove assignment to blank identifier", edit.ReplaceWithNode(pass.Fset, node, &r))))
+				report.Fixes(edit.Fix("Remove assignment to blank identifier", edit.ReplaceWithNode(pass.Fset, node, &r))))
 		} else if m, ok := code.Match(pass, checkUnnecessaryBlankQ2, node); ok {
 			report.Report(pass, node, "unnecessary assignment to the blank identifier",
 				report.FilterGenerated(),
-				report.Fixes(edit.Fix("simplify channel receive operation", edit.ReplaceWithNode(pass.Fset, node, m.State["recv"].(ast.Node)))))
+				report.Fixes(edit.Fix("Simplify channel receive operation", edit.ReplaceWithNode(pass.Fset, node, m.State["recv"].(ast.Node)))))
 		}
 	}
 
@@ -81,7 +81,7 @@ func run(pass *analysis.Pass) (interface{}, error) {
 			report.Report(pass, rs.Key, "unnecessary assignment to the blank identifier",
 				report.FilterGenerated(),
 				report.MinimumLanguageVersion("go1.4"),
-				report.Fixes(edit.Fix("remove assignment to blank identifier", edit.Delete(edit.Range{rs.Key.Pos(), rs.TokPos + 1}))))
+				report.Fixes(edit.Fix("Remove assignment to blank identifier", edit.Delete(edit.Range{rs.Key.Pos(), rs.TokPos + 1}))))
 		}
 
 		// for _, _
@@ -90,7 +90,7 @@ func run(pass *analysis.Pass) (interface{}, error) {
 			report.Report(pass, rs.Key, "unnecessary assignment to the blank identifier",
 				report.FilterGenerated(),
 				report.MinimumLanguageVersion("go1.4"),
-				report.Fixes(edit.Fix("remove assignment to blank identifier", edit.Delete(edit.Range{rs.Key.Pos(), rs.TokPos + 1}))))
+				report.Fixes(edit.Fix("Remove assignment to blank identifier", edit.Delete(edit.Range{rs.Key.Pos(), rs.TokPos + 1}))))
 		}
 
 		// for x, _
@@ -98,7 +98,7 @@ func run(pass *analysis.Pass) (interface{}, error) {
 			report.Report(pass, rs.Value, "unnecessary assignment to the blank identifier",
 				report.FilterGenerated(),
 				report.MinimumLanguageVersion("go1.4"),
-				report.Fixes(edit.Fix("remove assignment to blank identifier", edit.Delete(edit.Range{rs.Key.End(), rs.Value.End()}))))
+				report.Fixes(edit.Fix("Remove assignment to blank identifier", edit.Delete(edit.Range{rs.Key.End(), rs.Value.End()}))))
 		}
 	}
 

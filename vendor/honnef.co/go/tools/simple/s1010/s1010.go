@@ -11,14 +11,13 @@ import (
 	"honnef.co/go/tools/pattern"
 
 	"golang.org/x/tools/go/analysis"
-	"golang.org/x/tools/go/analysis/passes/inspect"
 )
 
 var SCAnalyzer = lint.InitializeAnalyzer(&lint.Analyzer{
 	Analyzer: &analysis.Analyzer{
 		Name:     "S1010",
 		Run:      run,
-		Requires: []*analysis.Analyzer{inspect.Analyzer, generated.Analyzer},
+		Requires: append([]*analysis.Analyzer{generated.Analyzer}, code.RequiredAnalyzers...),
 	},
 	Doc: &lint.RawDocumentation{
 		Title: `Omit default slice index`,
@@ -33,16 +32,13 @@ var Analyzer = SCAnalyzer.Analyzer
 
 var checkSlicingQ = pattern.MustParse(`(SliceExpr x@(Object _) low (CallExpr (Builtin "len") [x]) nil)`)
 
-func run(pass *analysis.Pass) (interface{}, error) {
-	fn := func(node ast.Node) {
-		if _, ok := code.Match(pass, checkSlicingQ, node); ok {
-			expr := node.(*ast.SliceExpr)
-			report.Report(pass, expr.High,
-				"should omit second index in slice, s[a:len(s)] is identical to s[a:]",
-				report.FilterGenerated(),
-				report.Fixes(edit.Fix("simplify slice expression", edit.Delete(expr.High))))
-		}
+func run(pass *analysis.Pass) (any, error) {
+	for node := range code.Matches(pass, checkSlicingQ) {
+		expr := node.(*ast.SliceExpr)
+		report.Report(pass, expr.High,
+			"should omit second index in slice, s[a:len(s)] is identical to s[a:]",
+			report.FilterGenerated(),
+			report.Fixes(edit.Fix("Simplify slice expression", edit.Delete(expr.High))))
 	}
-	code.Preorder(pass, fn, (*ast.SliceExpr)(nil))
 	return nil, nil
 }

@@ -33,7 +33,7 @@ x = 1`,
 
 var Analyzer = SCAnalyzer.Analyzer
 
-func run(pass *analysis.Pass) (interface{}, error) {
+func run(pass *analysis.Pass) (any, error) {
 	hasMultipleAssignments := func(root ast.Node, ident *ast.Ident) bool {
 		num := 0
 		ast.Inspect(root, func(node ast.Node) bool {
@@ -110,7 +110,7 @@ func run(pass *analysis.Pass) (interface{}, error) {
 			}
 			report.Report(pass, decl, "should merge variable declaration with assignment on next line",
 				report.FilterGenerated(),
-				report.Fixes(edit.Fix("merge declaration with assignment", edit.ReplaceWithNode(pass.Fset, edit.Range{decl.Pos(), assign.End()}, r))))
+				report.Fixes(edit.Fix("Merge declaration with assignment", edit.ReplaceWithNode(pass.Fset, edit.Range{decl.Pos(), assign.End()}, r))))
 		}
 	}
 	code.Preorder(pass, fn, (*ast.BlockStmt)(nil))

@@ -16,14 +16,16 @@ import (
 
 	"golang.org/x/exp/typeparams"
 	"golang.org/x/tools/go/analysis"
-	"golang.org/x/tools/go/analysis/passes/inspect"
 )
 
 var SCAnalyzer = lint.InitializeAnalyzer(&lint.Analyzer{
 	Analyzer: &analysis.Analyzer{
-		Name:     "S1025",
-		Run:      run,
-		Requires: []*analysis.Analyzer{buildir.Analyzer, inspect.Analyzer, generated.Analyzer},
+		Name: "S1025",
+		Run:  run,
+		Requires: append([]*analysis.Analyzer{
+			buildir.Analyzer,
+			generated.Analyzer,
+		}, code.RequiredAnalyzers...),
 	},
 	Doc: &lint.RawDocumentation{
 		Title: `Don't use \'fmt.Sprintf("%s", x)\' unnecessarily`,
@@ -64,36 +66,31 @@ var Analyzer = SCAnalyzer.Analyzer
 
 var checkRedundantSprintfQ = pattern.MustParse(`(CallExpr (Symbol "fmt.Sprintf") [format arg])`)
 
-func run(pass *analysis.Pass) (interface{}, error) {
-	fn := func(node ast.Node) {
-		m, ok := code.Match(pass, checkRedundantSprintfQ, node)
-		if !ok {
-			return
-		}
-
+func run(pass *analysis.Pass) (any, error) {
+	for node, m := range code.Matches(pass, checkRedundantSprintfQ) {
 		format := m.State["format"].(ast.Expr)
 		arg := m.State["arg"].(ast.Expr)
 		// TODO(dh): should we really support named constants here?
 		// shouldn't we only look for string literals? to avoid false
 		// positives via build tags?
 		if s, ok := code.ExprToString(pass, format); !ok || s != "%s" {
-			return
+			continue
 		}
 		typ := pass.TypesInfo.TypeOf(arg)
 		if typeparams.IsTypeParam(typ) {
-			return
+			continue
 		}
 		irpkg := pass.ResultOf[buildir.Analyzer].(*buildir.IR).Pkg
 
 		if typeutil.IsTypeWithName(typ, "reflect.Value") {
 			// printing with %s produces output different from using
 			// the String method
-			return
+			continue
 		}
 
 		if isFormatter(typ, &irpkg.Prog.MethodSets) {
 			// the type may choose to handle %s in arbitrary ways
-			return
+			continue
 		}
 
 		if types.Implements(typ, knowledge.Interfaces["fmt.Stringer"]) {
@@ -104,11 +101,11 @@ func run(pass *analysis.Pass) (interface{}, error) {
 				},
 			}
 			report.Report(pass, node, "should use String() instead of fmt.Sprintf",
-				report.Fixes(edit.Fix("replace with call to String method", edit.ReplaceWithNode(pass.Fset, node, replacement))))
+				report.Fixes(edit.Fix("Replace with call to String method", edit.ReplaceWithNode(pass.Fset, node, replacement))))
 		} else if types.Unalias(typ) == types.Universe.Lookup("string").Type() {
 			report.Report(pass, node, "the argument is already a string, there's no need to use fmt.Sprintf",
 				report.FilterGenerated(),
-				report.Fixes(edit.Fix("remove unnecessary call to fmt.Sprintf", edit.ReplaceWithNode(pass.Fset, node, arg))))
+				report.Fixes(edit.Fix("Remove unnecessary call to fmt.Sprintf", edit.ReplaceWithNode(pass.Fset, node, arg))))
 		} else if typ.Underlying() == types.Universe.Lookup("string").Type() {
 			replacement := &ast.CallExpr{
 				Fun:  &ast.Ident{Name: "string"},
@@ -116,7 +113,7 @@ func run(pass *analysis.Pass) (interface{}, error) {
 			}
 			report.Report(pass, node, "the argument's underlying type is a string, should use a simple conversion instead of fmt.Sprintf",
 				report.FilterGenerated(),
-				report.Fixes(edit.Fix("replace with conversion to string", edit.ReplaceWithNode(pass.Fset, node, replacement))))
+				report.Fixes(edit.Fix("Replace with conversion to string", edit.ReplaceWithNode(pass.Fset, node, replacement))))
 		} else if code.IsOfStringConvertibleByteSlice(pass, arg) {
 			replacement := &ast.CallExpr{
 				Fun:  &ast.Ident{Name: "string"},
@@ -124,11 +121,10 @@ func run(pass *analysis.Pass) (interface{}, error) {
 			}
 			report.Report(pass, node, "the argument's underlying type is a slice of bytes, should use a simple conversion instead of fmt.Sprintf",
 				report.FilterGenerated(),
-				report.Fixes(edit.Fix("replace with conversion to string", edit.ReplaceWithNode(pass.Fset, node, replacement))))
+				report.Fixes(edit.Fix("Replace with conversion to string", edit.ReplaceWithNode(pass.Fset, node, replacement))))
 		}
 
 	}
-	code.Preorder(pass, fn, (*ast.CallExpr)(nil))
 	return nil, nil
 }
 

@@ -13,14 +13,13 @@ import (
 	"honnef.co/go/tools/pattern"
 
 	"golang.org/x/tools/go/analysis"
-	"golang.org/x/tools/go/analysis/passes/inspect"
 )
 
 var SCAnalyzer = lint.InitializeAnalyzer(&lint.Analyzer{
 	Analyzer: &analysis.Analyzer{
 		Name:     "S1034",
 		Run:      run,
-		Requires: []*analysis.Analyzer{inspect.Analyzer, generated.Analyzer},
+		Requires: append([]*analysis.Analyzer{generated.Analyzer}, code.RequiredAnalyzers...),
 	},
 	Doc: &lint.RawDocumentation{
 		Title:   `Use result of type assertion to simplify cases`,
@@ -40,12 +39,8 @@ var (
 	checkSimplifyTypeSwitchR = pattern.MustParse(`(AssignStmt ident ":=" expr)`)
 )
 
-func run(pass *analysis.Pass) (interface{}, error) {
-	fn := func(node ast.Node) {
-		m, ok := code.Match(pass, checkSimplifyTypeSwitchQ, node)
-		if !ok {
-			return
-		}
+func run(pass *analysis.Pass) (any, error) {
+	for node, m := range code.Matches(pass, checkSimplifyTypeSwitchQ) {
 		stmt := node.(*ast.TypeSwitchStmt)
 		expr := m.State["expr"].(ast.Node)
 		ident := m.State["ident"].(*ast.Ident)
@@ -107,13 +102,12 @@ func run(pass *analysis.Pass) (interface{}, error) {
 				for _, offender := range allOffenders {
 					edits = append(edits, edit.ReplaceWithNode(pass.Fset, offender, offender.X))
 				}
-				opts = append(opts, report.Fixes(edit.Fix("simplify type switch", edits...)))
+				opts = append(opts, report.Fixes(edit.Fix("Simplify type switch", edits...)))
 				report.Report(pass, expr, msg, opts...)
 			} else {
 				report.Report(pass, expr, msg, opts...)
 			}
 		}
 	}
-	code.Preorder(pass, fn, (*ast.TypeSwitchStmt)(nil))
 	return nil, nil
 }

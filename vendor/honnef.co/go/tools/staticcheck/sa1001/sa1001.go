@@ -10,16 +10,16 @@ import (
 	"honnef.co/go/tools/analysis/lint"
 	"honnef.co/go/tools/analysis/report"
 	"honnef.co/go/tools/knowledge"
+	"honnef.co/go/tools/pattern"
 
 	"golang.org/x/tools/go/analysis"
-	"golang.org/x/tools/go/analysis/passes/inspect"
 )
 
 var SCAnalyzer = lint.InitializeAnalyzer(&lint.Analyzer{
 	Analyzer: &analysis.Analyzer{
 		Name:     "SA1001",
 		Run:      run,
-		Requires: []*analysis.Analyzer{inspect.Analyzer},
+		Requires: code.RequiredAnalyzers,
 	},
 	Doc: &lint.RawDocumentation{
 		Title:    `Invalid template`,
@@ -31,30 +31,38 @@ var SCAnalyzer = lint.InitializeAnalyzer(&lint.Analyzer{
 
 var Analyzer = SCAnalyzer.Analyzer
 
-func run(pass *analysis.Pass) (interface{}, error) {
-	fn := func(node ast.Node) {
-		call := node.(*ast.CallExpr)
-		// OPT(dh): use integer for kind
+var query = pattern.MustParse(`
+	(CallExpr
+		(Symbol
+		name@(Or
+			"(*text/template.Template).Parse"
+			"(*html/template.Template).Parse"))
+		[s])`)
+
+func run(pass *analysis.Pass) (any, error) {
+	for node, m := range code.Matches(pass, query) {
+		name := m.State["name"].(string)
 		var kind string
-		switch code.CallName(pass, call) {
+		switch name {
 		case "(*text/template.Template).Parse":
 			kind = "text"
 		case "(*html/template.Template).Parse":
 			kind = "html"
-		default:
-			return
 		}
+
+		call := node.(*ast.CallExpr)
 		sel := call.Fun.(*ast.SelectorExpr)
 		if !code.IsCallToAny(pass, sel.X, "text/template.New", "html/template.New") {
 			// TODO(dh): this is a cheap workaround for templates with
 			// different delims. A better solution with less false
 			// negatives would use data flow analysis to see where the
 			// template comes from and where it has been
-			return
+			continue
 		}
-		s, ok := code.ExprToString(pass, call.Args[knowledge.Arg("(*text/template.Template).Parse.text")])
+
+		s, ok := code.ExprToString(pass, m.State["s"].(ast.Expr))
 		if !ok {
-			return
+			continue
 		}
 		var err error
 		switch kind {
@@ -71,6 +79,5 @@ func run(pass *analysis.Pass) (interface{}, error) {
 			}
 		}
 	}
-	code.Preorder(pass, fn, (*ast.CallExpr)(nil))
 	return nil, nil
 }

@@ -20,7 +20,19 @@ var SCAnalyzer = lint.InitializeAnalyzer(&lint.Analyzer{
 		Requires: []*analysis.Analyzer{buildir.Analyzer},
 	},
 	Doc: &lint.RawDocumentation{
-		Title:    `Deferred \'Lock\' right after locking, likely meant to defer \'Unlock\' instead`,
+		Title: `Deferred \'Lock\' right after locking, likely meant to defer \'Unlock\' instead`,
+		Text: `Deferring a call to \'Lock\' immediately after locking is almost always
+a typo. For example:
+
+    mu.Lock()
+    defer mu.Lock()
+
+While this does not strictly guarantee a deadlock depending on how the
+surrounding code is structured, it is highly likely to be a mistake.
+The intended code was likely this:
+
+    mu.Lock()
+    defer mu.Unlock()`,
 		Since:    "2017.1",
 		Severity: lint.SeverityWarning,
 		MergeIf:  lint.MergeIfAny,
@@ -29,10 +41,10 @@ var SCAnalyzer = lint.InitializeAnalyzer(&lint.Analyzer{
 
 var Analyzer = SCAnalyzer.Analyzer
 
-func run(pass *analysis.Pass) (interface{}, error) {
+func run(pass *analysis.Pass) (any, error) {
 	for _, fn := range pass.ResultOf[buildir.Analyzer].(*buildir.IR).SrcFuncs {
 		for _, block := range fn.Blocks {
-			instrs := irutil.FilterDebug(block.Instrs)
+			instrs := block.Instrs
 			if len(instrs) < 2 {
 				continue
 			}

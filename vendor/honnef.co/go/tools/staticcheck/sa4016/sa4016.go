@@ -33,7 +33,7 @@ var SCAnalyzer = lint.InitializeAnalyzer(&lint.Analyzer{
 
 var Analyzer = SCAnalyzer.Analyzer
 
-func run(pass *analysis.Pass) (interface{}, error) {
+func run(pass *analysis.Pass) (any, error) {
 	fn := func(node ast.Node) {
 		binop := node.(*ast.BinaryExpr)
 		if !typeutil.All(pass.TypesInfo.TypeOf(binop), func(term *types.Term) bool {

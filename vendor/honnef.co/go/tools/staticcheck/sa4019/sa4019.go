@@ -48,7 +48,7 @@ func buildTagsIdentical(s1, s2 []string) bool {
 	return true
 }
 
-func run(pass *analysis.Pass) (interface{}, error) {
+func run(pass *analysis.Pass) (any, error) {
 	for _, f := range pass.Files {
 		constraints := buildTags(f)
 		for i, constraint1 := range constraints {
@@ -70,7 +70,7 @@ func run(pass *analysis.Pass) (interface{}, error) {
 
 func buildTags(f *ast.File) [][]string {
 	var out [][]string
-	for _, line := range strings.Split(astutil.Preamble(f), "\n") {
+	for line := range strings.SplitSeq(astutil.Preamble(f), "\n") {
 		if !strings.HasPrefix(line, "+build ") {
 			continue
 		}

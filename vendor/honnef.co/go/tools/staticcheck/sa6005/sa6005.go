@@ -1,6 +1,7 @@
 package sa6005
 
 import (
+	"fmt"
 	"go/ast"
 	"go/token"
 
@@ -11,14 +12,13 @@ import (
 	"honnef.co/go/tools/pattern"
 
 	"golang.org/x/tools/go/analysis"
-	"golang.org/x/tools/go/analysis/passes/inspect"
 )
 
 var SCAnalyzer = lint.InitializeAnalyzer(&lint.Analyzer{
 	Analyzer: &analysis.Analyzer{
 		Name:     "SA6005",
 		Run:      run,
-		Requires: []*analysis.Analyzer{inspect.Analyzer},
+		Requires: code.RequiredAnalyzers,
 	},
 	Doc: &lint.RawDocumentation{
 		Title: `Inefficient string comparison with \'strings.ToLower\' or \'strings.ToUpper\'`,
@@ -58,23 +58,21 @@ var (
 	checkToLowerToUpperComparisonR = pattern.MustParse(`(CallExpr (SelectorExpr (Ident "strings") (Ident "EqualFold")) [a b])`)
 )
 
-func run(pass *analysis.Pass) (interface{}, error) {
-	fn := func(node ast.Node) {
-		m, ok := code.Match(pass, checkToLowerToUpperComparisonQ, node)
-		if !ok {
-			return
-		}
+func run(pass *analysis.Pass) (any, error) {
+	for node, m := range code.Matches(pass, checkToLowerToUpperComparisonQ) {
 		rn := pattern.NodeToAST(checkToLowerToUpperComparisonR.Root, m.State).(ast.Expr)
+		method := "strings.EqualFold"
 		if m.State["tok"].(token.Token) == token.NEQ {
 			rn = &ast.UnaryExpr{
 				Op: token.NOT,
 				X:  rn,
 			}
+			method = "!" + method
 		}
 
-		report.Report(pass, node, "should use strings.EqualFold instead", report.Fixes(edit.Fix("replace with strings.EqualFold", edit.ReplaceWithNode(pass.Fset, node, rn))))
+		report.Report(pass, node,
+			fmt.Sprintf("should use %s instead", method),
+			report.Fixes(edit.Fix("replace with "+method, edit.ReplaceWithNode(pass.Fset, node, rn))))
 	}
-
-	code.Preorder(pass, fn, (*ast.BinaryExpr)(nil))
 	return nil, nil
 }

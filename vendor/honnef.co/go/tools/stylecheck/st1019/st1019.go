@@ -27,7 +27,6 @@ bit of code is valid:
         "fmt"
         fumpt "fmt"
         format "fmt"
-        _ "fmt"
     )
 
 However, this is very rarely done on purpose. Usually, it is a
@@ -39,7 +38,12 @@ Do note that sometimes, this feature may be used
 intentionally (see for example
 https://github.com/golang/go/commit/3409ce39bfd7584523b7a8c150a310cea92d879d)
 – if you want to allow this pattern in your code base, you're
-advised to disable this check.`,
+advised to disable this check.
+
+It is acceptable to import the same package twice if one of the imports
+uses the blank identifier. This is allowed in order to increase
+resilience against erroneous changes when using the same package for its
+side effects as well as its exported API.`,
 		Since:   "2020.1",
 		MergeIf: lint.MergeIfAny,
 	},
@@ -47,20 +51,25 @@ advised to disable this check.`,
 
 var Analyzer = SCAnalyzer.Analyzer
 
-func run(pass *analysis.Pass) (interface{}, error) {
+func run(pass *analysis.Pass) (any, error) {
 	for _, f := range pass.Files {
 		// Collect all imports by their import path
 		imports := make(map[string][]*ast.ImportSpec, len(f.Imports))
 		for _, imp := range f.Imports {
+			if imp.Name != nil && imp.Name.Name == "_" {
+				// Allow blank imports to coexist with one normal import.
+				//
+				// We don't have to count the number of blank imports,
+				// goimports removes duplicates.
+				continue
+			}
 			imports[imp.Path.Value] = append(imports[imp.Path.Value], imp)
 		}
 
 		for path, value := range imports {
 			if path[1:len(path)-1] == "unsafe" {
 				// Don't flag unsafe. Cgo generated code imports
-				// unsafe using the blank identifier, and most
-				// user-written cgo code also imports unsafe
-				// explicitly.
+				// unsafe as _cgo_unsafe, in addition to the user's import.
 				continue
 			}
 			// If there's more than one import per path, we flag that

@@ -35,10 +35,6 @@ import (
 //   - dependencies
 //   - additionalItems
 //   - definitions.
-//
-// The follow fields are not preserved:
-// - externalDocs
-// - example.
 func NewStructural(s *apiextensions.JSONSchemaProps) (*Structural, error) {
 	if s == nil {
 		return nil, nil
@@ -125,6 +121,15 @@ func newGenerics(s *apiextensions.JSONSchemaProps) (*Generic, error) {
 	}
 	if s.Default != nil {
 		g.Default = JSON{interface{}(*s.Default)}
+	}
+	if s.ExternalDocs != nil {
+		g.ExternalDocs = &ExternalDocumentation{
+			Description: s.ExternalDocs.Description,
+			URL:         s.ExternalDocs.URL,
+		}
+	}
+	if s.Example != nil {
+		g.Example = JSON{interface{}(*s.Example)}
 	}
 
 	return g, nil

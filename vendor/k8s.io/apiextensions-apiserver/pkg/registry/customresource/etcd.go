@@ -246,7 +246,7 @@ func splitReplicasPath(replicasPath string) []string {
 	return strings.Split(strings.TrimPrefix(replicasPath, "."), ".")
 }
 
-// scaleFromCustomResource returns a scale subresource for a customresource and a bool signalling wether
+// scaleFromCustomResource returns a scale subresource for a customresource and a bool signalling whether
 // the specReplicas value was found.
 func scaleFromCustomResource(cr *unstructured.Unstructured, specReplicasPath, statusReplicasPath, labelSelectorPath string) (*autoscalingv1.Scale, bool, error) {
 	specReplicas, foundSpecReplicas, err := unstructured.NestedInt64(cr.UnstructuredContent(), splitReplicasPath(specReplicasPath)...)

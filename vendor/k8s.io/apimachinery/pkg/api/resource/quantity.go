@@ -99,6 +99,7 @@ import (
 // +protobuf.options.(gogoproto.goproto_stringer)=false
 // +k8s:deepcopy-gen=true
 // +k8s:openapi-gen=true
+// +k8s:openapi-model-package=io.k8s.apimachinery.pkg.api.resource
 type Quantity struct {
 	// i is the quantity in int64 scaled form, if d.Dec == nil
 	i int64Amount
@@ -858,6 +859,7 @@ func (q *Quantity) SetScaled(value int64, scale Scale) {
 // +protobuf.options.marshal=false
 // +protobuf.options.(gogoproto.goproto_stringer)=false
 // +k8s:deepcopy-gen=true
+// +k8s:openapi-model-package=io.k8s.apimachinery.pkg.api.resource
 type QuantityValue struct {
 	Quantity
 }
@@ -875,4 +877,15 @@ func (q *QuantityValue) Set(s string) error {
 // Type implements pflag.Value.Type.
 func (q QuantityValue) Type() string {
 	return "quantity"
+}
+
+// QuantityPtrEqual compares two Quantity pointers and returns true if they are both nil or point to equal quantities.
+func QuantityPtrEqual(a, b *Quantity) bool {
+	if a == nil && b == nil {
+		return true
+	}
+	if a == nil || b == nil {
+		return false
+	}
+	return a.Equal(*b)
 }

@@ -20,11 +20,7 @@ import (
 	"fmt"
 	"io"
 	"math/bits"
-
-	"github.com/gogo/protobuf/proto"
 )
-
-var _ proto.Sizer = &Quantity{}
 
 func (m *Quantity) Marshal() (data []byte, err error) {
 	size := m.Size()

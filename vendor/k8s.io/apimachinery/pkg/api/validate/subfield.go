@@ -27,18 +27,28 @@ import (
 // nilable value.
 type GetFieldFunc[Tstruct any, Tfield any] func(*Tstruct) Tfield
 
-// Subfield validates a subfield of a struct against a validator function.
-func Subfield[Tstruct any, Tfield any](ctx context.Context, op operation.Operation, fldPath *field.Path, newStruct, oldStruct *Tstruct,
-	fldName string, getField GetFieldFunc[Tstruct, Tfield], validator ValidateFunc[Tfield]) field.ErrorList {
+// Subfield validates a subfield of a struct against a validator function. If
+// the value of the subfield is the same as the previous value, as per the
+// equiv function, then no validation is performed.
+//
+// The equiv function can be called with nil arguments in the case of nilable
+// fields.
+//
+// The fldPath passed to the validator includes the subfield name.
+func Subfield[Tstruct any, Tfield any](
+	ctx context.Context, op operation.Operation, fldPath *field.Path,
+	newStruct, oldStruct *Tstruct,
+	fldName string, getField GetFieldFunc[Tstruct, Tfield],
+	equiv MatchFunc[Tfield],
+	validator ValidateFunc[Tfield],
+) field.ErrorList {
 	var errs field.ErrorList
 	newVal := getField(newStruct)
 	var oldVal Tfield
 	if oldStruct != nil {
 		oldVal = getField(oldStruct)
 	}
-	// TODO: passing an equiv function to Subfield for direct comparison instead of
-	// SemanticDeepEqual if fields can be compared directly, to improve performance.
-	if op.Type == operation.Update && SemanticDeepEqual(newVal, oldVal) {
+	if op.Type == operation.Update && oldStruct != nil && equiv(newVal, oldVal) {
 		return nil
 	}
 	errs = append(errs, validator(ctx, op, fldPath.Child(fldName), newVal, oldVal)...)

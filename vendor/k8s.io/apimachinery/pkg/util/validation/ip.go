@@ -105,6 +105,7 @@ func IsValidIP(fldPath *field.Path, value string) field.ErrorList {
 func GetWarningsForIP(fldPath *field.Path, value string) []string {
 	ip := netutils.ParseIPSloppy(value)
 	if ip == nil {
+		//nolint:logcheck // Should not be reached.
 		klog.ErrorS(nil, "GetWarningsForIP called on value that was not validated with IsValidIPForLegacyField", "field", fldPath, "value", value)
 		return nil
 	}
@@ -115,7 +116,7 @@ func GetWarningsForIP(fldPath *field.Path, value string) []string {
 		// ParseAddr() doesn't) or IPv4-mapped IPv6 (.Is4In6()). Either way,
 		// re-stringifying the net.IP value will give the preferred form.
 		return []string{
-			fmt.Sprintf("%s: non-standard IP address %q will be considered invalid in a future Kubernetes release: use %q", fldPath, value, ip.String()),
+			fmt.Sprintf("%s: non-standard IP address %q is invalid: use %q", fldPath, value, ip.String()),
 		}
 	}
 
@@ -211,6 +212,7 @@ func IsValidCIDR(fldPath *field.Path, value string) field.ErrorList {
 func GetWarningsForCIDR(fldPath *field.Path, value string) []string {
 	ip, ipnet, err := netutils.ParseCIDRSloppy(value)
 	if err != nil {
+		//nolint:logcheck // Should not be reached.
 		klog.ErrorS(err, "GetWarningsForCIDR called on value that was not validated with IsValidCIDRForLegacyField", "field", fldPath, "value", value)
 		return nil
 	}
@@ -233,7 +235,7 @@ func GetWarningsForCIDR(fldPath *field.Path, value string) []string {
 		// ParsePrefix() doesn't) or IPv4-mapped IPv6 (.Is4In6()). Either way,
 		// re-stringifying the net.IPNet value will give the preferred form.
 		warnings = append(warnings,
-			fmt.Sprintf("%s: non-standard CIDR value %q will be considered invalid in a future Kubernetes release: use %q", fldPath, value, ipnet.String()),
+			fmt.Sprintf("%s: non-standard CIDR value %q is invalid: use %q", fldPath, value, ipnet.String()),
 		)
 	}
 

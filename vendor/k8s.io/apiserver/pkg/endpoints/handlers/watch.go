@@ -17,6 +17,7 @@ limitations under the License.
 package handlers
 
 import (
+	"compress/gzip"
 	"context"
 	"fmt"
 	"io"
@@ -24,25 +25,28 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	"golang.org/x/net/websocket"
 
 	"k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/httpstream/wsstream"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/watch"
+	"k8s.io/apiserver/pkg/audit"
 	"k8s.io/apiserver/pkg/endpoints/handlers/negotiation"
+	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/apiserver/pkg/endpoints/metrics"
 	apirequest "k8s.io/apiserver/pkg/endpoints/request"
 	"k8s.io/apiserver/pkg/features"
+	"k8s.io/apiserver/pkg/server/httplog"
 	"k8s.io/apiserver/pkg/storage"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	compbasemetrics "k8s.io/component-base/metrics"
+	"k8s.io/component-base/tracing"
+	"k8s.io/klog/v2"
+	"k8s.io/streaming/pkg/httpstream/wsstream"
 )
-
-// nothing will ever be sent down this channel
-var neverExitWatch <-chan time.Time = make(chan time.Time)
 
 // timeoutFactory abstracts watch timeout logic for testing
 type TimeoutFactory interface {
@@ -58,7 +62,8 @@ type realTimeoutFactory struct {
 // and a cleanup function to call when this happens.
 func (w *realTimeoutFactory) TimeoutCh() (<-chan time.Time, func() bool) {
 	if w.timeout == 0 {
-		return neverExitWatch, func() bool { return false }
+		// nothing will ever be sent down this channel
+		return nil, func() bool { return false }
 	}
 	t := time.NewTimer(w.timeout)
 	return t.C, t.Stop
@@ -66,7 +71,7 @@ func (w *realTimeoutFactory) TimeoutCh() (<-chan time.Time, func() bool) {
 
 // serveWatchHandler returns a handle to serve a watch response.
 // TODO: the functionality in this method and in WatchServer.Serve is not cleanly decoupled.
-func serveWatchHandler(watcher watch.Interface, scope *RequestScope, mediaTypeOptions negotiation.MediaTypeOptions, req *http.Request, w http.ResponseWriter, timeout time.Duration, metricsScope string) (http.Handler, error) {
+func serveWatchHandler(watcher watch.Interface, scope *RequestScope, mediaTypeOptions negotiation.MediaTypeOptions, req *http.Request, w http.ResponseWriter, timeout time.Duration, metricsScope string, isWatchListRequest bool, completeHook WatchListCompleteHook) (http.Handler, error) {
 	options, err := optionsForTransform(mediaTypeOptions, req)
 	if err != nil {
 		return nil, err
@@ -173,7 +178,9 @@ func serveWatchHandler(watcher watch.Interface, scope *RequestScope, mediaTypeOp
 		TimeoutFactory:       &realTimeoutFactory{timeout},
 		ServerShuttingDownCh: serverShuttingDownCh,
 
-		metricsScope: metricsScope,
+		metricsScope:          metricsScope,
+		isWatchListRequest:    isWatchListRequest,
+		watchListCompleteHook: completeHook,
 	}
 
 	if wsstream.IsWebSocketRequest(req) {
@@ -203,8 +210,12 @@ type WatchServer struct {
 	TimeoutFactory       TimeoutFactory
 	ServerShuttingDownCh <-chan struct{}
 
-	metricsScope string
+	metricsScope          string
+	isWatchListRequest    bool
+	watchListCompleteHook WatchListCompleteHook
 }
+
+type WatchListCompleteHook func()
 
 // watchEventMetricsRecorder allows the caller to count bytes written and report the size of the event.
 // It is thread-safe, as long as underlying io.Writer is thread-safe.
@@ -229,9 +240,135 @@ func (c *watchEventMetricsRecorder) RecordEvent() {
 	c.sizeMetric.Observe(float64(c.byteCount.Swap(0)))
 }
 
+// watchGzipPool is a no-op until the first Get call (https://pkg.go.dev/sync#Pool.Get).
+var watchGzipPool = responsewriters.NewGzipWriterPoolOrDie()
+
+type watchStreamWriter interface {
+	io.WriteCloser
+	Flush() error
+}
+
+var _ watchStreamWriter = &plainResponseWriter{}
+
+type plainResponseWriter struct {
+	w       http.ResponseWriter
+	flusher http.Flusher
+}
+
+func (p *plainResponseWriter) Write(b []byte) (int, error) {
+	return p.w.Write(b)
+}
+
+func (p *plainResponseWriter) Flush() error {
+	p.flusher.Flush()
+	return nil
+}
+
+// Close is a no-op because http.ResponseWriter (p.w) doesn't implement io.Closer.
+func (p *plainResponseWriter) Close() error {
+	return nil
+}
+
+var _ watchStreamWriter = &perFlushGzipWriter{}
+
+type perFlushGzipWriter struct {
+	delegateRW http.ResponseWriter
+	flusher    http.Flusher
+	gw         *gzip.Writer
+}
+
+func (p *perFlushGzipWriter) Write(b []byte) (int, error) {
+	if p.gw == nil {
+		p.gw = watchGzipPool.Get().(*gzip.Writer)
+		p.gw.Reset(p.delegateRW)
+	}
+	return p.gw.Write(b)
+}
+
+// Flush writes compressed data to the client and releases the gzip.Writer back to the pool.
+func (p *perFlushGzipWriter) Flush() error {
+	// no writer means Write was not called, nothing to flush
+	if p.gw == nil {
+		return nil
+	}
+	if err := p.gw.Flush(); err != nil {
+		return err
+	}
+	err := p.Close()
+	p.flusher.Flush()
+	return err
+}
+
+func (p *perFlushGzipWriter) Close() error {
+	if p.gw == nil {
+		return nil
+	}
+	err := p.gw.Close()
+	p.gw.Reset(nil)
+	watchGzipPool.Put(p.gw)
+	// prevent double-close returning the writer to the pool twice
+	p.gw = nil
+	return err
+}
+
+var _ io.Writer = &watchResponseWriter{}
+
+type watchResponseWriter struct {
+	delegateRW         http.ResponseWriter
+	flusher            http.Flusher
+	contentEncoding    string
+	isWatchListRequest bool
+	writer             watchStreamWriter
+}
+
+func newWatchResponseWriter(delegateRW http.ResponseWriter, flusher http.Flusher, contentEncoding string, isWatchListRequest bool) *watchResponseWriter {
+	return &watchResponseWriter{
+		delegateRW:         delegateRW,
+		flusher:            flusher,
+		contentEncoding:    contentEncoding,
+		isWatchListRequest: isWatchListRequest,
+		writer:             &plainResponseWriter{w: delegateRW, flusher: flusher},
+	}
+}
+
+func (w *watchResponseWriter) BeginStream(mediaType string) {
+	w.delegateRW.Header().Set("Content-Type", mediaType)
+	w.delegateRW.Header().Set("Transfer-Encoding", "chunked")
+	if w.contentEncoding == "gzip" && w.isWatchListRequest {
+		w.delegateRW.Header().Set("Content-Encoding", "gzip")
+		w.delegateRW.Header().Add("Vary", "Accept-Encoding")
+		w.writer = &perFlushGzipWriter{delegateRW: w.delegateRW, flusher: w.flusher}
+	}
+	w.delegateRW.WriteHeader(http.StatusOK)
+	// Flush HTTP headers only
+	// gzip applies to the body, not headers.
+	w.flusher.Flush()
+}
+
+func (w *watchResponseWriter) Write(p []byte) (int, error) {
+	return w.writer.Write(p)
+}
+
+func (w *watchResponseWriter) Flush() error {
+	return w.writer.Flush()
+}
+
+func (w *watchResponseWriter) Close() error {
+	return w.writer.Close()
+}
+
 // HandleHTTP serves a series of encoded events via HTTP with Transfer-Encoding: chunked.
 // or over a websocket connection.
 func (s *WatchServer) HandleHTTP(w http.ResponseWriter, req *http.Request) {
+	ctx := req.Context()
+	ctx, span := tracing.Start(ctx, "WatchServer.HandleHTTP",
+		attribute.String("audit-id", audit.GetAuditIDTruncated(ctx)),
+		attribute.String("method", req.Method),
+		attribute.String("url", req.URL.Path),
+		attribute.String("protocol", req.Proto),
+		attribute.String("mediaType", s.MediaType),
+		attribute.String("encoder", string(s.Encoder.Identifier())))
+	req = req.WithContext(ctx)
 	defer func() {
 		if s.MemoryAllocator != nil {
 			runtime.AllocatorPool.Put(s.MemoryAllocator)
@@ -241,16 +378,24 @@ func (s *WatchServer) HandleHTTP(w http.ResponseWriter, req *http.Request) {
 	flusher, ok := w.(http.Flusher)
 	if !ok {
 		err := fmt.Errorf("unable to start watch - can't get http.Flusher: %#v", w)
-		utilruntime.HandleError(err)
+		utilruntime.HandleErrorWithContext(req.Context(), err, "Unable to start watch")
 		s.Scope.err(errors.NewInternalError(err), w, req)
 		return
 	}
 
-	framer := s.Framer.NewFrameWriter(w)
+	contentEncoding := responsewriters.ContentEncodingSupported(req, features.WatchListCompression)
+	rw := newWatchResponseWriter(w, flusher, contentEncoding, s.isWatchListRequest)
+	defer func() {
+		if err := rw.Close(); err != nil {
+			utilruntime.HandleErrorWithContext(req.Context(), err, "Failed to close watch response writer")
+		}
+	}()
+
+	framer := s.Framer.NewFrameWriter(rw)
 	if framer == nil {
 		// programmer error
 		err := fmt.Errorf("no stream framing support is available for media type %q", s.MediaType)
-		utilruntime.HandleError(err)
+		utilruntime.HandleErrorWithContext(req.Context(), err, "No stream framing support available")
 		s.Scope.err(errors.NewBadRequest(err.Error()), w, req)
 		return
 	}
@@ -260,10 +405,7 @@ func (s *WatchServer) HandleHTTP(w http.ResponseWriter, req *http.Request) {
 	defer cleanup()
 
 	// begin the stream
-	w.Header().Set("Content-Type", s.MediaType)
-	w.Header().Set("Transfer-Encoding", "chunked")
-	w.WriteHeader(http.StatusOK)
-	flusher.Flush()
+	rw.BeginStream(s.MediaType)
 
 	gvr := s.Scope.Resource
 
@@ -277,6 +419,7 @@ func (s *WatchServer) HandleHTTP(w http.ResponseWriter, req *http.Request) {
 	ch := s.Watching.ResultChan()
 	done := req.Context().Done()
 
+	span.AddEvent("About to start writing response")
 	for {
 		select {
 		case <-s.ServerShuttingDownCh:
@@ -297,20 +440,41 @@ func (s *WatchServer) HandleHTTP(w http.ResponseWriter, req *http.Request) {
 				// End of results.
 				return
 			}
-			isWatchListLatencyRecordingRequired := shouldRecordWatchListLatency(event)
+			isWatchListLatencyRecordingRequired := shouldRecordWatchListLatency(req.Context(), event)
 
 			if err := watchEncoder.Encode(event); err != nil {
-				utilruntime.HandleError(err)
+				utilruntime.HandleErrorWithContext(req.Context(), err, "Failed to encode watch event")
 				// client disconnect.
 				return
 			}
 			recorder.RecordEvent()
 
 			if len(ch) == 0 {
-				flusher.Flush()
+				if err := rw.Flush(); err != nil {
+					utilruntime.HandleErrorWithContext(req.Context(), err, "Failed to flush watch response")
+					return
+				}
 			}
 			if isWatchListLatencyRecordingRequired {
-				metrics.RecordWatchListLatency(req.Context(), s.Scope.Resource, s.metricsScope)
+				// Record completion of initial listing phase for WatchList
+				receivedTimestamp, ok := apirequest.ReceivedTimestampFrom(req.Context())
+				if !ok {
+					utilruntime.HandleErrorWithContext(req.Context(), nil, "Unable to measure watchlist latency, no received timestamp found in the context", "gvr", s.Scope.Resource)
+				} else {
+					initLatency := time.Since(receivedTimestamp)
+					metrics.RecordWatchListLatency(req.Context(), s.Scope.Resource, s.metricsScope, initLatency)
+					auditID := audit.GetAuditIDTruncated(req.Context())
+					klog.V(3).InfoS("WatchList initial events sent", "path", req.URL.Path, "auditID", auditID, "initLatency", initLatency)
+					httplog.AddKeyValue(req.Context(), "watchlist_init_latency", initLatency)
+					span.AddEvent("Writing initial events done")
+					span.End(5 * time.Second)
+					s.watchListCompleteHook()
+				}
+				// release the gzip writer back to the pool so idle watches don't hold gzip state.
+				if err := rw.Flush(); err != nil {
+					utilruntime.HandleErrorWithContext(req.Context(), err, "Failed to flush watch response after initial events")
+					return
+				}
 			}
 		}
 	}
@@ -318,6 +482,9 @@ func (s *WatchServer) HandleHTTP(w http.ResponseWriter, req *http.Request) {
 
 // HandleWS serves a series of encoded events over a websocket connection.
 func (s *WatchServer) HandleWS(ws *websocket.Conn) {
+	ctx := ws.Request().Context()
+	logger := klog.FromContext(ctx)
+
 	defer func() {
 		if s.MemoryAllocator != nil {
 			runtime.AllocatorPool.Put(s.MemoryAllocator)
@@ -331,10 +498,10 @@ func (s *WatchServer) HandleWS(ws *websocket.Conn) {
 	defer cleanup()
 
 	go func() {
-		defer utilruntime.HandleCrash()
+		defer utilruntime.HandleCrashWithLogger(logger)
 		// This blocks until the connection is closed.
 		// Client should not send anything.
-		wsstream.IgnoreReceives(ws, 0)
+		wsstream.IgnoreReceivesWithLogger(logger, ws, 0)
 		// Once the client closes, we should also close
 		close(done)
 	}()
@@ -342,7 +509,7 @@ func (s *WatchServer) HandleWS(ws *websocket.Conn) {
 	framer := newWebsocketFramer(ws, s.UseTextFraming)
 
 	gvr := s.Scope.Resource
-	watchEncoder := newWatchEncoder(context.TODO(), gvr, s.EmbeddedEncoder, s.Encoder, framer)
+	watchEncoder := newWatchEncoder(ctx, gvr, s.EmbeddedEncoder, s.Encoder, framer)
 	ch := s.Watching.ResultChan()
 
 	for {
@@ -358,7 +525,7 @@ func (s *WatchServer) HandleWS(ws *websocket.Conn) {
 			}
 
 			if err := watchEncoder.Encode(event); err != nil {
-				utilruntime.HandleError(err)
+				utilruntime.HandleErrorWithLogger(logger, err, "Failed to encode watch event")
 				// client disconnect.
 				return
 			}
@@ -395,7 +562,7 @@ func (w *websocketFramer) Write(p []byte) (int, error) {
 
 var _ io.Writer = &websocketFramer{}
 
-func shouldRecordWatchListLatency(event watch.Event) bool {
+func shouldRecordWatchListLatency(ctx context.Context, event watch.Event) bool {
 	if event.Type != watch.Bookmark || !utilfeature.DefaultFeatureGate.Enabled(features.WatchList) {
 		return false
 	}
@@ -405,7 +572,7 @@ func shouldRecordWatchListLatency(event watch.Event) bool {
 	// for more please read https://github.com/kubernetes/enhancements/tree/master/keps/sig-api-machinery/3157-watch-list
 	hasAnnotation, err := storage.HasInitialEventsEndBookmarkAnnotation(event.Object)
 	if err != nil {
-		utilruntime.HandleError(fmt.Errorf("unable to determine if the obj has the required annotation for measuring watchlist latency, obj %T: %v", event.Object, err))
+		utilruntime.HandleErrorWithContext(ctx, err, "Unable to determine if the object has the required annotation for measuring watchlist latency", "object", fmt.Sprintf("%T", event.Object))
 		return false
 	}
 	return hasAnnotation

@@ -31,6 +31,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/runtime/serializer"
 	"k8s.io/apimachinery/pkg/util/proxy"
 	"k8s.io/apiserver/pkg/endpoints/handlers/responsewriters"
 	"k8s.io/apiserver/pkg/endpoints/responsewriter"
@@ -42,9 +43,9 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 
+	apidiscoveryv2 "k8s.io/api/apidiscovery/v2"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	schema "k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/apimachinery/pkg/runtime/serializer"
 	epmetrics "k8s.io/apiserver/pkg/endpoints/metrics"
 	apirequest "k8s.io/apiserver/pkg/endpoints/request"
 	apiserverproxyutil "k8s.io/apiserver/pkg/util/proxy"
@@ -60,6 +61,7 @@ type peerProxyHandler struct {
 	// Identity for this server.
 	serverID     string
 	finishedSync atomic.Bool
+
 	// Label to check against in identity leases to make sure
 	// we are working with apiserver identity leases only.
 	identityLeaseLabelSelector labels.Selector
@@ -77,20 +79,33 @@ type peerProxyHandler struct {
 	localDiscoveryCacheTicker            *time.Ticker
 	localDiscoveryInfoCachePopulated     chan struct{}
 	localDiscoveryInfoCachePopulatedOnce sync.Once
-	// Cache that stores resources served by peer apiservers.
-	// Refreshed if a new apiserver identity lease is added, deleted or
-	// holderIndentity change is observed in the lease.
-	peerDiscoveryInfoCache atomic.Value
-	proxyTransport         http.RoundTripper
-	// Worker queue that keeps the peerDiscoveryInfoCache up-to-date.
-	peerLeaseQueue workqueue.TypedRateLimitingInterface[string]
-	serializer     runtime.NegotiatedSerializer
+	// rawPeerDiscoveryCache stores unfiltered resources and groups served by peer apiservers.
+	// The map is from string (serverID) to PeerDiscoveryCacheEntry.
+	// Written ONLY by peerLeaseQueue worker when peer leases change.
+	rawPeerDiscoveryCache atomic.Value // map[string]PeerDiscoveryCacheEntry
+	proxyTransport        http.RoundTripper
+	// Worker queue that keeps the rawPeerDiscoveryCache up-to-date.
+	peerLeaseQueue            workqueue.TypedRateLimitingInterface[string]
+	serializer                runtime.NegotiatedSerializer
+	cacheInvalidationCallback atomic.Pointer[func()]
+	// Manager for GV exclusions (CRDs/APIServices)
+	gvExclusionManager *GVExclusionManager
+}
+
+// PeerDiscoveryCacheEntry holds the GVRs and group-level discovery info for a peer.
+type PeerDiscoveryCacheEntry struct {
+	GVRs           map[schema.GroupVersionResource]bool
+	GroupDiscovery []apidiscoveryv2.APIGroupDiscovery
 }
 
 // responder implements rest.Responder for assisting a connector in writing objects or errors.
 type responder struct {
 	w   http.ResponseWriter
 	ctx context.Context
+}
+
+func (h *peerProxyHandler) RegisterCacheInvalidationCallback(cb func()) {
+	h.cacheInvalidationCallback.Store(&cb)
 }
 
 func (h *peerProxyHandler) HasFinishedSync() bool {
@@ -103,8 +118,14 @@ func (h *peerProxyHandler) WaitForCacheSync(stopCh <-chan struct{}) error {
 		return fmt.Errorf("error while waiting for initial cache sync")
 	}
 
-	if !cache.WaitForNamedCacheSync(controllerName, stopCh, h.leaseRegistration.HasSynced) {
+	if !cache.WaitForNamedCacheSync(peerDiscoveryControllerName, stopCh, h.leaseRegistration.HasSynced) {
 		return fmt.Errorf("error while waiting for peer-identity-lease event handler registration sync")
+	}
+
+	if h.gvExclusionManager != nil {
+		if !h.gvExclusionManager.WaitForCacheSync(stopCh) {
+			return fmt.Errorf("error while waiting for gv exclusion manager cache sync")
+		}
 	}
 
 	// Wait for localDiscoveryInfoCache to be populated.
@@ -152,9 +173,6 @@ func (h *peerProxyHandler) WrapHandler(handler http.Handler) http.Handler {
 		}
 
 		gvr := schema.GroupVersionResource{Group: requestInfo.APIGroup, Version: requestInfo.APIVersion, Resource: requestInfo.Resource}
-		if requestInfo.APIGroup == "" {
-			gvr.Group = "core"
-		}
 
 		if h.shouldServeLocally(gvr) {
 			handler.ServeHTTP(w, r)
@@ -164,118 +182,24 @@ func (h *peerProxyHandler) WrapHandler(handler http.Handler) http.Handler {
 		// find servers that are capable of serving this request
 		peerServerIDs := h.findServiceableByPeerFromPeerDiscoveryCache(gvr)
 		if len(peerServerIDs) == 0 {
-			klog.Errorf("gvr %v is not served by anything in this cluster", gvr)
+			klog.V(3).Infof("gvr %v is not served by anything in this cluster", gvr)
 			handler.ServeHTTP(w, r)
 			return
 		}
 
 		peerEndpoints, err := h.resolveServingLocation(peerServerIDs)
 		if err != nil {
+			metrics.IncPeerProxyError(ctx, metrics.ProxyErrorEndpointResolution, gvr.Group, gvr.Version, gvr.Resource)
 			gv := schema.GroupVersion{Group: gvr.Group, Version: gvr.Version}
 			klog.ErrorS(err, "error finding serviceable-by apiservers for the requested resource", "gvr", gvr)
 			responsewriters.ErrorNegotiated(apierrors.NewServiceUnavailable("Error getting ip and port info of the remote server while proxying"), h.serializer, gv, w, r)
 			return
 		}
 
-		rand := rand.Intn(len(peerEndpoints))
-		peerEndpoint := peerEndpoints[rand]
-		h.proxyRequestToDestinationAPIServer(r, w, peerEndpoint)
+		endpointIndex := rand.Intn(len(peerEndpoints))
+		peerEndpoint := peerEndpoints[endpointIndex]
+		h.proxyRequestToDestinationAPIServer(r, w, peerEndpoint, gvr)
 	})
-}
-
-// RunLocalDiscoveryCacheSync populated the localDiscoveryInfoCache and
-// starts a goroutine to periodically refresh the local discovery cache.
-func (h *peerProxyHandler) RunLocalDiscoveryCacheSync(stopCh <-chan struct{}) error {
-	klog.Info("localDiscoveryCacheInvalidation goroutine started")
-	// Populate the cache initially.
-	if err := h.populateLocalDiscoveryCache(); err != nil {
-		return fmt.Errorf("failed to populate initial local discovery cache: %w", err)
-	}
-
-	go func() {
-		for {
-			select {
-			case <-h.localDiscoveryCacheTicker.C:
-				klog.V(4).Infof("Invalidating local discovery cache")
-				if err := h.populateLocalDiscoveryCache(); err != nil {
-					klog.Errorf("Failed to repopulate local discovery cache: %v", err)
-				}
-			case <-stopCh:
-				klog.Info("localDiscoveryCacheInvalidation goroutine received stop signal")
-				if h.localDiscoveryCacheTicker != nil {
-					h.localDiscoveryCacheTicker.Stop()
-					klog.Info("localDiscoveryCacheTicker stopped")
-				}
-				klog.Info("localDiscoveryCacheInvalidation goroutine exiting")
-				return
-			}
-		}
-	}()
-	return nil
-}
-
-func (h *peerProxyHandler) populateLocalDiscoveryCache() error {
-	_, resourcesByGV, _, err := h.discoveryClient.GroupsAndMaybeResources()
-	if err != nil {
-		return fmt.Errorf("error getting API group resources from discovery: %w", err)
-	}
-
-	freshLocalDiscoveryResponse := map[schema.GroupVersionResource]bool{}
-	for gv, resources := range resourcesByGV {
-		if gv.Group == "" {
-			gv.Group = "core"
-		}
-		for _, resource := range resources.APIResources {
-			gvr := gv.WithResource(resource.Name)
-			freshLocalDiscoveryResponse[gvr] = true
-		}
-	}
-
-	h.localDiscoveryInfoCache.Store(freshLocalDiscoveryResponse)
-	// Signal that the cache has been populated.
-	h.localDiscoveryInfoCachePopulatedOnce.Do(func() {
-		close(h.localDiscoveryInfoCachePopulated)
-	})
-	return nil
-}
-
-// shouldServeLocally checks if the requested resource is present in the local
-// discovery cache indicating the request can be served by this server.
-func (h *peerProxyHandler) shouldServeLocally(gvr schema.GroupVersionResource) bool {
-	cache := h.localDiscoveryInfoCache.Load().(map[schema.GroupVersionResource]bool)
-	exists, ok := cache[gvr]
-	if !ok {
-		klog.V(4).Infof("resource not found for %v in local discovery cache\n", gvr.GroupVersion())
-		return false
-	}
-
-	if exists {
-		return true
-	}
-
-	return false
-}
-
-func (h *peerProxyHandler) findServiceableByPeerFromPeerDiscoveryCache(gvr schema.GroupVersionResource) []string {
-	var serviceableByIDs []string
-	cache := h.peerDiscoveryInfoCache.Load().(map[string]map[schema.GroupVersionResource]bool)
-	for peerID, servedResources := range cache {
-		// Ignore local apiserver.
-		if peerID == h.serverID {
-			continue
-		}
-
-		exists, ok := servedResources[gvr]
-		if !ok {
-			continue
-		}
-
-		if exists {
-			serviceableByIDs = append(serviceableByIDs, peerID)
-		}
-	}
-
-	return serviceableByIDs
 }
 
 // resolveServingLocation resolves the host:port addresses for the given peer IDs.
@@ -315,7 +239,7 @@ func (h *peerProxyHandler) hostportInfo(apiserverKey string) (string, error) {
 	return hostPort, nil
 }
 
-func (h *peerProxyHandler) proxyRequestToDestinationAPIServer(req *http.Request, rw http.ResponseWriter, host string) {
+func (h *peerProxyHandler) proxyRequestToDestinationAPIServer(req *http.Request, rw http.ResponseWriter, host string, gvr schema.GroupVersionResource) {
 	// write a new location based on the existing request pointed at the target service
 	location := &url.URL{}
 	location.Scheme = "https"
@@ -329,6 +253,7 @@ func (h *peerProxyHandler) proxyRequestToDestinationAPIServer(req *http.Request,
 
 	proxyRoundTripper, err := h.buildProxyRoundtripper(req)
 	if err != nil {
+		metrics.IncPeerProxyError(req.Context(), metrics.ProxyErrorTransport, gvr.Group, gvr.Version, gvr.Resource)
 		klog.Errorf("failed to build proxy round tripper: %v", err)
 		return
 	}
@@ -336,8 +261,9 @@ func (h *peerProxyHandler) proxyRequestToDestinationAPIServer(req *http.Request,
 	delegate := &epmetrics.ResponseWriterDelegator{ResponseWriter: rw}
 	w := responsewriter.WrapForHTTP1Or2(delegate)
 	handler := proxy.NewUpgradeAwareHandler(location, proxyRoundTripper, true, false, &responder{w: w, ctx: req.Context()})
+	klog.Infof("Proxying request for %s from %s to %s", req.URL.Path, req.Host, location.Host)
 	handler.ServeHTTP(w, newReq)
-	metrics.IncPeerProxiedRequest(req.Context(), strconv.Itoa(delegate.Status()))
+	metrics.IncPeerProxiedRequest(req.Context(), strconv.Itoa(delegate.Status()), gvr.Group, gvr.Version, gvr.Resource)
 }
 
 func (h *peerProxyHandler) buildProxyRoundtripper(req *http.Request) (http.RoundTripper, error) {
@@ -352,4 +278,25 @@ func (h *peerProxyHandler) buildProxyRoundtripper(req *http.Request) (http.Round
 func (r *responder) Error(w http.ResponseWriter, req *http.Request, err error) {
 	klog.ErrorS(err, "Error while proxying request to destination apiserver")
 	http.Error(w, err.Error(), http.StatusServiceUnavailable)
+}
+
+// GetPeerResources implements PeerDiscoveryProvider interface
+// Returns a map of serverID -> []apidiscoveryv2.APIGroupDiscovery served by peer servers
+func (h *peerProxyHandler) GetPeerResources() map[string][]apidiscoveryv2.APIGroupDiscovery {
+	result := make(map[string][]apidiscoveryv2.APIGroupDiscovery)
+	cacheMap := h.gvExclusionManager.GetFilteredPeerDiscoveryCache()
+	if len(cacheMap) == 0 {
+		klog.V(4).Infof("GetPeerResources: peer cache is empty")
+		return result
+	}
+
+	for serverID, peerData := range cacheMap {
+		if serverID == h.serverID {
+			klog.V(4).Infof("GetPeerResources: skipping local server %s", serverID)
+			continue // Skip local server
+		}
+		result[serverID] = peerData.GroupDiscovery
+	}
+
+	return result
 }

@@ -20,9 +20,17 @@ package v1
 
 // ExpressionWarningApplyConfiguration represents a declarative configuration of the ExpressionWarning type for use
 // with apply.
+//
+// ExpressionWarning is a warning information that targets a specific expression.
 type ExpressionWarningApplyConfiguration struct {
+	// fieldRef is the path to the field that refers to the expression.
+	// For example, the reference to the expression of the first item of
+	// validations is "spec.validations[0].expression"
 	FieldRef *string `json:"fieldRef,omitempty"`
-	Warning  *string `json:"warning,omitempty"`
+	// warning contains the content of type checking information in a human-readable form.
+	// Each line of the warning contains the type that the expression is checked
+	// against, followed by the type check error from the compiler.
+	Warning *string `json:"warning,omitempty"`
 }
 
 // ExpressionWarningApplyConfiguration constructs a declarative configuration of the ExpressionWarning type for use with

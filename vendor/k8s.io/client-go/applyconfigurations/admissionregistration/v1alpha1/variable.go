@@ -20,8 +20,15 @@ package v1alpha1
 
 // VariableApplyConfiguration represents a declarative configuration of the Variable type for use
 // with apply.
+//
+// Variable is the definition of a variable that is used for composition.
 type VariableApplyConfiguration struct {
-	Name       *string `json:"name,omitempty"`
+	// name is the name of the variable. The name must be a valid CEL identifier and unique among all variables.
+	// The variable can be accessed in other expressions through `variables`
+	// For example, if name is "foo", the variable will be available as `variables.foo`
+	Name *string `json:"name,omitempty"`
+	// expression is the expression that will be evaluated as the value of the variable.
+	// The CEL expression has access to the same identifiers as the CEL expressions in Validation.
 	Expression *string `json:"expression,omitempty"`
 }
 

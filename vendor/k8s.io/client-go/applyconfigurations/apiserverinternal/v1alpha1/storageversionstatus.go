@@ -20,10 +20,20 @@ package v1alpha1
 
 // StorageVersionStatusApplyConfiguration represents a declarative configuration of the StorageVersionStatus type for use
 // with apply.
+//
+// API server instances report the versions they can decode and the version they
+// encode objects to when persisting objects in the backend.
 type StorageVersionStatusApplyConfiguration struct {
-	StorageVersions       []ServerStorageVersionApplyConfiguration    `json:"storageVersions,omitempty"`
-	CommonEncodingVersion *string                                     `json:"commonEncodingVersion,omitempty"`
-	Conditions            []StorageVersionConditionApplyConfiguration `json:"conditions,omitempty"`
+	// storageVersions lists the reported versions per API server instance.
+	StorageVersions []ServerStorageVersionApplyConfiguration `json:"storageVersions,omitempty"`
+	// commonEncodingVersion is set to an encoding storage version if all API server
+	// instances share that same version. If they don't share one storage version, this
+	// field is left empty.
+	// API servers should finish updating its storageVersionStatus entry before
+	// serving write operations, so that this field will be in sync with the reality.
+	CommonEncodingVersion *string `json:"commonEncodingVersion,omitempty"`
+	// conditions lists the latest available observations of the storageVersion's state.
+	Conditions []StorageVersionConditionApplyConfiguration `json:"conditions,omitempty"`
 }
 
 // StorageVersionStatusApplyConfiguration constructs a declarative configuration of the StorageVersionStatus type for use with

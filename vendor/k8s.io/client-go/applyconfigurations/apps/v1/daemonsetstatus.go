@@ -20,17 +20,42 @@ package v1
 
 // DaemonSetStatusApplyConfiguration represents a declarative configuration of the DaemonSetStatus type for use
 // with apply.
+//
+// DaemonSetStatus represents the current status of a daemon set.
 type DaemonSetStatusApplyConfiguration struct {
-	CurrentNumberScheduled *int32                                 `json:"currentNumberScheduled,omitempty"`
-	NumberMisscheduled     *int32                                 `json:"numberMisscheduled,omitempty"`
-	DesiredNumberScheduled *int32                                 `json:"desiredNumberScheduled,omitempty"`
-	NumberReady            *int32                                 `json:"numberReady,omitempty"`
-	ObservedGeneration     *int64                                 `json:"observedGeneration,omitempty"`
-	UpdatedNumberScheduled *int32                                 `json:"updatedNumberScheduled,omitempty"`
-	NumberAvailable        *int32                                 `json:"numberAvailable,omitempty"`
-	NumberUnavailable      *int32                                 `json:"numberUnavailable,omitempty"`
-	CollisionCount         *int32                                 `json:"collisionCount,omitempty"`
-	Conditions             []DaemonSetConditionApplyConfiguration `json:"conditions,omitempty"`
+	// The number of nodes that are running at least 1
+	// daemon pod and are supposed to run the daemon pod.
+	// More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/
+	CurrentNumberScheduled *int32 `json:"currentNumberScheduled,omitempty"`
+	// The number of nodes that are running the daemon pod, but are
+	// not supposed to run the daemon pod.
+	// More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/
+	NumberMisscheduled *int32 `json:"numberMisscheduled,omitempty"`
+	// The total number of nodes that should be running the daemon
+	// pod (including nodes correctly running the daemon pod).
+	// More info: https://kubernetes.io/docs/concepts/workloads/controllers/daemonset/
+	DesiredNumberScheduled *int32 `json:"desiredNumberScheduled,omitempty"`
+	// numberReady is the number of nodes that should be running the daemon pod and have one
+	// or more of the daemon pod running with a Ready Condition.
+	NumberReady *int32 `json:"numberReady,omitempty"`
+	// The most recent generation observed by the daemon set controller.
+	ObservedGeneration *int64 `json:"observedGeneration,omitempty"`
+	// The total number of nodes that are running updated daemon pod
+	UpdatedNumberScheduled *int32 `json:"updatedNumberScheduled,omitempty"`
+	// The number of nodes that should be running the
+	// daemon pod and have one or more of the daemon pod running and
+	// available (ready for at least spec.minReadySeconds)
+	NumberAvailable *int32 `json:"numberAvailable,omitempty"`
+	// The number of nodes that should be running the
+	// daemon pod and have none of the daemon pod running and available
+	// (ready for at least spec.minReadySeconds)
+	NumberUnavailable *int32 `json:"numberUnavailable,omitempty"`
+	// Count of hash collisions for the DaemonSet. The DaemonSet controller
+	// uses this field as a collision avoidance mechanism when it needs to
+	// create the name for the newest ControllerRevision.
+	CollisionCount *int32 `json:"collisionCount,omitempty"`
+	// Represents the latest available observations of a DaemonSet's current state.
+	Conditions []DaemonSetConditionApplyConfiguration `json:"conditions,omitempty"`
 }
 
 // DaemonSetStatusApplyConfiguration constructs a declarative configuration of the DaemonSetStatus type for use with

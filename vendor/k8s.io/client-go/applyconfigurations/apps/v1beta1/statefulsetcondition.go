@@ -26,12 +26,19 @@ import (
 
 // StatefulSetConditionApplyConfiguration represents a declarative configuration of the StatefulSetCondition type for use
 // with apply.
+//
+// StatefulSetCondition describes the state of a statefulset at a certain point.
 type StatefulSetConditionApplyConfiguration struct {
-	Type               *appsv1beta1.StatefulSetConditionType `json:"type,omitempty"`
-	Status             *v1.ConditionStatus                   `json:"status,omitempty"`
-	LastTransitionTime *metav1.Time                          `json:"lastTransitionTime,omitempty"`
-	Reason             *string                               `json:"reason,omitempty"`
-	Message            *string                               `json:"message,omitempty"`
+	// Type of statefulset condition.
+	Type *appsv1beta1.StatefulSetConditionType `json:"type,omitempty"`
+	// Status of the condition, one of True, False, Unknown.
+	Status *v1.ConditionStatus `json:"status,omitempty"`
+	// Last time the condition transitioned from one status to another.
+	LastTransitionTime *metav1.Time `json:"lastTransitionTime,omitempty"`
+	// The reason for the condition's last transition.
+	Reason *string `json:"reason,omitempty"`
+	// A human readable message indicating details about the transition.
+	Message *string `json:"message,omitempty"`
 }
 
 // StatefulSetConditionApplyConfiguration constructs a declarative configuration of the StatefulSetCondition type for use with

@@ -24,10 +24,19 @@ import (
 
 // ContainerResourceMetricStatusApplyConfiguration represents a declarative configuration of the ContainerResourceMetricStatus type for use
 // with apply.
+//
+// ContainerResourceMetricStatus indicates the current value of a resource metric known to
+// Kubernetes, as specified in requests and limits, describing a single container in each pod in the
+// current scale target (e.g. CPU or memory).  Such metrics are built in to
+// Kubernetes, and have special scaling options on top of those available to
+// normal per-pod metrics using the "pods" source.
 type ContainerResourceMetricStatusApplyConfiguration struct {
-	Name      *v1.ResourceName                     `json:"name,omitempty"`
-	Current   *MetricValueStatusApplyConfiguration `json:"current,omitempty"`
-	Container *string                              `json:"container,omitempty"`
+	// name is the name of the resource in question.
+	Name *v1.ResourceName `json:"name,omitempty"`
+	// current contains the current value for the given metric
+	Current *MetricValueStatusApplyConfiguration `json:"current,omitempty"`
+	// container is the name of the container in the pods of the scaling target
+	Container *string `json:"container,omitempty"`
 }
 
 // ContainerResourceMetricStatusApplyConfiguration constructs a declarative configuration of the ContainerResourceMetricStatus type for use with

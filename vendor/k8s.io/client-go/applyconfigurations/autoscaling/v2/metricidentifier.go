@@ -24,8 +24,14 @@ import (
 
 // MetricIdentifierApplyConfiguration represents a declarative configuration of the MetricIdentifier type for use
 // with apply.
+//
+// MetricIdentifier defines the name and optionally selector for a metric
 type MetricIdentifierApplyConfiguration struct {
-	Name     *string                             `json:"name,omitempty"`
+	// name is the name of the given metric
+	Name *string `json:"name,omitempty"`
+	// selector is the string-encoded form of a standard kubernetes label selector for the given metric
+	// When set, it is passed as an additional parameter to the metrics server for more specific metrics scoping.
+	// When unset, just the metricName will be used to gather metrics.
 	Selector *v1.LabelSelectorApplyConfiguration `json:"selector,omitempty"`
 }
 

@@ -20,9 +20,15 @@ package v2
 
 // ObjectMetricStatusApplyConfiguration represents a declarative configuration of the ObjectMetricStatus type for use
 // with apply.
+//
+// ObjectMetricStatus indicates the current value of a metric describing a
+// kubernetes object (for example, hits-per-second on an Ingress object).
 type ObjectMetricStatusApplyConfiguration struct {
-	Metric          *MetricIdentifierApplyConfiguration            `json:"metric,omitempty"`
-	Current         *MetricValueStatusApplyConfiguration           `json:"current,omitempty"`
+	// metric identifies the target metric by name and selector
+	Metric *MetricIdentifierApplyConfiguration `json:"metric,omitempty"`
+	// current contains the current value for the given metric
+	Current *MetricValueStatusApplyConfiguration `json:"current,omitempty"`
+	// describedObject specifies the descriptions of a object,such as kind,name apiVersion
 	DescribedObject *CrossVersionObjectReferenceApplyConfiguration `json:"describedObject,omitempty"`
 }
 

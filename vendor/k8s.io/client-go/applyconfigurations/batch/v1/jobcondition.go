@@ -26,13 +26,21 @@ import (
 
 // JobConditionApplyConfiguration represents a declarative configuration of the JobCondition type for use
 // with apply.
+//
+// JobCondition describes current state of a job.
 type JobConditionApplyConfiguration struct {
-	Type               *batchv1.JobConditionType `json:"type,omitempty"`
-	Status             *corev1.ConditionStatus   `json:"status,omitempty"`
-	LastProbeTime      *metav1.Time              `json:"lastProbeTime,omitempty"`
-	LastTransitionTime *metav1.Time              `json:"lastTransitionTime,omitempty"`
-	Reason             *string                   `json:"reason,omitempty"`
-	Message            *string                   `json:"message,omitempty"`
+	// Type of job condition, Complete or Failed.
+	Type *batchv1.JobConditionType `json:"type,omitempty"`
+	// Status of the condition, one of True, False, Unknown.
+	Status *corev1.ConditionStatus `json:"status,omitempty"`
+	// Last time the condition was checked.
+	LastProbeTime *metav1.Time `json:"lastProbeTime,omitempty"`
+	// Last time the condition transit from one status to another.
+	LastTransitionTime *metav1.Time `json:"lastTransitionTime,omitempty"`
+	// (brief) reason for the condition's last transition.
+	Reason *string `json:"reason,omitempty"`
+	// Human readable message indicating details about last transition.
+	Message *string `json:"message,omitempty"`
 }
 
 // JobConditionApplyConfiguration constructs a declarative configuration of the JobCondition type for use with

@@ -24,9 +24,17 @@ import (
 
 // PodFailurePolicyOnPodConditionsPatternApplyConfiguration represents a declarative configuration of the PodFailurePolicyOnPodConditionsPattern type for use
 // with apply.
+//
+// PodFailurePolicyOnPodConditionsPattern describes a pattern for matching
+// an actual pod condition type.
 type PodFailurePolicyOnPodConditionsPatternApplyConfiguration struct {
-	Type   *corev1.PodConditionType `json:"type,omitempty"`
-	Status *corev1.ConditionStatus  `json:"status,omitempty"`
+	// Specifies the required Pod condition type. To match a pod condition
+	// it is required that specified type equals the pod condition type.
+	Type *corev1.PodConditionType `json:"type,omitempty"`
+	// Specifies the required Pod condition status. To match a pod condition
+	// it is required that the specified status equals the pod condition status.
+	// Defaults to True.
+	Status *corev1.ConditionStatus `json:"status,omitempty"`
 }
 
 // PodFailurePolicyOnPodConditionsPatternApplyConfiguration constructs a declarative configuration of the PodFailurePolicyOnPodConditionsPattern type for use with

@@ -25,13 +25,37 @@ import (
 
 // LeaseCandidateSpecApplyConfiguration represents a declarative configuration of the LeaseCandidateSpec type for use
 // with apply.
+//
+// LeaseCandidateSpec is a specification of a Lease.
 type LeaseCandidateSpecApplyConfiguration struct {
-	LeaseName        *string                                  `json:"leaseName,omitempty"`
-	PingTime         *v1.MicroTime                            `json:"pingTime,omitempty"`
-	RenewTime        *v1.MicroTime                            `json:"renewTime,omitempty"`
-	BinaryVersion    *string                                  `json:"binaryVersion,omitempty"`
-	EmulationVersion *string                                  `json:"emulationVersion,omitempty"`
-	Strategy         *coordinationv1.CoordinatedLeaseStrategy `json:"strategy,omitempty"`
+	// leaseName is the name of the lease for which this candidate is contending.
+	// This field is immutable.
+	LeaseName *string `json:"leaseName,omitempty"`
+	// pingTime is the last time that the server has requested the LeaseCandidate
+	// to renew. It is only done during leader election to check if any
+	// LeaseCandidates have become ineligible. When PingTime is updated, the
+	// LeaseCandidate will respond by updating RenewTime.
+	PingTime *v1.MicroTime `json:"pingTime,omitempty"`
+	// renewTime is the time that the LeaseCandidate was last updated.
+	// Any time a Lease needs to do leader election, the PingTime field
+	// is updated to signal to the LeaseCandidate that they should update
+	// the RenewTime.
+	// Old LeaseCandidate objects are also garbage collected if it has been hours
+	// since the last renew. The PingTime field is updated regularly to prevent
+	// garbage collection for still active LeaseCandidates.
+	RenewTime *v1.MicroTime `json:"renewTime,omitempty"`
+	// binaryVersion is the binary version. It must be in a semver format without leading `v`.
+	// This field is required.
+	BinaryVersion *string `json:"binaryVersion,omitempty"`
+	// emulationVersion is the emulation version. It must be in a semver format without leading `v`.
+	// EmulationVersion must be less than or equal to BinaryVersion.
+	// This field is required when strategy is "OldestEmulationVersion"
+	EmulationVersion *string `json:"emulationVersion,omitempty"`
+	// strategy is the strategy that coordinated leader election will use for picking the leader.
+	// If multiple candidates for the same Lease return different strategies, the strategy provided
+	// by the candidate with the latest BinaryVersion will be used. If there is still conflict,
+	// this is a user error and coordinated leader election will not operate the Lease until resolved.
+	Strategy *coordinationv1.CoordinatedLeaseStrategy `json:"strategy,omitempty"`
 }
 
 // LeaseCandidateSpecApplyConfiguration constructs a declarative configuration of the LeaseCandidateSpec type for use with

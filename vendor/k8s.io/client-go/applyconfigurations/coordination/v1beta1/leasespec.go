@@ -25,14 +25,31 @@ import (
 
 // LeaseSpecApplyConfiguration represents a declarative configuration of the LeaseSpec type for use
 // with apply.
+//
+// LeaseSpec is a specification of a Lease.
 type LeaseSpecApplyConfiguration struct {
-	HolderIdentity       *string                                  `json:"holderIdentity,omitempty"`
-	LeaseDurationSeconds *int32                                   `json:"leaseDurationSeconds,omitempty"`
-	AcquireTime          *v1.MicroTime                            `json:"acquireTime,omitempty"`
-	RenewTime            *v1.MicroTime                            `json:"renewTime,omitempty"`
-	LeaseTransitions     *int32                                   `json:"leaseTransitions,omitempty"`
-	Strategy             *coordinationv1.CoordinatedLeaseStrategy `json:"strategy,omitempty"`
-	PreferredHolder      *string                                  `json:"preferredHolder,omitempty"`
+	// holderIdentity contains the identity of the holder of a current lease.
+	// If Coordinated Leader Election is used, the holder identity must be
+	// equal to the elected LeaseCandidate.metadata.name field.
+	HolderIdentity *string `json:"holderIdentity,omitempty"`
+	// leaseDurationSeconds is a duration that candidates for a lease need
+	// to wait to force acquire it. This is measure against time of last
+	// observed renewTime.
+	LeaseDurationSeconds *int32 `json:"leaseDurationSeconds,omitempty"`
+	// acquireTime is a time when the current lease was acquired.
+	AcquireTime *v1.MicroTime `json:"acquireTime,omitempty"`
+	// renewTime is a time when the current holder of a lease has last
+	// updated the lease.
+	RenewTime *v1.MicroTime `json:"renewTime,omitempty"`
+	// leaseTransitions is the number of transitions of a lease between
+	// holders.
+	LeaseTransitions *int32 `json:"leaseTransitions,omitempty"`
+	// strategy indicates the strategy for picking the leader for coordinated leader election.
+	// (Alpha) Using this field requires the CoordinatedLeaderElection feature gate to be enabled.
+	Strategy *coordinationv1.CoordinatedLeaseStrategy `json:"strategy,omitempty"`
+	// preferredHolder signals to a lease holder that the lease has a
+	// more optimal holder and should be given up.
+	PreferredHolder *string `json:"preferredHolder,omitempty"`
 }
 
 // LeaseSpecApplyConfiguration constructs a declarative configuration of the LeaseSpec type for use with

@@ -20,9 +20,14 @@ package v1
 
 // AffinityApplyConfiguration represents a declarative configuration of the Affinity type for use
 // with apply.
+//
+// Affinity is a group of affinity scheduling rules.
 type AffinityApplyConfiguration struct {
-	NodeAffinity    *NodeAffinityApplyConfiguration    `json:"nodeAffinity,omitempty"`
-	PodAffinity     *PodAffinityApplyConfiguration     `json:"podAffinity,omitempty"`
+	// Describes node affinity scheduling rules for the pod.
+	NodeAffinity *NodeAffinityApplyConfiguration `json:"nodeAffinity,omitempty"`
+	// Describes pod affinity scheduling rules (e.g. co-locate this pod in the same node, zone, etc. as some other pod(s)).
+	PodAffinity *PodAffinityApplyConfiguration `json:"podAffinity,omitempty"`
+	// Describes pod anti-affinity scheduling rules (e.g. avoid putting this pod in the same node, zone, etc. as some other pod(s)).
 	PodAntiAffinity *PodAntiAffinityApplyConfiguration `json:"podAntiAffinity,omitempty"`
 }
 

@@ -24,9 +24,13 @@ import (
 
 // AttachedVolumeApplyConfiguration represents a declarative configuration of the AttachedVolume type for use
 // with apply.
+//
+// AttachedVolume describes a volume attached to a node
 type AttachedVolumeApplyConfiguration struct {
-	Name       *corev1.UniqueVolumeName `json:"name,omitempty"`
-	DevicePath *string                  `json:"devicePath,omitempty"`
+	// Name of the attached volume
+	Name *corev1.UniqueVolumeName `json:"name,omitempty"`
+	// DevicePath represents the device path where the volume should be available
+	DevicePath *string `json:"devicePath,omitempty"`
 }
 
 // AttachedVolumeApplyConfiguration constructs a declarative configuration of the AttachedVolume type for use with

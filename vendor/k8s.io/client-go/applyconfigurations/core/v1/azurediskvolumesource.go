@@ -24,13 +24,24 @@ import (
 
 // AzureDiskVolumeSourceApplyConfiguration represents a declarative configuration of the AzureDiskVolumeSource type for use
 // with apply.
+//
+// AzureDisk represents an Azure Data Disk mount on the host and bind mount to the pod.
 type AzureDiskVolumeSourceApplyConfiguration struct {
-	DiskName    *string                          `json:"diskName,omitempty"`
-	DataDiskURI *string                          `json:"diskURI,omitempty"`
+	// diskName is the Name of the data disk in the blob storage
+	DiskName *string `json:"diskName,omitempty"`
+	// diskURI is the URI of data disk in the blob storage
+	DataDiskURI *string `json:"diskURI,omitempty"`
+	// cachingMode is the Host Caching mode: None, Read Only, Read Write.
 	CachingMode *corev1.AzureDataDiskCachingMode `json:"cachingMode,omitempty"`
-	FSType      *string                          `json:"fsType,omitempty"`
-	ReadOnly    *bool                            `json:"readOnly,omitempty"`
-	Kind        *corev1.AzureDataDiskKind        `json:"kind,omitempty"`
+	// fsType is Filesystem type to mount.
+	// Must be a filesystem type supported by the host operating system.
+	// Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
+	FSType *string `json:"fsType,omitempty"`
+	// readOnly Defaults to false (read/write). ReadOnly here will force
+	// the ReadOnly setting in VolumeMounts.
+	ReadOnly *bool `json:"readOnly,omitempty"`
+	// kind expected values are Shared: multiple blob disks per storage account  Dedicated: single blob disk per storage account  Managed: azure managed data disk (only in managed availability set). defaults to shared
+	Kind *corev1.AzureDataDiskKind `json:"kind,omitempty"`
 }
 
 // AzureDiskVolumeSourceApplyConfiguration constructs a declarative configuration of the AzureDiskVolumeSource type for use with

@@ -24,8 +24,12 @@ import (
 
 // CapabilitiesApplyConfiguration represents a declarative configuration of the Capabilities type for use
 // with apply.
+//
+// Adds and removes POSIX capabilities from running containers.
 type CapabilitiesApplyConfiguration struct {
-	Add  []corev1.Capability `json:"add,omitempty"`
+	// Added capabilities
+	Add []corev1.Capability `json:"add,omitempty"`
+	// Removed capabilities
 	Drop []corev1.Capability `json:"drop,omitempty"`
 }
 

@@ -20,10 +20,26 @@ package v1
 
 // CinderVolumeSourceApplyConfiguration represents a declarative configuration of the CinderVolumeSource type for use
 // with apply.
+//
+// Represents a cinder volume resource in Openstack.
+// A Cinder volume must exist before mounting to a container.
+// The volume must also be in the same region as the kubelet.
+// Cinder volumes support ownership management and SELinux relabeling.
 type CinderVolumeSourceApplyConfiguration struct {
-	VolumeID  *string                                 `json:"volumeID,omitempty"`
-	FSType    *string                                 `json:"fsType,omitempty"`
-	ReadOnly  *bool                                   `json:"readOnly,omitempty"`
+	// volumeID used to identify the volume in cinder.
+	// More info: https://examples.k8s.io/mysql-cinder-pd/README.md
+	VolumeID *string `json:"volumeID,omitempty"`
+	// fsType is the filesystem type to mount.
+	// Must be a filesystem type supported by the host operating system.
+	// Examples: "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
+	// More info: https://examples.k8s.io/mysql-cinder-pd/README.md
+	FSType *string `json:"fsType,omitempty"`
+	// readOnly defaults to false (read/write). ReadOnly here will force
+	// the ReadOnly setting in VolumeMounts.
+	// More info: https://examples.k8s.io/mysql-cinder-pd/README.md
+	ReadOnly *bool `json:"readOnly,omitempty"`
+	// secretRef is optional: points to a secret object containing parameters used to connect
+	// to OpenStack.
 	SecretRef *LocalObjectReferenceApplyConfiguration `json:"secretRef,omitempty"`
 }
 

@@ -24,14 +24,23 @@ import (
 
 // ContainerStateTerminatedApplyConfiguration represents a declarative configuration of the ContainerStateTerminated type for use
 // with apply.
+//
+// ContainerStateTerminated is a terminated state of a container.
 type ContainerStateTerminatedApplyConfiguration struct {
-	ExitCode    *int32       `json:"exitCode,omitempty"`
-	Signal      *int32       `json:"signal,omitempty"`
-	Reason      *string      `json:"reason,omitempty"`
-	Message     *string      `json:"message,omitempty"`
-	StartedAt   *metav1.Time `json:"startedAt,omitempty"`
-	FinishedAt  *metav1.Time `json:"finishedAt,omitempty"`
-	ContainerID *string      `json:"containerID,omitempty"`
+	// Exit status from the last termination of the container
+	ExitCode *int32 `json:"exitCode,omitempty"`
+	// Signal from the last termination of the container
+	Signal *int32 `json:"signal,omitempty"`
+	// (brief) reason from the last termination of the container
+	Reason *string `json:"reason,omitempty"`
+	// Message regarding the last termination of the container
+	Message *string `json:"message,omitempty"`
+	// Time at which previous execution of the container started
+	StartedAt *metav1.Time `json:"startedAt,omitempty"`
+	// Time at which the container last terminated
+	FinishedAt *metav1.Time `json:"finishedAt,omitempty"`
+	// Container's ID in the format '<type>://<container_id>'
+	ContainerID *string `json:"containerID,omitempty"`
 }
 
 // ContainerStateTerminatedApplyConfiguration constructs a declarative configuration of the ContainerStateTerminated type for use with

@@ -20,7 +20,10 @@ package v1
 
 // DaemonEndpointApplyConfiguration represents a declarative configuration of the DaemonEndpoint type for use
 // with apply.
+//
+// DaemonEndpoint contains information about a single Daemon endpoint.
 type DaemonEndpointApplyConfiguration struct {
+	// Port number of the given endpoint.
 	Port *int32 `json:"Port,omitempty"`
 }
 

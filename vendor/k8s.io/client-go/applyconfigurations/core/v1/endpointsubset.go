@@ -20,10 +20,32 @@ package v1
 
 // EndpointSubsetApplyConfiguration represents a declarative configuration of the EndpointSubset type for use
 // with apply.
+//
+// EndpointSubset is a group of addresses with a common set of ports. The
+// expanded set of endpoints is the Cartesian product of Addresses x Ports.
+// For example, given:
+//
+// {
+// Addresses: [{"ip": "10.10.1.1"}, {"ip": "10.10.2.2"}],
+// Ports:     [{"name": "a", "port": 8675}, {"name": "b", "port": 309}]
+// }
+//
+// The resulting set of endpoints can be viewed as:
+//
+// a: [ 10.10.1.1:8675, 10.10.2.2:8675 ],
+// b: [ 10.10.1.1:309, 10.10.2.2:309 ]
+//
+// Deprecated: This API is deprecated in v1.33+.
 type EndpointSubsetApplyConfiguration struct {
-	Addresses         []EndpointAddressApplyConfiguration `json:"addresses,omitempty"`
+	// IP addresses which offer the related ports that are marked as ready. These endpoints
+	// should be considered safe for load balancers and clients to utilize.
+	Addresses []EndpointAddressApplyConfiguration `json:"addresses,omitempty"`
+	// IP addresses which offer the related ports but are not currently marked as ready
+	// because they have not yet finished starting, have recently failed a readiness check,
+	// or have recently failed a liveness check.
 	NotReadyAddresses []EndpointAddressApplyConfiguration `json:"notReadyAddresses,omitempty"`
-	Ports             []EndpointPortApplyConfiguration    `json:"ports,omitempty"`
+	// Port numbers available on the related IP addresses.
+	Ports []EndpointPortApplyConfiguration `json:"ports,omitempty"`
 }
 
 // EndpointSubsetApplyConfiguration constructs a declarative configuration of the EndpointSubset type for use with

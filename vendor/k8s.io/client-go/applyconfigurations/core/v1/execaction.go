@@ -20,7 +20,14 @@ package v1
 
 // ExecActionApplyConfiguration represents a declarative configuration of the ExecAction type for use
 // with apply.
+//
+// ExecAction describes a "run in container" action.
 type ExecActionApplyConfiguration struct {
+	// Command is the command line to execute inside the container, the working directory for the
+	// command  is root ('/') in the container's filesystem. The command is simply exec'd, it is
+	// not run inside a shell, so traditional shell instructions ('|', etc) won't work. To use
+	// a shell, you need to explicitly call out to that shell.
+	// Exit status of 0 is treated as live/healthy and non-zero is unhealthy.
 	Command []string `json:"command,omitempty"`
 }
 

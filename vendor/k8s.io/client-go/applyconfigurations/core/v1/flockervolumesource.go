@@ -20,8 +20,15 @@ package v1
 
 // FlockerVolumeSourceApplyConfiguration represents a declarative configuration of the FlockerVolumeSource type for use
 // with apply.
+//
+// Represents a Flocker volume mounted by the Flocker agent.
+// One and only one of datasetName and datasetUUID should be set.
+// Flocker volumes do not support ownership management or SELinux relabeling.
 type FlockerVolumeSourceApplyConfiguration struct {
+	// datasetName is Name of the dataset stored as metadata -> name on the dataset for Flocker
+	// should be considered as deprecated
 	DatasetName *string `json:"datasetName,omitempty"`
+	// datasetUUID is the UUID of the dataset. This is unique identifier of a Flocker dataset
 	DatasetUUID *string `json:"datasetUUID,omitempty"`
 }
 

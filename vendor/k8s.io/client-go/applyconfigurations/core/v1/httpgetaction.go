@@ -25,12 +25,26 @@ import (
 
 // HTTPGetActionApplyConfiguration represents a declarative configuration of the HTTPGetAction type for use
 // with apply.
+//
+// HTTPGetAction describes an action based on HTTP Get requests.
 type HTTPGetActionApplyConfiguration struct {
-	Path        *string                        `json:"path,omitempty"`
-	Port        *intstr.IntOrString            `json:"port,omitempty"`
-	Host        *string                        `json:"host,omitempty"`
-	Scheme      *corev1.URIScheme              `json:"scheme,omitempty"`
+	// Path to access on the HTTP server.
+	Path *string `json:"path,omitempty"`
+	// Name or number of the port to access on the container.
+	// Number must be in the range 1 to 65535.
+	// Name must be an IANA_SVC_NAME.
+	Port *intstr.IntOrString `json:"port,omitempty"`
+	// Host name to connect to, defaults to the pod IP. You probably want to set
+	// "Host" in httpHeaders instead.
+	Host *string `json:"host,omitempty"`
+	// Scheme to use for connecting to the host.
+	// Defaults to HTTP.
+	Scheme *corev1.URIScheme `json:"scheme,omitempty"`
+	// Custom headers to set in the request. HTTP allows repeated headers.
 	HTTPHeaders []HTTPHeaderApplyConfiguration `json:"httpHeaders,omitempty"`
+	// Protocol selects the wire protocol for the probe connection.
+	// Nil defaults to HTTP/1.1.
+	Protocol *corev1.HTTPProtocol `json:"protocol,omitempty"`
 }
 
 // HTTPGetActionApplyConfiguration constructs a declarative configuration of the HTTPGetAction type for use with
@@ -81,5 +95,13 @@ func (b *HTTPGetActionApplyConfiguration) WithHTTPHeaders(values ...*HTTPHeaderA
 		}
 		b.HTTPHeaders = append(b.HTTPHeaders, *values[i])
 	}
+	return b
+}
+
+// WithProtocol sets the Protocol field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the Protocol field is set to the value of the last call.
+func (b *HTTPGetActionApplyConfiguration) WithProtocol(value corev1.HTTPProtocol) *HTTPGetActionApplyConfiguration {
+	b.Protocol = &value
 	return b
 }

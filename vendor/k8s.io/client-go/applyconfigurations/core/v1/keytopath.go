@@ -20,10 +20,27 @@ package v1
 
 // KeyToPathApplyConfiguration represents a declarative configuration of the KeyToPath type for use
 // with apply.
+//
+// Maps a string key to a path within a volume.
 type KeyToPathApplyConfiguration struct {
-	Key  *string `json:"key,omitempty"`
+	// key is the key to project.
+	Key *string `json:"key,omitempty"`
+	// path is the relative path of the file to map the key to.
+	// May not be an absolute path.
+	// May not contain the path element '..'.
+	// May not start with the string '..'.
 	Path *string `json:"path,omitempty"`
-	Mode *int32  `json:"mode,omitempty"`
+	// mode is Optional: mode bits used to set permissions on this file.
+	// Must be an octal value between 0000 and 0777 or a decimal value between 0 and 511.
+	// YAML accepts both octal and decimal values, JSON requires decimal values for mode bits.
+	// If not specified, the volume defaultMode will be used.
+	// This might be in conflict with other options that affect the file
+	// mode, like fsGroup, and the result can be other mode bits set.
+	Mode *int32 `json:"mode,omitempty"`
+	// user is Optional: The owner UID of the created file.
+	// If specified, the item-level user field takes precedence over defaultUser.
+	// (Alpha) This field requires the AtomicWriteVolumeUserFields feature gate to be enabled.
+	User *int64 `json:"user,omitempty"`
 }
 
 // KeyToPathApplyConfiguration constructs a declarative configuration of the KeyToPath type for use with
@@ -53,5 +70,13 @@ func (b *KeyToPathApplyConfiguration) WithPath(value string) *KeyToPathApplyConf
 // If called multiple times, the Mode field is set to the value of the last call.
 func (b *KeyToPathApplyConfiguration) WithMode(value int32) *KeyToPathApplyConfiguration {
 	b.Mode = &value
+	return b
+}
+
+// WithUser sets the User field in the declarative configuration to the given value
+// and returns the receiver, so that objects can be built by chaining "With" function invocations.
+// If called multiple times, the User field is set to the value of the last call.
+func (b *KeyToPathApplyConfiguration) WithUser(value int64) *KeyToPathApplyConfiguration {
+	b.User = &value
 	return b
 }

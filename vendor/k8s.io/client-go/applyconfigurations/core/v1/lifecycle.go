@@ -24,10 +24,30 @@ import (
 
 // LifecycleApplyConfiguration represents a declarative configuration of the Lifecycle type for use
 // with apply.
+//
+// Lifecycle describes actions that the management system should take in response to container lifecycle
+// events. For the PostStart and PreStop lifecycle handlers, management of the container blocks
+// until the action is complete, unless the container process fails, in which case the handler is aborted.
 type LifecycleApplyConfiguration struct {
-	PostStart  *LifecycleHandlerApplyConfiguration `json:"postStart,omitempty"`
-	PreStop    *LifecycleHandlerApplyConfiguration `json:"preStop,omitempty"`
-	StopSignal *corev1.Signal                      `json:"stopSignal,omitempty"`
+	// PostStart is called immediately after a container is created. If the handler fails,
+	// the container is terminated and restarted according to its restart policy.
+	// Other management of the container blocks until the hook completes.
+	// More info: https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks
+	PostStart *LifecycleHandlerApplyConfiguration `json:"postStart,omitempty"`
+	// PreStop is called immediately before a container is terminated due to an
+	// API request or management event such as liveness/startup probe failure,
+	// preemption, resource contention, etc. The handler is not called if the
+	// container crashes or exits. The Pod's termination grace period countdown begins before the
+	// PreStop hook is executed. Regardless of the outcome of the handler, the
+	// container will eventually terminate within the Pod's termination grace
+	// period (unless delayed by finalizers). Other management of the container blocks until the hook completes
+	// or until the termination grace period is reached.
+	// More info: https://kubernetes.io/docs/concepts/containers/container-lifecycle-hooks/#container-hooks
+	PreStop *LifecycleHandlerApplyConfiguration `json:"preStop,omitempty"`
+	// StopSignal defines which signal will be sent to a container when it is being stopped.
+	// If not specified, the default is defined by the container runtime in use.
+	// StopSignal can only be set for Pods with a non-empty .spec.os.name
+	StopSignal *corev1.Signal `json:"stopSignal,omitempty"`
 }
 
 // LifecycleApplyConfiguration constructs a declarative configuration of the Lifecycle type for use with

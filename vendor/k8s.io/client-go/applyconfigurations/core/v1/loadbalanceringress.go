@@ -24,11 +24,26 @@ import (
 
 // LoadBalancerIngressApplyConfiguration represents a declarative configuration of the LoadBalancerIngress type for use
 // with apply.
+//
+// LoadBalancerIngress represents the status of a load-balancer ingress point:
+// traffic intended for the service should be sent to an ingress point.
 type LoadBalancerIngressApplyConfiguration struct {
-	IP       *string                        `json:"ip,omitempty"`
-	Hostname *string                        `json:"hostname,omitempty"`
-	IPMode   *corev1.LoadBalancerIPMode     `json:"ipMode,omitempty"`
-	Ports    []PortStatusApplyConfiguration `json:"ports,omitempty"`
+	// IP is set for load-balancer ingress points that are IP based
+	// (typically GCE or OpenStack load-balancers)
+	IP *string `json:"ip,omitempty"`
+	// Hostname is set for load-balancer ingress points that are DNS based
+	// (typically AWS load-balancers)
+	Hostname *string `json:"hostname,omitempty"`
+	// IPMode specifies how the load-balancer IP behaves, and may only be specified when the ip field is specified.
+	// Setting this to "VIP" indicates that traffic is delivered to the node with
+	// the destination set to the load-balancer's IP and port.
+	// Setting this to "Proxy" indicates that traffic is delivered to the node or pod with
+	// the destination set to the node's IP and node port or the pod's IP and port.
+	// Service implementations may use this information to adjust traffic routing.
+	IPMode *corev1.LoadBalancerIPMode `json:"ipMode,omitempty"`
+	// Ports is a list of records of service ports
+	// If used, every port defined in the service should have an entry in it
+	Ports []PortStatusApplyConfiguration `json:"ports,omitempty"`
 }
 
 // LoadBalancerIngressApplyConfiguration constructs a declarative configuration of the LoadBalancerIngress type for use with

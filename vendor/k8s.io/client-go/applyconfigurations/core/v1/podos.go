@@ -24,7 +24,13 @@ import (
 
 // PodOSApplyConfiguration represents a declarative configuration of the PodOS type for use
 // with apply.
+//
+// PodOS defines the OS parameters of a pod.
 type PodOSApplyConfiguration struct {
+	// Name is the name of the operating system. The currently supported values are linux and windows.
+	// Additional value may be defined in future and can be one of:
+	// https://github.com/opencontainers/runtime-spec/blob/master/config.md#platform-specific-configuration
+	// Clients should expect to handle additional values and treat unrecognized values in this field as os: null
 	Name *corev1.OSName `json:"name,omitempty"`
 }
 

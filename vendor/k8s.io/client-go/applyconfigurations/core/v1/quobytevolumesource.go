@@ -20,13 +20,28 @@ package v1
 
 // QuobyteVolumeSourceApplyConfiguration represents a declarative configuration of the QuobyteVolumeSource type for use
 // with apply.
+//
+// Represents a Quobyte mount that lasts the lifetime of a pod.
+// Quobyte volumes do not support ownership management or SELinux relabeling.
 type QuobyteVolumeSourceApplyConfiguration struct {
+	// registry represents a single or multiple Quobyte Registry services
+	// specified as a string as host:port pair (multiple entries are separated with commas)
+	// which acts as the central registry for volumes
 	Registry *string `json:"registry,omitempty"`
-	Volume   *string `json:"volume,omitempty"`
-	ReadOnly *bool   `json:"readOnly,omitempty"`
-	User     *string `json:"user,omitempty"`
-	Group    *string `json:"group,omitempty"`
-	Tenant   *string `json:"tenant,omitempty"`
+	// volume is a string that references an already created Quobyte volume by name.
+	Volume *string `json:"volume,omitempty"`
+	// readOnly here will force the Quobyte volume to be mounted with read-only permissions.
+	// Defaults to false.
+	ReadOnly *bool `json:"readOnly,omitempty"`
+	// user to map volume access to
+	// Defaults to serivceaccount user
+	User *string `json:"user,omitempty"`
+	// group to map volume access to
+	// Default is no group
+	Group *string `json:"group,omitempty"`
+	// tenant owning the given Quobyte volume in the Backend
+	// Used with dynamically provisioned Quobyte volumes, value is set by the plugin
+	Tenant *string `json:"tenant,omitempty"`
 }
 
 // QuobyteVolumeSourceApplyConfiguration constructs a declarative configuration of the QuobyteVolumeSource type for use with

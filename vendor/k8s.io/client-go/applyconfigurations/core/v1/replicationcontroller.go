@@ -29,11 +29,23 @@ import (
 
 // ReplicationControllerApplyConfiguration represents a declarative configuration of the ReplicationController type for use
 // with apply.
+//
+// ReplicationController represents the configuration of a replication controller.
 type ReplicationControllerApplyConfiguration struct {
-	metav1.TypeMetaApplyConfiguration    `json:",inline"`
+	metav1.TypeMetaApplyConfiguration `json:""`
+	// If the Labels of a ReplicationController are empty, they are defaulted to
+	// be the same as the Pod(s) that the replication controller manages.
+	// Standard object's metadata. More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
 	*metav1.ObjectMetaApplyConfiguration `json:"metadata,omitempty"`
-	Spec                                 *ReplicationControllerSpecApplyConfiguration   `json:"spec,omitempty"`
-	Status                               *ReplicationControllerStatusApplyConfiguration `json:"status,omitempty"`
+	// Spec defines the specification of the desired behavior of the replication controller.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
+	Spec *ReplicationControllerSpecApplyConfiguration `json:"spec,omitempty"`
+	// Status is the most recently observed status of the replication controller.
+	// This data may be out of date by some window of time.
+	// Populated by the system.
+	// Read-only.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#spec-and-status
+	Status *ReplicationControllerStatusApplyConfiguration `json:"status,omitempty"`
 }
 
 // ReplicationController constructs a declarative configuration of the ReplicationController type for use with
@@ -47,29 +59,14 @@ func ReplicationController(name, namespace string) *ReplicationControllerApplyCo
 	return b
 }
 
-// ExtractReplicationController extracts the applied configuration owned by fieldManager from
-// replicationController. If no managedFields are found in replicationController for fieldManager, a
-// ReplicationControllerApplyConfiguration is returned with only the Name, Namespace (if applicable),
-// APIVersion and Kind populated. It is possible that no managed fields were found for because other
-// field managers have taken ownership of all the fields previously owned by fieldManager, or because
-// the fieldManager never owned fields any fields.
+// ExtractReplicationControllerFrom extracts the applied configuration owned by fieldManager from
+// replicationController for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
 // replicationController must be a unmodified ReplicationController API object that was retrieved from the Kubernetes API.
-// ExtractReplicationController provides a way to perform a extract/modify-in-place/apply workflow.
+// ExtractReplicationControllerFrom provides a way to perform a extract/modify-in-place/apply workflow.
 // Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
 // applied if another fieldManager has updated or force applied any of the previously applied fields.
-// Experimental!
-func ExtractReplicationController(replicationController *corev1.ReplicationController, fieldManager string) (*ReplicationControllerApplyConfiguration, error) {
-	return extractReplicationController(replicationController, fieldManager, "")
-}
-
-// ExtractReplicationControllerStatus is the same as ExtractReplicationController except
-// that it extracts the status subresource applied configuration.
-// Experimental!
-func ExtractReplicationControllerStatus(replicationController *corev1.ReplicationController, fieldManager string) (*ReplicationControllerApplyConfiguration, error) {
-	return extractReplicationController(replicationController, fieldManager, "status")
-}
-
-func extractReplicationController(replicationController *corev1.ReplicationController, fieldManager string, subresource string) (*ReplicationControllerApplyConfiguration, error) {
+func ExtractReplicationControllerFrom(replicationController *corev1.ReplicationController, fieldManager string, subresource string) (*ReplicationControllerApplyConfiguration, error) {
 	b := &ReplicationControllerApplyConfiguration{}
 	err := managedfields.ExtractInto(replicationController, internal.Parser().Type("io.k8s.api.core.v1.ReplicationController"), fieldManager, b, subresource)
 	if err != nil {
@@ -82,6 +79,33 @@ func extractReplicationController(replicationController *corev1.ReplicationContr
 	b.WithAPIVersion("v1")
 	return b, nil
 }
+
+// ExtractReplicationController extracts the applied configuration owned by fieldManager from
+// replicationController. If no managedFields are found in replicationController for fieldManager, a
+// ReplicationControllerApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// replicationController must be a unmodified ReplicationController API object that was retrieved from the Kubernetes API.
+// ExtractReplicationController provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractReplicationController(replicationController *corev1.ReplicationController, fieldManager string) (*ReplicationControllerApplyConfiguration, error) {
+	return ExtractReplicationControllerFrom(replicationController, fieldManager, "")
+}
+
+// ExtractReplicationControllerScale extracts the applied configuration owned by fieldManager from
+// replicationController for the scale subresource.
+func ExtractReplicationControllerScale(replicationController *corev1.ReplicationController, fieldManager string) (*ReplicationControllerApplyConfiguration, error) {
+	return ExtractReplicationControllerFrom(replicationController, fieldManager, "scale")
+}
+
+// ExtractReplicationControllerStatus extracts the applied configuration owned by fieldManager from
+// replicationController for the status subresource.
+func ExtractReplicationControllerStatus(replicationController *corev1.ReplicationController, fieldManager string) (*ReplicationControllerApplyConfiguration, error) {
+	return ExtractReplicationControllerFrom(replicationController, fieldManager, "status")
+}
+
 func (b ReplicationControllerApplyConfiguration) IsApplyConfiguration() {}
 
 // WithKind sets the Kind field in the declarative configuration to the given value

@@ -20,8 +20,16 @@ package v1
 
 // ResourceClaimApplyConfiguration represents a declarative configuration of the ResourceClaim type for use
 // with apply.
+//
+// ResourceClaim references one entry in PodSpec.ResourceClaims.
 type ResourceClaimApplyConfiguration struct {
-	Name    *string `json:"name,omitempty"`
+	// Name must match the name of one entry in pod.spec.resourceClaims of
+	// the Pod where this field is used. It makes that resource available
+	// inside a container.
+	Name *string `json:"name,omitempty"`
+	// Request is the name chosen for a request in the referenced claim.
+	// If empty, everything from the claim is made available, otherwise
+	// only the result of this request.
 	Request *string `json:"request,omitempty"`
 }
 

@@ -24,9 +24,18 @@ import (
 
 // ResourceQuotaSpecApplyConfiguration represents a declarative configuration of the ResourceQuotaSpec type for use
 // with apply.
+//
+// ResourceQuotaSpec defines the desired hard limits to enforce for Quota.
 type ResourceQuotaSpecApplyConfiguration struct {
-	Hard          *corev1.ResourceList             `json:"hard,omitempty"`
-	Scopes        []corev1.ResourceQuotaScope      `json:"scopes,omitempty"`
+	// hard is the set of desired hard limits for each named resource.
+	// More info: https://kubernetes.io/docs/concepts/policy/resource-quotas/
+	Hard *corev1.ResourceList `json:"hard,omitempty"`
+	// A collection of filters that must match each object tracked by a quota.
+	// If not specified, the quota matches all objects.
+	Scopes []corev1.ResourceQuotaScope `json:"scopes,omitempty"`
+	// scopeSelector is also a collection of filters like scopes that must match each object tracked by a quota
+	// but expressed using ScopeSelectorOperator in combination with possible values.
+	// For a resource to match, both scopes AND scopeSelector (if specified in spec), must be matched.
 	ScopeSelector *ScopeSelectorApplyConfiguration `json:"scopeSelector,omitempty"`
 }
 

@@ -24,10 +24,20 @@ import (
 
 // ScopedResourceSelectorRequirementApplyConfiguration represents a declarative configuration of the ScopedResourceSelectorRequirement type for use
 // with apply.
+//
+// A scoped-resource selector requirement is a selector that contains values, a scope name, and an operator
+// that relates the scope name and values.
 type ScopedResourceSelectorRequirementApplyConfiguration struct {
-	ScopeName *corev1.ResourceQuotaScope    `json:"scopeName,omitempty"`
-	Operator  *corev1.ScopeSelectorOperator `json:"operator,omitempty"`
-	Values    []string                      `json:"values,omitempty"`
+	// The name of the scope that the selector applies to.
+	ScopeName *corev1.ResourceQuotaScope `json:"scopeName,omitempty"`
+	// Represents a scope's relationship to a set of values.
+	// Valid operators are In, NotIn, Exists, DoesNotExist.
+	Operator *corev1.ScopeSelectorOperator `json:"operator,omitempty"`
+	// An array of string values. If the operator is In or NotIn,
+	// the values array must be non-empty. If the operator is Exists or DoesNotExist,
+	// the values array must be empty.
+	// This array is replaced during a strategic merge patch.
+	Values []string `json:"values,omitempty"`
 }
 
 // ScopedResourceSelectorRequirementApplyConfiguration constructs a declarative configuration of the ScopedResourceSelectorRequirement type for use with

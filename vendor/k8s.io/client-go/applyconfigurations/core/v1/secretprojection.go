@@ -20,10 +20,25 @@ package v1
 
 // SecretProjectionApplyConfiguration represents a declarative configuration of the SecretProjection type for use
 // with apply.
+//
+// Adapts a secret into a projected volume.
+//
+// The contents of the target Secret's Data field will be presented in a
+// projected volume as files using the keys in the Data field as the file names.
+// Note that this is identical to a secret volume source without the default
+// mode.
 type SecretProjectionApplyConfiguration struct {
-	LocalObjectReferenceApplyConfiguration `json:",inline"`
-	Items                                  []KeyToPathApplyConfiguration `json:"items,omitempty"`
-	Optional                               *bool                         `json:"optional,omitempty"`
+	LocalObjectReferenceApplyConfiguration `json:""`
+	// items if unspecified, each key-value pair in the Data field of the referenced
+	// Secret will be projected into the volume as a file whose name is the
+	// key and content is the value. If specified, the listed keys will be
+	// projected into the specified paths, and unlisted keys will not be
+	// present. If a key is specified which is not present in the Secret,
+	// the volume setup will error unless it is marked optional. Paths must be
+	// relative and may not contain the '..' path or start with '..'.
+	Items []KeyToPathApplyConfiguration `json:"items,omitempty"`
+	// optional field specify whether the Secret or its key must be defined
+	Optional *bool `json:"optional,omitempty"`
 }
 
 // SecretProjectionApplyConfiguration constructs a declarative configuration of the SecretProjection type for use with

@@ -20,10 +20,16 @@ package v1
 
 // SELinuxOptionsApplyConfiguration represents a declarative configuration of the SELinuxOptions type for use
 // with apply.
+//
+// SELinuxOptions are the labels to be applied to the container
 type SELinuxOptionsApplyConfiguration struct {
-	User  *string `json:"user,omitempty"`
-	Role  *string `json:"role,omitempty"`
-	Type  *string `json:"type,omitempty"`
+	// User is a SELinux user label that applies to the container.
+	User *string `json:"user,omitempty"`
+	// Role is a SELinux role label that applies to the container.
+	Role *string `json:"role,omitempty"`
+	// Type is a SELinux type label that applies to the container.
+	Type *string `json:"type,omitempty"`
+	// Level is SELinux level label that applies to the container.
 	Level *string `json:"level,omitempty"`
 }
 

@@ -20,7 +20,10 @@ package v1
 
 // SleepActionApplyConfiguration represents a declarative configuration of the SleepAction type for use
 // with apply.
+//
+// SleepAction describes a "sleep" action.
 type SleepActionApplyConfiguration struct {
+	// Seconds is the number of seconds to sleep.
 	Seconds *int64 `json:"seconds,omitempty"`
 }
 

@@ -20,12 +20,29 @@ package v1
 
 // StorageOSPersistentVolumeSourceApplyConfiguration represents a declarative configuration of the StorageOSPersistentVolumeSource type for use
 // with apply.
+//
+// Represents a StorageOS persistent volume resource.
 type StorageOSPersistentVolumeSourceApplyConfiguration struct {
-	VolumeName      *string                            `json:"volumeName,omitempty"`
-	VolumeNamespace *string                            `json:"volumeNamespace,omitempty"`
-	FSType          *string                            `json:"fsType,omitempty"`
-	ReadOnly        *bool                              `json:"readOnly,omitempty"`
-	SecretRef       *ObjectReferenceApplyConfiguration `json:"secretRef,omitempty"`
+	// volumeName is the human-readable name of the StorageOS volume.  Volume
+	// names are only unique within a namespace.
+	VolumeName *string `json:"volumeName,omitempty"`
+	// volumeNamespace specifies the scope of the volume within StorageOS.  If no
+	// namespace is specified then the Pod's namespace will be used.  This allows the
+	// Kubernetes name scoping to be mirrored within StorageOS for tighter integration.
+	// Set VolumeName to any name to override the default behaviour.
+	// Set to "default" if you are not using namespaces within StorageOS.
+	// Namespaces that do not pre-exist within StorageOS will be created.
+	VolumeNamespace *string `json:"volumeNamespace,omitempty"`
+	// fsType is the filesystem type to mount.
+	// Must be a filesystem type supported by the host operating system.
+	// Ex. "ext4", "xfs", "ntfs". Implicitly inferred to be "ext4" if unspecified.
+	FSType *string `json:"fsType,omitempty"`
+	// readOnly defaults to false (read/write). ReadOnly here will force
+	// the ReadOnly setting in VolumeMounts.
+	ReadOnly *bool `json:"readOnly,omitempty"`
+	// secretRef specifies the secret to use for obtaining the StorageOS API
+	// credentials.  If not specified, default values will be attempted.
+	SecretRef *ObjectReferenceApplyConfiguration `json:"secretRef,omitempty"`
 }
 
 // StorageOSPersistentVolumeSourceApplyConfiguration constructs a declarative configuration of the StorageOSPersistentVolumeSource type for use with

@@ -20,8 +20,14 @@ package v1
 
 // TopologySelectorLabelRequirementApplyConfiguration represents a declarative configuration of the TopologySelectorLabelRequirement type for use
 // with apply.
+//
+// A topology selector requirement is a selector that matches given label.
+// This is an alpha feature and may change in the future.
 type TopologySelectorLabelRequirementApplyConfiguration struct {
-	Key    *string  `json:"key,omitempty"`
+	// The label key that the selector applies to.
+	Key *string `json:"key,omitempty"`
+	// An array of string values. One value must match the label to be selected.
+	// Each entry in Values is ORed.
 	Values []string `json:"values,omitempty"`
 }
 

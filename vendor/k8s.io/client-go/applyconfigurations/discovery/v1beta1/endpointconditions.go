@@ -20,9 +20,23 @@ package v1beta1
 
 // EndpointConditionsApplyConfiguration represents a declarative configuration of the EndpointConditions type for use
 // with apply.
+//
+// EndpointConditions represents the current condition of an endpoint.
 type EndpointConditionsApplyConfiguration struct {
-	Ready       *bool `json:"ready,omitempty"`
-	Serving     *bool `json:"serving,omitempty"`
+	// ready indicates that this endpoint is prepared to receive traffic,
+	// according to whatever system is managing the endpoint. A nil value
+	// indicates an unknown state. In most cases consumers should interpret this
+	// unknown state as ready. For compatibility reasons, ready should never be
+	// "true" for terminating endpoints.
+	Ready *bool `json:"ready,omitempty"`
+	// serving is identical to ready except that it is set regardless of the
+	// terminating state of endpoints. This condition should be set to true for
+	// a ready endpoint that is terminating. If nil, consumers should defer to
+	// the ready condition.
+	Serving *bool `json:"serving,omitempty"`
+	// terminating indicates that this endpoint is terminating. A nil value
+	// indicates an unknown state. Consumers should interpret this unknown state
+	// to mean that the endpoint is not terminating.
 	Terminating *bool `json:"terminating,omitempty"`
 }
 

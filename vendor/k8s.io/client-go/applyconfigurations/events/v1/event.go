@@ -30,23 +30,57 @@ import (
 
 // EventApplyConfiguration represents a declarative configuration of the Event type for use
 // with apply.
+//
+// Event is a report of an event somewhere in the cluster. It generally denotes some state change in the system.
+// Events have a limited retention time and triggers and messages may evolve
+// with time.  Event consumers should not rely on the timing of an event
+// with a given Reason reflecting a consistent underlying trigger, or the
+// continued existence of events with that Reason.  Events should be
+// treated as informative, best-effort, supplemental data.
 type EventApplyConfiguration struct {
-	metav1.TypeMetaApplyConfiguration    `json:",inline"`
+	metav1.TypeMetaApplyConfiguration `json:""`
+	// metadata is the standard object's metadata.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#metadata
 	*metav1.ObjectMetaApplyConfiguration `json:"metadata,omitempty"`
-	EventTime                            *apismetav1.MicroTime                     `json:"eventTime,omitempty"`
-	Series                               *EventSeriesApplyConfiguration            `json:"series,omitempty"`
-	ReportingController                  *string                                   `json:"reportingController,omitempty"`
-	ReportingInstance                    *string                                   `json:"reportingInstance,omitempty"`
-	Action                               *string                                   `json:"action,omitempty"`
-	Reason                               *string                                   `json:"reason,omitempty"`
-	Regarding                            *corev1.ObjectReferenceApplyConfiguration `json:"regarding,omitempty"`
-	Related                              *corev1.ObjectReferenceApplyConfiguration `json:"related,omitempty"`
-	Note                                 *string                                   `json:"note,omitempty"`
-	Type                                 *string                                   `json:"type,omitempty"`
-	DeprecatedSource                     *corev1.EventSourceApplyConfiguration     `json:"deprecatedSource,omitempty"`
-	DeprecatedFirstTimestamp             *apismetav1.Time                          `json:"deprecatedFirstTimestamp,omitempty"`
-	DeprecatedLastTimestamp              *apismetav1.Time                          `json:"deprecatedLastTimestamp,omitempty"`
-	DeprecatedCount                      *int32                                    `json:"deprecatedCount,omitempty"`
+	// eventTime is the time when this Event was first observed. It is required.
+	EventTime *apismetav1.MicroTime `json:"eventTime,omitempty"`
+	// series is data about the Event series this event represents or nil if it's a singleton Event.
+	Series *EventSeriesApplyConfiguration `json:"series,omitempty"`
+	// reportingController is the name of the controller that emitted this Event, e.g. `kubernetes.io/kubelet`.
+	// This field cannot be empty for new Events.
+	ReportingController *string `json:"reportingController,omitempty"`
+	// reportingInstance is the ID of the controller instance, e.g. `kubelet-xyzf`.
+	// This field cannot be empty for new Events and it can have at most 128 characters.
+	ReportingInstance *string `json:"reportingInstance,omitempty"`
+	// action is what action was taken/failed regarding to the regarding object. It is machine-readable.
+	// This field cannot be empty for new Events and it can have at most 128 characters.
+	Action *string `json:"action,omitempty"`
+	// reason is why the action was taken. It is human-readable.
+	// This field cannot be empty for new Events and it can have at most 128 characters.
+	Reason *string `json:"reason,omitempty"`
+	// regarding contains the object this Event is about. In most cases it's an Object reporting controller
+	// implements, e.g. ReplicaSetController implements ReplicaSets and this event is emitted because
+	// it acts on some changes in a ReplicaSet object.
+	Regarding *corev1.ObjectReferenceApplyConfiguration `json:"regarding,omitempty"`
+	// related is the optional secondary object for more complex actions. E.g. when regarding object triggers
+	// a creation or deletion of related object.
+	Related *corev1.ObjectReferenceApplyConfiguration `json:"related,omitempty"`
+	// note is a human-readable description of the status of this operation.
+	// Maximal length of the note is 1kB, but libraries should be prepared to
+	// handle values up to 64kB.
+	Note *string `json:"note,omitempty"`
+	// type is the type of this event (Normal, Warning), new types could be added in the future.
+	// It is machine-readable.
+	// This field cannot be empty for new Events.
+	Type *string `json:"type,omitempty"`
+	// deprecatedSource is the deprecated field assuring backward compatibility with core.v1 Event type.
+	DeprecatedSource *corev1.EventSourceApplyConfiguration `json:"deprecatedSource,omitempty"`
+	// deprecatedFirstTimestamp is the deprecated field assuring backward compatibility with core.v1 Event type.
+	DeprecatedFirstTimestamp *apismetav1.Time `json:"deprecatedFirstTimestamp,omitempty"`
+	// deprecatedLastTimestamp is the deprecated field assuring backward compatibility with core.v1 Event type.
+	DeprecatedLastTimestamp *apismetav1.Time `json:"deprecatedLastTimestamp,omitempty"`
+	// deprecatedCount is the deprecated field assuring backward compatibility with core.v1 Event type.
+	DeprecatedCount *int32 `json:"deprecatedCount,omitempty"`
 }
 
 // Event constructs a declarative configuration of the Event type for use with
@@ -60,29 +94,14 @@ func Event(name, namespace string) *EventApplyConfiguration {
 	return b
 }
 
-// ExtractEvent extracts the applied configuration owned by fieldManager from
-// event. If no managedFields are found in event for fieldManager, a
-// EventApplyConfiguration is returned with only the Name, Namespace (if applicable),
-// APIVersion and Kind populated. It is possible that no managed fields were found for because other
-// field managers have taken ownership of all the fields previously owned by fieldManager, or because
-// the fieldManager never owned fields any fields.
+// ExtractEventFrom extracts the applied configuration owned by fieldManager from
+// event for the specified subresource. Pass an empty string for subresource to extract
+// the main resource. Common subresources include "status", "scale", etc.
 // event must be a unmodified Event API object that was retrieved from the Kubernetes API.
-// ExtractEvent provides a way to perform a extract/modify-in-place/apply workflow.
+// ExtractEventFrom provides a way to perform a extract/modify-in-place/apply workflow.
 // Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
 // applied if another fieldManager has updated or force applied any of the previously applied fields.
-// Experimental!
-func ExtractEvent(event *eventsv1.Event, fieldManager string) (*EventApplyConfiguration, error) {
-	return extractEvent(event, fieldManager, "")
-}
-
-// ExtractEventStatus is the same as ExtractEvent except
-// that it extracts the status subresource applied configuration.
-// Experimental!
-func ExtractEventStatus(event *eventsv1.Event, fieldManager string) (*EventApplyConfiguration, error) {
-	return extractEvent(event, fieldManager, "status")
-}
-
-func extractEvent(event *eventsv1.Event, fieldManager string, subresource string) (*EventApplyConfiguration, error) {
+func ExtractEventFrom(event *eventsv1.Event, fieldManager string, subresource string) (*EventApplyConfiguration, error) {
 	b := &EventApplyConfiguration{}
 	err := managedfields.ExtractInto(event, internal.Parser().Type("io.k8s.api.events.v1.Event"), fieldManager, b, subresource)
 	if err != nil {
@@ -95,6 +114,21 @@ func extractEvent(event *eventsv1.Event, fieldManager string, subresource string
 	b.WithAPIVersion("events.k8s.io/v1")
 	return b, nil
 }
+
+// ExtractEvent extracts the applied configuration owned by fieldManager from
+// event. If no managedFields are found in event for fieldManager, a
+// EventApplyConfiguration is returned with only the Name, Namespace (if applicable),
+// APIVersion and Kind populated. It is possible that no managed fields were found for because other
+// field managers have taken ownership of all the fields previously owned by fieldManager, or because
+// the fieldManager never owned fields any fields.
+// event must be a unmodified Event API object that was retrieved from the Kubernetes API.
+// ExtractEvent provides a way to perform a extract/modify-in-place/apply workflow.
+// Note that an extracted apply configuration will contain fewer fields than what the fieldManager previously
+// applied if another fieldManager has updated or force applied any of the previously applied fields.
+func ExtractEvent(event *eventsv1.Event, fieldManager string) (*EventApplyConfiguration, error) {
+	return ExtractEventFrom(event, fieldManager, "")
+}
+
 func (b EventApplyConfiguration) IsApplyConfiguration() {}
 
 // WithKind sets the Kind field in the declarative configuration to the given value

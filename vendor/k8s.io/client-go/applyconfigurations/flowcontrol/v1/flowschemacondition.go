@@ -25,12 +25,21 @@ import (
 
 // FlowSchemaConditionApplyConfiguration represents a declarative configuration of the FlowSchemaCondition type for use
 // with apply.
+//
+// FlowSchemaCondition describes conditions for a FlowSchema.
 type FlowSchemaConditionApplyConfiguration struct {
-	Type               *flowcontrolv1.FlowSchemaConditionType `json:"type,omitempty"`
-	Status             *flowcontrolv1.ConditionStatus         `json:"status,omitempty"`
-	LastTransitionTime *metav1.Time                           `json:"lastTransitionTime,omitempty"`
-	Reason             *string                                `json:"reason,omitempty"`
-	Message            *string                                `json:"message,omitempty"`
+	// `type` is the type of the condition.
+	// Required.
+	Type *flowcontrolv1.FlowSchemaConditionType `json:"type,omitempty"`
+	// `status` is the status of the condition.
+	// Should be specified and set to one of True, False, Unknown.
+	Status *flowcontrolv1.ConditionStatus `json:"status,omitempty"`
+	// `lastTransitionTime` is the last time the condition transitioned from one status to another.
+	LastTransitionTime *metav1.Time `json:"lastTransitionTime,omitempty"`
+	// `reason` is a unique, one-word, CamelCase reason for the condition's last transition.
+	Reason *string `json:"reason,omitempty"`
+	// `message` is a human-readable message indicating details about last transition.
+	Message *string `json:"message,omitempty"`
 }
 
 // FlowSchemaConditionApplyConfiguration constructs a declarative configuration of the FlowSchemaCondition type for use with

@@ -20,7 +20,10 @@ package v1
 
 // FlowSchemaStatusApplyConfiguration represents a declarative configuration of the FlowSchemaStatus type for use
 // with apply.
+//
+// FlowSchemaStatus represents the current state of a FlowSchema.
 type FlowSchemaStatusApplyConfiguration struct {
+	// `conditions` is a list of the current states of FlowSchema.
 	Conditions []FlowSchemaConditionApplyConfiguration `json:"conditions,omitempty"`
 }
 

@@ -20,7 +20,13 @@ package v1beta2
 
 // GroupSubjectApplyConfiguration represents a declarative configuration of the GroupSubject type for use
 // with apply.
+//
+// GroupSubject holds detailed information for group-kind subject.
 type GroupSubjectApplyConfiguration struct {
+	// name is the user group that matches, or "*" to match all user groups.
+	// See https://github.com/kubernetes/apiserver/blob/master/pkg/authentication/user/user.go for some
+	// well-known group names.
+	// Required.
 	Name *string `json:"name,omitempty"`
 }
 

@@ -24,10 +24,18 @@ import (
 
 // SubjectApplyConfiguration represents a declarative configuration of the Subject type for use
 // with apply.
+//
+// Subject matches the originator of a request, as identified by the request authentication system. There are three
+// ways of matching an originator; by user, group, or service account.
 type SubjectApplyConfiguration struct {
-	Kind           *flowcontrolv1beta2.SubjectKind          `json:"kind,omitempty"`
-	User           *UserSubjectApplyConfiguration           `json:"user,omitempty"`
-	Group          *GroupSubjectApplyConfiguration          `json:"group,omitempty"`
+	// `kind` indicates which one of the other fields is non-empty.
+	// Required
+	Kind *flowcontrolv1beta2.SubjectKind `json:"kind,omitempty"`
+	// `user` matches based on username.
+	User *UserSubjectApplyConfiguration `json:"user,omitempty"`
+	// `group` matches based on user group name.
+	Group *GroupSubjectApplyConfiguration `json:"group,omitempty"`
+	// `serviceAccount` matches ServiceAccounts.
 	ServiceAccount *ServiceAccountSubjectApplyConfiguration `json:"serviceAccount,omitempty"`
 }
 

@@ -24,10 +24,20 @@ import (
 
 // LabelSelectorRequirementApplyConfiguration represents a declarative configuration of the LabelSelectorRequirement type for use
 // with apply.
+//
+// A label selector requirement is a selector that contains values, a key, and an operator that
+// relates the key and values.
 type LabelSelectorRequirementApplyConfiguration struct {
-	Key      *string                       `json:"key,omitempty"`
+	// key is the label key that the selector applies to.
+	Key *string `json:"key,omitempty"`
+	// operator represents a key's relationship to a set of values.
+	// Valid operators are In, NotIn, Exists and DoesNotExist.
 	Operator *metav1.LabelSelectorOperator `json:"operator,omitempty"`
-	Values   []string                      `json:"values,omitempty"`
+	// values is an array of string values. If the operator is In or NotIn,
+	// the values array must be non-empty. If the operator is Exists or DoesNotExist,
+	// the values array must be empty. This array is replaced during a strategic
+	// merge patch.
+	Values []string `json:"values,omitempty"`
 }
 
 // LabelSelectorRequirementApplyConfiguration constructs a declarative configuration of the LabelSelectorRequirement type for use with

@@ -24,13 +24,33 @@ import (
 
 // OwnerReferenceApplyConfiguration represents a declarative configuration of the OwnerReference type for use
 // with apply.
+//
+// OwnerReference contains enough information to let you identify an owning
+// object. An owning object must be in the same namespace as the dependent, or
+// be cluster-scoped, so there is no namespace field.
 type OwnerReferenceApplyConfiguration struct {
-	APIVersion         *string    `json:"apiVersion,omitempty"`
-	Kind               *string    `json:"kind,omitempty"`
-	Name               *string    `json:"name,omitempty"`
-	UID                *types.UID `json:"uid,omitempty"`
-	Controller         *bool      `json:"controller,omitempty"`
-	BlockOwnerDeletion *bool      `json:"blockOwnerDeletion,omitempty"`
+	// API version of the referent.
+	APIVersion *string `json:"apiVersion,omitempty"`
+	// Kind of the referent.
+	// More info: https://git.k8s.io/community/contributors/devel/sig-architecture/api-conventions.md#types-kinds
+	Kind *string `json:"kind,omitempty"`
+	// Name of the referent.
+	// More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#names
+	Name *string `json:"name,omitempty"`
+	// UID of the referent.
+	// More info: https://kubernetes.io/docs/concepts/overview/working-with-objects/names#uids
+	UID *types.UID `json:"uid,omitempty"`
+	// If true, this reference points to the managing controller.
+	Controller *bool `json:"controller,omitempty"`
+	// If true, AND if the owner has the "foregroundDeletion" finalizer, then
+	// the owner cannot be deleted from the key-value store until this
+	// reference is removed.
+	// See https://kubernetes.io/docs/concepts/architecture/garbage-collection/#foreground-deletion
+	// for how the garbage collector interacts with this field and enforces the foreground deletion.
+	// Defaults to false.
+	// To set this field, a user needs "delete" permission of the owner,
+	// otherwise 422 (Unprocessable Entity) will be returned.
+	BlockOwnerDeletion *bool `json:"blockOwnerDeletion,omitempty"`
 }
 
 // OwnerReferenceApplyConfiguration constructs a declarative configuration of the OwnerReference type for use with

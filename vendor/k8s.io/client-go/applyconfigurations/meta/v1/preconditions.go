@@ -24,9 +24,13 @@ import (
 
 // PreconditionsApplyConfiguration represents a declarative configuration of the Preconditions type for use
 // with apply.
+//
+// Preconditions must be fulfilled before an operation (update, delete, etc.) is carried out.
 type PreconditionsApplyConfiguration struct {
-	UID             *types.UID `json:"uid,omitempty"`
-	ResourceVersion *string    `json:"resourceVersion,omitempty"`
+	// Specifies the target UID.
+	UID *types.UID `json:"uid,omitempty"`
+	// Specifies the target ResourceVersion
+	ResourceVersion *string `json:"resourceVersion,omitempty"`
 }
 
 // PreconditionsApplyConfiguration constructs a declarative configuration of the Preconditions type for use with

@@ -20,7 +20,11 @@ package v1
 
 // IPAddressSpecApplyConfiguration represents a declarative configuration of the IPAddressSpec type for use
 // with apply.
+//
+// IPAddressSpec describe the attributes in an IP Address.
 type IPAddressSpecApplyConfiguration struct {
+	// parentRef references the resource that an IPAddress is attached to.
+	// An IPAddress must reference a parent object.
 	ParentRef *ParentReferenceApplyConfiguration `json:"parentRef,omitempty"`
 }
 

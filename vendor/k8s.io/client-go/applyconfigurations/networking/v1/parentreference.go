@@ -20,11 +20,17 @@ package v1
 
 // ParentReferenceApplyConfiguration represents a declarative configuration of the ParentReference type for use
 // with apply.
+//
+// ParentReference describes a reference to a parent object.
 type ParentReferenceApplyConfiguration struct {
-	Group     *string `json:"group,omitempty"`
-	Resource  *string `json:"resource,omitempty"`
+	// group is the group of the object being referenced.
+	Group *string `json:"group,omitempty"`
+	// resource is the resource of the object being referenced.
+	Resource *string `json:"resource,omitempty"`
+	// namespace is the namespace of the object being referenced.
 	Namespace *string `json:"namespace,omitempty"`
-	Name      *string `json:"name,omitempty"`
+	// name is the name of the object being referenced.
+	Name *string `json:"name,omitempty"`
 }
 
 // ParentReferenceApplyConfiguration constructs a declarative configuration of the ParentReference type for use with

@@ -24,9 +24,20 @@ import (
 
 // SchedulingApplyConfiguration represents a declarative configuration of the Scheduling type for use
 // with apply.
+//
+// Scheduling specifies the scheduling constraints for nodes supporting a
+// RuntimeClass.
 type SchedulingApplyConfiguration struct {
-	NodeSelector map[string]string                     `json:"nodeSelector,omitempty"`
-	Tolerations  []corev1.TolerationApplyConfiguration `json:"tolerations,omitempty"`
+	// nodeSelector lists labels that must be present on nodes that support this
+	// RuntimeClass. Pods using this RuntimeClass can only be scheduled to a
+	// node matched by this selector. The RuntimeClass nodeSelector is merged
+	// with a pod's existing nodeSelector. Any conflicts will cause the pod to
+	// be rejected in admission.
+	NodeSelector map[string]string `json:"nodeSelector,omitempty"`
+	// tolerations are appended (excluding duplicates) to pods running with this
+	// RuntimeClass during admission, effectively unioning the set of nodes
+	// tolerated by the pod and the RuntimeClass.
+	Tolerations []corev1.TolerationApplyConfiguration `json:"tolerations,omitempty"`
 }
 
 // SchedulingApplyConfiguration constructs a declarative configuration of the Scheduling type for use with

@@ -20,10 +20,15 @@ package v1alpha1
 
 // RoleRefApplyConfiguration represents a declarative configuration of the RoleRef type for use
 // with apply.
+//
+// RoleRef contains information that points to the role being used
 type RoleRefApplyConfiguration struct {
+	// apiGroup is the group for the resource being referenced
 	APIGroup *string `json:"apiGroup,omitempty"`
-	Kind     *string `json:"kind,omitempty"`
-	Name     *string `json:"name,omitempty"`
+	// kind is the type of resource being referenced
+	Kind *string `json:"kind,omitempty"`
+	// name is the name of resource being referenced
+	Name *string `json:"name,omitempty"`
 }
 
 // RoleRefApplyConfiguration constructs a declarative configuration of the RoleRef type for use with

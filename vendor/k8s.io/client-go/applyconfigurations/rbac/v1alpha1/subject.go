@@ -20,11 +20,22 @@ package v1alpha1
 
 // SubjectApplyConfiguration represents a declarative configuration of the Subject type for use
 // with apply.
+//
+// Subject contains a reference to the object or user identities a role binding applies to.  This can either hold a direct API object reference,
+// or a value for non-objects such as user and group names.
 type SubjectApplyConfiguration struct {
-	Kind       *string `json:"kind,omitempty"`
+	// kind of object being referenced. Values defined by this API group are "User", "Group", and "ServiceAccount".
+	// If the Authorizer does not recognized the kind value, the Authorizer should report an error.
+	Kind *string `json:"kind,omitempty"`
+	// apiVersion holds the API group and version of the referenced subject.
+	// Defaults to "v1" for ServiceAccount subjects.
+	// Defaults to "rbac.authorization.k8s.io/v1alpha1" for User and Group subjects.
 	APIVersion *string `json:"apiVersion,omitempty"`
-	Name       *string `json:"name,omitempty"`
-	Namespace  *string `json:"namespace,omitempty"`
+	// name of the object being referenced.
+	Name *string `json:"name,omitempty"`
+	// namespace of the referenced object.  If the object kind is non-namespace, such as "User" or "Group", and this value is not empty
+	// the Authorizer should report an error.
+	Namespace *string `json:"namespace,omitempty"`
 }
 
 // SubjectApplyConfiguration constructs a declarative configuration of the Subject type for use with

@@ -20,10 +20,19 @@ package v1
 
 // DeviceClaimApplyConfiguration represents a declarative configuration of the DeviceClaim type for use
 // with apply.
+//
+// DeviceClaim defines how to request devices with a ResourceClaim.
 type DeviceClaimApplyConfiguration struct {
-	Requests    []DeviceRequestApplyConfiguration            `json:"requests,omitempty"`
-	Constraints []DeviceConstraintApplyConfiguration         `json:"constraints,omitempty"`
-	Config      []DeviceClaimConfigurationApplyConfiguration `json:"config,omitempty"`
+	// Requests represent individual requests for distinct devices which
+	// must all be satisfied. If empty, nothing needs to be allocated.
+	Requests []DeviceRequestApplyConfiguration `json:"requests,omitempty"`
+	// These constraints must be satisfied by the set of devices that get
+	// allocated for the claim.
+	Constraints []DeviceConstraintApplyConfiguration `json:"constraints,omitempty"`
+	// This field holds configuration for multiple potential drivers which
+	// could satisfy requests in this claim. It is ignored while allocating
+	// the claim.
+	Config []DeviceClaimConfigurationApplyConfiguration `json:"config,omitempty"`
 }
 
 // DeviceClaimApplyConfiguration constructs a declarative configuration of the DeviceClaim type for use with

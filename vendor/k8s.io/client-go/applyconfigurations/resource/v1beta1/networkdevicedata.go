@@ -20,10 +20,29 @@ package v1beta1
 
 // NetworkDeviceDataApplyConfiguration represents a declarative configuration of the NetworkDeviceData type for use
 // with apply.
+//
+// NetworkDeviceData provides network-related details for the allocated device.
+// This information may be filled by drivers or other components to configure
+// or identify the device within a network context.
 type NetworkDeviceDataApplyConfiguration struct {
-	InterfaceName   *string  `json:"interfaceName,omitempty"`
-	IPs             []string `json:"ips,omitempty"`
-	HardwareAddress *string  `json:"hardwareAddress,omitempty"`
+	// InterfaceName specifies the name of the network interface associated with
+	// the allocated device. This might be the name of a physical or virtual
+	// network interface being configured in the pod.
+	//
+	// Must not be longer than 256 bytes.
+	InterfaceName *string `json:"interfaceName,omitempty"`
+	// IPs lists the network addresses assigned to the device's network interface.
+	// This can include both IPv4 and IPv6 addresses.
+	// The IPs are in the CIDR notation, which includes both the address and the
+	// associated subnet mask.
+	// e.g.: "192.0.2.5/24" for IPv4 and "2001:db8::5/64" for IPv6.
+	//
+	// Must not contain more than 16 entries.
+	IPs []string `json:"ips,omitempty"`
+	// HardwareAddress represents the hardware address (e.g. MAC Address) of the device's network interface.
+	//
+	// Must not be longer than 128 bytes.
+	HardwareAddress *string `json:"hardwareAddress,omitempty"`
 }
 
 // NetworkDeviceDataApplyConfiguration constructs a declarative configuration of the NetworkDeviceData type for use with

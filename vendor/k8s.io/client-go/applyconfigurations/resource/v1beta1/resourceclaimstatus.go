@@ -20,10 +20,36 @@ package v1beta1
 
 // ResourceClaimStatusApplyConfiguration represents a declarative configuration of the ResourceClaimStatus type for use
 // with apply.
+//
+// ResourceClaimStatus tracks whether the resource has been allocated and what
+// the result of that was.
 type ResourceClaimStatusApplyConfiguration struct {
-	Allocation  *AllocationResultApplyConfiguration                `json:"allocation,omitempty"`
+	// Allocation is set once the claim has been allocated successfully.
+	Allocation *AllocationResultApplyConfiguration `json:"allocation,omitempty"`
+	// ReservedFor indicates which entities are currently allowed to use
+	// the claim. A Pod which references a ResourceClaim which is not
+	// reserved for that Pod will not be started. A claim that is in
+	// use or might be in use because it has been reserved must not get
+	// deallocated.
+	//
+	// In a cluster with multiple scheduler instances, two pods might get
+	// scheduled concurrently by different schedulers. When they reference
+	// the same ResourceClaim which already has reached its maximum number
+	// of consumers, only one pod can be scheduled.
+	//
+	// Both schedulers try to add their pod to the claim.status.reservedFor
+	// field, but only the update that reaches the API server first gets
+	// stored. The other one fails with an error and the scheduler
+	// which issued it knows that it must put the pod back into the queue,
+	// waiting for the ResourceClaim to become usable again.
+	//
+	// There can be at most 256 such reservations. This may get increased in
+	// the future, but not reduced.
 	ReservedFor []ResourceClaimConsumerReferenceApplyConfiguration `json:"reservedFor,omitempty"`
-	Devices     []AllocatedDeviceStatusApplyConfiguration          `json:"devices,omitempty"`
+	// Devices contains the status of each device allocated for this
+	// claim, as reported by the driver. This can include driver-specific
+	// information. Entries are owned by their respective drivers.
+	Devices []AllocatedDeviceStatusApplyConfiguration `json:"devices,omitempty"`
 }
 
 // ResourceClaimStatusApplyConfiguration constructs a declarative configuration of the ResourceClaimStatus type for use with

@@ -20,8 +20,23 @@ package v1beta2
 
 // CounterSetApplyConfiguration represents a declarative configuration of the CounterSet type for use
 // with apply.
+//
+// CounterSet defines a named set of counters
+// that are available to be used by devices defined in the
+// ResourcePool.
+//
+// The counters are not allocatable by themselves, but
+// can be referenced by devices. When a device is allocated,
+// the portion of counters it uses will no longer be available for use
+// by other devices.
 type CounterSetApplyConfiguration struct {
-	Name     *string                              `json:"name,omitempty"`
+	// Name defines the name of the counter set.
+	// It must be a DNS label.
+	Name *string `json:"name,omitempty"`
+	// Counters defines the set of counters for this CounterSet
+	// The name of each counter must be unique in that set and must be a DNS label.
+	//
+	// The maximum number of counters is 32.
 	Counters map[string]CounterApplyConfiguration `json:"counters,omitempty"`
 }
 

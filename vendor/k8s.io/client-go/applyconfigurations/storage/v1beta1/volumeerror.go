@@ -24,10 +24,19 @@ import (
 
 // VolumeErrorApplyConfiguration represents a declarative configuration of the VolumeError type for use
 // with apply.
+//
+// VolumeError captures an error encountered during a volume operation.
 type VolumeErrorApplyConfiguration struct {
-	Time      *v1.Time `json:"time,omitempty"`
-	Message   *string  `json:"message,omitempty"`
-	ErrorCode *int32   `json:"errorCode,omitempty"`
+	// time represents the time the error was encountered.
+	Time *v1.Time `json:"time,omitempty"`
+	// message represents the error encountered during Attach or Detach operation.
+	// This string may be logged, so it should not contain sensitive
+	// information.
+	Message *string `json:"message,omitempty"`
+	// errorCode is a numeric gRPC code representing the error encountered during Attach or Detach operations.
+	//
+	// This is an optional, beta field that requires the MutableCSINodeAllocatableCount feature gate being enabled to be set.
+	ErrorCode *int32 `json:"errorCode,omitempty"`
 }
 
 // VolumeErrorApplyConfiguration constructs a declarative configuration of the VolumeError type for use with

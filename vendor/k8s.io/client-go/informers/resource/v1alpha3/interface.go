@@ -25,7 +25,9 @@ import (
 // Interface provides access to all the informers in this group version.
 type Interface interface {
 	// DeviceTaintRules returns a DeviceTaintRuleInformer.
-	DeviceTaintRules() DeviceTaintRuleInformer
+	DeviceTaintRules() TypedDeviceTaintRuleInformer
+	// ResourcePoolStatusRequests returns a ResourcePoolStatusRequestInformer.
+	ResourcePoolStatusRequests() TypedResourcePoolStatusRequestInformer
 }
 
 type version struct {
@@ -39,7 +41,12 @@ func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakList
 	return &version{factory: f, namespace: namespace, tweakListOptions: tweakListOptions}
 }
 
-// DeviceTaintRules returns a DeviceTaintRuleInformer.
-func (v *version) DeviceTaintRules() DeviceTaintRuleInformer {
+// DeviceTaintRules returns a TypedDeviceTaintRuleInformer.
+func (v *version) DeviceTaintRules() TypedDeviceTaintRuleInformer {
 	return &deviceTaintRuleInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
+}
+
+// ResourcePoolStatusRequests returns a TypedResourcePoolStatusRequestInformer.
+func (v *version) ResourcePoolStatusRequests() TypedResourcePoolStatusRequestInformer {
+	return &resourcePoolStatusRequestInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
 }

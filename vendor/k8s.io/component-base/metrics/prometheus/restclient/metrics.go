@@ -165,6 +165,17 @@ var (
 		[]string{"code", "call_status"},
 	)
 
+	execPluginPolicyCalls = k8smetrics.NewCounterVec(
+		&k8smetrics.CounterOpts{
+			StabilityLevel: k8smetrics.ALPHA,
+			Name:           "rest_client_exec_plugin_policy_call_total",
+			Help: "Number of comparisons of an exec plugin to the plugin policy " +
+				"and allowlist (if any), partitioned by whether or not the policy " +
+				"permits the plugin",
+		},
+		[]string{"allowed", "denied"},
+	)
+
 	transportCacheEntries = k8smetrics.NewGauge(
 		&k8smetrics.GaugeOpts{
 			Name:           "rest_client_transport_cache_entries",
@@ -178,38 +189,77 @@ var (
 			Name:           "rest_client_transport_create_calls_total",
 			StabilityLevel: k8smetrics.ALPHA,
 			Help: "Number of calls to get a new transport, partitioned by the result of the operation " +
-				"hit: obtained from the cache, miss: created and added to the cache, uncacheable: created and not cached",
+				"hit: obtained from the cache, miss: created and added to the cache, miss-gc: recreated and added back to the cache after being garbage collected, uncacheable: created and not cached",
+		},
+		[]string{"result"},
+	)
+
+	transportCAReloads = k8smetrics.NewCounterVec(
+		&k8smetrics.CounterOpts{
+			Name:           "rest_client_transport_ca_reload_total",
+			StabilityLevel: k8smetrics.ALPHA,
+			Help:           "Number of times a CA reload is attempted, partitioned by the result and reason for the reload attempt",
+		},
+		[]string{"result", "reason"},
+	)
+
+	transportCertRotationGCCalls = k8smetrics.NewCounter(
+		&k8smetrics.CounterOpts{
+			Name:           "rest_client_transport_cert_rotation_gc_calls_total",
+			StabilityLevel: k8smetrics.ALPHA,
+			Help:           "Number of times a cert rotation goroutine cancel func is called via GC cleanup of the associated transport",
+		},
+	)
+
+	transportCacheGCCalls = k8smetrics.NewCounterVec(
+		&k8smetrics.CounterOpts{
+			Name:           "rest_client_transport_cache_gc_calls_total",
+			StabilityLevel: k8smetrics.ALPHA,
+			Help:           "Number of times a GC cleanup attempts to delete a transport cache entry, partitioned by the result: deleted, skipped",
 		},
 		[]string{"result"},
 	)
 )
 
+// init installs the adapter pointers (RequestLatency,
+// ClientCertExpiry, etc.) into client-go/tools/metrics and supplies
+// a RegisterFn callback that performs the legacyregistry.MustRegister calls.
+// The callback fires from metrics.EnsureRegistered which rest.RESTClientForConfigAndClient
+// invokes at first rest client construction.
 func init() {
-
-	legacyregistry.MustRegister(requestLatency)
-	legacyregistry.MustRegister(requestSize)
-	legacyregistry.MustRegister(responseSize)
-	legacyregistry.MustRegister(rateLimiterLatency)
-	legacyregistry.MustRegister(requestResult)
-	legacyregistry.MustRegister(requestRetry)
-	legacyregistry.RawMustRegister(execPluginCertTTL)
-	legacyregistry.MustRegister(execPluginCertRotation)
-	legacyregistry.MustRegister(execPluginCalls)
-	legacyregistry.MustRegister(transportCacheEntries)
-	legacyregistry.MustRegister(transportCacheCalls)
 	metrics.Register(metrics.RegisterOpts{
-		ClientCertExpiry:      execPluginCertTTLAdapter,
-		ClientCertRotationAge: &rotationAdapter{m: execPluginCertRotation},
-		RequestLatency:        &latencyAdapter{m: requestLatency},
-		ResolverLatency:       &resolverLatencyAdapter{m: resolverLatency},
-		RequestSize:           &sizeAdapter{m: requestSize},
-		ResponseSize:          &sizeAdapter{m: responseSize},
-		RateLimiterLatency:    &latencyAdapter{m: rateLimiterLatency},
-		RequestResult:         &resultAdapter{requestResult},
-		RequestRetry:          &retryAdapter{requestRetry},
-		ExecPluginCalls:       &callsAdapter{m: execPluginCalls},
-		TransportCacheEntries: &transportCacheAdapter{m: transportCacheEntries},
-		TransportCreateCalls:  &transportCacheCallsAdapter{m: transportCacheCalls},
+		ClientCertExpiry:             execPluginCertTTLAdapter,
+		ClientCertRotationAge:        &rotationAdapter{m: execPluginCertRotation},
+		RequestLatency:               &latencyAdapter{m: requestLatency},
+		ResolverLatency:              &resolverLatencyAdapter{m: resolverLatency},
+		RequestSize:                  &sizeAdapter{m: requestSize},
+		ResponseSize:                 &sizeAdapter{m: responseSize},
+		RateLimiterLatency:           &latencyAdapter{m: rateLimiterLatency},
+		RequestResult:                &resultAdapter{requestResult},
+		RequestRetry:                 &retryAdapter{requestRetry},
+		ExecPluginCalls:              &callsAdapter{m: execPluginCalls},
+		ExecPluginPolicyCalls:        &policyAdapter{m: execPluginPolicyCalls},
+		TransportCacheEntries:        &transportCacheAdapter{m: transportCacheEntries},
+		TransportCreateCalls:         &transportCacheCallsAdapter{m: transportCacheCalls},
+		TransportCAReloads:           &transportCAReloadsAdapter{m: transportCAReloads},
+		TransportCertRotationGCCalls: &transportCertRotationGCCallsAdapter{m: transportCertRotationGCCalls},
+		TransportCacheGCCalls:        &transportCacheGCCallsAdapter{m: transportCacheGCCalls},
+		RegisterFn: func() {
+			legacyregistry.MustRegister(requestLatency)
+			legacyregistry.MustRegister(requestSize)
+			legacyregistry.MustRegister(responseSize)
+			legacyregistry.MustRegister(rateLimiterLatency)
+			legacyregistry.MustRegister(requestResult)
+			legacyregistry.MustRegister(requestRetry)
+			legacyregistry.RawMustRegister(execPluginCertTTL)
+			legacyregistry.MustRegister(execPluginCertRotation)
+			legacyregistry.MustRegister(execPluginCalls)
+			legacyregistry.MustRegister(transportCacheEntries)
+			legacyregistry.MustRegister(transportCacheCalls)
+			legacyregistry.MustRegister(transportCAReloads)
+			legacyregistry.MustRegister(transportCertRotationGCCalls)
+			legacyregistry.MustRegister(transportCacheGCCalls)
+		},
 	})
 }
 
@@ -218,6 +268,7 @@ type latencyAdapter struct {
 }
 
 func (l *latencyAdapter) Observe(ctx context.Context, verb string, u url.URL, latency time.Duration) {
+	metrics.EnsureRegistered()
 	l.m.WithContext(ctx).WithLabelValues(verb, u.Host).Observe(latency.Seconds())
 }
 
@@ -226,6 +277,7 @@ type resolverLatencyAdapter struct {
 }
 
 func (l *resolverLatencyAdapter) Observe(ctx context.Context, host string, latency time.Duration) {
+	metrics.EnsureRegistered()
 	l.m.WithContext(ctx).WithLabelValues(host).Observe(latency.Seconds())
 }
 
@@ -234,6 +286,7 @@ type sizeAdapter struct {
 }
 
 func (s *sizeAdapter) Observe(ctx context.Context, verb string, host string, size float64) {
+	metrics.EnsureRegistered()
 	s.m.WithContext(ctx).WithLabelValues(verb, host).Observe(size)
 }
 
@@ -242,6 +295,7 @@ type resultAdapter struct {
 }
 
 func (r *resultAdapter) Increment(ctx context.Context, code, method, host string) {
+	metrics.EnsureRegistered()
 	r.m.WithContext(ctx).WithLabelValues(code, method, host).Inc()
 }
 
@@ -250,6 +304,7 @@ type expiryToTTLAdapter struct {
 }
 
 func (e *expiryToTTLAdapter) Set(expiry *time.Time) {
+	metrics.EnsureRegistered()
 	e.e = expiry
 }
 
@@ -258,6 +313,7 @@ type rotationAdapter struct {
 }
 
 func (r *rotationAdapter) Observe(d time.Duration) {
+	metrics.EnsureRegistered()
 	r.m.Observe(d.Seconds())
 }
 
@@ -266,7 +322,17 @@ type callsAdapter struct {
 }
 
 func (r *callsAdapter) Increment(code int, callStatus string) {
+	metrics.EnsureRegistered()
 	r.m.WithLabelValues(fmt.Sprintf("%d", code), callStatus).Inc()
+}
+
+type policyAdapter struct {
+	m *k8smetrics.CounterVec
+}
+
+func (r *policyAdapter) Increment(status string) {
+	metrics.EnsureRegistered()
+	r.m.WithLabelValues(status).Inc()
 }
 
 type retryAdapter struct {
@@ -274,6 +340,7 @@ type retryAdapter struct {
 }
 
 func (r *retryAdapter) IncrementRetry(ctx context.Context, code, method, host string) {
+	metrics.EnsureRegistered()
 	r.m.WithContext(ctx).WithLabelValues(code, method, host).Inc()
 }
 
@@ -282,6 +349,7 @@ type transportCacheAdapter struct {
 }
 
 func (t *transportCacheAdapter) Observe(value int) {
+	metrics.EnsureRegistered()
 	t.m.Set(float64(value))
 }
 
@@ -290,5 +358,33 @@ type transportCacheCallsAdapter struct {
 }
 
 func (t *transportCacheCallsAdapter) Increment(result string) {
+	metrics.EnsureRegistered()
+	t.m.WithLabelValues(result).Inc()
+}
+
+type transportCAReloadsAdapter struct {
+	m *k8smetrics.CounterVec
+}
+
+func (t *transportCAReloadsAdapter) Increment(result, reason string) {
+	metrics.EnsureRegistered()
+	t.m.WithLabelValues(result, reason).Inc()
+}
+
+type transportCertRotationGCCallsAdapter struct {
+	m *k8smetrics.Counter
+}
+
+func (t *transportCertRotationGCCallsAdapter) Increment() {
+	metrics.EnsureRegistered()
+	t.m.Inc()
+}
+
+type transportCacheGCCallsAdapter struct {
+	m *k8smetrics.CounterVec
+}
+
+func (t *transportCacheGCCallsAdapter) Increment(result string) {
+	metrics.EnsureRegistered()
 	t.m.WithLabelValues(result).Inc()
 }

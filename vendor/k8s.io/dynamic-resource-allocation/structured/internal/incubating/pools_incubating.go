@@ -17,18 +17,23 @@ limitations under the License.
 package incubating
 
 import (
+	"cmp"
 	"context"
 	"fmt"
+	"slices"
+
+	"github.com/go-logr/logr"
 
 	v1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/component-helpers/scheduling/corev1/nodeaffinity"
 	draapi "k8s.io/dynamic-resource-allocation/api"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 )
 
-func nodeMatches(node *v1.Node, nodeNameToMatch string, allNodesMatch bool, nodeSelector *v1.NodeSelector) (bool, error) {
+func NodeMatches(node *v1.Node, nodeNameToMatch string, allNodesMatch bool, nodeSelector *v1.NodeSelector) (bool, error) {
 	switch {
 	case nodeNameToMatch != "":
 		return node != nil && node.Name == nodeNameToMatch, nil
@@ -51,35 +56,46 @@ func nodeMatches(node *v1.Node, nodeNameToMatch string, allNodesMatch bool, node
 // Out-dated slices are silently ignored. Pools may be incomplete (not all
 // required slices available) or invalid (for example, device names not unique).
 // Both is recorded in the result.
-func GatherPools(ctx context.Context, slices []*resourceapi.ResourceSlice, node *v1.Node, features Features) ([]*Pool, error) {
-	pools := make(map[PoolID]*Pool)
+func GatherPools(ctx context.Context, slicesForNode []*resourceapi.ResourceSlice, node *v1.Node, features Features, allSlices []*resourceapi.ResourceSlice) ([]*Pool, error) {
+	pools := make(map[PoolID][]*draapi.ResourceSlice)
 
-	for _, slice := range slices {
-		if !features.PartitionableDevices && slice.Spec.PerDeviceNodeSelection != nil {
+	for _, slice := range slicesForNode {
+		if !features.PartitionableDevices && (slice.Spec.PerDeviceNodeSelection != nil || len(slice.Spec.SharedCounters) > 0) {
 			continue
 		}
 
+		// While the DRADeviceCompatibilityGroups feature is disabled, this
+		// allocator cannot validate co-allocation against compatibility
+		// groups, so slices with devices which declare them get ignored.
+		// This makes the pool incomplete (checked below), which prevents
+		// allocating the pool's other devices, too.
+		if !features.CompatibilityGroups && sliceUsesCompatibilityGroups(slice) {
+			klog.FromContext(ctx).V(5).Info("Ignoring resource slice because it uses compatibility groups while the DRADeviceCompatibilityGroups feature is disabled; its pool will be treated as incomplete", "resourceslice", klog.KObj(slice))
+			continue
+		}
+
+		// Determine if the slice is relevant for the node.
+		relevant := false
+		// Slices containing SharedCounters might be excluded here if they do not target the current node.
+		// This is safe: if a device on this node references a shared counter from an excluded slice,
+		// the initial isComplete check below will fail due to the missing slice. Consequently,
+		// checkSlicesInPool will be called to fetch all slices in the pool, ensuring that the required
+		// shared counter slice is collected and included during pool construction.
 		if nodeName, allNodes := ptr.Deref(slice.Spec.NodeName, ""), ptr.Deref(slice.Spec.AllNodes, false); nodeName != "" || allNodes || slice.Spec.NodeSelector != nil {
-			match, err := nodeMatches(node, nodeName, allNodes, slice.Spec.NodeSelector)
+			match, err := NodeMatches(node, nodeName, allNodes, slice.Spec.NodeSelector)
 			if err != nil {
 				return nil, fmt.Errorf("failed to perform node selection for slice %s: %w", slice.Name, err)
 			}
-			if match {
-				if err := addSlice(pools, slice); err != nil {
-					return nil, fmt.Errorf("failed to add node slice %s: %w", slice.Name, err)
-				}
-			}
+			relevant = match
 		} else if ptr.Deref(slice.Spec.PerDeviceNodeSelection, false) {
 			for _, device := range slice.Spec.Devices {
-				match, err := nodeMatches(node, ptr.Deref(device.NodeName, ""), ptr.Deref(device.AllNodes, false), device.NodeSelector)
+				match, err := NodeMatches(node, ptr.Deref(device.NodeName, ""), ptr.Deref(device.AllNodes, false), device.NodeSelector)
 				if err != nil {
 					return nil, fmt.Errorf("failed to perform node selection for device %s in slice %s: %w",
 						device.String(), slice.Name, err)
 				}
 				if match {
-					if err := addSlice(pools, slice); err != nil {
-						return nil, fmt.Errorf("failed to add node slice %s: %w", slice.Name, err)
-					}
+					relevant = true
 					break
 				}
 			}
@@ -94,71 +110,342 @@ func GatherPools(ctx context.Context, slices []*resourceapi.ResourceSlice, node 
 			continue
 		}
 
+		if relevant {
+			if err := addSlice(pools, slice); err != nil {
+				return nil, fmt.Errorf("failed to add node slice %s: %w", slice.Name, err)
+			}
+		}
 	}
 
 	// Find incomplete pools and flatten into a single slice.
+	//
+	// When we get here, we only have slices relevant for the node.
+	// There is at least one.
+	// We may have skipped slices with a higher generation
+	// if they are not relevant for the node, so we have to be
+	// careful with the "is incomplete" check.
 	result := make([]*Pool, 0, len(pools))
-	for _, pool := range pools {
-		pool.IsIncomplete = int64(len(pool.Slices)) != pool.Slices[0].Spec.Pool.ResourceSliceCount
-		pool.IsInvalid, pool.InvalidReason = poolIsInvalid(pool)
+	var resultWithBindingConditions []*Pool
+	for poolID, slicesForPool := range pools {
+		// If we have all slices, we are done.
+		isComplete := int64(len(slicesForPool)) == slicesForPool[0].Spec.Pool.ResourceSliceCount
+		if isComplete {
+			pool, err := buildPool(poolID, slicesForPool, features, nil)
+			if err != nil {
+				return nil, err
+			}
+			if poolHasBindingConditions(*pool) {
+				resultWithBindingConditions = append(resultWithBindingConditions, pool)
+				continue
+			}
+			result = append(result, pool)
+			continue
+		}
+		// If not, then we need to start looking for slices
+		// which were filtered out above because their node selection made them look irrelevant
+		// for the current node. This is necessary for "allocate all" mode (it rejects incomplete
+		// pools).
+		isObsolete, allSlicesForPool := checkSlicesInPool(allSlices, poolID, slicesForPool[0].Spec.Pool.Generation)
+		if isObsolete {
+			// A more thorough check determined that the DRA driver is in the process
+			// of replacing the current generation. The newer one didn't have any slice
+			// which devices for the node, or we would have noticed sooner.
+			//
+			// Let's ignore the old device information by ignoring the pool.
+			continue
+		}
+		if !features.CompatibilityGroups {
+			// Stay consistent with the filtering above: ignored slices must
+			// not count towards pool completeness, otherwise a pool could be
+			// considered complete even though its devices with compatibility
+			// groups are not visible to the allocator.
+			allSlicesForPool = slicesWithoutCompatibilityGroups(allSlicesForPool)
+		}
+		// Use the more complete number of slices to check for "incomplete pool".
+		//
+		// The slices that we return to the caller still don't represent the whole
+		// pool, but that's okay: we *want* to limit the result to relevant devices
+		// so the caller doesn't need to check node selectors unnecessarily.
+		isComplete = int64(len(allSlicesForPool)) == slicesForPool[0].Spec.Pool.ResourceSliceCount
+		// If a pool is incomplete, we don't allow allocation so we don't need
+		// to do any validation. We need to keep track of the incomplete pools here
+		// to make sure allocationMode: All doesn't succeed without considering all
+		// devices.
+		if !isComplete {
+			result = append(result, &Pool{
+				PoolID:       poolID,
+				IsIncomplete: true,
+			})
+			continue
+		}
+		pool, err := buildPool(poolID, slicesForPool, features, allSlicesForPool)
+		if err != nil {
+			return nil, err
+		}
+		// if pool has binding conditions, add the pool to the end of the result
+		if poolHasBindingConditions(*pool) {
+			resultWithBindingConditions = append(resultWithBindingConditions, pool)
+			continue
+		}
 		result = append(result, pool)
+	}
+
+	// Sort pools by ID to ensure a deterministic allocation order.
+	// Because the allocator uses a first-fit search, this allows driver authors
+	// to influence prioritization through their naming conventions.
+	sortPoolsByID(result)
+	sortPoolsByID(resultWithBindingConditions)
+
+	if len(resultWithBindingConditions) != 0 {
+		result = append(result, resultWithBindingConditions...)
 	}
 
 	return result, nil
 }
 
-func addSlice(pools map[PoolID]*Pool, s *resourceapi.ResourceSlice) error {
+func sortSlicesByName(slicesToSort []*draapi.ResourceSlice) {
+	slices.SortFunc(slicesToSort, func(a, b *draapi.ResourceSlice) int {
+		return cmp.Compare(a.Name, b.Name)
+	})
+}
+
+func sortPoolsByID(pools []*Pool) {
+	slices.SortFunc(pools, func(a, b *Pool) int {
+		if cmp := cmp.Compare(a.PoolID.Driver.String(), b.PoolID.Driver.String()); cmp != 0 {
+			return cmp
+		}
+		return cmp.Compare(a.PoolID.Pool.String(), b.PoolID.Pool.String())
+	})
+}
+
+func addSlice(pools map[PoolID][]*draapi.ResourceSlice, s *resourceapi.ResourceSlice) error {
 	var slice draapi.ResourceSlice
 	if err := draapi.Convert_v1_ResourceSlice_To_api_ResourceSlice(s, &slice, nil); err != nil {
 		return fmt.Errorf("convert ResourceSlice: %w", err)
 	}
 
 	id := PoolID{Driver: slice.Spec.Driver, Pool: slice.Spec.Pool.Name}
-	pool := pools[id]
-	if pool == nil {
+	slicesForPool := pools[id]
+	if slicesForPool == nil {
 		// New pool.
-		pool = &Pool{
-			PoolID: id,
-			Slices: []*draapi.ResourceSlice{&slice},
-		}
-		pools[id] = pool
+		pools[id] = []*draapi.ResourceSlice{&slice}
 		return nil
 	}
 
-	if slice.Spec.Pool.Generation < pool.Slices[0].Spec.Pool.Generation {
+	if slice.Spec.Pool.Generation < slicesForPool[0].Spec.Pool.Generation {
 		// Out-dated.
 		return nil
 	}
 
-	if slice.Spec.Pool.Generation > pool.Slices[0].Spec.Pool.Generation {
+	if slice.Spec.Pool.Generation > slicesForPool[0].Spec.Pool.Generation {
 		// Newer, replaces all old slices.
-		pool.Slices = nil
+		pools[id] = []*draapi.ResourceSlice{&slice}
+		return nil
 	}
 
 	// Add to pool.
-	pool.Slices = append(pool.Slices, &slice)
+	slicesForPool = append(slicesForPool, &slice)
+	pools[id] = slicesForPool
 	return nil
 }
 
-func poolIsInvalid(pool *Pool) (bool, string) {
-	devices := sets.New[draapi.UniqueString]()
-	for _, slice := range pool.Slices {
-		for _, device := range slice.Spec.Devices {
-			if devices.Has(device.Name) {
-				return true, fmt.Sprintf("duplicate device name %s", device.Name)
-			}
-			devices.Insert(device.Name)
+func buildPool(id PoolID, slices []*draapi.ResourceSlice, features Features, allSlicesForPool []*resourceapi.ResourceSlice) (*Pool, error) {
+	// Sort slices by name to ensure a deterministic allocation order.
+	// Because the allocator uses a first-fit search, this allows driver authors
+	// to influence prioritization through their naming conventions.
+	sortSlicesByName(slices)
+
+	var deviceSlices []*draapi.ResourceSlice
+	var counterSetSlices []*draapi.ResourceSlice
+	var slicesNotTargetingNode []*draapi.ResourceSlice
+
+	for _, slice := range slices {
+		if features.PartitionableDevices && len(slice.Spec.SharedCounters) > 0 {
+			counterSetSlices = append(counterSetSlices, slice)
+		} else {
+			deviceSlices = append(deviceSlices, slice)
 		}
 	}
-	return false, ""
+
+	// Process and convert any slices that were excluded because they didn't target the current node.
+	if len(slices) < len(allSlicesForPool) {
+		// We only want to convert the slices we haven't already converted, so make it easy to
+		// look up the names of converted slices.
+		slicesTargetingNodeNames := sets.New[string]()
+		for _, slice := range slices {
+			slicesTargetingNodeNames.Insert(slice.Name)
+		}
+		for _, slice := range allSlicesForPool {
+			if slicesTargetingNodeNames.Has(slice.Name) {
+				continue
+			}
+			var convertedSlice draapi.ResourceSlice
+			if err := draapi.Convert_v1_ResourceSlice_To_api_ResourceSlice(slice, &convertedSlice, nil); err != nil {
+				return nil, fmt.Errorf("convert ResourceSlice: %w", err)
+			}
+			if features.PartitionableDevices && len(convertedSlice.Spec.SharedCounters) > 0 {
+				counterSetSlices = append(counterSetSlices, &convertedSlice)
+			} else {
+				slicesNotTargetingNode = append(slicesNotTargetingNode, &convertedSlice)
+			}
+		}
+	}
+
+	if err := validateDeviceNames(deviceSlices); err != nil {
+		return &Pool{
+			PoolID:        id,
+			IsInvalid:     true,
+			InvalidReason: err.Error(),
+		}, nil
+	}
+
+	// If the partitionable devices feature is not enabled, we don't need to
+	// validate counter sets and consumed counters, so we are done.
+	if !features.PartitionableDevices {
+		return &Pool{
+			PoolID:                    id,
+			DeviceSlicesTargetingNode: deviceSlices,
+		}, nil
+	}
+
+	counterSets, err := getAndValidateCounterSets(counterSetSlices)
+	if err != nil {
+		return &Pool{
+			PoolID:        id,
+			IsInvalid:     true,
+			InvalidReason: err.Error(),
+		}, nil
+	}
+
+	// Validate device counter consumption for devices targeting the node.
+	if err := validateDeviceCounterConsumption(counterSets, deviceSlices); err != nil {
+		return &Pool{
+			PoolID:        id,
+			IsInvalid:     true,
+			InvalidReason: err.Error(),
+		}, nil
+	}
+
+	// Validate device counter consumption for devices not targeting the node.
+	if err := validateDeviceCounterConsumption(counterSets, slicesNotTargetingNode); err != nil {
+		return &Pool{
+			PoolID:        id,
+			IsInvalid:     true,
+			InvalidReason: err.Error(),
+		}, nil
+	}
+
+	return &Pool{
+		PoolID:                       id,
+		DeviceSlicesTargetingNode:    deviceSlices,
+		DeviceSlicesNotTargetingNode: slicesNotTargetingNode,
+		CounterSets:                  counterSets,
+	}, nil
+}
+
+func getAndValidateCounterSets(slices []*draapi.ResourceSlice) (map[draapi.UniqueString]*draapi.CounterSet, error) {
+	counterSets := make(map[draapi.UniqueString]*draapi.CounterSet)
+	// We only capture the first error we encounter.
+	for _, slice := range slices {
+		for i := range slice.Spec.SharedCounters {
+			counterSet := slice.Spec.SharedCounters[i]
+			if _, found := counterSets[counterSet.Name]; found {
+				return nil, fmt.Errorf("duplicate counter set name %s", counterSet.Name)
+			}
+			counterSets[counterSet.Name] = &counterSet
+		}
+	}
+	return counterSets, nil
+}
+
+func validateDeviceNames(resourceSlices []*draapi.ResourceSlice) error {
+	deviceNames := sets.New[draapi.UniqueString]()
+	for _, slice := range resourceSlices {
+		for _, device := range slice.Spec.Devices {
+			// Make sure we don't have duplicate device names
+			if deviceNames.Has(device.Name) {
+				return fmt.Errorf("duplicate device name %s", device.Name)
+			}
+			deviceNames.Insert(device.Name)
+		}
+	}
+	return nil
+}
+
+func validateDeviceCounterConsumption(counterSets map[draapi.UniqueString]*draapi.CounterSet, resourceSlices []*draapi.ResourceSlice) error {
+	for _, slice := range resourceSlices {
+		for _, device := range slice.Spec.Devices {
+			// Make sure all consumed counters for the device references counter sets that exists and
+			// that they consume counters that exists within those counter sets.
+			for _, deviceCounterConsumption := range device.ConsumesCounters {
+				counterSet, found := counterSets[deviceCounterConsumption.CounterSet]
+				if !found {
+					return fmt.Errorf("counter set %s not found", deviceCounterConsumption.CounterSet)
+				}
+
+				for counterName := range deviceCounterConsumption.Counters {
+					if _, found := counterSet.Counters[counterName]; !found {
+						return fmt.Errorf("counter %s not found in counter set %s", counterName, counterSet.Name)
+					}
+				}
+			}
+		}
+	}
+	return nil
+}
+
+func poolHasBindingConditions(pool Pool) bool {
+	for _, slice := range pool.DeviceSlicesTargetingNode {
+		for _, device := range slice.Spec.Devices {
+			if device.BindingConditions != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// checkSlicesInPool is an expensive check of all slices in the pool.
+// The generation is what the caller wants to move ahead with.
+//
+// It returns:
+// - current generation is obsolete -> no further checking
+// - all slices with the generation in the pool
+//
+// Future TODO: detect inconsistent ResourceSliceCount, also in poolIsInvalid.
+func checkSlicesInPool(slices []*resourceapi.ResourceSlice, poolID PoolID, generation int64) (bool, []*resourceapi.ResourceSlice) {
+	// A cached index by pool ID would make this more efficient.
+	// It may be needed long-term to support features which always have to consider all slices.
+	var allSlicesForPool []*resourceapi.ResourceSlice
+	for i := range slices {
+		slice := slices[i]
+		if slice.Spec.Driver != poolID.Driver.String() ||
+			slice.Spec.Pool.Name != poolID.Pool.String() {
+			// Different pool.
+			continue
+		}
+		switch {
+		case slice.Spec.Pool.Generation == generation:
+			allSlicesForPool = append(allSlicesForPool, slice)
+		case slice.Spec.Pool.Generation > generation:
+			// The caller must have missed some other slice in the pool.
+			// Abort!
+			return true, nil
+		default:
+			// Older generation, ignore.
+		}
+	}
+	return false, allSlicesForPool
 }
 
 type Pool struct {
 	PoolID
-	IsIncomplete  bool
-	IsInvalid     bool
-	InvalidReason string
-	Slices        []*draapi.ResourceSlice
+	IsIncomplete                 bool
+	IsInvalid                    bool
+	InvalidReason                string
+	DeviceSlicesTargetingNode    []*draapi.ResourceSlice
+	DeviceSlicesNotTargetingNode []*draapi.ResourceSlice
+	CounterSets                  map[draapi.UniqueString]*draapi.CounterSet
 }
 
 type PoolID struct {
@@ -167,4 +454,81 @@ type PoolID struct {
 
 func (p PoolID) String() string {
 	return p.Driver.String() + "/" + p.Pool.String()
+}
+
+// At V(6), log only a limited number of devices to avoid blowing up logs. For
+// many E2E tests, 10 devices is enough for all devices without having to
+// truncate, at least when running the tests sequentially.
+const maxDevicesLevel6 = 10
+
+// logPools returns a handle for the value in a structured log call which
+// includes varying amounts of information about the pools, depending on
+// the verbosity of the logger.
+func logPools(logger klog.Logger, pools []*Pool) any {
+	// We need to check verbosity here because our caller's source code
+	// location may be relevant (-vmodule !).
+	helper, logger := logger.WithCallStackHelper()
+	helper()
+
+	// We always produce the same output at V <= 5. 6 adds a summary and
+	// 7 is a complete dump.
+	verbosity := 5
+	for i := 7; i > verbosity; i-- {
+		if loggerV := logger.V(i); loggerV.Enabled() {
+			verbosity = i
+			break
+		}
+	}
+	return &poolsLogger{verbosity, pools}
+}
+
+type poolsLogger struct {
+	verbosity int
+	pools     []*Pool
+}
+
+var _ logr.Marshaler = &poolsLogger{}
+
+func (p *poolsLogger) MarshalLog() any {
+	info := map[string]any{"count": len(p.pools)}
+	if p.verbosity == 6 {
+		meta := make([]map[string]any, len(p.pools))
+		for i, pool := range p.pools {
+			meta[i] = map[string]any{
+				"id":            pool.PoolID.String(),
+				"isIncomplete":  pool.IsIncomplete,
+				"isInvalid":     pool.IsInvalid,
+				"InvalidReason": pool.InvalidReason,
+			}
+		}
+		info["meta"] = meta
+		info["devices"] = p.listDevices(maxDevicesLevel6)
+	}
+	if p.verbosity >= 7 {
+		info["devices"] = p.listDevices(-1)
+		info["content"] = p.pools
+	}
+	return info
+}
+
+func (p *poolsLogger) listDevices(maxDevices int) []string {
+	var devices []string
+	for _, pool := range p.pools {
+		devices = p.addDevicesInSlices(devices, pool.PoolID, pool.DeviceSlicesTargetingNode, maxDevices)
+		devices = p.addDevicesInSlices(devices, pool.PoolID, pool.DeviceSlicesNotTargetingNode, maxDevices)
+	}
+	return devices
+}
+
+func (p *poolsLogger) addDevicesInSlices(devices []string, poolID PoolID, slices []*draapi.ResourceSlice, maxDevices int) []string {
+	for _, slice := range slices {
+		for _, device := range slice.Spec.Devices {
+			if maxDevices != -1 && len(devices) >= maxDevices {
+				devices = append(devices, "...")
+				return devices
+			}
+			devices = append(devices, DeviceID{Driver: poolID.Driver, Pool: poolID.Pool, Device: device.Name}.String())
+		}
+	}
+	return devices
 }

@@ -25,7 +25,6 @@ import (
 	"time"
 
 	"k8s.io/client-go/util/flowcontrol"
-	"k8s.io/controller-manager/controller"
 	"k8s.io/kubernetes/cmd/kube-controller-manager/names"
 	"k8s.io/kubernetes/pkg/controller/daemon"
 	"k8s.io/kubernetes/pkg/controller/deployment"
@@ -35,85 +34,115 @@ import (
 
 func newDaemonSetControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.DaemonSetController,
-		aliases:  []string{"daemonset"},
-		initFunc: startDaemonSetController,
+		name:        names.DaemonSetController,
+		aliases:     []string{"daemonset"},
+		constructor: newDaemonSetController,
 	}
 }
-func startDaemonSetController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
+
+func newDaemonSetController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
+	client, err := controllerContext.NewClient("daemon-set-controller")
+	if err != nil {
+		return nil, err
+	}
+
 	dsc, err := daemon.NewDaemonSetsController(
 		ctx,
 		controllerContext.InformerFactory.Apps().V1().DaemonSets(),
 		controllerContext.InformerFactory.Apps().V1().ControllerRevisions(),
 		controllerContext.InformerFactory.Core().V1().Pods(),
 		controllerContext.InformerFactory.Core().V1().Nodes(),
-		controllerContext.ClientBuilder.ClientOrDie("daemon-set-controller"),
+		client,
 		flowcontrol.NewBackOff(1*time.Second, 15*time.Minute),
 	)
 	if err != nil {
-		return nil, true, fmt.Errorf("error creating DaemonSets controller: %v", err)
+		return nil, fmt.Errorf("error creating DaemonSets controller: %w", err)
 	}
-	go dsc.Run(ctx, int(controllerContext.ComponentConfig.DaemonSetController.ConcurrentDaemonSetSyncs))
-	return nil, true, nil
+
+	return newControllerLoop(func(ctx context.Context) {
+		dsc.Run(ctx, int(controllerContext.ComponentConfig.DaemonSetController.ConcurrentDaemonSetSyncs))
+	}, controllerName), nil
 }
 
 func newStatefulSetControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.StatefulSetController,
-		aliases:  []string{"statefulset"},
-		initFunc: startStatefulSetController,
+		name:        names.StatefulSetController,
+		aliases:     []string{"statefulset"},
+		constructor: newStatefulSetController,
 	}
 }
-func startStatefulSetController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
-	go statefulset.NewStatefulSetController(
+
+func newStatefulSetController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
+	client, err := controllerContext.NewClient("statefulset-controller")
+	if err != nil {
+		return nil, err
+	}
+
+	ssc := statefulset.NewStatefulSetController(
 		ctx,
 		controllerContext.InformerFactory.Core().V1().Pods(),
 		controllerContext.InformerFactory.Apps().V1().StatefulSets(),
 		controllerContext.InformerFactory.Core().V1().PersistentVolumeClaims(),
 		controllerContext.InformerFactory.Apps().V1().ControllerRevisions(),
-		controllerContext.ClientBuilder.ClientOrDie("statefulset-controller"),
-	).Run(ctx, int(controllerContext.ComponentConfig.StatefulSetController.ConcurrentStatefulSetSyncs))
-	return nil, true, nil
+		client,
+	)
+	return newControllerLoop(func(ctx context.Context) {
+		ssc.Run(ctx, int(controllerContext.ComponentConfig.StatefulSetController.ConcurrentStatefulSetSyncs))
+	}, controllerName), nil
 }
 
 func newReplicaSetControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.ReplicaSetController,
-		aliases:  []string{"replicaset"},
-		initFunc: startReplicaSetController,
+		name:        names.ReplicaSetController,
+		aliases:     []string{"replicaset"},
+		constructor: newReplicaSetController,
 	}
 }
 
-func startReplicaSetController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
-	go replicaset.NewReplicaSetController(
+func newReplicaSetController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
+	client, err := controllerContext.NewClient("replicaset-controller")
+	if err != nil {
+		return nil, err
+	}
+
+	rsc := replicaset.NewReplicaSetController(
 		ctx,
 		controllerContext.InformerFactory.Apps().V1().ReplicaSets(),
 		controllerContext.InformerFactory.Core().V1().Pods(),
-		controllerContext.ClientBuilder.ClientOrDie("replicaset-controller"),
+		client,
 		replicaset.BurstReplicas,
-	).Run(ctx, int(controllerContext.ComponentConfig.ReplicaSetController.ConcurrentRSSyncs))
-	return nil, true, nil
+	)
+	return newControllerLoop(func(ctx context.Context) {
+		rsc.Run(ctx, int(controllerContext.ComponentConfig.ReplicaSetController.ConcurrentRSSyncs))
+	}, controllerName), nil
 }
 
 func newDeploymentControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.DeploymentController,
-		aliases:  []string{"deployment"},
-		initFunc: startDeploymentController,
+		name:        names.DeploymentController,
+		aliases:     []string{"deployment"},
+		constructor: newDeploymentController,
 	}
 }
 
-func startDeploymentController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
+func newDeploymentController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
+	client, err := controllerContext.NewClient("deployment-controller")
+	if err != nil {
+		return nil, err
+	}
+
 	dc, err := deployment.NewDeploymentController(
 		ctx,
 		controllerContext.InformerFactory.Apps().V1().Deployments(),
 		controllerContext.InformerFactory.Apps().V1().ReplicaSets(),
 		controllerContext.InformerFactory.Core().V1().Pods(),
-		controllerContext.ClientBuilder.ClientOrDie("deployment-controller"),
+		client,
 	)
 	if err != nil {
-		return nil, true, fmt.Errorf("error creating Deployment controller: %v", err)
+		return nil, fmt.Errorf("error creating Deployment controller: %w", err)
 	}
-	go dc.Run(ctx, int(controllerContext.ComponentConfig.DeploymentController.ConcurrentDeploymentSyncs))
-	return nil, true, nil
+
+	return newControllerLoop(func(ctx context.Context) {
+		dc.Run(ctx, int(controllerContext.ComponentConfig.DeploymentController.ConcurrentDeploymentSyncs))
+	}, controllerName), nil
 }

@@ -23,51 +23,78 @@ import (
 	"context"
 	"fmt"
 
-	"k8s.io/controller-manager/controller"
+	schedulinginformers "k8s.io/client-go/informers/scheduling/v1beta1"
+
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/kubernetes/cmd/kube-controller-manager/names"
 	"k8s.io/kubernetes/pkg/controller/cronjob"
 	"k8s.io/kubernetes/pkg/controller/job"
+	"k8s.io/kubernetes/pkg/features"
 )
 
 func newJobControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.JobController,
-		aliases:  []string{"job"},
-		initFunc: startJobController,
+		name:        names.JobController,
+		aliases:     []string{"job"},
+		constructor: newJobController,
 	}
 }
 
-func startJobController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
-	jobController, err := job.NewController(
+func newJobController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
+	client, err := controllerContext.NewClient("job-controller")
+	if err != nil {
+		return nil, err
+	}
+
+	var workloadInformer schedulinginformers.WorkloadInformer
+	var podGroupInformer schedulinginformers.PodGroupInformer
+	if utilfeature.DefaultFeatureGate.Enabled(features.WorkloadWithJob) {
+		workloadInformer = controllerContext.InformerFactory.Scheduling().V1beta1().Workloads()
+		podGroupInformer = controllerContext.InformerFactory.Scheduling().V1beta1().PodGroups()
+	}
+
+	jc, err := job.NewController(
 		ctx,
+		client,
 		controllerContext.InformerFactory.Core().V1().Pods(),
 		controllerContext.InformerFactory.Batch().V1().Jobs(),
-		controllerContext.ClientBuilder.ClientOrDie("job-controller"),
+		workloadInformer,
+		podGroupInformer,
 	)
 	if err != nil {
-		return nil, true, fmt.Errorf("creating Job controller: %v", err)
+		return nil, fmt.Errorf("creating Job controller: %w", err)
 	}
-	go jobController.Run(ctx, int(controllerContext.ComponentConfig.JobController.ConcurrentJobSyncs))
-	return nil, true, nil
+
+	return newControllerLoop(func(ctx context.Context) {
+		jc.Run(ctx, int(controllerContext.ComponentConfig.JobController.ConcurrentJobSyncs))
+	}, controllerName), nil
 }
 
 func newCronJobControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.CronJobController,
-		aliases:  []string{"cronjob"},
-		initFunc: startCronJobController,
+		name:        names.CronJobController,
+		aliases:     []string{"cronjob"},
+		constructor: newCronJobController,
 	}
 }
 
-func startCronJobController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
-	cj2c, err := cronjob.NewControllerV2(ctx, controllerContext.InformerFactory.Batch().V1().Jobs(),
-		controllerContext.InformerFactory.Batch().V1().CronJobs(),
-		controllerContext.ClientBuilder.ClientOrDie("cronjob-controller"),
-	)
+func newCronJobController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
+	client, err := controllerContext.NewClient("cronjob-controller")
 	if err != nil {
-		return nil, true, fmt.Errorf("creating CronJob controller V2: %v", err)
+		return nil, err
 	}
 
-	go cj2c.Run(ctx, int(controllerContext.ComponentConfig.CronJobController.ConcurrentCronJobSyncs))
-	return nil, true, nil
+	cj2c, err := cronjob.NewControllerV2(
+		ctx,
+		controllerContext.InformerFactory.Batch().V1().Jobs(),
+		controllerContext.InformerFactory.Batch().V1().CronJobs(),
+		client,
+	)
+	if err != nil {
+		return nil, fmt.Errorf("creating CronJob controller V2: %w", err)
+	}
+
+	return newControllerLoop(func(ctx context.Context) {
+		cj2c.Run(ctx, int(controllerContext.ComponentConfig.CronJobController.ConcurrentCronJobSyncs))
+	}, controllerName), nil
 }

@@ -24,15 +24,14 @@ import (
 	"fmt"
 	"time"
 
+	certificatesv1 "k8s.io/api/certificates/v1"
 	certificatesv1alpha1 "k8s.io/api/certificates/v1alpha1"
 	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
 	"k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apiserver/pkg/server/dynamiccertificates"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/component-base/featuregate"
-	"k8s.io/controller-manager/controller"
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/cmd/kube-controller-manager/names"
 	"k8s.io/kubernetes/pkg/controller/certificates/approver"
@@ -47,33 +46,41 @@ import (
 
 func newCertificateSigningRequestSigningControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.CertificateSigningRequestSigningController,
-		aliases:  []string{"csrsigning"},
-		initFunc: startCertificateSigningRequestSigningController,
+		name:        names.CertificateSigningRequestSigningController,
+		aliases:     []string{"csrsigning"},
+		constructor: newCertificateSigningRequestSigningController,
 	}
 }
 
-func startCertificateSigningRequestSigningController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
+func newCertificateSigningRequestSigningController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
 	logger := klog.FromContext(ctx)
 	missingSingleSigningFile := controllerContext.ComponentConfig.CSRSigningController.ClusterSigningCertFile == "" || controllerContext.ComponentConfig.CSRSigningController.ClusterSigningKeyFile == ""
 	if missingSingleSigningFile && !anySpecificFilesSet(controllerContext.ComponentConfig.CSRSigningController) {
 		logger.Info("Skipping CSR signer controller because no csr cert/key was specified")
-		return nil, false, nil
+		return nil, nil
 	}
 	if !missingSingleSigningFile && anySpecificFilesSet(controllerContext.ComponentConfig.CSRSigningController) {
-		return nil, false, fmt.Errorf("cannot specify default and per controller certs at the same time")
+		return nil, fmt.Errorf("cannot specify default and per controller certs at the same time")
 	}
 
-	c := controllerContext.ClientBuilder.ClientOrDie("certificate-controller")
+	c, err := controllerContext.NewClient("certificate-controller")
+	if err != nil {
+		return nil, err
+	}
+
 	csrInformer := controllerContext.InformerFactory.Certificates().V1().CertificateSigningRequests()
 	certTTL := controllerContext.ComponentConfig.CSRSigningController.ClusterSigningDuration.Duration
 
+	var rx []runFunc
 	if kubeletServingSignerCertFile, kubeletServingSignerKeyFile := getKubeletServingSignerFiles(controllerContext.ComponentConfig.CSRSigningController); len(kubeletServingSignerCertFile) > 0 || len(kubeletServingSignerKeyFile) > 0 {
 		kubeletServingSigner, err := signer.NewKubeletServingCSRSigningController(ctx, c, csrInformer, kubeletServingSignerCertFile, kubeletServingSignerKeyFile, certTTL)
 		if err != nil {
-			return nil, false, fmt.Errorf("failed to start kubernetes.io/kubelet-serving certificate controller: %v", err)
+			return nil, fmt.Errorf("failed to init kubernetes.io/kubelet-serving certificate controller: %w", err)
 		}
-		go kubeletServingSigner.Run(ctx, 5)
+
+		rx = append(rx, func(ctx context.Context) {
+			kubeletServingSigner.Run(ctx, 5)
+		})
 	} else {
 		logger.Info("Skipping CSR signer controller because specific files were specified for other signers and not this one", "controller", "kubernetes.io/kubelet-serving")
 	}
@@ -81,9 +88,12 @@ func startCertificateSigningRequestSigningController(ctx context.Context, contro
 	if kubeletClientSignerCertFile, kubeletClientSignerKeyFile := getKubeletClientSignerFiles(controllerContext.ComponentConfig.CSRSigningController); len(kubeletClientSignerCertFile) > 0 || len(kubeletClientSignerKeyFile) > 0 {
 		kubeletClientSigner, err := signer.NewKubeletClientCSRSigningController(ctx, c, csrInformer, kubeletClientSignerCertFile, kubeletClientSignerKeyFile, certTTL)
 		if err != nil {
-			return nil, false, fmt.Errorf("failed to start kubernetes.io/kube-apiserver-client-kubelet certificate controller: %v", err)
+			return nil, fmt.Errorf("failed to init kubernetes.io/kube-apiserver-client-kubelet certificate controller: %w", err)
 		}
-		go kubeletClientSigner.Run(ctx, 5)
+
+		rx = append(rx, func(ctx context.Context) {
+			kubeletClientSigner.Run(ctx, 5)
+		})
 	} else {
 		logger.Info("Skipping CSR signer controller because specific files were specified for other signers and not this one", "controller", "kubernetes.io/kube-apiserver-client-kubelet")
 	}
@@ -91,9 +101,12 @@ func startCertificateSigningRequestSigningController(ctx context.Context, contro
 	if kubeAPIServerSignerCertFile, kubeAPIServerSignerKeyFile := getKubeAPIServerClientSignerFiles(controllerContext.ComponentConfig.CSRSigningController); len(kubeAPIServerSignerCertFile) > 0 || len(kubeAPIServerSignerKeyFile) > 0 {
 		kubeAPIServerClientSigner, err := signer.NewKubeAPIServerClientCSRSigningController(ctx, c, csrInformer, kubeAPIServerSignerCertFile, kubeAPIServerSignerKeyFile, certTTL)
 		if err != nil {
-			return nil, false, fmt.Errorf("failed to start kubernetes.io/kube-apiserver-client certificate controller: %v", err)
+			return nil, fmt.Errorf("failed to init kubernetes.io/kube-apiserver-client certificate controller: %w", err)
 		}
-		go kubeAPIServerClientSigner.Run(ctx, 5)
+
+		rx = append(rx, func(ctx context.Context) {
+			kubeAPIServerClientSigner.Run(ctx, 5)
+		})
 	} else {
 		logger.Info("Skipping CSR signer controller because specific files were specified for other signers and not this one", "controller", "kubernetes.io/kube-apiserver-client")
 	}
@@ -101,14 +114,17 @@ func startCertificateSigningRequestSigningController(ctx context.Context, contro
 	if legacyUnknownSignerCertFile, legacyUnknownSignerKeyFile := getLegacyUnknownSignerFiles(controllerContext.ComponentConfig.CSRSigningController); len(legacyUnknownSignerCertFile) > 0 || len(legacyUnknownSignerKeyFile) > 0 {
 		legacyUnknownSigner, err := signer.NewLegacyUnknownCSRSigningController(ctx, c, csrInformer, legacyUnknownSignerCertFile, legacyUnknownSignerKeyFile, certTTL)
 		if err != nil {
-			return nil, false, fmt.Errorf("failed to start kubernetes.io/legacy-unknown certificate controller: %v", err)
+			return nil, fmt.Errorf("failed to init kubernetes.io/legacy-unknown certificate controller: %w", err)
 		}
-		go legacyUnknownSigner.Run(ctx, 5)
+
+		rx = append(rx, func(ctx context.Context) {
+			legacyUnknownSigner.Run(ctx, 5)
+		})
 	} else {
 		logger.Info("Skipping CSR signer controller because specific files were specified for other signers and not this one", "controller", "kubernetes.io/legacy-unknown")
 	}
 
-	return nil, true, nil
+	return newControllerLoop(concurrentRun(rx...), controllerName), nil
 }
 
 func areKubeletServingSignerFilesSpecified(config csrsigningconfig.CSRSigningControllerConfiguration) bool {
@@ -171,123 +187,152 @@ func getLegacyUnknownSignerFiles(config csrsigningconfig.CSRSigningControllerCon
 
 func newCertificateSigningRequestApprovingControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.CertificateSigningRequestApprovingController,
-		aliases:  []string{"csrapproving"},
-		initFunc: startCertificateSigningRequestApprovingController,
+		name:        names.CertificateSigningRequestApprovingController,
+		aliases:     []string{"csrapproving"},
+		constructor: newCertificateSigningRequestApprovingController,
 	}
 }
-func startCertificateSigningRequestApprovingController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
-	approver := approver.NewCSRApprovingController(
+func newCertificateSigningRequestApprovingController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
+	client, err := controllerContext.NewClient("certificate-controller")
+	if err != nil {
+		return nil, err
+	}
+
+	ac := approver.NewCSRApprovingController(
 		ctx,
-		controllerContext.ClientBuilder.ClientOrDie("certificate-controller"),
+		client,
 		controllerContext.InformerFactory.Certificates().V1().CertificateSigningRequests(),
 	)
-	go approver.Run(ctx, 5)
-
-	return nil, true, nil
+	return newControllerLoop(func(ctx context.Context) {
+		ac.Run(ctx, 5)
+	}, controllerName), nil
 }
 
 func newCertificateSigningRequestCleanerControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.CertificateSigningRequestCleanerController,
-		aliases:  []string{"csrcleaner"},
-		initFunc: startCertificateSigningRequestCleanerController,
+		name:        names.CertificateSigningRequestCleanerController,
+		aliases:     []string{"csrcleaner"},
+		constructor: newCertificateSigningRequestCleanerController,
 	}
 }
-func startCertificateSigningRequestCleanerController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
-	cleaner := cleaner.NewCSRCleanerController(
-		controllerContext.ClientBuilder.ClientOrDie("certificate-controller").CertificatesV1().CertificateSigningRequests(),
+func newCertificateSigningRequestCleanerController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
+	client, err := controllerContext.NewClient("certificate-controller")
+	if err != nil {
+		return nil, err
+	}
+
+	cc := cleaner.NewCSRCleanerController(
+		client.CertificatesV1().CertificateSigningRequests(),
 		controllerContext.InformerFactory.Certificates().V1().CertificateSigningRequests(),
 	)
-	go cleaner.Run(ctx, 1)
-	return nil, true, nil
+	return newControllerLoop(func(ctx context.Context) {
+		cc.Run(ctx, 1)
+	}, controllerName), nil
 }
 
 func newPodCertificateRequestCleanerControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.PodCertificateRequestCleanerController,
-		initFunc: startPodCertificateRequestCleanerController,
+		name:        names.PodCertificateRequestCleanerController,
+		constructor: newPodCertificateRequestCleanerController,
 		requiredFeatureGates: []featuregate.Feature{
 			features.PodCertificateRequest,
 		},
 	}
 }
 
-func startPodCertificateRequestCleanerController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
+func newPodCertificateRequestCleanerController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
 	cleaner := cleaner.NewPCRCleanerController(
 		controllerContext.ClientBuilder.ClientOrDie("podcertificaterequestcleaner"),
-		controllerContext.InformerFactory.Certificates().V1alpha1().PodCertificateRequests(),
+		controllerContext.InformerFactory.Certificates().V1().PodCertificateRequests(),
 		clock.RealClock{},
 		15*time.Minute, // We expect all PodCertificateRequest flows to complete faster than this.
 		5*time.Minute,
 	)
-	go cleaner.Run(ctx, 1)
-	return nil, true, nil
+	return newControllerLoop(func(ctx context.Context) {
+		cleaner.Run(ctx, 1)
+	}, controllerName), nil
 }
 
 func newRootCACertificatePublisherControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.RootCACertificatePublisherController,
-		aliases:  []string{"root-ca-cert-publisher"},
-		initFunc: startRootCACertificatePublisherController,
+		name:        names.RootCACertificatePublisherController,
+		aliases:     []string{"root-ca-cert-publisher"},
+		constructor: newRootCACertificatePublisherController,
 	}
 }
 
-func startRootCACertificatePublisherController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
+func newRootCACertificatePublisherController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
 	rootCA, err := getKubeAPIServerCAFileContents(controllerContext)
 	if err != nil {
-		return nil, true, err
+		return nil, err
+	}
+
+	client, err := controllerContext.NewClient("root-ca-cert-publisher")
+	if err != nil {
+		return nil, err
 	}
 
 	sac, err := rootcacertpublisher.NewPublisher(
 		controllerContext.InformerFactory.Core().V1().ConfigMaps(),
 		controllerContext.InformerFactory.Core().V1().Namespaces(),
-		controllerContext.ClientBuilder.ClientOrDie("root-ca-cert-publisher"),
+		client,
 		rootCA,
 	)
 	if err != nil {
-		return nil, true, fmt.Errorf("error creating root CA certificate publisher: %v", err)
+		return nil, fmt.Errorf("error creating root CA certificate publisher: %w", err)
 	}
-	go sac.Run(ctx, 1)
-	return nil, true, nil
+
+	return newControllerLoop(func(ctx context.Context) {
+		sac.Run(ctx, 1)
+	}, controllerName), nil
 }
 
 func newKubeAPIServerSignerClusterTrustBundledPublisherDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
 		name:                 names.KubeAPIServerClusterTrustBundlePublisherController,
-		initFunc:             newKubeAPIServerSignerClusterTrustBundledPublisherController,
+		constructor:          newKubeAPIServerSignerClusterTrustBundledPublisherController,
 		requiredFeatureGates: []featuregate.Feature{features.ClusterTrustBundle},
 	}
 }
 
 type controllerConstructor func(string, dynamiccertificates.CAContentProvider, kubernetes.Interface) (ctbpublisher.PublisherRunner, error)
 
-func newKubeAPIServerSignerClusterTrustBundledPublisherController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
+func newKubeAPIServerSignerClusterTrustBundledPublisherController(
+	ctx context.Context, controllerContext ControllerContext, controllerName string,
+) (Controller, error) {
 	rootCA, err := getKubeAPIServerCAFileContents(controllerContext)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
-
-	if len(rootCA) == 0 || !utilfeature.DefaultFeatureGate.Enabled(features.ClusterTrustBundle) {
-		return nil, false, nil
+	if len(rootCA) == 0 {
+		return nil, nil
 	}
 
 	servingSigners, err := dynamiccertificates.NewStaticCAContent("kube-apiserver-serving", rootCA)
 	if err != nil {
-		return nil, false, fmt.Errorf("failed to create a static CA content provider for the kube-apiserver-serving signer: %w", err)
+		return nil, fmt.Errorf("failed to create a static CA content provider for the kube-apiserver-serving signer: %w", err)
 	}
 
 	schemaControllerMapping := map[schema.GroupVersion]controllerConstructor{
 		certificatesv1alpha1.SchemeGroupVersion: ctbpublisher.NewAlphaClusterTrustBundlePublisher,
 		certificatesv1beta1.SchemeGroupVersion:  ctbpublisher.NewBetaClusterTrustBundlePublisher,
+		certificatesv1.SchemeGroupVersion:       ctbpublisher.NewGAClusterTrustBundlePublisher,
 	}
 
-	apiserverSignerClient := controllerContext.ClientBuilder.ClientOrDie("kube-apiserver-serving-clustertrustbundle-publisher")
+	apiserverSignerClient, err := controllerContext.NewClient("kube-apiserver-serving-clustertrustbundle-publisher")
+	if err != nil {
+		return nil, err
+	}
+
 	var runner ctbpublisher.PublisherRunner
-	for _, gv := range []schema.GroupVersion{certificatesv1beta1.SchemeGroupVersion, certificatesv1alpha1.SchemeGroupVersion} {
+	for _, gv := range []schema.GroupVersion{
+		certificatesv1.SchemeGroupVersion,
+		certificatesv1beta1.SchemeGroupVersion,
+		certificatesv1alpha1.SchemeGroupVersion,
+	} {
 		ctbAvailable, err := clusterTrustBundlesAvailable(apiserverSignerClient, gv)
 		if err != nil {
-			return nil, false, fmt.Errorf("discovery failed for ClusterTrustBundle: %w", err)
+			return nil, fmt.Errorf("discovery failed for ClusterTrustBundle: %w", err)
 		}
 
 		if !ctbAvailable {
@@ -300,18 +345,17 @@ func newKubeAPIServerSignerClusterTrustBundledPublisherController(ctx context.Co
 			apiserverSignerClient,
 		)
 		if err != nil {
-			return nil, false, fmt.Errorf("error creating kube-apiserver-serving signer certificates publisher: %w", err)
+			return nil, fmt.Errorf("error creating kube-apiserver-serving signer certificates publisher: %w", err)
 		}
 		break
 	}
 
 	if runner == nil {
 		klog.Info("no known scheme version was found for clustertrustbundles, cannot start kube-apiserver-serving-clustertrustbundle-publisher-controller")
-		return nil, false, nil
+		return nil, nil
 	}
 
-	go runner.Run(ctx)
-	return nil, true, nil
+	return newControllerLoop(runner.Run, controllerName), nil
 }
 
 func clusterTrustBundlesAvailable(client kubernetes.Interface, schemaVersion schema.GroupVersion) (bool, error) {
@@ -334,7 +378,11 @@ func clusterTrustBundlesAvailable(client kubernetes.Interface, schemaVersion sch
 
 func getKubeAPIServerCAFileContents(controllerContext ControllerContext) ([]byte, error) {
 	if controllerContext.ComponentConfig.SAController.RootCAFile == "" {
-		return controllerContext.ClientBuilder.ConfigOrDie("root-ca-cert-publisher").CAData, nil
+		config, err := controllerContext.NewClientConfig("root-ca-cert-publisher")
+		if err != nil {
+			return nil, err
+		}
+		return config.CAData, nil
 	}
 
 	rootCA, err := readCA(controllerContext.ComponentConfig.SAController.RootCAFile)

@@ -19,23 +19,29 @@ package app
 import (
 	"context"
 
-	"k8s.io/controller-manager/controller"
 	"k8s.io/kubernetes/cmd/kube-controller-manager/names"
 	"k8s.io/kubernetes/pkg/controller/clusterroleaggregation"
 )
 
 func newClusterRoleAggregrationControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.ClusterRoleAggregationController,
-		aliases:  []string{"clusterrole-aggregation"},
-		initFunc: startClusterRoleAggregationController,
+		name:        names.ClusterRoleAggregationController,
+		aliases:     []string{"clusterrole-aggregation"},
+		constructor: newClusterRoleAggregationController,
 	}
 }
 
-func startClusterRoleAggregationController(ctx context.Context, controllerContext ControllerContext, controllerName string) (controller.Interface, bool, error) {
-	go clusterroleaggregation.NewClusterRoleAggregation(
+func newClusterRoleAggregationController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
+	client, err := controllerContext.NewClient("clusterrole-aggregation-controller")
+	if err != nil {
+		return nil, err
+	}
+
+	crac := clusterroleaggregation.NewClusterRoleAggregation(
 		controllerContext.InformerFactory.Rbac().V1().ClusterRoles(),
-		controllerContext.ClientBuilder.ClientOrDie("clusterrole-aggregation-controller").RbacV1(),
-	).Run(ctx, 5)
-	return nil, true, nil
+		client.RbacV1(),
+	)
+	return newControllerLoop(func(ctx context.Context) {
+		crac.Run(ctx, 5)
+	}, controllerName), nil
 }

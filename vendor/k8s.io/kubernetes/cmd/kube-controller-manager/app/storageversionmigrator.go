@@ -20,77 +20,99 @@ import (
 	"context"
 	"fmt"
 
+	apiextensionsclientset "k8s.io/apiextensions-apiserver/pkg/client/clientset/clientset"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/metadata"
-	"k8s.io/controller-manager/controller"
-	"k8s.io/kubernetes/cmd/kube-controller-manager/names"
-	"k8s.io/kubernetes/pkg/features"
-
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	clientgofeaturegate "k8s.io/client-go/features"
+	"k8s.io/client-go/metadata"
+	"k8s.io/kubernetes/cmd/kube-controller-manager/names"
 	svm "k8s.io/kubernetes/pkg/controller/storageversionmigrator"
+	"k8s.io/kubernetes/pkg/features"
 )
 
 func newStorageVersionMigratorControllerDescriptor() *ControllerDescriptor {
 	return &ControllerDescriptor{
-		name:     names.StorageVersionMigratorController,
-		aliases:  []string{"svm"},
-		initFunc: startSVMController,
+		name:        names.StorageVersionMigratorController,
+		aliases:     []string{"svm"},
+		constructor: newSVMController,
 	}
 }
 
-func startSVMController(
-	ctx context.Context,
-	controllerContext ControllerContext,
-	controllerName string,
-) (controller.Interface, bool, error) {
+func newSVMController(ctx context.Context, controllerContext ControllerContext, controllerName string) (Controller, error) {
 	if !utilfeature.DefaultFeatureGate.Enabled(features.StorageVersionMigrator) ||
 		!clientgofeaturegate.FeatureGates().Enabled(clientgofeaturegate.InformerResourceVersion) {
-		return nil, false, nil
+		return nil, nil
 	}
 
 	if !controllerContext.ComponentConfig.GarbageCollectorController.EnableGarbageCollector {
-		return nil, true, fmt.Errorf("storage version migrator requires garbage collector")
+		return nil, fmt.Errorf("storage version migrator requires garbage collector")
+	}
+
+	if !clientgofeaturegate.FeatureGates().Enabled(clientgofeaturegate.InOrderInformers) {
+		err := fmt.Errorf("storage version migrator requires the InOrderInformers feature gate to be enabled")
+		return nil, err
 	}
 
 	// svm controller can make a lot of requests during migration, keep it fast
-	config := controllerContext.ClientBuilder.ConfigOrDie(controllerName)
+	config, err := controllerContext.NewClientConfig(controllerName)
+	if err != nil {
+		return nil, err
+	}
+
 	config.QPS *= 20
 	config.Burst *= 100
 
-	client := controllerContext.ClientBuilder.ClientOrDie(controllerName)
-	informer := controllerContext.InformerFactory.Storagemigration().V1alpha1().StorageVersionMigrations()
+	client, err := controllerContext.NewClient(controllerName)
+	if err != nil {
+		return nil, err
+	}
+
+	informer := controllerContext.InformerFactory.Storagemigration().V1().StorageVersionMigrations()
+
+	crdClientset, err := apiextensionsclientset.NewForConfig(config)
+	if err != nil {
+		return nil, err
+	}
 
 	dynamicClient, err := dynamic.NewForConfig(config)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 
 	discoveryClient, err := discovery.NewDiscoveryClientForConfig(config)
 	if err != nil {
-		return nil, false, err
+		return nil, err
 	}
 
-	go svm.NewResourceVersionController(
-		ctx,
-		client,
-		discoveryClient,
-		metadata.NewForConfigOrDie(config),
-		informer,
-		controllerContext.RESTMapper,
-	).Run(ctx)
+	metaClient, err := metadata.NewForConfig(config)
+	if err != nil {
+		return nil, fmt.Errorf("failed to create metadata client for %s: %w", controllerName, err)
+	}
 
-	svmController := svm.NewSVMController(
-		ctx,
-		client,
-		dynamicClient,
-		informer,
-		controllerName,
-		controllerContext.RESTMapper,
-		controllerContext.GraphBuilder,
-	)
-	go svmController.Run(ctx)
-
-	return svmController, true, nil
+	return newControllerLoop(concurrentRun(
+		svm.NewSVMController(
+			ctx,
+			client,
+			dynamicClient,
+			informer,
+			controllerName,
+			controllerContext.RESTMapper,
+			controllerContext.GraphBuilder,
+		).Run,
+		svm.NewResourceVersionController(
+			ctx,
+			client,
+			discoveryClient,
+			metaClient,
+			informer,
+			controllerContext.RESTMapper,
+		).Run,
+		svm.NewCustomResourceController(
+			ctx,
+			client,
+			informer,
+			crdClientset.ApiextensionsV1().CustomResourceDefinitions(),
+		).Run,
+	), controllerName), nil
 }

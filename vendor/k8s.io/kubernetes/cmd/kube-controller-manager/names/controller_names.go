@@ -36,7 +36,6 @@ package names
 //     2.1. [TODO] logging should use a canonical controller name when referencing a controller (Eg. Starting X, Shutting down X)
 //     2.2. [TODO] emitted events should have an EventSource.Component set to the controller name (usually when initializing an EventRecorder)
 //     2.3. [TODO] registering ControllerManagerMetrics with ControllerStarted and ControllerStopped
-//     2.4. [TODO] calling WaitForNamedCacheSync
 //  3. defining controller options for "--help" command or generated documentation
 //     3.1. controller name should be used to create a pflag.FlagSet when registering controller options (the name is rendered in a controller flag group header) in options.KubeControllerManagerOptions
 //     3.2. when defined flag's help mentions a controller name
@@ -77,12 +76,14 @@ const (
 	ClusterRoleAggregationController                   = "clusterrole-aggregation-controller"
 	PersistentVolumeClaimProtectionController          = "persistentvolumeclaim-protection-controller"
 	PersistentVolumeProtectionController               = "persistentvolume-protection-controller"
+	PodGroupProtectionController                       = "podgroup-protection-controller"
 	TTLAfterFinishedController                         = "ttl-after-finished-controller"
 	RootCACertificatePublisherController               = "root-ca-certificate-publisher-controller"
 	KubeAPIServerClusterTrustBundlePublisherController = "kube-apiserver-serving-clustertrustbundle-publisher-controller"
 	EphemeralVolumeController                          = "ephemeral-volume-controller"
 	StorageVersionGarbageCollectorController           = "storageversion-garbage-collector-controller"
 	ResourceClaimController                            = "resourceclaim-controller"
+	ResourcePoolStatusRequestController                = "resourcepoolstatusrequest-controller"
 	LegacyServiceAccountTokenCleanerController         = "legacy-serviceaccount-token-cleaner-controller"
 	ValidatingAdmissionPolicyStatusController          = "validatingadmissionpolicy-status-controller"
 	VolumeAttributesClassProtectionController          = "volumeattributesclass-protection-controller"

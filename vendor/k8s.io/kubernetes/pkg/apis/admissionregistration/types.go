@@ -219,24 +219,6 @@ type ValidatingAdmissionPolicySpec struct {
 	// +optional
 	Validations []Validation
 
-	// MatchConditions is a list of conditions that must be met for a request to be validated.
-	// Match conditions filter requests that have already been matched by the rules,
-	// namespaceSelector, and objectSelector. An empty list of matchConditions matches all requests.
-	// There are a maximum of 64 match conditions allowed.
-	//
-	// If a parameter object is provided, it can be accessed via the `params` handle in the same
-	// manner as validation expressions.
-	//
-	// The exact matching logic is (in order):
-	//   1. If ANY matchCondition evaluates to FALSE, the policy is skipped.
-	//   2. If ALL matchConditions evaluate to TRUE, the policy is evaluated.
-	//   3. If any matchCondition evaluates to an error (but none are FALSE):
-	//      - If failurePolicy=Fail, reject the request
-	//      - If failurePolicy=Ignore, the policy is skipped
-	//
-	// +optional
-	MatchConditions []MatchCondition
-
 	// failurePolicy defines how to handle failures for the admission policy. Failures can
 	// occur from CEL expression parse errors, type check errors, runtime errors and invalid
 	// or mis-configured policy definitions or bindings.
@@ -260,6 +242,24 @@ type ValidatingAdmissionPolicySpec struct {
 	// A maximum of 20 auditAnnotation are allowed per ValidatingAdmissionPolicy.
 	// +optional
 	AuditAnnotations []AuditAnnotation
+
+	// MatchConditions is a list of conditions that must be met for a request to be validated.
+	// Match conditions filter requests that have already been matched by the rules,
+	// namespaceSelector, and objectSelector. An empty list of matchConditions matches all requests.
+	// There are a maximum of 64 match conditions allowed.
+	//
+	// If a parameter object is provided, it can be accessed via the `params` handle in the same
+	// manner as validation expressions.
+	//
+	// The exact matching logic is (in order):
+	//   1. If ANY matchCondition evaluates to FALSE, the policy is skipped.
+	//   2. If ALL matchConditions evaluate to TRUE, the policy is evaluated.
+	//   3. If any matchCondition evaluates to an error (but none are FALSE):
+	//      - If failurePolicy=Fail, reject the request
+	//      - If failurePolicy=Ignore, the policy is skipped
+	//
+	// +optional
+	MatchConditions []MatchCondition
 
 	// Variables contain definitions of variables that can be used in composition of other expressions.
 	// Each variable is defined as a named CEL expression.
@@ -1033,16 +1033,18 @@ type MutatingWebhook struct {
 	MatchConditions []MatchCondition
 }
 
-// ReinvocationPolicyType specifies what type of policy the admission hook uses.
+// ReinvocationPolicyType specifies what type of policy is used when other admission plugins also perform
+// modifications.
+// +enum
 type ReinvocationPolicyType string
 
 var (
-	// NeverReinvocationPolicy indicates that the webhook must not be called more than once in a
+	// NeverReinvocationPolicy indicates that the mutation must not be called more than once in a
 	// single admission evaluation.
 	NeverReinvocationPolicy ReinvocationPolicyType = "Never"
-	// IfNeededReinvocationPolicy indicates that the webhook may be called at least one
+	// IfNeededReinvocationPolicy indicates that the mutation may be called at least one
 	// additional time as part of the admission evaluation if the object being admitted is
-	// modified by other admission plugins after the initial webhook call.
+	// modified by other admission plugins after the initial mutation call.
 	IfNeededReinvocationPolicy ReinvocationPolicyType = "IfNeeded"
 )
 

@@ -62,6 +62,8 @@ func addKnownTypes(scheme *runtime.Scheme) error {
 		&ResourceClaimTemplateList{},
 		&ResourceSlice{},
 		&ResourceSliceList{},
+		&ResourcePoolStatusRequest{},
+		&ResourcePoolStatusRequestList{},
 	)
 
 	return nil

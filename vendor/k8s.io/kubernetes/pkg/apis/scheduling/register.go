@@ -46,8 +46,14 @@ var (
 
 func addKnownTypes(scheme *runtime.Scheme) error {
 	scheme.AddKnownTypes(SchemeGroupVersion,
+		&PodGroup{},
+		&PodGroupList{},
 		&PriorityClass{},
 		&PriorityClassList{},
+		&Workload{},
+		&WorkloadList{},
+		&CompositePodGroup{},
+		&CompositePodGroupList{},
 	)
 	return nil
 }

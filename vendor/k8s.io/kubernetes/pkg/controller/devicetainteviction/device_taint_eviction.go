@@ -18,8 +18,9 @@ package devicetainteviction
 
 import (
 	"context"
-	"errors"
 	"fmt"
+	"iter"
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -29,25 +30,29 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
+	schedulingapi "k8s.io/api/scheduling/v1beta1"
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/diff"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	metav1ac "k8s.io/client-go/applyconfigurations/meta/v1"
+	resourceac "k8s.io/client-go/applyconfigurations/resource/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	resourceinformers "k8s.io/client-go/informers/resource/v1"
-	resourcealphainformers "k8s.io/client-go/informers/resource/v1alpha3"
 	clientset "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	v1core "k8s.io/client-go/kubernetes/typed/core/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	resourcelisters "k8s.io/client-go/listers/resource/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
+	"k8s.io/client-go/util/workqueue"
 	"k8s.io/dynamic-resource-allocation/resourceclaim"
-	resourceslicetracker "k8s.io/dynamic-resource-allocation/resourceslice/tracker"
 	"k8s.io/klog/v2"
 	apipod "k8s.io/kubernetes/pkg/api/v1/pod"
 	"k8s.io/kubernetes/pkg/controller/devicetainteviction/metrics"
@@ -57,9 +62,14 @@ import (
 )
 
 const (
-	// retries is the number of times that the controller tries to delete a pod
-	// that needs to be evicted.
-	retries = 5
+	// ruleStatusPeriod is the shortest time between DeviceTaintRule status
+	// updates while eviction is in progress. Once it is done, it no longer gets
+	// updated until in progress again.
+	ruleStatusPeriod = 10 * time.Second
+
+	maxUIDCacheEntries = 500
+
+	podGroupIndex = "podGroupPerPod"
 )
 
 // Controller listens to Taint changes of DRA devices and Toleration changes of ResourceClaims,
@@ -90,18 +100,35 @@ type Controller struct {
 	podLister     corelisters.PodLister
 	claimInformer resourceinformers.ResourceClaimInformer
 	sliceInformer resourceinformers.ResourceSliceInformer
-	taintInformer resourcealphainformers.DeviceTaintRuleInformer
+	ruleInformer  resourceinformers.DeviceTaintRuleInformer
 	classInformer resourceinformers.DeviceClassInformer
-	haveSynced    []cache.InformerSynced
+	ruleLister    resourcelisters.DeviceTaintRuleLister
+	haveSynced    []cache.DoneChecker
+	hasSynced     atomic.Int32
 	metrics       metrics.Metrics
+	workqueue     workqueue.TypedRateLimitingInterface[workItem]
 
-	// evictPod ensures that the pod gets evicted at the specified time.
-	// It doesn't block.
-	evictPod func(pod tainteviction.NamespacedObject, fireAt time.Time)
+	workloadResourceClaimsEnabled bool
 
-	// cancelEvict cancels eviction set up with evictPod earlier.
-	// Idempotent, returns false if there was nothing to cancel.
-	cancelEvict func(pod tainteviction.NamespacedObject) bool
+	// The evictedPods cache keeps track of Pods for which we know that
+	// they have been evicted.
+	evictedPods *uidCache
+
+	evictPodHook    func(pod tainteviction.NamespacedObject, eviction evictionAndReason)
+	cancelEvictHook func(pod tainteviction.NamespacedObject) bool
+
+	// mutex protects the following shared data structures.
+	mutex sync.Mutex
+
+	// deletePodAt maps a pod to the time when it is meant to be evicted.
+	//
+	// The entry for pod gets deleted when eviction is no longer necessary
+	// and updated when the time changes.
+	deletePodAt map[tainteviction.NamespacedObject]evictionAndReason
+
+	// maybeDeletePodCount counts how often a worker checked a pod.
+	// This is useful for unit testing, but probably not a good public metric.
+	maybeDeletePodCount int64
 
 	// allocatedClaims holds all currently known allocated claims.
 	allocatedClaims map[types.NamespacedName]allocatedClaim // A value is slightly more efficient in BenchmarkTaintUntaint (less allocations!).
@@ -109,7 +136,19 @@ type Controller struct {
 	// pools indexes all slices by driver and pool name.
 	pools map[poolID]pool
 
-	hasSynced atomic.Int32
+	// evictingRules tracks all DeviceTaintRules by name which cause pod eviction.
+	evictingRules map[string]*resourceapi.DeviceTaintRule
+
+	// taintRuleStats tracks information about work that was done for a specific DeviceTaintRule instance.
+	//
+	// This is potentially a different set of rules than in evictingRules because a rule which is no
+	// longer evicting might have evicted in the past and thus can have some relevant stats.
+	taintRuleStats map[types.UID]taintRuleStats
+}
+
+type taintRuleStats struct {
+	// numEvictedPods is the number of pods evicted because of this rule since starting the controller.
+	numEvictedPods int64
 }
 
 type poolID struct {
@@ -117,7 +156,8 @@ type poolID struct {
 }
 
 type pool struct {
-	slices        sets.Set[*resourceapi.ResourceSlice]
+	// slices maps the global name to the current instance under that name.
+	slices        map[string]*resourceapi.ResourceSlice
 	maxGeneration int64
 }
 
@@ -127,10 +167,10 @@ func (p *pool) addSlice(slice *resourceapi.ResourceSlice) {
 		return
 	}
 	if p.slices == nil {
-		p.slices = sets.New[*resourceapi.ResourceSlice]()
+		p.slices = make(map[string]*resourceapi.ResourceSlice)
 		p.maxGeneration = math.MinInt64
 	}
-	p.slices.Insert(slice)
+	p.slices[slice.Name] = slice
 
 	// Adding a slice can only increase the generation.
 	if slice.Spec.Pool.Generation > p.maxGeneration {
@@ -143,13 +183,13 @@ func (p *pool) removeSlice(slice *resourceapi.ResourceSlice) {
 	if slice == nil {
 		return
 	}
-	p.slices.Delete(slice)
+	delete(p.slices, slice.Name)
 
 	// Removing a slice might have decreased the generation to
 	// that of some other slice.
 	if slice.Spec.Pool.Generation == p.maxGeneration {
 		maxGeneration := int64(math.MinInt64)
-		for slice := range p.slices {
+		for _, slice := range p.slices {
 			if slice.Spec.Pool.Generation > maxGeneration {
 				maxGeneration = slice.Spec.Pool.Generation
 			}
@@ -162,7 +202,7 @@ func (p *pool) removeSlice(slice *resourceapi.ResourceSlice) {
 // The result is sorted by device name.
 func (p pool) getTaintedDevices() []taintedDevice {
 	var buffer []taintedDevice
-	for slice := range p.slices {
+	for _, slice := range p.slices {
 		if slice.Spec.Pool.Generation != p.maxGeneration {
 			continue
 		}
@@ -184,19 +224,19 @@ func (p pool) getTaintedDevices() []taintedDevice {
 }
 
 // getDevice looks up one device by name. Out-dated slices are ignored.
-func (p pool) getDevice(deviceName string) *resourceapi.Device {
-	for slice := range p.slices {
+func (p pool) getDevice(deviceName string) (*resourceapi.ResourceSlice, *resourceapi.Device) {
+	for _, slice := range p.slices {
 		if slice.Spec.Pool.Generation != p.maxGeneration {
 			continue
 		}
 		for i := range slice.Spec.Devices {
 			if slice.Spec.Devices[i].Name == deviceName {
-				return &slice.Spec.Devices[i]
+				return slice, &slice.Spec.Devices[i]
 			}
 		}
 	}
 
-	return nil
+	return nil, nil
 }
 
 type taintedDevice struct {
@@ -209,38 +249,215 @@ type taintedDevice struct {
 type allocatedClaim struct {
 	*resourceapi.ResourceClaim
 
-	// evictionTime, if non-nil, is the time at which pods using this claim need to be evicted.
+	// eviction, if non-nil, is the time at which pods using this claim need to be evicted.
 	// This is the smallest value of all such per-device values.
 	// For each device, the value is calculated as `<time of setting the taint> +
 	// <toleration seconds, 0 if not set>`.
-	evictionTime *metav1.Time
+	eviction *evictionAndReason
 }
 
-func (tc *Controller) deletePodHandler(c clientset.Interface, emitEventFunc func(tainteviction.NamespacedObject)) func(ctx context.Context, fireAt time.Time, args *tainteviction.WorkArgs) error {
-	return func(ctx context.Context, fireAt time.Time, args *tainteviction.WorkArgs) error {
-		klog.FromContext(ctx).Info("Deleting pod", "pod", args.Object)
-		var err error
-		for i := 0; i < retries; i++ {
-			err = addConditionAndDeletePod(ctx, c, args.Object, &emitEventFunc)
-			if apierrors.IsNotFound(err) {
-				// Not a problem, the work is done.
-				// But we didn't do it, so don't
-				// bump the metric.
-				return nil
-			}
-			if err == nil {
-				tc.metrics.PodDeletionsTotal.Inc()
-				tc.metrics.PodDeletionsLatency.Observe(float64(time.Since(fireAt).Seconds()))
-				return nil
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-		return err
+// evictionAndReason combines the time when eviction needs to start with all reasons
+// why eviction needs to start.
+type evictionAndReason struct {
+	when   metav1.Time
+	reason evictionReason
+}
+
+func (et evictionAndReason) String() string {
+	return fmt.Sprintf("%s (%s)", et.when, et.reason)
+}
+
+func (et *evictionAndReason) equal(other *evictionAndReason) bool {
+	if (et == nil) != (other == nil) ||
+		et == nil {
+		return false
 	}
+	return et.when.Equal(&other.when) &&
+		slices.Equal(et.reason, other.reason)
 }
 
-func addConditionAndDeletePod(ctx context.Context, c clientset.Interface, podRef tainteviction.NamespacedObject, emitEventFunc *func(tainteviction.NamespacedObject)) (err error) {
-	pod, err := c.CoreV1().Pods(podRef.Namespace).Get(ctx, podRef.Name, metav1.GetOptions{})
+// evictionReason collects all taints which caused eviction.
+// It supports pretty-printing for logging and inclusion in
+// user-facing descriptions
+type evictionReason []trackedTaint
+
+func (er evictionReason) String() string {
+	var parts []string
+	for _, taint := range er {
+		parts = append(parts, taint.String())
+	}
+	return strings.Join(parts, ", ")
+}
+
+// trackedTaint augments a DeviceTaint with a pointer to its origin.
+// rule and slice are mutually exclusive. Exactly one of them is always set.
+type trackedTaint struct {
+	rule  *resourceapi.DeviceTaintRule
+	slice sliceDeviceTaint
+}
+
+func (tt trackedTaint) deviceTaint() *resourceapi.DeviceTaint {
+	if tt.rule != nil {
+		// TODO when GA: directly point to rule.Spec.Taint.
+		return &resourceapi.DeviceTaint{
+			Key:       tt.rule.Spec.Taint.Key,
+			Value:     tt.rule.Spec.Taint.Value,
+			Effect:    resourceapi.DeviceTaintEffect(tt.rule.Spec.Taint.Effect),
+			TimeAdded: tt.rule.Spec.Taint.TimeAdded,
+		}
+	}
+	if tt.slice.slice != nil {
+		index := slices.IndexFunc(tt.slice.slice.Spec.Devices, func(d resourceapi.Device) bool { return d.Name == tt.slice.deviceName })
+		return &tt.slice.slice.Spec.Devices[index].Taints[tt.slice.taintIndex]
+	}
+
+	// Huh?
+	return nil
+}
+
+func (tt trackedTaint) String() string {
+	if tt.rule != nil {
+		return fmt.Sprintf("DeviceTaintRule %s", newObject(tt.rule))
+	}
+	return fmt.Sprintf("ResourceSlice %s %s/%s/%s taint #%d", newObject(tt.slice.slice), tt.slice.slice.Spec.Driver, tt.slice.slice.Spec.Pool.Name, tt.slice.deviceName, tt.slice.taintIndex)
+}
+
+func (tt trackedTaint) Compare(b trackedTaint) int {
+	// Rules first...
+	if tt.rule != nil && b.rule == nil {
+		return -1
+	}
+	if tt.rule == nil && b.rule != nil {
+		return 1
+	}
+	if tt.rule != nil {
+		// By rule name.
+		return strings.Compare(tt.rule.Name, b.rule.Name)
+	}
+
+	if tt.slice.slice != nil && b.slice.slice != nil {
+		// Sort by driver/pool/device, then taint index.
+		if cmp := strings.Compare(tt.slice.slice.Spec.Driver, b.slice.slice.Spec.Driver); cmp != 0 {
+			return cmp
+		}
+		if cmp := strings.Compare(tt.slice.slice.Spec.Pool.Name, b.slice.slice.Spec.Pool.Name); cmp != 0 {
+			return cmp
+		}
+		if cmp := strings.Compare(tt.slice.deviceName, b.slice.deviceName); cmp != 0 {
+			return cmp
+		}
+		return tt.slice.taintIndex - b.slice.taintIndex
+	}
+
+	// Both empty? Either way, we cannot compare further.
+	return 0
+}
+
+// sliceDeviceTaint references one taint entry in a ResourceSlice device.
+type sliceDeviceTaint struct {
+	slice      *resourceapi.ResourceSlice
+	deviceName string
+	taintIndex int
+}
+
+// workItem is stored in a workqueue and describes some piece of work which
+// needs to be done.
+type workItem struct {
+	// podRef, if not empty, references a pod which may need to be deleted.
+	//
+	// Controller.deletePodAt is the source of truth for if and when the pod really needs to be removed.
+	podRef tainteviction.NamespacedObject
+
+	// ruleRef, if not empty, is a DeviceTaintRule whose status may have to be updated.
+	//
+	// The initial update is done as quickly as possible to give immediate feedback,
+	// then following updates are done at regular intervals (see ruleStatusPeriod).
+	ruleRef tainteviction.NamespacedObject
+}
+
+func workItemForRule(rule *resourceapi.DeviceTaintRule) workItem {
+	return workItem{ruleRef: tainteviction.NamespacedObject{NamespacedName: types.NamespacedName{Name: rule.Name}, UID: rule.UID}}
+}
+
+// maybeDeletePod checks whether the pod needs to be deleted now and if so, does it.
+// Three results are possible:
+// - an error if anything goes wrong and the operation needs to be repeated
+// - a positive delay if the operation needs to be repeated in the future
+// - a zero delay if the deletion is done or no longer necessary
+func (tc *Controller) maybeDeletePod(ctx context.Context, podRef tainteviction.NamespacedObject) (againAfter time.Duration, finalErr error) {
+	logger := klog.FromContext(ctx)
+	logger = klog.LoggerWithValues(logger, "pod", podRef)
+
+	// We must not hold this mutex while doing blocking API calls.
+	tc.mutex.Lock()
+	tc.maybeDeletePodCount++
+	eviction, ok := tc.deletePodAt[podRef]
+	evicted := tc.evictedPods.has(podRef.UID)
+	tc.mutex.Unlock()
+	logger.V(5).Info("Processing pod deletion work item", "active", ok, "eviction", eviction, "evicted", evicted)
+
+	if !ok || evicted {
+		logger.V(5).Info("Work item for pod deletion obsolete, nothing to do")
+		return 0, nil
+	}
+
+	now := time.Now()
+	againAfter = eviction.when.Sub(now)
+	if againAfter > 0 {
+		// Not yet. Maybe the fireAt time got updated.
+		return againAfter, nil
+	}
+
+	defer func() {
+		if finalErr == nil {
+			// Forget the deletion time, we are done.
+			// Also remember that we don't even need to
+			// check the pod again, should it have been
+			// added to the queue again in the meantime.
+			tc.mutex.Lock()
+			delete(tc.deletePodAt, podRef)
+			tc.evictedPods.add(podRef.UID)
+			tc.mutex.Unlock()
+		}
+	}()
+
+	err := tc.addConditionAndDeletePod(ctx, podRef)
+	if apierrors.IsNotFound(err) {
+		// Not a problem, the work is done.
+		// But we didn't do it, so don't
+		// bump the metric.
+		return 0, nil
+	}
+	if err != nil {
+		return 0, err
+	}
+
+	podDeletionLatency := time.Since(eviction.when.Time)
+	logger.V(2).Info("Evicted pod by deleting it", "latency", podDeletionLatency, "reason", eviction.reason)
+	tc.metrics.PodDeletionsTotal.Inc()
+	tc.metrics.PodDeletionsLatency.Observe(float64(podDeletionLatency.Seconds()))
+	tc.mutex.Lock()
+	defer tc.mutex.Unlock()
+	for _, reason := range eviction.reason {
+		if reason.rule != nil {
+			stats := tc.taintRuleStats[reason.rule.UID]
+			stats.numEvictedPods++
+			tc.taintRuleStats[reason.rule.UID] = stats
+
+			// Ensure that the status gets updated eventually.
+			// Doing this immediately is not useful because
+			// it would just race with the informers update
+			// (rule status reads from cache!).
+			tc.logger.V(5).Info("Adding delayed status update because of pod eviction", "deviceTaintRule", klog.KObj(reason.rule), "delay", ruleStatusPeriod)
+			tc.workqueue.AddAfter(workItemForRule(reason.rule), ruleStatusPeriod)
+		}
+	}
+
+	return 0, nil
+}
+
+func (tc *Controller) addConditionAndDeletePod(ctx context.Context, podRef tainteviction.NamespacedObject) (err error) {
+	pod, err := tc.client.CoreV1().Pods(podRef.Namespace).Get(ctx, podRef.Name, metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
@@ -252,11 +469,13 @@ func addConditionAndDeletePod(ctx context.Context, c clientset.Interface, podRef
 		return apierrors.NewNotFound(v1.SchemeGroupVersion.WithResource("pods").GroupResource(), pod.Name)
 	}
 
-	// Emit the event only once, and only if we are actually doing something.
-	if *emitEventFunc != nil {
-		(*emitEventFunc)(podRef)
-		*emitEventFunc = nil
+	if pod.DeletionTimestamp != nil {
+		// Already deleted, no need to evict.
+		return nil
 	}
+
+	// Emit the event only if we are actually doing something.
+	tc.emitPodDeletionEvent(podRef)
 
 	newStatus := pod.Status.DeepCopy()
 	updated := apipod.UpdatePodCondition(newStatus, &v1.PodCondition{
@@ -266,7 +485,7 @@ func addConditionAndDeletePod(ctx context.Context, c clientset.Interface, podRef
 		Message: "Device Taint manager: deleting due to NoExecute taint",
 	})
 	if updated {
-		if _, _, _, err := utilpod.PatchPodStatus(ctx, c, pod.Namespace, pod.Name, pod.UID, pod.Status, *newStatus); err != nil {
+		if _, _, _, err := utilpod.PatchPodStatus(ctx, tc.client, pod.Namespace, pod.Name, pod.UID, pod.Status, *newStatus); err != nil {
 			return err
 		}
 	}
@@ -274,16 +493,249 @@ func addConditionAndDeletePod(ctx context.Context, c clientset.Interface, podRef
 	// another pod using the same name in the meantime. Include a precondition
 	// to prevent that race. This delete attempt then fails and the next one detects
 	// the new pod and stops retrying.
-	return c.CoreV1().Pods(podRef.Namespace).Delete(ctx, podRef.Name, metav1.DeleteOptions{
+	return tc.client.CoreV1().Pods(podRef.Namespace).Delete(ctx, podRef.Name, metav1.DeleteOptions{
 		Preconditions: &metav1.Preconditions{
 			UID: &podRef.UID,
 		},
 	})
 }
 
+func (tc *Controller) maybeUpdateRuleStatus(ctx context.Context, ruleRef tainteviction.NamespacedObject) (time.Duration, error) {
+	logger := klog.FromContext(ctx)
+	logger = klog.LoggerWithValues(logger, "deviceTaintRule", ruleRef)
+	logger.V(5).Info("Processing DeviceTaintRule status work item")
+
+	tc.mutex.Lock()
+	defer tc.mutex.Unlock()
+
+	rule, err := tc.ruleLister.Get(ruleRef.Name)
+	if apierrors.IsNotFound(err) {
+		logger.V(5).Info("DeviceTaintRule got deleted, removing from work queue")
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("get DeviceTaintRule %s: %w", ruleRef.Name, err)
+	}
+	if rule.UID != ruleRef.UID {
+		logger.V(5).Info("DeviceTaintRule got replaced, removing old one from work queue")
+		return 0, nil
+	}
+
+	// Already set?
+	index := slices.IndexFunc(rule.Status.Conditions, func(condition metav1.Condition) bool {
+		return condition.Type == resourceapi.DeviceTaintConditionEvictionInProgress
+	})
+
+	// LastTransitionTime gets bumped each time we make any change to the condition,
+	// even if it is only a change of the message. We use this to track when it is
+	// time for another update.
+	//
+	// This is intentionally checked before counting pending pods because that might
+	// be expensive. The effect is that "eviction in progress" gets set to false
+	// only with a certain delay instead of immediately after deleting the last
+	// pod.
+	var existingCondition metav1.Condition
+	now := metav1.Now()
+	if index >= 0 {
+		existingCondition = rule.Status.Conditions[index]
+		since := now.Time.Sub(existingCondition.LastTransitionTime.Time)
+		if existingCondition.ObservedGeneration == rule.Generation &&
+			since < ruleStatusPeriod {
+			// Don't update quite yet.
+			return ruleStatusPeriod - since, nil
+		}
+	}
+
+	// Checking all pods might be expensive. Only do it if really needed.
+	var numTaintedSliceDevices, numTaintedAllocatedDevices, numPendingPods, numPendingNamespaces int64
+	switch rule.Spec.Taint.Effect {
+	case resourceapi.DeviceTaintEffectNone:
+		// Temporarily change the effect from None to NoExecute to simulate.
+		// We pretend to do that through informer events. We hold the lock,
+		// so there is no race with real informer events or other goroutines.
+		//
+		// To avoid having a lasting impact on the real controller instance
+		// we make a temporary copy.
+		ruleEvict := rule.DeepCopy()
+		ruleEvict.Spec.Taint.Effect = resourceapi.DeviceTaintEffectNoExecute
+		tc := &Controller{
+			logger:                        klog.LoggerWithName(logger, "simulation"),
+			podInformer:                   tc.podInformer,
+			podLister:                     tc.podLister,
+			ruleLister:                    nil, // Replaced by simulateRule.
+			deletePodAt:                   make(map[tainteviction.NamespacedObject]evictionAndReason),
+			allocatedClaims:               maps.Clone(tc.allocatedClaims),
+			pools:                         tc.pools,
+			evictingRules:                 make(map[string]*resourceapi.DeviceTaintRule),
+			workqueue:                     &NOPQueue[workItem]{},
+			workloadResourceClaimsEnabled: tc.workloadResourceClaimsEnabled,
+		}
+		defer tc.workqueue.ShutDown()
+
+		tc.handleRuleChange(rule, ruleEvict)
+		numPendingPods, numPendingNamespaces, err = tc.countPendingPods(rule)
+		numTaintedSliceDevices, numTaintedAllocatedDevices = tc.countTaintedDevices(rule)
+	case resourceapi.DeviceTaintEffectNoExecute:
+		numPendingPods, numPendingNamespaces, err = tc.countPendingPods(rule)
+	default:
+		err = nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("determine pending pods: %w", err)
+	}
+
+	// Some fields are tentative and get updated below.
+	newCondition := metav1.Condition{
+		Type:               resourceapi.DeviceTaintConditionEvictionInProgress,
+		Status:             metav1.ConditionFalse,
+		Reason:             string("Effect" + rule.Spec.Taint.Effect),
+		ObservedGeneration: rule.Generation,
+		LastTransitionTime: existingCondition.LastTransitionTime, // To avoid a false "is different" in the comparison, gets updated later.
+	}
+	switch rule.Spec.Taint.Effect {
+	case resourceapi.DeviceTaintEffectNoExecute:
+		switch {
+		case numPendingPods > 0:
+			newCondition.Reason = "PodsPendingEviction"
+			newCondition.Status = metav1.ConditionTrue
+			if numPendingPods == 1 {
+				newCondition.Message = "1 pod needs to be evicted in "
+			} else {
+				newCondition.Message = fmt.Sprintf("%d pods need to be evicted in ", numPendingPods)
+			}
+			if numPendingNamespaces == 1 {
+				newCondition.Message += "1 namespace."
+			} else {
+				newCondition.Message += fmt.Sprintf("%d different namespaces.", numPendingNamespaces)
+			}
+		case tc.taintRuleStats[rule.UID].numEvictedPods > 0:
+			newCondition.Reason = "Completed"
+		default:
+			newCondition.Reason = "NotStarted"
+		}
+	case resourceapi.DeviceTaintEffectNone:
+		newCondition.Reason = "NoEffect"
+		if numTaintedSliceDevices == 1 {
+			newCondition.Message += "1 published device selected. "
+		} else {
+			newCondition.Message += fmt.Sprintf("%d published devices selected. ", numTaintedSliceDevices)
+		}
+		if numTaintedAllocatedDevices == 1 {
+			newCondition.Message += "1 allocated device selected. "
+		} else {
+			newCondition.Message += fmt.Sprintf("%d allocated devices selected. ", numTaintedAllocatedDevices)
+		}
+		if numPendingPods == 1 {
+			newCondition.Message += "1 pod would be evicted in "
+		} else {
+			newCondition.Message += fmt.Sprintf("%d pods would be evicted in ", numPendingPods)
+		}
+		if numPendingNamespaces == 1 {
+			newCondition.Message += "1 namespace "
+		} else {
+			newCondition.Message += fmt.Sprintf("%d different namespaces ", numPendingNamespaces)
+		}
+		newCondition.Message += "if the effect was NoExecute. This information will not be updated again. Recreate the DeviceTaintRule to trigger an update."
+	default:
+		newCondition.Reason = "OtherEffect"
+		newCondition.Message = "Eviction only happens for the NoExecute effect."
+	}
+	if numEvictedPods := tc.taintRuleStats[rule.UID].numEvictedPods; numEvictedPods > 0 {
+		if newCondition.Message != "" {
+			newCondition.Message += " "
+		}
+		if numEvictedPods == 1 {
+			newCondition.Message += "1 pod "
+		} else {
+			newCondition.Message += fmt.Sprintf("%d pods ", numEvictedPods)
+		}
+		newCondition.Message += "evicted since starting the controller."
+	}
+
+	if newCondition != existingCondition {
+		newCondition.LastTransitionTime = now
+		logger.V(4).Info("Calculated new condition", "condition", newCondition)
+
+		// Apply the new condition, but only if the UID matches.
+		ruleAC := resourceac.DeviceTaintRule(rule.Name).WithUID(rule.UID).WithStatus(resourceac.DeviceTaintRuleStatus().WithConditions(&metav1ac.ConditionApplyConfiguration{
+			Type:               &newCondition.Type,
+			Status:             &newCondition.Status,
+			Reason:             &newCondition.Reason,
+			Message:            &newCondition.Message,
+			ObservedGeneration: &newCondition.ObservedGeneration,
+			LastTransitionTime: &newCondition.LastTransitionTime,
+		}))
+		if _, err := tc.client.ResourceV1().DeviceTaintRules().ApplyStatus(ctx, ruleAC, metav1.ApplyOptions{FieldManager: tc.name, Force: true}); err != nil {
+			return 0, fmt.Errorf("add condition to DeviceTaintRule status: %w", err)
+		}
+	}
+
+	// No further updates needed until some more pods get evicted or ready for eviction.
+	return 0, nil
+}
+
+func (tc *Controller) countPendingPods(rule *resourceapi.DeviceTaintRule) (int64, int64, error) {
+	pods, err := tc.podLister.List(labels.Everything())
+	if err != nil {
+		return -1, -1, fmt.Errorf("list pod: %w", err)
+	}
+
+	namespaces := sets.New[string]()
+	var numPendingPods int64
+	for _, pod := range pods {
+		if pod.DeletionTimestamp != nil {
+			continue
+		}
+		eviction := tc.podEvictionTime(pod)
+		if eviction == nil {
+			continue
+		}
+		for _, reason := range eviction.reason {
+			if reason.rule != nil &&
+				reason.rule.UID == rule.UID {
+				numPendingPods++
+				namespaces.Insert(pod.Namespace)
+			}
+		}
+	}
+
+	return numPendingPods, int64(namespaces.Len()), nil
+}
+
+// countTaintedDevices determines the number of devices in slices matching the rule and
+// the number of allocated devices matching the rule.
+func (tc *Controller) countTaintedDevices(rule *resourceapi.DeviceTaintRule) (numTaintedSliceDevices int64, numTaintedAllocatedDevices int64) {
+	for poolID, pool := range tc.pools {
+		for _, slice := range pool.slices {
+			if slice.Spec.Pool.Generation != pool.maxGeneration {
+				continue
+			}
+			for _, device := range slice.Spec.Devices {
+				if ruleMatchesDevice(rule, poolID.driverName, poolID.poolName, device.Name) {
+					numTaintedSliceDevices++
+				}
+			}
+		}
+	}
+
+	for _, claim := range tc.allocatedClaims {
+		for _, allocatedDevice := range claim.Status.Allocation.Devices.Results {
+			if ruleMatchesDevice(rule, allocatedDevice.Driver, allocatedDevice.Pool, allocatedDevice.Device) {
+				numTaintedAllocatedDevices++
+			}
+		}
+	}
+
+	return
+}
+
 // New creates a new Controller that will use passed clientset to communicate with the API server.
 // Spawns no goroutines. That happens in Run.
-func New(c clientset.Interface, podInformer coreinformers.PodInformer, claimInformer resourceinformers.ResourceClaimInformer, sliceInformer resourceinformers.ResourceSliceInformer, taintInformer resourcealphainformers.DeviceTaintRuleInformer, classInformer resourceinformers.DeviceClassInformer, controllerName string) *Controller {
+func New(c clientset.Interface, podInformer coreinformers.PodInformer, claimInformer resourceinformers.ResourceClaimInformer, sliceInformer resourceinformers.ResourceSliceInformer, ruleInformer resourceinformers.DeviceTaintRuleInformer, classInformer resourceinformers.DeviceClassInformer, controllerName string) *Controller {
+	return newWithFeatures(c, podInformer, claimInformer, sliceInformer, ruleInformer, classInformer, controllerName, utilfeature.DefaultFeatureGate.Enabled(features.DRAWorkloadResourceClaims))
+}
+
+func newWithFeatures(c clientset.Interface, podInformer coreinformers.PodInformer, claimInformer resourceinformers.ResourceClaimInformer, sliceInformer resourceinformers.ResourceSliceInformer, ruleInformer resourceinformers.DeviceTaintRuleInformer, classInformer resourceinformers.DeviceClassInformer, controllerName string, workloadResourceClaimsEnabled bool) *Controller {
 	metrics.Register() // It would be nicer to pass the controller name here, but that probably would break generating https://kubernetes.io/docs/reference/instrumentation/metrics.
 
 	tc := &Controller{
@@ -294,19 +746,32 @@ func New(c clientset.Interface, podInformer coreinformers.PodInformer, claimInfo
 		podLister:       podInformer.Lister(),
 		claimInformer:   claimInformer,
 		sliceInformer:   sliceInformer,
-		taintInformer:   taintInformer,
 		classInformer:   classInformer,
+		deletePodAt:     make(map[tainteviction.NamespacedObject]evictionAndReason),
 		allocatedClaims: make(map[types.NamespacedName]allocatedClaim),
 		pools:           make(map[poolID]pool),
+		evictingRules:   make(map[string]*resourceapi.DeviceTaintRule),
+		taintRuleStats:  make(map[types.UID]taintRuleStats),
 		// Instantiate all informers now to ensure that they get started.
-		haveSynced: []cache.InformerSynced{
-			podInformer.Informer().HasSynced,
-			claimInformer.Informer().HasSynced,
-			sliceInformer.Informer().HasSynced,
-			taintInformer.Informer().HasSynced,
-			classInformer.Informer().HasSynced,
+		haveSynced: []cache.DoneChecker{
+			podInformer.Informer().HasSyncedChecker(),
+			claimInformer.Informer().HasSyncedChecker(),
+			sliceInformer.Informer().HasSyncedChecker(),
+			classInformer.Informer().HasSyncedChecker(),
 		},
-		metrics: metrics.Global,
+		metrics:     metrics.Global,
+		evictedPods: newUIDCache(maxUIDCacheEntries),
+
+		workloadResourceClaimsEnabled: workloadResourceClaimsEnabled,
+	}
+
+	// The informer for DeviceTaintRules only gets instantiated if the corresponding
+	// feature is enabled. If disabled, nothings is done with (eviction) or for (status)
+	// any DeviceTaintRule.
+	if utilfeature.DefaultFeatureGate.Enabled(features.DRADeviceTaintRules) {
+		tc.ruleInformer = ruleInformer
+		tc.ruleLister = ruleInformer.Lister()
+		tc.haveSynced = append(tc.haveSynced, ruleInformer.Informer().HasSyncedChecker())
 	}
 
 	return tc
@@ -314,12 +779,15 @@ func New(c clientset.Interface, podInformer coreinformers.PodInformer, claimInfo
 
 // Run starts the controller which will run until the context is done.
 // An error is returned for startup problems.
-func (tc *Controller) Run(ctx context.Context) error {
+func (tc *Controller) Run(ctx context.Context, numWorkers int) error {
 	defer utilruntime.HandleCrash()
 	logger := klog.FromContext(ctx)
-	logger.Info("Starting", "controller", tc.name)
-	defer logger.Info("Shutting down controller", "controller", tc.name)
+	logger.Info("Starting", "controller", tc.name, "numWorkers", numWorkers)
+	defer logger.Info("Shut down controller", "controller", tc.name, "reason", context.Cause(ctx))
 	tc.logger = logger
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
 
 	// Doing debug logging?
 	if loggerV := logger.V(6); loggerV.Enabled() {
@@ -334,22 +802,22 @@ func (tc *Controller) Run(ctx context.Context) error {
 	tc.recorder = eventBroadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: tc.name}).WithLogger(logger)
 	defer eventBroadcaster.Shutdown()
 
-	taintEvictionQueue := tainteviction.CreateWorkerQueue(tc.deletePodHandler(tc.client, tc.emitPodDeletionEvent))
-	evictPod := tc.evictPod
-	tc.evictPod = func(podRef tainteviction.NamespacedObject, fireAt time.Time) {
-		// Only relevant for testing.
-		if evictPod != nil {
-			evictPod(podRef, fireAt)
-		}
-		taintEvictionQueue.UpdateWork(ctx, &tainteviction.WorkArgs{Object: podRef}, time.Now(), fireAt)
-	}
-	cancelEvict := tc.cancelEvict
-	tc.cancelEvict = func(podRef tainteviction.NamespacedObject) bool {
-		if cancelEvict != nil {
-			cancelEvict(podRef)
-		}
-		return taintEvictionQueue.CancelWork(logger, podRef.NamespacedName.String())
-	}
+	queueLogger := klog.LoggerWithName(logger, "workqueue")
+	delayingQueue := workqueue.NewTypedDelayingQueueWithConfig(workqueue.TypedDelayingQueueConfig[workItem]{
+		Logger: &queueLogger,
+		Name:   tc.name,
+	})
+	tc.workqueue = workqueue.NewTypedRateLimitingQueueWithConfig(
+		workqueue.DefaultTypedControllerRateLimiter[workItem](),
+		workqueue.TypedRateLimitingQueueConfig[workItem]{
+			Name:          tc.name,
+			DelayingQueue: delayingQueue,
+		},
+	)
+	defer func() {
+		logger.V(3).Info("Shutting down work queue")
+		tc.workqueue.ShutDown()
+	}()
 
 	// Start events processing pipeline.
 	eventBroadcaster.StartStructuredLogging(3)
@@ -362,18 +830,19 @@ func (tc *Controller) Run(ctx context.Context) error {
 	}
 	defer eventBroadcaster.Shutdown()
 
-	// mutex serializes event processing.
-	var mutex sync.Mutex
+	if err := tc.addIndexers(); err != nil {
+		return err
+	}
 
-	claimHandler, err := tc.claimInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	claimHandler, err := tc.claimInformer.Informer().AddEventHandlerWithOptions(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			claim, ok := obj.(*resourceapi.ResourceClaim)
 			if !ok {
 				logger.Error(nil, "Expected ResourceClaim", "actual", fmt.Sprintf("%T", obj))
 				return
 			}
-			mutex.Lock()
-			defer mutex.Unlock()
+			tc.mutex.Lock()
+			defer tc.mutex.Unlock()
 			tc.handleClaimChange(nil, claim)
 		},
 		UpdateFunc: func(oldObj, newObj any) {
@@ -386,8 +855,8 @@ func (tc *Controller) Run(ctx context.Context) error {
 			if !ok {
 				logger.Error(nil, "Expected ResourceClaim", "actual", fmt.Sprintf("%T", newObj))
 			}
-			mutex.Lock()
-			defer mutex.Unlock()
+			tc.mutex.Lock()
+			defer tc.mutex.Unlock()
 			tc.handleClaimChange(oldClaim, newClaim)
 		},
 		DeleteFunc: func(obj any) {
@@ -399,28 +868,28 @@ func (tc *Controller) Run(ctx context.Context) error {
 				logger.Error(nil, "Expected ResourceClaim", "actual", fmt.Sprintf("%T", obj))
 				return
 			}
-			mutex.Lock()
-			defer mutex.Unlock()
+			tc.mutex.Lock()
+			defer tc.mutex.Unlock()
 			tc.handleClaimChange(claim, nil)
 		},
-	})
+	}, cache.HandlerOptions{Logger: &logger})
 	if err != nil {
 		return fmt.Errorf("adding claim event handler:%w", err)
 	}
 	defer func() {
 		_ = tc.claimInformer.Informer().RemoveEventHandler(claimHandler)
 	}()
-	tc.haveSynced = append(tc.haveSynced, claimHandler.HasSynced)
+	tc.haveSynced = append(tc.haveSynced, claimHandler.HasSyncedChecker())
 
-	podHandler, err := tc.podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	podHandler, err := tc.podInformer.Informer().AddEventHandlerWithOptions(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			pod, ok := obj.(*v1.Pod)
 			if !ok {
-				logger.Error(nil, "Expected ResourcePod", "actual", fmt.Sprintf("%T", obj))
+				logger.Error(nil, "Expected Pod", "actual", fmt.Sprintf("%T", obj))
 				return
 			}
-			mutex.Lock()
-			defer mutex.Unlock()
+			tc.mutex.Lock()
+			defer tc.mutex.Unlock()
 			tc.handlePodChange(nil, pod)
 		},
 		UpdateFunc: func(oldObj, newObj any) {
@@ -433,8 +902,8 @@ func (tc *Controller) Run(ctx context.Context) error {
 			if !ok {
 				logger.Error(nil, "Expected Pod", "actual", fmt.Sprintf("%T", newObj))
 			}
-			mutex.Lock()
-			defer mutex.Unlock()
+			tc.mutex.Lock()
+			defer tc.mutex.Unlock()
 			tc.handlePodChange(oldPod, newPod)
 		},
 		DeleteFunc: func(obj any) {
@@ -446,52 +915,77 @@ func (tc *Controller) Run(ctx context.Context) error {
 				logger.Error(nil, "Expected Pod", "actual", fmt.Sprintf("%T", obj))
 				return
 			}
-			mutex.Lock()
-			defer mutex.Unlock()
+			tc.mutex.Lock()
+			defer tc.mutex.Unlock()
 			tc.handlePodChange(pod, nil)
 		},
-	})
+	}, cache.HandlerOptions{Logger: &logger})
 	if err != nil {
 		return fmt.Errorf("adding pod event handler: %w", err)
 	}
 	defer func() {
 		_ = tc.podInformer.Informer().RemoveEventHandler(podHandler)
 	}()
-	tc.haveSynced = append(tc.haveSynced, podHandler.HasSynced)
+	tc.haveSynced = append(tc.haveSynced, podHandler.HasSyncedChecker())
 
-	opts := resourceslicetracker.Options{
-		EnableDeviceTaints:       true,
-		EnableConsumableCapacity: utilfeature.DefaultFeatureGate.Enabled(features.DRAConsumableCapacity),
-		SliceInformer:            tc.sliceInformer,
-		TaintInformer:            tc.taintInformer,
-		ClassInformer:            tc.classInformer,
-		KubeClient:               tc.client,
+	if tc.ruleInformer != nil {
+		ruleHandler, err := tc.ruleInformer.Informer().AddEventHandlerWithOptions(cache.ResourceEventHandlerFuncs{
+			AddFunc: func(obj any) {
+				rule, ok := obj.(*resourceapi.DeviceTaintRule)
+				if !ok {
+					logger.Error(nil, "Expected DeviceTaintRule", "actual", fmt.Sprintf("%T", obj))
+					return
+				}
+				tc.mutex.Lock()
+				defer tc.mutex.Unlock()
+				tc.handleRuleChange(nil, rule)
+			},
+			UpdateFunc: func(oldObj, newObj any) {
+				oldRule, ok := oldObj.(*resourceapi.DeviceTaintRule)
+				if !ok {
+					logger.Error(nil, "Expected DeviceTaintRule", "actual", fmt.Sprintf("%T", oldObj))
+					return
+				}
+				newRule, ok := newObj.(*resourceapi.DeviceTaintRule)
+				if !ok {
+					logger.Error(nil, "Expected DeviceTaintRule", "actual", fmt.Sprintf("%T", newObj))
+				}
+				tc.mutex.Lock()
+				defer tc.mutex.Unlock()
+				tc.handleRuleChange(oldRule, newRule)
+			},
+			DeleteFunc: func(obj any) {
+				if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
+					obj = tombstone.Obj
+				}
+				rule, ok := obj.(*resourceapi.DeviceTaintRule)
+				if !ok {
+					logger.Error(nil, "Expected DeviceTaintRule", "actual", fmt.Sprintf("%T", obj))
+					return
+				}
+				tc.mutex.Lock()
+				defer tc.mutex.Unlock()
+				tc.handleRuleChange(rule, nil)
+			},
+		}, cache.HandlerOptions{Logger: &logger})
+		if err != nil {
+			return fmt.Errorf("adding DeviceTaintRule event handler: %w", err)
+		}
+		defer func() {
+			_ = tc.ruleInformer.Informer().RemoveEventHandler(ruleHandler)
+		}()
+		tc.haveSynced = append(tc.haveSynced, ruleHandler.HasSyncedChecker())
 	}
-	sliceTracker, err := resourceslicetracker.StartTracker(ctx, opts)
-	if err != nil {
-		return fmt.Errorf("initialize ResourceSlice tracker: %w", err)
-	}
-	tc.haveSynced = append(tc.haveSynced, sliceTracker.HasSynced)
-	defer sliceTracker.Stop()
 
-	// Wait for tracker to sync before we react to events.
-	// This doesn't have to be perfect, it merely avoids unnecessary
-	// work which might be done as events get emitted for intermediate
-	// state.
-	if !cache.WaitForNamedCacheSyncWithContext(ctx, tc.haveSynced...) {
-		return errors.New("wait for cache sync timed out")
-	}
-	logger.V(1).Info("Underlying informers have synced")
-
-	_, err = sliceTracker.AddEventHandler(cache.ResourceEventHandlerFuncs{
+	sliceHandler, err := tc.sliceInformer.Informer().AddEventHandlerWithOptions(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj any) {
 			slice, ok := obj.(*resourceapi.ResourceSlice)
 			if !ok {
 				logger.Error(nil, "Expected ResourceSlice", "actual", fmt.Sprintf("%T", obj))
 				return
 			}
-			mutex.Lock()
-			defer mutex.Unlock()
+			tc.mutex.Lock()
+			defer tc.mutex.Unlock()
 			tc.handleSliceChange(nil, slice)
 		},
 		UpdateFunc: func(oldObj, newObj any) {
@@ -504,8 +998,8 @@ func (tc *Controller) Run(ctx context.Context) error {
 			if !ok {
 				logger.Error(nil, "Expected ResourceSlice", "actual", fmt.Sprintf("%T", newObj))
 			}
-			mutex.Lock()
-			defer mutex.Unlock()
+			tc.mutex.Lock()
+			defer tc.mutex.Unlock()
 			tc.handleSliceChange(oldSlice, newSlice)
 		},
 		DeleteFunc: func(obj any) {
@@ -515,21 +1009,130 @@ func (tc *Controller) Run(ctx context.Context) error {
 				logger.Error(nil, "Expected ResourceSlice", "actual", fmt.Sprintf("%T", obj))
 				return
 			}
-			mutex.Lock()
-			defer mutex.Unlock()
+			tc.mutex.Lock()
+			defer tc.mutex.Unlock()
 			tc.handleSliceChange(slice, nil)
 		},
-	})
+	}, cache.HandlerOptions{Logger: &logger})
 	if err != nil {
-		return fmt.Errorf("add slice event handler: %w", err)
+		return fmt.Errorf("adding slice event handler: %w", err)
 	}
+	defer func() {
+		_ = tc.sliceInformer.Informer().RemoveEventHandler(sliceHandler)
+	}()
+	tc.haveSynced = append(tc.haveSynced, sliceHandler.HasSyncedChecker())
 
-	// sliceTracker.AddEventHandler blocked while delivering events for all known
-	// ResourceSlices. Therefore our own state is up-to-date once we get here.
+	if !cache.WaitFor(ctx, "cache and event handler sync", tc.haveSynced...) {
+		// If we get here, the caller canceled the context. This is not an error.
+		return nil
+	}
+	logger.V(1).Info("Underlying informers have synced")
 	tc.hasSynced.Store(1)
+
+	for i := range numWorkers {
+		wg.Go(func() {
+			tc.worker(klog.NewContext(ctx, klog.LoggerWithName(queueLogger, fmt.Sprintf("worker-%d", i))))
+		})
+	}
 
 	<-ctx.Done()
 	return nil
+}
+
+func (tc *Controller) addIndexers() error {
+	if !tc.workloadResourceClaimsEnabled {
+		return nil
+	}
+
+	err := tc.podInformer.Informer().AddIndexers(cache.Indexers{podGroupIndex: func(obj any) ([]string, error) {
+		pod, ok := obj.(*v1.Pod)
+		if !ok {
+			return nil, fmt.Errorf("unexpected type %T reached Pod informer indexer", obj)
+		}
+		if pod.Spec.SchedulingGroup == nil || pod.Spec.SchedulingGroup.PodGroupName == nil {
+			return nil, nil
+		}
+		return []string{pod.Namespace + "/" + *pod.Spec.SchedulingGroup.PodGroupName}, nil
+	}})
+	if err != nil {
+		return fmt.Errorf("adding %s indexer for pods: %w", podGroupIndex, err)
+	}
+
+	return nil
+}
+
+// evictPod ensures that the pod gets evicted at the specified time.
+// It doesn't block.
+func (tc *Controller) evictPod(podRef tainteviction.NamespacedObject, eviction evictionAndReason) {
+	tc.deletePodAt[podRef] = eviction
+	now := time.Now()
+	delay := eviction.when.Sub(now)
+	if delay <= 0 {
+		tc.logger.V(3).Info("Adding immediate pod eviction", "pod", podRef, "eviction", eviction)
+		tc.workqueue.Add(workItem{podRef: podRef})
+	} else {
+		tc.logger.V(3).Info("Adding delayed pod eviction", "pod", podRef, "eviction", eviction, "delay", delay)
+		tc.workqueue.AddAfter(workItem{podRef: podRef}, delay)
+	}
+
+	if tc.evictPodHook != nil {
+		tc.evictPodHook(podRef, eviction)
+	}
+}
+
+// cancelEvict cancels eviction set up with evictPod earlier.
+// Idempotent, returns false if there was nothing to cancel.
+func (tc *Controller) cancelEvict(podRef tainteviction.NamespacedObject) bool {
+	_, ok := tc.deletePodAt[podRef]
+	if !ok {
+		// Nothing to cancel.
+		return false
+	}
+	delete(tc.deletePodAt, podRef)
+
+	if tc.cancelEvictHook != nil {
+		tc.cancelEvictHook(podRef)
+	}
+
+	// Cannot remove from a work queue. The worker will detect that the entry is obsolete by checking deletePodAt.
+	return true
+}
+
+// worker blocks until the workqueue is shut down.
+// Cancellation of the context only aborts on-going work.
+func (tc *Controller) worker(ctx context.Context) {
+	logger := klog.FromContext(ctx)
+	defer utilruntime.HandleCrashWithLogger(logger)
+
+	for {
+		item, shutdown := tc.workqueue.Get()
+		if shutdown {
+			return
+		}
+
+		func() {
+			defer tc.workqueue.Done(item)
+
+			againAfter, err := tc.handleWork(ctx, item)
+			switch {
+			case err != nil:
+				logger.V(3).Info("Processing work item failed, will retry", "err", err)
+				tc.workqueue.AddRateLimited(item)
+			case againAfter > 0:
+				logger.V(5).Info("Checking work item again later", "delay", againAfter)
+				tc.workqueue.AddAfter(item, againAfter)
+			default:
+				tc.workqueue.Forget(item)
+			}
+		}()
+	}
+}
+
+func (tc *Controller) handleWork(ctx context.Context, item workItem) (time.Duration, error) {
+	if item.podRef.Name != "" {
+		return tc.maybeDeletePod(ctx, item.podRef)
+	}
+	return tc.maybeUpdateRuleStatus(ctx, item.ruleRef)
 }
 
 func (tc *Controller) handleClaimChange(oldClaim, newClaim *resourceapi.ResourceClaim) {
@@ -557,7 +1160,7 @@ func (tc *Controller) handleClaimChange(oldClaim, newClaim *resourceapi.Resource
 		}
 		tc.allocatedClaims[name] = allocatedClaim{
 			ResourceClaim: claim,
-			evictionTime:  tc.evictionTime(claim.Status.Allocation),
+			eviction:      tc.claimEvictionTime(claim),
 		}
 		tc.handlePods(claim)
 		return
@@ -586,7 +1189,7 @@ func (tc *Controller) handleClaimChange(oldClaim, newClaim *resourceapi.Resource
 	if oldClaim.Status.Allocation == nil && newClaim.Status.Allocation != nil {
 		tc.allocatedClaims[name] = allocatedClaim{
 			ResourceClaim: claim,
-			evictionTime:  tc.evictionTime(claim.Status.Allocation),
+			eviction:      tc.claimEvictionTime(claim),
 		}
 		syncBothClaims()
 		return
@@ -605,7 +1208,7 @@ func (tc *Controller) handleClaimChange(oldClaim, newClaim *resourceapi.Resource
 		// time. Storing the newer claim is enough.
 		tc.allocatedClaims[name] = allocatedClaim{
 			ResourceClaim: claim,
-			evictionTime:  tc.allocatedClaims[name].evictionTime,
+			eviction:      tc.allocatedClaims[name].eviction,
 		}
 		syncBothClaims()
 		return
@@ -614,38 +1217,30 @@ func (tc *Controller) handleClaimChange(oldClaim, newClaim *resourceapi.Resource
 	// If we get here, nothing changed.
 }
 
-// evictionTime returns the earliest TimeAdded of any NoExecute taint in any allocated device
-// unless that taint is tolerated, nil if none.
-func (tc *Controller) evictionTime(allocation *resourceapi.AllocationResult) *metav1.Time {
-	var evictionTime *metav1.Time
+// claimEvictionTime returns the earliest TimeAdded of any NoExecute taint in any allocated device
+// unless that taint is tolerated, nil if none. May only be called for allocated claims.
+func (tc *Controller) claimEvictionTime(claim *resourceapi.ResourceClaim) *evictionAndReason {
+	var when *metav1.Time
+	var taints sets.Set[trackedTaint]
 
+	allocation := claim.Status.Allocation
 	for _, allocatedDevice := range allocation.Devices.Results {
-		device := tc.pools[poolID{driverName: allocatedDevice.Driver, poolName: allocatedDevice.Pool}].getDevice(allocatedDevice.Device)
-		if device == nil {
-			// Unknown device? Can't be tainted...
-			continue
-		}
+		id := poolID{driverName: allocatedDevice.Driver, poolName: allocatedDevice.Pool}
+		slice, device := tc.pools[id].getDevice(allocatedDevice.Device)
 
 	nextTaint:
-		for _, taint := range device.Taints {
-			if taint.Effect != resourceapi.DeviceTaintEffectNoExecute {
-				continue
-			}
-
-			newEvictionTime := taint.TimeAdded
+		for taint := range tc.allEvictingDeviceTaints(allocatedDevice, slice, device) {
+			newEvictionTime := taint.deviceTaint().TimeAdded
 			haveToleration := false
 			tolerationSeconds := int64(math.MaxInt64)
 			for _, toleration := range allocatedDevice.Tolerations {
 				if toleration.Effect == resourceapi.DeviceTaintEffectNoExecute &&
-					resourceclaim.ToleratesTaint(toleration, taint) {
+					resourceclaim.ToleratesTaint(toleration, *taint.deviceTaint()) {
 					if toleration.TolerationSeconds == nil {
 						// Tolerate forever -> ignore taint.
 						continue nextTaint
 					}
-					newTolerationSeconds := *toleration.TolerationSeconds
-					if newTolerationSeconds < 0 {
-						newTolerationSeconds = 0
-					}
+					newTolerationSeconds := max(*toleration.TolerationSeconds, 0)
 					if newTolerationSeconds < tolerationSeconds {
 						tolerationSeconds = newTolerationSeconds
 					}
@@ -655,18 +1250,127 @@ func (tc *Controller) evictionTime(allocation *resourceapi.AllocationResult) *me
 			if haveToleration {
 				newEvictionTime = &metav1.Time{Time: newEvictionTime.Add(time.Duration(tolerationSeconds) * time.Second)}
 			}
-
-			if evictionTime == nil {
-				evictionTime = newEvictionTime
+			if taints == nil {
+				taints = sets.New[trackedTaint]()
+			}
+			taints.Insert(taint)
+			if when == nil {
+				when = newEvictionTime
+				tc.logger.V(5).Info("Claim is affected by device taint", "claim", klog.KObj(claim), "device", allocatedDevice, "taint", taint, "evictionTime", when)
 				continue
 			}
-			if newEvictionTime != nil && newEvictionTime.Before(evictionTime) {
-				evictionTime = newEvictionTime
+			if newEvictionTime != nil && newEvictionTime.Before(when) {
+				when = newEvictionTime
+				tc.logger.V(5).Info("Claim is affected by device taint", "claim", klog.KObj(claim), "device", allocatedDevice, "taint", taint, "evictionTime", when)
 			}
 		}
 	}
 
-	return evictionTime
+	if when == nil {
+		return nil
+	}
+	eviction := &evictionAndReason{when: *when, reason: taints.UnsortedList()}
+	slices.SortFunc(eviction.reason, func(a, b trackedTaint) int { return a.Compare(b) })
+	return eviction
+}
+
+// allEvictingDeviceTaints allows iterating over all DeviceTaintRules with NoExecute effect which affect the allocated device.
+// A taint may come from either the ResourceSlice informer (not the tracker!) or from a DeviceTaintRule, but not both.
+func (tc *Controller) allEvictingDeviceTaints(allocatedDevice resourceapi.DeviceRequestAllocationResult, slice *resourceapi.ResourceSlice, device *resourceapi.Device) iter.Seq[trackedTaint] {
+	evictingRules := tc.evictingRules
+
+	return func(yield func(trackedTaint) bool) {
+		if device != nil {
+			for i := range device.Taints {
+				taint := &device.Taints[i]
+				if taint.Effect != resourceapi.DeviceTaintEffectNoExecute {
+					continue
+				}
+				if !yield(trackedTaint{slice: sliceDeviceTaint{slice: slice, deviceName: device.Name, taintIndex: i}}) {
+					return
+				}
+			}
+		}
+
+		for _, rule := range evictingRules {
+			if !ruleMatchesDevice(rule, allocatedDevice.Driver, allocatedDevice.Pool, allocatedDevice.Device) {
+				continue
+			}
+
+			if !yield(trackedTaint{rule: rule}) {
+				return
+			}
+		}
+	}
+}
+
+func ruleMatchesDevice(rule *resourceapi.DeviceTaintRule, driverName, poolName, deviceName string) bool {
+	selector := rule.Spec.DeviceSelector
+	if selector == nil {
+		return false
+	}
+	if selector.Driver != nil && *selector.Driver != driverName ||
+		selector.Pool != nil && *selector.Pool != poolName ||
+		selector.Device != nil && *selector.Device != deviceName {
+		return false
+	}
+	return true
+}
+
+func (tc *Controller) handleRuleChange(oldRule, newRule *resourceapi.DeviceTaintRule) {
+	rule := newRule
+	if rule == nil {
+		rule = oldRule
+	}
+	name := newNamespacedName(rule)
+	if tc.eventLogger != nil {
+		// This is intentionally very verbose for debugging.
+		tc.eventLogger.Info("DeviceTaintRule changed", "ruleObject", name, "oldRule", klog.Format(oldRule), "newRule", klog.Format(newRule), "diff", diff.Diff(oldRule, newRule))
+	}
+
+	if oldRule == nil {
+		// Update the status at least once, immediately and before evicting any pods.
+		tc.logger.V(5).Info("Adding immediate status update because of new rule", "deviceTaintRule", klog.KObj(newRule))
+		tc.workqueue.Add(workItemForRule(newRule))
+	}
+
+	if newRule == nil {
+		// Clean up to avoid memory leak.
+		delete(tc.taintRuleStats, oldRule.UID)
+		delete(tc.evictingRules, oldRule.Name)
+		// Removal from the work queue is handled when a worker handles the work item.
+		// A work queue does not support canceling work.
+	}
+
+	if oldRule != nil &&
+		newRule != nil &&
+		oldRule.UID == newRule.UID {
+		if apiequality.Semantic.DeepEqual(&oldRule.Spec, &newRule.Spec) {
+			return
+		}
+		// Update the status at least once, immediately and before evicting any pods.
+		tc.logger.V(5).Info("Adding immediate status update because of modified rule spec", "deviceTaintRule", klog.KObj(newRule))
+		tc.workqueue.Add(workItemForRule(newRule))
+	}
+
+	// Rule spec changes should be rare. Simply do a brute-force re-evaluation of all allocated claims.
+	// Same with trying to avoid delete+add in evictingRules, the logic just becomes unnecessarily complex.
+	if oldRule != nil && oldRule.Spec.Taint.Effect == resourceapi.DeviceTaintEffectNoExecute {
+		delete(tc.evictingRules, oldRule.Name)
+	}
+	if newRule != nil && newRule.Spec.Taint.Effect == resourceapi.DeviceTaintEffectNoExecute {
+		tc.evictingRules[newRule.Name] = newRule
+	}
+	for name, oldAllocatedClaim := range tc.allocatedClaims {
+		newAllocatedClaim := allocatedClaim{
+			ResourceClaim: oldAllocatedClaim.ResourceClaim,
+			eviction:      tc.claimEvictionTime(oldAllocatedClaim.ResourceClaim),
+		}
+		tc.allocatedClaims[name] = newAllocatedClaim
+		if !newAllocatedClaim.eviction.equal(oldAllocatedClaim.eviction) {
+			tc.handlePods(newAllocatedClaim.ResourceClaim)
+		}
+	}
 }
 
 func (tc *Controller) handleSliceChange(oldSlice, newSlice *resourceapi.ResourceSlice) {
@@ -686,9 +1390,6 @@ func (tc *Controller) handleSliceChange(oldSlice, newSlice *resourceapi.Resource
 	// Determine old and new device taints. Only devices
 	// where something changes trigger additional checks for claims
 	// using them.
-	//
-	// The pre-allocated slices are small enough to be allocated on
-	// the stack (https://stackoverflow.com/a/69187698/222305).
 	p := tc.pools[poolID]
 	oldDeviceTaints := p.getTaintedDevices()
 	p.removeSlice(oldSlice)
@@ -745,12 +1446,12 @@ func (tc *Controller) handleSliceChange(oldSlice, newSlice *resourceapi.Resource
 		if !usesDevice(claim.Status.Allocation, poolID, modifiedDevices) {
 			continue
 		}
-		newEvictionTime := tc.evictionTime(claim.ResourceClaim.Status.Allocation)
-		if newEvictionTime.Equal(claim.evictionTime) {
+		newEvictionTime := tc.claimEvictionTime(claim.ResourceClaim)
+		if newEvictionTime.equal(claim.eviction) {
 			// No change.
 			continue
 		}
-		claim.evictionTime = newEvictionTime
+		claim.eviction = newEvictionTime
 		tc.allocatedClaims[name] = claim
 		// We could collect pods which depend on claims with changes.
 		// In practice, most pods probably depend on one claim, so
@@ -795,7 +1496,8 @@ func (tc *Controller) handlePodChange(oldPod, newPod *v1.Pod) {
 	// to it.
 	if oldPod != nil &&
 		oldPod.Spec.NodeName == newPod.Spec.NodeName &&
-		apiequality.Semantic.DeepEqual(oldPod.Status.ResourceClaimStatuses, newPod.Status.ResourceClaimStatuses) {
+		resourceclaim.PodStatusEqual(oldPod.Status.ResourceClaimStatuses, newPod.Status.ResourceClaimStatuses) &&
+		resourceclaim.PodExtendedStatusEqual(oldPod.Status.ExtendedResourceClaimStatus, newPod.Status.ExtendedResourceClaimStatus) {
 		return
 	}
 
@@ -804,79 +1506,133 @@ func (tc *Controller) handlePodChange(oldPod, newPod *v1.Pod) {
 
 func (tc *Controller) handlePods(claim *resourceapi.ResourceClaim) {
 	for _, consumer := range claim.Status.ReservedFor {
-		if consumer.APIGroup == "" && consumer.Resource == "pods" {
-			pod, err := tc.podInformer.Lister().Pods(claim.Namespace).Get(consumer.Name)
+		switch {
+		case consumer.APIGroup == "" && consumer.Resource == "pods":
+			pod, err := tc.podLister.Pods(claim.Namespace).Get(consumer.Name)
 			if err != nil {
 				if apierrors.IsNotFound(err) {
-					return
+					continue
 				}
 				// Should not happen.
 				utilruntime.HandleErrorWithLogger(tc.logger, err, "retrieve pod from cache")
-				return
+				continue
 			}
 			if pod.UID != consumer.UID {
 				// Not the pod we were looking for.
-				return
+				continue
 			}
 			tc.handlePod(pod)
+		case consumer.APIGroup == schedulingapi.GroupName && consumer.Resource == "podgroups":
+			// PodGroups may persist in a ResourceClaim's status.reservedFor if
+			// the DRAWorkloadResourceClaims feature is disabled after having
+			// been enabled, so we need to check again here that the feature is
+			// enabled now.
+			if !tc.workloadResourceClaimsEnabled {
+				continue
+			}
+			podGroupKey := claim.Namespace + "/" + consumer.Name
+			pods, err := tc.podInformer.Informer().GetIndexer().ByIndex(podGroupIndex, podGroupKey)
+			if err != nil {
+				utilruntime.HandleErrorWithLogger(tc.logger, err, "retrieve Pods for PodGroup %s from cache", podGroupKey)
+				continue
+			}
+			for _, obj := range pods {
+				pod, ok := obj.(*v1.Pod)
+				if !ok {
+					continue
+				}
+				tc.handlePod(pod)
+			}
 		}
 	}
 }
 
 func (tc *Controller) handlePod(pod *v1.Pod) {
+	eviction := tc.podEvictionTime(pod)
+	podRef := newObject(pod)
+	if eviction == nil {
+		if tc.cancelWorkWithEvent(podRef) {
+			tc.logger.V(3).Info("Canceled pod eviction", "pod", podRef)
+		}
+		return
+	}
+
+	tc.evictPod(podRef, *eviction)
+
+	// If any reason is because of a taint, then eviction is in progress and the status may need to be updated.
+	// But don't do it immediately because more pod changes may be coming in.
+	for _, reason := range eviction.reason {
+		if reason.rule != nil {
+			tc.logger.V(5).Info("Adding delayed status update because of pod change", "deviceTaintRule", klog.KObj(reason.rule), "delay", ruleStatusPeriod)
+			tc.workqueue.AddAfter(workItemForRule(reason.rule), ruleStatusPeriod)
+		}
+	}
+}
+
+func (tc *Controller) podEvictionTime(pod *v1.Pod) *evictionAndReason {
 	// Not scheduled yet? No need to evict.
 	if pod.Spec.NodeName == "" {
-		return
+		return nil
 	}
 
 	// If any claim in use by the pod is tainted such that the taint is not tolerated,
 	// the pod needs to be evicted.
-	var evictionTime *metav1.Time
-	for i := range pod.Spec.ResourceClaims {
-		claimName, mustCheckOwner, err := resourceclaim.Name(pod, &pod.Spec.ResourceClaims[i])
-		if err != nil {
-			// Not created yet or unsupported. Definitely not tainted.
-			continue
-		}
-		if claimName == nil {
-			// Claim not needed.
-			continue
-		}
-		allocatedClaim, ok := tc.allocatedClaims[types.NamespacedName{Namespace: pod.Namespace, Name: *claimName}]
+	var eviction *evictionAndReason
+	for claimName, mustCheckOwner := range resourceclaim.PodClaims(pod) {
+		allocatedClaim, ok := tc.allocatedClaims[types.NamespacedName{Namespace: pod.Namespace, Name: claimName}]
 		if !ok {
 			// Referenced, but not found or not allocated. Also not tainted.
 			continue
 		}
-		if mustCheckOwner && resourceclaim.IsForPod(pod, allocatedClaim.ResourceClaim) != nil {
+		if mustCheckOwner && resourceclaim.IsForPod(pod, allocatedClaim.ResourceClaim, tc.workloadResourceClaimsEnabled) != nil {
 			// Claim and pod don't match. Ignore the claim.
 			continue
 		}
-		if !resourceclaim.IsReservedForPod(pod, allocatedClaim.ResourceClaim) {
+		if !resourceclaim.IsReservedForPod(pod, allocatedClaim.ResourceClaim, tc.workloadResourceClaimsEnabled) {
 			// The pod isn't the one which is allowed and/or supposed to use the claim.
 			// Perhaps that pod instance already got deleted and we are looking at its
 			// replacement under the same name. Either way, ignore.
 			continue
 		}
-		if allocatedClaim.evictionTime == nil {
+		if allocatedClaim.eviction == nil {
 			continue
 		}
-		if evictionTime == nil || allocatedClaim.evictionTime.Before(evictionTime) {
-			evictionTime = allocatedClaim.evictionTime
+		if eviction == nil {
+			// Use the new eviction time as-is.
+			eviction = allocatedClaim.eviction
+		} else {
+			// Join reasons and figure out the new time.
+			// Might not actually lead to any change.
+			newEvictionTime := &evictionAndReason{
+				when:   allocatedClaim.eviction.when,
+				reason: slices.Clone(allocatedClaim.eviction.reason),
+			}
+			// Multiple reasons affecting the same pod should be so rare,
+			// a simple insertion sort is fine.
+			for _, reason := range eviction.reason {
+				index, found := slices.BinarySearchFunc(newEvictionTime.reason, reason, func(a, b trackedTaint) int { return a.Compare(b) })
+				if !found {
+					newEvictionTime.reason = slices.Insert(newEvictionTime.reason, index, reason)
+				}
+			}
+			if eviction.when.Before(&newEvictionTime.when) {
+				newEvictionTime.when = eviction.when
+			}
+			if !eviction.equal(newEvictionTime) {
+				eviction = newEvictionTime
+			}
 		}
 	}
 
-	podRef := newObject(pod)
-	if evictionTime != nil {
-		tc.evictPod(podRef, evictionTime.Time)
-	} else {
-		tc.cancelWorkWithEvent(podRef)
-	}
+	return eviction
 }
 
-func (tc *Controller) cancelWorkWithEvent(podRef tainteviction.NamespacedObject) {
+func (tc *Controller) cancelWorkWithEvent(podRef tainteviction.NamespacedObject) bool {
 	if tc.cancelEvict(podRef) {
 		tc.emitCancelPodDeletionEvent(podRef)
+		return true
 	}
+	return false
 }
 
 func (tc *Controller) emitPodDeletionEvent(podRef tainteviction.NamespacedObject) {
@@ -914,7 +1670,11 @@ func newNamespacedName(obj metav1.Object) types.NamespacedName {
 	}
 }
 
+// TODO: replace with klog.ObjectInstance (https://github.com/kubernetes/klog/issues/422#issuecomment-3454948091).
 func newObject(obj metav1.Object) tainteviction.NamespacedObject {
+	if obj == nil {
+		return tainteviction.NamespacedObject{}
+	}
 	return tainteviction.NamespacedObject{
 		NamespacedName: newNamespacedName(obj),
 		UID:            obj.GetUID(),

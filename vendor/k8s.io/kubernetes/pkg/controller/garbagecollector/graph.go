@@ -79,7 +79,8 @@ type node struct {
 	virtualLock sync.RWMutex
 	// when processing an Update event, we need to compare the updated
 	// ownerReferences with the owners recorded in the graph.
-	owners []metav1.OwnerReference
+	owners     []metav1.OwnerReference
+	ownersLock sync.RWMutex
 }
 
 // clone() must only be called from the single-threaded GraphBuilder.processGraphChanges()
@@ -138,6 +139,18 @@ func (n *node) isDeletingDependents() bool {
 	return n.deletingDependents
 }
 
+func (n *node) setOwners(owners []metav1.OwnerReference) {
+	n.ownersLock.Lock()
+	defer n.ownersLock.Unlock()
+	n.owners = owners
+}
+
+func (n *node) getOwners() []metav1.OwnerReference {
+	n.ownersLock.RLock()
+	defer n.ownersLock.RUnlock()
+	return n.owners
+}
+
 func (n *node) addDependent(dependent *node) {
 	n.dependentsLock.Lock()
 	defer n.dependentsLock.Unlock()
@@ -179,7 +192,7 @@ func (n *node) blockingDependents() []*node {
 	dependents := n.getDependents()
 	var ret []*node
 	for _, dep := range dependents {
-		for _, owner := range dep.owners {
+		for _, owner := range dep.getOwners() {
 			if owner.UID == n.identity.UID && owner.BlockOwnerDeletion != nil && *owner.BlockOwnerDeletion {
 				ret = append(ret, dep)
 			}
@@ -206,10 +219,20 @@ func ownerReferenceMatchesCoordinates(a, b metav1.OwnerReference) bool {
 }
 
 // String renders node as a string using fmt. Acquires a read lock to ensure the
-// reflective dump of dependents doesn't race with any concurrent writes.
+// reflective dump of fields doesn't race with any concurrent writes.
 func (n *node) String() string {
+	n.beingDeletedLock.RLock()
+	defer n.beingDeletedLock.RUnlock()
+
+	n.virtualLock.RLock()
+	defer n.virtualLock.RUnlock()
+
 	n.dependentsLock.RLock()
 	defer n.dependentsLock.RUnlock()
+
+	n.ownersLock.RLock()
+	defer n.ownersLock.RUnlock()
+
 	return fmt.Sprintf("%#v", n)
 }
 

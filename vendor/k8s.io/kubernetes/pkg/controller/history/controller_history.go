@@ -48,6 +48,48 @@ import (
 // ControllerRevisionHashLabel is the label used to indicate the hash value of a ControllerRevision's Data.
 const ControllerRevisionHashLabel = "controller.kubernetes.io/hash"
 
+// ControllerRevisionControllerIndex is the index name for the ControllerRevision controller index.
+const ControllerRevisionControllerIndex = "controllerRevisionController"
+
+// ControllerRevisionControllerIndexKey returns the index key to locate ControllerRevisions with the specified controller ownerReference.
+// If the ownerReference is specified, the key is "namespace/kind/ownerReference.Name/ownerReference.UID".
+// If the ownerReference is nil, the key is just "namespace" for orphan revisions.
+func ControllerRevisionControllerIndexKey(namespace string, ownerReference *metav1.OwnerReference) string {
+	if ownerReference == nil {
+		return namespace
+	}
+	return namespace + "/" + ownerReference.Kind + "/" + ownerReference.Name + "/" + string(ownerReference.UID)
+}
+
+// AddControllerRevisionControllerIndexer adds an indexer for ControllerRevision's controllerRef.UID to the given Informer.
+// This indexer is used to efficiently look up ControllerRevisions by their ControllerRef.UID
+func AddControllerRevisionControllerIndexer(informer cache.SharedIndexInformer) error {
+	if _, exists := informer.GetIndexer().GetIndexers()[ControllerRevisionControllerIndex]; exists {
+		// indexer already exists, do nothing
+		return nil
+	}
+
+	err := informer.AddIndexers(cache.Indexers{
+		ControllerRevisionControllerIndex: func(obj interface{}) ([]string, error) {
+			cr, ok := obj.(*apps.ControllerRevision)
+			if !ok {
+				return nil, nil
+			}
+			// Get the ControllerRef of the ControllerRevision to check if it's managed by a controller.
+			// Index with a non-nil controller (indicating an owned revision) or a nil controller (indicating an orphan revision).
+			return []string{ControllerRevisionControllerIndexKey(cr.Namespace, metav1.GetControllerOfNoCopy(cr))}, nil
+		},
+	})
+	if err != nil {
+		// It's possible that the indexer was added by another controller between the check and the AddIndexers call.
+		// Check again if the indexer was added by another controller, otherwise return the error.
+		if _, exists := informer.GetIndexer().GetIndexers()[ControllerRevisionControllerIndex]; exists {
+			return nil
+		}
+	}
+	return err
+}
+
 // ControllerRevisionName returns the Name for a ControllerRevision in the form prefix-hash. If the length
 // of prefix is greater than 223 bytes, it is truncated to allow for a name that is no larger than 253 bytes.
 func ControllerRevisionName(prefix string, hash string) string {
@@ -158,7 +200,7 @@ type Interface interface {
 	// ListControllerRevisions lists all ControllerRevisions matching selector and owned by parent or no other
 	// controller. If the returned error is nil the returned slice of ControllerRevisions is valid. If the
 	// returned error is not nil, the returned slice is not valid.
-	ListControllerRevisions(parent metav1.Object, selector labels.Selector) ([]*apps.ControllerRevision, error)
+	ListControllerRevisions(parent metav1.Object, parentKind schema.GroupVersionKind, selector labels.Selector) ([]*apps.ControllerRevision, error)
 	// CreateControllerRevision attempts to create the revision as owned by parent via a ControllerRef. If name
 	// collision occurs, collisionCount (incremented each time collision occurs except for the first time) is
 	// added to the hash of the revision and it is renamed using ControllerRevisionName. Implementations may
@@ -186,8 +228,10 @@ type Interface interface {
 
 // NewHistory returns an instance of Interface that uses client to communicate with the API Server and lister to list
 // ControllerRevisions. This method should be used to create an Interface for all scenarios other than testing.
-func NewHistory(client clientset.Interface, lister appslisters.ControllerRevisionLister) Interface {
-	return &realHistory{client, lister}
+// If indexer is not nil, it will be used to optimize ListControllerRevisions and the indexer must have had
+// AddControllerRevisionControllerIndexer called on it.
+func NewHistory(client clientset.Interface, lister appslisters.ControllerRevisionLister, indexer cache.Indexer) Interface {
+	return &realHistory{client, lister, indexer}
 }
 
 // NewFakeHistory returns an instance of Interface that uses informer to create, update, list, and delete
@@ -197,16 +241,44 @@ func NewFakeHistory(informer appsinformers.ControllerRevisionInformer) Interface
 }
 
 type realHistory struct {
-	client clientset.Interface
-	lister appslisters.ControllerRevisionLister
+	client  clientset.Interface
+	lister  appslisters.ControllerRevisionLister
+	indexer cache.Indexer
 }
 
-func (rh *realHistory) ListControllerRevisions(parent metav1.Object, selector labels.Selector) ([]*apps.ControllerRevision, error) {
+func (rh *realHistory) ListControllerRevisions(parent metav1.Object, parentKind schema.GroupVersionKind, selector labels.Selector) ([]*apps.ControllerRevision, error) {
 	// List all revisions in the namespace that match the selector
-	history, err := rh.lister.ControllerRevisions(parent.GetNamespace()).List(selector)
-	if err != nil {
-		return nil, err
+	var history []*apps.ControllerRevision
+	var err error
+	if rh.indexer != nil {
+		keys := []string{
+			ControllerRevisionControllerIndexKey(parent.GetNamespace(), metav1.NewControllerRef(parent, parentKind)),
+			ControllerRevisionControllerIndexKey(parent.GetNamespace(), nil), // Include orphans
+		}
+
+		for _, key := range keys {
+			objs, err := rh.indexer.ByIndex(ControllerRevisionControllerIndex, key)
+			if err != nil {
+				return nil, err
+			}
+			for _, obj := range objs {
+				cr, ok := obj.(*apps.ControllerRevision)
+				if !ok {
+					continue
+				}
+				if selector.Matches(labels.Set(cr.Labels)) {
+					history = append(history, cr)
+				}
+			}
+		}
+	} else {
+		// Fallback to slow list if no indexer
+		history, err = rh.lister.ControllerRevisions(parent.GetNamespace()).List(selector)
+		if err != nil {
+			return nil, err
+		}
 	}
+
 	var owned []*apps.ControllerRevision
 	for i := range history {
 		ref := metav1.GetControllerOfNoCopy(history[i])
@@ -343,7 +415,7 @@ type fakeHistory struct {
 	lister  appslisters.ControllerRevisionLister
 }
 
-func (fh *fakeHistory) ListControllerRevisions(parent metav1.Object, selector labels.Selector) ([]*apps.ControllerRevision, error) {
+func (fh *fakeHistory) ListControllerRevisions(parent metav1.Object, parentKind schema.GroupVersionKind, selector labels.Selector) ([]*apps.ControllerRevision, error) {
 	history, err := fh.lister.ControllerRevisions(parent.GetNamespace()).List(selector)
 	if err != nil {
 		return nil, err

@@ -18,8 +18,10 @@ package job
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"reflect"
+	"slices"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -27,9 +29,11 @@ import (
 
 	batch "k8s.io/api/batch/v1"
 	v1 "k8s.io/api/core/v1"
+	schedulingv1beta1 "k8s.io/api/scheduling/v1beta1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/json"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
@@ -38,11 +42,13 @@ import (
 	"k8s.io/apiserver/pkg/util/feature"
 	batchinformers "k8s.io/client-go/informers/batch/v1"
 	coreinformers "k8s.io/client-go/informers/core/v1"
+	schedulinginformers "k8s.io/client-go/informers/scheduling/v1beta1"
 	clientset "k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/kubernetes/scheme"
 	v1core "k8s.io/client-go/kubernetes/typed/core/v1"
 	batchv1listers "k8s.io/client-go/listers/batch/v1"
 	corelisters "k8s.io/client-go/listers/core/v1"
+	schedulinglisters "k8s.io/client-go/listers/scheduling/v1beta1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/workqueue"
@@ -51,6 +57,7 @@ import (
 	"k8s.io/kubernetes/pkg/controller"
 	"k8s.io/kubernetes/pkg/controller/job/metrics"
 	"k8s.io/kubernetes/pkg/controller/job/util"
+	consistencyutil "k8s.io/kubernetes/pkg/controller/util/consistency"
 	"k8s.io/kubernetes/pkg/features"
 	"k8s.io/utils/clock"
 	"k8s.io/utils/ptr"
@@ -87,7 +94,6 @@ type Controller struct {
 
 	// To allow injection of the following for testing.
 	updateStatusHandler func(ctx context.Context, job *batch.Job) (*batch.Job, error)
-	patchJobHandler     func(ctx context.Context, job *batch.Job, patch []byte) error
 	syncHandler         func(ctx context.Context, jobKey string) error
 	// podStoreSynced returns true if the pod store has been synced at least once.
 	// Added as a member to the struct to allow injection for testing.
@@ -112,6 +118,19 @@ type Controller struct {
 	// podIndexer allows looking up pods by ControllerRef UID
 	podIndexer cache.Indexer
 
+	// workloadIndexer allows looking up workloads by Job name
+	workloadIndexer cache.Indexer
+	// podGroupIndexer allows looking up pod groups by Workload name
+	podGroupIndexer cache.Indexer
+
+	// Workload/PodGroup listers and synced checks for workload APIs.
+	// These are nil when the feature gate is disabled.
+	workloadLister schedulinglisters.WorkloadLister
+	podGroupLister schedulinglisters.PodGroupLister
+
+	workloadStoreSynced cache.InformerSynced
+	podGroupStoreSynced cache.InformerSynced
+
 	// Jobs that need to be updated
 	queue workqueue.TypedRateLimitingInterface[string]
 
@@ -130,6 +149,9 @@ type Controller struct {
 	// finishedJobExpectations contains the job ids for which the job status is finished
 	// but the corresponding event is not yet received.
 	finishedJobExpectations sync.Map
+
+	// consistencyStore stores information about the consistency of the job.
+	consistencyStore consistencyutil.ConsistencyStore
 }
 
 type syncJobCtx struct {
@@ -148,6 +170,10 @@ type syncJobCtx struct {
 	podsWithDelayedDeletionPerIndex map[int]*v1.Pod
 	terminating                     *int32
 	ready                           int32
+
+	// Set only when the Job is eligible for workload integration, as
+	// determined by shouldManageWorkloadForJob function.
+	podGroup *schedulingv1beta1.PodGroup
 }
 
 type orphanPodKeyKind int
@@ -167,21 +193,69 @@ type orphanPodKey struct {
 	value string
 }
 
+var (
+	jobGroupResource = schema.GroupResource{
+		Group:    "batch",
+		Resource: "jobs",
+	}
+	podGroupResource = schema.GroupResource{
+		Group:    "",
+		Resource: "pods",
+	}
+)
+
 // NewController creates a new Job controller that keeps the relevant pods
 // in sync with their corresponding Job objects.
-func NewController(ctx context.Context, podInformer coreinformers.PodInformer, jobInformer batchinformers.JobInformer, kubeClient clientset.Interface) (*Controller, error) {
-	return newControllerWithClock(ctx, podInformer, jobInformer, kubeClient, &clock.RealClock{})
+// workloadInformer and podGroupInformer may be nil when the WorkloadWithJob
+// feature gate is disabled; they are required when the gate is enabled.
+func NewController(ctx context.Context, kubeClient clientset.Interface,
+	podInformer coreinformers.PodInformer, jobInformer batchinformers.JobInformer,
+	workloadInformer schedulinginformers.WorkloadInformer,
+	podGroupInformer schedulinginformers.PodGroupInformer) (*Controller, error) {
+
+	return newControllerWithClock(ctx, kubeClient, &clock.RealClock{},
+		podInformer, jobInformer, workloadInformer, podGroupInformer)
 }
 
-func newControllerWithClock(ctx context.Context, podInformer coreinformers.PodInformer, jobInformer batchinformers.JobInformer, kubeClient clientset.Interface, clock clock.WithTicker) (*Controller, error) {
+func newControllerWithClock(ctx context.Context, kubeClient clientset.Interface, clock clock.WithTicker,
+	podInformer coreinformers.PodInformer, jobInformer batchinformers.JobInformer,
+	workloadInformer schedulinginformers.WorkloadInformer,
+	podGroupInformer schedulinginformers.PodGroupInformer,
+) (*Controller, error) {
 	eventBroadcaster := record.NewBroadcaster(record.WithContext(ctx))
 	logger := klog.FromContext(ctx)
+
+	var consistencyStore consistencyutil.ConsistencyStore
+	var podWriteCallback func(pod *v1.Pod, ds *metav1.OwnerReference)
+	if feature.DefaultFeatureGate.Enabled(features.StaleControllerConsistencyJob) {
+		consistencyStore = consistencyutil.NewConsistencyStore(map[schema.GroupResource]consistencyutil.LastSyncRVGetter{
+			podGroupResource: podInformer.Informer().GetStore(),
+			jobGroupResource: jobInformer.Informer().GetStore(),
+		})
+		podWriteCallback = func(pod *v1.Pod, job *metav1.OwnerReference) {
+			if job == nil {
+				return
+			}
+			consistencyStore.WroteAt(
+				types.NamespacedName{
+					Namespace: pod.Namespace,
+					Name:      job.Name,
+				},
+				job.UID,
+				podGroupResource,
+				pod.ResourceVersion,
+			)
+		}
+	} else {
+		consistencyStore = consistencyutil.NewNoopConsistencyStore()
+	}
 
 	jm := &Controller{
 		kubeClient: kubeClient,
 		podControl: controller.RealPodControl{
 			KubeClient: kubeClient,
 			Recorder:   eventBroadcaster.NewRecorder(scheme.Scheme, v1.EventSource{Component: "job-controller"}),
+			OnWrite:    podWriteCallback,
 		},
 		expectations:            controller.NewControllerExpectations(),
 		finalizerExpectations:   newUIDTrackingExpectations(),
@@ -192,6 +266,7 @@ func newControllerWithClock(ctx context.Context, podInformer coreinformers.PodIn
 		clock:                   clock,
 		podBackoffStore:         newBackoffStore(),
 		finishedJobExpectations: sync.Map{},
+		consistencyStore:        consistencyStore,
 	}
 
 	if _, err := jobInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
@@ -233,8 +308,13 @@ func newControllerWithClock(ctx context.Context, podInformer coreinformers.PodIn
 	jm.podIndexer = podInformer.Informer().GetIndexer()
 
 	jm.updateStatusHandler = jm.updateJobStatus
-	jm.patchJobHandler = jm.patchJob
 	jm.syncHandler = jm.syncJob
+
+	if feature.DefaultFeatureGate.Enabled(features.WorkloadWithJob) {
+		if err := jm.addSchedulingInformers(logger, workloadInformer, podGroupInformer); err != nil {
+			return nil, err
+		}
+	}
 
 	metrics.Register()
 
@@ -244,28 +324,39 @@ func newControllerWithClock(ctx context.Context, podInformer coreinformers.PodIn
 // Run the main goroutine responsible for watching and syncing jobs.
 func (jm *Controller) Run(ctx context.Context, workers int) {
 	defer utilruntime.HandleCrash()
-	logger := klog.FromContext(ctx)
 
 	// Start events processing pipeline.
 	jm.broadcaster.StartStructuredLogging(3)
 	jm.broadcaster.StartRecordingToSink(&v1core.EventSinkImpl{Interface: jm.kubeClient.CoreV1().Events("")})
 	defer jm.broadcaster.Shutdown()
 
-	defer jm.queue.ShutDown()
-	defer jm.orphanQueue.ShutDown()
-
+	logger := klog.FromContext(ctx)
 	logger.Info("Starting job controller")
-	defer logger.Info("Shutting down job controller")
 
-	if !cache.WaitForNamedCacheSync("job", ctx.Done(), jm.podStoreSynced, jm.jobStoreSynced) {
+	var wg sync.WaitGroup
+	defer func() {
+		logger.Info("Shutting down job controller")
+		jm.queue.ShutDown()
+		jm.orphanQueue.ShutDown()
+		wg.Wait()
+	}()
+
+	syncFuncs := []cache.InformerSynced{jm.podStoreSynced, jm.jobStoreSynced}
+	if feature.DefaultFeatureGate.Enabled(features.WorkloadWithJob) {
+		syncFuncs = append(syncFuncs, jm.workloadStoreSynced, jm.podGroupStoreSynced)
+	}
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, syncFuncs...) {
 		return
 	}
 
 	for i := 0; i < workers; i++ {
-		go wait.UntilWithContext(ctx, jm.worker, time.Second)
-		go wait.UntilWithContext(ctx, jm.orphanWorker, time.Second)
+		wg.Go(func() {
+			wait.UntilWithContext(ctx, jm.worker, time.Second)
+		})
+		wg.Go(func() {
+			wait.UntilWithContext(ctx, jm.orphanWorker, time.Second)
+		})
 	}
-
 	<-ctx.Done()
 }
 
@@ -337,7 +428,7 @@ func (jm *Controller) addPod(logger klog.Logger, obj interface{}) {
 	// Otherwise, it's an orphan.
 	// Clean the finalizer.
 	if hasJobTrackingFinalizer(pod) {
-		jm.enqueueOrphanPod(pod)
+		jm.enqueueOrphanPod(pod, false)
 	}
 	// Get a list of all matching controllers and sync
 	// them to see if anyone wants to adopt it.
@@ -410,7 +501,7 @@ func (jm *Controller) updatePod(logger klog.Logger, old, cur interface{}) {
 	// Otherwise, it's an orphan.
 	// Clean the finalizer.
 	if hasJobTrackingFinalizer(curPod) {
-		jm.enqueueOrphanPod(curPod)
+		jm.enqueueOrphanPod(curPod, false)
 	}
 	// If anything changed, sync matching controllers
 	// to see if anyone wants to adopt it now.
@@ -453,7 +544,7 @@ func (jm *Controller) deletePod(logger klog.Logger, obj interface{}, final bool)
 		// No controller should care about orphans being deleted.
 		// But this pod might have belonged to a Job and the GC removed the reference.
 		if hasFinalizer {
-			jm.enqueueOrphanPod(pod)
+			jm.enqueueOrphanPod(pod, false)
 		}
 		return
 	}
@@ -461,7 +552,7 @@ func (jm *Controller) deletePod(logger klog.Logger, obj interface{}, final bool)
 	if job == nil || util.IsJobFinished(job) {
 		// syncJob will not remove this finalizer.
 		if hasFinalizer {
-			jm.enqueueOrphanPod(pod)
+			jm.enqueueOrphanPod(pod, false)
 		}
 		return
 	}
@@ -550,10 +641,16 @@ func (jm *Controller) deleteJob(logger klog.Logger, obj interface{}) {
 			return
 		}
 	}
+	jm.consistencyStore.Clear(types.NamespacedName{
+		Namespace: jobObj.Namespace,
+		Name:      jobObj.Name,
+	}, jobObj.UID)
 	jm.finishedJobExpectations.Delete(jobObj.UID)
 	jm.enqueueLabelSelector(jobObj)
 
 	key := cache.MetaObjectToName(jobObj).String()
+	// Delete expectations for the Job so a replacement with the same name starts clean.
+	jm.expectations.DeleteExpectations(logger, key)
 	err := jm.podBackoffStore.removeBackoffRecord(key)
 	if err != nil {
 		utilruntime.HandleError(fmt.Errorf("error removing backoff record %w", err))
@@ -620,13 +717,17 @@ func (jm *Controller) enqueueSyncJobInternal(logger klog.Logger, obj interface{}
 	jm.queue.AddAfter(key, delay)
 }
 
-func (jm *Controller) enqueueOrphanPod(obj *v1.Pod) {
+func (jm *Controller) enqueueOrphanPod(obj *v1.Pod, backoff bool) {
 	orphanPodKey := orphanPodKey{
 		kind:      OrphanPodKeyKindName,
 		namespace: obj.Namespace,
 		value:     obj.Name,
 	}
-	jm.orphanQueue.Add(orphanPodKey)
+	if backoff {
+		jm.orphanQueue.AddRateLimited(orphanPodKey)
+	} else {
+		jm.orphanQueue.Add(orphanPodKey)
+	}
 }
 
 // worker runs a worker thread that just dequeues items, processes them, and marks them done.
@@ -721,6 +822,7 @@ func (jm *Controller) syncOrphanPodsBySelector(ctx context.Context, namespace st
 	for _, pod := range pods {
 		if err := jm.handleSingleOrphanPod(ctx, pod); err != nil {
 			logger.Error(err, "syncing orphan pod failed", "pod", klog.KObj(pod))
+			jm.enqueueOrphanPod(pod, true)
 		}
 	}
 	return nil
@@ -825,12 +927,28 @@ func (jm *Controller) syncJob(ctx context.Context, key string) (rErr error) {
 	if len(ns) == 0 || len(name) == 0 {
 		return fmt.Errorf("invalid job key %q: either namespace or name is missing", key)
 	}
+	jobNamespacedName := types.NamespacedName{Namespace: ns, Name: name}
+	// If our writes have not yet been observed by our informers, we should not
+	// continue since our reads will not be in sync with our previously enacted
+	// state.
+	if err := jm.consistencyStore.EnsureReady(jobNamespacedName); err != nil {
+		var consistencyErr *consistencyutil.ConsistencyError
+		if errors.As(err, &consistencyErr) {
+			metrics.JobRequeueSkips.WithLabelValues(
+				consistencyErr.GroupResource.Group,
+				consistencyErr.GroupResource.Resource,
+			).Inc()
+		}
+		return err
+	}
+
 	sharedJob, err := jm.jobLister.Jobs(ns).Get(name)
 	if err != nil {
 		if apierrors.IsNotFound(err) {
 			logger.V(4).Info("Job has been deleted", "key", key)
 			jm.expectations.DeleteExpectations(logger, key)
 			jm.finalizerExpectations.deleteExpectations(logger, key)
+			jm.consistencyStore.Clear(jobNamespacedName, "")
 
 			err := jm.podBackoffStore.removeBackoffRecord(key)
 			if err != nil {
@@ -862,6 +980,10 @@ func (jm *Controller) syncJob(ctx context.Context, key string) (rErr error) {
 			// re-syncing here as the record has to be removed for finished/deleted jobs
 			return fmt.Errorf("error removing backoff record %w", err)
 		}
+		jm.consistencyStore.Clear(types.NamespacedName{
+			Namespace: job.Namespace,
+			Name:      job.Name,
+		}, job.UID)
 		jm.finishedJobExpectations.Delete(job.UID)
 		return nil
 	}
@@ -901,6 +1023,17 @@ func (jm *Controller) syncJob(ctx context.Context, key string) (rErr error) {
 	if err != nil {
 		return err
 	}
+
+	// ensure Workload and PodGroup exist for eligible Jobs.
+	// This must happen before pod management so that pods can reference the PodGroup.
+	var podGroup *schedulingv1beta1.PodGroup
+	if shouldManageWorkloadForJob(&job) {
+		_, podGroup, err = jm.ensureWorkloadAndPodGroup(ctx, &job, pods)
+		if err != nil {
+			return fmt.Errorf("ensuring Workload and PodGroup for Job %s/%s: %w", job.Namespace, job.Name, err)
+		}
+	}
+
 	activePods := controller.FilterActivePods(logger, pods)
 	jobCtx := &syncJobCtx{
 		job:                  &job,
@@ -909,9 +1042,8 @@ func (jm *Controller) syncJob(ctx context.Context, key string) (rErr error) {
 		ready:                countReadyPods(activePods),
 		uncounted:            newUncountedTerminatedPods(*job.Status.UncountedTerminatedPods),
 		expectedRmFinalizers: jm.finalizerExpectations.getExpectedUIDs(key),
-	}
-	if trackTerminatingPods(&job) {
-		jobCtx.terminating = ptr.To(controller.CountTerminatingPods(pods))
+		podGroup:             podGroup,
+		terminating:          ptr.To(controller.CountTerminatingPods(pods)),
 	}
 	active := int32(len(jobCtx.activePods))
 	newSucceededPods, newFailedPods := getNewFinishedPods(jobCtx)
@@ -999,9 +1131,7 @@ func (jm *Controller) syncJob(ctx context.Context, key string) (rErr error) {
 			jobCtx.finishedCondition = nil
 		}
 		active -= deleted
-		if trackTerminatingPods(jobCtx.job) {
-			*jobCtx.terminating += deleted
-		}
+		*jobCtx.terminating += deleted
 		jobCtx.ready -= deletedReady
 		manageJobErr = err
 	} else {
@@ -1040,6 +1170,9 @@ func (jm *Controller) syncJob(ctx context.Context, key string) (rErr error) {
 				if isUpdated {
 					suspendCondChanged = true
 					jm.recorder.Event(&job, v1.EventTypeNormal, "Suspended", "Job suspended")
+					if feature.DefaultFeatureGate.Enabled(features.MutableSchedulingDirectivesForSuspendedJobs) {
+						job.Status.StartTime = nil
+					}
 				}
 			} else {
 				// Job not suspended.
@@ -1061,15 +1194,11 @@ func (jm *Controller) syncJob(ctx context.Context, key string) (rErr error) {
 		}
 	}
 
-	var terminating *int32
-	if feature.DefaultFeatureGate.Enabled(features.JobPodReplacementPolicy) {
-		terminating = jobCtx.terminating
-	}
 	needsStatusUpdate := suspendCondChanged || active != job.Status.Active || !ptr.Equal(&jobCtx.ready, job.Status.Ready)
-	needsStatusUpdate = needsStatusUpdate || !ptr.Equal(job.Status.Terminating, terminating)
+	needsStatusUpdate = needsStatusUpdate || !ptr.Equal(job.Status.Terminating, jobCtx.terminating)
 	job.Status.Active = active
 	job.Status.Ready = &jobCtx.ready
-	job.Status.Terminating = terminating
+	job.Status.Terminating = jobCtx.terminating
 	err = jm.trackJobStatusAndRemoveFinalizers(ctx, jobCtx, needsStatusUpdate)
 	if err != nil {
 		return fmt.Errorf("tracking status: %w", err)
@@ -1079,29 +1208,12 @@ func (jm *Controller) syncJob(ctx context.Context, key string) (rErr error) {
 }
 
 func (jm *Controller) newFailureCondition(reason, message string) *batch.JobCondition {
-	cType := batch.JobFailed
-	if delayTerminalCondition() {
-		cType = batch.JobFailureTarget
-	}
-	return newCondition(cType, v1.ConditionTrue, reason, message, jm.clock.Now())
+	return newCondition(batch.JobFailureTarget, v1.ConditionTrue, reason, message, jm.clock.Now())
 }
 
 func (jm *Controller) newSuccessCondition() *batch.JobCondition {
-	cType := batch.JobComplete
-	if delayTerminalCondition() {
-		cType = batch.JobSuccessCriteriaMet
-	}
-	var reason, message string
-	if feature.DefaultFeatureGate.Enabled(features.JobSuccessPolicy) {
-		reason = batch.JobReasonCompletionsReached
-		message = "Reached expected number of succeeded pods"
-	}
-	return newCondition(cType, v1.ConditionTrue, reason, message, jm.clock.Now())
-}
-
-func delayTerminalCondition() bool {
-	return feature.DefaultFeatureGate.Enabled(features.JobManagedBy) ||
-		feature.DefaultFeatureGate.Enabled(features.JobPodReplacementPolicy)
+	return newCondition(batch.JobSuccessCriteriaMet, v1.ConditionTrue, batch.JobReasonCompletionsReached,
+		"Reached expected number of succeeded pods", jm.clock.Now())
 }
 
 // deleteActivePods issues deletion for active Pods, preserving finalizers.
@@ -1507,11 +1619,9 @@ func (jm *Controller) enactJobFinished(logger klog.Logger, jobCtx *syncJobCtx) b
 			return false
 		}
 	}
-	if delayTerminalCondition() {
-		if *jobCtx.terminating > 0 {
-			logger.V(4).Info("Delaying marking the Job as finished, because there are still terminating pod(s)", "job", klog.KObj(job), "condition", jobCtx.finishedCondition.Type, "count", *jobCtx.terminating)
-			return false
-		}
+	if *jobCtx.terminating > 0 {
+		logger.V(4).Info("Delaying marking the Job as finished, because there are still terminating pod(s)", "job", klog.KObj(job), "condition", jobCtx.finishedCondition.Type, "count", *jobCtx.terminating)
+		return false
 	}
 	finishedCond := jobCtx.finishedCondition
 	job.Status.Conditions, _ = ensureJobConditionStatus(job.Status.Conditions, finishedCond.Type, finishedCond.Status, finishedCond.Reason, finishedCond.Message, jm.clock.Now())
@@ -1656,9 +1766,7 @@ func (jm *Controller) manageJob(ctx context.Context, job *batch.Job, jobCtx *syn
 		jm.expectations.ExpectDeletions(logger, jobKey, len(podsToDelete))
 		removedReady, removed, err := jm.deleteJobPods(ctx, job, jobKey, podsToDelete)
 		active -= removed
-		if trackTerminatingPods(job) {
-			*jobCtx.terminating += removed
-		}
+		*jobCtx.terminating += removed
 		jobCtx.ready -= removedReady
 		return active, metrics.JobSyncActionPodsDeleted, err
 	}
@@ -1698,9 +1806,7 @@ func (jm *Controller) manageJob(ctx context.Context, job *batch.Job, jobCtx *syn
 		logger.V(4).Info("Too many pods running for job", "job", klog.KObj(job), "deleted", len(podsToDelete), "target", wantActive)
 		removedReady, removed, err := jm.deleteJobPods(ctx, job, jobKey, podsToDelete)
 		active -= removed
-		if trackTerminatingPods(job) {
-			*jobCtx.terminating += removed
-		}
+		*jobCtx.terminating += removed
 		jobCtx.ready -= removedReady
 		// While it is possible for a Job to require both pod creations and
 		// deletions at the same time (e.g. indexed Jobs with repeated indexes), we
@@ -1711,8 +1817,6 @@ func (jm *Controller) manageJob(ctx context.Context, job *batch.Job, jobCtx *syn
 
 	var terminating int32 = 0
 	if onlyReplaceFailedPods(jobCtx.job) {
-		// When onlyReplaceFailedPods=true, then also trackTerminatingPods=true,
-		// and so we can use the value.
 		terminating = *jobCtx.terminating
 	}
 	if diff := wantActive - terminating - active; diff > 0 {
@@ -1723,7 +1827,12 @@ func (jm *Controller) manageJob(ctx context.Context, job *batch.Job, jobCtx *syn
 		}
 		if remainingTime > 0 {
 			jm.enqueueSyncJobWithDelay(logger, job, remainingTime)
-			return 0, metrics.JobSyncActionPodsCreated, nil
+			// No pods were created or deleted, so return the current active
+			// count rather than 0. Returning 0 here would cause the status
+			// update to set Active=0 while Ready still reflects the running
+			// pods, which the API server rejects ("cannot set more ready pods
+			// than active"), blocking finalizer removal and status flushing.
+			return active, metrics.JobSyncActionPodsCreated, nil
 		}
 		if diff > int32(MaxPodCreateDeletePerSync) {
 			diff = int32(MaxPodCreateDeletePerSync)
@@ -1736,7 +1845,9 @@ func (jm *Controller) manageJob(ctx context.Context, job *batch.Job, jobCtx *syn
 				indexesToAdd, remainingTime = jm.getPodCreationInfoForIndependentIndexes(logger, indexesToAdd, jobCtx.podsWithDelayedDeletionPerIndex)
 				if remainingTime > 0 {
 					jm.enqueueSyncJobWithDelay(logger, job, remainingTime)
-					return 0, metrics.JobSyncActionPodsCreated, nil
+					// No pods were created or deleted, so return the current
+					// active count rather than 0 (see comment above).
+					return active, metrics.JobSyncActionPodsCreated, nil
 				}
 			}
 			diff = int32(len(indexesToAdd))
@@ -1755,6 +1866,25 @@ func (jm *Controller) manageJob(ctx context.Context, job *batch.Job, jobCtx *syn
 			addCompletionIndexEnvVariables(podTemplate)
 		}
 		podTemplate.Finalizers = appendJobCompletionFinalizerIfNotFound(podTemplate.Finalizers)
+
+		if jobCtx.podGroup != nil {
+			pg := jobCtx.podGroup
+			podTemplate.Spec.SchedulingGroup = &v1.PodSchedulingGroup{
+				PodGroupName: &pg.Name,
+			}
+			podTemplate.OwnerReferences = append(podTemplate.OwnerReferences,
+				// Non-controller ownerRef to PodGroup (the controller ownerRef
+				// points to the Job and is set by CreatePodsWithGenerateName).
+				// BlockOwnerDeletion is intentionally left nil (false) so that
+				// PodGroup deletion is not blocked by surviving pods, because
+				// the Job's cascading GC already ensures proper cleanup ordering.
+				metav1.OwnerReference{
+					APIVersion: schedulingv1beta1.SchemeGroupVersion.String(),
+					Kind:       "PodGroup",
+					Name:       pg.Name,
+					UID:        pg.UID,
+				})
+		}
 
 		// Counters for pod creation status (used by the job_pods_creation_total metric)
 		var creationsSucceeded, creationsFailed int32 = 0, 0
@@ -1782,10 +1912,7 @@ func (jm *Controller) manageJob(ctx context.Context, job *batch.Job, jobCtx *syn
 					if completionIndex != unknownCompletionIndex {
 						template = podTemplate.DeepCopy()
 						addCompletionIndexAnnotation(template, completionIndex)
-
-						if feature.DefaultFeatureGate.Enabled(features.PodIndexLabel) {
-							addCompletionIndexLabel(template, completionIndex)
-						}
+						addCompletionIndexLabel(template, completionIndex)
 						template.Spec.Hostname = fmt.Sprintf("%s-%d", job.Name, completionIndex)
 						generateName = podGenerateNameWithIndex(job.Name, completionIndex)
 						if hasBackoffLimitPerIndex(job) {
@@ -1882,13 +2009,17 @@ func activePodsForRemoval(job *batch.Job, pods []*v1.Pod, rmAtLeast int) []*v1.P
 
 // updateJobStatus calls the API to update the job status.
 func (jm *Controller) updateJobStatus(ctx context.Context, job *batch.Job) (*batch.Job, error) {
-	return jm.kubeClient.BatchV1().Jobs(job.Namespace).UpdateStatus(ctx, job, metav1.UpdateOptions{})
-}
-
-func (jm *Controller) patchJob(ctx context.Context, job *batch.Job, data []byte) error {
-	_, err := jm.kubeClient.BatchV1().Jobs(job.Namespace).Patch(
-		ctx, job.Name, types.StrategicMergePatchType, data, metav1.PatchOptions{})
-	return err
+	job, err := jm.kubeClient.BatchV1().Jobs(job.Namespace).UpdateStatus(ctx, job, metav1.UpdateOptions{})
+	if err != nil {
+		return nil, err
+	}
+	jm.consistencyStore.WroteAt(
+		types.NamespacedName{Name: job.Name, Namespace: job.Namespace},
+		job.UID,
+		jobGroupResource,
+		job.ResourceVersion,
+	)
+	return job, err
 }
 
 // getValidPodsWithFilter returns the valid pods that pass the filter.
@@ -1924,10 +2055,8 @@ func getCompletionMode(job *batch.Job) string {
 }
 
 func appendJobCompletionFinalizerIfNotFound(finalizers []string) []string {
-	for _, fin := range finalizers {
-		if fin == batch.JobTrackingFinalizer {
-			return finalizers
-		}
+	if slices.Contains(finalizers, batch.JobTrackingFinalizer) {
+		return finalizers
 	}
 	return append(finalizers, batch.JobTrackingFinalizer)
 }
@@ -2083,43 +2212,19 @@ func countReadyPods(pods []*v1.Pod) int32 {
 	return cnt
 }
 
-// trackTerminatingPods checks if the count of terminating pods is tracked.
-// They are tracked when any the following is true:
-//   - JobPodReplacementPolicy is enabled to be returned in the status field;
-//     and to delay setting the Job terminal condition,
-//   - JobManagedBy is enabled to delay setting Job terminal condition,
-//   - only failed pods are replaced, because pod failure policy is used
-func trackTerminatingPods(job *batch.Job) bool {
-	if feature.DefaultFeatureGate.Enabled(features.JobPodReplacementPolicy) {
-		return true
-	}
-	if feature.DefaultFeatureGate.Enabled(features.JobManagedBy) {
-		return true
-	}
-	return job.Spec.PodFailurePolicy != nil
-}
-
 // This checks if we should apply PodReplacementPolicy.
 // PodReplacementPolicy controls when we recreate pods if they are marked as terminating
 // Failed means that we recreate only once the pod has terminated.
 func onlyReplaceFailedPods(job *batch.Job) bool {
-	// We check both PodReplacementPolicy for nil and failed
-	// because it is possible that  `PodReplacementPolicy` is not defaulted,
-	// when the `JobPodReplacementPolicy` feature gate is disabled for API server.
-	if feature.DefaultFeatureGate.Enabled(features.JobPodReplacementPolicy) && job.Spec.PodReplacementPolicy != nil && *job.Spec.PodReplacementPolicy == batch.Failed {
-		return true
-	}
-	return job.Spec.PodFailurePolicy != nil
+	return job.Spec.PodReplacementPolicy != nil && *job.Spec.PodReplacementPolicy == batch.Failed
 }
 
 func recordJobPodsCreationTotal(job *batch.Job, jobCtx *syncJobCtx, succeeded, failed int32) {
 	reason := metrics.PodCreateNew
-	if feature.DefaultFeatureGate.Enabled(features.JobPodReplacementPolicy) {
-		if ptr.Deref(job.Spec.PodReplacementPolicy, batch.TerminatingOrFailed) == batch.Failed && jobCtx.failed > 0 {
-			reason = metrics.PodRecreateFailed
-		} else if jobCtx.failed > 0 || ptr.Deref(jobCtx.terminating, 0) > 0 {
-			reason = metrics.PodRecreateTerminatingOrFailed
-		}
+	if ptr.Deref(job.Spec.PodReplacementPolicy, batch.TerminatingOrFailed) == batch.Failed && jobCtx.failed > 0 {
+		reason = metrics.PodRecreateFailed
+	} else if jobCtx.failed > 0 || ptr.Deref(jobCtx.terminating, 0) > 0 {
+		reason = metrics.PodRecreateTerminatingOrFailed
 	}
 	if succeeded > 0 {
 		metrics.JobPodsCreationTotal.WithLabelValues(reason, metrics.Succeeded).Add(float64(succeeded))

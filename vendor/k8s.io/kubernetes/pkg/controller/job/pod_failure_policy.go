@@ -18,11 +18,10 @@ package job
 
 import (
 	"fmt"
+	"slices"
 
 	batch "k8s.io/api/batch/v1"
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apiserver/pkg/util/feature"
-	"k8s.io/kubernetes/pkg/features"
 )
 
 // matchPodFailurePolicy returns information about matching a given failed pod
@@ -47,9 +46,7 @@ func matchPodFailurePolicy(podFailurePolicy *batch.PodFailurePolicy, failedPod *
 				case batch.PodFailurePolicyActionIgnore:
 					return nil, false, &ignore
 				case batch.PodFailurePolicyActionFailIndex:
-					if feature.DefaultFeatureGate.Enabled(features.JobBackoffLimitPerIndex) {
-						return nil, true, &failIndex
-					}
+					return nil, true, &failIndex
 				case batch.PodFailurePolicyActionCount:
 					return nil, true, &count
 				case batch.PodFailurePolicyActionFailJob:
@@ -64,9 +61,7 @@ func matchPodFailurePolicy(podFailurePolicy *batch.PodFailurePolicy, failedPod *
 				case batch.PodFailurePolicyActionIgnore:
 					return nil, false, &ignore
 				case batch.PodFailurePolicyActionFailIndex:
-					if feature.DefaultFeatureGate.Enabled(features.JobBackoffLimitPerIndex) {
-						return nil, true, &failIndex
-					}
+					return nil, true, &failIndex
 				case batch.PodFailurePolicyActionCount:
 					return nil, true, &count
 				case batch.PodFailurePolicyActionFailJob:
@@ -122,19 +117,9 @@ func getMatchingContainerFromList(containerStatuses []v1.ContainerStatus, requir
 func isOnExitCodesOperatorMatching(exitCode int32, requirement *batch.PodFailurePolicyOnExitCodesRequirement) bool {
 	switch requirement.Operator {
 	case batch.PodFailurePolicyOnExitCodesOpIn:
-		for _, value := range requirement.Values {
-			if value == exitCode {
-				return true
-			}
-		}
-		return false
+		return slices.Contains(requirement.Values, exitCode)
 	case batch.PodFailurePolicyOnExitCodesOpNotIn:
-		for _, value := range requirement.Values {
-			if value == exitCode {
-				return false
-			}
-		}
-		return true
+		return !slices.Contains(requirement.Values, exitCode)
 	default:
 		return false
 	}

@@ -18,7 +18,7 @@ package namespace
 
 import (
 	"context"
-	"fmt"
+	"sync"
 	"time"
 
 	"golang.org/x/time/rate"
@@ -88,11 +88,11 @@ func NewNamespaceController(
 		cache.ResourceEventHandlerFuncs{
 			AddFunc: func(obj interface{}) {
 				namespace := obj.(*v1.Namespace)
-				namespaceController.enqueueNamespace(namespace)
+				namespaceController.enqueueNamespace(ctx, namespace)
 			},
 			UpdateFunc: func(oldObj, newObj interface{}) {
 				namespace := newObj.(*v1.Namespace)
-				namespaceController.enqueueNamespace(namespace)
+				namespaceController.enqueueNamespace(ctx, namespace)
 			},
 		},
 		resyncPeriod,
@@ -117,10 +117,10 @@ func nsControllerRateLimiter() workqueue.TypedRateLimiter[string] {
 
 // enqueueNamespace adds an object to the controller work queue
 // obj could be an *v1.Namespace, or a DeletionFinalStateUnknown item.
-func (nm *NamespaceController) enqueueNamespace(obj interface{}) {
+func (nm *NamespaceController) enqueueNamespace(ctx context.Context, obj interface{}) {
 	key, err := controller.KeyFunc(obj)
 	if err != nil {
-		utilruntime.HandleError(fmt.Errorf("Couldn't get key for object %+v: %v", obj, err))
+		utilruntime.HandleErrorWithContext(ctx, err, "Couldn't get key for object", "object", obj)
 		return
 	}
 
@@ -161,7 +161,7 @@ func (nm *NamespaceController) worker(ctx context.Context) {
 		} else {
 			// rather than wait for a full resync, re-add the namespace to the queue to be processed
 			nm.queue.AddRateLimited(key)
-			utilruntime.HandleError(fmt.Errorf("deletion of namespace %v failed: %v", key, err))
+			utilruntime.HandleErrorWithContext(ctx, err, "Deletion of namespace failed", "namespace", key)
 		}
 		return false
 	}
@@ -188,7 +188,7 @@ func (nm *NamespaceController) syncNamespaceFromKey(ctx context.Context, key str
 		return nil
 	}
 	if err != nil {
-		utilruntime.HandleError(fmt.Errorf("Unable to retrieve namespace %v from store: %v", key, err))
+		utilruntime.HandleErrorWithContext(ctx, err, "Unable to retrieve namespace from store", "namespace", key)
 		return err
 	}
 	return nm.namespacedResourcesDeleter.Delete(ctx, namespace.Name)
@@ -196,19 +196,28 @@ func (nm *NamespaceController) syncNamespaceFromKey(ctx context.Context, key str
 
 // Run starts observing the system with the specified number of workers.
 func (nm *NamespaceController) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
-	defer nm.queue.ShutDown()
+	defer utilruntime.HandleCrashWithContext(ctx)
+
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting namespace controller")
-	defer logger.Info("Shutting down namespace controller")
 
-	if !cache.WaitForNamedCacheSync("namespace", ctx.Done(), nm.listerSynced) {
+	var wg sync.WaitGroup
+	defer func() {
+		logger.Info("Shutting down namespace controller")
+		nm.queue.ShutDown()
+		wg.Wait()
+	}()
+
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, nm.listerSynced) {
 		return
 	}
 
 	logger.V(5).Info("Starting workers of namespace controller")
+
 	for i := 0; i < workers; i++ {
-		go wait.UntilWithContext(ctx, nm.worker, time.Second)
+		wg.Go(func() {
+			wait.UntilWithContext(ctx, nm.worker, time.Second)
+		})
 	}
 	<-ctx.Done()
 }

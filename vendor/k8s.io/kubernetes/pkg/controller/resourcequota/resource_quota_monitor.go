@@ -69,6 +69,7 @@ type event struct {
 type QuotaMonitor struct {
 	// each monitor list/watches a resource and determines if we should replenish quota
 	monitors    monitors
+	monitorWG   sync.WaitGroup
 	monitorLock sync.RWMutex
 	// informersStarted is closed after all the controllers have been initialized and are running.
 	// After that it is safe to start them here, before that it is not.
@@ -175,7 +176,7 @@ func (qm *QuotaMonitor) controllerFor(ctx context.Context, resource schema.Group
 		shared.Informer().AddEventHandlerWithResyncPeriod(handlers, qm.resyncPeriod())
 		return shared.Informer().GetController(), nil
 	}
-	logger.V(4).Error(err, "QuotaMonitor unable to use a shared informer", "resource", resource.String())
+	logger.V(4).Info("QuotaMonitor unable to use a shared informer", "resource", resource.String(), "err", err)
 
 	// TODO: if we can share storage with garbage collector, it may make sense to support other resources
 	// until that time, aggregated api servers will have to run their own controller to reconcile their own quota.
@@ -268,7 +269,7 @@ func (qm *QuotaMonitor) StartMonitors(ctx context.Context) {
 		if monitor.stopCh == nil {
 			monitor.stopCh = make(chan struct{})
 			qm.informerFactory.Start(qm.stopCh)
-			go monitor.Run()
+			qm.monitorWG.Go(monitor.Run)
 			started++
 		}
 	}
@@ -302,12 +303,10 @@ func (qm *QuotaMonitor) IsSynced(ctx context.Context) bool {
 // Run sets the stop channel and starts monitor execution until stopCh is
 // closed. Any running monitors will be stopped before Run returns.
 func (qm *QuotaMonitor) Run(ctx context.Context) {
-	defer utilruntime.HandleCrash()
+	defer utilruntime.HandleCrashWithContext(ctx)
 
 	logger := klog.FromContext(ctx)
-
 	logger.Info("QuotaMonitor running")
-	defer logger.Info("QuotaMonitor stopping")
 
 	// Set up the stop channel.
 	qm.monitorLock.Lock()
@@ -315,19 +314,22 @@ func (qm *QuotaMonitor) Run(ctx context.Context) {
 	qm.running = true
 	qm.monitorLock.Unlock()
 
-	// Start monitors and begin change processing until the stop channel is
-	// closed.
+	// Start monitors and begin change processing until the stop channel is closed.
 	qm.StartMonitors(ctx)
 
-	// The following workers are hanging forever until the queue is
-	// shutted down, so we need to shut it down in a separate goroutine.
-	go func() {
-		defer utilruntime.HandleCrash()
-		defer qm.resourceChanges.ShutDown()
-
-		<-ctx.Done()
+	var wg sync.WaitGroup
+	defer func() {
+		logger.Info("QuotaMonitor stopping")
+		qm.resourceChanges.ShutDown()
+		wg.Wait()
 	}()
-	wait.UntilWithContext(ctx, qm.runProcessResourceChanges, 1*time.Second)
+
+	wg.Go(func() {
+		wait.UntilWithContext(ctx, qm.runProcessResourceChanges, 1*time.Second)
+	})
+
+	// Keep running until cancelled.
+	<-ctx.Done()
 
 	// Stop any running monitors.
 	qm.monitorLock.Lock()
@@ -345,6 +347,7 @@ func (qm *QuotaMonitor) Run(ctx context.Context) {
 		}
 	}
 	qm.monitors = nil
+	qm.monitorWG.Wait()
 	logger.Info("QuotaMonitor stopped monitors", "stopped", stopped, "total", len(monitors))
 }
 
@@ -364,7 +367,7 @@ func (qm *QuotaMonitor) processResourceChanges(ctx context.Context) bool {
 	obj := event.obj
 	accessor, err := meta.Accessor(obj)
 	if err != nil {
-		utilruntime.HandleError(fmt.Errorf("cannot access obj: %v", err))
+		utilruntime.HandleErrorWithContext(ctx, err, "Cannot access object")
 		return true
 	}
 	klog.FromContext(ctx).V(4).Info("QuotaMonitor process object",

@@ -19,8 +19,10 @@ package statefulset
 import (
 	"encoding/json"
 	"fmt"
+	"reflect"
 	"regexp"
 	"strconv"
+	"time"
 
 	apps "k8s.io/api/apps/v1"
 	v1 "k8s.io/api/core/v1"
@@ -36,6 +38,18 @@ import (
 	"k8s.io/kubernetes/pkg/controller"
 	"k8s.io/kubernetes/pkg/controller/history"
 	"k8s.io/kubernetes/pkg/features"
+)
+
+const (
+	// Reasons for the Progressing condition:
+
+	// RecreateInProgressReason is set on the Progressing condition when old revision
+	// pods are being deleted or are still terminating, or when new revision pods
+	// are being created as part of the Recreate update strategy.
+	RecreateInProgressReason = "RecreateInProgress"
+	// RecreateCompletedReason is set on the Progressing condition when all pods
+	// have been recreated with the update revision and are ready.
+	RecreateCompletedReason = "RecreateCompleted"
 )
 
 var patchCodec = scheme.Codecs.LegacyCodec(apps.SchemeGroupVersion)
@@ -73,12 +87,6 @@ func getParentNameAndOrdinal(pod *v1.Pod) (string, int) {
 		ordinal = int(i)
 	}
 	return parent, ordinal
-}
-
-// getParentName gets the name of pod's parent StatefulSet. If pod has not parent, the empty string is returned.
-func getParentName(pod *v1.Pod) string {
-	parent, _ := getParentNameAndOrdinal(pod)
-	return parent
 }
 
 // getOrdinal gets pod's ordinal. If pod has no ordinal, -1 is returned.
@@ -122,7 +130,8 @@ func getPersistentVolumeClaimName(set *apps.StatefulSet, claim *v1.PersistentVol
 
 // isMemberOf tests if pod is a member of set.
 func isMemberOf(set *apps.StatefulSet, pod *v1.Pod) bool {
-	return getParentName(pod) == set.Name
+	parent, _ := getParentNameAndOrdinal(pod)
+	return parent == set.Name
 }
 
 // identityMatches returns true if pod has a valid identity and network identity for a member of set.
@@ -451,9 +460,7 @@ func updateIdentity(set *apps.StatefulSet, pod *v1.Pod) {
 		pod.Labels = make(map[string]string)
 	}
 	pod.Labels[apps.StatefulSetPodNameLabel] = pod.Name
-	if utilfeature.DefaultFeatureGate.Enabled(features.PodIndexLabel) {
-		pod.Labels[apps.PodIndexLabel] = strconv.Itoa(ordinal)
-	}
+	pod.Labels[apps.PodIndexLabel] = strconv.Itoa(ordinal)
 }
 
 // isRunningAndReady returns true if pod is in the PodRunning Phase, if it has a condition of PodReady.
@@ -461,8 +468,8 @@ func isRunningAndReady(pod *v1.Pod) bool {
 	return pod.Status.Phase == v1.PodRunning && podutil.IsPodReady(pod)
 }
 
-func isRunningAndAvailable(pod *v1.Pod, minReadySeconds int32) bool {
-	return podutil.IsPodAvailable(pod, minReadySeconds, metav1.Now())
+func isRunningAndAvailable(pod *v1.Pod, minReadySeconds int32, now time.Time) bool {
+	return podutil.IsPodAvailable(pod, minReadySeconds, metav1.Time{Time: now})
 }
 
 // isCreated returns true if pod has been created and is maintained by the API server
@@ -475,14 +482,9 @@ func isPending(pod *v1.Pod) bool {
 	return pod.Status.Phase == v1.PodPending
 }
 
-// isFailed returns true if pod has a Phase of PodFailed
-func isFailed(pod *v1.Pod) bool {
-	return pod.Status.Phase == v1.PodFailed
-}
-
-// isSucceeded returns true if pod has a Phase of PodSucceeded
-func isSucceeded(pod *v1.Pod) bool {
-	return pod.Status.Phase == v1.PodSucceeded
+// isTerminalPhase returns true if pod has a Phase of PodFailed or PodSucceeded.
+func isTerminalPhase(pod *v1.Pod) bool {
+	return pod.Status.Phase == v1.PodFailed || pod.Status.Phase == v1.PodSucceeded
 }
 
 // isTerminating returns true if pod's DeletionTimestamp has been set
@@ -491,8 +493,8 @@ func isTerminating(pod *v1.Pod) bool {
 }
 
 // isUnavailable returns true if pod is not available or if it is terminating
-func isUnavailable(pod *v1.Pod, minReadySeconds int32) bool {
-	return !isRunningAndAvailable(pod, minReadySeconds) || isTerminating(pod)
+func isUnavailable(pod *v1.Pod, minReadySeconds int32, now time.Time) bool {
+	return !podutil.IsPodAvailable(pod, minReadySeconds, metav1.Time{Time: now}) || isTerminating(pod)
 }
 
 // allowsBurst is true if the alpha burst annotation is set.
@@ -595,8 +597,8 @@ func newRevision(set *apps.StatefulSet, revision int64, collisionCount *int32) (
 	return cr, nil
 }
 
-// ApplyRevision returns a new StatefulSet constructed by restoring the state in revision to set. If the returned error
-// is nil, the returned StatefulSet is valid.
+// ApplyRevision returns a new StatefulSet constructed by restoring only the .Spec from revision to set.
+// If the returned error is nil, the returned StatefulSet is valid.
 func ApplyRevision(set *apps.StatefulSet, revision *apps.ControllerRevision) (*apps.StatefulSet, error) {
 	clone := set.DeepCopy()
 	patched, err := strategicpatch.StrategicMergePatch([]byte(runtime.EncodeOrDie(patchCodec, clone)), revision.Data.Raw, clone)
@@ -608,7 +610,8 @@ func ApplyRevision(set *apps.StatefulSet, revision *apps.ControllerRevision) (*a
 	if err != nil {
 		return nil, err
 	}
-	return restoredSet, nil
+	clone.Spec = restoredSet.Spec
+	return clone, nil
 }
 
 // nextRevision finds the next valid revision number based on revisions. If the length of revisions
@@ -632,20 +635,26 @@ func inconsistentStatus(set *apps.StatefulSet, status *apps.StatefulSetStatus) b
 		status.UpdatedReplicas != set.Status.UpdatedReplicas ||
 		status.CurrentRevision != set.Status.CurrentRevision ||
 		status.AvailableReplicas != set.Status.AvailableReplicas ||
-		status.UpdateRevision != set.Status.UpdateRevision
+		status.UpdateRevision != set.Status.UpdateRevision ||
+		!reflect.DeepEqual(set.Status.Conditions, status.Conditions)
 }
 
-// completeRollingUpdate completes a rolling update when all of set's replica Pods have been updated
-// to the updateRevision. status's currentRevision is set to updateRevision and its' updateRevision
-// is set to the empty string. status's currentReplicas is set to updateReplicas and its updateReplicas
-// are set to 0.
-func completeRollingUpdate(set *apps.StatefulSet, status *apps.StatefulSetStatus) {
-	if set.Spec.UpdateStrategy.Type == apps.RollingUpdateStatefulSetStrategyType &&
-		status.UpdatedReplicas == *set.Spec.Replicas &&
+// completeUpdate completes an update when all of set's replica Pods have been updated
+// to the updateRevision. status's currentRevision is set to updateRevision and status's
+// currentReplicas is set to updateReplicas.
+func completeUpdate(set *apps.StatefulSet, status *apps.StatefulSetStatus) {
+	if status.UpdatedReplicas == *set.Spec.Replicas &&
 		status.ReadyReplicas == *set.Spec.Replicas &&
 		status.Replicas == *set.Spec.Replicas {
 		status.CurrentReplicas = status.UpdatedReplicas
 		status.CurrentRevision = status.UpdateRevision
+
+		// Update statefulset progressing condition upon completion
+		if getStatefulSetCondition(*status, apps.StatefulSetProgressing) != nil &&
+			set.Spec.UpdateStrategy.Type == apps.RecreateStatefulSetStrategyType &&
+			utilfeature.DefaultFeatureGate.Enabled(features.StatefulSetRecreateStrategy) {
+			setProgressingCondition(status, v1.ConditionFalse, RecreateCompletedReason, "All pods recreated successfully")
+		}
 	}
 }
 
@@ -699,4 +708,57 @@ func getStatefulSetMaxUnavailable(maxUnavailable *intstr.IntOrString, replicaCou
 		maxUnavailableNum = 1
 	}
 	return maxUnavailableNum, nil
+}
+
+// setProgressingCondition sets the Progressing condition on the status.
+func setProgressingCondition(status *apps.StatefulSetStatus, conditionStatus v1.ConditionStatus, reason, message string) {
+	condition := newStatefulSetCondition(apps.StatefulSetProgressing, conditionStatus, reason, message)
+	setStatefulSetCondition(status, *condition)
+}
+
+// newStatefulSetCondition creates a new statefulset condition.
+func newStatefulSetCondition(condType apps.StatefulSetConditionType, status v1.ConditionStatus, reason, message string) *apps.StatefulSetCondition {
+	return &apps.StatefulSetCondition{
+		Type:               condType,
+		Status:             status,
+		LastTransitionTime: metav1.Now(),
+		Reason:             reason,
+		Message:            message,
+	}
+}
+
+// getStatefulSetCondition returns the condition with the provided type.
+func getStatefulSetCondition(status apps.StatefulSetStatus, condType apps.StatefulSetConditionType) *apps.StatefulSetCondition {
+	for i := range status.Conditions {
+		c := status.Conditions[i]
+		if c.Type == condType {
+			return &status.Conditions[i]
+		}
+	}
+	return nil
+}
+
+// setStatefulSetCondition updates the statefulset to include the provided condition. If the condition that
+// we are about to add already exists and has the same status, reason, and message then we are not going to update.
+func setStatefulSetCondition(status *apps.StatefulSetStatus, condition apps.StatefulSetCondition) {
+	currentCond := getStatefulSetCondition(*status, condition.Type)
+	if currentCond == nil {
+		status.Conditions = append(status.Conditions, condition)
+		return
+	}
+
+	if currentCond.Status == condition.Status &&
+		currentCond.Reason == condition.Reason &&
+		currentCond.Message == condition.Message {
+		return
+	}
+	// Do not update lastTransitionTime if the status of the condition doesn't change.
+	if currentCond.Status == condition.Status {
+		condition.LastTransitionTime = currentCond.LastTransitionTime
+	}
+
+	currentCond.LastTransitionTime = condition.LastTransitionTime
+	currentCond.Status = condition.Status
+	currentCond.Reason = condition.Reason
+	currentCond.Message = condition.Message
 }

@@ -19,10 +19,13 @@ package storageversionmigrator
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/discovery"
 	"k8s.io/client-go/metadata"
@@ -31,13 +34,13 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/controller"
 
-	svmv1alpha1 "k8s.io/api/storagemigration/v1alpha1"
+	svmv1 "k8s.io/api/storagemigration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	svminformers "k8s.io/client-go/informers/storagemigration/v1alpha1"
+	svminformers "k8s.io/client-go/informers/storagemigration/v1"
 	clientset "k8s.io/client-go/kubernetes"
-	svmlisters "k8s.io/client-go/listers/storagemigration/v1alpha1"
+	svmlisters "k8s.io/client-go/listers/storagemigration/v1"
 )
 
 const (
@@ -46,23 +49,28 @@ const (
 	ResourceVersionControllerName string = "resource-version-controller"
 )
 
+var verbsRequiredForMigration = []string{"update", "patch", "list"}
+
 // ResourceVersionController adds the resource version obtained from a randomly nonexistent namespace
 // to the SVM status before the migration is initiated. This resource version is utilized for checking
 // freshness of GC cache before the migration is initiated.
 type ResourceVersionController struct {
-	discoveryClient *discovery.DiscoveryClient
+	discoveryClient discovery.DiscoveryInterfaceWithContext
 	metadataClient  metadata.Interface
 	svmListers      svmlisters.StorageVersionMigrationLister
 	svmSynced       cache.InformerSynced
 	queue           workqueue.TypedRateLimitingInterface[string]
 	kubeClient      clientset.Interface
 	mapper          meta.ResettableRESTMapper
+
+	lastResetLock sync.Mutex
+	lastReset     time.Time
 }
 
 func NewResourceVersionController(
 	ctx context.Context,
 	kubeClient clientset.Interface,
-	discoveryClient *discovery.DiscoveryClient,
+	discoveryClient discovery.DiscoveryInterface,
 	metadataClient metadata.Interface,
 	svmInformer svminformers.StorageVersionMigrationInformer,
 	mapper meta.ResettableRESTMapper,
@@ -71,7 +79,7 @@ func NewResourceVersionController(
 
 	rvController := &ResourceVersionController{
 		kubeClient:      kubeClient,
-		discoveryClient: discoveryClient,
+		discoveryClient: discovery.ToDiscoveryInterfaceWithContext(discoveryClient),
 		metadataClient:  metadataClient,
 		svmListers:      svmInformer.Lister(),
 		svmSynced:       svmInformer.Informer().HasSynced,
@@ -82,32 +90,33 @@ func NewResourceVersionController(
 		),
 	}
 
-	_, _ = svmInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, err := svmInformer.Informer().AddEventHandlerWithOptions(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) {
 			rvController.addSVM(logger, obj)
 		},
 		UpdateFunc: func(oldObj, newObj interface{}) {
 			rvController.updateSVM(logger, oldObj, newObj)
 		},
-	})
+	}, cache.HandlerOptions{Logger: &logger})
+	utilruntime.Must(err)
 
 	return rvController
 }
 
 func (rv *ResourceVersionController) addSVM(logger klog.Logger, obj interface{}) {
-	svm := obj.(*svmv1alpha1.StorageVersionMigration)
+	svm := obj.(*svmv1.StorageVersionMigration)
 	logger.V(4).Info("Adding", "svm", klog.KObj(svm))
 	rv.enqueue(svm)
 }
 
 func (rv *ResourceVersionController) updateSVM(logger klog.Logger, oldObj, newObj interface{}) {
-	oldSVM := oldObj.(*svmv1alpha1.StorageVersionMigration)
-	newSVM := newObj.(*svmv1alpha1.StorageVersionMigration)
+	oldSVM := oldObj.(*svmv1.StorageVersionMigration)
+	newSVM := newObj.(*svmv1.StorageVersionMigration)
 	logger.V(4).Info("Updating", "svm", klog.KObj(oldSVM))
 	rv.enqueue(newSVM)
 }
 
-func (rv *ResourceVersionController) enqueue(svm *svmv1alpha1.StorageVersionMigration) {
+func (rv *ResourceVersionController) enqueue(svm *svmv1.StorageVersionMigration) {
 	key, err := controller.KeyFunc(svm)
 	if err != nil {
 		utilruntime.HandleError(fmt.Errorf("couldn't get key for object %#v: %w", svm, err))
@@ -119,18 +128,24 @@ func (rv *ResourceVersionController) enqueue(svm *svmv1alpha1.StorageVersionMigr
 
 func (rv *ResourceVersionController) Run(ctx context.Context) {
 	defer utilruntime.HandleCrash()
-	defer rv.queue.ShutDown()
 
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting", "controller", ResourceVersionControllerName)
-	defer logger.Info("Shutting down", "controller", ResourceVersionControllerName)
 
-	if !cache.WaitForNamedCacheSync(ResourceVersionControllerName, ctx.Done(), rv.svmSynced) {
+	var wg sync.WaitGroup
+	defer func() {
+		logger.Info("Shutting down", "controller", ResourceVersionControllerName)
+		rv.queue.ShutDown()
+		wg.Wait()
+	}()
+
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, rv.svmSynced) {
 		return
 	}
 
-	go wait.UntilWithContext(ctx, rv.worker, time.Second)
-
+	wg.Go(func() {
+		wait.UntilWithContext(ctx, rv.worker, time.Second)
+	})
 	<-ctx.Done()
 }
 
@@ -178,9 +193,15 @@ func (rv *ResourceVersionController) sync(ctx context.Context, key string) error
 	}
 	// working with copy to avoid race condition between this and migration controller
 	toBeProcessedSVM := svm.DeepCopy()
-	gvr := getGVRFromResource(toBeProcessedSVM)
 
-	if IsConditionTrue(toBeProcessedSVM, svmv1alpha1.MigrationSucceeded) || IsConditionTrue(toBeProcessedSVM, svmv1alpha1.MigrationFailed) {
+	if !meta.IsStatusConditionTrue(toBeProcessedSVM.Status.Conditions, string(svmv1.MigrationRunning)) {
+		logger.V(4).Info("Migration is not running yet, skipping", "svm", name)
+		return nil
+	}
+	gr := toBeProcessedSVM.Spec.Resource
+
+	if meta.IsStatusConditionTrue(toBeProcessedSVM.Status.Conditions, string(svmv1.MigrationSucceeded)) ||
+		meta.IsStatusConditionTrue(toBeProcessedSVM.Status.Conditions, string(svmv1.MigrationFailed)) {
 		logger.V(4).Info("Migration has already succeeded or failed previously, skipping", "svm", name)
 		return nil
 	}
@@ -190,31 +211,45 @@ func (rv *ResourceVersionController) sync(ctx context.Context, key string) error
 		return nil
 	}
 
-	exists, err := rv.resourceExists(gvr)
+	gvr, exists, err := resourceFor(rv.mapper, gr)
 	if err != nil {
 		return err
 	}
 	if !exists {
-		_, err = rv.kubeClient.StoragemigrationV1alpha1().
-			StorageVersionMigrations().
-			UpdateStatus(
-				ctx,
-				setStatusConditions(toBeProcessedSVM, svmv1alpha1.MigrationFailed, migrationFailedStatusReason, "resource does not exist in discovery"),
-				metav1.UpdateOptions{},
-			)
-		if err != nil {
-			return err
+		// our GC cache could be missing a recently created custom resource, so give it some time to catch up
+		// we resync discovery every 30 seconds so twice that should be sufficient
+		if toBeProcessedSVM.CreationTimestamp.Add(time.Minute).After(time.Now()) {
+			rv.resetMapperIfStale()
+			return fmt.Errorf("resource does not exist in our rest mapper, requeuing to attempt again")
 		}
-
-		return nil
+		return rv.failMigration(ctx, toBeProcessedSVM, "resource does not exist in discovery")
 	}
 
-	toBeProcessedSVM.Status.ResourceVersion, err = rv.getLatestResourceVersion(gvr, ctx)
+	isMigratable, err := rv.isResourceMigratable(ctx, *gvr)
+	if err != nil {
+		return err
+	}
+	// The resource does not support CRUD operations for migration.
+	if !isMigratable {
+		err := fmt.Errorf("resource %q does not support discovery operations: %v", gvr.String(), verbsRequiredForMigration)
+		logger.Error(err, "resource is not able to be migrated, not retrying", "gvr", gvr.String())
+		return rv.failMigration(ctx, toBeProcessedSVM, err.Error())
+	}
+
+	latestRV, err := rv.getLatestResourceVersion(*gvr, ctx)
 	if err != nil {
 		return err
 	}
 
-	_, err = rv.kubeClient.StoragemigrationV1alpha1().
+	// Compare the resource version against itself, if it fails then it is not a
+	// well formed RV and we should fail migration.
+	if _, err := resourceversion.CompareResourceVersion(latestRV, latestRV); err != nil {
+		err := fmt.Errorf("latest resourceVersion for %s is not valid: %w", gvr.String(), err)
+		return rv.failMigration(ctx, toBeProcessedSVM, err.Error())
+	}
+	toBeProcessedSVM.Status.ResourceVersion = latestRV
+
+	_, err = rv.kubeClient.StoragemigrationV1().
 		StorageVersionMigrations().
 		UpdateStatus(ctx, toBeProcessedSVM, metav1.UpdateOptions{})
 	if err != nil {
@@ -226,7 +261,7 @@ func (rv *ResourceVersionController) sync(ctx context.Context, key string) error
 }
 
 func (rv *ResourceVersionController) getLatestResourceVersion(gvr schema.GroupVersionResource, ctx context.Context) (string, error) {
-	isResourceNamespaceScoped, err := rv.isResourceNamespaceScoped(gvr)
+	isResourceNamespaceScoped, err := rv.isResourceNamespaceScoped(ctx, gvr)
 	if err != nil {
 		return "", err
 	}
@@ -253,25 +288,30 @@ func (rv *ResourceVersionController) getLatestResourceVersion(gvr schema.GroupVe
 	return randomList.GetResourceVersion(), err
 }
 
-func (rv *ResourceVersionController) resourceExists(gvr schema.GroupVersionResource) (bool, error) {
-	mapperGVRs, err := rv.mapper.ResourcesFor(gvr)
+func resourceFor(mapper meta.RESTMapper, gr metav1.GroupResource) (*schema.GroupVersionResource, bool, error) {
+	partial := schema.GroupVersionResource{
+		Group:    gr.Group,
+		Resource: gr.Resource,
+	}
+	mapperGVRs, err := mapper.ResourcesFor(partial)
+	if meta.IsNoMatchError(err) {
+		return nil, false, nil
+	}
 	if err != nil {
-		return false, err
+		return nil, false, err
 	}
 
 	for _, mapperGVR := range mapperGVRs {
-		if mapperGVR.Group == gvr.Group &&
-			mapperGVR.Version == gvr.Version &&
-			mapperGVR.Resource == gvr.Resource {
-			return true, nil
+		if mapperGVR.Group == gr.Group && mapperGVR.Resource == gr.Resource {
+			return &mapperGVR, true, nil
 		}
 	}
 
-	return false, nil
+	return nil, false, nil
 }
 
-func (rv *ResourceVersionController) isResourceNamespaceScoped(gvr schema.GroupVersionResource) (bool, error) {
-	resourceList, err := rv.discoveryClient.ServerResourcesForGroupVersion(gvr.GroupVersion().String())
+func (rv *ResourceVersionController) isResourceNamespaceScoped(ctx context.Context, gvr schema.GroupVersionResource) (bool, error) {
+	resourceList, err := rv.discoveryClient.ServerResourcesForGroupVersionWithContext(ctx, gvr.GroupVersion().String())
 	if err != nil {
 		return false, err
 	}
@@ -283,4 +323,56 @@ func (rv *ResourceVersionController) isResourceNamespaceScoped(gvr schema.GroupV
 	}
 
 	return false, fmt.Errorf("resource %q not found", gvr.String())
+}
+
+// isResourceMigratable checks if the GVR has the list of verbs required for
+// migration. Returns true if all verbs are in the discovery document and false
+// otherwise. If there is an error querying the discovery client or we fail to
+// get the GVR, return an error.
+func (rv *ResourceVersionController) isResourceMigratable(ctx context.Context, gvr schema.GroupVersionResource) (bool, error) {
+	resourceList, err := rv.discoveryClient.ServerResourcesForGroupVersionWithContext(ctx, gvr.GroupVersion().String())
+	if apierrors.IsNotFound(err) {
+		return false, nil
+	}
+
+	if resourceList != nil {
+		// even in case of an error above there might be a partial list for APIs that
+		// were already successfully discovered.
+		for _, resource := range resourceList.APIResources {
+			if resource.Name == gvr.Resource {
+				if resource.Verbs != nil && sets.NewString(resource.Verbs...).HasAll(verbsRequiredForMigration...) {
+					return true, nil
+				}
+				return false, nil
+			}
+		}
+	}
+
+	if err != nil {
+		return false, err
+	}
+	return false, fmt.Errorf("resource %q not found in discovery", gvr.String())
+}
+
+func (rv *ResourceVersionController) failMigration(ctx context.Context, svm *svmv1.StorageVersionMigration, message string) error {
+	_, err := rv.kubeClient.StoragemigrationV1().
+		StorageVersionMigrations().
+		UpdateStatus(
+			ctx,
+			setStatusConditions(svm, svmv1.MigrationFailed, migrationFailedStatusReason, message),
+			metav1.UpdateOptions{},
+		)
+	if err != nil {
+		return err
+	}
+	return nil
+}
+
+func (rv *ResourceVersionController) resetMapperIfStale() {
+	rv.lastResetLock.Lock()
+	defer rv.lastResetLock.Unlock()
+	if time.Since(rv.lastReset) > 10*time.Second {
+		rv.mapper.Reset()
+		rv.lastReset = time.Now()
+	}
 }

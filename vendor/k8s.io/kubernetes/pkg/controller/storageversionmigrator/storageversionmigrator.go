@@ -20,12 +20,16 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"sync"
 	"time"
 
 	"k8s.io/klog/v2"
 
 	"k8s.io/apimachinery/pkg/api/meta"
+	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/types"
+	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/resourceversion"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
@@ -34,30 +38,34 @@ import (
 	"k8s.io/kubernetes/pkg/controller"
 	"k8s.io/kubernetes/pkg/controller/garbagecollector"
 
-	svmv1alpha1 "k8s.io/api/storagemigration/v1alpha1"
+	svmv1 "k8s.io/api/storagemigration/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
-	svminformers "k8s.io/client-go/informers/storagemigration/v1alpha1"
-	svmlisters "k8s.io/client-go/listers/storagemigration/v1alpha1"
+	svminformers "k8s.io/client-go/informers/storagemigration/v1"
+	svmlisters "k8s.io/client-go/listers/storagemigration/v1"
 )
 
 const (
 	workers                      = 5
 	migrationSuccessStatusReason = "StorageVersionMigrationSucceeded"
-	migrationRunningStatusReason = "StorageVersionMigrationInProgress"
 	migrationFailedStatusReason  = "StorageVersionMigrationFailed"
 )
+
+type graphBuilder interface {
+	GetMonitor(ctx context.Context, gvr schema.GroupVersionResource) (*garbagecollector.Monitor, bool, error)
+}
 
 type SVMController struct {
 	controllerName         string
 	kubeClient             kubernetes.Interface
-	dynamicClient          *dynamic.DynamicClient
+	dynamicClient          dynamic.Interface
 	svmListers             svmlisters.StorageVersionMigrationLister
 	svmSynced              cache.InformerSynced
 	queue                  workqueue.TypedRateLimitingInterface[string]
+	rateLimiter            workqueue.TypedRateLimiter[string]
 	restMapper             meta.RESTMapper
-	dependencyGraphBuilder *garbagecollector.GraphBuilder
+	dependencyGraphBuilder graphBuilder
 }
 
 func NewSVMController(
@@ -70,6 +78,7 @@ func NewSVMController(
 	dependencyGraphBuilder *garbagecollector.GraphBuilder,
 ) *SVMController {
 	logger := klog.FromContext(ctx)
+	rateLimiter := workqueue.DefaultTypedControllerRateLimiter[string]()
 
 	svmController := &SVMController{
 		kubeClient:             kubeClient,
@@ -80,19 +89,21 @@ func NewSVMController(
 		restMapper:             mapper,
 		dependencyGraphBuilder: dependencyGraphBuilder,
 		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
-			workqueue.DefaultTypedControllerRateLimiter[string](),
+			rateLimiter,
 			workqueue.TypedRateLimitingQueueConfig[string]{Name: controllerName},
 		),
+		rateLimiter: rateLimiter,
 	}
 
-	_, _ = svmInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	_, err := svmInformer.Informer().AddEventHandlerWithOptions(cache.ResourceEventHandlerFuncs{
 		AddFunc: func(obj interface{}) {
 			svmController.addSVM(logger, obj)
 		},
 		UpdateFunc: func(oldObj, newObj interface{}) {
 			svmController.updateSVM(logger, oldObj, newObj)
 		},
-	})
+	}, cache.HandlerOptions{Logger: &logger})
+	utilruntime.Must(err)
 
 	return svmController
 }
@@ -102,19 +113,19 @@ func (svmc *SVMController) Name() string {
 }
 
 func (svmc *SVMController) addSVM(logger klog.Logger, obj interface{}) {
-	svm := obj.(*svmv1alpha1.StorageVersionMigration)
+	svm := obj.(*svmv1.StorageVersionMigration)
 	logger.V(4).Info("Adding", "svm", klog.KObj(svm))
 	svmc.enqueue(svm)
 }
 
 func (svmc *SVMController) updateSVM(logger klog.Logger, oldObj, newObj interface{}) {
-	oldSVM := oldObj.(*svmv1alpha1.StorageVersionMigration)
-	newSVM := newObj.(*svmv1alpha1.StorageVersionMigration)
+	oldSVM := oldObj.(*svmv1.StorageVersionMigration)
+	newSVM := newObj.(*svmv1.StorageVersionMigration)
 	logger.V(4).Info("Updating", "svm", klog.KObj(oldSVM))
 	svmc.enqueue(newSVM)
 }
 
-func (svmc *SVMController) enqueue(svm *svmv1alpha1.StorageVersionMigration) {
+func (svmc *SVMController) enqueue(svm *svmv1.StorageVersionMigration) {
 	key, err := controller.KeyFunc(svm)
 	if err != nil {
 		utilruntime.HandleError(fmt.Errorf("couldn't get key for object %#v: %w", svm, err))
@@ -126,20 +137,26 @@ func (svmc *SVMController) enqueue(svm *svmv1alpha1.StorageVersionMigration) {
 
 func (svmc *SVMController) Run(ctx context.Context) {
 	defer utilruntime.HandleCrash()
-	defer svmc.queue.ShutDown()
 
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting", "controller", svmc.controllerName)
-	defer logger.Info("Shutting down", "controller", svmc.controllerName)
 
-	if !cache.WaitForNamedCacheSync(svmc.controllerName, ctx.Done(), svmc.svmSynced) {
+	var wg sync.WaitGroup
+	defer func() {
+		logger.Info("Shutting down", "controller", svmc.controllerName)
+		svmc.queue.ShutDown()
+		wg.Wait()
+	}()
+
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, svmc.svmSynced) {
 		return
 	}
 
 	for i := 0; i < workers; i++ {
-		go wait.UntilWithContext(ctx, svmc.worker, time.Second)
+		wg.Go(func() {
+			wait.UntilWithContext(ctx, svmc.worker, time.Second)
+		})
 	}
-
 	<-ctx.Done()
 }
 
@@ -162,6 +179,10 @@ func (svmc *SVMController) processNext(ctx context.Context) bool {
 	}
 
 	klog.FromContext(ctx).V(2).Info("Error syncing SVM resource, retrying", "svm", key, "err", err)
+	if suggestDelay, ok := apierrors.SuggestsClientDelay(err); ok {
+		svmc.queue.AddAfter(key, max(time.Second*time.Duration(suggestDelay), svmc.rateLimiter.When(key)))
+		return true
+	}
 	svmc.queue.AddRateLimited(key)
 
 	return true
@@ -170,11 +191,6 @@ func (svmc *SVMController) processNext(ctx context.Context) bool {
 func (svmc *SVMController) sync(ctx context.Context, key string) error {
 	logger := klog.FromContext(ctx)
 	startTime := time.Now()
-
-	if svmc.dependencyGraphBuilder == nil {
-		logger.V(4).Info("dependency graph builder is not set. we will skip migration")
-		return nil
-	}
 
 	// SVM is a cluster scoped resource so we don't care about the namespace
 	_, name, err := cache.SplitMetaNamespaceKey(key)
@@ -193,7 +209,8 @@ func (svmc *SVMController) sync(ctx context.Context, key string) error {
 	// working with a copy to avoid race condition between this and resource version controller
 	toBeProcessedSVM := svm.DeepCopy()
 
-	if IsConditionTrue(toBeProcessedSVM, svmv1alpha1.MigrationSucceeded) || IsConditionTrue(toBeProcessedSVM, svmv1alpha1.MigrationFailed) {
+	if meta.IsStatusConditionTrue(toBeProcessedSVM.Status.Conditions, string(svmv1.MigrationSucceeded)) ||
+		meta.IsStatusConditionTrue(toBeProcessedSVM.Status.Conditions, string(svmv1.MigrationFailed)) {
 		logger.V(4).Info("Migration has already succeeded or failed previously, skipping", "svm", name)
 		return nil
 	}
@@ -202,149 +219,267 @@ func (svmc *SVMController) sync(ctx context.Context, key string) error {
 		logger.V(4).Info("The latest resource version is empty. We will attempt to migrate once the resource version is available.")
 		return nil
 	}
-	gvr := getGVRFromResource(toBeProcessedSVM)
+	gvr, exists, err := resourceFor(svmc.restMapper, toBeProcessedSVM.Spec.Resource)
+	if err != nil {
+		return err
+	}
+	if !exists {
+		logger.V(4).Info("resource does not exist in our rest mapper", "resource", toBeProcessedSVM.Spec.Resource.String())
+		if toBeProcessedSVM.CreationTimestamp.Add(time.Minute).After(time.Now()) {
+			return fmt.Errorf("resource does not exist in rest mapper, requeuing to attempt again: %w", err)
+		}
+		return svmc.failMigration(ctx, toBeProcessedSVM, fmt.Errorf("unable to obtain GVR from discovery"))
+	}
 
 	// prevent unsynced monitor from blocking forever
 	// use a short timeout so that we can fail quickly and possibly handle other migrations while this monitor gets ready.
 	monCtx, monCtxCancel := context.WithTimeout(ctx, 10*time.Second)
 	defer monCtxCancel()
-	resourceMonitor, errMonitor := svmc.dependencyGraphBuilder.GetMonitor(monCtx, gvr)
-	if resourceMonitor != nil {
-		if errMonitor != nil {
-			// non nil monitor indicates that error is due to resource not being synced
-			return fmt.Errorf("dependency graph is not synced, requeuing to attempt again: %w", errMonitor)
-		}
-	} else {
-		logger.V(4).Error(errMonitor, "resource does not exist in GC", "gvr", gvr.String())
 
-		// our GC cache could be missing a recently created custom resource, so give it some time to catch up
+	resourceMonitor, hasSynced, errMonitor := svmc.dependencyGraphBuilder.GetMonitor(monCtx, *gvr)
+	if errMonitor != nil {
+		return errMonitor
+	}
+	if !hasSynced {
+		logger.V(4).Info("resource does not exist in GC", "gvr", gvr.String())
+
+		// our mapper could be missing a recently created custom resource, so give it some time to catch up
 		// we resync discovery every 30 seconds so twice that should be sufficient
 		if toBeProcessedSVM.CreationTimestamp.Add(time.Minute).After(time.Now()) {
 			return fmt.Errorf("resource does not exist in GC, requeuing to attempt again: %w", errMonitor)
 		}
-
-		// we can't migrate a resource that doesn't exist in the GC
-		_, errStatus := svmc.kubeClient.StoragemigrationV1alpha1().
-			StorageVersionMigrations().
-			UpdateStatus(
-				ctx,
-				setStatusConditions(toBeProcessedSVM, svmv1alpha1.MigrationFailed, migrationFailedStatusReason, "resource not found"),
-				metav1.UpdateOptions{},
-			)
-
-		return errStatus
+		return svmc.failMigration(ctx, toBeProcessedSVM, fmt.Errorf("resource does not exist in GC: %w", errMonitor))
 	}
 
-	gcListResourceVersion, err := convertResourceVersionToInt(resourceMonitor.Controller.LastSyncResourceVersion())
+	gcListResourceVersion := resourceMonitor.Controller.LastSyncResourceVersion()
+	listResourceVersion := toBeProcessedSVM.Status.ResourceVersion
+
+	rvCmp, err := resourceversion.CompareResourceVersion(gcListResourceVersion, listResourceVersion)
+	if err != nil {
+		return svmc.failMigration(ctx, toBeProcessedSVM, fmt.Errorf("error comparing resource versions between GC and SVM resource: %w", err))
+	}
+	if rvCmp == -1 {
+		return fmt.Errorf("GC cache is not up to date, requeuing to attempt again. gcListResourceVersion: %s, listResourceVersion: %s", gcListResourceVersion, listResourceVersion)
+	}
+
+	err, failedMigration := svmc.runMigration(ctx, *gvr, resourceMonitor, toBeProcessedSVM, listResourceVersion)
 	if err != nil {
 		return err
 	}
-	listResourceVersion, err := convertResourceVersionToInt(toBeProcessedSVM.Status.ResourceVersion)
-	if err != nil {
-		return err
+	if failedMigration {
+		return nil
 	}
 
-	if gcListResourceVersion < listResourceVersion {
-		return fmt.Errorf("GC cache is not up to date, requeuing to attempt again. gcListResourceVersion: %d, listResourceVersion: %d", gcListResourceVersion, listResourceVersion)
-	}
+	logger.V(4).Info("Finished syncing svm resource", "key", key, "gr", toBeProcessedSVM.Spec.Resource.String(), "elapsed", time.Since(startTime))
+	return nil
+}
 
-	toBeProcessedSVM, err = svmc.kubeClient.StoragemigrationV1alpha1().
-		StorageVersionMigrations().
-		UpdateStatus(
-			ctx,
-			setStatusConditions(toBeProcessedSVM, svmv1alpha1.MigrationRunning, migrationRunningStatusReason, ""),
-			metav1.UpdateOptions{},
-		)
-	if err != nil {
-		return err
-	}
-
+func (svmc *SVMController) runMigration(ctx context.Context, gvr schema.GroupVersionResource, resourceMonitor *garbagecollector.Monitor, toBeProcessedSVM *svmv1.StorageVersionMigration, listResourceVersion string) (err error, failed bool) {
 	gvk, err := svmc.restMapper.KindFor(gvr)
 	if err != nil {
-		return err
+		return svmc.failMigration(ctx, toBeProcessedSVM, err), true
 	}
+	logger := klog.FromContext(ctx)
 
-	// ToDo: implement a mechanism to resume migration from the last migrated resource in case of a failure
-	// process storage migration
-	for _, obj := range resourceMonitor.Store.List() {
+	allObjects := resourceMonitor.Store.List()
+	totalObjects := len(allObjects)
+
+	// Filter out objects that resource versions are greater than the list resource version.
+	var candidateObjects []metav1.Object
+	for _, obj := range allObjects {
 		accessor, err := meta.Accessor(obj)
 		if err != nil {
-			return err
+			return svmc.failMigration(ctx, toBeProcessedSVM, err), true
 		}
+		rvCmp, err := resourceversion.CompareResourceVersion(accessor.GetResourceVersion(), listResourceVersion)
+		if err != nil {
+			logger.Error(err, "Unable to compare the resource version of the resource", "namespace", accessor.GetNamespace(), "name", accessor.GetName(), "gvr", gvr.String(), "accessorRV", accessor.GetResourceVersion(), "listResourceVersion", listResourceVersion, "error", err.Error())
+			return svmc.failMigration(ctx, toBeProcessedSVM, err), true
+		}
+		if rvCmp == 1 {
+			logger.V(6).Info("Resource ignored due to resource version being greater than the SVM checkpoint", "namespace", accessor.GetNamespace(), "name", accessor.GetName(), "gvr", gvr.String(), "accessorRV", accessor.GetResourceVersion(), "listResourceVersion", listResourceVersion)
+			continue
+		}
+		candidateObjects = append(candidateObjects, accessor)
+	}
 
+	candidatesToPatch := len(candidateObjects)
+
+	for _, accessor := range candidateObjects {
 		typeMeta := typeMetaUIDRV{}
 		typeMeta.APIVersion, typeMeta.Kind = gvk.ToAPIVersionAndKind()
-		// set UID so that when a resource gets deleted, we get an "uid mismatch"
-		// conflict error instead of trying to create it.
-		typeMeta.UID = accessor.GetUID()
-		// set RV so that when a resources gets updated or deleted+recreated, we get an "object has been modified"
-		// conflict error.  we do not actually need to do anything special for the updated case because if RV
-		// was not set, it would just result in no-op request.  but for the deleted+recreated case, if RV is
-		// not set but UID is set, we would get an immutable field validation error.  hence we must set both.
 		typeMeta.ResourceVersion = accessor.GetResourceVersion()
 		data, err := json.Marshal(typeMeta)
 		if err != nil {
-			return err
+			return svmc.failMigrationWithObjectsMigrated(ctx, toBeProcessedSVM, err, candidatesToPatch, totalObjects), true
 		}
 
 		_, errPatch := svmc.dynamicClient.Resource(gvr).
 			Namespace(accessor.GetNamespace()).
 			Patch(ctx,
 				accessor.GetName(),
-				types.ApplyPatchType,
+				types.MergePatchType,
 				data,
 				metav1.PatchOptions{
 					FieldManager: svmc.controllerName,
 				},
 			)
 
-		// in case of conflict, we can stop processing migration for that resource because it has either been
+		// in case of conflict or not found error, we can stop processing migration for that resource because it has either been
 		// - updated, meaning that migration has already been performed
 		// - deleted, meaning that migration is not needed
 		// - deleted and recreated, meaning that migration has already been performed
-		if apierrors.IsConflict(errPatch) {
+		if apierrors.IsConflict(errPatch) || apierrors.IsNotFound(errPatch) {
 			logger.V(6).Info("Resource ignored due to conflict", "namespace", accessor.GetNamespace(), "name", accessor.GetName(), "gvr", gvr.String(), "err", errPatch)
+			candidatesToPatch--
 			continue
 		}
 
-		if errPatch != nil {
-			logger.V(4).Error(errPatch, "Failed to migrate the resource", "namespace", accessor.GetNamespace(), "name", accessor.GetName(), "gvr", gvr.String(), "reason", apierrors.ReasonForError(errPatch))
-
-			_, errStatus := svmc.kubeClient.StoragemigrationV1alpha1().
-				StorageVersionMigrations().
-				UpdateStatus(
-					ctx,
-					setStatusConditions(toBeProcessedSVM, svmv1alpha1.MigrationFailed, migrationFailedStatusReason, "migration encountered unhandled error"),
-					metav1.UpdateOptions{},
-				)
-
-			return errStatus
-			// Todo: add retry for scenarios where API server returns rate limiting error
+		// in case of retriable errors like server throttling, we can return an error since that will cause the migration to be reattempted.
+		if isRetriableError(errPatch) {
+			logger.V(6).Info("Resource patch failed due to an error that can be retried", "namespace", accessor.GetNamespace(), "name", accessor.GetName(), "gvr", gvr.String(), "err", errPatch)
+			_ = svmc.updateRunningCondition(ctx, toBeProcessedSVM, candidatesToPatch, totalObjects, errPatch)
+			return errPatch, false
 		}
+
+		if errPatch != nil {
+			logger.Error(errPatch, "Failed to migrate the resource", "namespace", accessor.GetNamespace(), "name", accessor.GetName(), "gvr", gvr.String(), "reason", apierrors.ReasonForError(errPatch))
+			errStatus := svmc.failMigrationWithObjectsMigrated(ctx, toBeProcessedSVM, errPatch, candidatesToPatch, totalObjects)
+			return errStatus, true
+		}
+
+		candidatesToPatch--
 		logger.V(4).Info("Successfully migrated the resource", "namespace", accessor.GetNamespace(), "name", accessor.GetName(), "gvr", gvr.String())
 	}
 
-	_, err = svmc.kubeClient.StoragemigrationV1alpha1().
+	updatedRunningCondition := meta.SetStatusCondition(&toBeProcessedSVM.Status.Conditions, metav1.Condition{
+		Type:               string(svmv1.MigrationRunning),
+		Status:             metav1.ConditionTrue,
+		LastTransitionTime: metav1.Now(),
+		Reason:             migrationRunningReason,
+		Message:            migrationRunningMessage(&candidatesToPatch, &totalObjects, nil),
+	})
+
+	updatedSucceededCondition := meta.SetStatusCondition(&toBeProcessedSVM.Status.Conditions, metav1.Condition{
+		Type:               string(svmv1.MigrationSucceeded),
+		Status:             metav1.ConditionTrue,
+		LastTransitionTime: metav1.Now(),
+		Reason:             migrationSuccessStatusReason,
+		Message:            "Migration completed",
+	})
+
+	if updatedRunningCondition || updatedSucceededCondition {
+		_, err = svmc.kubeClient.StoragemigrationV1().
+			StorageVersionMigrations().
+			UpdateStatus(
+				ctx,
+				toBeProcessedSVM,
+				metav1.UpdateOptions{},
+			)
+		if err != nil {
+			return err, false
+		}
+	}
+
+	return nil, false
+}
+
+func (svmc *SVMController) updateRunningCondition(ctx context.Context, svm *svmv1.StorageVersionMigration, candidatesToPatch, totalObjects int, err error) error {
+	cond := &metav1.Condition{
+		Type:               string(svmv1.MigrationRunning),
+		Status:             metav1.ConditionTrue,
+		LastTransitionTime: metav1.Now(),
+		Reason:             migrationRunningReason,
+		Message:            migrationRunningMessage(&candidatesToPatch, &totalObjects, err),
+	}
+
+	if !meta.SetStatusCondition(&svm.Status.Conditions, *cond) {
+		return nil
+	}
+
+	_, updateErr := svmc.kubeClient.StoragemigrationV1().
 		StorageVersionMigrations().
 		UpdateStatus(
 			ctx,
-			setStatusConditions(toBeProcessedSVM, svmv1alpha1.MigrationSucceeded, migrationSuccessStatusReason, ""),
+			svm,
 			metav1.UpdateOptions{},
 		)
-	if err != nil {
-		return err
+	return updateErr
+}
+
+func isRetriableError(k8sError error) bool {
+	return utilnet.IsConnectionReset(k8sError) ||
+		utilnet.IsHTTP2ConnectionLost(k8sError) ||
+		utilnet.IsProbableEOF(k8sError) ||
+		apierrors.IsServerTimeout(k8sError) ||
+		apierrors.IsTooManyRequests(k8sError) ||
+		apierrors.IsServiceUnavailable(k8sError) ||
+		apierrors.IsInternalError(k8sError) ||
+		apierrors.IsTimeout(k8sError)
+}
+
+func (svmc *SVMController) failMigration(ctx context.Context, toBeProcessedSVM *svmv1.StorageVersionMigration, err error) error {
+	errMsg := fmt.Sprintf("migration encountered unhandled error: %s", err)
+
+	cond := &metav1.Condition{
+		Type:               string(svmv1.MigrationFailed),
+		Status:             metav1.ConditionTrue,
+		LastTransitionTime: metav1.Now(),
+		Reason:             migrationFailedStatusReason,
+		Message:            errMsg,
+	}
+	if !meta.SetStatusCondition(&toBeProcessedSVM.Status.Conditions, *cond) {
+		return nil
 	}
 
-	logger.V(4).Info("Finished syncing svm resource", "key", key, "gvr", gvr.String(), "elapsed", time.Since(startTime))
-	return nil
+	_, errStatus := svmc.kubeClient.StoragemigrationV1().
+		StorageVersionMigrations().
+		UpdateStatus(
+			ctx,
+			toBeProcessedSVM,
+			metav1.UpdateOptions{},
+		)
+	return errStatus
+}
+
+func (svmc *SVMController) failMigrationWithObjectsMigrated(ctx context.Context, toBeProcessedSVM *svmv1.StorageVersionMigration, err error, candidatesToPatch, totalObjects int) error {
+	errMsg := fmt.Sprintf("%d/%d not yet migrated. migration encountered unhandled error: %s", candidatesToPatch, totalObjects, err)
+
+	updatedRunningCondition := meta.SetStatusCondition(&toBeProcessedSVM.Status.Conditions, metav1.Condition{
+		Type:               string(svmv1.MigrationRunning),
+		Status:             metav1.ConditionTrue,
+		LastTransitionTime: metav1.Now(),
+		Reason:             migrationRunningReason,
+		Message:            migrationRunningMessage(&candidatesToPatch, &totalObjects, nil),
+	})
+
+	failedCond := meta.SetStatusCondition(&toBeProcessedSVM.Status.Conditions, metav1.Condition{
+		Type:               string(svmv1.MigrationFailed),
+		Status:             metav1.ConditionTrue,
+		LastTransitionTime: metav1.Now(),
+		Reason:             migrationFailedStatusReason,
+		Message:            errMsg,
+	})
+
+	if !updatedRunningCondition && !failedCond {
+		return nil
+	}
+
+	_, errStatus := svmc.kubeClient.StoragemigrationV1().
+		StorageVersionMigrations().
+		UpdateStatus(
+			ctx,
+			toBeProcessedSVM,
+			metav1.UpdateOptions{},
+		)
+	return errStatus
 }
 
 type typeMetaUIDRV struct {
-	metav1.TypeMeta    `json:",inline"`
-	objectMetaUIDandRV `json:"metadata,omitempty"`
+	metav1.TypeMeta `json:""`
+	objectRV        `json:"metadata,omitempty"`
 }
 
-type objectMetaUIDandRV struct {
-	UID             types.UID `json:"uid,omitempty"`
-	ResourceVersion string    `json:"resourceVersion,omitempty"`
+type objectRV struct {
+	ResourceVersion string `json:"resourceVersion,omitempty"`
 }

@@ -18,68 +18,46 @@ package storageversionmigrator
 
 import (
 	"fmt"
-	"strconv"
 
-	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/api/meta"
 
-	corev1 "k8s.io/api/core/v1"
-	svmv1alpha1 "k8s.io/api/storagemigration/v1alpha1"
+	svmv1 "k8s.io/api/storagemigration/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-func convertResourceVersionToInt(rv string) (int64, error) {
-	resourceVersion, err := strconv.ParseInt(rv, 10, 64)
-	if err != nil {
-		return 0, fmt.Errorf("failed to parse resource version %q: %w", rv, err)
-	}
-
-	return resourceVersion, nil
-}
-
-func getGVRFromResource(svm *svmv1alpha1.StorageVersionMigration) schema.GroupVersionResource {
-	return schema.GroupVersionResource{
-		Group:    svm.Spec.Resource.Group,
-		Version:  svm.Spec.Resource.Version,
-		Resource: svm.Spec.Resource.Resource,
-	}
-}
-
-// IsConditionTrue returns true if the StorageVersionMigration has the given condition
-// It is exported for use in tests
-func IsConditionTrue(svm *svmv1alpha1.StorageVersionMigration, conditionType svmv1alpha1.MigrationConditionType) bool {
-	return indexOfCondition(svm, conditionType) != -1
-}
-
-func indexOfCondition(svm *svmv1alpha1.StorageVersionMigration, conditionType svmv1alpha1.MigrationConditionType) int {
-	for i, c := range svm.Status.Conditions {
-		if c.Type == conditionType && c.Status == corev1.ConditionTrue {
-			return i
-		}
-	}
-	return -1
-}
-
 func setStatusConditions(
-	toBeUpdatedSVM *svmv1alpha1.StorageVersionMigration,
-	conditionType svmv1alpha1.MigrationConditionType,
+	toBeUpdatedSVM *svmv1.StorageVersionMigration,
+	conditionType svmv1.MigrationConditionType,
 	reason, message string,
-) *svmv1alpha1.StorageVersionMigration {
-	if !IsConditionTrue(toBeUpdatedSVM, conditionType) {
-		if conditionType == svmv1alpha1.MigrationSucceeded || conditionType == svmv1alpha1.MigrationFailed {
-			runningConditionIdx := indexOfCondition(toBeUpdatedSVM, svmv1alpha1.MigrationRunning)
-			if runningConditionIdx != -1 {
-				toBeUpdatedSVM.Status.Conditions[runningConditionIdx].Status = corev1.ConditionFalse
-			}
-		}
-
-		toBeUpdatedSVM.Status.Conditions = append(toBeUpdatedSVM.Status.Conditions, svmv1alpha1.MigrationCondition{
-			Type:           conditionType,
-			Status:         corev1.ConditionTrue,
-			LastUpdateTime: metav1.Now(),
-			Reason:         reason,
-			Message:        message,
-		})
+) *svmv1.StorageVersionMigration {
+	// Cannot set the condition twice.
+	if meta.IsStatusConditionTrue(toBeUpdatedSVM.Status.Conditions, string(conditionType)) ||
+		meta.IsStatusConditionFalse(toBeUpdatedSVM.Status.Conditions, string(conditionType)) {
+		return toBeUpdatedSVM
 	}
+
+	toBeUpdatedSVM.Status.Conditions = append(toBeUpdatedSVM.Status.Conditions, metav1.Condition{
+		Type:               string(conditionType),
+		Status:             metav1.ConditionTrue,
+		LastTransitionTime: metav1.Now(),
+		Reason:             reason,
+		Message:            message,
+	})
 
 	return toBeUpdatedSVM
+}
+
+func migrationRunningMessage(objectsToPatch, totalObjects *int, transientError error) string {
+	msg := "The migration is running"
+	if objectsToPatch != nil && totalObjects != nil && *totalObjects > 0 {
+		if *objectsToPatch > 0 {
+			msg += fmt.Sprintf(", %d/%d objects not yet migrated", *objectsToPatch, *totalObjects)
+		} else {
+			msg += fmt.Sprintf(", %d objects verified migrated", *totalObjects)
+		}
+	}
+	if transientError != nil {
+		msg += fmt.Sprintf("; transient error: %s", transientError.Error())
+	}
+	return msg
 }

@@ -25,6 +25,7 @@ import (
 
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	utilnet "k8s.io/apimachinery/pkg/util/net"
+	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/apiserver/pkg/apis/apiserver"
 	"k8s.io/apiserver/pkg/authentication/authenticator"
@@ -96,6 +97,9 @@ type Config struct {
 	CustomDial utilnet.DialFunc
 
 	EgressLookup egressselector.Lookup
+
+	// APIServerID is the ID of the API server
+	APIServerID string
 }
 
 // New returns an authenticator.Request or an error that supports the standard
@@ -161,7 +165,7 @@ func (config Config) New(serverLifecycle context.Context) (authenticator.Request
 	// update the keys, causing performance hits.
 	var updateAuthenticationConfig func(context.Context, *apiserver.AuthenticationConfiguration) error
 	if config.AuthenticationConfig != nil {
-		initialJWTAuthenticator, err := newJWTAuthenticator(serverLifecycle, config.AuthenticationConfig, config.OIDCSigningAlgs, config.APIAudiences, config.ServiceAccountIssuers, config.EgressLookup)
+		initialJWTAuthenticator, err := newJWTAuthenticator(serverLifecycle, config.AuthenticationConfig, config.OIDCSigningAlgs, config.APIAudiences, config.ServiceAccountIssuers, config.EgressLookup, config.APIServerID)
 		if err != nil {
 			return nil, nil, nil, nil, err
 		}
@@ -169,10 +173,16 @@ func (config Config) New(serverLifecycle context.Context) (authenticator.Request
 		jwtAuthenticatorPtr := &atomic.Pointer[jwtAuthenticatorWithCancel]{}
 		jwtAuthenticatorPtr.Store(initialJWTAuthenticator)
 
+		initialIssuers := sets.New[string]()
+		for _, jwt := range config.AuthenticationConfig.JWT {
+			initialIssuers.Insert(jwt.Issuer.URL)
+		}
+
 		updateAuthenticationConfig = (&authenticationConfigUpdater{
 			serverLifecycle:     serverLifecycle,
 			config:              config,
 			jwtAuthenticatorPtr: jwtAuthenticatorPtr,
+			issuers:             initialIssuers,
 		}).updateAuthenticationConfig
 
 		tokenAuthenticators = append(tokenAuthenticators,
@@ -244,7 +254,7 @@ type jwtAuthenticatorWithCancel struct {
 	cancel           func()
 }
 
-func newJWTAuthenticator(serverLifecycle context.Context, config *apiserver.AuthenticationConfiguration, oidcSigningAlgs []string, apiAudiences authenticator.Audiences, disallowedIssuers []string, egressLookup egressselector.Lookup) (_ *jwtAuthenticatorWithCancel, buildErr error) {
+func newJWTAuthenticator(serverLifecycle context.Context, config *apiserver.AuthenticationConfiguration, oidcSigningAlgs []string, apiAudiences authenticator.Audiences, disallowedIssuers []string, egressLookup egressselector.Lookup, apiServerID string) (_ *jwtAuthenticatorWithCancel, buildErr error) {
 	ctx, cancel := context.WithCancel(serverLifecycle)
 
 	defer func() {
@@ -270,6 +280,7 @@ func newJWTAuthenticator(serverLifecycle context.Context, config *apiserver.Auth
 			EgressLookup:         egressLookup,
 			SupportedSigningAlgs: oidcSigningAlgs,
 			DisallowedIssuers:    disallowedIssuers,
+			APIServerID:          apiServerID,
 		})
 		if err != nil {
 			return nil, err
@@ -296,11 +307,12 @@ type authenticationConfigUpdater struct {
 	serverLifecycle     context.Context
 	config              Config
 	jwtAuthenticatorPtr *atomic.Pointer[jwtAuthenticatorWithCancel]
+	issuers             sets.Set[string]
 }
 
 // the input ctx controls the timeout for updateAuthenticationConfig to return, not the lifetime of the constructed authenticators.
 func (c *authenticationConfigUpdater) updateAuthenticationConfig(ctx context.Context, authConfig *apiserver.AuthenticationConfiguration) error {
-	updatedJWTAuthenticator, err := newJWTAuthenticator(c.serverLifecycle, authConfig, c.config.OIDCSigningAlgs, c.config.APIAudiences, c.config.ServiceAccountIssuers, c.config.EgressLookup)
+	updatedJWTAuthenticator, err := newJWTAuthenticator(c.serverLifecycle, authConfig, c.config.OIDCSigningAlgs, c.config.APIAudiences, c.config.ServiceAccountIssuers, c.config.EgressLookup, c.config.APIServerID)
 	if err != nil {
 		return err
 	}
@@ -314,7 +326,17 @@ func (c *authenticationConfigUpdater) updateAuthenticationConfig(ctx context.Con
 		return utilerrors.NewAggregate([]error{lastErr, waitErr}) // filters out nil errors
 	}
 
+	newIssuers := sets.New[string]()
+	for _, jwt := range authConfig.JWT {
+		newIssuers.Insert(jwt.Issuer.URL)
+	}
+
+	// Determine which issuers were removed (in old but not in new)
+	removedIssuers := c.issuers.Difference(newIssuers)
+
 	oldJWTAuthenticator := c.jwtAuthenticatorPtr.Swap(updatedJWTAuthenticator)
+	c.issuers = newIssuers
+
 	go func() {
 		t := time.NewTimer(time.Minute)
 		defer t.Stop()
@@ -324,6 +346,21 @@ func (c *authenticationConfigUpdater) updateAuthenticationConfig(ctx context.Con
 		}
 		// TODO maybe track requests so we know when this is safe to do
 		oldJWTAuthenticator.cancel()
+
+		// Wait a bit to account for the lack of locks in shouldRecordFunc.
+		// This ensures any in-flight HTTP requests that checked shouldRecordFunc
+		// before the cancel() have time to complete their metric recording.
+		time.Sleep(30 * time.Second)
+
+		// Delete metrics for removed issuers.
+		// Note: If the configuration changes rapidly (e.g., an issuer is removed and then re-added
+		// within the grace period + sleep duration), we may delete metrics for an issuer that is
+		// now back in use. This is an unlikely edge case that would only occur during configuration
+		// churn, and the metrics would be re-established on the next JWKS fetch. The system will
+		// stabilize once configuration changes stop.
+		for _, issuer := range removedIssuers.UnsortedList() {
+			oidc.DeleteJWKSFetchMetrics(issuer, c.config.APIServerID)
+		}
 	}()
 
 	return nil

@@ -1,5 +1,4 @@
 //go:build linux
-// +build linux
 
 /*
 Copyright 2017 The Kubernetes Authors.
@@ -23,7 +22,7 @@ import (
 	"fmt"
 	"strings"
 
-	cadvisorfs "github.com/google/cadvisor/fs"
+	cadvisorfs "github.com/google/cadvisor/lib/fs"
 )
 
 // imageFsInfoProvider knows how to translate the configured runtime

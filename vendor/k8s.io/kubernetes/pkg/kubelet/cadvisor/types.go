@@ -20,31 +20,31 @@ package cadvisor
 import (
 	"context"
 
-	cadvisorapi "github.com/google/cadvisor/info/v1"
-	cadvisorapiv2 "github.com/google/cadvisor/info/v2"
+	cadvisorapi "github.com/google/cadvisor/lib/model"
+	"k8s.io/klog/v2"
 )
 
 // Interface is an abstract interface for testability.  It abstracts the interface to cAdvisor.
 type Interface interface {
 	Start() error
-	ContainerInfoV2(name string, options cadvisorapiv2.RequestOptions) (map[string]cadvisorapiv2.ContainerInfo, error)
-	GetRequestedContainersInfo(containerName string, options cadvisorapiv2.RequestOptions) (map[string]*cadvisorapi.ContainerInfo, error)
-	MachineInfo() (*cadvisorapi.MachineInfo, error)
+	ContainerInfoV2(name string, options cadvisorapi.RequestOptions) (map[string]cadvisorapi.ContainerInfo, error)
+	GetRequestedContainersInfo(containerName string, options cadvisorapi.RequestOptions) (map[string]*cadvisorapi.ContainerInfo, error)
+	MachineInfo(logger klog.Logger) (*cadvisorapi.MachineInfo, error)
 
 	VersionInfo() (*cadvisorapi.VersionInfo, error)
 
 	// Returns usage information about the filesystem holding container images.
-	ImagesFsInfo(context.Context) (cadvisorapiv2.FsInfo, error)
+	ImagesFsInfo(context.Context) (cadvisorapi.FsInfo, error)
 
 	// Returns usage information about the root filesystem.
-	RootFsInfo() (cadvisorapiv2.FsInfo, error)
+	RootFsInfo() (cadvisorapi.FsInfo, error)
 
 	// Returns usage information about the writeable layer.
 	// KEP 4191 can separate the image filesystem
-	ContainerFsInfo(context.Context) (cadvisorapiv2.FsInfo, error)
+	ContainerFsInfo(context.Context) (cadvisorapi.FsInfo, error)
 
 	// Get filesystem information for the filesystem that contains the given file.
-	GetDirFsInfo(path string) (cadvisorapiv2.FsInfo, error)
+	GetDirFsInfo(path string) (cadvisorapi.FsInfo, error)
 }
 
 // ImageFsInfoProvider informs cAdvisor how to find imagefs for container images.

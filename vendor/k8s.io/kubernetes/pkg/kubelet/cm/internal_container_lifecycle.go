@@ -17,19 +17,18 @@ limitations under the License.
 package cm
 
 import (
-	"context"
-
 	v1 "k8s.io/api/core/v1"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
+	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/kubelet/cm/cpumanager"
 	"k8s.io/kubernetes/pkg/kubelet/cm/memorymanager"
 	"k8s.io/kubernetes/pkg/kubelet/cm/topologymanager"
 )
 
 type InternalContainerLifecycle interface {
-	PreCreateContainer(pod *v1.Pod, container *v1.Container, containerConfig *runtimeapi.ContainerConfig) error
-	PreStartContainer(pod *v1.Pod, container *v1.Container, containerID string) error
-	PostStopContainer(containerID string) error
+	PreCreateContainer(logger klog.Logger, pod *v1.Pod, container *v1.Container, containerConfig *runtimeapi.ContainerConfig) error
+	PreStartContainer(logger klog.Logger, pod *v1.Pod, container *v1.Container, containerID string) error
+	PostStopContainer(logger klog.Logger, containerID string) error
 }
 
 // Implements InternalContainerLifecycle interface.
@@ -39,20 +38,20 @@ type internalContainerLifecycleImpl struct {
 	topologyManager topologymanager.Manager
 }
 
-func (i *internalContainerLifecycleImpl) PreStartContainer(pod *v1.Pod, container *v1.Container, containerID string) error {
+func (i *internalContainerLifecycleImpl) PreStartContainer(logger klog.Logger, pod *v1.Pod, container *v1.Container, containerID string) error {
 	if i.cpuManager != nil {
-		i.cpuManager.AddContainer(pod, container, containerID)
+		i.cpuManager.AddContainer(logger, pod, container, containerID)
 	}
 
 	if i.memoryManager != nil {
-		i.memoryManager.AddContainer(context.TODO(), pod, container, containerID)
+		i.memoryManager.AddContainer(logger, pod, container, containerID)
 	}
 
-	i.topologyManager.AddContainer(pod, container, containerID)
+	i.topologyManager.AddContainer(logger, pod, container, containerID)
 
 	return nil
 }
 
-func (i *internalContainerLifecycleImpl) PostStopContainer(containerID string) error {
-	return i.topologyManager.RemoveContainer(containerID)
+func (i *internalContainerLifecycleImpl) PostStopContainer(logger klog.Logger, containerID string) error {
+	return i.topologyManager.RemoveContainer(logger, containerID)
 }

@@ -1,5 +1,4 @@
 //go:build windows
-// +build windows
 
 /*
 Copyright 2020 The Kubernetes Authors.
@@ -20,7 +19,6 @@ limitations under the License.
 package cm
 
 import (
-	"context"
 	"fmt"
 
 	v1 "k8s.io/api/core/v1"
@@ -33,12 +31,12 @@ import (
 	"k8s.io/utils/cpuset"
 )
 
-func (i *internalContainerLifecycleImpl) PreCreateContainer(pod *v1.Pod, container *v1.Container, containerConfig *runtimeapi.ContainerConfig) error {
+func (i *internalContainerLifecycleImpl) PreCreateContainer(logger klog.Logger, pod *v1.Pod, container *v1.Container, containerConfig *runtimeapi.ContainerConfig) error {
 	if !utilfeature.DefaultFeatureGate.Enabled(kubefeatures.WindowsCPUAndMemoryAffinity) {
 		return nil
 	}
 
-	klog.V(4).Info("PreCreateContainer for Windows")
+	logger.V(4).Info("PreCreateContainer for Windows")
 
 	// retrieve CPU and NUMA affinity from CPU Manager and Memory Manager (if enabled)
 	var allocatedCPUs cpuset.CPUSet
@@ -48,22 +46,22 @@ func (i *internalContainerLifecycleImpl) PreCreateContainer(pod *v1.Pod, contain
 
 	var numaNodes sets.Set[int]
 	if i.memoryManager != nil {
-		numaNodes = i.memoryManager.GetMemoryNUMANodes(context.TODO(), pod, container)
+		numaNodes = i.memoryManager.GetMemoryNUMANodes(logger, pod, container)
 	}
 
 	// Gather all CPUs associated with the selected NUMA nodes
 	var allNumaNodeCPUs []winstats.GroupAffinity
 	for _, numaNode := range sets.List(numaNodes) {
-		affinity, err := winstats.GetCPUsforNUMANode(uint16(numaNode))
+		affinities, err := winstats.GetCPUsforNUMANode(uint16(numaNode))
 		if err != nil {
 			return fmt.Errorf("failed to get CPUs for NUMA node %d: %v", numaNode, err)
 		}
-		allNumaNodeCPUs = append(allNumaNodeCPUs, *affinity)
+		allNumaNodeCPUs = append(allNumaNodeCPUs, affinities...)
 	}
 
 	var finalCPUSet = computeFinalCpuSet(allocatedCPUs, allNumaNodeCPUs)
 
-	klog.V(4).InfoS("Setting CPU affinity", "affinity", finalCPUSet, "container", container.Name, "pod", pod.UID)
+	logger.V(4).Info("Setting CPU affinity", "affinity", finalCPUSet, "container", container.Name, "pod", pod.UID)
 
 	// Set CPU group affinities in the container config
 	if finalCPUSet != nil {
@@ -83,31 +81,20 @@ func (i *internalContainerLifecycleImpl) PreCreateContainer(pod *v1.Pod, contain
 }
 
 // computeFinalCpuSet determines the final set of CPUs to use based on the CPU and memory managers
-// and is extracted so that it can be tested
+// and is extracted so that it can be tested.
+//
+// When the CPU Manager has allocated CPUs, those CPUs are always used as-is. The CPU Manager's
+// allocation is authoritative — it already considered topology hints from the Topology Manager
+// and picked exact CPUs. Expanding with NUMA CPUs (the former "Case 3" union) would cause a
+// bookkeeping/enforcement mismatch (reconcileState overwrites any expansion) and could break CPU
+// isolation guarantees by including CPUs exclusively allocated to other containers.
+//
+// When only the Memory Manager is active, NUMA node CPUs are used to provide memory locality
+// through CPU affinity, since Windows has no direct NUMA memory pinning mechanism.
 func computeFinalCpuSet(allocatedCPUs cpuset.CPUSet, allNumaNodeCPUs []winstats.GroupAffinity) sets.Set[int] {
-	if !allocatedCPUs.IsEmpty() && len(allNumaNodeCPUs) > 0 {
-		// Both CPU and memory managers are enabled
-
-		numaNodeAffinityCPUSet := computeCPUSet(allNumaNodeCPUs)
-		cpuManagerAffinityCPUSet := sets.New[int](allocatedCPUs.List()...)
-
-		// Determine which set of CPUs to use using the following logic outlined in the KEP:
-		// Case 1: CPU manager selects more CPUs than those available in the NUMA nodes selected by the memory manager
-		// Case 2: CPU manager selects fewer CPUs, and they all fall within the CPUs available in the NUMA nodes selected by the memory manager
-		// Case 3: CPU manager selects fewer CPUs, but some are outside of the CPUs available in the NUMA nodes selected by the memory manager
-
-		if cpuManagerAffinityCPUSet.Len() > numaNodeAffinityCPUSet.Len() {
-			// Case 1, use CPU manager selected CPUs
-			return cpuManagerAffinityCPUSet
-		} else if numaNodeAffinityCPUSet.IsSuperset(cpuManagerAffinityCPUSet) {
-			// case 2, use CPU manager selected CPUstry
-			return cpuManagerAffinityCPUSet
-		} else {
-			// Case 3, merge CPU manager and memory manager selected CPUs
-			return cpuManagerAffinityCPUSet.Union(numaNodeAffinityCPUSet)
-		}
-	} else if !allocatedCPUs.IsEmpty() {
-		// Only CPU manager is enabled, use CPU manager selected CPUs
+	if !allocatedCPUs.IsEmpty() {
+		// CPU Manager has allocated CPUs — use them directly.
+		// This covers all cases: CPU manager only, or both managers active.
 		return sets.New[int](allocatedCPUs.List()...)
 	} else if len(allNumaNodeCPUs) > 0 {
 		// Only memory manager is enabled, use CPUs associated with selected NUMA nodes

@@ -17,6 +17,7 @@ limitations under the License.
 package cm
 
 import (
+	"context"
 	"fmt"
 	"strconv"
 	"strings"
@@ -35,6 +36,8 @@ import (
 	"k8s.io/component-helpers/resource"
 	v1qos "k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
 	kubefeatures "k8s.io/kubernetes/pkg/features"
+	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
+	kubeletmetrics "k8s.io/kubernetes/pkg/kubelet/metrics"
 )
 
 const (
@@ -44,20 +47,21 @@ const (
 )
 
 type QOSContainerManager interface {
-	Start(func() v1.ResourceList, ActivePodsFunc) error
+	Start(context.Context, func() v1.ResourceList, ActivePodsFunc) error
 	GetQOSContainersInfo() QOSContainersInfo
-	UpdateCgroups() error
+	UpdateCgroups(logger klog.Logger) error
 }
 
 type qosContainerManagerImpl struct {
 	sync.Mutex
-	qosContainersInfo  QOSContainersInfo
-	subsystems         *CgroupSubsystems
-	cgroupManager      CgroupManager
-	activePods         ActivePodsFunc
-	getNodeAllocatable func() v1.ResourceList
-	cgroupRoot         CgroupName
-	qosReserved        map[v1.ResourceName]int64
+	qosContainersInfo       QOSContainersInfo
+	subsystems              *CgroupSubsystems
+	cgroupManager           CgroupManager
+	activePods              ActivePodsFunc
+	getNodeAllocatable      func() v1.ResourceList
+	cgroupRoot              CgroupName
+	qosReserved             map[v1.ResourceName]int64
+	memoryReservationPolicy kubeletconfig.MemoryReservationPolicy
 }
 
 func NewQOSContainerManager(subsystems *CgroupSubsystems, cgroupRoot CgroupName, nodeConfig NodeConfig, cgroupManager CgroupManager) (QOSContainerManager, error) {
@@ -68,10 +72,11 @@ func NewQOSContainerManager(subsystems *CgroupSubsystems, cgroupRoot CgroupName,
 	}
 
 	return &qosContainerManagerImpl{
-		subsystems:    subsystems,
-		cgroupManager: cgroupManager,
-		cgroupRoot:    cgroupRoot,
-		qosReserved:   nodeConfig.QOSReserved,
+		subsystems:              subsystems,
+		cgroupManager:           cgroupManager,
+		cgroupRoot:              cgroupRoot,
+		qosReserved:             nodeConfig.QOSReserved,
+		memoryReservationPolicy: nodeConfig.MemoryReservationPolicy,
 	}, nil
 }
 
@@ -79,7 +84,8 @@ func (m *qosContainerManagerImpl) GetQOSContainersInfo() QOSContainersInfo {
 	return m.qosContainersInfo
 }
 
-func (m *qosContainerManagerImpl) Start(getNodeAllocatable func() v1.ResourceList, activePods ActivePodsFunc) error {
+func (m *qosContainerManagerImpl) Start(ctx context.Context, getNodeAllocatable func() v1.ResourceList, activePods ActivePodsFunc) error {
+	logger := klog.FromContext(ctx)
 	cm := m.cgroupManager
 	rootContainer := m.cgroupRoot
 
@@ -103,6 +109,20 @@ func (m *qosContainerManagerImpl) Start(getNodeAllocatable func() v1.ResourceLis
 			resourceParameters.CPUShares = &minShares
 		}
 
+		// Reset stale memory protection on startup when MemoryQoS is off or
+		// policy is None. The periodic loop only runs for TieredReservation
+		// (where values change with pod churn); all other transitions are
+		// config changes that require a kubelet restart, so startup is
+		// sufficient.
+		if libcontainercgroups.IsCgroup2UnifiedMode() {
+			if !utilfeature.DefaultFeatureGate.Enabled(kubefeatures.MemoryQoS) ||
+				m.memoryReservationPolicy != kubeletconfig.TieredReservationMemoryReservationPolicy {
+				if qosClass == v1.PodQOSBurstable {
+					resourceParameters.Unified = map[string]string{Cgroup2MemoryLow: "0"}
+				}
+			}
+		}
+
 		// containerConfig object stores the cgroup specifications
 		containerConfig := &CgroupConfig{
 			Name:               containerName,
@@ -114,16 +134,37 @@ func (m *qosContainerManagerImpl) Start(getNodeAllocatable func() v1.ResourceLis
 
 		// check if it exists
 		if !cm.Exists(containerName) {
-			if err := cm.Create(containerConfig); err != nil {
+			if err := cm.Create(logger, containerConfig); err != nil {
 				return fmt.Errorf("failed to create top level %v QOS cgroup : %v", qosClass, err)
 			}
 		} else {
 			// to ensure we actually have the right state, we update the config on startup
-			if err := cm.Update(containerConfig); err != nil {
+			if err := cm.Update(logger, containerConfig); err != nil {
 				return fmt.Errorf("failed to update top level %v QOS cgroup : %v", qosClass, err)
 			}
 		}
 	}
+	// Reset stale memory protection on the root cgroup (kubepods.slice) at
+	// startup, which the loop above
+	// does not cover.
+	if libcontainercgroups.IsCgroup2UnifiedMode() {
+		if !utilfeature.DefaultFeatureGate.Enabled(kubefeatures.MemoryQoS) ||
+			m.memoryReservationPolicy != kubeletconfig.TieredReservationMemoryReservationPolicy {
+			rootConfig := &CgroupConfig{
+				Name: rootContainer,
+				ResourceParameters: &ResourceConfig{
+					Unified: map[string]string{
+						Cgroup2MemoryMin: "0",
+						Cgroup2MemoryLow: "0",
+					},
+				},
+			}
+			if err := cm.Update(logger, rootConfig); err != nil {
+				logger.Error(err, "Failed to reset memory protection on root cgroup")
+			}
+		}
+	}
+
 	// Store the top level qos container names
 	m.qosContainersInfo = QOSContainersInfo{
 		Guaranteed: rootContainer,
@@ -136,9 +177,9 @@ func (m *qosContainerManagerImpl) Start(getNodeAllocatable func() v1.ResourceLis
 	// update qos cgroup tiers on startup and in periodic intervals
 	// to ensure desired state is in sync with actual state.
 	go wait.Until(func() {
-		err := m.UpdateCgroups()
+		err := m.UpdateCgroups(logger)
 		if err != nil {
-			klog.InfoS("Failed to reserve QoS requests", "err", err)
+			logger.Info("Failed to reserve QoS requests", "err", err)
 		}
 	}, periodicQOSCgroupUpdateInterval, wait.NeverStop)
 
@@ -179,10 +220,12 @@ func (m *qosContainerManagerImpl) setCPUCgroupConfig(configs map[v1.PodQOSClass]
 			// we only care about the burstable qos tier
 			continue
 		}
+		draNodeAllocatableEnabled := utilfeature.DefaultFeatureGate.Enabled(kubefeatures.DRANodeAllocatableResources)
 		req := resource.PodRequests(pod, resource.PodResourcesOptions{
 			Reuse: reuseReqs,
 			// SkipPodLevelResources is set to false when PodLevelResources feature is enabled.
-			SkipPodLevelResources: !utilfeature.DefaultFeatureGate.Enabled(kubefeatures.PodLevelResources),
+			SkipPodLevelResources:                    !utilfeature.DefaultFeatureGate.Enabled(kubefeatures.PodLevelResources),
+			UseDRANodeAllocatableResourceClaimStatus: draNodeAllocatableEnabled,
 		})
 		if request, found := req[v1.ResourceCPU]; found {
 			burstablePodCPURequest += request.MilliValue()
@@ -217,7 +260,11 @@ func (m *qosContainerManagerImpl) getQoSMemoryRequests() map[v1.PodQOSClass]int6
 			// limits are not set for Best Effort pods
 			continue
 		}
-		req := resource.PodRequests(pod, resource.PodResourcesOptions{Reuse: reuseReqs})
+		draNodeAllocatableEnabled := utilfeature.DefaultFeatureGate.Enabled(kubefeatures.DRANodeAllocatableResources)
+		req := resource.PodRequests(pod, resource.PodResourcesOptions{
+			Reuse:                                    reuseReqs,
+			UseDRANodeAllocatableResourceClaimStatus: draNodeAllocatableEnabled,
+		})
 		if request, found := req[v1.ResourceMemory]; found {
 			podMemoryRequest += request.Value()
 		}
@@ -230,23 +277,23 @@ func (m *qosContainerManagerImpl) getQoSMemoryRequests() map[v1.PodQOSClass]int6
 // setMemoryReserve sums the memory limits of all pods in a QOS class,
 // calculates QOS class memory limits, and set those limits in the
 // CgroupConfig for each QOS class.
-func (m *qosContainerManagerImpl) setMemoryReserve(configs map[v1.PodQOSClass]*CgroupConfig, percentReserve int64) {
+func (m *qosContainerManagerImpl) setMemoryReserve(logger klog.Logger, configs map[v1.PodQOSClass]*CgroupConfig, percentReserve int64) {
 	qosMemoryRequests := m.getQoSMemoryRequests()
 
 	resources := m.getNodeAllocatable()
 	allocatableResource, ok := resources[v1.ResourceMemory]
 	if !ok {
-		klog.V(2).InfoS("Allocatable memory value could not be determined, not setting QoS memory limits")
+		logger.V(2).Info("Allocatable memory value could not be determined, not setting QoS memory limits")
 		return
 	}
 	allocatable := allocatableResource.Value()
 	if allocatable == 0 {
-		klog.V(2).InfoS("Allocatable memory reported as 0, might be in standalone mode, not setting QoS memory limits")
+		logger.V(2).Info("Allocatable memory reported as 0, might be in standalone mode, not setting QoS memory limits")
 		return
 	}
 
 	for qos, limits := range qosMemoryRequests {
-		klog.V(2).InfoS("QoS pod memory limit", "qos", qos, "limits", limits, "percentReserve", percentReserve)
+		logger.V(2).Info("QoS pod memory limit", "qos", qos, "limits", limits, "percentReserve", percentReserve)
 	}
 
 	// Calculate QOS memory limits
@@ -259,14 +306,14 @@ func (m *qosContainerManagerImpl) setMemoryReserve(configs map[v1.PodQOSClass]*C
 // retrySetMemoryReserve checks for any QoS cgroups over the limit
 // that was attempted to be set in the first Update() and adjusts
 // their memory limit to the usage to prevent further growth.
-func (m *qosContainerManagerImpl) retrySetMemoryReserve(configs map[v1.PodQOSClass]*CgroupConfig, percentReserve int64) {
+func (m *qosContainerManagerImpl) retrySetMemoryReserve(logger klog.Logger, configs map[v1.PodQOSClass]*CgroupConfig, percentReserve int64) {
 	// Unreclaimable memory usage may already exceeded the desired limit
 	// Attempt to set the limit near the current usage to put pressure
 	// on the cgroup and prevent further growth.
 	for qos, config := range configs {
 		usage, err := m.cgroupManager.MemoryUsage(config.Name)
 		if err != nil {
-			klog.V(2).InfoS("Failed to get resource stats", "err", err)
+			logger.V(2).Info("Failed to get resource stats", "err", err)
 			return
 		}
 
@@ -282,35 +329,46 @@ func (m *qosContainerManagerImpl) retrySetMemoryReserve(configs map[v1.PodQOSCla
 	}
 }
 
-// setMemoryQoS sums the memory requests of all pods in the Burstable class,
-// and set the sum memory as the memory.min in the Unified field of CgroupConfig.
-func (m *qosContainerManagerImpl) setMemoryQoS(configs map[v1.PodQOSClass]*CgroupConfig) {
+// setMemoryQoS sets cgroup v2 memory protection for QoS-class cgroups.
+// Guaranteed pods get memory.min (hard protection), Burstable pods get memory.low (soft protection).
+func (m *qosContainerManagerImpl) setMemoryQoS(logger klog.Logger, configs map[v1.PodQOSClass]*CgroupConfig) {
+	setUnified := func(qos v1.PodQOSClass, key string, value int64) {
+		if configs[qos].ResourceParameters.Unified == nil {
+			configs[qos].ResourceParameters.Unified = make(map[string]string)
+		}
+		configs[qos].ResourceParameters.Unified[key] = strconv.FormatInt(value, 10)
+		logger.V(4).Info("MemoryQoS config for qos", "qos", qos, "key", key, "value", value)
+	}
+
+	// In production the only caller already gates on
+	// memoryReservationPolicy == TieredReservation, so this branch is
+	// unreachable. Keep this for unit-test coverage.
+	if m.memoryReservationPolicy != kubeletconfig.TieredReservationMemoryReservationPolicy {
+		setUnified(v1.PodQOSGuaranteed, Cgroup2MemoryMin, 0)
+		setUnified(v1.PodQOSGuaranteed, Cgroup2MemoryLow, 0)
+		setUnified(v1.PodQOSBurstable, Cgroup2MemoryLow, 0)
+		kubeletmetrics.MemoryQoSNodeMemoryMinBytes.Set(0)
+		kubeletmetrics.MemoryQoSNodeMemoryLowBytes.Set(0)
+		return
+	}
+
 	qosMemoryRequests := m.getQoSMemoryRequests()
 
-	// Calculate the memory.min:
-	// for burstable(/kubepods/burstable): sum of all burstable pods
-	// for guaranteed(/kubepods): sum of all guaranteed and burstable pods
-	burstableMin := qosMemoryRequests[v1.PodQOSBurstable]
-	guaranteedMin := qosMemoryRequests[v1.PodQOSGuaranteed] + burstableMin
+	burstableRequests := qosMemoryRequests[v1.PodQOSBurstable]
+	guaranteedRequests := qosMemoryRequests[v1.PodQOSGuaranteed]
 
-	if burstableMin > 0 {
-		if configs[v1.PodQOSBurstable].ResourceParameters.Unified == nil {
-			configs[v1.PodQOSBurstable].ResourceParameters.Unified = make(map[string]string)
-		}
-		configs[v1.PodQOSBurstable].ResourceParameters.Unified[Cgroup2MemoryMin] = strconv.FormatInt(burstableMin, 10)
-		klog.V(4).InfoS("MemoryQoS config for qos", "qos", v1.PodQOSBurstable, "memoryMin", burstableMin)
-	}
+	kubeletmetrics.MemoryQoSNodeMemoryMinBytes.Set(float64(guaranteedRequests))
+	kubeletmetrics.MemoryQoSNodeMemoryLowBytes.Set(float64(burstableRequests))
 
-	if guaranteedMin > 0 {
-		if configs[v1.PodQOSGuaranteed].ResourceParameters.Unified == nil {
-			configs[v1.PodQOSGuaranteed].ResourceParameters.Unified = make(map[string]string)
-		}
-		configs[v1.PodQOSGuaranteed].ResourceParameters.Unified[Cgroup2MemoryMin] = strconv.FormatInt(guaranteedMin, 10)
-		klog.V(4).InfoS("MemoryQoS config for qos", "qos", v1.PodQOSGuaranteed, "memoryMin", guaranteedMin)
-	}
+	// Root (kubepods.slice): ancestor coverage for both protection chains.
+	// v1.PodQOSGuaranteed is the map key for the root cgroup, not per-pod config.
+	setUnified(v1.PodQOSGuaranteed, Cgroup2MemoryMin, guaranteedRequests+burstableRequests)
+	setUnified(v1.PodQOSGuaranteed, Cgroup2MemoryLow, burstableRequests)
+
+	setUnified(v1.PodQOSBurstable, Cgroup2MemoryLow, burstableRequests)
 }
 
-func (m *qosContainerManagerImpl) UpdateCgroups() error {
+func (m *qosContainerManagerImpl) UpdateCgroups(logger klog.Logger) error {
 	m.Lock()
 	defer m.Unlock()
 
@@ -339,29 +397,33 @@ func (m *qosContainerManagerImpl) UpdateCgroups() error {
 		return err
 	}
 
-	// update the qos level cgrougs v2 settings of memory qos if feature enabled
-	if utilfeature.DefaultFeatureGate.Enabled(kubefeatures.MemoryQoS) &&
-		libcontainercgroups.IsCgroup2UnifiedMode() {
-		m.setMemoryQoS(qosConfigs)
+	// Update cgroup v2 memory.min/memory.low periodically only when
+	// TieredReservation policy is active, since the values change as pods
+	// come and go. The None policy and feature-gate-disabled rollback cases
+	// are handled at startup to avoid unnecessary systemd SetUnitProperties
+	// calls that reset unrelated cgroup properties as a side effect.
+	if utilfeature.DefaultFeatureGate.Enabled(kubefeatures.MemoryQoS) && libcontainercgroups.IsCgroup2UnifiedMode() &&
+		m.memoryReservationPolicy == kubeletconfig.TieredReservationMemoryReservationPolicy {
+		m.setMemoryQoS(logger, qosConfigs)
 	}
 
 	if utilfeature.DefaultFeatureGate.Enabled(kubefeatures.QOSReserved) {
 		for resource, percentReserve := range m.qosReserved {
 			switch resource {
 			case v1.ResourceMemory:
-				m.setMemoryReserve(qosConfigs, percentReserve)
+				m.setMemoryReserve(logger, qosConfigs, percentReserve)
 			}
 		}
 
 		updateSuccess := true
 		for _, config := range qosConfigs {
-			err := m.cgroupManager.Update(config)
+			err := m.cgroupManager.Update(logger, config)
 			if err != nil {
 				updateSuccess = false
 			}
 		}
 		if updateSuccess {
-			klog.V(4).InfoS("Updated QoS cgroup configuration")
+			logger.V(4).Info("Updated QoS cgroup configuration")
 			return nil
 		}
 
@@ -371,20 +433,20 @@ func (m *qosContainerManagerImpl) UpdateCgroups() error {
 		for resource, percentReserve := range m.qosReserved {
 			switch resource {
 			case v1.ResourceMemory:
-				m.retrySetMemoryReserve(qosConfigs, percentReserve)
+				m.retrySetMemoryReserve(logger, qosConfigs, percentReserve)
 			}
 		}
 	}
 
 	for _, config := range qosConfigs {
-		err := m.cgroupManager.Update(config)
+		err := m.cgroupManager.Update(logger, config)
 		if err != nil {
-			klog.ErrorS(err, "Failed to update QoS cgroup configuration")
+			logger.Error(err, "Failed to update QoS cgroup configuration")
 			return err
 		}
 	}
 
-	klog.V(4).InfoS("Updated QoS cgroup configuration")
+	logger.V(4).Info("Updated QoS cgroup configuration")
 	return nil
 }
 
@@ -398,10 +460,10 @@ func (m *qosContainerManagerNoop) GetQOSContainersInfo() QOSContainersInfo {
 	return QOSContainersInfo{}
 }
 
-func (m *qosContainerManagerNoop) Start(_ func() v1.ResourceList, _ ActivePodsFunc) error {
+func (m *qosContainerManagerNoop) Start(_ context.Context, _ func() v1.ResourceList, _ ActivePodsFunc) error {
 	return nil
 }
 
-func (m *qosContainerManagerNoop) UpdateCgroups() error {
+func (m *qosContainerManagerNoop) UpdateCgroups(logger klog.Logger) error {
 	return nil
 }

@@ -19,6 +19,7 @@ package cm
 import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
+	"k8s.io/klog/v2"
 	"k8s.io/utils/cpuset"
 )
 
@@ -64,11 +65,11 @@ type CgroupManager interface {
 	// Create creates and applies the cgroup configurations on the cgroup.
 	// It just creates the leaf cgroups.
 	// It expects the parent cgroup to already exist.
-	Create(*CgroupConfig) error
+	Create(klog.Logger, *CgroupConfig) error
 	// Destroy the cgroup.
-	Destroy(*CgroupConfig) error
+	Destroy(klog.Logger, *CgroupConfig) error
 	// Update cgroup configuration.
-	Update(*CgroupConfig) error
+	Update(klog.Logger, *CgroupConfig) error
 	// Validate checks if the cgroup is valid
 	Validate(name CgroupName) error
 	// Exists checks if the cgroup already exists
@@ -82,15 +83,15 @@ type CgroupManager interface {
 	// CgroupName converts the literal cgroupfs name on the host to an internal identifier.
 	CgroupName(name string) CgroupName
 	// Pids scans through all subsystems to find pids associated with specified cgroup.
-	Pids(name CgroupName) []int
+	Pids(logger klog.Logger, name CgroupName) []int
 	// ReduceCPULimits reduces the CPU CFS values to the minimum amount of shares.
-	ReduceCPULimits(cgroupName CgroupName) error
+	ReduceCPULimits(logger klog.Logger, cgroupName CgroupName) error
 	// MemoryUsage returns current memory usage of the specified cgroup, as read from the cgroupfs.
 	MemoryUsage(name CgroupName) (int64, error)
 	// Get the resource config values applied to the cgroup for specified resource type
 	GetCgroupConfig(name CgroupName, resource v1.ResourceName) (*ResourceConfig, error)
 	// Set resource config for the specified resource type on the cgroup
-	SetCgroupConfig(name CgroupName, resourceConfig *ResourceConfig) error
+	SetCgroupConfig(logger klog.Logger, name CgroupName, resourceConfig *ResourceConfig) error
 	// Version of the cgroup implementation on the host
 	Version() int
 }
@@ -112,19 +113,19 @@ type PodContainerManager interface {
 	// EnsureExists takes a pod as argument and makes sure that
 	// pod cgroup exists if qos cgroup hierarchy flag is enabled.
 	// If the pod cgroup doesn't already exist this method creates it.
-	EnsureExists(*v1.Pod) error
+	EnsureExists(logger klog.Logger, pod *v1.Pod) error
 
 	// Exists returns true if the pod cgroup exists.
 	Exists(*v1.Pod) bool
 
 	// Destroy takes a pod Cgroup name as argument and destroys the pod's container.
-	Destroy(name CgroupName) error
+	Destroy(logger klog.Logger, name CgroupName) error
 
 	// ReduceCPULimits reduces the CPU CFS values to the minimum amount of shares.
-	ReduceCPULimits(name CgroupName) error
+	ReduceCPULimits(logger klog.Logger, name CgroupName) error
 
 	// GetAllPodsFromCgroups enumerates the set of pod uids to their associated cgroup based on state of cgroupfs system.
-	GetAllPodsFromCgroups() (map[types.UID]CgroupName, error)
+	GetAllPodsFromCgroups(logger klog.Logger) (map[types.UID]CgroupName, error)
 
 	// IsPodCgroup returns true if the literal cgroupfs name corresponds to a pod
 	IsPodCgroup(cgroupfs string) (bool, types.UID)
@@ -136,5 +137,5 @@ type PodContainerManager interface {
 	GetPodCgroupConfig(pod *v1.Pod, resource v1.ResourceName) (*ResourceConfig, error)
 
 	// Set resource config values for the specified resource type on the pod cgroup
-	SetPodCgroupConfig(pod *v1.Pod, resourceConfig *ResourceConfig) error
+	SetPodCgroupConfig(logger klog.Logger, pod *v1.Pod, resourceConfig *ResourceConfig) error
 }

@@ -17,10 +17,10 @@ limitations under the License.
 package config
 
 import (
-	"crypto/md5"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"strings"
 
 	v1 "k8s.io/api/core/v1"
@@ -28,11 +28,10 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	utilyaml "k8s.io/apimachinery/pkg/util/yaml"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	podutil "k8s.io/kubernetes/pkg/api/pod"
 	api "k8s.io/kubernetes/pkg/apis/core"
 	"k8s.io/kubernetes/pkg/apis/core/helper"
-	"k8s.io/kubernetes/pkg/features"
+	schedulingapi "k8s.io/kubernetes/pkg/apis/scheduling"
 
 	// TODO: remove this import if
 	// api.Registry.GroupOrDie(v1.GroupName).GroupVersion.String() is changed
@@ -49,7 +48,14 @@ import (
 )
 
 const (
-	maxConfigLength = 10 * 1 << 20 // 10MB
+	maxConfigLength             = 10 * 1 << 20 // 10MB
+	nodeCriticalPriority        = schedulingapi.SystemCriticalPriority + 1000
+	maxStaticPodWarningMessages = 1000
+)
+
+var (
+	// staticPodWarningCache is used to deduplicate static pod priority warning messages
+	staticPodWarningCache = newWarningCache(maxStaticPodWarningMessages)
 )
 
 // Generate a pod name that is unique among nodes by appending the nodeName.
@@ -57,9 +63,9 @@ func generatePodName(name string, nodeName types.NodeName) string {
 	return fmt.Sprintf("%s-%s", name, strings.ToLower(string(nodeName)))
 }
 
-func applyDefaults(pod *api.Pod, source string, isFile bool, nodeName types.NodeName) error {
+func applyDefaults(logger klog.Logger, pod *api.Pod, source string, isFile bool, nodeName types.NodeName) error {
 	if len(pod.UID) == 0 {
-		hasher := md5.New()
+		hasher := fnv.New128a()
 		hash.DeepHashObject(hasher, pod)
 		// DeepHashObject resets the hash, so we should write the pod source
 		// information AFTER it.
@@ -70,16 +76,16 @@ func applyDefaults(pod *api.Pod, source string, isFile bool, nodeName types.Node
 			fmt.Fprintf(hasher, "url:%s", source)
 		}
 		pod.UID = types.UID(hex.EncodeToString(hasher.Sum(nil)[0:]))
-		klog.V(5).InfoS("Generated UID", "pod", klog.KObj(pod), "podUID", pod.UID, "source", source)
+		logger.V(5).Info("Generated UID", "pod", klog.KObj(pod), "podUID", pod.UID, "source", source)
 	}
 
 	pod.Name = generatePodName(pod.Name, nodeName)
-	klog.V(5).InfoS("Generated pod name", "pod", klog.KObj(pod), "podUID", pod.UID, "source", source)
+	logger.V(5).Info("Generated pod name", "pod", klog.KObj(pod), "podUID", pod.UID, "source", source)
 
 	if pod.Namespace == "" {
 		pod.Namespace = metav1.NamespaceDefault
 	}
-	klog.V(5).InfoS("Set namespace for pod", "pod", klog.KObj(pod), "source", source)
+	logger.V(5).Info("Set namespace for pod", "pod", klog.KObj(pod), "source", source)
 
 	// Set the Host field to indicate this pod is scheduled on the current node.
 	pod.Spec.NodeName = string(nodeName)
@@ -104,7 +110,7 @@ func applyDefaults(pod *api.Pod, source string, isFile bool, nodeName types.Node
 	return nil
 }
 
-type defaultFunc func(pod *api.Pod) error
+type defaultFunc func(logger klog.Logger, pod *api.Pod) error
 
 // A static pod tried to use a ClusterTrustBundle projected volume source.
 var ErrStaticPodTriedToUseClusterTrustBundle = errors.New("static pods may not use ClusterTrustBundle projected volume sources")
@@ -113,7 +119,7 @@ var ErrStaticPodTriedToUseClusterTrustBundle = errors.New("static pods may not u
 var ErrStaticPodTriedToUseResourceClaims = errors.New("static pods may not use ResourceClaims")
 
 // tryDecodeSinglePod takes data and tries to extract valid Pod config information from it.
-func tryDecodeSinglePod(data []byte, defaultFn defaultFunc) (parsed bool, pod *v1.Pod, err error) {
+func tryDecodeSinglePod(logger klog.Logger, data []byte, defaultFn defaultFunc) (parsed bool, pod *v1.Pod, err error) {
 	// JSON is valid YAML, so this should work for everything.
 	json, err := utilyaml.ToJSON(data)
 	if err != nil {
@@ -135,49 +141,37 @@ func tryDecodeSinglePod(data []byte, defaultFn defaultFunc) (parsed bool, pod *v
 	}
 
 	// Apply default values and validate the pod.
-	if err = defaultFn(newPod); err != nil {
+	if err = defaultFn(logger, newPod); err != nil {
 		return true, pod, err
 	}
-	if errs := validation.ValidatePodCreate(newPod, validation.PodValidationOptions{}); len(errs) > 0 {
+	opts := podutil.GetValidationOptionsFromPodSpecAndMeta(&newPod.Spec, nil, &newPod.ObjectMeta, nil)
+	if errs := validation.ValidatePodCreate(newPod, opts); len(errs) > 0 {
 		return true, pod, fmt.Errorf("invalid pod: %v", errs)
 	}
 	v1Pod := &v1.Pod{}
 	if err := k8s_api_v1.Convert_core_Pod_To_v1_Pod(newPod, v1Pod, nil); err != nil {
-		klog.ErrorS(err, "Pod failed to convert to v1", "pod", klog.KObj(newPod))
+		logger.Error(err, "Pod failed to convert to v1", "pod", klog.KObj(newPod))
 		return true, nil, err
 	}
 
-	if utilfeature.DefaultFeatureGate.Enabled(features.PreventStaticPodAPIReferences) {
-		// Check if pod has references to API objects
-		_, resource, err := podutil.HasAPIObjectReference(newPod)
-		if err != nil {
-			return true, nil, err
-		}
-		if resource != "" {
-			return true, nil, fmt.Errorf("static pods may not reference %s", resource)
-		}
-	} else {
-		// TODO: Remove this else block once the PreventStaticPodAPIReferences gate is GA
-		for _, v := range v1Pod.Spec.Volumes {
-			if v.Projected == nil {
-				continue
-			}
+	// Check if pod has references to API objects
+	_, resource, err := podutil.HasAPIObjectReference(newPod)
+	if err != nil {
+		return true, nil, err
+	}
+	if resource != "" {
+		return true, nil, fmt.Errorf("static pods may not reference %s", resource)
+	}
 
-			for _, s := range v.Projected.Sources {
-				if s.ClusterTrustBundle != nil {
-					return true, nil, ErrStaticPodTriedToUseClusterTrustBundle
-				}
-			}
-		}
-		if len(v1Pod.Spec.ResourceClaims) > 0 {
-			return true, nil, ErrStaticPodTriedToUseResourceClaims
-		}
+	warning := getStaticPodPriorityWarning(newPod)
+	if warning != "" && staticPodWarningCache.addIfAbsent(warning) {
+		logger.Info(warning, "pod", klog.KObj(newPod))
 	}
 
 	return true, v1Pod, nil
 }
 
-func tryDecodePodList(data []byte, defaultFn defaultFunc) (parsed bool, pods v1.PodList, err error) {
+func tryDecodePodList(logger klog.Logger, data []byte, defaultFn defaultFunc) (parsed bool, pods v1.PodList, err error) {
 	obj, err := runtime.Decode(legacyscheme.Codecs.UniversalDecoder(), data)
 	if err != nil {
 		return false, pods, err
@@ -196,22 +190,21 @@ func tryDecodePodList(data []byte, defaultFn defaultFunc) (parsed bool, pods v1.
 		if newPod.Name == "" {
 			return true, pods, fmt.Errorf("invalid pod: name is needed for the pod")
 		}
-		if err = defaultFn(newPod); err != nil {
+		if err = defaultFn(logger, newPod); err != nil {
 			return true, pods, err
 		}
-		if errs := validation.ValidatePodCreate(newPod, validation.PodValidationOptions{}); len(errs) > 0 {
+		opts := podutil.GetValidationOptionsFromPodSpecAndMeta(&newPod.Spec, nil, &newPod.ObjectMeta, nil)
+		if errs := validation.ValidatePodCreate(newPod, opts); len(errs) > 0 {
 			err = fmt.Errorf("invalid pod: %v", errs)
 			return true, pods, err
 		}
-		if utilfeature.DefaultFeatureGate.Enabled(features.PreventStaticPodAPIReferences) {
-			// Check if pod has references to API objects
-			_, resource, err := podutil.HasAPIObjectReference(newPod)
-			if err != nil {
-				return true, pods, err
-			}
-			if resource != "" {
-				return true, pods, fmt.Errorf("static pods may not reference %s", resource)
-			}
+		// Check if pod has references to API objects
+		_, resource, err := podutil.HasAPIObjectReference(newPod)
+		if err != nil {
+			return true, pods, err
+		}
+		if resource != "" {
+			return true, pods, fmt.Errorf("static pods may not reference %s", resource)
 		}
 	}
 	v1Pods := &v1.PodList{}
@@ -219,4 +212,21 @@ func tryDecodePodList(data []byte, defaultFn defaultFunc) (parsed bool, pods v1.
 		return true, pods, err
 	}
 	return true, *v1Pods, err
+}
+
+func getStaticPodPriorityWarning(pod *api.Pod) string {
+	podSpec := pod.Spec
+
+	switch {
+	case podSpec.Priority == nil && len(podSpec.PriorityClassName) > 0:
+		return "Static pod has priorityClassName and nil priority. Kubelet will not use priorityClassName, and mirror pod creation may fail."
+
+	case podSpec.Priority != nil && len(podSpec.PriorityClassName) == 0:
+		return "Static pod has priority without priorityClassName. Mirror pod creation may fail if the default priority class doesn't match the given priority."
+
+	case podSpec.Priority != nil && (*podSpec.Priority != nodeCriticalPriority || podSpec.PriorityClassName != schedulingapi.SystemNodeCritical):
+		return fmt.Sprintf("Static pod has a priority other than %d or a priorityClassName other than %s. Mirror pod may be attempted to be evicted from the node ineffectively.", nodeCriticalPriority, schedulingapi.SystemNodeCritical)
+	}
+
+	return ""
 }

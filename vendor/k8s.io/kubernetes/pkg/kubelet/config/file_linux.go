@@ -1,5 +1,4 @@
 //go:build linux
-// +build linux
 
 /*
 Copyright 2016 The Kubernetes Authors.
@@ -27,12 +26,11 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/klog/v2"
 
-	"k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/util/flowcontrol"
-	kubetypes "k8s.io/kubernetes/pkg/kubelet/types"
 )
 
 const (
@@ -48,7 +46,7 @@ func (e *retryableError) Error() string {
 	return e.message
 }
 
-func (s *sourceFile) startWatch() {
+func (s *sourceFile) startWatch(logger klog.Logger) {
 	backOff := flowcontrol.NewBackOff(retryPeriod, maxRetryPeriod)
 	backOffID := "watch"
 
@@ -57,8 +55,8 @@ func (s *sourceFile) startWatch() {
 			return
 		}
 
-		if err := s.doWatch(); err != nil {
-			klog.ErrorS(err, "Unable to read config path", "path", s.path)
+		if err := s.doWatch(logger); err != nil {
+			logger.Error(err, "Unable to read config path", "path", s.path)
 			if _, retryable := err.(*retryableError); !retryable {
 				backOff.Next(backOffID, time.Now())
 			}
@@ -66,14 +64,14 @@ func (s *sourceFile) startWatch() {
 	}, retryPeriod)
 }
 
-func (s *sourceFile) doWatch() error {
+func (s *sourceFile) doWatch(logger klog.Logger) error {
 	_, err := os.Stat(s.path)
 	if err != nil {
 		if !os.IsNotExist(err) {
 			return err
 		}
 		// Emit an update with an empty PodList to allow FileSource to be marked as seen
-		s.updates <- kubetypes.PodUpdate{Pods: []*v1.Pod{}, Op: kubetypes.SET, Source: kubetypes.FileSource}
+		s.updates <- sourceUpdate{Pods: []*v1.Pod{}}
 		return &retryableError{"path does not exist, ignoring"}
 	}
 
@@ -91,7 +89,7 @@ func (s *sourceFile) doWatch() error {
 	for {
 		select {
 		case event := <-w.Events:
-			if err = s.produceWatchEvent(&event); err != nil {
+			if err = s.produceWatchEvent(logger, &event); err != nil {
 				return fmt.Errorf("error while processing inotify event (%+v): %v", event, err)
 			}
 		case err = <-w.Errors:
@@ -100,10 +98,10 @@ func (s *sourceFile) doWatch() error {
 	}
 }
 
-func (s *sourceFile) produceWatchEvent(e *fsnotify.Event) error {
+func (s *sourceFile) produceWatchEvent(logger klog.Logger, e *fsnotify.Event) error {
 	// Ignore file start with dots
 	if strings.HasPrefix(filepath.Base(e.Name), ".") {
-		klog.V(4).InfoS("Ignored pod manifest, because it starts with dots", "eventName", e.Name)
+		logger.V(4).Info("Ignored pod manifest, because it starts with dots", "eventName", e.Name)
 		return nil
 	}
 	var eventType podEventType
@@ -127,10 +125,10 @@ func (s *sourceFile) produceWatchEvent(e *fsnotify.Event) error {
 	return nil
 }
 
-func (s *sourceFile) consumeWatchEvent(e *watchEvent) error {
+func (s *sourceFile) consumeWatchEvent(logger klog.Logger, e *watchEvent) error {
 	switch e.eventType {
 	case podAdd, podModify:
-		pod, err := s.extractFromFile(e.fileName)
+		pod, err := s.extractFromFile(logger, e.fileName)
 		if err != nil {
 			return fmt.Errorf("can't process config file %q: %v", e.fileName, err)
 		}

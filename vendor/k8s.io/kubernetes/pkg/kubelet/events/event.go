@@ -30,13 +30,16 @@ const (
 
 // Pod event reason list
 const (
-	FailedToKillPod                = "FailedKillPod"
-	FailedToCreatePodContainer     = "FailedCreatePodContainer"
-	FailedToMakePodDataDirectories = "Failed"
-	NetworkNotReady                = "NetworkNotReady"
-	ResizeDeferred                 = "ResizeDeferred"
-	ResizeInfeasible               = "ResizeInfeasible"
-	ResizeCompleted                = "ResizeCompleted"
+	FailedToKillPod                 = "FailedKillPod"
+	FailedToCreatePodContainer      = "FailedCreatePodContainer"
+	FailedToMakePodDataDirectories  = "Failed"
+	NetworkNotReady                 = "NetworkNotReady"
+	ResizeDeferred                  = "ResizeDeferred"
+	ResizeInfeasible                = "ResizeInfeasible"
+	ResizeCompleted                 = "ResizeCompleted"
+	ResizeStarted                   = "ResizeStarted"
+	ResizeError                     = "ResizeError"
+	FailedNodeDeclaredFeaturesCheck = "FailedNodeDeclaredFeaturesCheck"
 )
 
 // Image event reason list
@@ -85,6 +88,7 @@ const (
 
 // Image manager event reason list
 const (
+	InvalidImageID      = "InvalidImageID"
 	InvalidDiskCapacity = "InvalidDiskCapacity"
 	FreeDiskSpaceFailed = "FreeDiskSpaceFailed"
 )

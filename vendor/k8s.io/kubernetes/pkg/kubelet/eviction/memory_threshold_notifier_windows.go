@@ -1,5 +1,4 @@
 //go:build windows
-// +build windows
 
 /*
 Copyright 2024 The Kubernetes Authors.
@@ -20,6 +19,7 @@ limitations under the License.
 package eviction
 
 import (
+	"context"
 	"fmt"
 	"time"
 
@@ -38,8 +38,8 @@ type windowsMemoryThresholdNotifier struct {
 
 var _ ThresholdNotifier = &windowsMemoryThresholdNotifier{}
 
-func NewMemoryThresholdNotifier(threshold evictionapi.Threshold, cgroupRoot string, factory NotifierFactory, handler func(string)) (ThresholdNotifier, error) {
-	klog.InfoS("Eviction manager: creating new WindowsMemoryThresholdNotifier")
+func NewMemoryThresholdNotifier(logger klog.Logger, threshold evictionapi.Threshold, cgroupRoot string, factory NotifierFactory, handler func(string)) (ThresholdNotifier, error) {
+	logger.Info("Eviction manager: creating new WindowsMemoryThresholdNotifier")
 	return &windowsMemoryThresholdNotifier{
 		threshold: threshold,
 		events:    make(chan struct{}),
@@ -47,12 +47,13 @@ func NewMemoryThresholdNotifier(threshold evictionapi.Threshold, cgroupRoot stri
 	}, nil
 }
 
-func (m *windowsMemoryThresholdNotifier) Start() {
-	klog.InfoS("Eviction manager: starting windowsMemoryThresholdNotifier", "notifier", m.Description())
+func (m *windowsMemoryThresholdNotifier) Start(ctx context.Context) {
+	logger := klog.FromContext(ctx)
+	logger.Info("Eviction manager: starting windowsMemoryThresholdNotifier", "notifier", m.Description())
 	go func() {
 		for true {
 			time.Sleep(notifierRefreshInterval)
-			m.checkMemoryUsage()
+			m.checkMemoryUsage(logger)
 		}
 	}()
 
@@ -61,26 +62,27 @@ func (m *windowsMemoryThresholdNotifier) Start() {
 	}
 }
 
-func (m *windowsMemoryThresholdNotifier) checkMemoryUsage() {
+func (m *windowsMemoryThresholdNotifier) checkMemoryUsage(logger klog.Logger) {
 	// Get global commit limit
 	perfInfo, err := winstats.GetPerformanceInfo()
 	if err != nil {
-		klog.ErrorS(err, "Eviction manager: error getting global memory status for node")
+		logger.Error(err, "Eviction manager: error getting global memory status for node")
+		return
 	}
 
-	commmiLimitBytes := perfInfo.CommitLimitPages * perfInfo.PageSize
-	capacity := resource.NewQuantity(int64(commmiLimitBytes), resource.BinarySI)
+	commitLimitBytes := perfInfo.CommitLimitPages * perfInfo.PageSize
+	capacity := resource.NewQuantity(int64(commitLimitBytes), resource.BinarySI)
 	evictionThresholdQuantity := evictionapi.GetThresholdQuantity(m.threshold.Value, capacity)
 
 	commitTotalBytes := perfInfo.CommitTotalPages * perfInfo.PageSize
-	commitAvailableBytes := commmiLimitBytes - commitTotalBytes
+	commitAvailableBytes := commitLimitBytes - commitTotalBytes
 
 	if commitAvailableBytes <= uint64(evictionThresholdQuantity.Value()) {
 		m.events <- struct{}{}
 	}
 }
 
-func (m *windowsMemoryThresholdNotifier) UpdateThreshold(summary *statsapi.Summary) error {
+func (m *windowsMemoryThresholdNotifier) UpdateThreshold(ctx context.Context, summary *statsapi.Summary) error {
 	// Windows doesn't use cgroup notifiers to trigger eviction, so this function is a no-op.
 	// Instead the go-routine set up in Start() will poll the system for memory usage and
 	// trigger eviction when the threshold is crossed.

@@ -23,17 +23,15 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/apimachinery/pkg/util/intstr"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	versionutil "k8s.io/apimachinery/pkg/util/version"
 	"k8s.io/client-go/tools/record"
+	ndf "k8s.io/component-helpers/nodedeclaredfeatures"
 	"k8s.io/klog/v2"
-	"k8s.io/kubernetes/pkg/features"
 	kubecontainer "k8s.io/kubernetes/pkg/kubelet/container"
 	"k8s.io/kubernetes/pkg/kubelet/metrics"
 	kubetypes "k8s.io/kubernetes/pkg/kubelet/types"
@@ -47,6 +45,9 @@ const (
 
 	AppArmorNotAdmittedReason          = "AppArmor"
 	PodLevelResourcesNotAdmittedReason = "PodLevelResourcesNotSupported"
+
+	// Reasons for pod features admission failure
+	PodFeatureUnsupported = "PodFeatureUnsupported"
 )
 
 type handlerRunner struct {
@@ -57,7 +58,8 @@ type handlerRunner struct {
 }
 
 type podStatusProvider interface {
-	GetPodStatus(ctx context.Context, uid types.UID, name, namespace string) (*kubecontainer.PodStatus, error)
+	GetPod(ctx context.Context, podUID types.UID) (*kubecontainer.Pod, error)
+	GetPodStatus(ctx context.Context, pod *kubecontainer.Pod) (*kubecontainer.PodStatus, error)
 }
 
 // NewHandlerRunner returns a configured lifecycle handler for a container.
@@ -106,33 +108,7 @@ func (hr *handlerRunner) Run(ctx context.Context, containerID kubecontainer.Cont
 	}
 }
 
-// resolvePort attempts to turn an IntOrString port reference into a concrete port number.
-// If portReference has an int value, it is treated as a literal, and simply returns that value.
-// If portReference is a string, an attempt is first made to parse it as an integer.  If that fails,
-// an attempt is made to find a port with the same name in the container spec.
-// If a port with the same name is found, it's ContainerPort value is returned.  If no matching
-// port is found, an error is returned.
-func resolvePort(portReference intstr.IntOrString, container *v1.Container) (int, error) {
-	if portReference.Type == intstr.Int {
-		return portReference.IntValue(), nil
-	}
-	portName := portReference.StrVal
-	port, err := strconv.Atoi(portName)
-	if err == nil {
-		return port, nil
-	}
-	for _, portSpec := range container.Ports {
-		if portSpec.Name == portName {
-			return int(portSpec.ContainerPort), nil
-		}
-	}
-	return -1, fmt.Errorf("couldn't find port: %v in %v", portReference, container)
-}
-
 func (hr *handlerRunner) runSleepHandler(ctx context.Context, seconds int64) error {
-	if !utilfeature.DefaultFeatureGate.Enabled(features.PodLifecycleSleepAction) {
-		return nil
-	}
 	c := time.After(time.Duration(seconds) * time.Second)
 	select {
 	case <-ctx.Done():
@@ -149,10 +125,13 @@ func (hr *handlerRunner) runHTTPHandler(ctx context.Context, pod *v1.Pod, contai
 	host := handler.HTTPGet.Host
 	podIP := host
 	if len(host) == 0 {
-		status, err := hr.containerManager.GetPodStatus(ctx, pod.UID, pod.Name, pod.Namespace)
+		runtimePod, err := hr.containerManager.GetPod(ctx, pod.UID)
 		if err != nil {
-			logger.Error(err, "Unable to get pod info, event handlers may be invalid.", "pod", klog.KObj(pod))
-			return err
+			return fmt.Errorf("unable to get pod, event handlers may be invalid: %w", err)
+		}
+		status, err := hr.containerManager.GetPodStatus(ctx, runtimePod)
+		if err != nil {
+			return fmt.Errorf("unable to get pod status, event handlers may be invalid: %w", err)
 		}
 		if len(status.IPs) == 0 {
 			return fmt.Errorf("failed to find networking container: %v", status)
@@ -217,7 +196,7 @@ type appArmorAdmitHandler struct {
 	apparmor.Validator
 }
 
-func (a *appArmorAdmitHandler) Admit(attrs *PodAdmitAttributes) PodAdmitResult {
+func (a *appArmorAdmitHandler) Admit(_ context.Context, attrs *PodAdmitAttributes) PodAdmitResult {
 	// If the pod is already running or terminated, no need to recheck AppArmor.
 	if attrs.Pod.Status.Phase != v1.PodPending {
 		return PodAdmitResult{Admit: true}
@@ -253,6 +232,60 @@ func NewPodFeaturesAdmitHandler() PodAdmitHandler {
 
 type podFeaturesAdmitHandler struct{}
 
-func (h *podFeaturesAdmitHandler) Admit(attrs *PodAdmitAttributes) PodAdmitResult {
+func (h *podFeaturesAdmitHandler) Admit(_ context.Context, attrs *PodAdmitAttributes) PodAdmitResult {
 	return isPodLevelResourcesSupported(attrs.Pod)
+}
+
+// declaredFeaturesAdmitHandler is a PodAdmitHandler that checks a pod's feature requirements.
+type declaredFeaturesAdmitHandler struct {
+	ndfFramework *ndf.Framework
+	ndfSet       ndf.FeatureSet
+	version      *versionutil.Version
+}
+
+// NewDeclaredFeaturesAdmitHandler returns a new features admit handler.
+func NewDeclaredFeaturesAdmitHandler(nodeDeclaredFeaturesHelper *ndf.Framework, nodeDeclaredFeaturesSet ndf.FeatureSet, version *versionutil.Version) PodAdmitHandler {
+	return &declaredFeaturesAdmitHandler{
+		ndfFramework: nodeDeclaredFeaturesHelper,
+		ndfSet:       nodeDeclaredFeaturesSet,
+		version:      version,
+	}
+}
+
+// Admit checks if a pod's feature requirements are met by the node.
+func (c *declaredFeaturesAdmitHandler) Admit(_ context.Context, attrs *PodAdmitAttributes) PodAdmitResult {
+	pod := attrs.Pod
+
+	podInfo := &ndf.PodInfo{Spec: &pod.Spec, Status: &pod.Status}
+	reqs, err := c.ndfFramework.InferForPodScheduling(podInfo, c.version)
+	if err != nil {
+		return PodAdmitResult{
+			Admit:   false,
+			Reason:  PodFeatureUnsupported,
+			Message: fmt.Sprintf("Failed to infer pod's feature requirements: %v", err),
+		}
+	}
+
+	if reqs.IsEmpty() {
+		return PodAdmitResult{Admit: true}
+	}
+
+	matchResult, err := c.ndfFramework.MatchNodeFeatureSet(reqs, c.ndfSet)
+	if err != nil {
+		return PodAdmitResult{
+			Admit:   false,
+			Reason:  PodFeatureUnsupported,
+			Message: fmt.Sprintf("Failed to match pod's feature requirements against the node: %v", err),
+		}
+	}
+
+	if !matchResult.IsMatch {
+		return PodAdmitResult{
+			Admit:   false,
+			Reason:  PodFeatureUnsupported,
+			Message: fmt.Sprintf("Pod requires node features that are not available: %s", strings.Join(matchResult.UnsatisfiedRequirements, ", ")),
+		}
+	}
+
+	return PodAdmitResult{Admit: true}
 }

@@ -23,8 +23,10 @@ import (
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
 
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/kubernetes/pkg/apis/scheduling"
 	"k8s.io/kubernetes/pkg/features"
 )
 
@@ -51,6 +53,7 @@ const (
 	PLEGDiscardEventsKey               = "pleg_discard_events"
 	PLEGRelistIntervalKey              = "pleg_relist_interval_seconds"
 	PLEGLastSeenKey                    = "pleg_last_seen_seconds"
+	PLEGPodRelistDurationKey           = "pleg_pod_relist_duration_seconds"
 	EventedPLEGConnErrKey              = "evented_pleg_connection_error_count"
 	EventedPLEGConnKey                 = "evented_pleg_connection_success_count"
 	EventedPLEGConnLatencyKey          = "evented_pleg_connection_latency_seconds"
@@ -63,18 +66,18 @@ const (
 	VolumeStatsInodesKey               = "volume_stats_inodes"
 	VolumeStatsInodesFreeKey           = "volume_stats_inodes_free"
 	VolumeStatsInodesUsedKey           = "volume_stats_inodes_used"
-	VolumeStatsHealthStatusAbnormalKey = "volume_stats_health_status_abnormal"
-	RunningPodsKey                     = "running_pods"
-	RunningContainersKey               = "running_containers"
-	DesiredPodCountKey                 = "desired_pods"
-	ActivePodCountKey                  = "active_pods"
-	MirrorPodCountKey                  = "mirror_pods"
-	WorkingPodCountKey                 = "working_pods"
-	OrphanedRuntimePodTotalKey         = "orphaned_runtime_pods_total"
-	RestartedPodTotalKey               = "restarted_pods_total"
-	ImagePullDurationKey               = "image_pull_duration_seconds"
-	CgroupVersionKey                   = "cgroup_version"
-	CRILosingSupportKey                = "cri_losing_support"
+
+	RunningPodsKey             = "running_pods"
+	RunningContainersKey       = "running_containers"
+	DesiredPodCountKey         = "desired_pods"
+	ActivePodCountKey          = "active_pods"
+	MirrorPodCountKey          = "mirror_pods"
+	WorkingPodCountKey         = "working_pods"
+	OrphanedRuntimePodTotalKey = "orphaned_runtime_pods_total"
+	RestartedPodTotalKey       = "restarted_pods_total"
+	ImagePullDurationKey       = "image_pull_duration_seconds"
+	CgroupVersionKey           = "cgroup_version"
+	CRILosingSupportKey        = "cri_losing_support"
 
 	// Metrics keys of remote runtime operations
 	RuntimeOperationsKey         = "runtime_operations_total"
@@ -100,6 +103,7 @@ const (
 	StartedPodsTotalKey             = "started_pods_total"
 	StartedPodsErrorsTotalKey       = "started_pods_errors_total"
 	StartedContainersTotalKey       = "started_containers_total"
+	TerminatedContainersTotalKey    = "terminated_containers_total"
 	StartedContainersErrorsTotalKey = "started_containers_errors_total"
 
 	// Metrics to track HostProcess container usage by this kubelet
@@ -112,6 +116,23 @@ const (
 
 	// Metrics to track ephemeral container usage by this kubelet
 	ManagedEphemeralContainersKey = "managed_ephemeral_containers"
+
+	// Metrics to track resource managers allocation
+	ResourceManagerAllocationTotalKey = "resource_manager_allocations_total"
+
+	ResourceManagerAllocationErrorsTotalKey = "resource_manager_allocation_errors_total"
+
+	ResourceManagerContainerAssignmentsTotalKey = "resource_manager_container_assignments_total"
+
+	ResourceManagerPod  = "pod"
+	ResourceManagerNode = "node"
+
+	ResourceManagerCPU    = "cpu"
+	ResourceManagerMemory = "memory"
+
+	ResourceManagerExclusiveNode = "node_exclusive"
+	ResourceManagerSharedPod     = "pod_shared"
+	ResourceManagerExclusivePod  = "pod_exclusive"
 
 	// Metrics to track the CPU manager behavior
 	CPUManagerPinningRequestsTotalKey         = "cpu_manager_pinning_requests_total"
@@ -136,7 +157,7 @@ const (
 	// Metric for tracking garbage collected images
 	ImageGarbageCollectedTotalKey = "image_garbage_collected_total"
 
-	// Metric for tracking aligment of compute resources
+	// Metric for tracking alignment of compute resources
 	ContainerAlignedComputeResourcesNameKey          = "container_aligned_compute_resources_count"
 	ContainerAlignedComputeResourcesFailureNameKey   = "container_aligned_compute_resources_failure_count"
 	ContainerAlignedComputeResourcesScopeLabelKey    = "scope"
@@ -145,6 +166,10 @@ const (
 	// Metric keys for DRA operations
 	DRAOperationsDurationKey     = "operations_duration_seconds"
 	DRAGRPCOperationsDurationKey = "grpc_operations_duration_seconds"
+
+	// Metric keys for MemoryQoS
+	MemoryQoSNodeMemoryMinBytesKey = "memory_qos_node_memory_min_bytes"
+	MemoryQoSNodeMemoryLowBytesKey = "memory_qos_node_memory_low_bytes"
 
 	// Values used in metric labels
 	Container          = "container"
@@ -170,12 +195,49 @@ const (
 	DRAResourceClaimsInUseAnyDriver = "<any>"
 
 	// Metric keys for in-place pod resize operations.
-	ContainerRequestedResizesKey     = "container_requested_resizes_total"
-	PodResizeDurationMillisecondsKey = "pod_resize_duration_milliseconds"
-	PodPendingResizesKey             = "pod_pending_resizes"
-	PodInfeasibleResizesKey          = "pod_infeasible_resizes_total"
-	PodInProgressResizesKey          = "pod_in_progress_resizes"
-	PodDeferredAcceptedResizesKey    = "pod_deferred_accepted_resizes_total"
+	ContainerRequestedResizesKey        = "container_requested_resizes_total"
+	PodResizeDurationMillisecondsKey    = "pod_resize_duration_milliseconds"
+	PodPendingResizesKey                = "pod_pending_resizes"
+	PodInfeasibleResizesKey             = "pod_infeasible_resizes_total"
+	PodInProgressResizesKey             = "pod_in_progress_resizes"
+	PodDeferredAcceptedResizesKey       = "pod_deferred_accepted_resizes_total"
+	PodDeferredResizeDurationSecondsKey = "pod_deferred_resize_duration_seconds"
+
+	// Metric key for podcertificate states.
+	PodCertificateStatesKey = "podcertificate_states"
+
+	PodWatchEventsDroppedKey = "pod_watch_events_dropped_total"
+	PodRequestsTotalKey      = "pod_requests_total"
+	PodRequestsListKey       = "pod_requests_list_total"
+	PodRequestsGetKey        = "pod_requests_get_total"
+	PodRequestsWatchKey      = "pod_requests_watch_total"
+
+	// Metric keys for pod level resources metrics.
+	PodLevelResourcesAdmissionTotalKey = "pod_level_resources_admission_total"
+)
+
+// PriorityBucket represents the priority bucket label value for pod resize metrics.
+type PriorityBucket string
+
+const (
+	// Priority bucket label values for pod resize metrics.
+	PriorityBucketSystemCritical PriorityBucket = "system-critical"
+	PriorityBucketHigh           PriorityBucket = "high"
+	PriorityBucketMedium         PriorityBucket = "medium"
+	PriorityBucketNormal         PriorityBucket = "normal"
+	PriorityBucketLow            PriorityBucket = "low"
+	PriorityBucketVeryLow        PriorityBucket = "very-low"
+	PriorityBucketUnknown        PriorityBucket = "unknown"
+)
+
+// DeferredResizeResolution represents the resolution status label value for pod deferred resize duration metric.
+type DeferredResizeResolution string
+
+const (
+	// Deferred resize resolution label values for pod deferred resize duration metric.
+	DeferredResizeResolutionAccepted   DeferredResizeResolution = "accepted"
+	DeferredResizeResolutionReverted   DeferredResizeResolution = "reverted"
+	DeferredResizeResolutionTerminated DeferredResizeResolution = "terminated"
 )
 
 type imageSizeBucket struct {
@@ -210,6 +272,9 @@ var (
 
 	// podResizeDurationBuckets is the bucket boundaries for pod_resize_duration_milliseconds metrics.
 	podResizeDurationBuckets = []float64{10, 50, 100, 500, 1000, 2000, 5000, 10000, 20000, 30000, 60000, 120000, 300000, 600000}
+
+	// podDeferredResizeDurationBuckets is the bucket boundaries for pod_deferred_resize_duration_seconds metrics.
+	podDeferredResizeDurationBuckets = []float64{5, 10, 15, 20, 30, 45, 60, 90, 120, 150, 180, 300, 600, 1200, 1800, 3600}
 )
 
 var (
@@ -380,6 +445,17 @@ var (
 			Subsystem:      KubeletSubsystem,
 			Name:           PLEGLastSeenKey,
 			Help:           "Timestamp in seconds when PLEG was last seen active.",
+			StabilityLevel: metrics.ALPHA,
+		},
+	)
+	// PLEGPodRelistDuration is a Histogram that tracks the duration (in seconds) it takes for relisting a single pod in the Kubelet's
+	// Pod Lifecycle Event Generator (PLEG).
+	PLEGPodRelistDuration = metrics.NewHistogram(
+		&metrics.HistogramOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           PLEGPodRelistDurationKey,
+			Help:           "Duration in seconds for relisting a single pod in PLEG.",
+			Buckets:        metrics.DefBuckets,
 			StabilityLevel: metrics.ALPHA,
 		},
 	)
@@ -726,6 +802,16 @@ var (
 		},
 		[]string{"container_type"},
 	)
+	// TerminatedContainersTotal is a counter that tracks the number of container terminations
+	TerminatedContainersTotal = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           TerminatedContainersTotalKey,
+			Help:           "Cumulative number of container terminations.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"container_type", "exit_code", "reason"},
+	)
 	// StartedContainersTotal is a counter that tracks the number of errors creating containers
 	StartedContainersErrorsTotal = metrics.NewCounterVec(
 		&metrics.CounterOpts{
@@ -904,6 +990,26 @@ var (
 		},
 	)
 
+	// MemoryQoSNodeMemoryMinBytes tracks total cgroup v2 memory.min (hard protection) for Guaranteed pods.
+	MemoryQoSNodeMemoryMinBytes = metrics.NewGauge(
+		&metrics.GaugeOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           MemoryQoSNodeMemoryMinBytesKey,
+			Help:           "Total cgroup v2 memory.min in bytes for Guaranteed pods. This memory is hard-reserved and never reclaimed by the kernel.",
+			StabilityLevel: metrics.ALPHA,
+		},
+	)
+
+	// MemoryQoSNodeMemoryLowBytes tracks total cgroup v2 memory.low (soft protection) for Burstable pods.
+	MemoryQoSNodeMemoryLowBytes = metrics.NewGauge(
+		&metrics.GaugeOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           MemoryQoSNodeMemoryLowBytesKey,
+			Help:           "Total cgroup v2 memory.low in bytes for Burstable pods. This memory is soft-reserved and may be reclaimed under extreme pressure.",
+			StabilityLevel: metrics.ALPHA,
+		},
+	)
+
 	// TopologyManagerAdmissionRequestsTotal tracks the number of times the pod spec will cause the topology manager to admit a pod
 	TopologyManagerAdmissionRequestsTotal = metrics.NewCounter(
 		&metrics.CounterOpts{
@@ -924,7 +1030,7 @@ var (
 		},
 	)
 
-	// TopologyManagerAdmissionDuration is a Histogram that tracks the duration (in seconds) to serve a pod admission request.
+	// TopologyManagerAdmissionDuration is a Histogram that tracks the duration (in milliseconds) to serve a pod admission request.
 	TopologyManagerAdmissionDuration = metrics.NewHistogram(
 		&metrics.HistogramOpts{
 			Subsystem:      KubeletSubsystem,
@@ -944,7 +1050,7 @@ var (
 			StabilityLevel: metrics.ALPHA,
 		},
 	)
-	// OrphanPodCleanedVolumes is number of times that removeOrphanedPodVolumeDirs failed.
+	// OrphanPodCleanedVolumesErrors is the number of times that removeOrphanedPodVolumeDirs failed.
 	OrphanPodCleanedVolumesErrors = metrics.NewGauge(
 		&metrics.GaugeOpts{
 			Subsystem:      KubeletSubsystem,
@@ -1075,7 +1181,28 @@ var (
 		[]string{"driver_name", "method_name", "grpc_status_code"},
 	)
 
-	DRAResourceClaimsInUseDesc = metrics.NewDesc(DRASubsystem+"_resource_claims_in_use",
+	DRANodePrepareSkipsTotal = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      DRASubsystem,
+			Name:           "node_prepare_skips_total",
+			Help:           "Cumulative number of times NodePrepareResources gRPC calls were skipped due to SkipNodeOperations.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"driver_name"},
+	)
+
+	DRANodeUnprepareSkipsTotal = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      DRASubsystem,
+			Name:           "node_unprepare_skips_total",
+			Help:           "Cumulative number of times NodeUnprepareResources gRPC calls were skipped due to SkipNodeOperations.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"driver_name"},
+	)
+
+	DRAResourceClaimsInUseDesc = metrics.NewDesc(
+		metrics.BuildFQName("", DRASubsystem, "resource_claims_in_use"),
 		"The number of ResourceClaims that are currently in use on the node, by driver name (driver_name label value) and across all drivers (special value <any> for driver_name). Note that the sum of all by-driver counts is not the total number of in-use ResourceClaims because the same ResourceClaim might use devices from different drivers. Instead, use the count for the <any> driver_name.",
 		[]string{"driver_name"},
 		nil,
@@ -1094,13 +1221,13 @@ var (
 		[]string{"reason"},
 	)
 
-	// ImageVolumeRequestedTotal trakcs the number of requested image volumes.
+	// ImageVolumeRequestedTotal tracks the number of requested image volumes.
 	ImageVolumeRequestedTotal = metrics.NewCounter(
 		&metrics.CounterOpts{
 			Subsystem:      KubeletSubsystem,
 			Name:           ImageVolumeRequestedTotalKey,
 			Help:           "Number of requested image volumes.",
-			StabilityLevel: metrics.ALPHA,
+			StabilityLevel: metrics.BETA,
 		},
 	)
 
@@ -1110,7 +1237,7 @@ var (
 			Subsystem:      KubeletSubsystem,
 			Name:           ImageVolumeMountedSucceedTotalKey,
 			Help:           "Number of successful image volume mounts.",
-			StabilityLevel: metrics.ALPHA,
+			StabilityLevel: metrics.BETA,
 		},
 	)
 
@@ -1120,7 +1247,7 @@ var (
 			Subsystem:      KubeletSubsystem,
 			Name:           ImageVolumeMountedErrorsTotalKey,
 			Help:           "Number of failed image volume mounts.",
-			StabilityLevel: metrics.ALPHA,
+			StabilityLevel: metrics.BETA,
 		},
 	)
 
@@ -1152,10 +1279,10 @@ var (
 		&metrics.GaugeOpts{
 			Subsystem:      KubeletSubsystem,
 			Name:           PodPendingResizesKey,
-			Help:           "Number of pending resizes for pods.",
+			Help:           "Number of pending resizes for pods. Label 'priority_bucket' classifies the pod priority (system-critical: >=2000000000, high: 100000..1999999999, medium: 1..99999, normal: 0/default, low: -999..-1, very-low: <=-1000, unknown: nil pod). Label 'reason' describes the state (deferred, infeasible).",
 			StabilityLevel: metrics.ALPHA,
 		},
-		[]string{"reason"},
+		[]string{"reason", "priority_bucket"},
 	)
 
 	// PodInfeasibleResizes tracks the number of infeasible resizes for pods.
@@ -1189,6 +1316,130 @@ var (
 		},
 		[]string{"retry_trigger"},
 	)
+
+	// PodDeferredResizeDurationSeconds tracks the duration (in seconds) that a pod remains deferred before completion.
+	PodDeferredResizeDurationSeconds = metrics.NewHistogramVec(
+		&metrics.HistogramOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           PodDeferredResizeDurationSecondsKey,
+			Help:           "Duration in seconds that a pod resize remains deferred before completion. Label 'priority_bucket' classifies the pod priority (system-critical: >=2000000000, high: 100000..1999999999, medium: 1..99999, normal: 0/default, low: -999..-1, very-low: <=-1000, unknown: nil pod). Label 'resolution' describes how the deferred resize was resolved (accepted, reverted, terminated).",
+			Buckets:        podDeferredResizeDurationBuckets,
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"resolution", "priority_bucket"},
+	)
+
+	// ResourceManagerAllocationsTotal counts the total number of exclusive resource
+	// allocations performed by a manager. The `source` label distinguishes between
+	// allocations drawn from the node-level pool versus a pre-allocated pod-level pool.
+	ResourceManagerAllocationsTotal = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           ResourceManagerAllocationTotalKey,
+			Help:           "Number of exclusive resource allocations performed by a resource manager.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"resource_name", "source"},
+	)
+
+	// ResourceManagerAllocationErrorsTotal counts errors encountered during exclusive
+	// resource allocation, distinguished by the intended allocation source.
+	ResourceManagerAllocationErrorsTotal = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           ResourceManagerAllocationErrorsTotalKey,
+			Help:           "Number of errors encountered during exclusive resource allocation.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"resource_name", "source"},
+	)
+
+	// ResourceManagerContainerAssignments counts the total number of containers with
+	// a specific type of resource assignment. This provides visibility into how many
+	// containers were allocated with exclusive resources (from the node or pod pool)
+	// versus the pod-level shared pool.
+	ResourceManagerContainerAssignments = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           ResourceManagerContainerAssignmentsTotalKey,
+			Help:           "Number of containers with a specific type of resource assignment.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"resource_name", "assignment_type"},
+	)
+
+	// PodWatchEventsDroppedTotal tracks the number of dropped pod watch events.
+	PodWatchEventsDroppedTotal = metrics.NewCounter(
+		&metrics.CounterOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           PodWatchEventsDroppedKey,
+			Help:           "Cumulative number of pod watch events dropped.",
+			StabilityLevel: metrics.ALPHA,
+		},
+	)
+
+	// PodRequestsTotal tracks the cumulative number of requests to the PodsAPI endpoints.
+	PodRequestsTotal = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           PodRequestsTotalKey,
+			Help:           "Cumulative number of requests to the PodsAPI endpoint. Broken down by server api version and status code.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"server_api_version", "status_code"},
+	)
+
+	// PodRequestsList tracks the cumulative number of requests to the ListPods endpoint.
+	PodRequestsList = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           PodRequestsListKey,
+			Help:           "Number of requests to the PodsAPI List endpoint. Broken down by server api version and status code.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"server_api_version", "status_code"},
+	)
+
+	// PodRequestsGet tracks the cumulative number of requests to the GetPod endpoint.
+	PodRequestsGet = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           PodRequestsGetKey,
+			Help:           "Number of requests to the PodsAPI Get endpoint. Broken down by server api version and status code.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"server_api_version", "status_code"},
+	)
+
+	// PodRequestsWatch tracks the cumulative number of requests to the WatchPods endpoint.
+	PodRequestsWatch = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           PodRequestsWatchKey,
+			Help:           "Number of requests to the PodsAPI Watch endpoint. Broken down by server api version and status code.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"server_api_version", "status_code"},
+	)
+	// PodLevelResourcesAdmissionTotal tracks feature adoption metrics for KEP-2837 (Pod-Level Resources) upon pod admission.
+	// Only admitted pods are recorded.
+	// config_mode categorizes how resources are specified on the pod:
+	//   - "pod_and_container_level": Both pod-level and container-level resources are set.
+	//   - "pod_level": Only pod-level resources are set.
+	//   - "container_level": Only container-level resources are set.
+	//   - "": Neither pod-level nor container-level resources are set (BestEffort QoS).
+	// Bounded cardinality: max 12 series (4 config_modes * 3 qos_classes).
+	// Note: This metric is ALPHA and temporary. It is intended to track feature adoption while the
+	// feature is new and is scheduled to be removed 2-3 releases after the Pod-Level Resources feature reaches GA.
+	PodLevelResourcesAdmissionTotal = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      KubeletSubsystem,
+			Name:           PodLevelResourcesAdmissionTotalKey,
+			Help:           "Total number of pods admitted during Kubelet admission, categorized by resource configuration mode (pod_and_container_level, pod_level, container_level, or empty for unconfigured/BestEffort) and QoS class.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"config_mode", "qos_class"},
+	)
 )
 
 var registerMetrics sync.Once
@@ -1218,6 +1469,7 @@ func Register() {
 		legacyregistry.MustRegister(PLEGDiscardEvents)
 		legacyregistry.MustRegister(PLEGRelistInterval)
 		legacyregistry.MustRegister(PLEGLastSeen)
+		legacyregistry.MustRegister(PLEGPodRelistDuration)
 		legacyregistry.MustRegister(EventedPLEGConnErr)
 		legacyregistry.MustRegister(EventedPLEGConn)
 		legacyregistry.MustRegister(EventedPLEGConnLatency)
@@ -1243,10 +1495,8 @@ func Register() {
 		legacyregistry.MustRegister(PodResourcesEndpointRequestsGetAllocatableCount)
 		legacyregistry.MustRegister(PodResourcesEndpointErrorsListCount)
 		legacyregistry.MustRegister(PodResourcesEndpointErrorsGetAllocatableCount)
-		if utilfeature.DefaultFeatureGate.Enabled(features.KubeletPodResourcesGet) {
-			legacyregistry.MustRegister(PodResourcesEndpointRequestsGetCount)
-			legacyregistry.MustRegister(PodResourcesEndpointErrorsGetCount)
-		}
+		legacyregistry.MustRegister(PodResourcesEndpointRequestsGetCount)
+		legacyregistry.MustRegister(PodResourcesEndpointErrorsGetCount)
 		if utilfeature.DefaultFeatureGate.Enabled(features.UserNamespacesSupport) {
 			legacyregistry.MustRegister(StartedUserNamespacedPodsTotal)
 			legacyregistry.MustRegister(StartedUserNamespacedPodsErrorsTotal)
@@ -1254,6 +1504,7 @@ func Register() {
 		legacyregistry.MustRegister(StartedPodsTotal)
 		legacyregistry.MustRegister(StartedPodsErrorsTotal)
 		legacyregistry.MustRegister(StartedContainersTotal)
+		legacyregistry.MustRegister(TerminatedContainersTotal)
 		legacyregistry.MustRegister(StartedContainersErrorsTotal)
 		legacyregistry.MustRegister(StartedHostProcessContainersTotal)
 		legacyregistry.MustRegister(StartedHostProcessContainersErrorsTotal)
@@ -1268,6 +1519,10 @@ func Register() {
 		legacyregistry.MustRegister(ContainerAlignedComputeResourcesFailure)
 		legacyregistry.MustRegister(MemoryManagerPinningRequestTotal)
 		legacyregistry.MustRegister(MemoryManagerPinningErrorsTotal)
+		if utilfeature.DefaultFeatureGate.Enabled(features.MemoryQoS) {
+			legacyregistry.MustRegister(MemoryQoSNodeMemoryMinBytes)
+			legacyregistry.MustRegister(MemoryQoSNodeMemoryLowBytes)
+		}
 		legacyregistry.MustRegister(TopologyManagerAdmissionRequestsTotal)
 		legacyregistry.MustRegister(TopologyManagerAdmissionErrorsTotal)
 		legacyregistry.MustRegister(TopologyManagerAdmissionDuration)
@@ -1288,6 +1543,8 @@ func Register() {
 			legacyregistry.MustRegister(
 				DRAOperationsDuration,
 				DRAGRPCOperationsDuration,
+				DRANodePrepareSkipsTotal,
+				DRANodeUnprepareSkipsTotal,
 			)
 		}
 
@@ -1306,6 +1563,22 @@ func Register() {
 			legacyregistry.MustRegister(PodInfeasibleResizes)
 			legacyregistry.MustRegister(PodInProgressResizes)
 			legacyregistry.MustRegister(PodDeferredAcceptedResizes)
+			legacyregistry.MustRegister(PodDeferredResizeDurationSeconds)
+		}
+
+		if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) {
+			legacyregistry.MustRegister(ResourceManagerAllocationsTotal)
+			legacyregistry.MustRegister(ResourceManagerAllocationErrorsTotal)
+			legacyregistry.MustRegister(ResourceManagerContainerAssignments)
+		}
+
+		legacyregistry.MustRegister(PodWatchEventsDroppedTotal)
+		legacyregistry.MustRegister(PodRequestsTotal)
+		legacyregistry.MustRegister(PodRequestsList)
+		legacyregistry.MustRegister(PodRequestsGet)
+		legacyregistry.MustRegister(PodRequestsWatch)
+		if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResources) {
+			legacyregistry.MustRegister(PodLevelResourcesAdmissionTotal)
 		}
 	})
 }
@@ -1342,4 +1615,35 @@ func GetImageSizeBucket(sizeInBytes uint64) string {
 
 	// return empty string when sizeInBytes is 0 (error getting image size)
 	return ""
+}
+
+// GetPriorityBucketLabel returns the priority bucket label value for a given pod based on its priority value.
+// Mappings:
+//   - system-critical: priority >= 2000000000 (SystemCriticalPriority)
+//   - high: 100000 <= priority < 2000000000
+//   - medium: 1 <= priority < 100000
+//   - normal: priority == 0 or default (DefaultPriorityWhenNoDefaultClassExists)
+//   - low: -999 <= priority <= -1
+//   - very-low: priority <= -1000
+//   - unknown: pod is nil
+func GetPriorityBucketLabel(pod *v1.Pod) PriorityBucket {
+	if pod == nil {
+		return PriorityBucketUnknown
+	}
+	if pod.Spec.Priority == nil || *pod.Spec.Priority == scheduling.DefaultPriorityWhenNoDefaultClassExists {
+		return PriorityBucketNormal
+	}
+	p := *pod.Spec.Priority
+	switch {
+	case p >= scheduling.SystemCriticalPriority:
+		return PriorityBucketSystemCritical
+	case p >= 100000:
+		return PriorityBucketHigh
+	case p > 0:
+		return PriorityBucketMedium
+	case p > -1000:
+		return PriorityBucketLow
+	default:
+		return PriorityBucketVeryLow
+	}
 }

@@ -38,10 +38,8 @@ type PodOperation int
 
 // These constants identify the PodOperations that can be made on a pod configuration.
 const (
-	// SET is the current pod configuration.
-	SET PodOperation = iota
 	// ADD signifies pods that are new to this source.
-	ADD
+	ADD PodOperation = iota
 	// DELETE signifies pods that are gracefully deleted from this source.
 	DELETE
 	// REMOVE signifies pods that have been removed from this source.

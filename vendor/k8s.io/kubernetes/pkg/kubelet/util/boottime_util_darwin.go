@@ -1,5 +1,4 @@
 //go:build darwin
-// +build darwin
 
 /*
 Copyright 2018 The Kubernetes Authors.
@@ -26,10 +25,12 @@ import (
 	"unsafe"
 
 	"golang.org/x/sys/unix"
+
+	"k8s.io/klog/v2"
 )
 
 // GetBootTime returns the time at which the machine was started, truncated to the nearest second
-func GetBootTime() (time.Time, error) {
+func GetBootTime(klog.Logger) (time.Time, error) {
 	output, err := unix.SysctlRaw("kern.boottime")
 	if err != nil {
 		return time.Time{}, err

@@ -1,5 +1,4 @@
 //go:build freebsd
-// +build freebsd
 
 /*
 Copyright 2020 The Kubernetes Authors.
@@ -25,10 +24,12 @@ import (
 
 	"golang.org/x/sys/unix"
 	"unsafe"
+
+	"k8s.io/klog/v2"
 )
 
 // GetBootTime returns the time at which the machine was started, truncated to the nearest second
-func GetBootTime() (time.Time, error) {
+func GetBootTime(klog.Logger) (time.Time, error) {
 	currentTime := time.Now()
 	ts := &unix.Timeval{}
 	_, _, e1 := unix.Syscall(uintptr(unix.SYS_CLOCK_GETTIME), uintptr(unix.CLOCK_UPTIME), uintptr(unsafe.Pointer(ts)), 0)

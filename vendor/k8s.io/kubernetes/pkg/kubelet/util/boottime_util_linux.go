@@ -1,5 +1,4 @@
 //go:build linux
-// +build linux
 
 /*
 Copyright 2018 The Kubernetes Authors.
@@ -33,10 +32,10 @@ import (
 // GetBootTime returns the time at which the machine was started, truncated to the nearest second.
 // It uses /proc/stat first, which is more accurate, and falls back to the less accurate
 // unix.Sysinfo if /proc/stat failed.
-func GetBootTime() (time.Time, error) {
+func GetBootTime(logger klog.Logger) (time.Time, error) {
 	bootTime, err := getBootTimeWithProcStat()
 	if err != nil {
-		klog.InfoS("Failed to get boot time from /proc/uptime. Will retry with unix.Sysinfo.", "error", err)
+		logger.Info("Failed to get boot time from /proc/uptime. Will retry with unix.Sysinfo.", "error", err)
 		return getBootTimeWithSysinfo()
 	}
 	return bootTime, nil

@@ -20,6 +20,7 @@ import (
 	"sync"
 	"time"
 
+	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/kubelet/metrics"
 	"k8s.io/utils/clock"
 )
@@ -46,8 +47,8 @@ type basicNodeStartupLatencyTracker struct {
 	clock clock.Clock
 }
 
-func NewNodeStartupLatencyTracker() NodeStartupLatencyTracker {
-	bootTime, err := GetBootTime()
+func NewNodeStartupLatencyTracker(logger klog.Logger) NodeStartupLatencyTracker {
+	bootTime, err := GetBootTime(logger)
 	if err != nil {
 		bootTime = time.Time{}
 	}

@@ -1,5 +1,4 @@
 //go:build !freebsd && !linux && !windows && !darwin
-// +build !freebsd,!linux,!windows,!darwin
 
 /*
 Copyright 2017 The Kubernetes Authors.
@@ -22,6 +21,8 @@ package util
 import (
 	"fmt"
 	"time"
+
+	"k8s.io/klog/v2"
 )
 
 // LockAndCheckSubPath empty implementation
@@ -39,6 +40,6 @@ func LocalEndpoint(path, file string) (string, error) {
 }
 
 // GetBootTime empty implementation
-func GetBootTime() (time.Time, error) {
+func GetBootTime(klog.Logger) (time.Time, error) {
 	return time.Time{}, fmt.Errorf("GetBootTime is unsupported in this build")
 }

@@ -1,5 +1,4 @@
 //go:build windows
-// +build windows
 
 /*
 Copyright 2024 The Kubernetes Authors.
@@ -24,7 +23,7 @@ import (
 	"syscall"
 	"unsafe"
 
-	cadvisorapi "github.com/google/cadvisor/info/v1"
+	cadvisorapi "github.com/google/cadvisor/lib/model"
 
 	"k8s.io/klog/v2"
 )
@@ -32,7 +31,8 @@ import (
 var (
 	procGetLogicalProcessorInformationEx = modkernel32.NewProc("GetLogicalProcessorInformationEx")
 	getNumaAvailableMemoryNodeEx         = modkernel32.NewProc("GetNumaAvailableMemoryNodeEx")
-	procGetNumaNodeProcessorMaskEx       = modkernel32.NewProc("GetNumaNodeProcessorMaskEx")
+	procGetNumaNodeProcessorMask2        = modkernel32.NewProc("GetNumaNodeProcessorMask2")
+	procGetMaximumProcessorGroupCount    = modkernel32.NewProc("GetMaximumProcessorGroupCount")
 )
 
 type relationType int
@@ -110,18 +110,30 @@ func CpusToGroupAffinity(cpus []int) map[int]*GroupAffinity {
 }
 
 // GetCPUsForNUMANode queries the system for the CPUs that are part of the given NUMA node.
-func GetCPUsforNUMANode(nodeNumber uint16) (*GroupAffinity, error) {
-	var affinity GroupAffinity
-
-	r1, _, err := procGetNumaNodeProcessorMaskEx.Call(
-		uintptr(nodeNumber),
-		uintptr(unsafe.Pointer(&affinity)),
-	)
-	if r1 == 0 {
-		return nil, fmt.Errorf("Error getting CPU mask for NUMA node %d: %v", nodeNumber, err)
+// Uses GetNumaNodeProcessorMask2 which correctly returns all processor groups for NUMA nodes
+// spanning multiple groups (>64 logical processors). Requires Windows Server 2022+ (Build 20348+).
+func GetCPUsforNUMANode(nodeNumber uint16) ([]GroupAffinity, error) {
+	// Query the maximum number of processor groups to size the buffer.
+	r1, _, _ := procGetMaximumProcessorGroupCount.Call()
+	maxGroupCount := uint16(r1)
+	if maxGroupCount == 0 {
+		maxGroupCount = 1
 	}
 
-	return &affinity, nil
+	masks := make([]GroupAffinity, maxGroupCount)
+	var requiredCount uint16
+
+	r1, _, err := procGetNumaNodeProcessorMask2.Call(
+		uintptr(nodeNumber),
+		uintptr(unsafe.Pointer(&masks[0])),
+		uintptr(maxGroupCount),
+		uintptr(unsafe.Pointer(&requiredCount)),
+	)
+	if r1 == 0 {
+		return nil, fmt.Errorf("GetNumaNodeProcessorMask2 failed for NUMA node %d: %v", nodeNumber, err)
+	}
+
+	return masks[:requiredCount], nil
 }
 
 type numaNodeRelationship struct {

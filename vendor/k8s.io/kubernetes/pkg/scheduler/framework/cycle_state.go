@@ -36,6 +36,20 @@ type CycleState struct {
 	skipScorePlugins sets.Set[string]
 	// skipPreBindPlugins are plugins that will be skipped in the PreBind extension point.
 	skipPreBindPlugins sets.Set[string]
+	// skipAllPostFilterPlugins indicates whether to skip all plugins in the PostFilter extension point.
+	skipAllPostFilterPlugins bool
+	// GetParallelPreBindPlugins returns plugins that can be run in parallel with other plugins
+	// in the PreBind extension point.
+	parallelPreBindPlugins sets.Set[string]
+	// podGroupCycleState contains the CycleState for this pod's PodGroup.
+	// If set to nil, it means that the pod referencing this CycleState either passed the pod group cycle
+	// or doesn't belong to any pod group.
+	// This field can only be non-nil when GenericWorkload feature flag is enabled.
+	podGroupCycleState fwk.PodGroupCycleState
+	// placementCycleState contains the CycleState for the current Placement being evaluated.
+	// If set to nil, it means this pod is not being scheduled within a placement context.
+	// This field can only be non-nil when GenericWorkload feature flag is enabled.
+	placementCycleState fwk.PlacementCycleState
 }
 
 // NewCycleState initializes a new CycleState and returns its pointer.
@@ -83,6 +97,49 @@ func (c *CycleState) GetSkipPreBindPlugins() sets.Set[string] {
 	return c.skipPreBindPlugins
 }
 
+func (c *CycleState) SetParallelPreBindPlugins(plugins sets.Set[string]) {
+	c.parallelPreBindPlugins = plugins
+}
+
+func (c *CycleState) GetParallelPreBindPlugins() sets.Set[string] {
+	return c.parallelPreBindPlugins
+}
+
+func (c *CycleState) IsPodGroupSchedulingCycle() bool {
+	return c.podGroupCycleState != nil
+}
+
+func (c *CycleState) SetPodGroupSchedulingCycle(podGroupCycleState fwk.PodGroupCycleState) {
+	c.podGroupCycleState = podGroupCycleState
+}
+
+func (c *CycleState) GetPodGroupSchedulingCycle() fwk.PodGroupCycleState {
+	return c.podGroupCycleState
+}
+
+func (c *CycleState) GetPlacementCycleState() fwk.PlacementCycleState {
+	return c.placementCycleState
+}
+
+// GetParentPlacementCycleState implements [fwk.PodGroupCycleState.GetParentPlacementCycleState].
+// We can reuse the same placementCycleState field as GetPlacementCycleState, as it implements a different interface
+// and the two are mutually exclusive.
+func (c *CycleState) GetParentPlacementCycleState() fwk.PlacementCycleState {
+	return c.placementCycleState
+}
+
+func (c *CycleState) SetPlacementCycleState(placementCycleState fwk.PlacementCycleState) {
+	c.placementCycleState = placementCycleState
+}
+
+func (c *CycleState) SetSkipAllPostFilterPlugins(flag bool) {
+	c.skipAllPostFilterPlugins = flag
+}
+
+func (c *CycleState) ShouldSkipAllPostFilterPlugins() bool {
+	return c.skipAllPostFilterPlugins
+}
+
 // Clone creates a copy of CycleState and returns its pointer. Clone returns
 // nil if the context being cloned is nil.
 func (c *CycleState) Clone() fwk.CycleState {
@@ -100,6 +157,10 @@ func (c *CycleState) Clone() fwk.CycleState {
 	copy.skipFilterPlugins = c.skipFilterPlugins
 	copy.skipScorePlugins = c.skipScorePlugins
 	copy.skipPreBindPlugins = c.skipPreBindPlugins
+	copy.parallelPreBindPlugins = c.parallelPreBindPlugins
+	copy.podGroupCycleState = c.podGroupCycleState
+	copy.placementCycleState = c.placementCycleState
+	copy.skipAllPostFilterPlugins = c.skipAllPostFilterPlugins
 
 	return copy
 }

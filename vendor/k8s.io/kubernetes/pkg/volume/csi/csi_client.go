@@ -31,10 +31,9 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/status"
 	api "k8s.io/api/core/v1"
+	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/klog/v2"
-	"k8s.io/kubernetes/pkg/features"
 	"k8s.io/kubernetes/pkg/volume"
 	volumetypes "k8s.io/kubernetes/pkg/volume/util/types"
 )
@@ -91,10 +90,28 @@ type csiClient interface {
 		volID string,
 		targetPath string,
 	) (*volume.Metrics, error)
+	// NodeGetVolumeHealth returns adverse health conditions for a volume.
+	// An empty slice means the volume is healthy. stagingTargetPath and
+	// volumePublishPath are optional and may be empty when the volume was
+	// never successfully staged/published.
+	NodeGetVolumeHealth(
+		ctx context.Context,
+		volID string,
+		stagingTargetPath string,
+		volumePublishPath string,
+	) ([]api.VolumeHealthCondition, error)
+	// NodeGetStorageHealth returns adverse health conditions for the driver's
+	// storage backend on this node. An empty slice means the backend is healthy.
+	NodeGetStorageHealth(
+		ctx context.Context,
+		secrets map[string]string,
+	) ([]storagev1.StorageHealthCondition, error)
 	NodeUnstageVolume(ctx context.Context, volID, stagingTargetPath string) error
 	NodeSupportsStageUnstage(ctx context.Context) (bool, error)
 	NodeSupportsNodeExpand(ctx context.Context) (bool, error)
 	NodeSupportsVolumeStats(ctx context.Context) (bool, error)
+	NodeSupportsVolumeHealth(ctx context.Context) (bool, error)
+	NodeSupportsStorageHealth(ctx context.Context) (bool, error)
 	NodeSupportsSingleNodeMultiWriterAccessMode(ctx context.Context) (bool, error)
 	NodeSupportsVolumeMountGroup(ctx context.Context) (bool, error)
 }
@@ -622,22 +639,8 @@ func (c *csiDriverClient) NodeGetVolumeStats(ctx context.Context, volID string, 
 		InodesFree: resource.NewQuantity(int64(0), resource.BinarySI),
 	}
 
-	var isSupportNodeVolumeCondition bool
-	if utilfeature.DefaultFeatureGate.Enabled(features.CSIVolumeHealth) {
-		isSupportNodeVolumeCondition, err = c.nodeSupportsVolumeCondition(ctx)
-		if err != nil {
-			return nil, err
-		}
-
-		if isSupportNodeVolumeCondition {
-			abnormal, message := resp.VolumeCondition.GetAbnormal(), resp.VolumeCondition.GetMessage()
-			metrics.Abnormal, metrics.Message = &abnormal, &message
-		}
-	}
-
 	usages := resp.GetUsage()
-	// If the driver does not support volume condition and usages is nil, return an error
-	if !isSupportNodeVolumeCondition && usages == nil {
+	if usages == nil {
 		return nil, fmt.Errorf("failed to get usage from response. usage is nil")
 	}
 
@@ -663,8 +666,190 @@ func (c *csiDriverClient) NodeGetVolumeStats(ctx context.Context, volID string, 
 	return metrics, nil
 }
 
-func (c *csiDriverClient) nodeSupportsVolumeCondition(ctx context.Context) (bool, error) {
-	return c.nodeSupportsCapability(ctx, csipbv1.NodeServiceCapability_RPC_VOLUME_CONDITION)
+func (c *csiDriverClient) NodeSupportsVolumeHealth(ctx context.Context) (bool, error) {
+	return c.nodeSupportsCapability(ctx, csipbv1.NodeServiceCapability_RPC_GET_VOLUME_HEALTH)
+}
+
+func (c *csiDriverClient) NodeSupportsStorageHealth(ctx context.Context) (bool, error) {
+	return c.nodeSupportsCapability(ctx, csipbv1.NodeServiceCapability_RPC_GET_STORAGE_HEALTH)
+}
+
+func (c *csiDriverClient) NodeGetVolumeHealth(ctx context.Context, volID, stagingTargetPath, volumePublishPath string) ([]api.VolumeHealthCondition, error) {
+	klog.V(4).InfoS(log("calling NodeGetVolumeHealth rpc"), "volID", volID, "stagingTargetPath", stagingTargetPath, "volumePublishPath", volumePublishPath)
+	if volID == "" {
+		return nil, errors.New("missing volume id")
+	}
+	if c.nodeV1ClientCreator == nil {
+		return nil, errors.New("nodeV1ClientCreate is nil")
+	}
+
+	nodeClient, closer, err := c.nodeV1ClientCreator(c.addr, c.metricsManager)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		err := closer.Close()
+		if err != nil {
+			klog.Errorf("error closing node client %v", err)
+		}
+	}()
+
+	req := &csipbv1.NodeGetVolumeHealthRequest{
+		VolumeId:          volID,
+		StagingTargetPath: stagingTargetPath,
+		VolumePublishPath: volumePublishPath,
+	}
+	resp, err := nodeClient.NodeGetVolumeHealth(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return mapVolumeHealthConditions(resp.GetVolumeHealth()), nil
+}
+
+func (c *csiDriverClient) NodeGetStorageHealth(ctx context.Context, secrets map[string]string) ([]storagev1.StorageHealthCondition, error) {
+	klog.V(4).InfoS(log("calling NodeGetStorageHealth rpc"))
+	if c.nodeV1ClientCreator == nil {
+		return nil, errors.New("nodeV1ClientCreate is nil")
+	}
+
+	nodeClient, closer, err := c.nodeV1ClientCreator(c.addr, c.metricsManager)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		err := closer.Close()
+		if err != nil {
+			klog.Errorf("error closing node client: %v", err)
+		}
+	}()
+
+	req := &csipbv1.NodeGetStorageHealthRequest{
+		Secrets: secrets,
+	}
+	resp, err := nodeClient.NodeGetStorageHealth(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	return mapStorageBackendHealth(resp.GetBackendHealth())
+}
+
+func mapVolumeHealthConditions(vh *csipbv1.VolumeHealth) []api.VolumeHealthCondition {
+	if vh == nil {
+		return nil
+	}
+	entries := vh.GetHealthStatuses()
+	if len(entries) == 0 {
+		return nil
+	}
+	out := make([]api.VolumeHealthCondition, 0, len(entries))
+	for _, entry := range entries {
+		if entry == nil {
+			continue
+		}
+		status, ok := mapVolumeHealthStatus(entry.GetStatus())
+		if !ok {
+			continue
+		}
+		out = append(out, api.VolumeHealthCondition{
+			Status:  status,
+			Reason:  entry.GetReason(),
+			Message: entry.GetMessage(),
+		})
+	}
+	return out
+}
+
+func mapVolumeHealthStatus(status csipbv1.VolumeHealthErrorType) (api.VolumeHealthStatusType, bool) {
+	switch status {
+	case csipbv1.VolumeHealthErrorType_INACCESSIBLE:
+		return api.VolumeHealthInaccessible, true
+	case csipbv1.VolumeHealthErrorType_DATA_LOSS:
+		return api.VolumeHealthDataLoss, true
+	case csipbv1.VolumeHealthErrorType_DEGRADED:
+		return api.VolumeHealthDegraded, true
+	default:
+		return "", false
+	}
+}
+
+const maxStorageHealthConditions = 16
+
+func mapStorageBackendHealth(entries []*csipbv1.NodeGetStorageHealthResponse_StorageBackendHealth) ([]storagev1.StorageHealthCondition, error) {
+	if len(entries) == 0 {
+		return nil, nil
+	}
+	if len(entries) > maxStorageHealthConditions {
+		return nil, fmt.Errorf("NodeGetStorageHealth returned %d conditions, maximum is %d", len(entries), maxStorageHealthConditions)
+	}
+	out := make([]storagev1.StorageHealthCondition, 0, len(entries))
+	for i, entry := range entries {
+		if entry == nil {
+			continue
+		}
+		status, ok := mapStorageHealthStatus(entry.GetStatus())
+		if !ok {
+			continue
+		}
+		condition := storagev1.StorageHealthCondition{
+			Status:  status,
+			Reason:  entry.GetReason(),
+			Message: entry.GetMessage(),
+		}
+		if capability := entry.GetVolumeCapability(); capability != nil {
+			accessMode, volumeMode, err := mapStorageHealthVolumeCapability(capability)
+			if err != nil {
+				return nil, fmt.Errorf("NodeGetStorageHealth condition %d has invalid volume capability: %w", i, err)
+			}
+			condition.AccessMode = &accessMode
+			condition.VolumeMode = &volumeMode
+		}
+		out = append(out, condition)
+	}
+	return out, nil
+}
+
+func mapStorageHealthVolumeCapability(capability *csipbv1.VolumeCapability) (api.PersistentVolumeAccessMode, api.PersistentVolumeMode, error) {
+	var volumeMode api.PersistentVolumeMode
+	switch capability.GetAccessType().(type) {
+	case *csipbv1.VolumeCapability_Block:
+		volumeMode = api.PersistentVolumeBlock
+	case *csipbv1.VolumeCapability_Mount:
+		volumeMode = api.PersistentVolumeFilesystem
+	default:
+		return "", "", errors.New("access type is required")
+	}
+
+	if capability.GetAccessMode() == nil {
+		return "", "", errors.New("access mode is required")
+	}
+	var accessMode api.PersistentVolumeAccessMode
+	switch capability.GetAccessMode().GetMode() {
+	case csipbv1.VolumeCapability_AccessMode_SINGLE_NODE_WRITER,
+		csipbv1.VolumeCapability_AccessMode_SINGLE_NODE_READER_ONLY,
+		csipbv1.VolumeCapability_AccessMode_SINGLE_NODE_MULTI_WRITER:
+		accessMode = api.ReadWriteOnce
+	case csipbv1.VolumeCapability_AccessMode_SINGLE_NODE_SINGLE_WRITER:
+		accessMode = api.ReadWriteOncePod
+	case csipbv1.VolumeCapability_AccessMode_MULTI_NODE_READER_ONLY:
+		accessMode = api.ReadOnlyMany
+	case csipbv1.VolumeCapability_AccessMode_MULTI_NODE_SINGLE_WRITER,
+		csipbv1.VolumeCapability_AccessMode_MULTI_NODE_MULTI_WRITER:
+		accessMode = api.ReadWriteMany
+	default:
+		return "", "", fmt.Errorf("unsupported access mode %q", capability.GetAccessMode().GetMode())
+	}
+	return accessMode, volumeMode, nil
+}
+
+func mapStorageHealthStatus(status csipbv1.StorageHealthErrorType) (storagev1.StorageHealthStatusType, bool) {
+	switch status {
+	case csipbv1.StorageHealthErrorType_STORAGE_UNREACHABLE:
+		return storagev1.StorageUnreachable, true
+	case csipbv1.StorageHealthErrorType_STORAGE_DEGRADED:
+		return storagev1.StorageDegraded, true
+	default:
+		return "", false
+	}
 }
 
 func (c *csiDriverClient) NodeSupportsVolumeMountGroup(ctx context.Context) (bool, error) {
@@ -703,6 +888,9 @@ func (c *csiDriverClient) nodeGetCapabilities(ctx context.Context) ([]*csipbv1.N
 	req := &csipbv1.NodeGetCapabilitiesRequest{}
 	resp, err := nodeClient.NodeGetCapabilities(ctx, req)
 	if err != nil {
+		if !isFinalError(err) {
+			return []*csipbv1.NodeServiceCapability{}, volumetypes.NewUncertainProgressError(err.Error())
+		}
 		return []*csipbv1.NodeServiceCapability{}, err
 	}
 	return resp.GetCapabilities(), nil

@@ -96,6 +96,7 @@ type MetricsManager struct {
 
 // NewCSIMetricsManager creates a CSIMetricsManager object
 func NewCSIMetricsManager(driverName string) *MetricsManager {
+	volumeutil.RegisterMetrics()
 	cmm := MetricsManager{
 		driverName: driverName,
 	}

@@ -29,7 +29,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/uuid"
-	"k8s.io/kubernetes/pkg/kubelet/config"
+	"k8s.io/kubernetes/pkg/kubelet/kubeletconfig"
 	"k8s.io/kubernetes/pkg/volume"
 	"k8s.io/kubernetes/pkg/volume/util"
 	"k8s.io/kubernetes/pkg/volume/util/hostutil"
@@ -326,7 +326,7 @@ func (r *hostPathProvisioner) Provision(selectedNode *v1.Node, allowedTopologies
 		return nil, err
 	}
 	if selinux.GetEnabled() {
-		err := selinux.SetFileLabel(pv.Spec.HostPath.Path, config.KubeletContainersSharedSELinuxLabel)
+		err := selinux.SetFileLabel(pv.Spec.HostPath.Path, kubeletconfig.KubeletContainersSharedSELinuxLabel)
 		if err != nil {
 			return nil, fmt.Errorf("failed to set selinux label for %q: %v", pv.Spec.HostPath.Path, err)
 		}
@@ -380,6 +380,7 @@ type hostPathTypeChecker interface {
 	IsChar() bool
 	IsSocket() bool
 	GetPath() string
+	GetType() (string, error)
 }
 
 type fileTypeChecker struct {
@@ -392,15 +393,20 @@ func (ftc *fileTypeChecker) Exists() bool {
 	return exists && err == nil
 }
 
+func (ftc *fileTypeChecker) GetType() (string, error) {
+	pathType, err := ftc.hu.GetFileType(ftc.path)
+	return string(pathType), err
+}
+
 func (ftc *fileTypeChecker) IsFile() bool {
 	if !ftc.Exists() {
 		return false
 	}
-	pathType, err := ftc.hu.GetFileType(ftc.path)
+	pathType, err := ftc.GetType()
 	if err != nil {
 		return false
 	}
-	return string(pathType) == string(v1.HostPathFile)
+	return pathType == string(v1.HostPathFile)
 }
 
 func (ftc *fileTypeChecker) MakeFile() error {
@@ -411,11 +417,11 @@ func (ftc *fileTypeChecker) IsDir() bool {
 	if !ftc.Exists() {
 		return false
 	}
-	pathType, err := ftc.hu.GetFileType(ftc.path)
+	pathType, err := ftc.GetType()
 	if err != nil {
 		return false
 	}
-	return string(pathType) == string(v1.HostPathDirectory)
+	return pathType == string(v1.HostPathDirectory)
 }
 
 func (ftc *fileTypeChecker) MakeDir() error {
@@ -423,27 +429,27 @@ func (ftc *fileTypeChecker) MakeDir() error {
 }
 
 func (ftc *fileTypeChecker) IsBlock() bool {
-	blkDevType, err := ftc.hu.GetFileType(ftc.path)
+	blkDevType, err := ftc.GetType()
 	if err != nil {
 		return false
 	}
-	return string(blkDevType) == string(v1.HostPathBlockDev)
+	return blkDevType == string(v1.HostPathBlockDev)
 }
 
 func (ftc *fileTypeChecker) IsChar() bool {
-	charDevType, err := ftc.hu.GetFileType(ftc.path)
+	charDevType, err := ftc.GetType()
 	if err != nil {
 		return false
 	}
-	return string(charDevType) == string(v1.HostPathCharDev)
+	return charDevType == string(v1.HostPathCharDev)
 }
 
 func (ftc *fileTypeChecker) IsSocket() bool {
-	socketType, err := ftc.hu.GetFileType(ftc.path)
+	socketType, err := ftc.GetType()
 	if err != nil {
 		return false
 	}
-	return string(socketType) == string(v1.HostPathSocket)
+	return socketType == string(v1.HostPathSocket)
 }
 
 func (ftc *fileTypeChecker) GetPath() string {
@@ -459,6 +465,17 @@ func checkType(path string, pathType *v1.HostPathType, hu hostutil.HostUtils) er
 	return checkTypeInternal(newFileTypeChecker(path, hu), pathType)
 }
 
+func typeMatchedOrError(ftc hostPathTypeChecker, match func() bool, expected string) error {
+	if !match() {
+		pathType, err := ftc.GetType()
+		if err != nil {
+			return fmt.Errorf("hostPath type check failed, %s is not a %s, unable to determine its type: %w", ftc.GetPath(), expected, err)
+		}
+		return fmt.Errorf("hostPath type check failed: %s is not a %s, it's a %s", ftc.GetPath(), expected, pathType)
+	}
+	return nil
+}
+
 func checkTypeInternal(ftc hostPathTypeChecker, pathType *v1.HostPathType) error {
 	switch *pathType {
 	case v1.HostPathDirectoryOrCreate:
@@ -467,35 +484,23 @@ func checkTypeInternal(ftc hostPathTypeChecker, pathType *v1.HostPathType) error
 		}
 		fallthrough
 	case v1.HostPathDirectory:
-		if !ftc.IsDir() {
-			return fmt.Errorf("hostPath type check failed: %s is not a directory", ftc.GetPath())
-		}
+		return typeMatchedOrError(ftc, ftc.IsDir, "directory")
 	case v1.HostPathFileOrCreate:
 		if !ftc.Exists() {
 			return ftc.MakeFile()
 		}
 		fallthrough
 	case v1.HostPathFile:
-		if !ftc.IsFile() {
-			return fmt.Errorf("hostPath type check failed: %s is not a file", ftc.GetPath())
-		}
+		return typeMatchedOrError(ftc, ftc.IsFile, "file")
 	case v1.HostPathSocket:
-		if !ftc.IsSocket() {
-			return fmt.Errorf("hostPath type check failed: %s is not a socket file", ftc.GetPath())
-		}
+		return typeMatchedOrError(ftc, ftc.IsSocket, "socket file")
 	case v1.HostPathCharDev:
-		if !ftc.IsChar() {
-			return fmt.Errorf("hostPath type check failed: %s is not a character device", ftc.GetPath())
-		}
+		return typeMatchedOrError(ftc, ftc.IsChar, "character device")
 	case v1.HostPathBlockDev:
-		if !ftc.IsBlock() {
-			return fmt.Errorf("hostPath type check failed: %s is not a block device", ftc.GetPath())
-		}
+		return typeMatchedOrError(ftc, ftc.IsBlock, "block device")
 	default:
 		return fmt.Errorf("%s is an invalid volume type", *pathType)
 	}
-
-	return nil
 }
 
 // makeDir creates a new directory.

@@ -19,6 +19,7 @@ package validation
 import (
 	"errors"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"k8s.io/apimachinery/pkg/util/validation/field"
@@ -61,10 +62,8 @@ func checkMountOption(pv *api.PersistentVolume) field.ErrorList {
 // ValidatePathNoBacksteps will make sure the targetPath does not have any element which is ".."
 func ValidatePathNoBacksteps(targetPath string) error {
 	parts := strings.Split(filepath.ToSlash(targetPath), "/")
-	for _, item := range parts {
-		if item == ".." {
-			return errors.New("must not contain '..'")
-		}
+	if slices.Contains(parts, "..") {
+		return errors.New("must not contain '..'")
 	}
 
 	return nil

@@ -23,7 +23,8 @@ import (
 // +k8s:deepcopy-gen:interfaces=k8s.io/apimachinery/pkg/runtime.Object
 
 type PodSecurityConfiguration struct {
-	metav1.TypeMeta
+	metav1.TypeMeta `json:""`
+
 	Defaults   PodSecurityDefaults   `json:"defaults"`
 	Exemptions PodSecurityExemptions `json:"exemptions"`
 }

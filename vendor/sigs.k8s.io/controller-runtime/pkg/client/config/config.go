@@ -61,11 +61,8 @@ func RegisterFlags(fs *flag.FlagSet) {
 // If --kubeconfig is set, will use the kubeconfig file at that location.  Otherwise will assume running
 // in cluster and use the cluster provided kubeconfig.
 //
-// The returned `*rest.Config` has client-side ratelimting disabled as we can rely on API priority and
+// The returned `*rest.Config` has client-side rate limiting disabled as we can rely on API priority and
 // fairness. Set its QPS to a value equal or bigger than 0 to re-enable it.
-//
-// It also applies saner defaults for QPS and burst based on the Kubernetes
-// controller manager defaults (20 QPS, 30 burst)
 //
 // Config precedence:
 //
@@ -84,11 +81,8 @@ func GetConfig() (*rest.Config, error) {
 // If --kubeconfig is set, will use the kubeconfig file at that location.  Otherwise will assume running
 // in cluster and use the cluster provided kubeconfig.
 //
-// The returned `*rest.Config` has client-side ratelimting disabled as we can rely on API priority and
+// The returned `*rest.Config` has client-side rate limiting disabled as we can rely on API priority and
 // fairness. Set its QPS to a value equal or bigger than 0 to re-enable it.
-//
-// It also applies saner defaults for QPS and burst based on the Kubernetes
-// controller manager defaults (20 QPS, 30 burst)
 //
 // Config precedence:
 //
@@ -175,7 +169,7 @@ func loadConfigWithContext(apiServerURL string, loader clientcmd.ClientConfigLoa
 // If --kubeconfig is set, will use the kubeconfig file at that location.  Otherwise will assume running
 // in cluster and use the cluster provided kubeconfig.
 //
-// The returned `*rest.Config` has client-side ratelimting disabled as we can rely on API priority and
+// The returned `*rest.Config` has client-side rate limiting disabled as we can rely on API priority and
 // fairness. Set its QPS to a value equal or bigger than 0 to re-enable it.
 //
 // Will log an error and exit if there is an error creating the rest.Config.

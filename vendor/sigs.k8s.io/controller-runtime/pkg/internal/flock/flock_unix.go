@@ -1,5 +1,4 @@
 //go:build linux || darwin || freebsd || openbsd || netbsd || dragonfly
-// +build linux darwin freebsd openbsd netbsd dragonfly
 
 /*
 Copyright 2016 The Kubernetes Authors.

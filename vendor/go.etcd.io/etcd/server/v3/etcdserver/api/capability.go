@@ -41,6 +41,7 @@ var (
 		"3.4.0": {AuthCapability: true, V3rpcCapability: true},
 		"3.5.0": {AuthCapability: true, V3rpcCapability: true},
 		"3.6.0": {AuthCapability: true, V3rpcCapability: true},
+		"3.7.0": {AuthCapability: true, V3rpcCapability: true},
 	}
 
 	enableMapMu sync.RWMutex

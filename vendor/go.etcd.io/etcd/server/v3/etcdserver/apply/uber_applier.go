@@ -21,18 +21,14 @@ import (
 	"go.uber.org/zap"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
-	"go.etcd.io/etcd/server/v3/auth"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/membership"
 	"go.etcd.io/etcd/server/v3/etcdserver/api/v3alarm"
-	"go.etcd.io/etcd/server/v3/etcdserver/cindex"
 	"go.etcd.io/etcd/server/v3/etcdserver/txn"
-	"go.etcd.io/etcd/server/v3/lease"
-	"go.etcd.io/etcd/server/v3/storage/backend"
 	"go.etcd.io/etcd/server/v3/storage/mvcc"
 )
 
 type UberApplier interface {
-	Apply(r *pb.InternalRaftRequest) *Result
+	Apply(r *InternalRaftRequestWrapper, shouldApplyV3 membership.ShouldApplyV3) *Result
 }
 
 type uberApplier struct {
@@ -48,27 +44,13 @@ type uberApplier struct {
 	applyV3base applierV3
 }
 
-func NewUberApplier(
-	lg *zap.Logger,
-	be backend.Backend,
-	kv mvcc.KV,
-	alarmStore *v3alarm.AlarmStore,
-	authStore auth.AuthStore,
-	lessor lease.Lessor,
-	cluster *membership.RaftCluster,
-	raftStatus RaftStatusGetter,
-	snapshotServer SnapshotServer,
-	consistentIndex cindex.ConsistentIndexer,
-	warningApplyDuration time.Duration,
-	txnModeWriteWithSharedBuffer bool,
-	quotaBackendBytesCfg int64,
-) UberApplier {
-	applyV3base := newApplierV3(lg, be, kv, alarmStore, authStore, lessor, cluster, raftStatus, snapshotServer, consistentIndex, txnModeWriteWithSharedBuffer, quotaBackendBytesCfg)
+func NewUberApplier(opts ApplierOptions) UberApplier {
+	applyV3base := newApplierV3(opts)
 
 	ua := &uberApplier{
-		lg:                   lg,
-		alarmStore:           alarmStore,
-		warningApplyDuration: warningApplyDuration,
+		lg:                   opts.Logger,
+		alarmStore:           opts.AlarmStore,
+		warningApplyDuration: opts.WarningApplyDuration,
 		applyV3:              applyV3base,
 		applyV3base:          applyV3base,
 	}
@@ -76,25 +58,12 @@ func NewUberApplier(
 	return ua
 }
 
-func newApplierV3(
-	lg *zap.Logger,
-	be backend.Backend,
-	kv mvcc.KV,
-	alarmStore *v3alarm.AlarmStore,
-	authStore auth.AuthStore,
-	lessor lease.Lessor,
-	cluster *membership.RaftCluster,
-	raftStatus RaftStatusGetter,
-	snapshotServer SnapshotServer,
-	consistentIndex cindex.ConsistentIndexer,
-	txnModeWriteWithSharedBuffer bool,
-	quotaBackendBytesCfg int64,
-) applierV3 {
-	applierBackend := newApplierV3Backend(lg, kv, alarmStore, authStore, lessor, cluster, raftStatus, snapshotServer, consistentIndex, txnModeWriteWithSharedBuffer)
+func newApplierV3(opts ApplierOptions) applierV3 {
+	applierBackend := newApplierV3Backend(opts)
 	return newAuthApplierV3(
-		authStore,
-		newQuotaApplierV3(lg, quotaBackendBytesCfg, be, applierBackend),
-		lessor,
+		opts.AuthStore,
+		newQuotaApplierV3(opts.Logger, opts.QuotaBackendBytesCfg, opts.Backend, applierBackend),
+		opts.Lessor,
 	)
 }
 
@@ -110,28 +79,53 @@ func (a *uberApplier) restoreAlarms() {
 	}
 }
 
-func (a *uberApplier) Apply(r *pb.InternalRaftRequest) *Result {
+func (a *uberApplier) Apply(r *InternalRaftRequestWrapper, shouldApplyV3 membership.ShouldApplyV3) *Result {
 	// We first execute chain of Apply() calls down the hierarchy:
 	// (i.e. CorruptApplier -> CappedApplier -> Auth -> Quota -> Backend),
 	// then dispatch() unpacks the request to a specific method (like Put),
 	// that gets executed down the hierarchy again:
 	// i.e. CorruptApplier.Put(CappedApplier.Put(...(BackendApplier.Put(...)))).
-	return a.applyV3.Apply(r, a.dispatch)
+	return a.applyV3.Apply(r, shouldApplyV3, a.dispatch)
 }
 
 // dispatch translates the request (r) into appropriate call (like Put) on
 // the underlying applyV3 object.
-func (a *uberApplier) dispatch(r *pb.InternalRaftRequest) *Result {
+func (a *uberApplier) dispatch(r *InternalRaftRequestWrapper, shouldApplyV3 membership.ShouldApplyV3) *Result {
 	op := "unknown"
 	ar := &Result{}
 	defer func(start time.Time) {
 		success := ar.Err == nil || errors.Is(ar.Err, mvcc.ErrCompacted)
-		txn.ApplySecObserve(v3Version, op, success, time.Since(start))
-		txn.WarnOfExpensiveRequest(a.lg, a.warningApplyDuration, start, &pb.InternalRaftStringer{Request: r}, ar.Resp, ar.Err)
+		txn.ApplySecObserve("v3", op, success, time.Since(start))
+		txn.WarnOfExpensiveRequest(a.lg, a.warningApplyDuration, start, &pb.InternalRaftStringer{Request: r.InternalRaftRequest}, ar.Resp, ar.Err)
 		if !success {
-			txn.WarnOfFailedRequest(a.lg, start, &pb.InternalRaftStringer{Request: r}, ar.Resp, ar.Err)
+			txn.WarnOfFailedRequest(a.lg, start, &pb.InternalRaftStringer{Request: r.InternalRaftRequest}, ar.Resp, ar.Err)
 		}
 	}(time.Now())
+
+	switch {
+	case r.ClusterVersionSet != nil:
+		op = "ClusterVersionSet" // Implemented in 3.5.x
+		a.applyV3.ClusterVersionSet(r.ClusterVersionSet, shouldApplyV3)
+		return ar
+	case r.ClusterMemberAttrSet != nil:
+		op = "ClusterMemberAttrSet" // Implemented in 3.5.x
+		a.applyV3.ClusterMemberAttrSet(r.ClusterMemberAttrSet, shouldApplyV3)
+		return ar
+	case r.DowngradeInfoSet != nil:
+		op = "DowngradeInfoSet" // Implemented in 3.5.x
+		a.applyV3.DowngradeInfoSet(r.DowngradeInfoSet, shouldApplyV3)
+		return ar
+	case r.DowngradeVersionTest != nil:
+		op = "DowngradeVersionTest" // Implemented in 3.6 for test only
+		// do nothing, we are just to ensure etcdserver don't panic in case
+		// users(test cases) intentionally inject DowngradeVersionTestRequest
+		// into the WAL files.
+		return ar
+	default:
+	}
+	if !shouldApplyV3 {
+		return nil
+	}
 
 	switch {
 	case r.Range != nil:
@@ -145,7 +139,7 @@ func (a *uberApplier) dispatch(r *pb.InternalRaftRequest) *Result {
 		ar.Resp, ar.Trace, ar.Err = a.applyV3.DeleteRange(r.DeleteRange)
 	case r.Txn != nil:
 		op = "Txn"
-		ar.Resp, ar.Trace, ar.Err = a.applyV3.Txn(r.Txn)
+		ar.Resp, ar.Trace, ar.Err = a.applyV3.Txn(r.Txn, r.SkipRangeExecution)
 	case r.Compaction != nil:
 		op = "Compaction"
 		ar.Resp, ar.Physc, ar.Trace, ar.Err = a.applyV3.Compaction(r.Compaction)

@@ -18,6 +18,10 @@ import (
 	"context"
 	"errors"
 
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	clientv3 "go.etcd.io/etcd/client/v3"
 	"go.etcd.io/etcd/server/v3/proxy/grpcproxy/cache"
@@ -26,6 +30,8 @@ import (
 type kvProxy struct {
 	kv    clientv3.KV
 	cache cache.Cache
+	// we want compile errors if new methods are added
+	pb.UnsafeKVServer
 }
 
 func NewKvProxy(c *clientv3.Client) (pb.KVServer, <-chan struct{}) {
@@ -59,13 +65,18 @@ func (p *kvProxy) Range(ctx context.Context, r *pb.RangeRequest) (*pb.RangeRespo
 	}
 
 	// cache linearizable as serializable
-	req := *r
+	// TODO(fuweid): consider using shadow copy here
+	req := proto.Clone(r).(*pb.RangeRequest)
 	req.Serializable = true
 	gresp := (*pb.RangeResponse)(resp.Get())
-	p.cache.Add(&req, gresp)
+	p.cache.Add(req, gresp)
 	cacheKeys.Set(float64(p.cache.Size()))
 
 	return gresp, nil
+}
+
+func (p *kvProxy) RangeStream(r *pb.RangeRequest, rs pb.KV_RangeStreamServer) error {
+	return status.Error(codes.Unimplemented, "RangeStream is not supported by the gRPC proxy")
 }
 
 func (p *kvProxy) Put(ctx context.Context, r *pb.PutRequest) (*pb.PutResponse, error) {
@@ -221,7 +232,7 @@ func TxnRequestToOp(r *pb.TxnRequest) clientv3.Op {
 	thenops := make([]clientv3.Op, len(r.Success))
 	elseops := make([]clientv3.Op, len(r.Failure))
 	for i := range r.Compare {
-		cmps[i] = (clientv3.Cmp)(*r.Compare[i])
+		cmps[i] = clientv3.FromCompare(r.Compare[i])
 	}
 	for i := range r.Success {
 		thenops[i] = requestOpToOp(r.Success[i])

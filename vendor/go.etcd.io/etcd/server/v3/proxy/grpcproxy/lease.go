@@ -47,6 +47,9 @@ type leaseProxy struct {
 
 	// wg waits until all outstanding leaseProxyStream quit.
 	wg sync.WaitGroup
+
+	// we want compile errors if new methods are added
+	pb.LeaseServer
 }
 
 func NewLeaseProxy(ctx context.Context, c *clientv3.Client) (pb.LeaseServer, <-chan struct{}) {

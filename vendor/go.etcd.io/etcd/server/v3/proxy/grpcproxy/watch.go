@@ -46,6 +46,9 @@ type watchProxy struct {
 	// kv is used for permission checking
 	kv clientv3.KV
 	lg *zap.Logger
+
+	// we want compile errors if new methods are added
+	pb.UnsafeWatchServer
 }
 
 func NewWatchProxy(ctx context.Context, lg *zap.Logger, c *clientv3.Client) (pb.WatchServer, <-chan struct{}) {
@@ -235,6 +238,17 @@ func (wps *watchProxyStream) recvLoop() error {
 		case *pb.WatchRequest_CreateRequest:
 			cr := uv.CreateRequest
 
+			if cr.StartRevision < 0 {
+				wps.watchCh <- &pb.WatchResponse{
+					Header:       &pb.ResponseHeader{},
+					WatchId:      clientv3.InvalidWatchID,
+					Created:      true,
+					Canceled:     true,
+					CancelReason: rpctypes.ErrCompacted.Error(),
+				}
+				continue
+			}
+
 			if err := wps.checkPermissionForWatch(cr.Key, cr.RangeEnd); err != nil {
 				wps.watchCh <- &pb.WatchResponse{
 					Header:       &pb.ResponseHeader{},
@@ -258,7 +272,12 @@ func (wps *watchProxyStream) recvLoop() error {
 				filters:  v3rpc.FiltersFromRequest(cr),
 			}
 			if !w.wr.valid() {
-				w.post(&pb.WatchResponse{WatchId: clientv3.InvalidWatchID, Created: true, Canceled: true})
+				w.post(&pb.WatchResponse{
+					Header:   &pb.ResponseHeader{},
+					WatchId:  clientv3.InvalidWatchID,
+					Created:  true,
+					Canceled: true,
+				})
 				wps.mu.Unlock()
 				continue
 			}
@@ -305,7 +324,7 @@ func (wps *watchProxyStream) delete(id int64) {
 	wps.ranges.delete(w)
 	delete(wps.watchers, id)
 	resp := &pb.WatchResponse{
-		Header:   &w.lastHeader,
+		Header:   w.lastHeader.Clone(),
 		WatchId:  id,
 		Canceled: true,
 	}

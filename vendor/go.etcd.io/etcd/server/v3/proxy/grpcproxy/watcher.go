@@ -44,7 +44,7 @@ type watcher struct {
 	// nextrev is the minimum expected next event revision.
 	nextrev int64
 	// lastHeader has the last header sent over the stream.
-	lastHeader pb.ResponseHeader
+	lastHeader *pb.ResponseHeader
 
 	// wps is the parent.
 	wps *watchProxyStream
@@ -68,7 +68,7 @@ func (w *watcher) send(wr clientv3.WatchResponse) {
 
 	var lastRev int64
 	for i := range wr.Events {
-		ev := (*mvccpb.Event)(wr.Events[i])
+		ev := wr.Events[i]
 		if ev.Kv.ModRevision < w.nextrev {
 			continue
 		}
@@ -79,7 +79,7 @@ func (w *watcher) send(wr clientv3.WatchResponse) {
 
 		filtered := false
 		for _, filter := range w.filters {
-			if filter(*ev) {
+			if filter(ev) {
 				filtered = true
 				break
 			}
@@ -89,9 +89,12 @@ func (w *watcher) send(wr clientv3.WatchResponse) {
 		}
 
 		if !w.prevKV {
-			evCopy := *ev
-			evCopy.PrevKv = nil
-			ev = &evCopy
+			evCopy := &mvccpb.Event{
+				Type:   ev.Type,
+				Kv:     ev.Kv,
+				PrevKv: nil,
+			}
+			ev = evCopy
 		}
 		events = append(events, ev)
 	}
@@ -105,9 +108,9 @@ func (w *watcher) send(wr clientv3.WatchResponse) {
 		return
 	}
 
-	w.lastHeader = wr.Header
+	w.lastHeader = wr.Header.Clone()
 	w.post(&pb.WatchResponse{
-		Header:          &wr.Header,
+		Header:          w.lastHeader.Clone(),
 		Created:         wr.Created,
 		CompactRevision: wr.CompactRevision,
 		Canceled:        wr.Canceled,

@@ -17,7 +17,6 @@ package backend
 import (
 	"bytes"
 	"encoding/hex"
-	"fmt"
 	"sort"
 
 	"go.etcd.io/etcd/client/pkg/v3/verify"
@@ -56,17 +55,19 @@ func (txw *txWriteBuffer) put(bucket Bucket, k, v []byte) {
 func (txw *txWriteBuffer) putSeq(bucket Bucket, k, v []byte) {
 	// putSeq is only be called for the data in the Key bucket. The keys
 	// in the Key bucket should be monotonically increasing revisions.
-	verify.Verify(func() {
+	verify.Verify("Broke the rule of monotonically increasing", func() (bool, map[string]any) {
 		b, ok := txw.buckets[bucket.ID()]
 		if !ok || b.used == 0 {
-			return
+			return true, nil
 		}
-
 		existingMaxKey := b.buf[b.used-1].key
 		if bytes.Compare(k, existingMaxKey) <= 0 {
-			panic(fmt.Sprintf("Broke the rule of monotonically increasing, existingMaxKey: %s, currentKey: %s",
-				hex.EncodeToString(existingMaxKey), hex.EncodeToString(k)))
+			return false, map[string]any{
+				"existingMaxKey": hex.EncodeToString(existingMaxKey),
+				"currentKey":     hex.EncodeToString(k),
+			}
 		}
+		return true, nil
 	})
 	txw.putInternal(bucket, k, v)
 }

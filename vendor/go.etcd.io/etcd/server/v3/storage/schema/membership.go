@@ -37,6 +37,9 @@ type membershipBackend struct {
 	be backend.Backend
 }
 
+// NewMembershipBackend returns a new membership backend
+// Refer to https://github.com/etcd-io/etcd/pull/19343#discussion_r1958056718
+// revive:disable-next-line:unexported-return
 func NewMembershipBackend(lg *zap.Logger, be backend.Backend) *membershipBackend {
 	return &membershipBackend{
 		lg: lg,
@@ -53,22 +56,6 @@ func (s *membershipBackend) MustSaveMemberToBackend(m *membership.Member) {
 
 	tx := s.be.BatchTx()
 	tx.LockInsideApply()
-	defer tx.Unlock()
-	tx.UnsafePut(Members, mkey, mvalue)
-}
-
-// MustHackySaveMemberToBackend updates the member in a hacky way.
-// It's only used to fix the issues which are already affected by
-// https://github.com/etcd-io/etcd/issues/19557.
-func (s *membershipBackend) MustHackySaveMemberToBackend(m *membership.Member) {
-	mkey := BackendMemberKey(m.ID)
-	mvalue, err := json.Marshal(m)
-	if err != nil {
-		s.lg.Panic("failed to marshal member", zap.Error(err))
-	}
-
-	tx := s.be.BatchTx()
-	tx.LockOutsideApply()
 	defer tx.Unlock()
 	tx.UnsafePut(Members, mkey, mvalue)
 }

@@ -2,6 +2,5 @@
 // SPDX-License-Identifier: Apache-2.0
 
 // Package otelhttp provides an http.Handler and functions that are intended
-// to be used to add tracing by wrapping existing handlers (with Handler) and
-// routes WithRouteTag.
+// to be used to add tracing by wrapping existing handlers.
 package otelhttp // import "go.opentelemetry.io/contrib/instrumentation/net/http/otelhttp"

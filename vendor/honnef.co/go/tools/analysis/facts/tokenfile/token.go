@@ -11,7 +11,7 @@ import (
 var Analyzer = &analysis.Analyzer{
 	Name: "tokenfileanalyzer",
 	Doc:  "creates a mapping of *token.File to *ast.File",
-	Run: func(pass *analysis.Pass) (interface{}, error) {
+	Run: func(pass *analysis.Pass) (any, error) {
 		m := map[*token.File]*ast.File{}
 		for _, af := range pass.Files {
 			tf := pass.Fset.File(af.Pos())
@@ -20,5 +20,5 @@ var Analyzer = &analysis.Analyzer{
 		return m, nil
 	},
 	RunDespiteErrors: true,
-	ResultType:       reflect.TypeOf(map[*token.File]*ast.File{}),
+	ResultType:       reflect.TypeFor[map[*token.File]*ast.File](),
 }

@@ -10,7 +10,7 @@ import (
 )
 
 var bufferPool = &sync.Pool{
-	New: func() interface{} {
+	New: func() any {
 		buf := bytes.NewBuffer(nil)
 		buf.Grow(64)
 		return buf
@@ -144,9 +144,10 @@ func IsTypeWithName(typ types.Type, name string) bool {
 	}
 }
 
-// IsPointerLike returns true if type T is like a pointer. This returns true for all nillable types,
-// unsafe.Pointer, and type sets where at least one term is pointer-like.
-func IsPointerLike(T types.Type) bool {
+// MaybePointerLike returns true if type T is like a pointer. This returns true
+// for all nillable types, unsafe.Pointer, type sets where at least one term is
+// pointer-like, and type sets without structural restrictions..
+func MaybePointerLike(T types.Type) bool {
 	switch T := T.Underlying().(type) {
 	case *types.Interface:
 		if T.IsMethodSet() {
@@ -157,11 +158,11 @@ func IsPointerLike(T types.Type) bool {
 				return false
 			}
 			for _, term := range terms {
-				if IsPointerLike(term.Type()) {
+				if MaybePointerLike(term.Type()) {
 					return true
 				}
 			}
-			return false
+			return len(terms) == 0
 		}
 	case *types.Chan, *types.Map, *types.Signature, *types.Pointer, *types.Slice:
 		return true

@@ -11,27 +11,24 @@
 package buildir
 
 import (
-	"go/ast"
-	"go/types"
 	"reflect"
 
 	"honnef.co/go/tools/go/ir"
 
 	"golang.org/x/tools/go/analysis"
+	"golang.org/x/tools/go/analysis/passes/ctrlflow"
 )
 
-type noReturn struct {
-	Kind ir.NoReturn
-}
-
-func (*noReturn) AFact() {}
+var Debug = struct {
+	Mode ir.BuilderMode
+}{}
 
 var Analyzer = &analysis.Analyzer{
 	Name:       "buildir",
 	Doc:        "build IR for later passes",
 	Run:        run,
-	ResultType: reflect.TypeOf(new(IR)),
-	FactTypes:  []analysis.Fact{new(noReturn)},
+	ResultType: reflect.TypeFor[*IR](),
+	Requires:   []*analysis.Analyzer{ctrlflow.Analyzer},
 }
 
 // IR provides intermediate representation for all the
@@ -41,7 +38,9 @@ type IR struct {
 	SrcFuncs []*ir.Function
 }
 
-func run(pass *analysis.Pass) (interface{}, error) {
+func run(pass *analysis.Pass) (any, error) {
+	cfgs := pass.ResultOf[ctrlflow.Analyzer].(*ctrlflow.CFGs)
+
 	// Plundered from ssautil.BuildPackage.
 
 	// We must create a new Program for each Package because the
@@ -55,31 +54,18 @@ func run(pass *analysis.Pass) (interface{}, error) {
 	// to a single Program.
 
 	mode := ir.GlobalDebug
+	if Debug.Mode != 0 {
+		mode = Debug.Mode
+	}
 
 	prog := ir.NewProgram(pass.Fset, mode)
 
-	// Create IR packages for all imports.
-	// Order is not significant.
-	created := make(map[*types.Package]bool)
-	var createAll func(pkgs []*types.Package)
-	createAll = func(pkgs []*types.Package) {
-		for _, p := range pkgs {
-			if !created[p] {
-				created[p] = true
-				irpkg := prog.CreatePackage(p, nil, nil, true)
-				for _, fn := range irpkg.Functions {
-					if ast.IsExported(fn.Name()) {
-						var noRet noReturn
-						if pass.ImportObjectFact(fn.Object(), &noRet) {
-							fn.NoReturn = noRet.Kind
-						}
-					}
-				}
-				createAll(p.Imports())
-			}
-		}
+	prog.SetNoReturn(cfgs.NoReturn)
+
+	// Create IR packages for direct imports.
+	for _, p := range pass.Pkg.Imports() {
+		prog.CreatePackage(p, nil, nil, true)
 	}
-	createAll(pass.Pkg.Imports())
 
 	// Create and build the primary package.
 	irpkg := prog.CreatePackage(pass.Pkg, pass.Files, pass.TypesInfo, false)
@@ -98,9 +84,6 @@ func run(pass *analysis.Pass) (interface{}, error) {
 	}
 	for _, fn := range irpkg.Functions {
 		addAnons(fn)
-		if fn.NoReturn > 0 {
-			pass.ExportObjectFact(fn.Object(), &noReturn{fn.NoReturn})
-		}
 	}
 
 	return &IR{Pkg: irpkg, SrcFuncs: funcs}, nil

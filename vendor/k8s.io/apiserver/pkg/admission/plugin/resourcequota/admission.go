@@ -26,7 +26,6 @@ import (
 	"k8s.io/apiserver/pkg/admission"
 	genericadmissioninitializer "k8s.io/apiserver/pkg/admission/initializer"
 	resourcequotaapi "k8s.io/apiserver/pkg/admission/plugin/resourcequota/apis/resourcequota"
-	v1 "k8s.io/apiserver/pkg/admission/plugin/resourcequota/apis/resourcequota/v1"
 	"k8s.io/apiserver/pkg/admission/plugin/resourcequota/apis/resourcequota/validation"
 	quota "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/apiserver/pkg/quota/v1/generic"
@@ -38,7 +37,7 @@ import (
 const PluginName = "ResourceQuota"
 
 var (
-	namespaceGVK          = v1.SchemeGroupVersion.WithKind("Namespace").GroupKind()
+	namespaceGVK          = corev1.SchemeGroupVersion.WithKind("Namespace").GroupKind()
 	stopChUnconfiguredErr = fmt.Errorf("quota configuration configured between stop channel")
 )
 

@@ -19,6 +19,7 @@ limitations under the License.
 // +k8s:conversion-gen=k8s.io/apiserver/pkg/apis/audit
 // +k8s:openapi-gen=true
 // +k8s:defaulter-gen=TypeMeta
+// +k8s:openapi-model-package=io.k8s.apiserver.pkg.apis.audit.v1
 
 // +groupName=audit.k8s.io
 

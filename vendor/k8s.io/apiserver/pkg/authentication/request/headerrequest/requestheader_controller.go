@@ -174,7 +174,7 @@ func (c *RequestHeaderAuthRequestController) AllowedClientNames() []string {
 
 // Run starts RequestHeaderAuthRequestController controller and blocks until stopCh is closed.
 func (c *RequestHeaderAuthRequestController) Run(ctx context.Context, workers int) {
-	defer utilruntime.HandleCrash()
+	defer utilruntime.HandleCrashWithContext(ctx)
 	defer c.queue.ShutDown()
 
 	klog.Infof("Starting %s", c.name)
@@ -183,7 +183,7 @@ func (c *RequestHeaderAuthRequestController) Run(ctx context.Context, workers in
 	go c.configmapInformer.Run(ctx.Done())
 
 	// wait for caches to fill before starting your work
-	if !cache.WaitForNamedCacheSync(c.name, ctx.Done(), c.configmapInformerSynced) {
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.configmapInformerSynced) {
 		return
 	}
 

@@ -17,15 +17,48 @@ limitations under the License.
 package aggregated
 
 import (
+	"sync"
+
 	"k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
 )
 
+const subsystem = "aggregator_discovery"
+
 var (
-	regenerationCounter = metrics.NewCounter(
+	registerPeerMetricsOnce sync.Once
+	regenerationCounter     = metrics.NewCounter(
 		&metrics.CounterOpts{
-			Name:           "aggregator_discovery_aggregation_count_total",
+			Name:           "aggregation_count_total",
+			Subsystem:      subsystem,
 			Help:           "Counter of number of times discovery was aggregated",
+			StabilityLevel: metrics.ALPHA,
+		},
+	)
+
+	PeerAggregatedCacheHitsCounter = metrics.NewCounter(
+		&metrics.CounterOpts{
+			Name:           "peer_aggregated_cache_hits_total",
+			Subsystem:      subsystem,
+			Help:           "Counter of number of times discovery was served from peer-aggregated cache",
+			StabilityLevel: metrics.ALPHA,
+		},
+	)
+
+	PeerAggregatedCacheMissesCounter = metrics.NewCounter(
+		&metrics.CounterOpts{
+			Name:           "peer_aggregated_cache_misses_total",
+			Subsystem:      subsystem,
+			Help:           "Counter of number of times discovery was aggregated across all API servers",
+			StabilityLevel: metrics.ALPHA,
+		},
+	)
+
+	NoPeerDiscoveryRequestCounter = metrics.NewCounter(
+		&metrics.CounterOpts{
+			Name:           "nopeer_requests_total",
+			Subsystem:      subsystem,
+			Help:           "Counter of number of times no-peer (non peer-aggregated) discovery was requested",
 			StabilityLevel: metrics.ALPHA,
 		},
 	)
@@ -33,4 +66,12 @@ var (
 
 func init() {
 	legacyregistry.MustRegister(regenerationCounter)
+}
+
+func registerPeerMetrics() {
+	registerPeerMetricsOnce.Do(func() {
+		legacyregistry.MustRegister(PeerAggregatedCacheHitsCounter)
+		legacyregistry.MustRegister(PeerAggregatedCacheMissesCounter)
+		legacyregistry.MustRegister(NoPeerDiscoveryRequestCounter)
+	})
 }

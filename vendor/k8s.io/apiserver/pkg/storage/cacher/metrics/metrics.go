@@ -18,8 +18,12 @@ package metrics
 
 import (
 	"sync"
+	"time"
 
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apiserver/pkg/features"
+	storagemetrics "k8s.io/apiserver/pkg/storage/metrics"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	compbasemetrics "k8s.io/component-base/metrics"
 	"k8s.io/component-base/metrics/legacyregistry"
 )
@@ -28,6 +32,37 @@ const (
 	namespace = "apiserver"
 	subsystem = "watch_cache"
 )
+
+// DispatchStage identifies a single stage of an event's lifecycle as it moves
+// through the watch cache dispatch pipeline. It is used as the "stage" label
+// value on the dispatchStageDuration metric.
+//
+// StageTotal is the end-to-end latency of a successfully delivered event.
+// The remaining stages measure individual segments of that path.
+type DispatchStage int
+
+const (
+	// StageTotal: end-to-end, etcd decode -> written to the result channel.
+	StageTotal DispatchStage = iota
+
+	// StageStorageToCache: event decoded from etcd -> event received by cacher.
+	// Captures the delay between when an event is decoded from the storage backend
+	// and when it is first processed by the cacher's reflector loop.
+	StageStorageToCache
+
+	// StageCacheToWatcher: watch.Event built -> written to watcher's result channel.
+	// Captures time spent blocked handing the event off to the client,
+	// i.e. downstream (result channel) backpressure.
+	StageCacheToWatcher
+
+	numDispatchStages
+)
+
+var dispatchStageName = [numDispatchStages]string{
+	StageTotal:          "total",
+	StageStorageToCache: "storage_to_cache",
+	StageCacheToWatcher: "cache_to_watcher",
+}
 
 /*
  * By default, all the following metrics are defined as falling under
@@ -40,28 +75,31 @@ const (
 var (
 	listCacheCount = compbasemetrics.NewCounterVec(
 		&compbasemetrics.CounterOpts{
-			Namespace:      namespace,
-			Name:           "cache_list_total",
-			Help:           "Number of LIST requests served from watch cache",
-			StabilityLevel: compbasemetrics.ALPHA,
+			Namespace:         namespace,
+			Name:              "cache_list_total",
+			Help:              "Number of LIST requests served from watch cache",
+			StabilityLevel:    compbasemetrics.ALPHA,
+			DeprecatedVersion: "1.37.0",
 		},
 		[]string{"group", "resource", "index"},
 	)
 	listCacheNumFetched = compbasemetrics.NewCounterVec(
 		&compbasemetrics.CounterOpts{
-			Namespace:      namespace,
-			Name:           "cache_list_fetched_objects_total",
-			Help:           "Number of objects read from watch cache in the course of serving a LIST request",
-			StabilityLevel: compbasemetrics.ALPHA,
+			Namespace:         namespace,
+			Name:              "cache_list_fetched_objects_total",
+			Help:              "Number of objects read from watch cache in the course of serving a LIST request",
+			StabilityLevel:    compbasemetrics.ALPHA,
+			DeprecatedVersion: "1.37.0",
 		},
 		[]string{"group", "resource", "index"},
 	)
 	listCacheNumReturned = compbasemetrics.NewCounterVec(
 		&compbasemetrics.CounterOpts{
-			Namespace:      namespace,
-			Name:           "cache_list_returned_objects_total",
-			Help:           "Number of objects returned for a LIST request from watch cache",
-			StabilityLevel: compbasemetrics.ALPHA,
+			Namespace:         namespace,
+			Name:              "cache_list_returned_objects_total",
+			Help:              "Number of objects returned for a LIST request from watch cache",
+			StabilityLevel:    compbasemetrics.ALPHA,
+			DeprecatedVersion: "1.37.0",
 		},
 		[]string{"group", "resource"},
 	)
@@ -112,7 +150,7 @@ var (
 			Namespace:      namespace,
 			Subsystem:      subsystem,
 			Name:           "resource_version",
-			Help:           "Current resource version of watch cache broken by resource type.",
+			Help:           "Current resource version of watch cache broken by resource type. This is truncated to the 15 least significant digits.",
 			StabilityLevel: compbasemetrics.ALPHA,
 		},
 		[]string{"group", "resource"},
@@ -159,6 +197,29 @@ var (
 		[]string{"group", "resource"},
 	)
 
+	WatchCacheInitializationErrors = compbasemetrics.NewCounterVec(
+		&compbasemetrics.CounterOpts{
+			Namespace:      namespace,
+			Subsystem:      subsystem,
+			Name:           "initialization_errors_total",
+			Help:           "Counter of watch cache initialization errors broken by resource type.",
+			StabilityLevel: compbasemetrics.ALPHA,
+		},
+		[]string{"group", "resource"},
+	)
+
+	WatchCacheInitializationDuration = compbasemetrics.NewHistogramVec(
+		&compbasemetrics.HistogramOpts{
+			Namespace:      namespace,
+			Subsystem:      subsystem,
+			Name:           "initialization_duration_seconds",
+			Help:           "Histogram of watch cache initialization duration in seconds, broken by resource type.",
+			StabilityLevel: compbasemetrics.ALPHA,
+			Buckets:        []float64{0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 180, 600},
+		},
+		[]string{"group", "resource"},
+	)
+
 	WatchCacheReadWait = compbasemetrics.NewHistogramVec(
 		&compbasemetrics.HistogramOpts{
 			Namespace:      namespace,
@@ -185,6 +246,36 @@ var (
 			Help:           "Counter for status of consistency checks between etcd and watch cache",
 			StabilityLevel: compbasemetrics.ALPHA,
 		}, []string{"group", "resource", "status"})
+
+	WatchShardsTotal = compbasemetrics.NewGaugeVec(
+		&compbasemetrics.GaugeOpts{
+			Namespace:      namespace,
+			Name:           "watch_shards_total",
+			Help:           "Number of active sharded watch connections broken by resource type.",
+			StabilityLevel: compbasemetrics.ALPHA,
+		},
+		[]string{"group", "resource"},
+	)
+
+	WatchFilteredEventsTotal = compbasemetrics.NewCounterVec(
+		&compbasemetrics.CounterOpts{
+			Namespace:      namespace,
+			Name:           "watch_filtered_events_total",
+			Help:           "Counter of events filtered out by shard selector during watch dispatch, broken by resource type.",
+			StabilityLevel: compbasemetrics.ALPHA,
+		},
+		[]string{"group", "resource"},
+	)
+
+	DispatchStageDuration = compbasemetrics.NewHistogramVec(
+		&compbasemetrics.HistogramOpts{
+			Namespace:      namespace,
+			Subsystem:      "watch_events",
+			Name:           "dispatch_duration_seconds",
+			Help:           "Histogram of watch event dispatch latency broken by resource type and pipeline stage. The 'total' stage is the end-to-end latency of a delivered event.",
+			StabilityLevel: compbasemetrics.ALPHA,
+			Buckets:        []float64{0.0001, 0.0005, 0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5},
+		}, []string{"group", "resource", "stage"})
 )
 
 var registerMetrics sync.Once
@@ -205,9 +296,16 @@ func Register() {
 		legacyregistry.MustRegister(watchCacheCapacityDecreaseTotal)
 		legacyregistry.MustRegister(WatchCacheCapacity)
 		legacyregistry.MustRegister(WatchCacheInitializations)
+		legacyregistry.MustRegister(WatchCacheInitializationErrors)
+		legacyregistry.MustRegister(WatchCacheInitializationDuration)
 		legacyregistry.MustRegister(WatchCacheReadWait)
 		legacyregistry.MustRegister(ConsistentReadTotal)
 		legacyregistry.MustRegister(StorageConsistencyCheckTotal)
+		if utilfeature.DefaultFeatureGate.Enabled(features.ShardedListAndWatch) {
+			legacyregistry.MustRegister(WatchShardsTotal)
+			legacyregistry.MustRegister(WatchFilteredEventsTotal)
+		}
+		legacyregistry.MustRegister(DispatchStageDuration)
 	})
 }
 
@@ -216,14 +314,32 @@ func RecordListCacheMetrics(groupResource schema.GroupResource, indexName string
 	listCacheCount.WithLabelValues(groupResource.Group, groupResource.Resource, indexName).Inc()
 	listCacheNumFetched.WithLabelValues(groupResource.Group, groupResource.Resource, indexName).Add(float64(numFetched))
 	listCacheNumReturned.WithLabelValues(groupResource.Group, groupResource.Resource).Add(float64(numReturned))
+	storagemetrics.RecordStorageListMetrics(groupResource, storagemetrics.StorageBackendWatchCache, indexName, numFetched, 0, numReturned)
 }
 
 // RecordResourceVersion sets the current resource version for a given resource type.
+// The resource version is truncated to the 15 least significant digits to prevent
+// the metric from growing indefinitely and losing precision when it exceeds 2^53-1.
 func RecordResourceVersion(groupResource schema.GroupResource, resourceVersion uint64) {
-	watchCacheResourceVersion.WithLabelValues(groupResource.Group, groupResource.Resource).Set(float64(resourceVersion))
+	watchCacheResourceVersion.WithLabelValues(groupResource.Group, groupResource.Resource).Set(float64(resourceVersion % 1000000000000000))
 }
 
-// RecordsWatchCacheCapacityChange record watchCache capacity resize(increase or decrease) operations.
+// RecordShardedWatchStarted increments the active sharded watch gauge for the given resource.
+func RecordShardedWatchStarted(groupResource schema.GroupResource) {
+	WatchShardsTotal.WithLabelValues(groupResource.Group, groupResource.Resource).Inc()
+}
+
+// RecordShardedWatchStopped decrements the active sharded watch gauge for the given resource.
+func RecordShardedWatchStopped(groupResource schema.GroupResource) {
+	WatchShardsTotal.WithLabelValues(groupResource.Group, groupResource.Resource).Dec()
+}
+
+// RecordWatchFilteredEvent increments the counter for events filtered by shard selector.
+func RecordWatchFilteredEvent(groupResource schema.GroupResource) {
+	WatchFilteredEventsTotal.WithLabelValues(groupResource.Group, groupResource.Resource).Inc()
+}
+
+// RecordsWatchCacheCapacityChange records watchCache capacity resize(increase or decrease) operations.
 func RecordsWatchCacheCapacityChange(groupResource schema.GroupResource, old, new int) {
 	WatchCacheCapacity.WithLabelValues(groupResource.Group, groupResource.Resource).Set(float64(new))
 	if old < new {
@@ -231,4 +347,49 @@ func RecordsWatchCacheCapacityChange(groupResource schema.GroupResource, old, ne
 		return
 	}
 	watchCacheCapacityDecreaseTotal.WithLabelValues(groupResource.Group, groupResource.Resource).Inc()
+}
+
+// WatcherMetricsObservers holds pre-resolved (group, resource) observers for
+// every dispatch stage, so the hot path never touches the label map.
+type WatcherMetricsObservers struct {
+	stageDurations [numDispatchStages]compbasemetrics.ObserverMetric
+}
+
+// NewWatcherMetricsObservers creates a pre-resolved metrics observer for watch connections.
+func NewWatcherMetricsObservers(groupResource schema.GroupResource) *WatcherMetricsObservers {
+	o := &WatcherMetricsObservers{}
+	for s := range numDispatchStages {
+		o.stageDurations[s] = DispatchStageDuration.WithLabelValues(groupResource.Group, groupResource.Resource, dispatchStageName[s])
+	}
+	return o
+}
+
+// ObserveStage records the duration spent in the given dispatch stage.
+func (d *WatcherMetricsObservers) ObserveStage(stage DispatchStage, duration time.Duration) {
+	if stage < 0 || stage >= numDispatchStages {
+		return
+	}
+	observe(d.stageDurations[stage], duration)
+}
+
+func observe(m compbasemetrics.ObserverMetric, duration time.Duration) {
+	if duration < 0 {
+		duration = 0
+	}
+	m.Observe(duration.Seconds())
+}
+
+type noopObserver struct{}
+
+func (noopObserver) Observe(float64) {}
+
+var noopObs noopObserver
+
+// NewNoopWatcherMetricsObservers returns a metrics observers struct that does nothing.
+func NewNoopWatcherMetricsObservers() *WatcherMetricsObservers {
+	o := &WatcherMetricsObservers{}
+	for s := range o.stageDurations {
+		o.stageDurations[s] = noopObs
+	}
+	return o
 }

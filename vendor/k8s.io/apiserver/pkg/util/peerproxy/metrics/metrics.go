@@ -27,6 +27,22 @@ import (
 const (
 	subsystem  = "apiserver"
 	statuscode = "code"
+	group      = "group"
+	version    = "version"
+	resource   = "resource"
+	errorType  = "type"
+
+	// ProxyErrorEndpointResolution indicates a failure to resolve the network address of a peer apiserver.
+	ProxyErrorEndpointResolution = "endpoint_resolution"
+	// ProxyErrorTransport indicates a failure to build the proxy transport for the request.
+	ProxyErrorTransport = "proxy_transport"
+
+	// DiscoveryErrorLeaseList indicates a failure to list apiserver identity leases.
+	DiscoveryErrorLeaseList = "lease_list"
+	// DiscoveryErrorHostPortResolution indicates a failure to resolve host/port from an identity lease.
+	DiscoveryErrorHostPortResolution = "hostport_resolution"
+	// DiscoveryErrorFetch indicates a failure to fetch discovery document from a peer.
+	DiscoveryErrorFetch = "fetch_discovery"
 )
 
 var registerMetricsOnce sync.Once
@@ -37,16 +53,40 @@ var (
 		&metrics.CounterOpts{
 			Subsystem:      subsystem,
 			Name:           "rerouted_request_total",
-			Help:           "Total number of requests that were proxied to a peer kube apiserver because the local apiserver was not capable of serving it",
+			Help:           `Total number of requests that were proxied to a peer kube-apiserver because the local apiserver was not capable of serving it, broken down by 'group', 'version', and 'resource' indicating the GVR of the request. If all three are empty (""), the request is a discovery request.`,
 			StabilityLevel: metrics.ALPHA,
 		},
-		[]string{statuscode},
+		[]string{statuscode, group, version, resource},
+	)
+
+	// peerProxyErrorsTotal counts the number of errors encountered while proxying requests to a peer kube-apiserver.
+	peerProxyErrorsTotal = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      subsystem,
+			Name:           "peer_proxy_errors_total",
+			Help:           "Total number of errors encountered while proxying requests to a peer kube apiserver",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{errorType, group, version, resource},
+	)
+
+	// peerDiscoverySyncErrorsTotal counts the number of errors encountered while syncing discovery information from a peer kube-apiserver.
+	peerDiscoverySyncErrorsTotal = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      subsystem,
+			Name:           "peer_discovery_sync_errors_total",
+			Help:           "Total number of errors encountered while syncing discovery information from a peer kube-apiserver",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{errorType},
 	)
 )
 
 func Register() {
 	registerMetricsOnce.Do(func() {
 		legacyregistry.MustRegister(peerProxiedRequestsTotal)
+		legacyregistry.MustRegister(peerProxyErrorsTotal)
+		legacyregistry.MustRegister(peerDiscoverySyncErrorsTotal)
 	})
 }
 
@@ -56,6 +96,16 @@ func Reset() {
 }
 
 // IncPeerProxiedRequest increments the # of proxied requests to peer kube-apiserver
-func IncPeerProxiedRequest(ctx context.Context, status string) {
-	peerProxiedRequestsTotal.WithContext(ctx).WithLabelValues(status).Add(1)
+func IncPeerProxiedRequest(ctx context.Context, status, g, v, r string) {
+	peerProxiedRequestsTotal.WithContext(ctx).WithLabelValues(status, g, v, r).Add(1)
+}
+
+// IncPeerProxyError increments the # of errors encountered during peer proxying
+func IncPeerProxyError(ctx context.Context, e, g, v, r string) {
+	peerProxyErrorsTotal.WithContext(ctx).WithLabelValues(e, g, v, r).Add(1)
+}
+
+// IncPeerDiscoverySyncError increments the # of errors encountered during peer discovery sync
+func IncPeerDiscoverySyncError(ctx context.Context, e string) {
+	peerDiscoverySyncErrorsTotal.WithContext(ctx).WithLabelValues(e).Add(1)
 }

@@ -54,18 +54,33 @@ var (
 		},
 		[]string{statuscode},
 	)
+	// websocketStreamingRequestsTotal counts WebSocket streaming requests (exec/attach/portforward)
+	// routed by the API server, labeled by subresource and proxy_type.
+	websocketStreamingRequestsTotal = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem: subsystem,
+			Name:      "websocket_streaming_requests_total",
+			Help: "Total number of WebSocket streaming requests (exec/attach/portforward) routed by the API server, " +
+				"labeled by subresource and proxy_type. proxy_type is proxied_to_kubelet when the kubelet " +
+				"handles the request directly; otherwise translated_at_apiserver.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"subresource", "proxy_type"},
+	)
 )
 
 func Register() {
 	registerMetricsOnce.Do(func() {
 		legacyregistry.MustRegister(streamTranslatorRequestsTotal)
 		legacyregistry.MustRegister(streamTunnelRequestsTotal)
+		legacyregistry.MustRegister(websocketStreamingRequestsTotal)
 	})
 }
 
 func ResetForTest() {
 	streamTranslatorRequestsTotal.Reset()
 	streamTunnelRequestsTotal.Reset()
+	websocketStreamingRequestsTotal.Reset()
 }
 
 // IncStreamTranslatorRequest increments the # of requests handled by the StreamTranslatorProxy.
@@ -76,4 +91,11 @@ func IncStreamTranslatorRequest(ctx context.Context, status string) {
 // IncStreamTunnelRequest increments the # of requests handled by the StreamTunnelProxy.
 func IncStreamTunnelRequest(ctx context.Context, status string) {
 	streamTunnelRequestsTotal.WithContext(ctx).WithLabelValues(status).Add(1)
+}
+
+// IncWebSocketStreamingRequest increments the count of WebSocket streaming requests
+// routed by the API server with the given subresource (exec/attach/portforward) and
+// proxy_type (proxied_to_kubelet or translated_at_apiserver).
+func IncWebSocketStreamingRequest(ctx context.Context, subresource, proxyType string) {
+	websocketStreamingRequestsTotal.WithContext(ctx).WithLabelValues(subresource, proxyType).Add(1)
 }

@@ -17,5 +17,7 @@ limitations under the License.
 // +k8s:deepcopy-gen=package
 // +k8s:conversion-gen=k8s.io/cloud-provider/controllers/service/config
 // +k8s:conversion-gen=k8s.io/cloud-provider/controllers/service/config/v1alpha1
+// +k8s:openapi-gen=true
+// +k8s:openapi-model-package=io.k8s.cloud-provider.controllers.service.config.v1alpha1
 
 package v1alpha1

@@ -45,6 +45,7 @@ func GetResourceRequestQuantity(pod *v1.Pod, resourceName v1.ResourceName) resou
 	// Supported pod level resources will be used instead of container level ones when available
 	hasPodLevelResources := utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResources) && resourcehelper.IsPodLevelResourcesSet(pod)
 
+	// TODO(pravk03): considering DRA Node Allocatable resources for eviction ranking.
 	if rQuantity, ok := resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{SkipContainerLevelResources: hasPodLevelResources, ExcludeOverhead: true})[resourceName]; ok {
 		requestQuantity.Add(rQuantity)
 	}

@@ -30,7 +30,6 @@ import (
 	conversion "k8s.io/apimachinery/pkg/conversion"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	admissionregistration "k8s.io/kubernetes/pkg/apis/admissionregistration"
-	apisadmissionregistrationv1 "k8s.io/kubernetes/pkg/apis/admissionregistration/v1"
 )
 
 func init() {
@@ -384,7 +383,7 @@ func RegisterConversions(s *runtime.Scheme) error {
 }
 
 func autoConvert_v1beta1_ApplyConfiguration_To_admissionregistration_ApplyConfiguration(in *admissionregistrationv1beta1.ApplyConfiguration, out *admissionregistration.ApplyConfiguration, s conversion.Scope) error {
-	out.Expression = in.Expression
+	*out = *(*admissionregistration.ApplyConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -394,7 +393,7 @@ func Convert_v1beta1_ApplyConfiguration_To_admissionregistration_ApplyConfigurat
 }
 
 func autoConvert_admissionregistration_ApplyConfiguration_To_v1beta1_ApplyConfiguration(in *admissionregistration.ApplyConfiguration, out *admissionregistrationv1beta1.ApplyConfiguration, s conversion.Scope) error {
-	out.Expression = in.Expression
+	*out = *(*admissionregistrationv1beta1.ApplyConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -404,8 +403,7 @@ func Convert_admissionregistration_ApplyConfiguration_To_v1beta1_ApplyConfigurat
 }
 
 func autoConvert_v1beta1_AuditAnnotation_To_admissionregistration_AuditAnnotation(in *admissionregistrationv1beta1.AuditAnnotation, out *admissionregistration.AuditAnnotation, s conversion.Scope) error {
-	out.Key = in.Key
-	out.ValueExpression = in.ValueExpression
+	*out = *(*admissionregistration.AuditAnnotation)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -415,8 +413,7 @@ func Convert_v1beta1_AuditAnnotation_To_admissionregistration_AuditAnnotation(in
 }
 
 func autoConvert_admissionregistration_AuditAnnotation_To_v1beta1_AuditAnnotation(in *admissionregistration.AuditAnnotation, out *admissionregistrationv1beta1.AuditAnnotation, s conversion.Scope) error {
-	out.Key = in.Key
-	out.ValueExpression = in.ValueExpression
+	*out = *(*admissionregistrationv1beta1.AuditAnnotation)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -426,8 +423,7 @@ func Convert_admissionregistration_AuditAnnotation_To_v1beta1_AuditAnnotation(in
 }
 
 func autoConvert_v1beta1_ExpressionWarning_To_admissionregistration_ExpressionWarning(in *admissionregistrationv1beta1.ExpressionWarning, out *admissionregistration.ExpressionWarning, s conversion.Scope) error {
-	out.FieldRef = in.FieldRef
-	out.Warning = in.Warning
+	*out = *(*admissionregistration.ExpressionWarning)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -437,8 +433,7 @@ func Convert_v1beta1_ExpressionWarning_To_admissionregistration_ExpressionWarnin
 }
 
 func autoConvert_admissionregistration_ExpressionWarning_To_v1beta1_ExpressionWarning(in *admissionregistration.ExpressionWarning, out *admissionregistrationv1beta1.ExpressionWarning, s conversion.Scope) error {
-	out.FieldRef = in.FieldRef
-	out.Warning = in.Warning
+	*out = *(*admissionregistrationv1beta1.ExpressionWarning)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -448,7 +443,7 @@ func Convert_admissionregistration_ExpressionWarning_To_v1beta1_ExpressionWarnin
 }
 
 func autoConvert_v1beta1_JSONPatch_To_admissionregistration_JSONPatch(in *admissionregistrationv1beta1.JSONPatch, out *admissionregistration.JSONPatch, s conversion.Scope) error {
-	out.Expression = in.Expression
+	*out = *(*admissionregistration.JSONPatch)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -458,7 +453,7 @@ func Convert_v1beta1_JSONPatch_To_admissionregistration_JSONPatch(in *admissionr
 }
 
 func autoConvert_admissionregistration_JSONPatch_To_v1beta1_JSONPatch(in *admissionregistration.JSONPatch, out *admissionregistrationv1beta1.JSONPatch, s conversion.Scope) error {
-	out.Expression = in.Expression
+	*out = *(*admissionregistrationv1beta1.JSONPatch)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -468,8 +463,7 @@ func Convert_admissionregistration_JSONPatch_To_v1beta1_JSONPatch(in *admissionr
 }
 
 func autoConvert_v1beta1_MatchCondition_To_admissionregistration_MatchCondition(in *admissionregistrationv1beta1.MatchCondition, out *admissionregistration.MatchCondition, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Expression = in.Expression
+	*out = *(*admissionregistration.MatchCondition)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -479,8 +473,7 @@ func Convert_v1beta1_MatchCondition_To_admissionregistration_MatchCondition(in *
 }
 
 func autoConvert_admissionregistration_MatchCondition_To_v1beta1_MatchCondition(in *admissionregistration.MatchCondition, out *admissionregistrationv1beta1.MatchCondition, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Expression = in.Expression
+	*out = *(*admissionregistrationv1beta1.MatchCondition)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -490,31 +483,7 @@ func Convert_admissionregistration_MatchCondition_To_v1beta1_MatchCondition(in *
 }
 
 func autoConvert_v1beta1_MatchResources_To_admissionregistration_MatchResources(in *admissionregistrationv1beta1.MatchResources, out *admissionregistration.MatchResources, s conversion.Scope) error {
-	out.NamespaceSelector = (*v1.LabelSelector)(unsafe.Pointer(in.NamespaceSelector))
-	out.ObjectSelector = (*v1.LabelSelector)(unsafe.Pointer(in.ObjectSelector))
-	if in.ResourceRules != nil {
-		in, out := &in.ResourceRules, &out.ResourceRules
-		*out = make([]admissionregistration.NamedRuleWithOperations, len(*in))
-		for i := range *in {
-			if err := Convert_v1beta1_NamedRuleWithOperations_To_admissionregistration_NamedRuleWithOperations(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.ResourceRules = nil
-	}
-	if in.ExcludeResourceRules != nil {
-		in, out := &in.ExcludeResourceRules, &out.ExcludeResourceRules
-		*out = make([]admissionregistration.NamedRuleWithOperations, len(*in))
-		for i := range *in {
-			if err := Convert_v1beta1_NamedRuleWithOperations_To_admissionregistration_NamedRuleWithOperations(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.ExcludeResourceRules = nil
-	}
-	out.MatchPolicy = (*admissionregistration.MatchPolicyType)(unsafe.Pointer(in.MatchPolicy))
+	*out = *(*admissionregistration.MatchResources)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -524,31 +493,7 @@ func Convert_v1beta1_MatchResources_To_admissionregistration_MatchResources(in *
 }
 
 func autoConvert_admissionregistration_MatchResources_To_v1beta1_MatchResources(in *admissionregistration.MatchResources, out *admissionregistrationv1beta1.MatchResources, s conversion.Scope) error {
-	out.NamespaceSelector = (*v1.LabelSelector)(unsafe.Pointer(in.NamespaceSelector))
-	out.ObjectSelector = (*v1.LabelSelector)(unsafe.Pointer(in.ObjectSelector))
-	if in.ResourceRules != nil {
-		in, out := &in.ResourceRules, &out.ResourceRules
-		*out = make([]admissionregistrationv1beta1.NamedRuleWithOperations, len(*in))
-		for i := range *in {
-			if err := Convert_admissionregistration_NamedRuleWithOperations_To_v1beta1_NamedRuleWithOperations(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.ResourceRules = nil
-	}
-	if in.ExcludeResourceRules != nil {
-		in, out := &in.ExcludeResourceRules, &out.ExcludeResourceRules
-		*out = make([]admissionregistrationv1beta1.NamedRuleWithOperations, len(*in))
-		for i := range *in {
-			if err := Convert_admissionregistration_NamedRuleWithOperations_To_v1beta1_NamedRuleWithOperations(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.ExcludeResourceRules = nil
-	}
-	out.MatchPolicy = (*admissionregistrationv1beta1.MatchPolicyType)(unsafe.Pointer(in.MatchPolicy))
+	*out = *(*admissionregistrationv1beta1.MatchResources)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -611,17 +556,7 @@ func Convert_admissionregistration_MutatingAdmissionPolicyBinding_To_v1beta1_Mut
 
 func autoConvert_v1beta1_MutatingAdmissionPolicyBindingList_To_admissionregistration_MutatingAdmissionPolicyBindingList(in *admissionregistrationv1beta1.MutatingAdmissionPolicyBindingList, out *admissionregistration.MutatingAdmissionPolicyBindingList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]admissionregistration.MutatingAdmissionPolicyBinding, len(*in))
-		for i := range *in {
-			if err := Convert_v1beta1_MutatingAdmissionPolicyBinding_To_admissionregistration_MutatingAdmissionPolicyBinding(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]admissionregistration.MutatingAdmissionPolicyBinding)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -632,17 +567,7 @@ func Convert_v1beta1_MutatingAdmissionPolicyBindingList_To_admissionregistration
 
 func autoConvert_admissionregistration_MutatingAdmissionPolicyBindingList_To_v1beta1_MutatingAdmissionPolicyBindingList(in *admissionregistration.MutatingAdmissionPolicyBindingList, out *admissionregistrationv1beta1.MutatingAdmissionPolicyBindingList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]admissionregistrationv1beta1.MutatingAdmissionPolicyBinding, len(*in))
-		for i := range *in {
-			if err := Convert_admissionregistration_MutatingAdmissionPolicyBinding_To_v1beta1_MutatingAdmissionPolicyBinding(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]admissionregistrationv1beta1.MutatingAdmissionPolicyBinding)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -652,17 +577,7 @@ func Convert_admissionregistration_MutatingAdmissionPolicyBindingList_To_v1beta1
 }
 
 func autoConvert_v1beta1_MutatingAdmissionPolicyBindingSpec_To_admissionregistration_MutatingAdmissionPolicyBindingSpec(in *admissionregistrationv1beta1.MutatingAdmissionPolicyBindingSpec, out *admissionregistration.MutatingAdmissionPolicyBindingSpec, s conversion.Scope) error {
-	out.PolicyName = in.PolicyName
-	out.ParamRef = (*admissionregistration.ParamRef)(unsafe.Pointer(in.ParamRef))
-	if in.MatchResources != nil {
-		in, out := &in.MatchResources, &out.MatchResources
-		*out = new(admissionregistration.MatchResources)
-		if err := Convert_v1beta1_MatchResources_To_admissionregistration_MatchResources(*in, *out, s); err != nil {
-			return err
-		}
-	} else {
-		out.MatchResources = nil
-	}
+	*out = *(*admissionregistration.MutatingAdmissionPolicyBindingSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -672,17 +587,7 @@ func Convert_v1beta1_MutatingAdmissionPolicyBindingSpec_To_admissionregistration
 }
 
 func autoConvert_admissionregistration_MutatingAdmissionPolicyBindingSpec_To_v1beta1_MutatingAdmissionPolicyBindingSpec(in *admissionregistration.MutatingAdmissionPolicyBindingSpec, out *admissionregistrationv1beta1.MutatingAdmissionPolicyBindingSpec, s conversion.Scope) error {
-	out.PolicyName = in.PolicyName
-	out.ParamRef = (*admissionregistrationv1beta1.ParamRef)(unsafe.Pointer(in.ParamRef))
-	if in.MatchResources != nil {
-		in, out := &in.MatchResources, &out.MatchResources
-		*out = new(admissionregistrationv1beta1.MatchResources)
-		if err := Convert_admissionregistration_MatchResources_To_v1beta1_MatchResources(*in, *out, s); err != nil {
-			return err
-		}
-	} else {
-		out.MatchResources = nil
-	}
+	*out = *(*admissionregistrationv1beta1.MutatingAdmissionPolicyBindingSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -693,17 +598,7 @@ func Convert_admissionregistration_MutatingAdmissionPolicyBindingSpec_To_v1beta1
 
 func autoConvert_v1beta1_MutatingAdmissionPolicyList_To_admissionregistration_MutatingAdmissionPolicyList(in *admissionregistrationv1beta1.MutatingAdmissionPolicyList, out *admissionregistration.MutatingAdmissionPolicyList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]admissionregistration.MutatingAdmissionPolicy, len(*in))
-		for i := range *in {
-			if err := Convert_v1beta1_MutatingAdmissionPolicy_To_admissionregistration_MutatingAdmissionPolicy(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]admissionregistration.MutatingAdmissionPolicy)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -714,17 +609,7 @@ func Convert_v1beta1_MutatingAdmissionPolicyList_To_admissionregistration_Mutati
 
 func autoConvert_admissionregistration_MutatingAdmissionPolicyList_To_v1beta1_MutatingAdmissionPolicyList(in *admissionregistration.MutatingAdmissionPolicyList, out *admissionregistrationv1beta1.MutatingAdmissionPolicyList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]admissionregistrationv1beta1.MutatingAdmissionPolicy, len(*in))
-		for i := range *in {
-			if err := Convert_admissionregistration_MutatingAdmissionPolicy_To_v1beta1_MutatingAdmissionPolicy(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]admissionregistrationv1beta1.MutatingAdmissionPolicy)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -734,21 +619,7 @@ func Convert_admissionregistration_MutatingAdmissionPolicyList_To_v1beta1_Mutati
 }
 
 func autoConvert_v1beta1_MutatingAdmissionPolicySpec_To_admissionregistration_MutatingAdmissionPolicySpec(in *admissionregistrationv1beta1.MutatingAdmissionPolicySpec, out *admissionregistration.MutatingAdmissionPolicySpec, s conversion.Scope) error {
-	out.ParamKind = (*admissionregistration.ParamKind)(unsafe.Pointer(in.ParamKind))
-	if in.MatchConstraints != nil {
-		in, out := &in.MatchConstraints, &out.MatchConstraints
-		*out = new(admissionregistration.MatchResources)
-		if err := Convert_v1beta1_MatchResources_To_admissionregistration_MatchResources(*in, *out, s); err != nil {
-			return err
-		}
-	} else {
-		out.MatchConstraints = nil
-	}
-	out.Variables = *(*[]admissionregistration.Variable)(unsafe.Pointer(&in.Variables))
-	out.Mutations = *(*[]admissionregistration.Mutation)(unsafe.Pointer(&in.Mutations))
-	out.FailurePolicy = (*admissionregistration.FailurePolicyType)(unsafe.Pointer(in.FailurePolicy))
-	out.MatchConditions = *(*[]admissionregistration.MatchCondition)(unsafe.Pointer(&in.MatchConditions))
-	out.ReinvocationPolicy = admissionregistration.ReinvocationPolicyType(in.ReinvocationPolicy)
+	*out = *(*admissionregistration.MutatingAdmissionPolicySpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -758,21 +629,7 @@ func Convert_v1beta1_MutatingAdmissionPolicySpec_To_admissionregistration_Mutati
 }
 
 func autoConvert_admissionregistration_MutatingAdmissionPolicySpec_To_v1beta1_MutatingAdmissionPolicySpec(in *admissionregistration.MutatingAdmissionPolicySpec, out *admissionregistrationv1beta1.MutatingAdmissionPolicySpec, s conversion.Scope) error {
-	out.ParamKind = (*admissionregistrationv1beta1.ParamKind)(unsafe.Pointer(in.ParamKind))
-	if in.MatchConstraints != nil {
-		in, out := &in.MatchConstraints, &out.MatchConstraints
-		*out = new(admissionregistrationv1beta1.MatchResources)
-		if err := Convert_admissionregistration_MatchResources_To_v1beta1_MatchResources(*in, *out, s); err != nil {
-			return err
-		}
-	} else {
-		out.MatchConstraints = nil
-	}
-	out.Variables = *(*[]admissionregistrationv1beta1.Variable)(unsafe.Pointer(&in.Variables))
-	out.Mutations = *(*[]admissionregistrationv1beta1.Mutation)(unsafe.Pointer(&in.Mutations))
-	out.FailurePolicy = (*admissionregistrationv1beta1.FailurePolicyType)(unsafe.Pointer(in.FailurePolicy))
-	out.MatchConditions = *(*[]admissionregistrationv1beta1.MatchCondition)(unsafe.Pointer(&in.MatchConditions))
-	out.ReinvocationPolicy = admissionregistrationv1.ReinvocationPolicyType(in.ReinvocationPolicy)
+	*out = *(*admissionregistrationv1beta1.MutatingAdmissionPolicySpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -786,17 +643,7 @@ func autoConvert_v1beta1_MutatingWebhook_To_admissionregistration_MutatingWebhoo
 	if err := Convert_v1beta1_WebhookClientConfig_To_admissionregistration_WebhookClientConfig(&in.ClientConfig, &out.ClientConfig, s); err != nil {
 		return err
 	}
-	if in.Rules != nil {
-		in, out := &in.Rules, &out.Rules
-		*out = make([]admissionregistration.RuleWithOperations, len(*in))
-		for i := range *in {
-			if err := apisadmissionregistrationv1.Convert_v1_RuleWithOperations_To_admissionregistration_RuleWithOperations(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Rules = nil
-	}
+	out.Rules = *(*[]admissionregistration.RuleWithOperations)(unsafe.Pointer(&in.Rules))
 	out.FailurePolicy = (*admissionregistration.FailurePolicyType)(unsafe.Pointer(in.FailurePolicy))
 	out.MatchPolicy = (*admissionregistration.MatchPolicyType)(unsafe.Pointer(in.MatchPolicy))
 	out.NamespaceSelector = (*v1.LabelSelector)(unsafe.Pointer(in.NamespaceSelector))
@@ -819,17 +666,7 @@ func autoConvert_admissionregistration_MutatingWebhook_To_v1beta1_MutatingWebhoo
 	if err := Convert_admissionregistration_WebhookClientConfig_To_v1beta1_WebhookClientConfig(&in.ClientConfig, &out.ClientConfig, s); err != nil {
 		return err
 	}
-	if in.Rules != nil {
-		in, out := &in.Rules, &out.Rules
-		*out = make([]admissionregistrationv1.RuleWithOperations, len(*in))
-		for i := range *in {
-			if err := apisadmissionregistrationv1.Convert_admissionregistration_RuleWithOperations_To_v1_RuleWithOperations(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Rules = nil
-	}
+	out.Rules = *(*[]admissionregistrationv1.RuleWithOperations)(unsafe.Pointer(&in.Rules))
 	out.FailurePolicy = (*admissionregistrationv1beta1.FailurePolicyType)(unsafe.Pointer(in.FailurePolicy))
 	out.MatchPolicy = (*admissionregistrationv1beta1.MatchPolicyType)(unsafe.Pointer(in.MatchPolicy))
 	out.NamespaceSelector = (*v1.LabelSelector)(unsafe.Pointer(in.NamespaceSelector))
@@ -932,9 +769,7 @@ func Convert_admissionregistration_MutatingWebhookConfigurationList_To_v1beta1_M
 }
 
 func autoConvert_v1beta1_Mutation_To_admissionregistration_Mutation(in *admissionregistrationv1beta1.Mutation, out *admissionregistration.Mutation, s conversion.Scope) error {
-	out.PatchType = admissionregistration.PatchType(in.PatchType)
-	out.ApplyConfiguration = (*admissionregistration.ApplyConfiguration)(unsafe.Pointer(in.ApplyConfiguration))
-	out.JSONPatch = (*admissionregistration.JSONPatch)(unsafe.Pointer(in.JSONPatch))
+	*out = *(*admissionregistration.Mutation)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -944,9 +779,7 @@ func Convert_v1beta1_Mutation_To_admissionregistration_Mutation(in *admissionreg
 }
 
 func autoConvert_admissionregistration_Mutation_To_v1beta1_Mutation(in *admissionregistration.Mutation, out *admissionregistrationv1beta1.Mutation, s conversion.Scope) error {
-	out.PatchType = admissionregistrationv1beta1.PatchType(in.PatchType)
-	out.ApplyConfiguration = (*admissionregistrationv1beta1.ApplyConfiguration)(unsafe.Pointer(in.ApplyConfiguration))
-	out.JSONPatch = (*admissionregistrationv1beta1.JSONPatch)(unsafe.Pointer(in.JSONPatch))
+	*out = *(*admissionregistrationv1beta1.Mutation)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -956,10 +789,7 @@ func Convert_admissionregistration_Mutation_To_v1beta1_Mutation(in *admissionreg
 }
 
 func autoConvert_v1beta1_NamedRuleWithOperations_To_admissionregistration_NamedRuleWithOperations(in *admissionregistrationv1beta1.NamedRuleWithOperations, out *admissionregistration.NamedRuleWithOperations, s conversion.Scope) error {
-	out.ResourceNames = *(*[]string)(unsafe.Pointer(&in.ResourceNames))
-	if err := apisadmissionregistrationv1.Convert_v1_RuleWithOperations_To_admissionregistration_RuleWithOperations(&in.RuleWithOperations, &out.RuleWithOperations, s); err != nil {
-		return err
-	}
+	*out = *(*admissionregistration.NamedRuleWithOperations)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -969,10 +799,7 @@ func Convert_v1beta1_NamedRuleWithOperations_To_admissionregistration_NamedRuleW
 }
 
 func autoConvert_admissionregistration_NamedRuleWithOperations_To_v1beta1_NamedRuleWithOperations(in *admissionregistration.NamedRuleWithOperations, out *admissionregistrationv1beta1.NamedRuleWithOperations, s conversion.Scope) error {
-	out.ResourceNames = *(*[]string)(unsafe.Pointer(&in.ResourceNames))
-	if err := apisadmissionregistrationv1.Convert_admissionregistration_RuleWithOperations_To_v1_RuleWithOperations(&in.RuleWithOperations, &out.RuleWithOperations, s); err != nil {
-		return err
-	}
+	*out = *(*admissionregistrationv1beta1.NamedRuleWithOperations)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -982,8 +809,7 @@ func Convert_admissionregistration_NamedRuleWithOperations_To_v1beta1_NamedRuleW
 }
 
 func autoConvert_v1beta1_ParamKind_To_admissionregistration_ParamKind(in *admissionregistrationv1beta1.ParamKind, out *admissionregistration.ParamKind, s conversion.Scope) error {
-	out.APIVersion = in.APIVersion
-	out.Kind = in.Kind
+	*out = *(*admissionregistration.ParamKind)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -993,8 +819,7 @@ func Convert_v1beta1_ParamKind_To_admissionregistration_ParamKind(in *admissionr
 }
 
 func autoConvert_admissionregistration_ParamKind_To_v1beta1_ParamKind(in *admissionregistration.ParamKind, out *admissionregistrationv1beta1.ParamKind, s conversion.Scope) error {
-	out.APIVersion = in.APIVersion
-	out.Kind = in.Kind
+	*out = *(*admissionregistrationv1beta1.ParamKind)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1004,10 +829,7 @@ func Convert_admissionregistration_ParamKind_To_v1beta1_ParamKind(in *admissionr
 }
 
 func autoConvert_v1beta1_ParamRef_To_admissionregistration_ParamRef(in *admissionregistrationv1beta1.ParamRef, out *admissionregistration.ParamRef, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Namespace = in.Namespace
-	out.Selector = (*v1.LabelSelector)(unsafe.Pointer(in.Selector))
-	out.ParameterNotFoundAction = (*admissionregistration.ParameterNotFoundActionType)(unsafe.Pointer(in.ParameterNotFoundAction))
+	*out = *(*admissionregistration.ParamRef)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1017,10 +839,7 @@ func Convert_v1beta1_ParamRef_To_admissionregistration_ParamRef(in *admissionreg
 }
 
 func autoConvert_admissionregistration_ParamRef_To_v1beta1_ParamRef(in *admissionregistration.ParamRef, out *admissionregistrationv1beta1.ParamRef, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Namespace = in.Namespace
-	out.Selector = (*v1.LabelSelector)(unsafe.Pointer(in.Selector))
-	out.ParameterNotFoundAction = (*admissionregistrationv1beta1.ParameterNotFoundActionType)(unsafe.Pointer(in.ParameterNotFoundAction))
+	*out = *(*admissionregistrationv1beta1.ParamRef)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1060,7 +879,7 @@ func Convert_admissionregistration_ServiceReference_To_v1beta1_ServiceReference(
 }
 
 func autoConvert_v1beta1_TypeChecking_To_admissionregistration_TypeChecking(in *admissionregistrationv1beta1.TypeChecking, out *admissionregistration.TypeChecking, s conversion.Scope) error {
-	out.ExpressionWarnings = *(*[]admissionregistration.ExpressionWarning)(unsafe.Pointer(&in.ExpressionWarnings))
+	*out = *(*admissionregistration.TypeChecking)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1070,7 +889,7 @@ func Convert_v1beta1_TypeChecking_To_admissionregistration_TypeChecking(in *admi
 }
 
 func autoConvert_admissionregistration_TypeChecking_To_v1beta1_TypeChecking(in *admissionregistration.TypeChecking, out *admissionregistrationv1beta1.TypeChecking, s conversion.Scope) error {
-	out.ExpressionWarnings = *(*[]admissionregistrationv1beta1.ExpressionWarning)(unsafe.Pointer(&in.ExpressionWarnings))
+	*out = *(*admissionregistrationv1beta1.TypeChecking)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1139,17 +958,7 @@ func Convert_admissionregistration_ValidatingAdmissionPolicyBinding_To_v1beta1_V
 
 func autoConvert_v1beta1_ValidatingAdmissionPolicyBindingList_To_admissionregistration_ValidatingAdmissionPolicyBindingList(in *admissionregistrationv1beta1.ValidatingAdmissionPolicyBindingList, out *admissionregistration.ValidatingAdmissionPolicyBindingList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]admissionregistration.ValidatingAdmissionPolicyBinding, len(*in))
-		for i := range *in {
-			if err := Convert_v1beta1_ValidatingAdmissionPolicyBinding_To_admissionregistration_ValidatingAdmissionPolicyBinding(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]admissionregistration.ValidatingAdmissionPolicyBinding)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -1160,17 +969,7 @@ func Convert_v1beta1_ValidatingAdmissionPolicyBindingList_To_admissionregistrati
 
 func autoConvert_admissionregistration_ValidatingAdmissionPolicyBindingList_To_v1beta1_ValidatingAdmissionPolicyBindingList(in *admissionregistration.ValidatingAdmissionPolicyBindingList, out *admissionregistrationv1beta1.ValidatingAdmissionPolicyBindingList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]admissionregistrationv1beta1.ValidatingAdmissionPolicyBinding, len(*in))
-		for i := range *in {
-			if err := Convert_admissionregistration_ValidatingAdmissionPolicyBinding_To_v1beta1_ValidatingAdmissionPolicyBinding(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]admissionregistrationv1beta1.ValidatingAdmissionPolicyBinding)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -1180,18 +979,7 @@ func Convert_admissionregistration_ValidatingAdmissionPolicyBindingList_To_v1bet
 }
 
 func autoConvert_v1beta1_ValidatingAdmissionPolicyBindingSpec_To_admissionregistration_ValidatingAdmissionPolicyBindingSpec(in *admissionregistrationv1beta1.ValidatingAdmissionPolicyBindingSpec, out *admissionregistration.ValidatingAdmissionPolicyBindingSpec, s conversion.Scope) error {
-	out.PolicyName = in.PolicyName
-	out.ParamRef = (*admissionregistration.ParamRef)(unsafe.Pointer(in.ParamRef))
-	if in.MatchResources != nil {
-		in, out := &in.MatchResources, &out.MatchResources
-		*out = new(admissionregistration.MatchResources)
-		if err := Convert_v1beta1_MatchResources_To_admissionregistration_MatchResources(*in, *out, s); err != nil {
-			return err
-		}
-	} else {
-		out.MatchResources = nil
-	}
-	out.ValidationActions = *(*[]admissionregistration.ValidationAction)(unsafe.Pointer(&in.ValidationActions))
+	*out = *(*admissionregistration.ValidatingAdmissionPolicyBindingSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1201,18 +989,7 @@ func Convert_v1beta1_ValidatingAdmissionPolicyBindingSpec_To_admissionregistrati
 }
 
 func autoConvert_admissionregistration_ValidatingAdmissionPolicyBindingSpec_To_v1beta1_ValidatingAdmissionPolicyBindingSpec(in *admissionregistration.ValidatingAdmissionPolicyBindingSpec, out *admissionregistrationv1beta1.ValidatingAdmissionPolicyBindingSpec, s conversion.Scope) error {
-	out.PolicyName = in.PolicyName
-	out.ParamRef = (*admissionregistrationv1beta1.ParamRef)(unsafe.Pointer(in.ParamRef))
-	if in.MatchResources != nil {
-		in, out := &in.MatchResources, &out.MatchResources
-		*out = new(admissionregistrationv1beta1.MatchResources)
-		if err := Convert_admissionregistration_MatchResources_To_v1beta1_MatchResources(*in, *out, s); err != nil {
-			return err
-		}
-	} else {
-		out.MatchResources = nil
-	}
-	out.ValidationActions = *(*[]admissionregistrationv1beta1.ValidationAction)(unsafe.Pointer(&in.ValidationActions))
+	*out = *(*admissionregistrationv1beta1.ValidatingAdmissionPolicyBindingSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1223,17 +1000,7 @@ func Convert_admissionregistration_ValidatingAdmissionPolicyBindingSpec_To_v1bet
 
 func autoConvert_v1beta1_ValidatingAdmissionPolicyList_To_admissionregistration_ValidatingAdmissionPolicyList(in *admissionregistrationv1beta1.ValidatingAdmissionPolicyList, out *admissionregistration.ValidatingAdmissionPolicyList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]admissionregistration.ValidatingAdmissionPolicy, len(*in))
-		for i := range *in {
-			if err := Convert_v1beta1_ValidatingAdmissionPolicy_To_admissionregistration_ValidatingAdmissionPolicy(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]admissionregistration.ValidatingAdmissionPolicy)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -1244,17 +1011,7 @@ func Convert_v1beta1_ValidatingAdmissionPolicyList_To_admissionregistration_Vali
 
 func autoConvert_admissionregistration_ValidatingAdmissionPolicyList_To_v1beta1_ValidatingAdmissionPolicyList(in *admissionregistration.ValidatingAdmissionPolicyList, out *admissionregistrationv1beta1.ValidatingAdmissionPolicyList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]admissionregistrationv1beta1.ValidatingAdmissionPolicy, len(*in))
-		for i := range *in {
-			if err := Convert_admissionregistration_ValidatingAdmissionPolicy_To_v1beta1_ValidatingAdmissionPolicy(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]admissionregistrationv1beta1.ValidatingAdmissionPolicy)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -1264,21 +1021,7 @@ func Convert_admissionregistration_ValidatingAdmissionPolicyList_To_v1beta1_Vali
 }
 
 func autoConvert_v1beta1_ValidatingAdmissionPolicySpec_To_admissionregistration_ValidatingAdmissionPolicySpec(in *admissionregistrationv1beta1.ValidatingAdmissionPolicySpec, out *admissionregistration.ValidatingAdmissionPolicySpec, s conversion.Scope) error {
-	out.ParamKind = (*admissionregistration.ParamKind)(unsafe.Pointer(in.ParamKind))
-	if in.MatchConstraints != nil {
-		in, out := &in.MatchConstraints, &out.MatchConstraints
-		*out = new(admissionregistration.MatchResources)
-		if err := Convert_v1beta1_MatchResources_To_admissionregistration_MatchResources(*in, *out, s); err != nil {
-			return err
-		}
-	} else {
-		out.MatchConstraints = nil
-	}
-	out.Validations = *(*[]admissionregistration.Validation)(unsafe.Pointer(&in.Validations))
-	out.FailurePolicy = (*admissionregistration.FailurePolicyType)(unsafe.Pointer(in.FailurePolicy))
-	out.AuditAnnotations = *(*[]admissionregistration.AuditAnnotation)(unsafe.Pointer(&in.AuditAnnotations))
-	out.MatchConditions = *(*[]admissionregistration.MatchCondition)(unsafe.Pointer(&in.MatchConditions))
-	out.Variables = *(*[]admissionregistration.Variable)(unsafe.Pointer(&in.Variables))
+	*out = *(*admissionregistration.ValidatingAdmissionPolicySpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1288,21 +1031,7 @@ func Convert_v1beta1_ValidatingAdmissionPolicySpec_To_admissionregistration_Vali
 }
 
 func autoConvert_admissionregistration_ValidatingAdmissionPolicySpec_To_v1beta1_ValidatingAdmissionPolicySpec(in *admissionregistration.ValidatingAdmissionPolicySpec, out *admissionregistrationv1beta1.ValidatingAdmissionPolicySpec, s conversion.Scope) error {
-	out.ParamKind = (*admissionregistrationv1beta1.ParamKind)(unsafe.Pointer(in.ParamKind))
-	if in.MatchConstraints != nil {
-		in, out := &in.MatchConstraints, &out.MatchConstraints
-		*out = new(admissionregistrationv1beta1.MatchResources)
-		if err := Convert_admissionregistration_MatchResources_To_v1beta1_MatchResources(*in, *out, s); err != nil {
-			return err
-		}
-	} else {
-		out.MatchConstraints = nil
-	}
-	out.Validations = *(*[]admissionregistrationv1beta1.Validation)(unsafe.Pointer(&in.Validations))
-	out.MatchConditions = *(*[]admissionregistrationv1beta1.MatchCondition)(unsafe.Pointer(&in.MatchConditions))
-	out.FailurePolicy = (*admissionregistrationv1beta1.FailurePolicyType)(unsafe.Pointer(in.FailurePolicy))
-	out.AuditAnnotations = *(*[]admissionregistrationv1beta1.AuditAnnotation)(unsafe.Pointer(&in.AuditAnnotations))
-	out.Variables = *(*[]admissionregistrationv1beta1.Variable)(unsafe.Pointer(&in.Variables))
+	*out = *(*admissionregistrationv1beta1.ValidatingAdmissionPolicySpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1312,9 +1041,7 @@ func Convert_admissionregistration_ValidatingAdmissionPolicySpec_To_v1beta1_Vali
 }
 
 func autoConvert_v1beta1_ValidatingAdmissionPolicyStatus_To_admissionregistration_ValidatingAdmissionPolicyStatus(in *admissionregistrationv1beta1.ValidatingAdmissionPolicyStatus, out *admissionregistration.ValidatingAdmissionPolicyStatus, s conversion.Scope) error {
-	out.ObservedGeneration = in.ObservedGeneration
-	out.TypeChecking = (*admissionregistration.TypeChecking)(unsafe.Pointer(in.TypeChecking))
-	out.Conditions = *(*[]v1.Condition)(unsafe.Pointer(&in.Conditions))
+	*out = *(*admissionregistration.ValidatingAdmissionPolicyStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1324,9 +1051,7 @@ func Convert_v1beta1_ValidatingAdmissionPolicyStatus_To_admissionregistration_Va
 }
 
 func autoConvert_admissionregistration_ValidatingAdmissionPolicyStatus_To_v1beta1_ValidatingAdmissionPolicyStatus(in *admissionregistration.ValidatingAdmissionPolicyStatus, out *admissionregistrationv1beta1.ValidatingAdmissionPolicyStatus, s conversion.Scope) error {
-	out.ObservedGeneration = in.ObservedGeneration
-	out.TypeChecking = (*admissionregistrationv1beta1.TypeChecking)(unsafe.Pointer(in.TypeChecking))
-	out.Conditions = *(*[]v1.Condition)(unsafe.Pointer(&in.Conditions))
+	*out = *(*admissionregistrationv1beta1.ValidatingAdmissionPolicyStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1340,17 +1065,7 @@ func autoConvert_v1beta1_ValidatingWebhook_To_admissionregistration_ValidatingWe
 	if err := Convert_v1beta1_WebhookClientConfig_To_admissionregistration_WebhookClientConfig(&in.ClientConfig, &out.ClientConfig, s); err != nil {
 		return err
 	}
-	if in.Rules != nil {
-		in, out := &in.Rules, &out.Rules
-		*out = make([]admissionregistration.RuleWithOperations, len(*in))
-		for i := range *in {
-			if err := apisadmissionregistrationv1.Convert_v1_RuleWithOperations_To_admissionregistration_RuleWithOperations(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Rules = nil
-	}
+	out.Rules = *(*[]admissionregistration.RuleWithOperations)(unsafe.Pointer(&in.Rules))
 	out.FailurePolicy = (*admissionregistration.FailurePolicyType)(unsafe.Pointer(in.FailurePolicy))
 	out.MatchPolicy = (*admissionregistration.MatchPolicyType)(unsafe.Pointer(in.MatchPolicy))
 	out.NamespaceSelector = (*v1.LabelSelector)(unsafe.Pointer(in.NamespaceSelector))
@@ -1372,17 +1087,7 @@ func autoConvert_admissionregistration_ValidatingWebhook_To_v1beta1_ValidatingWe
 	if err := Convert_admissionregistration_WebhookClientConfig_To_v1beta1_WebhookClientConfig(&in.ClientConfig, &out.ClientConfig, s); err != nil {
 		return err
 	}
-	if in.Rules != nil {
-		in, out := &in.Rules, &out.Rules
-		*out = make([]admissionregistrationv1.RuleWithOperations, len(*in))
-		for i := range *in {
-			if err := apisadmissionregistrationv1.Convert_admissionregistration_RuleWithOperations_To_v1_RuleWithOperations(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Rules = nil
-	}
+	out.Rules = *(*[]admissionregistrationv1.RuleWithOperations)(unsafe.Pointer(&in.Rules))
 	out.FailurePolicy = (*admissionregistrationv1beta1.FailurePolicyType)(unsafe.Pointer(in.FailurePolicy))
 	out.MatchPolicy = (*admissionregistrationv1beta1.MatchPolicyType)(unsafe.Pointer(in.MatchPolicy))
 	out.NamespaceSelector = (*v1.LabelSelector)(unsafe.Pointer(in.NamespaceSelector))
@@ -1484,10 +1189,7 @@ func Convert_admissionregistration_ValidatingWebhookConfigurationList_To_v1beta1
 }
 
 func autoConvert_v1beta1_Validation_To_admissionregistration_Validation(in *admissionregistrationv1beta1.Validation, out *admissionregistration.Validation, s conversion.Scope) error {
-	out.Expression = in.Expression
-	out.Message = in.Message
-	out.Reason = (*v1.StatusReason)(unsafe.Pointer(in.Reason))
-	out.MessageExpression = in.MessageExpression
+	*out = *(*admissionregistration.Validation)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1497,10 +1199,7 @@ func Convert_v1beta1_Validation_To_admissionregistration_Validation(in *admissio
 }
 
 func autoConvert_admissionregistration_Validation_To_v1beta1_Validation(in *admissionregistration.Validation, out *admissionregistrationv1beta1.Validation, s conversion.Scope) error {
-	out.Expression = in.Expression
-	out.Message = in.Message
-	out.Reason = (*v1.StatusReason)(unsafe.Pointer(in.Reason))
-	out.MessageExpression = in.MessageExpression
+	*out = *(*admissionregistrationv1beta1.Validation)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1510,8 +1209,7 @@ func Convert_admissionregistration_Validation_To_v1beta1_Validation(in *admissio
 }
 
 func autoConvert_v1beta1_Variable_To_admissionregistration_Variable(in *admissionregistrationv1beta1.Variable, out *admissionregistration.Variable, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Expression = in.Expression
+	*out = *(*admissionregistration.Variable)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1521,8 +1219,7 @@ func Convert_v1beta1_Variable_To_admissionregistration_Variable(in *admissionreg
 }
 
 func autoConvert_admissionregistration_Variable_To_v1beta1_Variable(in *admissionregistration.Variable, out *admissionregistrationv1beta1.Variable, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Expression = in.Expression
+	*out = *(*admissionregistrationv1beta1.Variable)(unsafe.Pointer(in))
 	return nil
 }
 

@@ -25,8 +25,6 @@ import (
 	"k8s.io/kubernetes/pkg/apis/autoscaling"
 	"k8s.io/kubernetes/pkg/apis/autoscaling/v1"
 	"k8s.io/kubernetes/pkg/apis/autoscaling/v2"
-	"k8s.io/kubernetes/pkg/apis/autoscaling/v2beta1"
-	"k8s.io/kubernetes/pkg/apis/autoscaling/v2beta2"
 )
 
 func init() {
@@ -36,9 +34,7 @@ func init() {
 // Install registers the API group and adds types to a scheme
 func Install(scheme *runtime.Scheme) {
 	utilruntime.Must(autoscaling.AddToScheme(scheme))
-	utilruntime.Must(v2beta2.AddToScheme(scheme))
 	utilruntime.Must(v2.AddToScheme(scheme))
-	utilruntime.Must(v2beta1.AddToScheme(scheme))
 	utilruntime.Must(v1.AddToScheme(scheme))
-	utilruntime.Must(scheme.SetVersionPriority(v2.SchemeGroupVersion, v1.SchemeGroupVersion, v2beta1.SchemeGroupVersion, v2beta2.SchemeGroupVersion))
+	utilruntime.Must(scheme.SetVersionPriority(v2.SchemeGroupVersion, v1.SchemeGroupVersion))
 }

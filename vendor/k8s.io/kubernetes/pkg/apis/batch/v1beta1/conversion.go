@@ -25,8 +25,7 @@ import (
 func addConversionFuncs(scheme *runtime.Scheme) error {
 	var err error
 	// Add field label conversions for kinds having selectable nothing but ObjectMeta fields.
-	for _, k := range []string{"Job", "JobTemplate", "CronJob"} {
-		kind := k // don't close over range variables
+	for _, kind := range []string{"Job", "JobTemplate", "CronJob"} { // don't close over range variables
 		err = scheme.AddFieldLabelConversionFunc(SchemeGroupVersion.WithKind(kind),
 			func(label, value string) (string, string, error) {
 				switch label {

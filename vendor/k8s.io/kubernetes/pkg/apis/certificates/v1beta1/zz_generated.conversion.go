@@ -25,12 +25,11 @@ import (
 	unsafe "unsafe"
 
 	certificatesv1beta1 "k8s.io/api/certificates/v1beta1"
-	v1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	v1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	conversion "k8s.io/apimachinery/pkg/conversion"
 	runtime "k8s.io/apimachinery/pkg/runtime"
+	types "k8s.io/apimachinery/pkg/types"
 	certificates "k8s.io/kubernetes/pkg/apis/certificates"
-	core "k8s.io/kubernetes/pkg/apis/core"
 )
 
 func init() {
@@ -120,6 +119,46 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*certificatesv1beta1.PodCertificateRequest)(nil), (*certificates.PodCertificateRequest)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1beta1_PodCertificateRequest_To_certificates_PodCertificateRequest(a.(*certificatesv1beta1.PodCertificateRequest), b.(*certificates.PodCertificateRequest), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*certificates.PodCertificateRequest)(nil), (*certificatesv1beta1.PodCertificateRequest)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_certificates_PodCertificateRequest_To_v1beta1_PodCertificateRequest(a.(*certificates.PodCertificateRequest), b.(*certificatesv1beta1.PodCertificateRequest), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*certificatesv1beta1.PodCertificateRequestList)(nil), (*certificates.PodCertificateRequestList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1beta1_PodCertificateRequestList_To_certificates_PodCertificateRequestList(a.(*certificatesv1beta1.PodCertificateRequestList), b.(*certificates.PodCertificateRequestList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*certificates.PodCertificateRequestList)(nil), (*certificatesv1beta1.PodCertificateRequestList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_certificates_PodCertificateRequestList_To_v1beta1_PodCertificateRequestList(a.(*certificates.PodCertificateRequestList), b.(*certificatesv1beta1.PodCertificateRequestList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*certificatesv1beta1.PodCertificateRequestSpec)(nil), (*certificates.PodCertificateRequestSpec)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1beta1_PodCertificateRequestSpec_To_certificates_PodCertificateRequestSpec(a.(*certificatesv1beta1.PodCertificateRequestSpec), b.(*certificates.PodCertificateRequestSpec), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*certificates.PodCertificateRequestSpec)(nil), (*certificatesv1beta1.PodCertificateRequestSpec)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_certificates_PodCertificateRequestSpec_To_v1beta1_PodCertificateRequestSpec(a.(*certificates.PodCertificateRequestSpec), b.(*certificatesv1beta1.PodCertificateRequestSpec), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*certificatesv1beta1.PodCertificateRequestStatus)(nil), (*certificates.PodCertificateRequestStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1beta1_PodCertificateRequestStatus_To_certificates_PodCertificateRequestStatus(a.(*certificatesv1beta1.PodCertificateRequestStatus), b.(*certificates.PodCertificateRequestStatus), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*certificates.PodCertificateRequestStatus)(nil), (*certificatesv1beta1.PodCertificateRequestStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_certificates_PodCertificateRequestStatus_To_v1beta1_PodCertificateRequestStatus(a.(*certificates.PodCertificateRequestStatus), b.(*certificatesv1beta1.PodCertificateRequestStatus), scope)
+	}); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -156,12 +195,7 @@ func Convert_certificates_CertificateSigningRequest_To_v1beta1_CertificateSignin
 }
 
 func autoConvert_v1beta1_CertificateSigningRequestCondition_To_certificates_CertificateSigningRequestCondition(in *certificatesv1beta1.CertificateSigningRequestCondition, out *certificates.CertificateSigningRequestCondition, s conversion.Scope) error {
-	out.Type = certificates.RequestConditionType(in.Type)
-	out.Status = core.ConditionStatus(in.Status)
-	out.Reason = in.Reason
-	out.Message = in.Message
-	out.LastUpdateTime = in.LastUpdateTime
-	out.LastTransitionTime = in.LastTransitionTime
+	*out = *(*certificates.CertificateSigningRequestCondition)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -171,12 +205,7 @@ func Convert_v1beta1_CertificateSigningRequestCondition_To_certificates_Certific
 }
 
 func autoConvert_certificates_CertificateSigningRequestCondition_To_v1beta1_CertificateSigningRequestCondition(in *certificates.CertificateSigningRequestCondition, out *certificatesv1beta1.CertificateSigningRequestCondition, s conversion.Scope) error {
-	out.Type = certificatesv1beta1.RequestConditionType(in.Type)
-	out.Status = v1.ConditionStatus(in.Status)
-	out.Reason = in.Reason
-	out.Message = in.Message
-	out.LastUpdateTime = in.LastUpdateTime
-	out.LastTransitionTime = in.LastTransitionTime
+	*out = *(*certificatesv1beta1.CertificateSigningRequestCondition)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -229,7 +258,7 @@ func Convert_certificates_CertificateSigningRequestList_To_v1beta1_CertificateSi
 
 func autoConvert_v1beta1_CertificateSigningRequestSpec_To_certificates_CertificateSigningRequestSpec(in *certificatesv1beta1.CertificateSigningRequestSpec, out *certificates.CertificateSigningRequestSpec, s conversion.Scope) error {
 	out.Request = *(*[]byte)(unsafe.Pointer(&in.Request))
-	if err := metav1.Convert_Pointer_string_To_string(&in.SignerName, &out.SignerName, s); err != nil {
+	if err := v1.Convert_Pointer_string_To_string(&in.SignerName, &out.SignerName, s); err != nil {
 		return err
 	}
 	out.ExpirationSeconds = (*int32)(unsafe.Pointer(in.ExpirationSeconds))
@@ -248,7 +277,7 @@ func Convert_v1beta1_CertificateSigningRequestSpec_To_certificates_CertificateSi
 
 func autoConvert_certificates_CertificateSigningRequestSpec_To_v1beta1_CertificateSigningRequestSpec(in *certificates.CertificateSigningRequestSpec, out *certificatesv1beta1.CertificateSigningRequestSpec, s conversion.Scope) error {
 	out.Request = *(*[]byte)(unsafe.Pointer(&in.Request))
-	if err := metav1.Convert_string_To_Pointer_string(&in.SignerName, &out.SignerName, s); err != nil {
+	if err := v1.Convert_string_To_Pointer_string(&in.SignerName, &out.SignerName, s); err != nil {
 		return err
 	}
 	out.ExpirationSeconds = (*int32)(unsafe.Pointer(in.ExpirationSeconds))
@@ -336,8 +365,7 @@ func Convert_certificates_ClusterTrustBundleList_To_v1beta1_ClusterTrustBundleLi
 }
 
 func autoConvert_v1beta1_ClusterTrustBundleSpec_To_certificates_ClusterTrustBundleSpec(in *certificatesv1beta1.ClusterTrustBundleSpec, out *certificates.ClusterTrustBundleSpec, s conversion.Scope) error {
-	out.SignerName = in.SignerName
-	out.TrustBundle = in.TrustBundle
+	*out = *(*certificates.ClusterTrustBundleSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -347,12 +375,127 @@ func Convert_v1beta1_ClusterTrustBundleSpec_To_certificates_ClusterTrustBundleSp
 }
 
 func autoConvert_certificates_ClusterTrustBundleSpec_To_v1beta1_ClusterTrustBundleSpec(in *certificates.ClusterTrustBundleSpec, out *certificatesv1beta1.ClusterTrustBundleSpec, s conversion.Scope) error {
-	out.SignerName = in.SignerName
-	out.TrustBundle = in.TrustBundle
+	*out = *(*certificatesv1beta1.ClusterTrustBundleSpec)(unsafe.Pointer(in))
 	return nil
 }
 
 // Convert_certificates_ClusterTrustBundleSpec_To_v1beta1_ClusterTrustBundleSpec is an autogenerated conversion function.
 func Convert_certificates_ClusterTrustBundleSpec_To_v1beta1_ClusterTrustBundleSpec(in *certificates.ClusterTrustBundleSpec, out *certificatesv1beta1.ClusterTrustBundleSpec, s conversion.Scope) error {
 	return autoConvert_certificates_ClusterTrustBundleSpec_To_v1beta1_ClusterTrustBundleSpec(in, out, s)
+}
+
+func autoConvert_v1beta1_PodCertificateRequest_To_certificates_PodCertificateRequest(in *certificatesv1beta1.PodCertificateRequest, out *certificates.PodCertificateRequest, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	if err := Convert_v1beta1_PodCertificateRequestSpec_To_certificates_PodCertificateRequestSpec(&in.Spec, &out.Spec, s); err != nil {
+		return err
+	}
+	if err := Convert_v1beta1_PodCertificateRequestStatus_To_certificates_PodCertificateRequestStatus(&in.Status, &out.Status, s); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Convert_v1beta1_PodCertificateRequest_To_certificates_PodCertificateRequest is an autogenerated conversion function.
+func Convert_v1beta1_PodCertificateRequest_To_certificates_PodCertificateRequest(in *certificatesv1beta1.PodCertificateRequest, out *certificates.PodCertificateRequest, s conversion.Scope) error {
+	return autoConvert_v1beta1_PodCertificateRequest_To_certificates_PodCertificateRequest(in, out, s)
+}
+
+func autoConvert_certificates_PodCertificateRequest_To_v1beta1_PodCertificateRequest(in *certificates.PodCertificateRequest, out *certificatesv1beta1.PodCertificateRequest, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	if err := Convert_certificates_PodCertificateRequestSpec_To_v1beta1_PodCertificateRequestSpec(&in.Spec, &out.Spec, s); err != nil {
+		return err
+	}
+	if err := Convert_certificates_PodCertificateRequestStatus_To_v1beta1_PodCertificateRequestStatus(&in.Status, &out.Status, s); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Convert_certificates_PodCertificateRequest_To_v1beta1_PodCertificateRequest is an autogenerated conversion function.
+func Convert_certificates_PodCertificateRequest_To_v1beta1_PodCertificateRequest(in *certificates.PodCertificateRequest, out *certificatesv1beta1.PodCertificateRequest, s conversion.Scope) error {
+	return autoConvert_certificates_PodCertificateRequest_To_v1beta1_PodCertificateRequest(in, out, s)
+}
+
+func autoConvert_v1beta1_PodCertificateRequestList_To_certificates_PodCertificateRequestList(in *certificatesv1beta1.PodCertificateRequestList, out *certificates.PodCertificateRequestList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]certificates.PodCertificateRequest)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_v1beta1_PodCertificateRequestList_To_certificates_PodCertificateRequestList is an autogenerated conversion function.
+func Convert_v1beta1_PodCertificateRequestList_To_certificates_PodCertificateRequestList(in *certificatesv1beta1.PodCertificateRequestList, out *certificates.PodCertificateRequestList, s conversion.Scope) error {
+	return autoConvert_v1beta1_PodCertificateRequestList_To_certificates_PodCertificateRequestList(in, out, s)
+}
+
+func autoConvert_certificates_PodCertificateRequestList_To_v1beta1_PodCertificateRequestList(in *certificates.PodCertificateRequestList, out *certificatesv1beta1.PodCertificateRequestList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]certificatesv1beta1.PodCertificateRequest)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_certificates_PodCertificateRequestList_To_v1beta1_PodCertificateRequestList is an autogenerated conversion function.
+func Convert_certificates_PodCertificateRequestList_To_v1beta1_PodCertificateRequestList(in *certificates.PodCertificateRequestList, out *certificatesv1beta1.PodCertificateRequestList, s conversion.Scope) error {
+	return autoConvert_certificates_PodCertificateRequestList_To_v1beta1_PodCertificateRequestList(in, out, s)
+}
+
+func autoConvert_v1beta1_PodCertificateRequestSpec_To_certificates_PodCertificateRequestSpec(in *certificatesv1beta1.PodCertificateRequestSpec, out *certificates.PodCertificateRequestSpec, s conversion.Scope) error {
+	out.SignerName = in.SignerName
+	out.PodName = in.PodName
+	out.PodUID = types.UID(in.PodUID)
+	out.ServiceAccountName = in.ServiceAccountName
+	out.ServiceAccountUID = types.UID(in.ServiceAccountUID)
+	out.NodeName = types.NodeName(in.NodeName)
+	out.NodeUID = types.UID(in.NodeUID)
+	out.MaxExpirationSeconds = (*int32)(unsafe.Pointer(in.MaxExpirationSeconds))
+	out.PKIXPublicKey = *(*[]byte)(unsafe.Pointer(&in.PKIXPublicKey))
+	out.ProofOfPossession = *(*[]byte)(unsafe.Pointer(&in.ProofOfPossession))
+	out.StubPKCS10Request = *(*[]byte)(unsafe.Pointer(&in.StubPKCS10Request))
+	out.UnverifiedUserAnnotations = *(*map[string]string)(unsafe.Pointer(&in.UnverifiedUserAnnotations))
+	return nil
+}
+
+// Convert_v1beta1_PodCertificateRequestSpec_To_certificates_PodCertificateRequestSpec is an autogenerated conversion function.
+func Convert_v1beta1_PodCertificateRequestSpec_To_certificates_PodCertificateRequestSpec(in *certificatesv1beta1.PodCertificateRequestSpec, out *certificates.PodCertificateRequestSpec, s conversion.Scope) error {
+	return autoConvert_v1beta1_PodCertificateRequestSpec_To_certificates_PodCertificateRequestSpec(in, out, s)
+}
+
+func autoConvert_certificates_PodCertificateRequestSpec_To_v1beta1_PodCertificateRequestSpec(in *certificates.PodCertificateRequestSpec, out *certificatesv1beta1.PodCertificateRequestSpec, s conversion.Scope) error {
+	out.SignerName = in.SignerName
+	out.PodName = in.PodName
+	out.PodUID = types.UID(in.PodUID)
+	out.ServiceAccountName = in.ServiceAccountName
+	out.ServiceAccountUID = types.UID(in.ServiceAccountUID)
+	out.NodeName = types.NodeName(in.NodeName)
+	out.NodeUID = types.UID(in.NodeUID)
+	out.MaxExpirationSeconds = (*int32)(unsafe.Pointer(in.MaxExpirationSeconds))
+	out.PKIXPublicKey = *(*[]byte)(unsafe.Pointer(&in.PKIXPublicKey))
+	out.ProofOfPossession = *(*[]byte)(unsafe.Pointer(&in.ProofOfPossession))
+	out.StubPKCS10Request = *(*[]byte)(unsafe.Pointer(&in.StubPKCS10Request))
+	out.UnverifiedUserAnnotations = *(*map[string]string)(unsafe.Pointer(&in.UnverifiedUserAnnotations))
+	return nil
+}
+
+// Convert_certificates_PodCertificateRequestSpec_To_v1beta1_PodCertificateRequestSpec is an autogenerated conversion function.
+func Convert_certificates_PodCertificateRequestSpec_To_v1beta1_PodCertificateRequestSpec(in *certificates.PodCertificateRequestSpec, out *certificatesv1beta1.PodCertificateRequestSpec, s conversion.Scope) error {
+	return autoConvert_certificates_PodCertificateRequestSpec_To_v1beta1_PodCertificateRequestSpec(in, out, s)
+}
+
+func autoConvert_v1beta1_PodCertificateRequestStatus_To_certificates_PodCertificateRequestStatus(in *certificatesv1beta1.PodCertificateRequestStatus, out *certificates.PodCertificateRequestStatus, s conversion.Scope) error {
+	*out = *(*certificates.PodCertificateRequestStatus)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1beta1_PodCertificateRequestStatus_To_certificates_PodCertificateRequestStatus is an autogenerated conversion function.
+func Convert_v1beta1_PodCertificateRequestStatus_To_certificates_PodCertificateRequestStatus(in *certificatesv1beta1.PodCertificateRequestStatus, out *certificates.PodCertificateRequestStatus, s conversion.Scope) error {
+	return autoConvert_v1beta1_PodCertificateRequestStatus_To_certificates_PodCertificateRequestStatus(in, out, s)
+}
+
+func autoConvert_certificates_PodCertificateRequestStatus_To_v1beta1_PodCertificateRequestStatus(in *certificates.PodCertificateRequestStatus, out *certificatesv1beta1.PodCertificateRequestStatus, s conversion.Scope) error {
+	*out = *(*certificatesv1beta1.PodCertificateRequestStatus)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_certificates_PodCertificateRequestStatus_To_v1beta1_PodCertificateRequestStatus is an autogenerated conversion function.
+func Convert_certificates_PodCertificateRequestStatus_To_v1beta1_PodCertificateRequestStatus(in *certificates.PodCertificateRequestStatus, out *certificatesv1beta1.PodCertificateRequestStatus, s conversion.Scope) error {
+	return autoConvert_certificates_PodCertificateRequestStatus_To_v1beta1_PodCertificateRequestStatus(in, out, s)
 }

@@ -19,6 +19,11 @@ limitations under the License.
 // +k8s:defaulter-gen=TypeMeta
 // +k8s:defaulter-gen-input=k8s.io/api/events/v1beta1
 
+// v1beta1 is no longer served. Its legacy validation diverges significantly
+// from v1, violating the declarative validation framework's requirement
+// for validation equivalence across all versions of a resource.
+// +k8s:validation-gen=false
+
 // +groupName=events.k8s.io
 
 package v1beta1

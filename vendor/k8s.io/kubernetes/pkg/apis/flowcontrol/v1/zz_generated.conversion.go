@@ -272,8 +272,7 @@ func RegisterConversions(s *runtime.Scheme) error {
 }
 
 func autoConvert_v1_ExemptPriorityLevelConfiguration_To_flowcontrol_ExemptPriorityLevelConfiguration(in *flowcontrolv1.ExemptPriorityLevelConfiguration, out *flowcontrol.ExemptPriorityLevelConfiguration, s conversion.Scope) error {
-	out.NominalConcurrencyShares = (*int32)(unsafe.Pointer(in.NominalConcurrencyShares))
-	out.LendablePercent = (*int32)(unsafe.Pointer(in.LendablePercent))
+	*out = *(*flowcontrol.ExemptPriorityLevelConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -283,8 +282,7 @@ func Convert_v1_ExemptPriorityLevelConfiguration_To_flowcontrol_ExemptPriorityLe
 }
 
 func autoConvert_flowcontrol_ExemptPriorityLevelConfiguration_To_v1_ExemptPriorityLevelConfiguration(in *flowcontrol.ExemptPriorityLevelConfiguration, out *flowcontrolv1.ExemptPriorityLevelConfiguration, s conversion.Scope) error {
-	out.NominalConcurrencyShares = (*int32)(unsafe.Pointer(in.NominalConcurrencyShares))
-	out.LendablePercent = (*int32)(unsafe.Pointer(in.LendablePercent))
+	*out = *(*flowcontrolv1.ExemptPriorityLevelConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -294,7 +292,7 @@ func Convert_flowcontrol_ExemptPriorityLevelConfiguration_To_v1_ExemptPriorityLe
 }
 
 func autoConvert_v1_FlowDistinguisherMethod_To_flowcontrol_FlowDistinguisherMethod(in *flowcontrolv1.FlowDistinguisherMethod, out *flowcontrol.FlowDistinguisherMethod, s conversion.Scope) error {
-	out.Type = flowcontrol.FlowDistinguisherMethodType(in.Type)
+	*out = *(*flowcontrol.FlowDistinguisherMethod)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -304,7 +302,7 @@ func Convert_v1_FlowDistinguisherMethod_To_flowcontrol_FlowDistinguisherMethod(i
 }
 
 func autoConvert_flowcontrol_FlowDistinguisherMethod_To_v1_FlowDistinguisherMethod(in *flowcontrol.FlowDistinguisherMethod, out *flowcontrolv1.FlowDistinguisherMethod, s conversion.Scope) error {
-	out.Type = flowcontrolv1.FlowDistinguisherMethodType(in.Type)
+	*out = *(*flowcontrolv1.FlowDistinguisherMethod)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -346,11 +344,7 @@ func Convert_flowcontrol_FlowSchema_To_v1_FlowSchema(in *flowcontrol.FlowSchema,
 }
 
 func autoConvert_v1_FlowSchemaCondition_To_flowcontrol_FlowSchemaCondition(in *flowcontrolv1.FlowSchemaCondition, out *flowcontrol.FlowSchemaCondition, s conversion.Scope) error {
-	out.Type = flowcontrol.FlowSchemaConditionType(in.Type)
-	out.Status = flowcontrol.ConditionStatus(in.Status)
-	out.LastTransitionTime = in.LastTransitionTime
-	out.Reason = in.Reason
-	out.Message = in.Message
+	*out = *(*flowcontrol.FlowSchemaCondition)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -360,11 +354,7 @@ func Convert_v1_FlowSchemaCondition_To_flowcontrol_FlowSchemaCondition(in *flowc
 }
 
 func autoConvert_flowcontrol_FlowSchemaCondition_To_v1_FlowSchemaCondition(in *flowcontrol.FlowSchemaCondition, out *flowcontrolv1.FlowSchemaCondition, s conversion.Scope) error {
-	out.Type = flowcontrolv1.FlowSchemaConditionType(in.Type)
-	out.Status = flowcontrolv1.ConditionStatus(in.Status)
-	out.LastTransitionTime = in.LastTransitionTime
-	out.Reason = in.Reason
-	out.Message = in.Message
+	*out = *(*flowcontrolv1.FlowSchemaCondition)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -396,12 +386,7 @@ func Convert_flowcontrol_FlowSchemaList_To_v1_FlowSchemaList(in *flowcontrol.Flo
 }
 
 func autoConvert_v1_FlowSchemaSpec_To_flowcontrol_FlowSchemaSpec(in *flowcontrolv1.FlowSchemaSpec, out *flowcontrol.FlowSchemaSpec, s conversion.Scope) error {
-	if err := Convert_v1_PriorityLevelConfigurationReference_To_flowcontrol_PriorityLevelConfigurationReference(&in.PriorityLevelConfiguration, &out.PriorityLevelConfiguration, s); err != nil {
-		return err
-	}
-	out.MatchingPrecedence = in.MatchingPrecedence
-	out.DistinguisherMethod = (*flowcontrol.FlowDistinguisherMethod)(unsafe.Pointer(in.DistinguisherMethod))
-	out.Rules = *(*[]flowcontrol.PolicyRulesWithSubjects)(unsafe.Pointer(&in.Rules))
+	*out = *(*flowcontrol.FlowSchemaSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -411,12 +396,7 @@ func Convert_v1_FlowSchemaSpec_To_flowcontrol_FlowSchemaSpec(in *flowcontrolv1.F
 }
 
 func autoConvert_flowcontrol_FlowSchemaSpec_To_v1_FlowSchemaSpec(in *flowcontrol.FlowSchemaSpec, out *flowcontrolv1.FlowSchemaSpec, s conversion.Scope) error {
-	if err := Convert_flowcontrol_PriorityLevelConfigurationReference_To_v1_PriorityLevelConfigurationReference(&in.PriorityLevelConfiguration, &out.PriorityLevelConfiguration, s); err != nil {
-		return err
-	}
-	out.MatchingPrecedence = in.MatchingPrecedence
-	out.DistinguisherMethod = (*flowcontrolv1.FlowDistinguisherMethod)(unsafe.Pointer(in.DistinguisherMethod))
-	out.Rules = *(*[]flowcontrolv1.PolicyRulesWithSubjects)(unsafe.Pointer(&in.Rules))
+	*out = *(*flowcontrolv1.FlowSchemaSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -426,7 +406,7 @@ func Convert_flowcontrol_FlowSchemaSpec_To_v1_FlowSchemaSpec(in *flowcontrol.Flo
 }
 
 func autoConvert_v1_FlowSchemaStatus_To_flowcontrol_FlowSchemaStatus(in *flowcontrolv1.FlowSchemaStatus, out *flowcontrol.FlowSchemaStatus, s conversion.Scope) error {
-	out.Conditions = *(*[]flowcontrol.FlowSchemaCondition)(unsafe.Pointer(&in.Conditions))
+	*out = *(*flowcontrol.FlowSchemaStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -436,7 +416,7 @@ func Convert_v1_FlowSchemaStatus_To_flowcontrol_FlowSchemaStatus(in *flowcontrol
 }
 
 func autoConvert_flowcontrol_FlowSchemaStatus_To_v1_FlowSchemaStatus(in *flowcontrol.FlowSchemaStatus, out *flowcontrolv1.FlowSchemaStatus, s conversion.Scope) error {
-	out.Conditions = *(*[]flowcontrolv1.FlowSchemaCondition)(unsafe.Pointer(&in.Conditions))
+	*out = *(*flowcontrolv1.FlowSchemaStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -446,7 +426,7 @@ func Convert_flowcontrol_FlowSchemaStatus_To_v1_FlowSchemaStatus(in *flowcontrol
 }
 
 func autoConvert_v1_GroupSubject_To_flowcontrol_GroupSubject(in *flowcontrolv1.GroupSubject, out *flowcontrol.GroupSubject, s conversion.Scope) error {
-	out.Name = in.Name
+	*out = *(*flowcontrol.GroupSubject)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -456,7 +436,7 @@ func Convert_v1_GroupSubject_To_flowcontrol_GroupSubject(in *flowcontrolv1.Group
 }
 
 func autoConvert_flowcontrol_GroupSubject_To_v1_GroupSubject(in *flowcontrol.GroupSubject, out *flowcontrolv1.GroupSubject, s conversion.Scope) error {
-	out.Name = in.Name
+	*out = *(*flowcontrolv1.GroupSubject)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -466,8 +446,7 @@ func Convert_flowcontrol_GroupSubject_To_v1_GroupSubject(in *flowcontrol.GroupSu
 }
 
 func autoConvert_v1_LimitResponse_To_flowcontrol_LimitResponse(in *flowcontrolv1.LimitResponse, out *flowcontrol.LimitResponse, s conversion.Scope) error {
-	out.Type = flowcontrol.LimitResponseType(in.Type)
-	out.Queuing = (*flowcontrol.QueuingConfiguration)(unsafe.Pointer(in.Queuing))
+	*out = *(*flowcontrol.LimitResponse)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -477,8 +456,7 @@ func Convert_v1_LimitResponse_To_flowcontrol_LimitResponse(in *flowcontrolv1.Lim
 }
 
 func autoConvert_flowcontrol_LimitResponse_To_v1_LimitResponse(in *flowcontrol.LimitResponse, out *flowcontrolv1.LimitResponse, s conversion.Scope) error {
-	out.Type = flowcontrolv1.LimitResponseType(in.Type)
-	out.Queuing = (*flowcontrolv1.QueuingConfiguration)(unsafe.Pointer(in.Queuing))
+	*out = *(*flowcontrolv1.LimitResponse)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -522,8 +500,7 @@ func Convert_flowcontrol_LimitedPriorityLevelConfiguration_To_v1_LimitedPriority
 }
 
 func autoConvert_v1_NonResourcePolicyRule_To_flowcontrol_NonResourcePolicyRule(in *flowcontrolv1.NonResourcePolicyRule, out *flowcontrol.NonResourcePolicyRule, s conversion.Scope) error {
-	out.Verbs = *(*[]string)(unsafe.Pointer(&in.Verbs))
-	out.NonResourceURLs = *(*[]string)(unsafe.Pointer(&in.NonResourceURLs))
+	*out = *(*flowcontrol.NonResourcePolicyRule)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -533,8 +510,7 @@ func Convert_v1_NonResourcePolicyRule_To_flowcontrol_NonResourcePolicyRule(in *f
 }
 
 func autoConvert_flowcontrol_NonResourcePolicyRule_To_v1_NonResourcePolicyRule(in *flowcontrol.NonResourcePolicyRule, out *flowcontrolv1.NonResourcePolicyRule, s conversion.Scope) error {
-	out.Verbs = *(*[]string)(unsafe.Pointer(&in.Verbs))
-	out.NonResourceURLs = *(*[]string)(unsafe.Pointer(&in.NonResourceURLs))
+	*out = *(*flowcontrolv1.NonResourcePolicyRule)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -544,9 +520,7 @@ func Convert_flowcontrol_NonResourcePolicyRule_To_v1_NonResourcePolicyRule(in *f
 }
 
 func autoConvert_v1_PolicyRulesWithSubjects_To_flowcontrol_PolicyRulesWithSubjects(in *flowcontrolv1.PolicyRulesWithSubjects, out *flowcontrol.PolicyRulesWithSubjects, s conversion.Scope) error {
-	out.Subjects = *(*[]flowcontrol.Subject)(unsafe.Pointer(&in.Subjects))
-	out.ResourceRules = *(*[]flowcontrol.ResourcePolicyRule)(unsafe.Pointer(&in.ResourceRules))
-	out.NonResourceRules = *(*[]flowcontrol.NonResourcePolicyRule)(unsafe.Pointer(&in.NonResourceRules))
+	*out = *(*flowcontrol.PolicyRulesWithSubjects)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -556,9 +530,7 @@ func Convert_v1_PolicyRulesWithSubjects_To_flowcontrol_PolicyRulesWithSubjects(i
 }
 
 func autoConvert_flowcontrol_PolicyRulesWithSubjects_To_v1_PolicyRulesWithSubjects(in *flowcontrol.PolicyRulesWithSubjects, out *flowcontrolv1.PolicyRulesWithSubjects, s conversion.Scope) error {
-	out.Subjects = *(*[]flowcontrolv1.Subject)(unsafe.Pointer(&in.Subjects))
-	out.ResourceRules = *(*[]flowcontrolv1.ResourcePolicyRule)(unsafe.Pointer(&in.ResourceRules))
-	out.NonResourceRules = *(*[]flowcontrolv1.NonResourcePolicyRule)(unsafe.Pointer(&in.NonResourceRules))
+	*out = *(*flowcontrolv1.PolicyRulesWithSubjects)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -600,11 +572,7 @@ func Convert_flowcontrol_PriorityLevelConfiguration_To_v1_PriorityLevelConfigura
 }
 
 func autoConvert_v1_PriorityLevelConfigurationCondition_To_flowcontrol_PriorityLevelConfigurationCondition(in *flowcontrolv1.PriorityLevelConfigurationCondition, out *flowcontrol.PriorityLevelConfigurationCondition, s conversion.Scope) error {
-	out.Type = flowcontrol.PriorityLevelConfigurationConditionType(in.Type)
-	out.Status = flowcontrol.ConditionStatus(in.Status)
-	out.LastTransitionTime = in.LastTransitionTime
-	out.Reason = in.Reason
-	out.Message = in.Message
+	*out = *(*flowcontrol.PriorityLevelConfigurationCondition)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -614,11 +582,7 @@ func Convert_v1_PriorityLevelConfigurationCondition_To_flowcontrol_PriorityLevel
 }
 
 func autoConvert_flowcontrol_PriorityLevelConfigurationCondition_To_v1_PriorityLevelConfigurationCondition(in *flowcontrol.PriorityLevelConfigurationCondition, out *flowcontrolv1.PriorityLevelConfigurationCondition, s conversion.Scope) error {
-	out.Type = flowcontrolv1.PriorityLevelConfigurationConditionType(in.Type)
-	out.Status = flowcontrolv1.ConditionStatus(in.Status)
-	out.LastTransitionTime = in.LastTransitionTime
-	out.Reason = in.Reason
-	out.Message = in.Message
+	*out = *(*flowcontrolv1.PriorityLevelConfigurationCondition)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -670,7 +634,7 @@ func Convert_flowcontrol_PriorityLevelConfigurationList_To_v1_PriorityLevelConfi
 }
 
 func autoConvert_v1_PriorityLevelConfigurationReference_To_flowcontrol_PriorityLevelConfigurationReference(in *flowcontrolv1.PriorityLevelConfigurationReference, out *flowcontrol.PriorityLevelConfigurationReference, s conversion.Scope) error {
-	out.Name = in.Name
+	*out = *(*flowcontrol.PriorityLevelConfigurationReference)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -680,7 +644,7 @@ func Convert_v1_PriorityLevelConfigurationReference_To_flowcontrol_PriorityLevel
 }
 
 func autoConvert_flowcontrol_PriorityLevelConfigurationReference_To_v1_PriorityLevelConfigurationReference(in *flowcontrol.PriorityLevelConfigurationReference, out *flowcontrolv1.PriorityLevelConfigurationReference, s conversion.Scope) error {
-	out.Name = in.Name
+	*out = *(*flowcontrolv1.PriorityLevelConfigurationReference)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -730,7 +694,7 @@ func Convert_flowcontrol_PriorityLevelConfigurationSpec_To_v1_PriorityLevelConfi
 }
 
 func autoConvert_v1_PriorityLevelConfigurationStatus_To_flowcontrol_PriorityLevelConfigurationStatus(in *flowcontrolv1.PriorityLevelConfigurationStatus, out *flowcontrol.PriorityLevelConfigurationStatus, s conversion.Scope) error {
-	out.Conditions = *(*[]flowcontrol.PriorityLevelConfigurationCondition)(unsafe.Pointer(&in.Conditions))
+	*out = *(*flowcontrol.PriorityLevelConfigurationStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -740,7 +704,7 @@ func Convert_v1_PriorityLevelConfigurationStatus_To_flowcontrol_PriorityLevelCon
 }
 
 func autoConvert_flowcontrol_PriorityLevelConfigurationStatus_To_v1_PriorityLevelConfigurationStatus(in *flowcontrol.PriorityLevelConfigurationStatus, out *flowcontrolv1.PriorityLevelConfigurationStatus, s conversion.Scope) error {
-	out.Conditions = *(*[]flowcontrolv1.PriorityLevelConfigurationCondition)(unsafe.Pointer(&in.Conditions))
+	*out = *(*flowcontrolv1.PriorityLevelConfigurationStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -750,9 +714,7 @@ func Convert_flowcontrol_PriorityLevelConfigurationStatus_To_v1_PriorityLevelCon
 }
 
 func autoConvert_v1_QueuingConfiguration_To_flowcontrol_QueuingConfiguration(in *flowcontrolv1.QueuingConfiguration, out *flowcontrol.QueuingConfiguration, s conversion.Scope) error {
-	out.Queues = in.Queues
-	out.HandSize = in.HandSize
-	out.QueueLengthLimit = in.QueueLengthLimit
+	*out = *(*flowcontrol.QueuingConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -762,9 +724,7 @@ func Convert_v1_QueuingConfiguration_To_flowcontrol_QueuingConfiguration(in *flo
 }
 
 func autoConvert_flowcontrol_QueuingConfiguration_To_v1_QueuingConfiguration(in *flowcontrol.QueuingConfiguration, out *flowcontrolv1.QueuingConfiguration, s conversion.Scope) error {
-	out.Queues = in.Queues
-	out.HandSize = in.HandSize
-	out.QueueLengthLimit = in.QueueLengthLimit
+	*out = *(*flowcontrolv1.QueuingConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -774,11 +734,7 @@ func Convert_flowcontrol_QueuingConfiguration_To_v1_QueuingConfiguration(in *flo
 }
 
 func autoConvert_v1_ResourcePolicyRule_To_flowcontrol_ResourcePolicyRule(in *flowcontrolv1.ResourcePolicyRule, out *flowcontrol.ResourcePolicyRule, s conversion.Scope) error {
-	out.Verbs = *(*[]string)(unsafe.Pointer(&in.Verbs))
-	out.APIGroups = *(*[]string)(unsafe.Pointer(&in.APIGroups))
-	out.Resources = *(*[]string)(unsafe.Pointer(&in.Resources))
-	out.ClusterScope = in.ClusterScope
-	out.Namespaces = *(*[]string)(unsafe.Pointer(&in.Namespaces))
+	*out = *(*flowcontrol.ResourcePolicyRule)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -788,11 +744,7 @@ func Convert_v1_ResourcePolicyRule_To_flowcontrol_ResourcePolicyRule(in *flowcon
 }
 
 func autoConvert_flowcontrol_ResourcePolicyRule_To_v1_ResourcePolicyRule(in *flowcontrol.ResourcePolicyRule, out *flowcontrolv1.ResourcePolicyRule, s conversion.Scope) error {
-	out.Verbs = *(*[]string)(unsafe.Pointer(&in.Verbs))
-	out.APIGroups = *(*[]string)(unsafe.Pointer(&in.APIGroups))
-	out.Resources = *(*[]string)(unsafe.Pointer(&in.Resources))
-	out.ClusterScope = in.ClusterScope
-	out.Namespaces = *(*[]string)(unsafe.Pointer(&in.Namespaces))
+	*out = *(*flowcontrolv1.ResourcePolicyRule)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -802,8 +754,7 @@ func Convert_flowcontrol_ResourcePolicyRule_To_v1_ResourcePolicyRule(in *flowcon
 }
 
 func autoConvert_v1_ServiceAccountSubject_To_flowcontrol_ServiceAccountSubject(in *flowcontrolv1.ServiceAccountSubject, out *flowcontrol.ServiceAccountSubject, s conversion.Scope) error {
-	out.Namespace = in.Namespace
-	out.Name = in.Name
+	*out = *(*flowcontrol.ServiceAccountSubject)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -813,8 +764,7 @@ func Convert_v1_ServiceAccountSubject_To_flowcontrol_ServiceAccountSubject(in *f
 }
 
 func autoConvert_flowcontrol_ServiceAccountSubject_To_v1_ServiceAccountSubject(in *flowcontrol.ServiceAccountSubject, out *flowcontrolv1.ServiceAccountSubject, s conversion.Scope) error {
-	out.Namespace = in.Namespace
-	out.Name = in.Name
+	*out = *(*flowcontrolv1.ServiceAccountSubject)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -824,10 +774,7 @@ func Convert_flowcontrol_ServiceAccountSubject_To_v1_ServiceAccountSubject(in *f
 }
 
 func autoConvert_v1_Subject_To_flowcontrol_Subject(in *flowcontrolv1.Subject, out *flowcontrol.Subject, s conversion.Scope) error {
-	out.Kind = flowcontrol.SubjectKind(in.Kind)
-	out.User = (*flowcontrol.UserSubject)(unsafe.Pointer(in.User))
-	out.Group = (*flowcontrol.GroupSubject)(unsafe.Pointer(in.Group))
-	out.ServiceAccount = (*flowcontrol.ServiceAccountSubject)(unsafe.Pointer(in.ServiceAccount))
+	*out = *(*flowcontrol.Subject)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -837,10 +784,7 @@ func Convert_v1_Subject_To_flowcontrol_Subject(in *flowcontrolv1.Subject, out *f
 }
 
 func autoConvert_flowcontrol_Subject_To_v1_Subject(in *flowcontrol.Subject, out *flowcontrolv1.Subject, s conversion.Scope) error {
-	out.Kind = flowcontrolv1.SubjectKind(in.Kind)
-	out.User = (*flowcontrolv1.UserSubject)(unsafe.Pointer(in.User))
-	out.Group = (*flowcontrolv1.GroupSubject)(unsafe.Pointer(in.Group))
-	out.ServiceAccount = (*flowcontrolv1.ServiceAccountSubject)(unsafe.Pointer(in.ServiceAccount))
+	*out = *(*flowcontrolv1.Subject)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -850,7 +794,7 @@ func Convert_flowcontrol_Subject_To_v1_Subject(in *flowcontrol.Subject, out *flo
 }
 
 func autoConvert_v1_UserSubject_To_flowcontrol_UserSubject(in *flowcontrolv1.UserSubject, out *flowcontrol.UserSubject, s conversion.Scope) error {
-	out.Name = in.Name
+	*out = *(*flowcontrol.UserSubject)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -860,7 +804,7 @@ func Convert_v1_UserSubject_To_flowcontrol_UserSubject(in *flowcontrolv1.UserSub
 }
 
 func autoConvert_flowcontrol_UserSubject_To_v1_UserSubject(in *flowcontrol.UserSubject, out *flowcontrolv1.UserSubject, s conversion.Scope) error {
-	out.Name = in.Name
+	*out = *(*flowcontrolv1.UserSubject)(unsafe.Pointer(in))
 	return nil
 }
 

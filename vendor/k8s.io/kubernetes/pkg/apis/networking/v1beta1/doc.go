@@ -20,5 +20,7 @@ limitations under the License.
 // +k8s:defaulter-gen=TypeMeta
 // +k8s:defaulter-gen-input=k8s.io/api/networking/v1beta1
 // +groupName=networking.k8s.io
+// +k8s:validation-gen=TypesWithField=TypeMeta
+// +k8s:validation-gen-input=k8s.io/api/networking/v1beta1
 
 package v1beta1

@@ -17,6 +17,14 @@ limitations under the License.
 // +k8s:conversion-gen=k8s.io/kubernetes/pkg/apis/node
 // +k8s:conversion-gen-external-types=k8s.io/api/node/v1
 
+// Default generation is explicitly disabled to preserve existing behavior.
+// If enabled corev1's SetDefaults_ResourceList (defaults.go)
+// will default RuntimeClass's overhead.podFixed field.
+// +k8s:defaulter-gen=false
+
+// +k8s:validation-gen=TypesWithField=TypeMeta
+// +k8s:validation-gen-input=k8s.io/api/node/v1
+
 // +groupName=node.k8s.io
 
 package v1

@@ -18,6 +18,8 @@ limitations under the License.
 // +k8s:conversion-gen-external-types=k8s.io/api/policy/v1beta1
 // +k8s:defaulter-gen=TypeMeta
 // +k8s:defaulter-gen-input=k8s.io/api/policy/v1beta1
+// +k8s:validation-gen=TypesWithField=TypeMeta
+// +k8s:validation-gen-input=k8s.io/api/policy/v1beta1
 
 // Package policy is for any kind of policy object.  Suitable examples, even if
 // they aren't all here, are policyv1beta1.PodDisruptionBudget,

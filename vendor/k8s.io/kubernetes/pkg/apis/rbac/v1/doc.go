@@ -19,6 +19,8 @@ limitations under the License.
 // +k8s:defaulter-gen=TypeMeta
 // +k8s:defaulter-gen-input=k8s.io/api/rbac/v1
 // +k8s:deepcopy-gen=package
+// +k8s:validation-gen=TypesWithField=TypeMeta
+// +k8s:validation-gen-input=k8s.io/api/rbac/v1
 
 // +groupName=rbac.authorization.k8s.io
 

@@ -24,14 +24,9 @@ package v1
 import (
 	unsafe "unsafe"
 
-	corev1 "k8s.io/api/core/v1"
 	resourcev1 "k8s.io/api/resource/v1"
-	apiresource "k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	conversion "k8s.io/apimachinery/pkg/conversion"
 	runtime "k8s.io/apimachinery/pkg/runtime"
-	types "k8s.io/apimachinery/pkg/types"
-	core "k8s.io/kubernetes/pkg/apis/core"
 	resource "k8s.io/kubernetes/pkg/apis/resource"
 )
 
@@ -262,6 +257,16 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*resourcev1.DeviceDerivedAttribute)(nil), (*resource.DeviceDerivedAttribute)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1_DeviceDerivedAttribute_To_resource_DeviceDerivedAttribute(a.(*resourcev1.DeviceDerivedAttribute), b.(*resource.DeviceDerivedAttribute), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resource.DeviceDerivedAttribute)(nil), (*resourcev1.DeviceDerivedAttribute)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_resource_DeviceDerivedAttribute_To_v1_DeviceDerivedAttribute(a.(*resource.DeviceDerivedAttribute), b.(*resourcev1.DeviceDerivedAttribute), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*resourcev1.DeviceRequest)(nil), (*resource.DeviceRequest)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1_DeviceRequest_To_resource_DeviceRequest(a.(*resourcev1.DeviceRequest), b.(*resource.DeviceRequest), scope)
 	}); err != nil {
@@ -312,6 +317,56 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddGeneratedConversionFunc((*resourcev1.DeviceTaintRule)(nil), (*resource.DeviceTaintRule)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1_DeviceTaintRule_To_resource_DeviceTaintRule(a.(*resourcev1.DeviceTaintRule), b.(*resource.DeviceTaintRule), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resource.DeviceTaintRule)(nil), (*resourcev1.DeviceTaintRule)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_resource_DeviceTaintRule_To_v1_DeviceTaintRule(a.(*resource.DeviceTaintRule), b.(*resourcev1.DeviceTaintRule), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resourcev1.DeviceTaintRuleList)(nil), (*resource.DeviceTaintRuleList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1_DeviceTaintRuleList_To_resource_DeviceTaintRuleList(a.(*resourcev1.DeviceTaintRuleList), b.(*resource.DeviceTaintRuleList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resource.DeviceTaintRuleList)(nil), (*resourcev1.DeviceTaintRuleList)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_resource_DeviceTaintRuleList_To_v1_DeviceTaintRuleList(a.(*resource.DeviceTaintRuleList), b.(*resourcev1.DeviceTaintRuleList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resourcev1.DeviceTaintRuleSpec)(nil), (*resource.DeviceTaintRuleSpec)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1_DeviceTaintRuleSpec_To_resource_DeviceTaintRuleSpec(a.(*resourcev1.DeviceTaintRuleSpec), b.(*resource.DeviceTaintRuleSpec), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resource.DeviceTaintRuleSpec)(nil), (*resourcev1.DeviceTaintRuleSpec)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_resource_DeviceTaintRuleSpec_To_v1_DeviceTaintRuleSpec(a.(*resource.DeviceTaintRuleSpec), b.(*resourcev1.DeviceTaintRuleSpec), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resourcev1.DeviceTaintRuleStatus)(nil), (*resource.DeviceTaintRuleStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1_DeviceTaintRuleStatus_To_resource_DeviceTaintRuleStatus(a.(*resourcev1.DeviceTaintRuleStatus), b.(*resource.DeviceTaintRuleStatus), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resource.DeviceTaintRuleStatus)(nil), (*resourcev1.DeviceTaintRuleStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_resource_DeviceTaintRuleStatus_To_v1_DeviceTaintRuleStatus(a.(*resource.DeviceTaintRuleStatus), b.(*resourcev1.DeviceTaintRuleStatus), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resourcev1.DeviceTaintSelector)(nil), (*resource.DeviceTaintSelector)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1_DeviceTaintSelector_To_resource_DeviceTaintSelector(a.(*resourcev1.DeviceTaintSelector), b.(*resource.DeviceTaintSelector), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resource.DeviceTaintSelector)(nil), (*resourcev1.DeviceTaintSelector)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_resource_DeviceTaintSelector_To_v1_DeviceTaintSelector(a.(*resource.DeviceTaintSelector), b.(*resourcev1.DeviceTaintSelector), scope)
+	}); err != nil {
+		return err
+	}
 	if err := s.AddGeneratedConversionFunc((*resourcev1.DeviceToleration)(nil), (*resource.DeviceToleration)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1_DeviceToleration_To_resource_DeviceToleration(a.(*resourcev1.DeviceToleration), b.(*resource.DeviceToleration), scope)
 	}); err != nil {
@@ -339,6 +394,36 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}
 	if err := s.AddGeneratedConversionFunc((*resource.NetworkDeviceData)(nil), (*resourcev1.NetworkDeviceData)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_resource_NetworkDeviceData_To_v1_NetworkDeviceData(a.(*resource.NetworkDeviceData), b.(*resourcev1.NetworkDeviceData), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resourcev1.NodeAllocatableMapping)(nil), (*resource.NodeAllocatableMapping)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1_NodeAllocatableMapping_To_resource_NodeAllocatableMapping(a.(*resourcev1.NodeAllocatableMapping), b.(*resource.NodeAllocatableMapping), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resource.NodeAllocatableMapping)(nil), (*resourcev1.NodeAllocatableMapping)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_resource_NodeAllocatableMapping_To_v1_NodeAllocatableMapping(a.(*resource.NodeAllocatableMapping), b.(*resourcev1.NodeAllocatableMapping), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resourcev1.NodeAllocatableOverhead)(nil), (*resource.NodeAllocatableOverhead)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1_NodeAllocatableOverhead_To_resource_NodeAllocatableOverhead(a.(*resourcev1.NodeAllocatableOverhead), b.(*resource.NodeAllocatableOverhead), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resource.NodeAllocatableOverhead)(nil), (*resourcev1.NodeAllocatableOverhead)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_resource_NodeAllocatableOverhead_To_v1_NodeAllocatableOverhead(a.(*resource.NodeAllocatableOverhead), b.(*resourcev1.NodeAllocatableOverhead), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resourcev1.NodeAllocatableResource)(nil), (*resource.NodeAllocatableResource)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1_NodeAllocatableResource_To_resource_NodeAllocatableResource(a.(*resourcev1.NodeAllocatableResource), b.(*resource.NodeAllocatableResource), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*resource.NodeAllocatableResource)(nil), (*resourcev1.NodeAllocatableResource)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_resource_NodeAllocatableResource_To_v1_NodeAllocatableResource(a.(*resource.NodeAllocatableResource), b.(*resourcev1.NodeAllocatableResource), scope)
 	}); err != nil {
 		return err
 	}
@@ -476,13 +561,7 @@ func RegisterConversions(s *runtime.Scheme) error {
 }
 
 func autoConvert_v1_AllocatedDeviceStatus_To_resource_AllocatedDeviceStatus(in *resourcev1.AllocatedDeviceStatus, out *resource.AllocatedDeviceStatus, s conversion.Scope) error {
-	out.Driver = in.Driver
-	out.Pool = in.Pool
-	out.Device = in.Device
-	out.ShareID = (*string)(unsafe.Pointer(in.ShareID))
-	out.Conditions = *(*[]metav1.Condition)(unsafe.Pointer(&in.Conditions))
-	out.Data = (*runtime.RawExtension)(unsafe.Pointer(in.Data))
-	out.NetworkData = (*resource.NetworkDeviceData)(unsafe.Pointer(in.NetworkData))
+	*out = *(*resource.AllocatedDeviceStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -492,13 +571,7 @@ func Convert_v1_AllocatedDeviceStatus_To_resource_AllocatedDeviceStatus(in *reso
 }
 
 func autoConvert_resource_AllocatedDeviceStatus_To_v1_AllocatedDeviceStatus(in *resource.AllocatedDeviceStatus, out *resourcev1.AllocatedDeviceStatus, s conversion.Scope) error {
-	out.Driver = in.Driver
-	out.Pool = in.Pool
-	out.Device = in.Device
-	out.ShareID = (*string)(unsafe.Pointer(in.ShareID))
-	out.Conditions = *(*[]metav1.Condition)(unsafe.Pointer(&in.Conditions))
-	out.Data = (*runtime.RawExtension)(unsafe.Pointer(in.Data))
-	out.NetworkData = (*resourcev1.NetworkDeviceData)(unsafe.Pointer(in.NetworkData))
+	*out = *(*resourcev1.AllocatedDeviceStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -508,11 +581,7 @@ func Convert_resource_AllocatedDeviceStatus_To_v1_AllocatedDeviceStatus(in *reso
 }
 
 func autoConvert_v1_AllocationResult_To_resource_AllocationResult(in *resourcev1.AllocationResult, out *resource.AllocationResult, s conversion.Scope) error {
-	if err := Convert_v1_DeviceAllocationResult_To_resource_DeviceAllocationResult(&in.Devices, &out.Devices, s); err != nil {
-		return err
-	}
-	out.NodeSelector = (*core.NodeSelector)(unsafe.Pointer(in.NodeSelector))
-	out.AllocationTimestamp = (*metav1.Time)(unsafe.Pointer(in.AllocationTimestamp))
+	*out = *(*resource.AllocationResult)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -522,11 +591,7 @@ func Convert_v1_AllocationResult_To_resource_AllocationResult(in *resourcev1.All
 }
 
 func autoConvert_resource_AllocationResult_To_v1_AllocationResult(in *resource.AllocationResult, out *resourcev1.AllocationResult, s conversion.Scope) error {
-	if err := Convert_resource_DeviceAllocationResult_To_v1_DeviceAllocationResult(&in.Devices, &out.Devices, s); err != nil {
-		return err
-	}
-	out.NodeSelector = (*corev1.NodeSelector)(unsafe.Pointer(in.NodeSelector))
-	out.AllocationTimestamp = (*metav1.Time)(unsafe.Pointer(in.AllocationTimestamp))
+	*out = *(*resourcev1.AllocationResult)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -536,7 +601,7 @@ func Convert_resource_AllocationResult_To_v1_AllocationResult(in *resource.Alloc
 }
 
 func autoConvert_v1_CELDeviceSelector_To_resource_CELDeviceSelector(in *resourcev1.CELDeviceSelector, out *resource.CELDeviceSelector, s conversion.Scope) error {
-	out.Expression = in.Expression
+	*out = *(*resource.CELDeviceSelector)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -546,7 +611,7 @@ func Convert_v1_CELDeviceSelector_To_resource_CELDeviceSelector(in *resourcev1.C
 }
 
 func autoConvert_resource_CELDeviceSelector_To_v1_CELDeviceSelector(in *resource.CELDeviceSelector, out *resourcev1.CELDeviceSelector, s conversion.Scope) error {
-	out.Expression = in.Expression
+	*out = *(*resourcev1.CELDeviceSelector)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -556,9 +621,7 @@ func Convert_resource_CELDeviceSelector_To_v1_CELDeviceSelector(in *resource.CEL
 }
 
 func autoConvert_v1_CapacityRequestPolicy_To_resource_CapacityRequestPolicy(in *resourcev1.CapacityRequestPolicy, out *resource.CapacityRequestPolicy, s conversion.Scope) error {
-	out.Default = (*apiresource.Quantity)(unsafe.Pointer(in.Default))
-	out.ValidValues = *(*[]apiresource.Quantity)(unsafe.Pointer(&in.ValidValues))
-	out.ValidRange = (*resource.CapacityRequestPolicyRange)(unsafe.Pointer(in.ValidRange))
+	*out = *(*resource.CapacityRequestPolicy)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -568,9 +631,7 @@ func Convert_v1_CapacityRequestPolicy_To_resource_CapacityRequestPolicy(in *reso
 }
 
 func autoConvert_resource_CapacityRequestPolicy_To_v1_CapacityRequestPolicy(in *resource.CapacityRequestPolicy, out *resourcev1.CapacityRequestPolicy, s conversion.Scope) error {
-	out.Default = (*apiresource.Quantity)(unsafe.Pointer(in.Default))
-	out.ValidValues = *(*[]apiresource.Quantity)(unsafe.Pointer(&in.ValidValues))
-	out.ValidRange = (*resourcev1.CapacityRequestPolicyRange)(unsafe.Pointer(in.ValidRange))
+	*out = *(*resourcev1.CapacityRequestPolicy)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -580,9 +641,7 @@ func Convert_resource_CapacityRequestPolicy_To_v1_CapacityRequestPolicy(in *reso
 }
 
 func autoConvert_v1_CapacityRequestPolicyRange_To_resource_CapacityRequestPolicyRange(in *resourcev1.CapacityRequestPolicyRange, out *resource.CapacityRequestPolicyRange, s conversion.Scope) error {
-	out.Min = (*apiresource.Quantity)(unsafe.Pointer(in.Min))
-	out.Max = (*apiresource.Quantity)(unsafe.Pointer(in.Max))
-	out.Step = (*apiresource.Quantity)(unsafe.Pointer(in.Step))
+	*out = *(*resource.CapacityRequestPolicyRange)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -592,9 +651,7 @@ func Convert_v1_CapacityRequestPolicyRange_To_resource_CapacityRequestPolicyRang
 }
 
 func autoConvert_resource_CapacityRequestPolicyRange_To_v1_CapacityRequestPolicyRange(in *resource.CapacityRequestPolicyRange, out *resourcev1.CapacityRequestPolicyRange, s conversion.Scope) error {
-	out.Min = (*apiresource.Quantity)(unsafe.Pointer(in.Min))
-	out.Max = (*apiresource.Quantity)(unsafe.Pointer(in.Max))
-	out.Step = (*apiresource.Quantity)(unsafe.Pointer(in.Step))
+	*out = *(*resourcev1.CapacityRequestPolicyRange)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -604,7 +661,7 @@ func Convert_resource_CapacityRequestPolicyRange_To_v1_CapacityRequestPolicyRang
 }
 
 func autoConvert_v1_CapacityRequirements_To_resource_CapacityRequirements(in *resourcev1.CapacityRequirements, out *resource.CapacityRequirements, s conversion.Scope) error {
-	out.Requests = *(*map[resource.QualifiedName]apiresource.Quantity)(unsafe.Pointer(&in.Requests))
+	*out = *(*resource.CapacityRequirements)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -614,7 +671,7 @@ func Convert_v1_CapacityRequirements_To_resource_CapacityRequirements(in *resour
 }
 
 func autoConvert_resource_CapacityRequirements_To_v1_CapacityRequirements(in *resource.CapacityRequirements, out *resourcev1.CapacityRequirements, s conversion.Scope) error {
-	out.Requests = *(*map[resourcev1.QualifiedName]apiresource.Quantity)(unsafe.Pointer(&in.Requests))
+	*out = *(*resourcev1.CapacityRequirements)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -624,7 +681,7 @@ func Convert_resource_CapacityRequirements_To_v1_CapacityRequirements(in *resour
 }
 
 func autoConvert_v1_Counter_To_resource_Counter(in *resourcev1.Counter, out *resource.Counter, s conversion.Scope) error {
-	out.Value = in.Value
+	*out = *(*resource.Counter)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -634,7 +691,7 @@ func Convert_v1_Counter_To_resource_Counter(in *resourcev1.Counter, out *resourc
 }
 
 func autoConvert_resource_Counter_To_v1_Counter(in *resource.Counter, out *resourcev1.Counter, s conversion.Scope) error {
-	out.Value = in.Value
+	*out = *(*resourcev1.Counter)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -644,8 +701,7 @@ func Convert_resource_Counter_To_v1_Counter(in *resource.Counter, out *resourcev
 }
 
 func autoConvert_v1_CounterSet_To_resource_CounterSet(in *resourcev1.CounterSet, out *resource.CounterSet, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Counters = *(*map[string]resource.Counter)(unsafe.Pointer(&in.Counters))
+	*out = *(*resource.CounterSet)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -655,8 +711,7 @@ func Convert_v1_CounterSet_To_resource_CounterSet(in *resourcev1.CounterSet, out
 }
 
 func autoConvert_resource_CounterSet_To_v1_CounterSet(in *resource.CounterSet, out *resourcev1.CounterSet, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Counters = *(*map[string]resourcev1.Counter)(unsafe.Pointer(&in.Counters))
+	*out = *(*resourcev1.CounterSet)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -666,18 +721,7 @@ func Convert_resource_CounterSet_To_v1_CounterSet(in *resource.CounterSet, out *
 }
 
 func autoConvert_v1_Device_To_resource_Device(in *resourcev1.Device, out *resource.Device, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Attributes = *(*map[resource.QualifiedName]resource.DeviceAttribute)(unsafe.Pointer(&in.Attributes))
-	out.Capacity = *(*map[resource.QualifiedName]resource.DeviceCapacity)(unsafe.Pointer(&in.Capacity))
-	out.ConsumesCounters = *(*[]resource.DeviceCounterConsumption)(unsafe.Pointer(&in.ConsumesCounters))
-	out.NodeName = (*string)(unsafe.Pointer(in.NodeName))
-	out.NodeSelector = (*core.NodeSelector)(unsafe.Pointer(in.NodeSelector))
-	out.AllNodes = (*bool)(unsafe.Pointer(in.AllNodes))
-	out.Taints = *(*[]resource.DeviceTaint)(unsafe.Pointer(&in.Taints))
-	out.BindsToNode = (*bool)(unsafe.Pointer(in.BindsToNode))
-	out.BindingConditions = *(*[]string)(unsafe.Pointer(&in.BindingConditions))
-	out.BindingFailureConditions = *(*[]string)(unsafe.Pointer(&in.BindingFailureConditions))
-	out.AllowMultipleAllocations = (*bool)(unsafe.Pointer(in.AllowMultipleAllocations))
+	*out = *(*resource.Device)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -687,18 +731,7 @@ func Convert_v1_Device_To_resource_Device(in *resourcev1.Device, out *resource.D
 }
 
 func autoConvert_resource_Device_To_v1_Device(in *resource.Device, out *resourcev1.Device, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Attributes = *(*map[resourcev1.QualifiedName]resourcev1.DeviceAttribute)(unsafe.Pointer(&in.Attributes))
-	out.Capacity = *(*map[resourcev1.QualifiedName]resourcev1.DeviceCapacity)(unsafe.Pointer(&in.Capacity))
-	out.ConsumesCounters = *(*[]resourcev1.DeviceCounterConsumption)(unsafe.Pointer(&in.ConsumesCounters))
-	out.NodeName = (*string)(unsafe.Pointer(in.NodeName))
-	out.NodeSelector = (*corev1.NodeSelector)(unsafe.Pointer(in.NodeSelector))
-	out.AllNodes = (*bool)(unsafe.Pointer(in.AllNodes))
-	out.Taints = *(*[]resourcev1.DeviceTaint)(unsafe.Pointer(&in.Taints))
-	out.BindsToNode = (*bool)(unsafe.Pointer(in.BindsToNode))
-	out.BindingConditions = *(*[]string)(unsafe.Pointer(&in.BindingConditions))
-	out.BindingFailureConditions = *(*[]string)(unsafe.Pointer(&in.BindingFailureConditions))
-	out.AllowMultipleAllocations = (*bool)(unsafe.Pointer(in.AllowMultipleAllocations))
+	*out = *(*resourcev1.Device)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -708,11 +741,7 @@ func Convert_resource_Device_To_v1_Device(in *resource.Device, out *resourcev1.D
 }
 
 func autoConvert_v1_DeviceAllocationConfiguration_To_resource_DeviceAllocationConfiguration(in *resourcev1.DeviceAllocationConfiguration, out *resource.DeviceAllocationConfiguration, s conversion.Scope) error {
-	out.Source = resource.AllocationConfigSource(in.Source)
-	out.Requests = *(*[]string)(unsafe.Pointer(&in.Requests))
-	if err := Convert_v1_DeviceConfiguration_To_resource_DeviceConfiguration(&in.DeviceConfiguration, &out.DeviceConfiguration, s); err != nil {
-		return err
-	}
+	*out = *(*resource.DeviceAllocationConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -722,11 +751,7 @@ func Convert_v1_DeviceAllocationConfiguration_To_resource_DeviceAllocationConfig
 }
 
 func autoConvert_resource_DeviceAllocationConfiguration_To_v1_DeviceAllocationConfiguration(in *resource.DeviceAllocationConfiguration, out *resourcev1.DeviceAllocationConfiguration, s conversion.Scope) error {
-	out.Source = resourcev1.AllocationConfigSource(in.Source)
-	out.Requests = *(*[]string)(unsafe.Pointer(&in.Requests))
-	if err := Convert_resource_DeviceConfiguration_To_v1_DeviceConfiguration(&in.DeviceConfiguration, &out.DeviceConfiguration, s); err != nil {
-		return err
-	}
+	*out = *(*resourcev1.DeviceAllocationConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -736,8 +761,7 @@ func Convert_resource_DeviceAllocationConfiguration_To_v1_DeviceAllocationConfig
 }
 
 func autoConvert_v1_DeviceAllocationResult_To_resource_DeviceAllocationResult(in *resourcev1.DeviceAllocationResult, out *resource.DeviceAllocationResult, s conversion.Scope) error {
-	out.Results = *(*[]resource.DeviceRequestAllocationResult)(unsafe.Pointer(&in.Results))
-	out.Config = *(*[]resource.DeviceAllocationConfiguration)(unsafe.Pointer(&in.Config))
+	*out = *(*resource.DeviceAllocationResult)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -747,8 +771,7 @@ func Convert_v1_DeviceAllocationResult_To_resource_DeviceAllocationResult(in *re
 }
 
 func autoConvert_resource_DeviceAllocationResult_To_v1_DeviceAllocationResult(in *resource.DeviceAllocationResult, out *resourcev1.DeviceAllocationResult, s conversion.Scope) error {
-	out.Results = *(*[]resourcev1.DeviceRequestAllocationResult)(unsafe.Pointer(&in.Results))
-	out.Config = *(*[]resourcev1.DeviceAllocationConfiguration)(unsafe.Pointer(&in.Config))
+	*out = *(*resourcev1.DeviceAllocationResult)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -758,10 +781,7 @@ func Convert_resource_DeviceAllocationResult_To_v1_DeviceAllocationResult(in *re
 }
 
 func autoConvert_v1_DeviceAttribute_To_resource_DeviceAttribute(in *resourcev1.DeviceAttribute, out *resource.DeviceAttribute, s conversion.Scope) error {
-	out.IntValue = (*int64)(unsafe.Pointer(in.IntValue))
-	out.BoolValue = (*bool)(unsafe.Pointer(in.BoolValue))
-	out.StringValue = (*string)(unsafe.Pointer(in.StringValue))
-	out.VersionValue = (*string)(unsafe.Pointer(in.VersionValue))
+	*out = *(*resource.DeviceAttribute)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -771,10 +791,7 @@ func Convert_v1_DeviceAttribute_To_resource_DeviceAttribute(in *resourcev1.Devic
 }
 
 func autoConvert_resource_DeviceAttribute_To_v1_DeviceAttribute(in *resource.DeviceAttribute, out *resourcev1.DeviceAttribute, s conversion.Scope) error {
-	out.IntValue = (*int64)(unsafe.Pointer(in.IntValue))
-	out.BoolValue = (*bool)(unsafe.Pointer(in.BoolValue))
-	out.StringValue = (*string)(unsafe.Pointer(in.StringValue))
-	out.VersionValue = (*string)(unsafe.Pointer(in.VersionValue))
+	*out = *(*resourcev1.DeviceAttribute)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -784,8 +801,7 @@ func Convert_resource_DeviceAttribute_To_v1_DeviceAttribute(in *resource.DeviceA
 }
 
 func autoConvert_v1_DeviceCapacity_To_resource_DeviceCapacity(in *resourcev1.DeviceCapacity, out *resource.DeviceCapacity, s conversion.Scope) error {
-	out.Value = in.Value
-	out.RequestPolicy = (*resource.CapacityRequestPolicy)(unsafe.Pointer(in.RequestPolicy))
+	*out = *(*resource.DeviceCapacity)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -795,8 +811,7 @@ func Convert_v1_DeviceCapacity_To_resource_DeviceCapacity(in *resourcev1.DeviceC
 }
 
 func autoConvert_resource_DeviceCapacity_To_v1_DeviceCapacity(in *resource.DeviceCapacity, out *resourcev1.DeviceCapacity, s conversion.Scope) error {
-	out.Value = in.Value
-	out.RequestPolicy = (*resourcev1.CapacityRequestPolicy)(unsafe.Pointer(in.RequestPolicy))
+	*out = *(*resourcev1.DeviceCapacity)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -806,9 +821,7 @@ func Convert_resource_DeviceCapacity_To_v1_DeviceCapacity(in *resource.DeviceCap
 }
 
 func autoConvert_v1_DeviceClaim_To_resource_DeviceClaim(in *resourcev1.DeviceClaim, out *resource.DeviceClaim, s conversion.Scope) error {
-	out.Requests = *(*[]resource.DeviceRequest)(unsafe.Pointer(&in.Requests))
-	out.Constraints = *(*[]resource.DeviceConstraint)(unsafe.Pointer(&in.Constraints))
-	out.Config = *(*[]resource.DeviceClaimConfiguration)(unsafe.Pointer(&in.Config))
+	*out = *(*resource.DeviceClaim)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -818,9 +831,7 @@ func Convert_v1_DeviceClaim_To_resource_DeviceClaim(in *resourcev1.DeviceClaim, 
 }
 
 func autoConvert_resource_DeviceClaim_To_v1_DeviceClaim(in *resource.DeviceClaim, out *resourcev1.DeviceClaim, s conversion.Scope) error {
-	out.Requests = *(*[]resourcev1.DeviceRequest)(unsafe.Pointer(&in.Requests))
-	out.Constraints = *(*[]resourcev1.DeviceConstraint)(unsafe.Pointer(&in.Constraints))
-	out.Config = *(*[]resourcev1.DeviceClaimConfiguration)(unsafe.Pointer(&in.Config))
+	*out = *(*resourcev1.DeviceClaim)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -830,10 +841,7 @@ func Convert_resource_DeviceClaim_To_v1_DeviceClaim(in *resource.DeviceClaim, ou
 }
 
 func autoConvert_v1_DeviceClaimConfiguration_To_resource_DeviceClaimConfiguration(in *resourcev1.DeviceClaimConfiguration, out *resource.DeviceClaimConfiguration, s conversion.Scope) error {
-	out.Requests = *(*[]string)(unsafe.Pointer(&in.Requests))
-	if err := Convert_v1_DeviceConfiguration_To_resource_DeviceConfiguration(&in.DeviceConfiguration, &out.DeviceConfiguration, s); err != nil {
-		return err
-	}
+	*out = *(*resource.DeviceClaimConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -843,10 +851,7 @@ func Convert_v1_DeviceClaimConfiguration_To_resource_DeviceClaimConfiguration(in
 }
 
 func autoConvert_resource_DeviceClaimConfiguration_To_v1_DeviceClaimConfiguration(in *resource.DeviceClaimConfiguration, out *resourcev1.DeviceClaimConfiguration, s conversion.Scope) error {
-	out.Requests = *(*[]string)(unsafe.Pointer(&in.Requests))
-	if err := Convert_resource_DeviceConfiguration_To_v1_DeviceConfiguration(&in.DeviceConfiguration, &out.DeviceConfiguration, s); err != nil {
-		return err
-	}
+	*out = *(*resourcev1.DeviceClaimConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -882,9 +887,7 @@ func Convert_resource_DeviceClass_To_v1_DeviceClass(in *resource.DeviceClass, ou
 }
 
 func autoConvert_v1_DeviceClassConfiguration_To_resource_DeviceClassConfiguration(in *resourcev1.DeviceClassConfiguration, out *resource.DeviceClassConfiguration, s conversion.Scope) error {
-	if err := Convert_v1_DeviceConfiguration_To_resource_DeviceConfiguration(&in.DeviceConfiguration, &out.DeviceConfiguration, s); err != nil {
-		return err
-	}
+	*out = *(*resource.DeviceClassConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -894,9 +897,7 @@ func Convert_v1_DeviceClassConfiguration_To_resource_DeviceClassConfiguration(in
 }
 
 func autoConvert_resource_DeviceClassConfiguration_To_v1_DeviceClassConfiguration(in *resource.DeviceClassConfiguration, out *resourcev1.DeviceClassConfiguration, s conversion.Scope) error {
-	if err := Convert_resource_DeviceConfiguration_To_v1_DeviceConfiguration(&in.DeviceConfiguration, &out.DeviceConfiguration, s); err != nil {
-		return err
-	}
+	*out = *(*resourcev1.DeviceClassConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -928,9 +929,7 @@ func Convert_resource_DeviceClassList_To_v1_DeviceClassList(in *resource.DeviceC
 }
 
 func autoConvert_v1_DeviceClassSpec_To_resource_DeviceClassSpec(in *resourcev1.DeviceClassSpec, out *resource.DeviceClassSpec, s conversion.Scope) error {
-	out.Selectors = *(*[]resource.DeviceSelector)(unsafe.Pointer(&in.Selectors))
-	out.Config = *(*[]resource.DeviceClassConfiguration)(unsafe.Pointer(&in.Config))
-	out.ExtendedResourceName = (*string)(unsafe.Pointer(in.ExtendedResourceName))
+	*out = *(*resource.DeviceClassSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -940,9 +939,7 @@ func Convert_v1_DeviceClassSpec_To_resource_DeviceClassSpec(in *resourcev1.Devic
 }
 
 func autoConvert_resource_DeviceClassSpec_To_v1_DeviceClassSpec(in *resource.DeviceClassSpec, out *resourcev1.DeviceClassSpec, s conversion.Scope) error {
-	out.Selectors = *(*[]resourcev1.DeviceSelector)(unsafe.Pointer(&in.Selectors))
-	out.Config = *(*[]resourcev1.DeviceClassConfiguration)(unsafe.Pointer(&in.Config))
-	out.ExtendedResourceName = (*string)(unsafe.Pointer(in.ExtendedResourceName))
+	*out = *(*resourcev1.DeviceClassSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -952,7 +949,7 @@ func Convert_resource_DeviceClassSpec_To_v1_DeviceClassSpec(in *resource.DeviceC
 }
 
 func autoConvert_v1_DeviceConfiguration_To_resource_DeviceConfiguration(in *resourcev1.DeviceConfiguration, out *resource.DeviceConfiguration, s conversion.Scope) error {
-	out.Opaque = (*resource.OpaqueDeviceConfiguration)(unsafe.Pointer(in.Opaque))
+	*out = *(*resource.DeviceConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -962,7 +959,7 @@ func Convert_v1_DeviceConfiguration_To_resource_DeviceConfiguration(in *resource
 }
 
 func autoConvert_resource_DeviceConfiguration_To_v1_DeviceConfiguration(in *resource.DeviceConfiguration, out *resourcev1.DeviceConfiguration, s conversion.Scope) error {
-	out.Opaque = (*resourcev1.OpaqueDeviceConfiguration)(unsafe.Pointer(in.Opaque))
+	*out = *(*resourcev1.DeviceConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -972,9 +969,7 @@ func Convert_resource_DeviceConfiguration_To_v1_DeviceConfiguration(in *resource
 }
 
 func autoConvert_v1_DeviceConstraint_To_resource_DeviceConstraint(in *resourcev1.DeviceConstraint, out *resource.DeviceConstraint, s conversion.Scope) error {
-	out.Requests = *(*[]string)(unsafe.Pointer(&in.Requests))
-	out.MatchAttribute = (*resource.FullyQualifiedName)(unsafe.Pointer(in.MatchAttribute))
-	out.DistinctAttribute = (*resource.FullyQualifiedName)(unsafe.Pointer(in.DistinctAttribute))
+	*out = *(*resource.DeviceConstraint)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -984,9 +979,7 @@ func Convert_v1_DeviceConstraint_To_resource_DeviceConstraint(in *resourcev1.Dev
 }
 
 func autoConvert_resource_DeviceConstraint_To_v1_DeviceConstraint(in *resource.DeviceConstraint, out *resourcev1.DeviceConstraint, s conversion.Scope) error {
-	out.Requests = *(*[]string)(unsafe.Pointer(&in.Requests))
-	out.MatchAttribute = (*resourcev1.FullyQualifiedName)(unsafe.Pointer(in.MatchAttribute))
-	out.DistinctAttribute = (*resourcev1.FullyQualifiedName)(unsafe.Pointer(in.DistinctAttribute))
+	*out = *(*resourcev1.DeviceConstraint)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -996,8 +989,7 @@ func Convert_resource_DeviceConstraint_To_v1_DeviceConstraint(in *resource.Devic
 }
 
 func autoConvert_v1_DeviceCounterConsumption_To_resource_DeviceCounterConsumption(in *resourcev1.DeviceCounterConsumption, out *resource.DeviceCounterConsumption, s conversion.Scope) error {
-	out.CounterSet = in.CounterSet
-	out.Counters = *(*map[string]resource.Counter)(unsafe.Pointer(&in.Counters))
+	*out = *(*resource.DeviceCounterConsumption)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1007,8 +999,7 @@ func Convert_v1_DeviceCounterConsumption_To_resource_DeviceCounterConsumption(in
 }
 
 func autoConvert_resource_DeviceCounterConsumption_To_v1_DeviceCounterConsumption(in *resource.DeviceCounterConsumption, out *resourcev1.DeviceCounterConsumption, s conversion.Scope) error {
-	out.CounterSet = in.CounterSet
-	out.Counters = *(*map[string]resourcev1.Counter)(unsafe.Pointer(&in.Counters))
+	*out = *(*resourcev1.DeviceCounterConsumption)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1017,10 +1008,28 @@ func Convert_resource_DeviceCounterConsumption_To_v1_DeviceCounterConsumption(in
 	return autoConvert_resource_DeviceCounterConsumption_To_v1_DeviceCounterConsumption(in, out, s)
 }
 
+func autoConvert_v1_DeviceDerivedAttribute_To_resource_DeviceDerivedAttribute(in *resourcev1.DeviceDerivedAttribute, out *resource.DeviceDerivedAttribute, s conversion.Scope) error {
+	*out = *(*resource.DeviceDerivedAttribute)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1_DeviceDerivedAttribute_To_resource_DeviceDerivedAttribute is an autogenerated conversion function.
+func Convert_v1_DeviceDerivedAttribute_To_resource_DeviceDerivedAttribute(in *resourcev1.DeviceDerivedAttribute, out *resource.DeviceDerivedAttribute, s conversion.Scope) error {
+	return autoConvert_v1_DeviceDerivedAttribute_To_resource_DeviceDerivedAttribute(in, out, s)
+}
+
+func autoConvert_resource_DeviceDerivedAttribute_To_v1_DeviceDerivedAttribute(in *resource.DeviceDerivedAttribute, out *resourcev1.DeviceDerivedAttribute, s conversion.Scope) error {
+	*out = *(*resourcev1.DeviceDerivedAttribute)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_resource_DeviceDerivedAttribute_To_v1_DeviceDerivedAttribute is an autogenerated conversion function.
+func Convert_resource_DeviceDerivedAttribute_To_v1_DeviceDerivedAttribute(in *resource.DeviceDerivedAttribute, out *resourcev1.DeviceDerivedAttribute, s conversion.Scope) error {
+	return autoConvert_resource_DeviceDerivedAttribute_To_v1_DeviceDerivedAttribute(in, out, s)
+}
+
 func autoConvert_v1_DeviceRequest_To_resource_DeviceRequest(in *resourcev1.DeviceRequest, out *resource.DeviceRequest, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Exactly = (*resource.ExactDeviceRequest)(unsafe.Pointer(in.Exactly))
-	out.FirstAvailable = *(*[]resource.DeviceSubRequest)(unsafe.Pointer(&in.FirstAvailable))
+	*out = *(*resource.DeviceRequest)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1030,9 +1039,7 @@ func Convert_v1_DeviceRequest_To_resource_DeviceRequest(in *resourcev1.DeviceReq
 }
 
 func autoConvert_resource_DeviceRequest_To_v1_DeviceRequest(in *resource.DeviceRequest, out *resourcev1.DeviceRequest, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Exactly = (*resourcev1.ExactDeviceRequest)(unsafe.Pointer(in.Exactly))
-	out.FirstAvailable = *(*[]resourcev1.DeviceSubRequest)(unsafe.Pointer(&in.FirstAvailable))
+	*out = *(*resourcev1.DeviceRequest)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1042,16 +1049,7 @@ func Convert_resource_DeviceRequest_To_v1_DeviceRequest(in *resource.DeviceReque
 }
 
 func autoConvert_v1_DeviceRequestAllocationResult_To_resource_DeviceRequestAllocationResult(in *resourcev1.DeviceRequestAllocationResult, out *resource.DeviceRequestAllocationResult, s conversion.Scope) error {
-	out.Request = in.Request
-	out.Driver = in.Driver
-	out.Pool = in.Pool
-	out.Device = in.Device
-	out.AdminAccess = (*bool)(unsafe.Pointer(in.AdminAccess))
-	out.Tolerations = *(*[]resource.DeviceToleration)(unsafe.Pointer(&in.Tolerations))
-	out.BindingConditions = *(*[]string)(unsafe.Pointer(&in.BindingConditions))
-	out.BindingFailureConditions = *(*[]string)(unsafe.Pointer(&in.BindingFailureConditions))
-	out.ShareID = (*types.UID)(unsafe.Pointer(in.ShareID))
-	out.ConsumedCapacity = *(*map[resource.QualifiedName]apiresource.Quantity)(unsafe.Pointer(&in.ConsumedCapacity))
+	*out = *(*resource.DeviceRequestAllocationResult)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1061,16 +1059,7 @@ func Convert_v1_DeviceRequestAllocationResult_To_resource_DeviceRequestAllocatio
 }
 
 func autoConvert_resource_DeviceRequestAllocationResult_To_v1_DeviceRequestAllocationResult(in *resource.DeviceRequestAllocationResult, out *resourcev1.DeviceRequestAllocationResult, s conversion.Scope) error {
-	out.Request = in.Request
-	out.Driver = in.Driver
-	out.Pool = in.Pool
-	out.Device = in.Device
-	out.AdminAccess = (*bool)(unsafe.Pointer(in.AdminAccess))
-	out.Tolerations = *(*[]resourcev1.DeviceToleration)(unsafe.Pointer(&in.Tolerations))
-	out.BindingConditions = *(*[]string)(unsafe.Pointer(&in.BindingConditions))
-	out.BindingFailureConditions = *(*[]string)(unsafe.Pointer(&in.BindingFailureConditions))
-	out.ShareID = (*types.UID)(unsafe.Pointer(in.ShareID))
-	out.ConsumedCapacity = *(*map[resourcev1.QualifiedName]apiresource.Quantity)(unsafe.Pointer(&in.ConsumedCapacity))
+	*out = *(*resourcev1.DeviceRequestAllocationResult)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1080,7 +1069,7 @@ func Convert_resource_DeviceRequestAllocationResult_To_v1_DeviceRequestAllocatio
 }
 
 func autoConvert_v1_DeviceSelector_To_resource_DeviceSelector(in *resourcev1.DeviceSelector, out *resource.DeviceSelector, s conversion.Scope) error {
-	out.CEL = (*resource.CELDeviceSelector)(unsafe.Pointer(in.CEL))
+	*out = *(*resource.DeviceSelector)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1090,7 +1079,7 @@ func Convert_v1_DeviceSelector_To_resource_DeviceSelector(in *resourcev1.DeviceS
 }
 
 func autoConvert_resource_DeviceSelector_To_v1_DeviceSelector(in *resource.DeviceSelector, out *resourcev1.DeviceSelector, s conversion.Scope) error {
-	out.CEL = (*resourcev1.CELDeviceSelector)(unsafe.Pointer(in.CEL))
+	*out = *(*resourcev1.DeviceSelector)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1100,13 +1089,7 @@ func Convert_resource_DeviceSelector_To_v1_DeviceSelector(in *resource.DeviceSel
 }
 
 func autoConvert_v1_DeviceSubRequest_To_resource_DeviceSubRequest(in *resourcev1.DeviceSubRequest, out *resource.DeviceSubRequest, s conversion.Scope) error {
-	out.Name = in.Name
-	out.DeviceClassName = in.DeviceClassName
-	out.Selectors = *(*[]resource.DeviceSelector)(unsafe.Pointer(&in.Selectors))
-	out.AllocationMode = resource.DeviceAllocationMode(in.AllocationMode)
-	out.Count = in.Count
-	out.Tolerations = *(*[]resource.DeviceToleration)(unsafe.Pointer(&in.Tolerations))
-	out.Capacity = (*resource.CapacityRequirements)(unsafe.Pointer(in.Capacity))
+	*out = *(*resource.DeviceSubRequest)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1116,13 +1099,7 @@ func Convert_v1_DeviceSubRequest_To_resource_DeviceSubRequest(in *resourcev1.Dev
 }
 
 func autoConvert_resource_DeviceSubRequest_To_v1_DeviceSubRequest(in *resource.DeviceSubRequest, out *resourcev1.DeviceSubRequest, s conversion.Scope) error {
-	out.Name = in.Name
-	out.DeviceClassName = in.DeviceClassName
-	out.Selectors = *(*[]resourcev1.DeviceSelector)(unsafe.Pointer(&in.Selectors))
-	out.AllocationMode = resourcev1.DeviceAllocationMode(in.AllocationMode)
-	out.Count = in.Count
-	out.Tolerations = *(*[]resourcev1.DeviceToleration)(unsafe.Pointer(&in.Tolerations))
-	out.Capacity = (*resourcev1.CapacityRequirements)(unsafe.Pointer(in.Capacity))
+	*out = *(*resourcev1.DeviceSubRequest)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1132,10 +1109,7 @@ func Convert_resource_DeviceSubRequest_To_v1_DeviceSubRequest(in *resource.Devic
 }
 
 func autoConvert_v1_DeviceTaint_To_resource_DeviceTaint(in *resourcev1.DeviceTaint, out *resource.DeviceTaint, s conversion.Scope) error {
-	out.Key = in.Key
-	out.Value = in.Value
-	out.Effect = resource.DeviceTaintEffect(in.Effect)
-	out.TimeAdded = (*metav1.Time)(unsafe.Pointer(in.TimeAdded))
+	*out = *(*resource.DeviceTaint)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1145,10 +1119,7 @@ func Convert_v1_DeviceTaint_To_resource_DeviceTaint(in *resourcev1.DeviceTaint, 
 }
 
 func autoConvert_resource_DeviceTaint_To_v1_DeviceTaint(in *resource.DeviceTaint, out *resourcev1.DeviceTaint, s conversion.Scope) error {
-	out.Key = in.Key
-	out.Value = in.Value
-	out.Effect = resourcev1.DeviceTaintEffect(in.Effect)
-	out.TimeAdded = (*metav1.Time)(unsafe.Pointer(in.TimeAdded))
+	*out = *(*resourcev1.DeviceTaint)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1157,12 +1128,122 @@ func Convert_resource_DeviceTaint_To_v1_DeviceTaint(in *resource.DeviceTaint, ou
 	return autoConvert_resource_DeviceTaint_To_v1_DeviceTaint(in, out, s)
 }
 
+func autoConvert_v1_DeviceTaintRule_To_resource_DeviceTaintRule(in *resourcev1.DeviceTaintRule, out *resource.DeviceTaintRule, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	if err := Convert_v1_DeviceTaintRuleSpec_To_resource_DeviceTaintRuleSpec(&in.Spec, &out.Spec, s); err != nil {
+		return err
+	}
+	if err := Convert_v1_DeviceTaintRuleStatus_To_resource_DeviceTaintRuleStatus(&in.Status, &out.Status, s); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Convert_v1_DeviceTaintRule_To_resource_DeviceTaintRule is an autogenerated conversion function.
+func Convert_v1_DeviceTaintRule_To_resource_DeviceTaintRule(in *resourcev1.DeviceTaintRule, out *resource.DeviceTaintRule, s conversion.Scope) error {
+	return autoConvert_v1_DeviceTaintRule_To_resource_DeviceTaintRule(in, out, s)
+}
+
+func autoConvert_resource_DeviceTaintRule_To_v1_DeviceTaintRule(in *resource.DeviceTaintRule, out *resourcev1.DeviceTaintRule, s conversion.Scope) error {
+	out.ObjectMeta = in.ObjectMeta
+	if err := Convert_resource_DeviceTaintRuleSpec_To_v1_DeviceTaintRuleSpec(&in.Spec, &out.Spec, s); err != nil {
+		return err
+	}
+	if err := Convert_resource_DeviceTaintRuleStatus_To_v1_DeviceTaintRuleStatus(&in.Status, &out.Status, s); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Convert_resource_DeviceTaintRule_To_v1_DeviceTaintRule is an autogenerated conversion function.
+func Convert_resource_DeviceTaintRule_To_v1_DeviceTaintRule(in *resource.DeviceTaintRule, out *resourcev1.DeviceTaintRule, s conversion.Scope) error {
+	return autoConvert_resource_DeviceTaintRule_To_v1_DeviceTaintRule(in, out, s)
+}
+
+func autoConvert_v1_DeviceTaintRuleList_To_resource_DeviceTaintRuleList(in *resourcev1.DeviceTaintRuleList, out *resource.DeviceTaintRuleList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]resource.DeviceTaintRule)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_v1_DeviceTaintRuleList_To_resource_DeviceTaintRuleList is an autogenerated conversion function.
+func Convert_v1_DeviceTaintRuleList_To_resource_DeviceTaintRuleList(in *resourcev1.DeviceTaintRuleList, out *resource.DeviceTaintRuleList, s conversion.Scope) error {
+	return autoConvert_v1_DeviceTaintRuleList_To_resource_DeviceTaintRuleList(in, out, s)
+}
+
+func autoConvert_resource_DeviceTaintRuleList_To_v1_DeviceTaintRuleList(in *resource.DeviceTaintRuleList, out *resourcev1.DeviceTaintRuleList, s conversion.Scope) error {
+	out.ListMeta = in.ListMeta
+	out.Items = *(*[]resourcev1.DeviceTaintRule)(unsafe.Pointer(&in.Items))
+	return nil
+}
+
+// Convert_resource_DeviceTaintRuleList_To_v1_DeviceTaintRuleList is an autogenerated conversion function.
+func Convert_resource_DeviceTaintRuleList_To_v1_DeviceTaintRuleList(in *resource.DeviceTaintRuleList, out *resourcev1.DeviceTaintRuleList, s conversion.Scope) error {
+	return autoConvert_resource_DeviceTaintRuleList_To_v1_DeviceTaintRuleList(in, out, s)
+}
+
+func autoConvert_v1_DeviceTaintRuleSpec_To_resource_DeviceTaintRuleSpec(in *resourcev1.DeviceTaintRuleSpec, out *resource.DeviceTaintRuleSpec, s conversion.Scope) error {
+	*out = *(*resource.DeviceTaintRuleSpec)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1_DeviceTaintRuleSpec_To_resource_DeviceTaintRuleSpec is an autogenerated conversion function.
+func Convert_v1_DeviceTaintRuleSpec_To_resource_DeviceTaintRuleSpec(in *resourcev1.DeviceTaintRuleSpec, out *resource.DeviceTaintRuleSpec, s conversion.Scope) error {
+	return autoConvert_v1_DeviceTaintRuleSpec_To_resource_DeviceTaintRuleSpec(in, out, s)
+}
+
+func autoConvert_resource_DeviceTaintRuleSpec_To_v1_DeviceTaintRuleSpec(in *resource.DeviceTaintRuleSpec, out *resourcev1.DeviceTaintRuleSpec, s conversion.Scope) error {
+	*out = *(*resourcev1.DeviceTaintRuleSpec)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_resource_DeviceTaintRuleSpec_To_v1_DeviceTaintRuleSpec is an autogenerated conversion function.
+func Convert_resource_DeviceTaintRuleSpec_To_v1_DeviceTaintRuleSpec(in *resource.DeviceTaintRuleSpec, out *resourcev1.DeviceTaintRuleSpec, s conversion.Scope) error {
+	return autoConvert_resource_DeviceTaintRuleSpec_To_v1_DeviceTaintRuleSpec(in, out, s)
+}
+
+func autoConvert_v1_DeviceTaintRuleStatus_To_resource_DeviceTaintRuleStatus(in *resourcev1.DeviceTaintRuleStatus, out *resource.DeviceTaintRuleStatus, s conversion.Scope) error {
+	*out = *(*resource.DeviceTaintRuleStatus)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1_DeviceTaintRuleStatus_To_resource_DeviceTaintRuleStatus is an autogenerated conversion function.
+func Convert_v1_DeviceTaintRuleStatus_To_resource_DeviceTaintRuleStatus(in *resourcev1.DeviceTaintRuleStatus, out *resource.DeviceTaintRuleStatus, s conversion.Scope) error {
+	return autoConvert_v1_DeviceTaintRuleStatus_To_resource_DeviceTaintRuleStatus(in, out, s)
+}
+
+func autoConvert_resource_DeviceTaintRuleStatus_To_v1_DeviceTaintRuleStatus(in *resource.DeviceTaintRuleStatus, out *resourcev1.DeviceTaintRuleStatus, s conversion.Scope) error {
+	*out = *(*resourcev1.DeviceTaintRuleStatus)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_resource_DeviceTaintRuleStatus_To_v1_DeviceTaintRuleStatus is an autogenerated conversion function.
+func Convert_resource_DeviceTaintRuleStatus_To_v1_DeviceTaintRuleStatus(in *resource.DeviceTaintRuleStatus, out *resourcev1.DeviceTaintRuleStatus, s conversion.Scope) error {
+	return autoConvert_resource_DeviceTaintRuleStatus_To_v1_DeviceTaintRuleStatus(in, out, s)
+}
+
+func autoConvert_v1_DeviceTaintSelector_To_resource_DeviceTaintSelector(in *resourcev1.DeviceTaintSelector, out *resource.DeviceTaintSelector, s conversion.Scope) error {
+	*out = *(*resource.DeviceTaintSelector)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1_DeviceTaintSelector_To_resource_DeviceTaintSelector is an autogenerated conversion function.
+func Convert_v1_DeviceTaintSelector_To_resource_DeviceTaintSelector(in *resourcev1.DeviceTaintSelector, out *resource.DeviceTaintSelector, s conversion.Scope) error {
+	return autoConvert_v1_DeviceTaintSelector_To_resource_DeviceTaintSelector(in, out, s)
+}
+
+func autoConvert_resource_DeviceTaintSelector_To_v1_DeviceTaintSelector(in *resource.DeviceTaintSelector, out *resourcev1.DeviceTaintSelector, s conversion.Scope) error {
+	*out = *(*resourcev1.DeviceTaintSelector)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_resource_DeviceTaintSelector_To_v1_DeviceTaintSelector is an autogenerated conversion function.
+func Convert_resource_DeviceTaintSelector_To_v1_DeviceTaintSelector(in *resource.DeviceTaintSelector, out *resourcev1.DeviceTaintSelector, s conversion.Scope) error {
+	return autoConvert_resource_DeviceTaintSelector_To_v1_DeviceTaintSelector(in, out, s)
+}
+
 func autoConvert_v1_DeviceToleration_To_resource_DeviceToleration(in *resourcev1.DeviceToleration, out *resource.DeviceToleration, s conversion.Scope) error {
-	out.Key = in.Key
-	out.Operator = resource.DeviceTolerationOperator(in.Operator)
-	out.Value = in.Value
-	out.Effect = resource.DeviceTaintEffect(in.Effect)
-	out.TolerationSeconds = (*int64)(unsafe.Pointer(in.TolerationSeconds))
+	*out = *(*resource.DeviceToleration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1172,11 +1253,7 @@ func Convert_v1_DeviceToleration_To_resource_DeviceToleration(in *resourcev1.Dev
 }
 
 func autoConvert_resource_DeviceToleration_To_v1_DeviceToleration(in *resource.DeviceToleration, out *resourcev1.DeviceToleration, s conversion.Scope) error {
-	out.Key = in.Key
-	out.Operator = resourcev1.DeviceTolerationOperator(in.Operator)
-	out.Value = in.Value
-	out.Effect = resourcev1.DeviceTaintEffect(in.Effect)
-	out.TolerationSeconds = (*int64)(unsafe.Pointer(in.TolerationSeconds))
+	*out = *(*resourcev1.DeviceToleration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1186,13 +1263,7 @@ func Convert_resource_DeviceToleration_To_v1_DeviceToleration(in *resource.Devic
 }
 
 func autoConvert_v1_ExactDeviceRequest_To_resource_ExactDeviceRequest(in *resourcev1.ExactDeviceRequest, out *resource.ExactDeviceRequest, s conversion.Scope) error {
-	out.DeviceClassName = in.DeviceClassName
-	out.Selectors = *(*[]resource.DeviceSelector)(unsafe.Pointer(&in.Selectors))
-	out.AllocationMode = resource.DeviceAllocationMode(in.AllocationMode)
-	out.Count = in.Count
-	out.AdminAccess = (*bool)(unsafe.Pointer(in.AdminAccess))
-	out.Tolerations = *(*[]resource.DeviceToleration)(unsafe.Pointer(&in.Tolerations))
-	out.Capacity = (*resource.CapacityRequirements)(unsafe.Pointer(in.Capacity))
+	*out = *(*resource.ExactDeviceRequest)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1202,13 +1273,7 @@ func Convert_v1_ExactDeviceRequest_To_resource_ExactDeviceRequest(in *resourcev1
 }
 
 func autoConvert_resource_ExactDeviceRequest_To_v1_ExactDeviceRequest(in *resource.ExactDeviceRequest, out *resourcev1.ExactDeviceRequest, s conversion.Scope) error {
-	out.DeviceClassName = in.DeviceClassName
-	out.Selectors = *(*[]resourcev1.DeviceSelector)(unsafe.Pointer(&in.Selectors))
-	out.AllocationMode = resourcev1.DeviceAllocationMode(in.AllocationMode)
-	out.Count = in.Count
-	out.AdminAccess = (*bool)(unsafe.Pointer(in.AdminAccess))
-	out.Tolerations = *(*[]resourcev1.DeviceToleration)(unsafe.Pointer(&in.Tolerations))
-	out.Capacity = (*resourcev1.CapacityRequirements)(unsafe.Pointer(in.Capacity))
+	*out = *(*resourcev1.ExactDeviceRequest)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1218,9 +1283,7 @@ func Convert_resource_ExactDeviceRequest_To_v1_ExactDeviceRequest(in *resource.E
 }
 
 func autoConvert_v1_NetworkDeviceData_To_resource_NetworkDeviceData(in *resourcev1.NetworkDeviceData, out *resource.NetworkDeviceData, s conversion.Scope) error {
-	out.InterfaceName = in.InterfaceName
-	out.IPs = *(*[]string)(unsafe.Pointer(&in.IPs))
-	out.HardwareAddress = in.HardwareAddress
+	*out = *(*resource.NetworkDeviceData)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1230,9 +1293,7 @@ func Convert_v1_NetworkDeviceData_To_resource_NetworkDeviceData(in *resourcev1.N
 }
 
 func autoConvert_resource_NetworkDeviceData_To_v1_NetworkDeviceData(in *resource.NetworkDeviceData, out *resourcev1.NetworkDeviceData, s conversion.Scope) error {
-	out.InterfaceName = in.InterfaceName
-	out.IPs = *(*[]string)(unsafe.Pointer(&in.IPs))
-	out.HardwareAddress = in.HardwareAddress
+	*out = *(*resourcev1.NetworkDeviceData)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1241,9 +1302,68 @@ func Convert_resource_NetworkDeviceData_To_v1_NetworkDeviceData(in *resource.Net
 	return autoConvert_resource_NetworkDeviceData_To_v1_NetworkDeviceData(in, out, s)
 }
 
+func autoConvert_v1_NodeAllocatableMapping_To_resource_NodeAllocatableMapping(in *resourcev1.NodeAllocatableMapping, out *resource.NodeAllocatableMapping, s conversion.Scope) error {
+	*out = *(*resource.NodeAllocatableMapping)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1_NodeAllocatableMapping_To_resource_NodeAllocatableMapping is an autogenerated conversion function.
+func Convert_v1_NodeAllocatableMapping_To_resource_NodeAllocatableMapping(in *resourcev1.NodeAllocatableMapping, out *resource.NodeAllocatableMapping, s conversion.Scope) error {
+	return autoConvert_v1_NodeAllocatableMapping_To_resource_NodeAllocatableMapping(in, out, s)
+}
+
+func autoConvert_resource_NodeAllocatableMapping_To_v1_NodeAllocatableMapping(in *resource.NodeAllocatableMapping, out *resourcev1.NodeAllocatableMapping, s conversion.Scope) error {
+	*out = *(*resourcev1.NodeAllocatableMapping)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_resource_NodeAllocatableMapping_To_v1_NodeAllocatableMapping is an autogenerated conversion function.
+func Convert_resource_NodeAllocatableMapping_To_v1_NodeAllocatableMapping(in *resource.NodeAllocatableMapping, out *resourcev1.NodeAllocatableMapping, s conversion.Scope) error {
+	return autoConvert_resource_NodeAllocatableMapping_To_v1_NodeAllocatableMapping(in, out, s)
+}
+
+func autoConvert_v1_NodeAllocatableOverhead_To_resource_NodeAllocatableOverhead(in *resourcev1.NodeAllocatableOverhead, out *resource.NodeAllocatableOverhead, s conversion.Scope) error {
+	*out = *(*resource.NodeAllocatableOverhead)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1_NodeAllocatableOverhead_To_resource_NodeAllocatableOverhead is an autogenerated conversion function.
+func Convert_v1_NodeAllocatableOverhead_To_resource_NodeAllocatableOverhead(in *resourcev1.NodeAllocatableOverhead, out *resource.NodeAllocatableOverhead, s conversion.Scope) error {
+	return autoConvert_v1_NodeAllocatableOverhead_To_resource_NodeAllocatableOverhead(in, out, s)
+}
+
+func autoConvert_resource_NodeAllocatableOverhead_To_v1_NodeAllocatableOverhead(in *resource.NodeAllocatableOverhead, out *resourcev1.NodeAllocatableOverhead, s conversion.Scope) error {
+	*out = *(*resourcev1.NodeAllocatableOverhead)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_resource_NodeAllocatableOverhead_To_v1_NodeAllocatableOverhead is an autogenerated conversion function.
+func Convert_resource_NodeAllocatableOverhead_To_v1_NodeAllocatableOverhead(in *resource.NodeAllocatableOverhead, out *resourcev1.NodeAllocatableOverhead, s conversion.Scope) error {
+	return autoConvert_resource_NodeAllocatableOverhead_To_v1_NodeAllocatableOverhead(in, out, s)
+}
+
+func autoConvert_v1_NodeAllocatableResource_To_resource_NodeAllocatableResource(in *resourcev1.NodeAllocatableResource, out *resource.NodeAllocatableResource, s conversion.Scope) error {
+	*out = *(*resource.NodeAllocatableResource)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1_NodeAllocatableResource_To_resource_NodeAllocatableResource is an autogenerated conversion function.
+func Convert_v1_NodeAllocatableResource_To_resource_NodeAllocatableResource(in *resourcev1.NodeAllocatableResource, out *resource.NodeAllocatableResource, s conversion.Scope) error {
+	return autoConvert_v1_NodeAllocatableResource_To_resource_NodeAllocatableResource(in, out, s)
+}
+
+func autoConvert_resource_NodeAllocatableResource_To_v1_NodeAllocatableResource(in *resource.NodeAllocatableResource, out *resourcev1.NodeAllocatableResource, s conversion.Scope) error {
+	*out = *(*resourcev1.NodeAllocatableResource)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_resource_NodeAllocatableResource_To_v1_NodeAllocatableResource is an autogenerated conversion function.
+func Convert_resource_NodeAllocatableResource_To_v1_NodeAllocatableResource(in *resource.NodeAllocatableResource, out *resourcev1.NodeAllocatableResource, s conversion.Scope) error {
+	return autoConvert_resource_NodeAllocatableResource_To_v1_NodeAllocatableResource(in, out, s)
+}
+
 func autoConvert_v1_OpaqueDeviceConfiguration_To_resource_OpaqueDeviceConfiguration(in *resourcev1.OpaqueDeviceConfiguration, out *resource.OpaqueDeviceConfiguration, s conversion.Scope) error {
-	out.Driver = in.Driver
-	out.Parameters = in.Parameters
+	*out = *(*resource.OpaqueDeviceConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1253,8 +1373,7 @@ func Convert_v1_OpaqueDeviceConfiguration_To_resource_OpaqueDeviceConfiguration(
 }
 
 func autoConvert_resource_OpaqueDeviceConfiguration_To_v1_OpaqueDeviceConfiguration(in *resource.OpaqueDeviceConfiguration, out *resourcev1.OpaqueDeviceConfiguration, s conversion.Scope) error {
-	out.Driver = in.Driver
-	out.Parameters = in.Parameters
+	*out = *(*resourcev1.OpaqueDeviceConfiguration)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1296,10 +1415,7 @@ func Convert_resource_ResourceClaim_To_v1_ResourceClaim(in *resource.ResourceCla
 }
 
 func autoConvert_v1_ResourceClaimConsumerReference_To_resource_ResourceClaimConsumerReference(in *resourcev1.ResourceClaimConsumerReference, out *resource.ResourceClaimConsumerReference, s conversion.Scope) error {
-	out.APIGroup = in.APIGroup
-	out.Resource = in.Resource
-	out.Name = in.Name
-	out.UID = types.UID(in.UID)
+	*out = *(*resource.ResourceClaimConsumerReference)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1309,10 +1425,7 @@ func Convert_v1_ResourceClaimConsumerReference_To_resource_ResourceClaimConsumer
 }
 
 func autoConvert_resource_ResourceClaimConsumerReference_To_v1_ResourceClaimConsumerReference(in *resource.ResourceClaimConsumerReference, out *resourcev1.ResourceClaimConsumerReference, s conversion.Scope) error {
-	out.APIGroup = in.APIGroup
-	out.Resource = in.Resource
-	out.Name = in.Name
-	out.UID = types.UID(in.UID)
+	*out = *(*resourcev1.ResourceClaimConsumerReference)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1344,9 +1457,7 @@ func Convert_resource_ResourceClaimList_To_v1_ResourceClaimList(in *resource.Res
 }
 
 func autoConvert_v1_ResourceClaimSpec_To_resource_ResourceClaimSpec(in *resourcev1.ResourceClaimSpec, out *resource.ResourceClaimSpec, s conversion.Scope) error {
-	if err := Convert_v1_DeviceClaim_To_resource_DeviceClaim(&in.Devices, &out.Devices, s); err != nil {
-		return err
-	}
+	*out = *(*resource.ResourceClaimSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1356,9 +1467,7 @@ func Convert_v1_ResourceClaimSpec_To_resource_ResourceClaimSpec(in *resourcev1.R
 }
 
 func autoConvert_resource_ResourceClaimSpec_To_v1_ResourceClaimSpec(in *resource.ResourceClaimSpec, out *resourcev1.ResourceClaimSpec, s conversion.Scope) error {
-	if err := Convert_resource_DeviceClaim_To_v1_DeviceClaim(&in.Devices, &out.Devices, s); err != nil {
-		return err
-	}
+	*out = *(*resourcev1.ResourceClaimSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1368,9 +1477,7 @@ func Convert_resource_ResourceClaimSpec_To_v1_ResourceClaimSpec(in *resource.Res
 }
 
 func autoConvert_v1_ResourceClaimStatus_To_resource_ResourceClaimStatus(in *resourcev1.ResourceClaimStatus, out *resource.ResourceClaimStatus, s conversion.Scope) error {
-	out.Allocation = (*resource.AllocationResult)(unsafe.Pointer(in.Allocation))
-	out.ReservedFor = *(*[]resource.ResourceClaimConsumerReference)(unsafe.Pointer(&in.ReservedFor))
-	out.Devices = *(*[]resource.AllocatedDeviceStatus)(unsafe.Pointer(&in.Devices))
+	*out = *(*resource.ResourceClaimStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1380,9 +1487,7 @@ func Convert_v1_ResourceClaimStatus_To_resource_ResourceClaimStatus(in *resource
 }
 
 func autoConvert_resource_ResourceClaimStatus_To_v1_ResourceClaimStatus(in *resource.ResourceClaimStatus, out *resourcev1.ResourceClaimStatus, s conversion.Scope) error {
-	out.Allocation = (*resourcev1.AllocationResult)(unsafe.Pointer(in.Allocation))
-	out.ReservedFor = *(*[]resourcev1.ResourceClaimConsumerReference)(unsafe.Pointer(&in.ReservedFor))
-	out.Devices = *(*[]resourcev1.AllocatedDeviceStatus)(unsafe.Pointer(&in.Devices))
+	*out = *(*resourcev1.ResourceClaimStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1440,10 +1545,7 @@ func Convert_resource_ResourceClaimTemplateList_To_v1_ResourceClaimTemplateList(
 }
 
 func autoConvert_v1_ResourceClaimTemplateSpec_To_resource_ResourceClaimTemplateSpec(in *resourcev1.ResourceClaimTemplateSpec, out *resource.ResourceClaimTemplateSpec, s conversion.Scope) error {
-	out.ObjectMeta = in.ObjectMeta
-	if err := Convert_v1_ResourceClaimSpec_To_resource_ResourceClaimSpec(&in.Spec, &out.Spec, s); err != nil {
-		return err
-	}
+	*out = *(*resource.ResourceClaimTemplateSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1453,10 +1555,7 @@ func Convert_v1_ResourceClaimTemplateSpec_To_resource_ResourceClaimTemplateSpec(
 }
 
 func autoConvert_resource_ResourceClaimTemplateSpec_To_v1_ResourceClaimTemplateSpec(in *resource.ResourceClaimTemplateSpec, out *resourcev1.ResourceClaimTemplateSpec, s conversion.Scope) error {
-	out.ObjectMeta = in.ObjectMeta
-	if err := Convert_resource_ResourceClaimSpec_To_v1_ResourceClaimSpec(&in.Spec, &out.Spec, s); err != nil {
-		return err
-	}
+	*out = *(*resourcev1.ResourceClaimTemplateSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1466,9 +1565,7 @@ func Convert_resource_ResourceClaimTemplateSpec_To_v1_ResourceClaimTemplateSpec(
 }
 
 func autoConvert_v1_ResourcePool_To_resource_ResourcePool(in *resourcev1.ResourcePool, out *resource.ResourcePool, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Generation = in.Generation
-	out.ResourceSliceCount = in.ResourceSliceCount
+	*out = *(*resource.ResourcePool)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1478,9 +1575,7 @@ func Convert_v1_ResourcePool_To_resource_ResourcePool(in *resourcev1.ResourcePoo
 }
 
 func autoConvert_resource_ResourcePool_To_v1_ResourcePool(in *resource.ResourcePool, out *resourcev1.ResourcePool, s conversion.Scope) error {
-	out.Name = in.Name
-	out.Generation = in.Generation
-	out.ResourceSliceCount = in.ResourceSliceCount
+	*out = *(*resourcev1.ResourcePool)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1538,16 +1633,7 @@ func Convert_resource_ResourceSliceList_To_v1_ResourceSliceList(in *resource.Res
 }
 
 func autoConvert_v1_ResourceSliceSpec_To_resource_ResourceSliceSpec(in *resourcev1.ResourceSliceSpec, out *resource.ResourceSliceSpec, s conversion.Scope) error {
-	out.Driver = in.Driver
-	if err := Convert_v1_ResourcePool_To_resource_ResourcePool(&in.Pool, &out.Pool, s); err != nil {
-		return err
-	}
-	out.NodeName = (*string)(unsafe.Pointer(in.NodeName))
-	out.NodeSelector = (*core.NodeSelector)(unsafe.Pointer(in.NodeSelector))
-	out.AllNodes = (*bool)(unsafe.Pointer(in.AllNodes))
-	out.Devices = *(*[]resource.Device)(unsafe.Pointer(&in.Devices))
-	out.PerDeviceNodeSelection = (*bool)(unsafe.Pointer(in.PerDeviceNodeSelection))
-	out.SharedCounters = *(*[]resource.CounterSet)(unsafe.Pointer(&in.SharedCounters))
+	*out = *(*resource.ResourceSliceSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -1557,16 +1643,7 @@ func Convert_v1_ResourceSliceSpec_To_resource_ResourceSliceSpec(in *resourcev1.R
 }
 
 func autoConvert_resource_ResourceSliceSpec_To_v1_ResourceSliceSpec(in *resource.ResourceSliceSpec, out *resourcev1.ResourceSliceSpec, s conversion.Scope) error {
-	out.Driver = in.Driver
-	if err := Convert_resource_ResourcePool_To_v1_ResourcePool(&in.Pool, &out.Pool, s); err != nil {
-		return err
-	}
-	out.NodeName = (*string)(unsafe.Pointer(in.NodeName))
-	out.NodeSelector = (*corev1.NodeSelector)(unsafe.Pointer(in.NodeSelector))
-	out.AllNodes = (*bool)(unsafe.Pointer(in.AllNodes))
-	out.Devices = *(*[]resourcev1.Device)(unsafe.Pointer(&in.Devices))
-	out.PerDeviceNodeSelection = (*bool)(unsafe.Pointer(in.PerDeviceNodeSelection))
-	out.SharedCounters = *(*[]resourcev1.CounterSet)(unsafe.Pointer(&in.SharedCounters))
+	*out = *(*resourcev1.ResourceSliceSpec)(unsafe.Pointer(in))
 	return nil
 }
 

@@ -18,6 +18,8 @@ limitations under the License.
 // +k8s:conversion-gen-external-types=k8s.io/api/resource/v1alpha3
 // +k8s:defaulter-gen=TypeMeta
 // +k8s:defaulter-gen-input=k8s.io/api/resource/v1alpha3
+// +k8s:validation-gen=TypesWithField=TypeMeta
+// +k8s:validation-gen-input=k8s.io/api/resource/v1alpha3
 
 // Package v1alpha3 is the v1alpha3 version of the resource API.
 package v1alpha3

@@ -68,4 +68,8 @@ func SetDefaults_CSIDriver(obj *storagev1beta1.CSIDriver) {
 		obj.Spec.SELinuxMount = new(bool)
 		*(obj.Spec.SELinuxMount) = false
 	}
+	if obj.Spec.PreventPodSchedulingIfMissing == nil && utilfeature.DefaultFeatureGate.Enabled(features.VolumeLimitScaling) {
+		obj.Spec.PreventPodSchedulingIfMissing = new(bool)
+		*(obj.Spec.PreventPodSchedulingIfMissing) = false
+	}
 }

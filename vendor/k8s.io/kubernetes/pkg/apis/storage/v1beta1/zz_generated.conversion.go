@@ -31,7 +31,6 @@ import (
 	conversion "k8s.io/apimachinery/pkg/conversion"
 	runtime "k8s.io/apimachinery/pkg/runtime"
 	core "k8s.io/kubernetes/pkg/apis/core"
-	apiscorev1 "k8s.io/kubernetes/pkg/apis/core/v1"
 	storage "k8s.io/kubernetes/pkg/apis/storage"
 )
 
@@ -77,11 +76,6 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
-	if err := s.AddGeneratedConversionFunc((*storage.CSINode)(nil), (*storagev1beta1.CSINode)(nil), func(a, b interface{}, scope conversion.Scope) error {
-		return Convert_storage_CSINode_To_v1beta1_CSINode(a.(*storage.CSINode), b.(*storagev1beta1.CSINode), scope)
-	}); err != nil {
-		return err
-	}
 	if err := s.AddGeneratedConversionFunc((*storagev1beta1.CSINodeDriver)(nil), (*storage.CSINodeDriver)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_v1beta1_CSINodeDriver_To_storage_CSINodeDriver(a.(*storagev1beta1.CSINodeDriver), b.(*storage.CSINodeDriver), scope)
 	}); err != nil {
@@ -109,6 +103,16 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}
 	if err := s.AddGeneratedConversionFunc((*storage.CSINodeSpec)(nil), (*storagev1beta1.CSINodeSpec)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_storage_CSINodeSpec_To_v1beta1_CSINodeSpec(a.(*storage.CSINodeSpec), b.(*storagev1beta1.CSINodeSpec), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*storagev1beta1.CSINodeStatus)(nil), (*storage.CSINodeStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1beta1_CSINodeStatus_To_storage_CSINodeStatus(a.(*storagev1beta1.CSINodeStatus), b.(*storage.CSINodeStatus), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*storage.CSINodeStatus)(nil), (*storagev1beta1.CSINodeStatus)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_storage_CSINodeStatus_To_v1beta1_CSINodeStatus(a.(*storage.CSINodeStatus), b.(*storagev1beta1.CSINodeStatus), scope)
 	}); err != nil {
 		return err
 	}
@@ -149,6 +153,26 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}
 	if err := s.AddGeneratedConversionFunc((*storage.StorageClassList)(nil), (*storagev1beta1.StorageClassList)(nil), func(a, b interface{}, scope conversion.Scope) error {
 		return Convert_storage_StorageClassList_To_v1beta1_StorageClassList(a.(*storage.StorageClassList), b.(*storagev1beta1.StorageClassList), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*storagev1beta1.StorageHealth)(nil), (*storage.StorageHealth)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1beta1_StorageHealth_To_storage_StorageHealth(a.(*storagev1beta1.StorageHealth), b.(*storage.StorageHealth), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*storage.StorageHealth)(nil), (*storagev1beta1.StorageHealth)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_storage_StorageHealth_To_v1beta1_StorageHealth(a.(*storage.StorageHealth), b.(*storagev1beta1.StorageHealth), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*storagev1beta1.StorageHealthCondition)(nil), (*storage.StorageHealthCondition)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_v1beta1_StorageHealthCondition_To_storage_StorageHealthCondition(a.(*storagev1beta1.StorageHealthCondition), b.(*storage.StorageHealthCondition), scope)
+	}); err != nil {
+		return err
+	}
+	if err := s.AddGeneratedConversionFunc((*storage.StorageHealthCondition)(nil), (*storagev1beta1.StorageHealthCondition)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_storage_StorageHealthCondition_To_v1beta1_StorageHealthCondition(a.(*storage.StorageHealthCondition), b.(*storagev1beta1.StorageHealthCondition), scope)
 	}); err != nil {
 		return err
 	}
@@ -252,6 +276,11 @@ func RegisterConversions(s *runtime.Scheme) error {
 	}); err != nil {
 		return err
 	}
+	if err := s.AddConversionFunc((*storage.CSINode)(nil), (*storagev1beta1.CSINode)(nil), func(a, b interface{}, scope conversion.Scope) error {
+		return Convert_storage_CSINode_To_v1beta1_CSINode(a.(*storage.CSINode), b.(*storagev1beta1.CSINode), scope)
+	}); err != nil {
+		return err
+	}
 	return nil
 }
 
@@ -283,17 +312,7 @@ func Convert_storage_CSIDriver_To_v1beta1_CSIDriver(in *storage.CSIDriver, out *
 
 func autoConvert_v1beta1_CSIDriverList_To_storage_CSIDriverList(in *storagev1beta1.CSIDriverList, out *storage.CSIDriverList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]storage.CSIDriver, len(*in))
-		for i := range *in {
-			if err := Convert_v1beta1_CSIDriver_To_storage_CSIDriver(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]storage.CSIDriver)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -304,17 +323,7 @@ func Convert_v1beta1_CSIDriverList_To_storage_CSIDriverList(in *storagev1beta1.C
 
 func autoConvert_storage_CSIDriverList_To_v1beta1_CSIDriverList(in *storage.CSIDriverList, out *storagev1beta1.CSIDriverList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]storagev1beta1.CSIDriver, len(*in))
-		for i := range *in {
-			if err := Convert_storage_CSIDriver_To_v1beta1_CSIDriver(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]storagev1beta1.CSIDriver)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -324,15 +333,7 @@ func Convert_storage_CSIDriverList_To_v1beta1_CSIDriverList(in *storage.CSIDrive
 }
 
 func autoConvert_v1beta1_CSIDriverSpec_To_storage_CSIDriverSpec(in *storagev1beta1.CSIDriverSpec, out *storage.CSIDriverSpec, s conversion.Scope) error {
-	out.AttachRequired = (*bool)(unsafe.Pointer(in.AttachRequired))
-	out.PodInfoOnMount = (*bool)(unsafe.Pointer(in.PodInfoOnMount))
-	out.VolumeLifecycleModes = *(*[]storage.VolumeLifecycleMode)(unsafe.Pointer(&in.VolumeLifecycleModes))
-	out.StorageCapacity = (*bool)(unsafe.Pointer(in.StorageCapacity))
-	out.FSGroupPolicy = (*storage.FSGroupPolicy)(unsafe.Pointer(in.FSGroupPolicy))
-	out.TokenRequests = *(*[]storage.TokenRequest)(unsafe.Pointer(&in.TokenRequests))
-	out.RequiresRepublish = (*bool)(unsafe.Pointer(in.RequiresRepublish))
-	out.SELinuxMount = (*bool)(unsafe.Pointer(in.SELinuxMount))
-	out.NodeAllocatableUpdatePeriodSeconds = (*int64)(unsafe.Pointer(in.NodeAllocatableUpdatePeriodSeconds))
+	*out = *(*storage.CSIDriverSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -342,15 +343,7 @@ func Convert_v1beta1_CSIDriverSpec_To_storage_CSIDriverSpec(in *storagev1beta1.C
 }
 
 func autoConvert_storage_CSIDriverSpec_To_v1beta1_CSIDriverSpec(in *storage.CSIDriverSpec, out *storagev1beta1.CSIDriverSpec, s conversion.Scope) error {
-	out.AttachRequired = (*bool)(unsafe.Pointer(in.AttachRequired))
-	out.FSGroupPolicy = (*storagev1beta1.FSGroupPolicy)(unsafe.Pointer(in.FSGroupPolicy))
-	out.PodInfoOnMount = (*bool)(unsafe.Pointer(in.PodInfoOnMount))
-	out.VolumeLifecycleModes = *(*[]storagev1beta1.VolumeLifecycleMode)(unsafe.Pointer(&in.VolumeLifecycleModes))
-	out.StorageCapacity = (*bool)(unsafe.Pointer(in.StorageCapacity))
-	out.TokenRequests = *(*[]storagev1beta1.TokenRequest)(unsafe.Pointer(&in.TokenRequests))
-	out.RequiresRepublish = (*bool)(unsafe.Pointer(in.RequiresRepublish))
-	out.SELinuxMount = (*bool)(unsafe.Pointer(in.SELinuxMount))
-	out.NodeAllocatableUpdatePeriodSeconds = (*int64)(unsafe.Pointer(in.NodeAllocatableUpdatePeriodSeconds))
+	*out = *(*storagev1beta1.CSIDriverSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -362,6 +355,9 @@ func Convert_storage_CSIDriverSpec_To_v1beta1_CSIDriverSpec(in *storage.CSIDrive
 func autoConvert_v1beta1_CSINode_To_storage_CSINode(in *storagev1beta1.CSINode, out *storage.CSINode, s conversion.Scope) error {
 	out.ObjectMeta = in.ObjectMeta
 	if err := Convert_v1beta1_CSINodeSpec_To_storage_CSINodeSpec(&in.Spec, &out.Spec, s); err != nil {
+		return err
+	}
+	if err := Convert_v1beta1_CSINodeStatus_To_storage_CSINodeStatus(&in.Status, &out.Status, s); err != nil {
 		return err
 	}
 	return nil
@@ -377,19 +373,14 @@ func autoConvert_storage_CSINode_To_v1beta1_CSINode(in *storage.CSINode, out *st
 	if err := Convert_storage_CSINodeSpec_To_v1beta1_CSINodeSpec(&in.Spec, &out.Spec, s); err != nil {
 		return err
 	}
+	if err := Convert_storage_CSINodeStatus_To_v1beta1_CSINodeStatus(&in.Status, &out.Status, s); err != nil {
+		return err
+	}
 	return nil
 }
 
-// Convert_storage_CSINode_To_v1beta1_CSINode is an autogenerated conversion function.
-func Convert_storage_CSINode_To_v1beta1_CSINode(in *storage.CSINode, out *storagev1beta1.CSINode, s conversion.Scope) error {
-	return autoConvert_storage_CSINode_To_v1beta1_CSINode(in, out, s)
-}
-
 func autoConvert_v1beta1_CSINodeDriver_To_storage_CSINodeDriver(in *storagev1beta1.CSINodeDriver, out *storage.CSINodeDriver, s conversion.Scope) error {
-	out.Name = in.Name
-	out.NodeID = in.NodeID
-	out.TopologyKeys = *(*[]string)(unsafe.Pointer(&in.TopologyKeys))
-	out.Allocatable = (*storage.VolumeNodeResources)(unsafe.Pointer(in.Allocatable))
+	*out = *(*storage.CSINodeDriver)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -399,10 +390,7 @@ func Convert_v1beta1_CSINodeDriver_To_storage_CSINodeDriver(in *storagev1beta1.C
 }
 
 func autoConvert_storage_CSINodeDriver_To_v1beta1_CSINodeDriver(in *storage.CSINodeDriver, out *storagev1beta1.CSINodeDriver, s conversion.Scope) error {
-	out.Name = in.Name
-	out.NodeID = in.NodeID
-	out.TopologyKeys = *(*[]string)(unsafe.Pointer(&in.TopologyKeys))
-	out.Allocatable = (*storagev1beta1.VolumeNodeResources)(unsafe.Pointer(in.Allocatable))
+	*out = *(*storagev1beta1.CSINodeDriver)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -413,7 +401,17 @@ func Convert_storage_CSINodeDriver_To_v1beta1_CSINodeDriver(in *storage.CSINodeD
 
 func autoConvert_v1beta1_CSINodeList_To_storage_CSINodeList(in *storagev1beta1.CSINodeList, out *storage.CSINodeList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	out.Items = *(*[]storage.CSINode)(unsafe.Pointer(&in.Items))
+	if in.Items != nil {
+		in, out := &in.Items, &out.Items
+		*out = make([]storage.CSINode, len(*in))
+		for i := range *in {
+			if err := Convert_v1beta1_CSINode_To_storage_CSINode(&(*in)[i], &(*out)[i], s); err != nil {
+				return err
+			}
+		}
+	} else {
+		out.Items = nil
+	}
 	return nil
 }
 
@@ -424,7 +422,17 @@ func Convert_v1beta1_CSINodeList_To_storage_CSINodeList(in *storagev1beta1.CSINo
 
 func autoConvert_storage_CSINodeList_To_v1beta1_CSINodeList(in *storage.CSINodeList, out *storagev1beta1.CSINodeList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	out.Items = *(*[]storagev1beta1.CSINode)(unsafe.Pointer(&in.Items))
+	if in.Items != nil {
+		in, out := &in.Items, &out.Items
+		*out = make([]storagev1beta1.CSINode, len(*in))
+		for i := range *in {
+			if err := Convert_storage_CSINode_To_v1beta1_CSINode(&(*in)[i], &(*out)[i], s); err != nil {
+				return err
+			}
+		}
+	} else {
+		out.Items = nil
+	}
 	return nil
 }
 
@@ -434,7 +442,7 @@ func Convert_storage_CSINodeList_To_v1beta1_CSINodeList(in *storage.CSINodeList,
 }
 
 func autoConvert_v1beta1_CSINodeSpec_To_storage_CSINodeSpec(in *storagev1beta1.CSINodeSpec, out *storage.CSINodeSpec, s conversion.Scope) error {
-	out.Drivers = *(*[]storage.CSINodeDriver)(unsafe.Pointer(&in.Drivers))
+	*out = *(*storage.CSINodeSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -444,13 +452,33 @@ func Convert_v1beta1_CSINodeSpec_To_storage_CSINodeSpec(in *storagev1beta1.CSINo
 }
 
 func autoConvert_storage_CSINodeSpec_To_v1beta1_CSINodeSpec(in *storage.CSINodeSpec, out *storagev1beta1.CSINodeSpec, s conversion.Scope) error {
-	out.Drivers = *(*[]storagev1beta1.CSINodeDriver)(unsafe.Pointer(&in.Drivers))
+	*out = *(*storagev1beta1.CSINodeSpec)(unsafe.Pointer(in))
 	return nil
 }
 
 // Convert_storage_CSINodeSpec_To_v1beta1_CSINodeSpec is an autogenerated conversion function.
 func Convert_storage_CSINodeSpec_To_v1beta1_CSINodeSpec(in *storage.CSINodeSpec, out *storagev1beta1.CSINodeSpec, s conversion.Scope) error {
 	return autoConvert_storage_CSINodeSpec_To_v1beta1_CSINodeSpec(in, out, s)
+}
+
+func autoConvert_v1beta1_CSINodeStatus_To_storage_CSINodeStatus(in *storagev1beta1.CSINodeStatus, out *storage.CSINodeStatus, s conversion.Scope) error {
+	*out = *(*storage.CSINodeStatus)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1beta1_CSINodeStatus_To_storage_CSINodeStatus is an autogenerated conversion function.
+func Convert_v1beta1_CSINodeStatus_To_storage_CSINodeStatus(in *storagev1beta1.CSINodeStatus, out *storage.CSINodeStatus, s conversion.Scope) error {
+	return autoConvert_v1beta1_CSINodeStatus_To_storage_CSINodeStatus(in, out, s)
+}
+
+func autoConvert_storage_CSINodeStatus_To_v1beta1_CSINodeStatus(in *storage.CSINodeStatus, out *storagev1beta1.CSINodeStatus, s conversion.Scope) error {
+	*out = *(*storagev1beta1.CSINodeStatus)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_storage_CSINodeStatus_To_v1beta1_CSINodeStatus is an autogenerated conversion function.
+func Convert_storage_CSINodeStatus_To_v1beta1_CSINodeStatus(in *storage.CSINodeStatus, out *storagev1beta1.CSINodeStatus, s conversion.Scope) error {
+	return autoConvert_storage_CSINodeStatus_To_v1beta1_CSINodeStatus(in, out, s)
 }
 
 func autoConvert_v1beta1_CSIStorageCapacity_To_storage_CSIStorageCapacity(in *storagev1beta1.CSIStorageCapacity, out *storage.CSIStorageCapacity, s conversion.Scope) error {
@@ -559,9 +587,48 @@ func Convert_storage_StorageClassList_To_v1beta1_StorageClassList(in *storage.St
 	return autoConvert_storage_StorageClassList_To_v1beta1_StorageClassList(in, out, s)
 }
 
+func autoConvert_v1beta1_StorageHealth_To_storage_StorageHealth(in *storagev1beta1.StorageHealth, out *storage.StorageHealth, s conversion.Scope) error {
+	*out = *(*storage.StorageHealth)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1beta1_StorageHealth_To_storage_StorageHealth is an autogenerated conversion function.
+func Convert_v1beta1_StorageHealth_To_storage_StorageHealth(in *storagev1beta1.StorageHealth, out *storage.StorageHealth, s conversion.Scope) error {
+	return autoConvert_v1beta1_StorageHealth_To_storage_StorageHealth(in, out, s)
+}
+
+func autoConvert_storage_StorageHealth_To_v1beta1_StorageHealth(in *storage.StorageHealth, out *storagev1beta1.StorageHealth, s conversion.Scope) error {
+	*out = *(*storagev1beta1.StorageHealth)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_storage_StorageHealth_To_v1beta1_StorageHealth is an autogenerated conversion function.
+func Convert_storage_StorageHealth_To_v1beta1_StorageHealth(in *storage.StorageHealth, out *storagev1beta1.StorageHealth, s conversion.Scope) error {
+	return autoConvert_storage_StorageHealth_To_v1beta1_StorageHealth(in, out, s)
+}
+
+func autoConvert_v1beta1_StorageHealthCondition_To_storage_StorageHealthCondition(in *storagev1beta1.StorageHealthCondition, out *storage.StorageHealthCondition, s conversion.Scope) error {
+	*out = *(*storage.StorageHealthCondition)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_v1beta1_StorageHealthCondition_To_storage_StorageHealthCondition is an autogenerated conversion function.
+func Convert_v1beta1_StorageHealthCondition_To_storage_StorageHealthCondition(in *storagev1beta1.StorageHealthCondition, out *storage.StorageHealthCondition, s conversion.Scope) error {
+	return autoConvert_v1beta1_StorageHealthCondition_To_storage_StorageHealthCondition(in, out, s)
+}
+
+func autoConvert_storage_StorageHealthCondition_To_v1beta1_StorageHealthCondition(in *storage.StorageHealthCondition, out *storagev1beta1.StorageHealthCondition, s conversion.Scope) error {
+	*out = *(*storagev1beta1.StorageHealthCondition)(unsafe.Pointer(in))
+	return nil
+}
+
+// Convert_storage_StorageHealthCondition_To_v1beta1_StorageHealthCondition is an autogenerated conversion function.
+func Convert_storage_StorageHealthCondition_To_v1beta1_StorageHealthCondition(in *storage.StorageHealthCondition, out *storagev1beta1.StorageHealthCondition, s conversion.Scope) error {
+	return autoConvert_storage_StorageHealthCondition_To_v1beta1_StorageHealthCondition(in, out, s)
+}
+
 func autoConvert_v1beta1_TokenRequest_To_storage_TokenRequest(in *storagev1beta1.TokenRequest, out *storage.TokenRequest, s conversion.Scope) error {
-	out.Audience = in.Audience
-	out.ExpirationSeconds = (*int64)(unsafe.Pointer(in.ExpirationSeconds))
+	*out = *(*storage.TokenRequest)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -571,8 +638,7 @@ func Convert_v1beta1_TokenRequest_To_storage_TokenRequest(in *storagev1beta1.Tok
 }
 
 func autoConvert_storage_TokenRequest_To_v1beta1_TokenRequest(in *storage.TokenRequest, out *storagev1beta1.TokenRequest, s conversion.Scope) error {
-	out.Audience = in.Audience
-	out.ExpirationSeconds = (*int64)(unsafe.Pointer(in.ExpirationSeconds))
+	*out = *(*storagev1beta1.TokenRequest)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -615,17 +681,7 @@ func Convert_storage_VolumeAttachment_To_v1beta1_VolumeAttachment(in *storage.Vo
 
 func autoConvert_v1beta1_VolumeAttachmentList_To_storage_VolumeAttachmentList(in *storagev1beta1.VolumeAttachmentList, out *storage.VolumeAttachmentList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]storage.VolumeAttachment, len(*in))
-		for i := range *in {
-			if err := Convert_v1beta1_VolumeAttachment_To_storage_VolumeAttachment(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]storage.VolumeAttachment)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -636,17 +692,7 @@ func Convert_v1beta1_VolumeAttachmentList_To_storage_VolumeAttachmentList(in *st
 
 func autoConvert_storage_VolumeAttachmentList_To_v1beta1_VolumeAttachmentList(in *storage.VolumeAttachmentList, out *storagev1beta1.VolumeAttachmentList, s conversion.Scope) error {
 	out.ListMeta = in.ListMeta
-	if in.Items != nil {
-		in, out := &in.Items, &out.Items
-		*out = make([]storagev1beta1.VolumeAttachment, len(*in))
-		for i := range *in {
-			if err := Convert_storage_VolumeAttachment_To_v1beta1_VolumeAttachment(&(*in)[i], &(*out)[i], s); err != nil {
-				return err
-			}
-		}
-	} else {
-		out.Items = nil
-	}
+	out.Items = *(*[]storagev1beta1.VolumeAttachment)(unsafe.Pointer(&in.Items))
 	return nil
 }
 
@@ -656,16 +702,7 @@ func Convert_storage_VolumeAttachmentList_To_v1beta1_VolumeAttachmentList(in *st
 }
 
 func autoConvert_v1beta1_VolumeAttachmentSource_To_storage_VolumeAttachmentSource(in *storagev1beta1.VolumeAttachmentSource, out *storage.VolumeAttachmentSource, s conversion.Scope) error {
-	out.PersistentVolumeName = (*string)(unsafe.Pointer(in.PersistentVolumeName))
-	if in.InlineVolumeSpec != nil {
-		in, out := &in.InlineVolumeSpec, &out.InlineVolumeSpec
-		*out = new(core.PersistentVolumeSpec)
-		if err := apiscorev1.Convert_v1_PersistentVolumeSpec_To_core_PersistentVolumeSpec(*in, *out, s); err != nil {
-			return err
-		}
-	} else {
-		out.InlineVolumeSpec = nil
-	}
+	*out = *(*storage.VolumeAttachmentSource)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -675,16 +712,7 @@ func Convert_v1beta1_VolumeAttachmentSource_To_storage_VolumeAttachmentSource(in
 }
 
 func autoConvert_storage_VolumeAttachmentSource_To_v1beta1_VolumeAttachmentSource(in *storage.VolumeAttachmentSource, out *storagev1beta1.VolumeAttachmentSource, s conversion.Scope) error {
-	out.PersistentVolumeName = (*string)(unsafe.Pointer(in.PersistentVolumeName))
-	if in.InlineVolumeSpec != nil {
-		in, out := &in.InlineVolumeSpec, &out.InlineVolumeSpec
-		*out = new(corev1.PersistentVolumeSpec)
-		if err := apiscorev1.Convert_core_PersistentVolumeSpec_To_v1_PersistentVolumeSpec(*in, *out, s); err != nil {
-			return err
-		}
-	} else {
-		out.InlineVolumeSpec = nil
-	}
+	*out = *(*storagev1beta1.VolumeAttachmentSource)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -694,11 +722,7 @@ func Convert_storage_VolumeAttachmentSource_To_v1beta1_VolumeAttachmentSource(in
 }
 
 func autoConvert_v1beta1_VolumeAttachmentSpec_To_storage_VolumeAttachmentSpec(in *storagev1beta1.VolumeAttachmentSpec, out *storage.VolumeAttachmentSpec, s conversion.Scope) error {
-	out.Attacher = in.Attacher
-	if err := Convert_v1beta1_VolumeAttachmentSource_To_storage_VolumeAttachmentSource(&in.Source, &out.Source, s); err != nil {
-		return err
-	}
-	out.NodeName = in.NodeName
+	*out = *(*storage.VolumeAttachmentSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -708,11 +732,7 @@ func Convert_v1beta1_VolumeAttachmentSpec_To_storage_VolumeAttachmentSpec(in *st
 }
 
 func autoConvert_storage_VolumeAttachmentSpec_To_v1beta1_VolumeAttachmentSpec(in *storage.VolumeAttachmentSpec, out *storagev1beta1.VolumeAttachmentSpec, s conversion.Scope) error {
-	out.Attacher = in.Attacher
-	if err := Convert_storage_VolumeAttachmentSource_To_v1beta1_VolumeAttachmentSource(&in.Source, &out.Source, s); err != nil {
-		return err
-	}
-	out.NodeName = in.NodeName
+	*out = *(*storagev1beta1.VolumeAttachmentSpec)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -722,10 +742,7 @@ func Convert_storage_VolumeAttachmentSpec_To_v1beta1_VolumeAttachmentSpec(in *st
 }
 
 func autoConvert_v1beta1_VolumeAttachmentStatus_To_storage_VolumeAttachmentStatus(in *storagev1beta1.VolumeAttachmentStatus, out *storage.VolumeAttachmentStatus, s conversion.Scope) error {
-	out.Attached = in.Attached
-	out.AttachmentMetadata = *(*map[string]string)(unsafe.Pointer(&in.AttachmentMetadata))
-	out.AttachError = (*storage.VolumeError)(unsafe.Pointer(in.AttachError))
-	out.DetachError = (*storage.VolumeError)(unsafe.Pointer(in.DetachError))
+	*out = *(*storage.VolumeAttachmentStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -735,10 +752,7 @@ func Convert_v1beta1_VolumeAttachmentStatus_To_storage_VolumeAttachmentStatus(in
 }
 
 func autoConvert_storage_VolumeAttachmentStatus_To_v1beta1_VolumeAttachmentStatus(in *storage.VolumeAttachmentStatus, out *storagev1beta1.VolumeAttachmentStatus, s conversion.Scope) error {
-	out.Attached = in.Attached
-	out.AttachmentMetadata = *(*map[string]string)(unsafe.Pointer(&in.AttachmentMetadata))
-	out.AttachError = (*storagev1beta1.VolumeError)(unsafe.Pointer(in.AttachError))
-	out.DetachError = (*storagev1beta1.VolumeError)(unsafe.Pointer(in.DetachError))
+	*out = *(*storagev1beta1.VolumeAttachmentStatus)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -794,9 +808,7 @@ func Convert_storage_VolumeAttributesClassList_To_v1beta1_VolumeAttributesClassL
 }
 
 func autoConvert_v1beta1_VolumeError_To_storage_VolumeError(in *storagev1beta1.VolumeError, out *storage.VolumeError, s conversion.Scope) error {
-	out.Time = in.Time
-	out.Message = in.Message
-	out.ErrorCode = (*int32)(unsafe.Pointer(in.ErrorCode))
+	*out = *(*storage.VolumeError)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -806,9 +818,7 @@ func Convert_v1beta1_VolumeError_To_storage_VolumeError(in *storagev1beta1.Volum
 }
 
 func autoConvert_storage_VolumeError_To_v1beta1_VolumeError(in *storage.VolumeError, out *storagev1beta1.VolumeError, s conversion.Scope) error {
-	out.Time = in.Time
-	out.Message = in.Message
-	out.ErrorCode = (*int32)(unsafe.Pointer(in.ErrorCode))
+	*out = *(*storagev1beta1.VolumeError)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -818,7 +828,7 @@ func Convert_storage_VolumeError_To_v1beta1_VolumeError(in *storage.VolumeError,
 }
 
 func autoConvert_v1beta1_VolumeNodeResources_To_storage_VolumeNodeResources(in *storagev1beta1.VolumeNodeResources, out *storage.VolumeNodeResources, s conversion.Scope) error {
-	out.Count = (*int32)(unsafe.Pointer(in.Count))
+	*out = *(*storage.VolumeNodeResources)(unsafe.Pointer(in))
 	return nil
 }
 
@@ -828,7 +838,7 @@ func Convert_v1beta1_VolumeNodeResources_To_storage_VolumeNodeResources(in *stor
 }
 
 func autoConvert_storage_VolumeNodeResources_To_v1beta1_VolumeNodeResources(in *storage.VolumeNodeResources, out *storagev1beta1.VolumeNodeResources, s conversion.Scope) error {
-	out.Count = (*int32)(unsafe.Pointer(in.Count))
+	*out = *(*storagev1beta1.VolumeNodeResources)(unsafe.Pointer(in))
 	return nil
 }
 

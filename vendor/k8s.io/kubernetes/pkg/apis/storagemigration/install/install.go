@@ -20,7 +20,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/kubernetes/pkg/api/legacyscheme"
 	"k8s.io/kubernetes/pkg/apis/storagemigration"
-	"k8s.io/kubernetes/pkg/apis/storagemigration/v1alpha1"
+	"k8s.io/kubernetes/pkg/apis/storagemigration/v1"
+	"k8s.io/kubernetes/pkg/apis/storagemigration/v1beta1"
 
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 )
@@ -32,6 +33,7 @@ func init() {
 // Install registers the API group and adds types to a scheme
 func Install(scheme *runtime.Scheme) {
 	utilruntime.Must(storagemigration.AddToScheme(scheme))
-	utilruntime.Must(v1alpha1.AddToScheme(scheme))
-	utilruntime.Must(scheme.SetVersionPriority(v1alpha1.SchemeGroupVersion))
+	utilruntime.Must(v1beta1.AddToScheme(scheme))
+	utilruntime.Must(v1.AddToScheme(scheme))
+	utilruntime.Must(scheme.SetVersionPriority(v1.SchemeGroupVersion, v1beta1.SchemeGroupVersion))
 }

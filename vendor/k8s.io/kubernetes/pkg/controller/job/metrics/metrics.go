@@ -56,13 +56,11 @@ var (
 		[]string{"completion_mode", "result", "action"},
 	)
 	// JobFinishedNum tracks the number of Jobs that finish.
-	// TODO: Once we remove the JobSuccessPolicy feature gate, we need to remove "" reason label comment.
-	// When the JobSuccessPolicy feature gate is disabled, empty reason label is used to count successful jobs.
-	// Otherwise, "CompletionsReached" reason label is used to count successful jobs.
+	// "CompletionsReached" reason label is used to count successful jobs.
 	// Possible label values:
 	//   completion_mode: Indexed, NonIndexed
 	//   result:          failed, succeeded
-	//   reason:          "BackoffLimitExceeded", "DeadlineExceeded", "PodFailurePolicy", "FailedIndexes", "MaxFailedIndexesExceeded", "SuccessPolicy", "CompletionsReached", ""
+	//   reason:          "BackoffLimitExceeded", "DeadlineExceeded", "PodFailurePolicy", "FailedIndexes", "MaxFailedIndexesExceeded", "SuccessPolicy", "CompletionsReached"
 	JobFinishedNum = metrics.NewCounterVec(
 		&metrics.CounterOpts{
 			Subsystem:      JobControllerSubsystem,
@@ -116,6 +114,7 @@ var (
 			rule. Possible values of the action label correspond to the
 			possible values for the failure policy rule action, which are:
 			"FailJob", "Ignore" and "Count".`,
+			StabilityLevel: metrics.BETA,
 		},
 		[]string{"action"})
 
@@ -129,6 +128,7 @@ var (
 			Help: `The number of terminated pods (phase=Failed|Succeeded)
 that have the finalizer batch.kubernetes.io/job-tracking
 The event label can be "add" or "delete".`,
+			StabilityLevel: metrics.BETA,
 		}, []string{"event"})
 
 	// JobFinishedIndexesTotal records the number of finished indexes.
@@ -159,6 +159,19 @@ Possible values of the "reason" label are:
 Possible values of the "status" label are:
 "succeeded", "failed".`,
 		}, []string{"reason", "status"})
+
+	// JobRequeueSkips track the number of job syncs skipped due to a stale
+	// watch cache.
+	JobRequeueSkips = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      JobControllerSubsystem,
+			Name:           "stale_sync_skips_total",
+			Help:           "Total number of Job syncs skipped due to a stale watch cache.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		// These are the labels (dimensions)
+		[]string{"group", "resource"},
+	)
 )
 
 const (
@@ -212,5 +225,6 @@ func Register() {
 		legacyregistry.MustRegister(JobFinishedIndexesTotal)
 		legacyregistry.MustRegister(JobPodsCreationTotal)
 		legacyregistry.MustRegister(JobByExternalControllerTotal)
+		legacyregistry.MustRegister(JobRequeueSkips)
 	})
 }

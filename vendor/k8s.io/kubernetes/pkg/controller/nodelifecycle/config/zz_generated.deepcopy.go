@@ -26,6 +26,7 @@ func (in *NodeLifecycleControllerConfiguration) DeepCopyInto(out *NodeLifecycleC
 	*out = *in
 	out.NodeStartupGracePeriod = in.NodeStartupGracePeriod
 	out.NodeMonitorGracePeriod = in.NodeMonitorGracePeriod
+	out.NodeMonitorPeriod = in.NodeMonitorPeriod
 	return
 }
 

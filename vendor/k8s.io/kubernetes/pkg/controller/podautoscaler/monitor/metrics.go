@@ -30,43 +30,72 @@ const (
 )
 
 var (
-	reconciliationsTotal = metrics.NewCounterVec(
+	ReconciliationsTotal = metrics.NewCounterVec(
 		&metrics.CounterOpts{
 			Subsystem:      hpaControllerSubsystem,
 			Name:           "reconciliations_total",
 			Help:           "Number of reconciliations of HPA controller. The label 'action' should be either 'scale_down', 'scale_up', or 'none'. Also, the label 'error' should be either 'spec', 'internal', or 'none'. Note that if both spec and internal errors happen during a reconciliation, the first one to occur is reported in `error` label.",
-			StabilityLevel: metrics.ALPHA,
+			StabilityLevel: metrics.BETA,
 		}, []string{"action", "error"})
-
-	reconciliationsDuration = metrics.NewHistogramVec(
+	ReconciliationsDuration = metrics.NewHistogramVec(
 		&metrics.HistogramOpts{
 			Subsystem:      hpaControllerSubsystem,
 			Name:           "reconciliation_duration_seconds",
 			Help:           "The time(seconds) that the HPA controller takes to reconcile once. The label 'action' should be either 'scale_down', 'scale_up', or 'none'. Also, the label 'error' should be either 'spec', 'internal', or 'none'. Note that if both spec and internal errors happen during a reconciliation, the first one to occur is reported in `error` label.",
 			Buckets:        metrics.ExponentialBuckets(0.001, 2, 15),
-			StabilityLevel: metrics.ALPHA,
+			StabilityLevel: metrics.BETA,
 		}, []string{"action", "error"})
-	metricComputationTotal = metrics.NewCounterVec(
+	MetricComputationTotal = metrics.NewCounterVec(
 		&metrics.CounterOpts{
 			Subsystem:      hpaControllerSubsystem,
 			Name:           "metric_computation_total",
 			Help:           "Number of metric computations. The label 'action' should be either 'scale_down', 'scale_up', or 'none'. Also, the label 'error' should be either 'spec', 'internal', or 'none'. The label 'metric_type' corresponds to HPA.spec.metrics[*].type",
-			StabilityLevel: metrics.ALPHA,
+			StabilityLevel: metrics.BETA,
 		}, []string{"action", "error", "metric_type"})
-	metricComputationDuration = metrics.NewHistogramVec(
+	MetricComputationDuration = metrics.NewHistogramVec(
 		&metrics.HistogramOpts{
 			Subsystem:      hpaControllerSubsystem,
 			Name:           "metric_computation_duration_seconds",
 			Help:           "The time(seconds) that the HPA controller takes to calculate one metric. The label 'action' should be either 'scale_down', 'scale_up', or 'none'. The label 'error' should be either 'spec', 'internal', or 'none'. The label 'metric_type' corresponds to HPA.spec.metrics[*].type",
 			Buckets:        metrics.ExponentialBuckets(0.001, 2, 15),
-			StabilityLevel: metrics.ALPHA,
+			StabilityLevel: metrics.BETA,
 		}, []string{"action", "error", "metric_type"})
+	NumHorizontalPodAutoscalers = metrics.NewGauge(
+		&metrics.GaugeOpts{
+			Subsystem:      hpaControllerSubsystem,
+			Name:           "num_horizontal_pod_autoscalers",
+			Help:           "Current number of controlled HPA objects.",
+			StabilityLevel: metrics.ALPHA,
+		},
+	)
+	DesiredReplicasCount = metrics.NewGaugeVec(
+		&metrics.GaugeOpts{
+			Subsystem:      hpaControllerSubsystem,
+			Name:           "desired_replicas",
+			Help:           "Current desired replica count for HPA objects.",
+			StabilityLevel: metrics.ALPHA,
+		}, []string{"namespace", "hpa_name"})
+
+	// HPARequeueSkips track the number of hpa syncs skipped due to a stale
+	// watch cache.
+	HPARequeueSkips = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      hpaControllerSubsystem,
+			Name:           "stale_sync_skips_total",
+			Help:           "Total number of HPA syncs skipped due to a stale watch cache.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"group", "resource"},
+	)
 
 	metricsList = []metrics.Registerable{
-		reconciliationsTotal,
-		reconciliationsDuration,
-		metricComputationTotal,
-		metricComputationDuration,
+		ReconciliationsTotal,
+		ReconciliationsDuration,
+		MetricComputationTotal,
+		MetricComputationDuration,
+		NumHorizontalPodAutoscalers,
+		DesiredReplicasCount,
+		HPARequeueSkips,
 	}
 )
 

@@ -23,28 +23,26 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 )
 
-// ResourceClaimSubsystem - subsystem name used for ResourceClaim creation
-const ResourceClaimSubsystem = "resourceclaim_controller"
+// subsystem is intentionally generic because similar metrics exist also elsewhere.
+const subsystem = "dynamic_resource_allocation"
+
+type NumResourceClaimLabels struct {
+	Allocated   string
+	AdminAccess string
+	Source      string
+}
 
 var (
-	// ResourceClaimCreate tracks the total number of
-	// ResourceClaims creation requests
-	// categorized by their creation status and admin access.
-	ResourceClaimCreate = metrics.NewCounterVec(
-		&metrics.CounterOpts{
-			Subsystem:      ResourceClaimSubsystem,
-			Name:           "creates_total",
-			Help:           "Number of ResourceClaims creation requests, categorized by creation status and admin access",
-			StabilityLevel: metrics.ALPHA,
-		},
-		[]string{"status", "admin_access"},
-	)
-
 	// NumResourceClaimsDesc tracks the number of ResourceClaims,
-	// categorized by their allocation status and admin access.
-	NumResourceClaimsDesc = metrics.NewDesc(ResourceClaimSubsystem+"_resource_claims",
-		"Number of ResourceClaims, categorized by allocation status and admin access",
-		[]string{"allocated", "admin_access"}, nil,
+	// categorized by their allocation status, admin access, and source.
+	// Source can be 'resource_claim_template' (created from a template),
+	// 'extended_resource' (extended resources), or empty (manually created by a user).
+	NumResourceClaimsDesc = metrics.NewDesc(
+		metrics.BuildFQName("", subsystem, "resource_claims"),
+		"Number of ResourceClaims, categorized by allocation status, admin access, and source. "+
+			"Source can be 'resource_claim_template' (created from a template), "+
+			"'extended_resource' (extended resources), or empty (manually created by a user).",
+		[]string{"allocated", "admin_access", "source"}, nil,
 		metrics.ALPHA, "")
 )
 
@@ -62,7 +60,6 @@ func SetTestMode(enabled bool) {
 // RegisterMetrics registers ResourceClaim metrics.
 func RegisterMetrics(collector metrics.StableCollector) {
 	registerMetrics.Do(func() {
-		legacyregistry.MustRegister(ResourceClaimCreate)
 		if !testMode && collector != nil {
 			// Only register custom collector in non-test mode
 			legacyregistry.CustomMustRegister(collector)

@@ -20,6 +20,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"k8s.io/klog/v2"
@@ -132,7 +133,8 @@ func NewExpandController(
 		expc.recorder,
 		blkutil)
 
-	pvcInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+	logger := klog.FromContext(ctx)
+	_, err := pvcInformer.Informer().AddEventHandlerWithOptions(cache.ResourceEventHandlerFuncs{
 		AddFunc: expc.enqueuePVC,
 		UpdateFunc: func(old, new interface{}) {
 			oldPVC, ok := old.(*v1.PersistentVolumeClaim)
@@ -156,7 +158,10 @@ func NewExpandController(
 			}
 		},
 		DeleteFunc: expc.enqueuePVC,
-	})
+	}, cache.HandlerOptions{Logger: &logger})
+	if err != nil {
+		return nil, fmt.Errorf("could not add pvc event handler: %w", err)
+	}
 
 	return expc, nil
 }
@@ -322,19 +327,26 @@ func (expc *expandController) expand(logger klog.Logger, pvc *v1.PersistentVolum
 // TODO make concurrency configurable (workers argument). previously, nestedpendingoperations spawned unlimited goroutines
 func (expc *expandController) Run(ctx context.Context) {
 	defer runtime.HandleCrash()
-	defer expc.queue.ShutDown()
+
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting expand controller")
-	defer logger.Info("Shutting down expand controller")
 
-	if !cache.WaitForNamedCacheSync("expand", ctx.Done(), expc.pvcsSynced) {
+	var wg sync.WaitGroup
+	defer func() {
+		logger.Info("Shutting down expand controller")
+		expc.queue.ShutDown()
+		wg.Wait()
+	}()
+
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, expc.pvcsSynced) {
 		return
 	}
 
 	for i := 0; i < defaultWorkerCount; i++ {
-		go wait.UntilWithContext(ctx, expc.runWorker, time.Second)
+		wg.Go(func() {
+			wait.UntilWithContext(ctx, expc.runWorker, time.Second)
+		})
 	}
-
 	<-ctx.Done()
 }
 
@@ -407,10 +419,6 @@ func (expc *expandController) NewWrapperUnmounter(volName string, spec volume.Sp
 
 func (expc *expandController) GetMounter() mount.Interface {
 	return nil
-}
-
-func (expc *expandController) GetHostName() string {
-	return ""
 }
 
 func (expc *expandController) GetNodeAllocatable() (v1.ResourceList, error) {

@@ -19,8 +19,10 @@ package persistentvolume
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
@@ -30,7 +32,6 @@ import (
 	"k8s.io/apimachinery/pkg/labels"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/wait"
-	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	coreinformers "k8s.io/client-go/informers/core/v1"
 	storageinformers "k8s.io/client-go/informers/storage/v1"
 	clientset "k8s.io/client-go/kubernetes"
@@ -45,11 +46,11 @@ import (
 	"k8s.io/kubernetes/pkg/controller"
 	"k8s.io/kubernetes/pkg/controller/volume/common"
 	"k8s.io/kubernetes/pkg/controller/volume/persistentvolume/metrics"
-	"k8s.io/kubernetes/pkg/features"
 	"k8s.io/kubernetes/pkg/util/goroutinemap"
 	"k8s.io/kubernetes/pkg/util/slice"
 	vol "k8s.io/kubernetes/pkg/volume"
 	"k8s.io/kubernetes/pkg/volume/csimigration"
+	volumeutil "k8s.io/kubernetes/pkg/volume/util"
 
 	"k8s.io/klog/v2"
 )
@@ -87,10 +88,16 @@ func NewController(ctx context.Context, p ControllerParameters) (*PersistentVolu
 		enableDynamicProvisioning:     p.EnableDynamicProvisioning,
 		createProvisionedPVRetryCount: createProvisionedPVRetryCount,
 		createProvisionedPVInterval:   createProvisionedPVInterval,
-		claimQueue:                    workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[string]{Name: "claims"}),
-		volumeQueue:                   workqueue.NewTypedWithConfig(workqueue.TypedQueueConfig[string]{Name: "volumes"}),
-		resyncPeriod:                  p.SyncPeriod,
-		operationTimestamps:           metrics.NewOperationStartTimeCache(),
+		claimQueue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "claims"},
+		),
+		volumeQueue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: "volumes"},
+		),
+		resyncPeriod:        p.SyncPeriod,
+		operationTimestamps: metrics.NewOperationStartTimeCache(),
 	}
 
 	// Prober is nil because PV is not aware of Flexvolume.
@@ -98,23 +105,32 @@ func NewController(ctx context.Context, p ControllerParameters) (*PersistentVolu
 		return nil, fmt.Errorf("could not initialize volume plugins for PersistentVolume Controller: %w", err)
 	}
 
-	p.VolumeInformer.Informer().AddEventHandler(
+	logger := klog.FromContext(ctx)
+	_, err := p.VolumeInformer.Informer().AddEventHandlerWithOptions(
 		cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj interface{}) { controller.enqueueWork(ctx, controller.volumeQueue, obj) },
 			UpdateFunc: func(oldObj, newObj interface{}) { controller.enqueueWork(ctx, controller.volumeQueue, newObj) },
 			DeleteFunc: func(obj interface{}) { controller.enqueueWork(ctx, controller.volumeQueue, obj) },
 		},
+		cache.HandlerOptions{Logger: &logger},
 	)
+	if err != nil {
+		return nil, fmt.Errorf("could not add volume event handler: %w", err)
+	}
 	controller.volumeLister = p.VolumeInformer.Lister()
 	controller.volumeListerSynced = p.VolumeInformer.Informer().HasSynced
 
-	p.ClaimInformer.Informer().AddEventHandler(
+	_, err = p.ClaimInformer.Informer().AddEventHandlerWithOptions(
 		cache.ResourceEventHandlerFuncs{
 			AddFunc:    func(obj interface{}) { controller.enqueueWork(ctx, controller.claimQueue, obj) },
 			UpdateFunc: func(oldObj, newObj interface{}) { controller.enqueueWork(ctx, controller.claimQueue, newObj) },
 			DeleteFunc: func(obj interface{}) { controller.enqueueWork(ctx, controller.claimQueue, obj) },
 		},
+		cache.HandlerOptions{Logger: &logger},
 	)
+	if err != nil {
+		return nil, fmt.Errorf("could not add claim event handler: %w", err)
+	}
 	controller.claimLister = p.ClaimInformer.Lister()
 	controller.claimListerSynced = p.ClaimInformer.Informer().HasSynced
 
@@ -134,7 +150,7 @@ func NewController(ctx context.Context, p ControllerParameters) (*PersistentVolu
 
 	csiTranslator := csitrans.New()
 	controller.translator = csiTranslator
-	controller.csiMigratedPluginManager = csimigration.NewPluginManager(csiTranslator, utilfeature.DefaultFeatureGate)
+	controller.csiMigratedPluginManager = csimigration.NewPluginManager(csiTranslator)
 
 	return controller, nil
 }
@@ -194,16 +210,17 @@ func (ctrl *PersistentVolumeController) storeClaimUpdate(logger klog.Logger, cla
 
 // updateVolume runs in worker thread and handles "volume added",
 // "volume updated" and "periodic sync" events.
-func (ctrl *PersistentVolumeController) updateVolume(ctx context.Context, volume *v1.PersistentVolume) {
+func (ctrl *PersistentVolumeController) updateVolume(ctx context.Context, volume *v1.PersistentVolume) error {
 	// Store the new volume version in the cache and do not process it if this
 	// is an old version.
 	logger := klog.FromContext(ctx)
 	new, err := ctrl.storeVolumeUpdate(logger, volume)
 	if err != nil {
-		logger.Error(err, "")
+		logger.Error(err, "Error storing volume update")
+		return err
 	}
 	if !new {
-		return
+		return nil
 	}
 
 	err = ctrl.syncVolume(ctx, volume)
@@ -213,9 +230,11 @@ func (ctrl *PersistentVolumeController) updateVolume(ctx context.Context, volume
 			// recovers from it easily.
 			logger.V(3).Info("Could not sync volume", "volumeName", volume.Name, "err", err)
 		} else {
-			logger.Error(err, "Could not sync volume", "volumeName", volume.Name, "err", err)
+			logger.Error(err, "Could not sync volume", "volumeName", volume.Name)
 		}
+		return err
 	}
+	return nil
 }
 
 // deleteVolume runs in worker thread and handles "volume deleted" event.
@@ -244,16 +263,17 @@ func (ctrl *PersistentVolumeController) deleteVolume(ctx context.Context, volume
 
 // updateClaim runs in worker thread and handles "claim added",
 // "claim updated" and "periodic sync" events.
-func (ctrl *PersistentVolumeController) updateClaim(ctx context.Context, claim *v1.PersistentVolumeClaim) {
+func (ctrl *PersistentVolumeController) updateClaim(ctx context.Context, claim *v1.PersistentVolumeClaim) error {
 	// Store the new claim version in the cache and do not process it if this is
 	// an old version.
 	logger := klog.FromContext(ctx)
 	new, err := ctrl.storeClaimUpdate(logger, claim)
 	if err != nil {
-		logger.Error(err, "")
+		logger.Error(err, "Error storing claim update")
+		return err
 	}
 	if !new {
-		return
+		return nil
 	}
 	err = ctrl.syncClaim(ctx, claim)
 	if err != nil {
@@ -262,9 +282,11 @@ func (ctrl *PersistentVolumeController) updateClaim(ctx context.Context, claim *
 			// recovers from it easily.
 			logger.V(3).Info("Could not sync claim", "PVC", klog.KObj(claim), "err", err)
 		} else {
-			logger.Error(err, "Could not sync volume", "PVC", klog.KObj(claim))
+			logger.Error(err, "Could not sync claim", "PVC", klog.KObj(claim))
 		}
+		return err
 	}
+	return nil
 }
 
 // Unit test [5-5] [5-6] [5-7]
@@ -296,8 +318,6 @@ func (ctrl *PersistentVolumeController) deleteClaim(ctx context.Context, claim *
 // Run starts all of this controller's control loops
 func (ctrl *PersistentVolumeController) Run(ctx context.Context) {
 	defer utilruntime.HandleCrash()
-	defer ctrl.claimQueue.ShutDown()
-	defer ctrl.volumeQueue.ShutDown()
 
 	// Start events processing pipeline.
 	ctrl.eventBroadcaster.StartStructuredLogging(3)
@@ -306,20 +326,32 @@ func (ctrl *PersistentVolumeController) Run(ctx context.Context) {
 
 	logger := klog.FromContext(ctx)
 	logger.Info("Starting persistent volume controller")
-	defer logger.Info("Shutting down persistent volume controller")
 
-	if !cache.WaitForNamedCacheSync("persistent volume", ctx.Done(), ctrl.volumeListerSynced, ctrl.claimListerSynced, ctrl.classListerSynced, ctrl.podListerSynced, ctrl.NodeListerSynced) {
+	var wg sync.WaitGroup
+	defer func() {
+		logger.Info("Shutting down persistent volume controller")
+		ctrl.claimQueue.ShutDown()
+		ctrl.volumeQueue.ShutDown()
+		wg.Wait()
+	}()
+
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, ctrl.volumeListerSynced, ctrl.claimListerSynced, ctrl.classListerSynced, ctrl.podListerSynced, ctrl.NodeListerSynced) {
 		return
 	}
 
 	ctrl.initializeCaches(logger, ctrl.volumeLister, ctrl.claimLister)
-
-	go wait.Until(func() { ctrl.resync(ctx) }, ctrl.resyncPeriod, ctx.Done())
-	go wait.UntilWithContext(ctx, ctrl.volumeWorker, time.Second)
-	go wait.UntilWithContext(ctx, ctrl.claimWorker, time.Second)
-
 	metrics.Register(ctrl.volumes.store, ctrl.claims, &ctrl.volumePluginMgr)
+	volumeutil.RegisterMetrics()
 
+	wg.Go(func() {
+		wait.Until(func() { ctrl.resync(ctx) }, ctrl.resyncPeriod, ctx.Done())
+	})
+	wg.Go(func() {
+		wait.UntilWithContext(ctx, ctrl.volumeWorker, time.Second)
+	})
+	wg.Go(func() {
+		wait.UntilWithContext(ctx, ctrl.claimWorker, time.Second)
+	})
 	<-ctx.Done()
 }
 
@@ -380,9 +412,6 @@ func (ctrl *PersistentVolumeController) updateVolumeMigrationAnnotationsAndFinal
 func modifyDeletionFinalizers(logger klog.Logger, cmpm CSIMigratedPluginManager, volume *v1.PersistentVolume) ([]string, bool) {
 	modified := false
 	var outFinalizers []string
-	if !utilfeature.DefaultFeatureGate.Enabled(features.HonorPVReclaimPolicy) {
-		return volume.Finalizers, false
-	}
 	if !metav1.HasAnnotation(volume.ObjectMeta, storagehelpers.AnnDynamicallyProvisioned) {
 		// PV deletion protection finalizer is currently supported only for dynamically
 		// provisioned volumes.
@@ -394,7 +423,7 @@ func modifyDeletionFinalizers(logger klog.Logger, cmpm CSIMigratedPluginManager,
 	provisioner := volume.Annotations[storagehelpers.AnnDynamicallyProvisioned]
 	if cmpm.IsMigrationEnabledForPlugin(provisioner) {
 		// Remove in-tree delete finalizer on the PV as migration is enabled.
-		if slice.ContainsString(outFinalizers, storagehelpers.PVDeletionInTreeProtectionFinalizer, nil) {
+		if slices.Contains(outFinalizers, storagehelpers.PVDeletionInTreeProtectionFinalizer) {
 			outFinalizers = slice.RemoveString(outFinalizers, storagehelpers.PVDeletionInTreeProtectionFinalizer, nil)
 			modified = true
 		}
@@ -407,18 +436,18 @@ func modifyDeletionFinalizers(logger klog.Logger, cmpm CSIMigratedPluginManager,
 	}
 	reclaimPolicy := volume.Spec.PersistentVolumeReclaimPolicy
 	// Add back the in-tree PV deletion protection finalizer if does not already exists
-	if reclaimPolicy == v1.PersistentVolumeReclaimDelete && !slice.ContainsString(outFinalizers, storagehelpers.PVDeletionInTreeProtectionFinalizer, nil) {
+	if reclaimPolicy == v1.PersistentVolumeReclaimDelete && !slices.Contains(outFinalizers, storagehelpers.PVDeletionInTreeProtectionFinalizer) {
 		logger.V(4).Info("Adding in-tree pv deletion protection finalizer on volume", "volumeName", volume.Name)
 		outFinalizers = append(outFinalizers, storagehelpers.PVDeletionInTreeProtectionFinalizer)
 		modified = true
-	} else if (reclaimPolicy == v1.PersistentVolumeReclaimRetain || reclaimPolicy == v1.PersistentVolumeReclaimRecycle) && slice.ContainsString(outFinalizers, storagehelpers.PVDeletionInTreeProtectionFinalizer, nil) {
+	} else if (reclaimPolicy == v1.PersistentVolumeReclaimRetain || reclaimPolicy == v1.PersistentVolumeReclaimRecycle) && slices.Contains(outFinalizers, storagehelpers.PVDeletionInTreeProtectionFinalizer) {
 		// Remove the in-tree PV deletion protection finalizer if the reclaim policy is 'Retain' or 'Recycle'
 		logger.V(4).Info("Removing in-tree pv deletion protection finalizer on volume", "volumeName", volume.Name)
 		outFinalizers = slice.RemoveString(outFinalizers, storagehelpers.PVDeletionInTreeProtectionFinalizer, nil)
 		modified = true
 	}
 	// Remove the external PV deletion protection finalizer
-	if slice.ContainsString(outFinalizers, storagehelpers.PVDeletionProtectionFinalizer, nil) {
+	if slices.Contains(outFinalizers, storagehelpers.PVDeletionProtectionFinalizer) {
 		logger.V(4).Info("Removing external pv deletion protection finalizer on volume", "volumeName", volume.Name)
 		outFinalizers = slice.RemoveString(outFinalizers, storagehelpers.PVDeletionProtectionFinalizer, nil)
 		modified = true
@@ -482,119 +511,144 @@ func updateMigrationAnnotations(logger klog.Logger, cmpm CSIMigratedPluginManage
 	return false
 }
 
-// volumeWorker processes items from volumeQueue. It must run only once,
-// syncVolume is not assured to be reentrant.
+// volumeWorker runs a worker thread that just dequeues items, processes them, and marks them done.
+// It enforces that the syncHandler is never invoked concurrently with the same key.
 func (ctrl *PersistentVolumeController) volumeWorker(ctx context.Context) {
-	logger := klog.FromContext(ctx)
-	workFunc := func(ctx context.Context) bool {
-		key, quit := ctrl.volumeQueue.Get()
-		if quit {
-			return true
-		}
-		defer ctrl.volumeQueue.Done(key)
-		logger.V(5).Info("volumeWorker", "volumeKey", key)
-
-		_, name, err := cache.SplitMetaNamespaceKey(key)
-		if err != nil {
-			logger.V(4).Info("Error getting name of volume to get volume from informer", "volumeKey", key, "err", err)
-			return false
-		}
-		volume, err := ctrl.volumeLister.Get(name)
-		if err == nil {
-			// The volume still exists in informer cache, the event must have
-			// been add/update/sync
-			ctrl.updateVolume(ctx, volume)
-			return false
-		}
-		if !errors.IsNotFound(err) {
-			logger.V(2).Info("Error getting volume from informer", "volumeKey", key, "err", err)
-			return false
-		}
-
-		// The volume is not in informer cache, the event must have been
-		// "delete"
-		volumeObj, found, err := ctrl.volumes.store.GetByKey(key)
-		if err != nil {
-			logger.V(2).Info("Error getting volume from cache", "volumeKey", key, "err", err)
-			return false
-		}
-		if !found {
-			// The controller has already processed the delete event and
-			// deleted the volume from its cache
-			logger.V(2).Info("Deletion of volume was already processed", "volumeKey", key)
-			return false
-		}
-		volume, ok := volumeObj.(*v1.PersistentVolume)
-		if !ok {
-			logger.Error(nil, "Expected volume, got", "obj", volumeObj)
-			return false
-		}
-		ctrl.deleteVolume(ctx, volume)
-		return false
-	}
-	for {
-		if quit := workFunc(ctx); quit {
-			logger.Info("Volume worker queue shutting down")
-			return
-		}
+	for ctrl.processNextVolumeWorkItem(ctx) {
 	}
 }
 
-// claimWorker processes items from claimQueue. It must run only once,
-// syncClaim is not reentrant.
-func (ctrl *PersistentVolumeController) claimWorker(ctx context.Context) {
-	logger := klog.FromContext(ctx)
-	workFunc := func() bool {
-		key, quit := ctrl.claimQueue.Get()
-		if quit {
-			return true
-		}
-		defer ctrl.claimQueue.Done(key)
-		logger.V(5).Info("claimWorker", "claimKey", key)
-
-		namespace, name, err := cache.SplitMetaNamespaceKey(key)
-		if err != nil {
-			logger.V(4).Info("Error getting namespace & name of claim to get claim from informer", "claimKey", key, "err", err)
-			return false
-		}
-		claim, err := ctrl.claimLister.PersistentVolumeClaims(namespace).Get(name)
-		if err == nil {
-			// The claim still exists in informer cache, the event must have
-			// been add/update/sync
-			ctrl.updateClaim(ctx, claim)
-			return false
-		}
-		if !errors.IsNotFound(err) {
-			logger.V(2).Info("Error getting claim from informer", "claimKey", key, "err", err)
-			return false
-		}
-
-		// The claim is not in informer cache, the event must have been "delete"
-		claimObj, found, err := ctrl.claims.GetByKey(key)
-		if err != nil {
-			logger.V(2).Info("Error getting claim from cache", "claimKey", key, "err", err)
-			return false
-		}
-		if !found {
-			// The controller has already processed the delete event and
-			// deleted the claim from its cache
-			logger.V(2).Info("Deletion of claim was already processed", "claimKey", key)
-			return false
-		}
-		claim, ok := claimObj.(*v1.PersistentVolumeClaim)
-		if !ok {
-			logger.Error(nil, "Expected claim, got", "obj", claimObj)
-			return false
-		}
-		ctrl.deleteClaim(ctx, claim)
+// processNextVolumeWorkItem deals with one key off the volumeQueue. It returns false when it's time to quit.
+func (ctrl *PersistentVolumeController) processNextVolumeWorkItem(ctx context.Context) bool {
+	key, quit := ctrl.volumeQueue.Get()
+	if quit {
 		return false
 	}
-	for {
-		if quit := workFunc(); quit {
-			logger.Info("Claim worker queue shutting down")
-			return
-		}
+	defer ctrl.volumeQueue.Done(key)
+
+	err := ctrl.syncVolumeByKey(ctx, key)
+	if err == nil {
+		ctrl.volumeQueue.Forget(key)
+		return true
 	}
+
+	ctrl.volumeQueue.AddRateLimited(key)
+
+	return true
+}
+
+// syncVolumeByKey processes a single volume identified by key from the queue.
+func (ctrl *PersistentVolumeController) syncVolumeByKey(ctx context.Context, key string) error {
+	logger := klog.FromContext(ctx)
+	logger.V(5).Info("syncVolumeByKey", "volumeKey", key)
+
+	_, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		logger.V(4).Info("Error getting name of volume to get volume from informer", "volumeKey", key, "err", err)
+		return nil
+	}
+
+	volume, err := ctrl.volumeLister.Get(name)
+	if err == nil {
+		// The volume still exists in informer cache, the event must have
+		// been add/update/sync
+		return ctrl.updateVolume(ctx, volume)
+	}
+	if !errors.IsNotFound(err) {
+		logger.V(2).Info("Error getting volume from informer", "volumeKey", key, "err", err)
+		return err
+	}
+
+	// The volume is not in informer cache, the event must have been "delete"
+	volumeObj, found, err := ctrl.volumes.store.GetByKey(key)
+	if err != nil {
+		logger.V(2).Info("Error getting volume from cache", "volumeKey", key, "err", err)
+		return err
+	}
+	if !found {
+		// The controller has already processed the delete event and
+		// deleted the volume from its cache
+		logger.V(2).Info("Deletion of volume was already processed", "volumeKey", key)
+		return nil
+	}
+	volume, ok := volumeObj.(*v1.PersistentVolume)
+	if !ok {
+		logger.Error(nil, "Expected volume, got", "obj", volumeObj)
+		// Don't retry on type assertion failure
+		return nil
+	}
+	ctrl.deleteVolume(ctx, volume)
+	return nil
+}
+
+// claimWorker runs a worker thread that just dequeues items, processes them, and marks them done.
+// It enforces that the syncHandler is never invoked concurrently with the same key.
+func (ctrl *PersistentVolumeController) claimWorker(ctx context.Context) {
+	for ctrl.processNextClaimWorkItem(ctx) {
+	}
+}
+
+// processNextClaimWorkItem deals with one key off the claimQueue. It returns false when it's time to quit.
+func (ctrl *PersistentVolumeController) processNextClaimWorkItem(ctx context.Context) bool {
+	key, quit := ctrl.claimQueue.Get()
+	if quit {
+		return false
+	}
+	defer ctrl.claimQueue.Done(key)
+
+	err := ctrl.syncClaimByKey(ctx, key)
+	if err == nil {
+		ctrl.claimQueue.Forget(key)
+		return true
+	}
+
+	ctrl.claimQueue.AddRateLimited(key)
+
+	return true
+}
+
+// syncClaimByKey processes a single claim identified by key from the queue.
+func (ctrl *PersistentVolumeController) syncClaimByKey(ctx context.Context, key string) error {
+	logger := klog.FromContext(ctx)
+	logger.V(5).Info("syncClaimByKey", "claimKey", key)
+
+	namespace, name, err := cache.SplitMetaNamespaceKey(key)
+	if err != nil {
+		logger.V(4).Info("Error getting namespace & name of claim to get claim from informer", "claimKey", key, "err", err)
+		return nil
+	}
+
+	claim, err := ctrl.claimLister.PersistentVolumeClaims(namespace).Get(name)
+	if err == nil {
+		// The claim still exists in informer cache, the event must have
+		// been add/update/sync
+		return ctrl.updateClaim(ctx, claim)
+	}
+	if !errors.IsNotFound(err) {
+		logger.V(2).Info("Error getting claim from informer", "claimKey", key, "err", err)
+		return err
+	}
+
+	// The claim is not in informer cache, the event must have been "delete"
+	claimObj, found, err := ctrl.claims.GetByKey(key)
+	if err != nil {
+		logger.V(2).Info("Error getting claim from cache", "claimKey", key, "err", err)
+		return err
+	}
+	if !found {
+		// The controller has already processed the delete event and
+		// deleted the claim from its cache
+		logger.V(2).Info("Deletion of claim was already processed", "claimKey", key)
+		return nil
+	}
+	claim, ok := claimObj.(*v1.PersistentVolumeClaim)
+	if !ok {
+		logger.Error(nil, "Expected claim, got", "obj", claimObj)
+		// Don't retry on type assertion failure
+		return nil
+	}
+	ctrl.deleteClaim(ctx, claim)
+	return nil
 }
 
 // resync supplements short resync period of shared informers - we don't want

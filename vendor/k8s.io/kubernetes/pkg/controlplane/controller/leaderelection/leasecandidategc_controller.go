@@ -18,7 +18,6 @@ package leaderelection
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -61,19 +60,17 @@ func NewLeaseCandidateGC(clientset kubernetes.Interface, gcCheckPeriod time.Dura
 
 // Run starts one worker.
 func (c *LeaseCandidateGCController) Run(ctx context.Context) {
-	defer utilruntime.HandleCrash()
+	defer utilruntime.HandleCrashWithContext(ctx)
 	defer klog.Infof("Shutting down apiserver leasecandidate garbage collector")
 
 	klog.Infof("Starting apiserver leasecandidate garbage collector")
 
-	if !cache.WaitForCacheSync(ctx.Done(), c.leaseCandidatesSynced) {
-		utilruntime.HandleError(fmt.Errorf("timed out waiting for caches to sync"))
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.leaseCandidatesSynced) {
+		utilruntime.HandleErrorWithContext(ctx, nil, "Timed out waiting for caches to sync")
 		return
 	}
 
-	go wait.UntilWithContext(ctx, c.gc, c.gcCheckPeriod)
-
-	<-ctx.Done()
+	wait.UntilWithContext(ctx, c.gc, c.gcCheckPeriod)
 }
 
 func (c *LeaseCandidateGCController) gc(ctx context.Context) {

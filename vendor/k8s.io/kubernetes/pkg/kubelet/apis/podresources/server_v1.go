@@ -62,21 +62,28 @@ func (p *v1PodResourcesServer) List(ctx context.Context, req *podresourcesv1.Lis
 	metrics.PodResourcesEndpointRequestsTotalCount.WithLabelValues("v1").Inc()
 	metrics.PodResourcesEndpointRequestsListCount.WithLabelValues("v1").Inc()
 
+	logger := klog.FromContext(ctx)
+
 	var pods []*v1.Pod
 	if p.useActivePods {
+		// GetActivePods already filters out terminal pods, so no need for additional filtering.
 		pods = p.podsProvider.GetActivePods()
 	} else {
 		pods = p.podsProvider.GetPods()
 	}
 
 	podResources := make([]*podresourcesv1.PodResources, len(pods))
-	p.devicesProvider.UpdateAllocatedDevices()
+	p.devicesProvider.UpdateAllocatedDevices(logger)
 
 	for i, pod := range pods {
 		pRes := podresourcesv1.PodResources{
 			Name:       pod.Name,
 			Namespace:  pod.Namespace,
 			Containers: make([]*podresourcesv1.ContainerResources, 0, len(pod.Spec.Containers)),
+		}
+		if utilfeature.DefaultFeatureGate.Enabled(kubefeatures.PodLevelResourceManagers) {
+			pRes.CpuIds = p.cpusProvider.GetPodCPUs(string(pod.UID))
+			pRes.Memory = p.memoryProvider.GetPodMemory(logger, string(pod.UID))
 		}
 
 		pRes.Containers = make([]*podresourcesv1.ContainerResources, 0, len(pod.Spec.InitContainers)+len(pod.Spec.Containers))
@@ -85,11 +92,11 @@ func (p *v1PodResourcesServer) List(ctx context.Context, req *podresourcesv1.Lis
 				continue
 			}
 
-			pRes.Containers = append(pRes.Containers, p.getContainerResources(pod, &container))
+			pRes.Containers = append(pRes.Containers, p.getContainerResources(logger, pod, &container))
 		}
 
 		for _, container := range pod.Spec.Containers {
-			pRes.Containers = append(pRes.Containers, p.getContainerResources(pod, &container))
+			pRes.Containers = append(pRes.Containers, p.getContainerResources(logger, pod, &container))
 		}
 		podResources[i] = &pRes
 	}
@@ -102,13 +109,14 @@ func (p *v1PodResourcesServer) List(ctx context.Context, req *podresourcesv1.Lis
 
 // GetAllocatableResources returns information about all the resources known by the server - this more like the capacity, not like the current amount of free resources.
 func (p *v1PodResourcesServer) GetAllocatableResources(ctx context.Context, req *podresourcesv1.AllocatableResourcesRequest) (*podresourcesv1.AllocatableResourcesResponse, error) {
+	logger := klog.FromContext(ctx)
 	metrics.PodResourcesEndpointRequestsTotalCount.WithLabelValues("v1").Inc()
 	metrics.PodResourcesEndpointRequestsGetAllocatableCount.WithLabelValues("v1").Inc()
 
 	response := &podresourcesv1.AllocatableResourcesResponse{
-		Devices: p.devicesProvider.GetAllocatableDevices(),
+		Devices: p.devicesProvider.GetAllocatableDevices(logger),
 		CpuIds:  p.cpusProvider.GetAllocatableCPUs(),
-		Memory:  p.memoryProvider.GetAllocatableMemory(),
+		Memory:  p.memoryProvider.GetAllocatableMemory(logger),
 	}
 
 	return response, nil
@@ -119,10 +127,7 @@ func (p *v1PodResourcesServer) Get(ctx context.Context, req *podresourcesv1.GetP
 	metrics.PodResourcesEndpointRequestsTotalCount.WithLabelValues("v1").Inc()
 	metrics.PodResourcesEndpointRequestsGetCount.WithLabelValues("v1").Inc()
 
-	if !utilfeature.DefaultFeatureGate.Enabled(kubefeatures.KubeletPodResourcesGet) {
-		metrics.PodResourcesEndpointErrorsGetCount.WithLabelValues("v1").Inc()
-		return nil, fmt.Errorf("PodResources API Get method disabled")
-	}
+	logger := klog.FromContext(ctx)
 
 	pod, exist := p.podsProvider.GetPodByName(req.PodNamespace, req.PodName)
 	if !exist {
@@ -135,6 +140,10 @@ func (p *v1PodResourcesServer) Get(ctx context.Context, req *podresourcesv1.GetP
 		Namespace:  pod.Namespace,
 		Containers: make([]*podresourcesv1.ContainerResources, 0, len(pod.Spec.Containers)),
 	}
+	if utilfeature.DefaultFeatureGate.Enabled(kubefeatures.PodLevelResourceManagers) {
+		podResources.CpuIds = p.cpusProvider.GetPodCPUs(string(pod.UID))
+		podResources.Memory = p.memoryProvider.GetPodMemory(logger, string(pod.UID))
+	}
 
 	podResources.Containers = make([]*podresourcesv1.ContainerResources, 0, len(pod.Spec.InitContainers)+len(pod.Spec.Containers))
 	for _, container := range pod.Spec.InitContainers {
@@ -142,11 +151,11 @@ func (p *v1PodResourcesServer) Get(ctx context.Context, req *podresourcesv1.GetP
 			continue
 		}
 
-		podResources.Containers = append(podResources.Containers, p.getContainerResources(pod, &container))
+		podResources.Containers = append(podResources.Containers, p.getContainerResources(logger, pod, &container))
 	}
 
 	for _, container := range pod.Spec.Containers {
-		podResources.Containers = append(podResources.Containers, p.getContainerResources(pod, &container))
+		podResources.Containers = append(podResources.Containers, p.getContainerResources(logger, pod, &container))
 	}
 
 	response := &podresourcesv1.GetPodResourcesResponse{
@@ -155,16 +164,13 @@ func (p *v1PodResourcesServer) Get(ctx context.Context, req *podresourcesv1.GetP
 	return response, nil
 }
 
-func (p *v1PodResourcesServer) getContainerResources(pod *v1.Pod, container *v1.Container) *podresourcesv1.ContainerResources {
+func (p *v1PodResourcesServer) getContainerResources(logger klog.Logger, pod *v1.Pod, container *v1.Container) *podresourcesv1.ContainerResources {
 	containerResources := &podresourcesv1.ContainerResources{
-		Name:    container.Name,
-		Devices: p.devicesProvider.GetDevices(string(pod.UID), container.Name),
-		CpuIds:  p.cpusProvider.GetCPUs(string(pod.UID), container.Name),
-		Memory:  p.memoryProvider.GetMemory(string(pod.UID), container.Name),
+		Name:             container.Name,
+		Devices:          p.devicesProvider.GetDevices(string(pod.UID), container.Name),
+		CpuIds:           p.cpusProvider.GetCPUs(pod, container),
+		Memory:           p.memoryProvider.GetMemory(logger, pod, container),
+		DynamicResources: p.dynamicResourcesProvider.GetDynamicResources(logger, pod, container),
 	}
-	if utilfeature.DefaultFeatureGate.Enabled(kubefeatures.KubeletPodResourcesDynamicResources) {
-		containerResources.DynamicResources = p.dynamicResourcesProvider.GetDynamicResources(pod, container)
-	}
-
 	return containerResources
 }

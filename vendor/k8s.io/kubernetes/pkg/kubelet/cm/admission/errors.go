@@ -24,7 +24,8 @@ import (
 )
 
 const (
-	ErrorReasonUnexpected = "UnexpectedAdmissionError"
+	ErrorReasonUnexpected         = "UnexpectedAdmissionError"
+	ErrorReasonEmptyPodSharedPool = "EmptyPodSharedPoolError"
 )
 
 type Error interface {
@@ -42,6 +43,26 @@ func (e *unexpectedAdmissionError) Error() string {
 
 func (e *unexpectedAdmissionError) Type() string {
 	return ErrorReasonUnexpected
+}
+
+// EmptyPodSharedPoolError represents an error due to a pod spec being invalid
+// when the Topology manager's scope is set to pod, because the pod spec
+// produces an empty pod shared pool and there are containers that require it.
+type EmptyPodSharedPoolError struct {
+	message string
+}
+
+// NewEmptyPodSharedPoolError returns a new EmptyPodSharedPoolError.
+func NewEmptyPodSharedPoolError(err error) *EmptyPodSharedPoolError {
+	return &EmptyPodSharedPoolError{message: err.Error()}
+}
+
+func (e *EmptyPodSharedPoolError) Error() string {
+	return e.message
+}
+
+func (e *EmptyPodSharedPoolError) Type() string {
+	return ErrorReasonEmptyPodSharedPool
 }
 
 func GetPodAdmitResult(err error) lifecycle.PodAdmitResult {

@@ -30,17 +30,19 @@ import (
 // for managing gRPC communications with the device plugin and caching
 // device states reported by the device plugin.
 type endpoint interface {
-	getPreferredAllocation(available, mustInclude []string, size int) (*pluginapi.PreferredAllocationResponse, error)
-	allocate(devs []string) (*pluginapi.AllocateResponse, error)
-	preStartContainer(devs []string) (*pluginapi.PreStartContainerResponse, error)
+	getPreferredAllocation(ctx context.Context, available, mustInclude []string, size int) (*pluginapi.PreferredAllocationResponse, error)
+	allocate(ctx context.Context, devs []string) (*pluginapi.AllocateResponse, error)
+	preStartContainer(ctx context.Context, devs []string) (*pluginapi.PreStartContainerResponse, error)
 	setStopTime(t time.Time)
 	isStopped() bool
 	stopGracePeriodExpired() bool
+	socketPath() string
 }
 
 type endpointImpl struct {
 	mutex        sync.Mutex
 	resourceName string
+	socket       string
 	api          pluginapi.DevicePluginClient
 	stopTime     time.Time
 	client       plugin.Client // for testing only
@@ -52,6 +54,7 @@ func newEndpointImpl(p plugin.DevicePlugin) *endpointImpl {
 	return &endpointImpl{
 		api:          p.API(),
 		resourceName: p.Resource(),
+		socket:       p.SocketPath(),
 	}
 }
 
@@ -62,6 +65,10 @@ func newStoppedEndpointImpl(resourceName string) *endpointImpl {
 		resourceName: resourceName,
 		stopTime:     time.Now(),
 	}
+}
+
+func (e *endpointImpl) socketPath() string {
+	return e.socket
 }
 
 func (e *endpointImpl) isStopped() bool {
@@ -83,11 +90,11 @@ func (e *endpointImpl) setStopTime(t time.Time) {
 }
 
 // getPreferredAllocation issues GetPreferredAllocation gRPC call to the device plugin.
-func (e *endpointImpl) getPreferredAllocation(available, mustInclude []string, size int) (*pluginapi.PreferredAllocationResponse, error) {
+func (e *endpointImpl) getPreferredAllocation(ctx context.Context, available, mustInclude []string, size int) (*pluginapi.PreferredAllocationResponse, error) {
 	if e.isStopped() {
 		return nil, fmt.Errorf(errEndpointStopped, e)
 	}
-	return e.api.GetPreferredAllocation(context.Background(), &pluginapi.PreferredAllocationRequest{
+	return e.api.GetPreferredAllocation(ctx, &pluginapi.PreferredAllocationRequest{
 		ContainerRequests: []*pluginapi.ContainerPreferredAllocationRequest{
 			{
 				AvailableDeviceIDs:   available,
@@ -99,11 +106,11 @@ func (e *endpointImpl) getPreferredAllocation(available, mustInclude []string, s
 }
 
 // allocate issues Allocate gRPC call to the device plugin.
-func (e *endpointImpl) allocate(devs []string) (*pluginapi.AllocateResponse, error) {
+func (e *endpointImpl) allocate(ctx context.Context, devs []string) (*pluginapi.AllocateResponse, error) {
 	if e.isStopped() {
 		return nil, fmt.Errorf(errEndpointStopped, e)
 	}
-	return e.api.Allocate(context.Background(), &pluginapi.AllocateRequest{
+	return e.api.Allocate(ctx, &pluginapi.AllocateRequest{
 		ContainerRequests: []*pluginapi.ContainerAllocateRequest{
 			{DevicesIds: devs},
 		},
@@ -111,11 +118,11 @@ func (e *endpointImpl) allocate(devs []string) (*pluginapi.AllocateResponse, err
 }
 
 // preStartContainer issues PreStartContainer gRPC call to the device plugin.
-func (e *endpointImpl) preStartContainer(devs []string) (*pluginapi.PreStartContainerResponse, error) {
+func (e *endpointImpl) preStartContainer(ctx context.Context, devs []string) (*pluginapi.PreStartContainerResponse, error) {
 	if e.isStopped() {
 		return nil, fmt.Errorf(errEndpointStopped, e)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), pluginapi.KubeletPreStartContainerRPCTimeoutInSecs*time.Second)
+	ctx, cancel := context.WithTimeout(ctx, pluginapi.KubeletPreStartContainerRPCTimeoutInSecs*time.Second)
 	defer cancel()
 	return e.api.PreStartContainer(ctx, &pluginapi.PreStartContainerRequest{
 		DevicesIds: devs,

@@ -28,9 +28,20 @@ import (
 	"k8s.io/kubernetes/pkg/kubelet/cm/dra/state"
 )
 
-// TODO(#133118): Make health timeout configurable.
 const (
-	healthTimeout = 30 * time.Second
+	// DefaultHealthTimeout is the default timeout for device health checks when not specified by the plugin
+	DefaultHealthTimeout = 30 * time.Second
+
+	// maxDevicesPerDriver caps how many device health entries the cache keeps
+	// per driver. Health reports are not validated against ResourceSlices, so
+	// without a cap a misbehaving plugin could grow the cache (and the
+	// checkpoint file written on every change) without bound by inventing
+	// ever-new device names. The value is far above realistic per-node device
+	// counts, which stay in the low thousands even for large SR-IOV or
+	// partitioned GPU setups. New devices reported beyond the cap are ignored
+	// with an error in the log; entries for already known devices are always
+	// updated.
+	maxDevicesPerDriver = 16384
 )
 
 // healthInfoCache is a cache of known device health.
@@ -41,13 +52,14 @@ type healthInfoCache struct {
 }
 
 // newHealthInfoCache creates a new cache, loading from a checkpoint if present.
-func newHealthInfoCache(stateFile string) (*healthInfoCache, error) {
+func newHealthInfoCache(logger klog.Logger, stateFile string) (*healthInfoCache, error) {
+	logger = logger.WithName("dra-healthinfo")
 	cache := &healthInfoCache{
 		HealthInfo: &state.DevicesHealthMap{},
 		stateFile:  stateFile,
 	}
 	if err := cache.loadFromCheckpoint(); err != nil {
-		klog.Background().Error(err, "Failed to load health checkpoint, proceeding with empty cache")
+		logger.Error(err, "Failed to load health checkpoint, proceeding with empty cache")
 	}
 	return cache, nil
 }
@@ -84,7 +96,8 @@ func (cache *healthInfoCache) withRLock(f func() error) error {
 
 // saveToCheckpointInternal does the actual saving without locking.
 // Assumes the caller holds the necessary lock.
-func (cache *healthInfoCache) saveToCheckpointInternal() error {
+func (cache *healthInfoCache) saveToCheckpointInternal(logger klog.Logger) error {
+	logger = logger.WithName("dra-healthinfo")
 	if cache.stateFile == "" {
 		return nil
 	}
@@ -100,7 +113,7 @@ func (cache *healthInfoCache) saveToCheckpointInternal() error {
 
 	defer func() {
 		if err := os.Remove(tempFile.Name()); err != nil && !os.IsNotExist(err) {
-			klog.Background().Error(err, "Failed to remove temporary checkpoint file", "path", tempFile.Name())
+			logger.Error(err, "Failed to remove temporary checkpoint file", "path", tempFile.Name())
 		}
 	}()
 
@@ -121,18 +134,32 @@ func (cache *healthInfoCache) saveToCheckpointInternal() error {
 }
 
 // getHealthInfo returns the current health info, adjusting for timeouts.
-func (cache *healthInfoCache) getHealthInfo(driverName, poolName, deviceName string) state.DeviceHealthStatus {
-	res := state.DeviceHealthStatusUnknown
+func (cache *healthInfoCache) getHealthInfo(driverName, poolName, deviceName string) state.DeviceHealth {
+	res := state.DeviceHealth{
+		PoolName:   poolName,
+		DeviceName: deviceName,
+		Health:     state.DeviceHealthStatusUnknown,
+		Message:    "",
+	}
 
 	_ = cache.withRLock(func() error {
 		now := time.Now()
 		if driver, ok := (*cache.HealthInfo)[driverName]; ok {
 			key := poolName + "/" + deviceName
 			if device, ok := driver.Devices[key]; ok {
-				if now.Sub(device.LastUpdated) > healthTimeout {
-					res = state.DeviceHealthStatusUnknown
+				// Use device-specific timeout if set, otherwise use default
+				timeout := device.HealthCheckTimeout
+				if timeout == 0 {
+					timeout = DefaultHealthTimeout
+				}
+
+				// Check if device health has timed out
+				if now.Sub(device.LastUpdated) > timeout {
+					// Keep default Unknown status, clear message for stale device
+					res.Health = state.DeviceHealthStatusUnknown
+					res.Message = ""
 				} else {
-					res = device.Health
+					res = device
 				}
 			}
 		}
@@ -144,7 +171,8 @@ func (cache *healthInfoCache) getHealthInfo(driverName, poolName, deviceName str
 // updateHealthInfo reconciles the cache with a fresh list of device health states
 // from a plugin. It identifies which devices have changed state and handles devices
 // that are no longer being reported by the plugin.
-func (cache *healthInfoCache) updateHealthInfo(driverName string, devices []state.DeviceHealth) ([]state.DeviceHealth, error) {
+func (cache *healthInfoCache) updateHealthInfo(logger klog.Logger, driverName string, devices []state.DeviceHealth) ([]state.DeviceHealth, error) {
+	logger = logger.WithName("dra-healthinfo")
 	changedDevices := []state.DeviceHealth{}
 	err := cache.withLock(func() error {
 		now := time.Now()
@@ -159,6 +187,7 @@ func (cache *healthInfoCache) updateHealthInfo(driverName string, devices []stat
 		// Phase 1: Process the incoming report from the plugin.
 		// Update existing devices, add new ones, and record all devices
 		// present in this report.
+		ignoredDevices := 0
 		for _, reportedDevice := range devices {
 			reportedDevice.LastUpdated = now
 			key := reportedDevice.PoolName + "/" + reportedDevice.DeviceName
@@ -166,32 +195,59 @@ func (cache *healthInfoCache) updateHealthInfo(driverName string, devices []stat
 
 			existingDevice, ok := currentDriver.Devices[key]
 
-			if !ok || existingDevice.Health != reportedDevice.Health {
+			// Ignore new devices beyond the per-driver cap. Updates for
+			// already known devices are always accepted.
+			if !ok && len(currentDriver.Devices) >= maxDevicesPerDriver {
+				ignoredDevices++
+				continue
+			}
+
+			// Consider health status, message, and timeout changes as updates
+			if !ok || existingDevice.Health != reportedDevice.Health || existingDevice.Message != reportedDevice.Message || existingDevice.HealthCheckTimeout != reportedDevice.HealthCheckTimeout {
 				changedDevices = append(changedDevices, reportedDevice)
 			}
 
 			currentDriver.Devices[key] = reportedDevice
 		}
+		if ignoredDevices > 0 {
+			logger.Error(nil, "Health report contains more devices than the cache keeps per driver, ignoring new devices beyond the limit", "driverName", driverName, "limit", maxDevicesPerDriver, "ignoredDevices", ignoredDevices)
+		}
 
 		// Phase 2: Handle devices that are in the cache but were not in the report.
-		// These devices may have been removed or the plugin may have stopped monitoring
-		// them. Mark them as "Unknown" if their status has timed out.
+		// These devices may have been removed or the plugin may have stopped
+		// monitoring them. Once their status has timed out, notify about the
+		// transition to "Unknown" and remove them. A device which is absent
+		// from the cache reads as "Unknown" (see getHealthInfo), so removing
+		// the entry is equivalent to keeping it as "Unknown" forever and
+		// bounds the cache by what the driver keeps reporting.
+		deletedDevices := false
 		for key, existingDevice := range currentDriver.Devices {
 			if _, wasReported := reportedKeys[key]; !wasReported {
-				if existingDevice.Health != state.DeviceHealthStatusUnknown && now.Sub(existingDevice.LastUpdated) > healthTimeout {
-					existingDevice.Health = state.DeviceHealthStatusUnknown
-					existingDevice.LastUpdated = now
-					currentDriver.Devices[key] = existingDevice
+				// Use device-specific timeout if set, otherwise use default
+				timeout := existingDevice.HealthCheckTimeout
+				if timeout == 0 {
+					timeout = DefaultHealthTimeout
+				}
 
-					changedDevices = append(changedDevices, existingDevice)
+				if now.Sub(existingDevice.LastUpdated) > timeout {
+					// Entries which were already "Unknown" are removed
+					// without a notification, nothing changes for readers.
+					if existingDevice.Health != state.DeviceHealthStatusUnknown {
+						existingDevice.Health = state.DeviceHealthStatusUnknown
+						existingDevice.Message = ""
+						existingDevice.LastUpdated = now
+						changedDevices = append(changedDevices, existingDevice)
+					}
+					delete(currentDriver.Devices, key)
+					deletedDevices = true
 				}
 			}
 		}
 
 		// Phase 3: Persist changes to the checkpoint file if any state changed.
-		if len(changedDevices) > 0 {
-			if err := cache.saveToCheckpointInternal(); err != nil {
-				klog.Background().Error(err, "Failed to save health checkpoint after update. Kubelet restart may lose the device health information.")
+		if len(changedDevices) > 0 || deletedDevices {
+			if err := cache.saveToCheckpointInternal(logger); err != nil {
+				logger.Error(err, "Failed to save health checkpoint after update. Kubelet restart may lose the device health information.")
 			}
 		}
 		return nil
@@ -204,9 +260,9 @@ func (cache *healthInfoCache) updateHealthInfo(driverName string, devices []stat
 }
 
 // clearDriver clears all health data for a specific driver.
-func (cache *healthInfoCache) clearDriver(driverName string) error {
+func (cache *healthInfoCache) clearDriver(logger klog.Logger, driverName string) error {
 	return cache.withLock(func() error {
 		delete(*cache.HealthInfo, driverName)
-		return cache.saveToCheckpointInternal()
+		return cache.saveToCheckpointInternal(logger)
 	})
 }

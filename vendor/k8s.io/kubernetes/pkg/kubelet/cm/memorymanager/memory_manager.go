@@ -22,20 +22,25 @@ import (
 	"runtime"
 	"sync"
 
-	cadvisorapi "github.com/google/cadvisor/info/v1"
+	cadvisorapi "github.com/google/cadvisor/lib/model"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/util/sets"
+	"k8s.io/apiserver/pkg/util/feature"
+	resourcehelper "k8s.io/component-helpers/resource"
 	runtimeapi "k8s.io/cri-api/pkg/apis/runtime/v1"
 	"k8s.io/klog/v2"
 	podutil "k8s.io/kubernetes/pkg/api/v1/pod"
 	corev1helper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
+	"k8s.io/kubernetes/pkg/features"
 	kubeletconfig "k8s.io/kubernetes/pkg/kubelet/apis/config"
 	"k8s.io/kubernetes/pkg/kubelet/cm/containermap"
 	"k8s.io/kubernetes/pkg/kubelet/cm/memorymanager/state"
+	cmqos "k8s.io/kubernetes/pkg/kubelet/cm/qos"
 	"k8s.io/kubernetes/pkg/kubelet/cm/topologymanager"
 	"k8s.io/kubernetes/pkg/kubelet/config"
+	"k8s.io/kubernetes/pkg/kubelet/lifecycle"
 	"k8s.io/kubernetes/pkg/kubelet/status"
 )
 
@@ -61,15 +66,15 @@ type Manager interface {
 
 	// AddContainer adds the mapping between container ID to pod UID and the container name
 	// The mapping used to remove the memory allocation during the container removal
-	AddContainer(ctx context.Context, p *v1.Pod, c *v1.Container, containerID string)
+	AddContainer(logger klog.Logger, p *v1.Pod, c *v1.Container, containerID string)
 
 	// Allocate is called to pre-allocate memory resources during Pod admission.
 	// This must be called at some point prior to the AddContainer() call for a container, e.g. at pod admission time.
-	Allocate(pod *v1.Pod, container *v1.Container) error
+	Allocate(ctx context.Context, pod *v1.Pod, container *v1.Container, operation lifecycle.Operation) error
 
 	// RemoveContainer is called after Kubelet decides to kill or delete a
 	// container. After this call, any memory allocated to the container is freed.
-	RemoveContainer(ctx context.Context, containerID string) error
+	RemoveContainer(logger klog.Logger, containerID string) error
 
 	// State returns a read-only interface to the internal memory manager state.
 	State() state.Reader
@@ -77,21 +82,30 @@ type Manager interface {
 	// GetTopologyHints implements the topologymanager.HintProvider Interface
 	// and is consulted to achieve NUMA aware resource alignment among this
 	// and other resource controllers.
-	GetTopologyHints(*v1.Pod, *v1.Container) map[string][]topologymanager.TopologyHint
+	GetTopologyHints(logger klog.Logger, pod *v1.Pod, container *v1.Container, operation lifecycle.Operation) map[string][]topologymanager.TopologyHint
 
 	// GetPodTopologyHints implements the topologymanager.HintProvider Interface
 	// and is consulted to achieve NUMA aware resource alignment among this
 	// and other resource controllers.
-	GetPodTopologyHints(*v1.Pod) map[string][]topologymanager.TopologyHint
+	GetPodTopologyHints(logger klog.Logger, pod *v1.Pod, operation lifecycle.Operation) map[string][]topologymanager.TopologyHint
+
+	// AllocatePod is called to trigger the allocation of memory to a pod.
+	AllocatePod(logger klog.Logger, pod *v1.Pod, operation lifecycle.Operation) error
 
 	// GetMemoryNUMANodes provides NUMA nodes that are used to allocate the container memory
-	GetMemoryNUMANodes(ctx context.Context, pod *v1.Pod, container *v1.Container) sets.Set[int]
+	GetMemoryNUMANodes(logger klog.Logger, pod *v1.Pod, container *v1.Container) sets.Set[int]
 
 	// GetAllocatableMemory returns the amount of allocatable memory for each NUMA node
-	GetAllocatableMemory(ctx context.Context) []state.Block
+	GetAllocatableMemory(logger klog.Logger) []state.Block
 
 	// GetMemory returns the memory allocated by a container from NUMA nodes
-	GetMemory(ctx context.Context, podUID, containerName string) []state.Block
+	GetMemory(logger klog.Logger, podUID, containerName string) []state.Block
+
+	// GetPodMemory returns the memory allocated by a pod from NUMA nodes
+	GetPodMemory(podUID string) []state.Block
+
+	// GetResourceIsolationLevel returns the isolation level of the container.
+	GetResourceIsolationLevel(pod *v1.Pod, container *v1.Container) cmqos.ResourceIsolationLevel
 }
 
 type manager struct {
@@ -132,13 +146,13 @@ type manager struct {
 var _ Manager = &manager{}
 
 // NewManager returns new instance of the memory manager
-func NewManager(ctx context.Context, policyName string, machineInfo *cadvisorapi.MachineInfo, nodeAllocatableReservation v1.ResourceList, reservedMemory []kubeletconfig.MemoryReservation, stateFileDirectory string, affinity topologymanager.Store) (Manager, error) {
+func NewManager(logger klog.Logger, policyName string, machineInfo *cadvisorapi.MachineInfo, nodeAllocatableReservation v1.ResourceList, reservedMemory []kubeletconfig.MemoryReservation, stateFileDirectory string, affinity topologymanager.Store) (Manager, error) {
 	var policy Policy
 
 	switch policyType(policyName) {
 
 	case policyTypeNone:
-		policy = NewPolicyNone(ctx)
+		policy = NewPolicyNone(logger)
 
 	case PolicyTypeStatic:
 		if runtime.GOOS == "windows" {
@@ -150,7 +164,7 @@ func NewManager(ctx context.Context, policyName string, machineInfo *cadvisorapi
 			return nil, err
 		}
 
-		policy, err = NewPolicyStatic(ctx, machineInfo, systemReserved, affinity)
+		policy, err = NewPolicyStatic(logger, machineInfo, systemReserved, affinity)
 		if err != nil {
 			return nil, err
 		}
@@ -161,7 +175,15 @@ func NewManager(ctx context.Context, policyName string, machineInfo *cadvisorapi
 			if err != nil {
 				return nil, err
 			}
-			policy, err = NewPolicyBestEffort(ctx, machineInfo, systemReserved, affinity)
+			// The Windows BestEffort policy follows the CPU manager's NUMA
+			// decision, which it reads through the affinity Store. That requires
+			// the richer AuthoritativeStore interface (implemented by the Windows
+			// cpuFollowingStore); a plain Store is not sufficient.
+			authStore, ok := affinity.(topologymanager.AuthoritativeStore)
+			if !ok {
+				return nil, fmt.Errorf("policy %q requires an AuthoritativeStore affinity", policyTypeBestEffort)
+			}
+			policy, err = NewPolicyBestEffort(logger, machineInfo, systemReserved, authStore)
 			if err != nil {
 				return nil, err
 			}
@@ -198,20 +220,20 @@ func (m *manager) Start(ctx context.Context, activePods ActivePodsFunc, sourcesR
 	}
 	m.state = stateImpl
 
-	err = m.policy.Start(ctx, m.state)
+	err = m.policy.Start(logger, m.state)
 	if err != nil {
 		logger.Error(err, "Policy start error")
 		return err
 	}
 
-	m.allocatableMemory = m.policy.GetAllocatableMemory(ctx, m.state)
+	m.allocatableMemory = m.policy.GetAllocatableMemory(m.state)
 
 	logger.V(4).Info("memorymanager started", "policy", m.policy.Name())
 	return nil
 }
 
 // AddContainer saves the value of requested memory for the guaranteed pod under the state and set memory affinity according to the topolgy manager
-func (m *manager) AddContainer(ctx context.Context, pod *v1.Pod, container *v1.Container, containerID string) {
+func (m *manager) AddContainer(logger klog.Logger, pod *v1.Pod, container *v1.Container, containerID string) {
 	m.Lock()
 	defer m.Unlock()
 
@@ -234,13 +256,13 @@ func (m *manager) AddContainer(ctx context.Context, pod *v1.Pod, container *v1.C
 			continue
 		}
 
-		m.policyRemoveContainerByRef(string(pod.UID), initContainer.Name)
+		m.policyRemoveContainerByRef(logger, string(pod.UID), initContainer.Name)
 	}
 }
 
 // GetMemoryNUMANodes provides NUMA nodes that used to allocate the container memory
-func (m *manager) GetMemoryNUMANodes(ctx context.Context, pod *v1.Pod, container *v1.Container) sets.Set[int] {
-	logger := klog.LoggerWithValues(klog.FromContext(ctx), "pod", klog.KObj(pod), "containerName", container.Name)
+func (m *manager) GetMemoryNUMANodes(logger klog.Logger, pod *v1.Pod, container *v1.Container) sets.Set[int] {
+	logger = klog.LoggerWithValues(logger, "pod", klog.KObj(pod), "containerName", container.Name)
 
 	// Get NUMA node affinity of blocks assigned to the container during Allocate()
 	numaNodes := sets.New[int]()
@@ -261,27 +283,38 @@ func (m *manager) GetMemoryNUMANodes(ctx context.Context, pod *v1.Pod, container
 }
 
 // Allocate is called to pre-allocate memory resources during Pod admission.
-func (m *manager) Allocate(pod *v1.Pod, container *v1.Container) error {
-	// Garbage collect any stranded resources before allocation
-	ctx := context.TODO()
+func (m *manager) Allocate(ctx context.Context, pod *v1.Pod, container *v1.Container, operation lifecycle.Operation) error {
 	logger := klog.FromContext(ctx)
-
 	m.removeStaleState(logger)
 
 	m.Lock()
 	defer m.Unlock()
 
 	// Call down into the policy to assign this container memory if required.
-	if err := m.policy.Allocate(ctx, m.state, pod, container); err != nil {
+	if err := m.policy.Allocate(ctx, m.state, pod, container, operation); err != nil {
 		logger.Error(err, "Allocate error", "pod", klog.KObj(pod), "containerName", container.Name)
 		return err
 	}
 	return nil
 }
 
+func (m *manager) AllocatePod(logger klog.Logger, pod *v1.Pod, operation lifecycle.Operation) error {
+	m.removeStaleState(logger)
+
+	m.Lock()
+	defer m.Unlock()
+
+	// Call down into the policy to assign this container memory if required.
+	if err := m.policy.AllocatePod(logger, m.state, pod, operation); err != nil {
+		logger.Error(err, "AllocatePod error", "pod", klog.KObj(pod))
+		return err
+	}
+	return nil
+}
+
 // RemoveContainer removes the container from the state
-func (m *manager) RemoveContainer(ctx context.Context, containerID string) error {
-	logger := klog.LoggerWithValues(klog.FromContext(ctx), "containerID", containerID)
+func (m *manager) RemoveContainer(logger klog.Logger, containerID string) error {
+	logger = klog.LoggerWithValues(logger, "containerID", containerID)
 
 	m.Lock()
 	defer m.Unlock()
@@ -293,7 +326,7 @@ func (m *manager) RemoveContainer(ctx context.Context, containerID string) error
 		return nil
 	}
 
-	m.policyRemoveContainerByRef(podUID, containerName)
+	m.policyRemoveContainerByRef(logger, podUID, containerName)
 
 	return nil
 }
@@ -304,22 +337,19 @@ func (m *manager) State() state.Reader {
 }
 
 // GetPodTopologyHints returns the topology hints for the topology manager
-func (m *manager) GetPodTopologyHints(pod *v1.Pod) map[string][]topologymanager.TopologyHint {
-	// Use context.TODO() because we currently do not have a proper context to pass in.
-	// This should be replaced with an appropriate context when refactoring this function to accept a context parameter.
-	ctx := context.TODO()
+func (m *manager) GetPodTopologyHints(logger klog.Logger, pod *v1.Pod, operation lifecycle.Operation) map[string][]topologymanager.TopologyHint {
 	// Garbage collect any stranded resources before providing TopologyHints
-	m.removeStaleState(klog.FromContext(ctx))
+	m.removeStaleState(logger)
 	// Delegate to active policy
-	return m.policy.GetPodTopologyHints(context.TODO(), m.state, pod)
+	return m.policy.GetPodTopologyHints(logger, m.state, pod, operation)
 }
 
 // GetTopologyHints returns the topology hints for the topology manager
-func (m *manager) GetTopologyHints(pod *v1.Pod, container *v1.Container) map[string][]topologymanager.TopologyHint {
+func (m *manager) GetTopologyHints(logger klog.Logger, pod *v1.Pod, container *v1.Container, operation lifecycle.Operation) map[string][]topologymanager.TopologyHint {
 	// Garbage collect any stranded resources before providing TopologyHints
-	m.removeStaleState(klog.TODO())
+	m.removeStaleState(logger)
 	// Delegate to active policy
-	return m.policy.GetTopologyHints(context.TODO(), m.state, pod, container)
+	return m.policy.GetTopologyHints(logger, m.state, pod, container, operation)
 }
 
 // TODO: move the method to the upper level, to re-use it under the CPU and memory managers
@@ -358,7 +388,7 @@ func (m *manager) removeStaleState(logger klog.Logger) {
 		for containerName := range assignments[podUID] {
 			if _, ok := activeContainers[podUID][containerName]; !ok {
 				logger.V(2).Info("RemoveStaleState removing state", "podUID", podUID, "containerName", containerName)
-				m.policyRemoveContainerByRef(podUID, containerName)
+				m.policyRemoveContainerByRef(logger, podUID, containerName)
 			}
 		}
 	}
@@ -366,13 +396,13 @@ func (m *manager) removeStaleState(logger klog.Logger) {
 	m.containerMap.Visit(func(podUID, containerName, containerID string) {
 		if _, ok := activeContainers[podUID][containerName]; !ok {
 			logger.V(2).Info("RemoveStaleState removing state", "podUID", podUID, "containerName", containerName)
-			m.policyRemoveContainerByRef(podUID, containerName)
+			m.policyRemoveContainerByRef(logger, podUID, containerName)
 		}
 	})
 }
 
-func (m *manager) policyRemoveContainerByRef(podUID string, containerName string) {
-	m.policy.RemoveContainer(context.TODO(), m.state, podUID, containerName)
+func (m *manager) policyRemoveContainerByRef(logger klog.Logger, podUID string, containerName string) {
+	m.policy.RemoveContainer(logger, m.state, podUID, containerName)
 	m.containerMap.RemoveByContainerRef(podUID, containerName)
 }
 
@@ -470,11 +500,29 @@ func getSystemReservedMemory(machineInfo *cadvisorapi.MachineInfo, nodeAllocatab
 }
 
 // GetAllocatableMemory returns the amount of allocatable memory for each NUMA node
-func (m *manager) GetAllocatableMemory(ctx context.Context) []state.Block {
+func (m *manager) GetAllocatableMemory(_ klog.Logger) []state.Block {
 	return m.allocatableMemory
 }
 
 // GetMemory returns the memory allocated by a container from NUMA nodes
-func (m *manager) GetMemory(ctx context.Context, podUID, containerName string) []state.Block {
+func (m *manager) GetMemory(_ klog.Logger, podUID, containerName string) []state.Block {
 	return m.state.GetMemoryBlocks(podUID, containerName)
+}
+
+// GetPodMemory returns the memory allocated by a pod from NUMA nodes
+func (m *manager) GetPodMemory(podUID string) []state.Block {
+	return m.state.GetPodMemoryBlocks(podUID)
+}
+
+// GetResourceIsolationLevel returns the isolation level of the container.
+func (m *manager) GetResourceIsolationLevel(pod *v1.Pod, container *v1.Container) cmqos.ResourceIsolationLevel {
+	if len(m.state.GetMemoryBlocks(string(pod.UID), container.Name)) == 0 {
+		return cmqos.ResourceIsolationHost
+	}
+
+	if feature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) && resourcehelper.IsPodLevelResourcesSet(pod) && !cmqos.IsContainerEquivalentQOSGuaranteed(container) {
+		return cmqos.ResourceIsolationPod
+	}
+
+	return cmqos.ResourceIsolationContainer
 }

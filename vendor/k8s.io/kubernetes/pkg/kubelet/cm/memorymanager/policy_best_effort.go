@@ -19,12 +19,14 @@ package memorymanager
 import (
 	"context"
 
-	cadvisorapi "github.com/google/cadvisor/info/v1"
+	cadvisorapi "github.com/google/cadvisor/lib/model"
 
 	v1 "k8s.io/api/core/v1"
 
+	"k8s.io/klog/v2"
 	"k8s.io/kubernetes/pkg/kubelet/cm/memorymanager/state"
 	"k8s.io/kubernetes/pkg/kubelet/cm/topologymanager"
+	"k8s.io/kubernetes/pkg/kubelet/lifecycle"
 )
 
 // On Windows we want to use the same logic as the StaticPolicy to compute the memory topology hints
@@ -37,19 +39,25 @@ const policyTypeBestEffort policyType = "BestEffort"
 // bestEffortPolicy is implementation of the policy interface for the BestEffort policy
 type bestEffortPolicy struct {
 	static *staticPolicy
+	// affinity is the same Store used by the static policy, but typed as an
+	// AuthoritativeStore so the policy can ask whether a container's hint is
+	// authoritative (Windows: the container follows the CPU manager's NUMA
+	// decision) and therefore must not be extended to additional NUMA nodes.
+	affinity topologymanager.AuthoritativeStore
 }
 
 var _ Policy = &bestEffortPolicy{}
 
-func NewPolicyBestEffort(ctx context.Context, machineInfo *cadvisorapi.MachineInfo, reserved systemReservedMemory, affinity topologymanager.Store) (Policy, error) {
-	p, err := NewPolicyStatic(ctx, machineInfo, reserved, affinity)
+func NewPolicyBestEffort(logger klog.Logger, machineInfo *cadvisorapi.MachineInfo, reserved systemReservedMemory, affinity topologymanager.AuthoritativeStore) (Policy, error) {
+	p, err := NewPolicyStatic(logger, machineInfo, reserved, affinity)
 
 	if err != nil {
 		return nil, err
 	}
 
 	return &bestEffortPolicy{
-		static: p.(*staticPolicy),
+		static:   p.(*staticPolicy),
+		affinity: affinity,
 	}, nil
 }
 
@@ -57,26 +65,38 @@ func (p *bestEffortPolicy) Name() string {
 	return string(policyTypeBestEffort)
 }
 
-func (p *bestEffortPolicy) Start(ctx context.Context, s state.State) error {
-	return p.static.Start(ctx, s)
+func (p *bestEffortPolicy) Start(logger klog.Logger, s state.State) error {
+	return p.static.Start(logger, s)
 }
 
-func (p *bestEffortPolicy) Allocate(ctx context.Context, s state.State, pod *v1.Pod, container *v1.Container) (rerr error) {
-	return p.static.Allocate(ctx, s, pod, container)
+func (p *bestEffortPolicy) Allocate(ctx context.Context, s state.State, pod *v1.Pod, container *v1.Container, operation lifecycle.Operation) (rerr error) {
+	// On Windows the container follows the CPU manager's NUMA decision when its
+	// affinity hint is authoritative (it owns exclusive CPUs). In that case the
+	// static policy must not extend the hint to additional NUMA nodes (memory
+	// placement follows CPU affinity), so signal that through skipExtend before
+	// delegating. Otherwise the static policy extends the hint as usual.
+	p.static.skipExtend = p.affinity.IsHintAuthoritative(string(pod.UID), container.Name)
+	return p.static.Allocate(ctx, s, pod, container, operation)
 }
 
-func (p *bestEffortPolicy) RemoveContainer(ctx context.Context, s state.State, podUID string, containerName string) {
-	p.static.RemoveContainer(ctx, s, podUID, containerName)
+func (p *bestEffortPolicy) RemoveContainer(logger klog.Logger, s state.State, podUID string, containerName string) {
+	p.static.RemoveContainer(logger, s, podUID, containerName)
 }
 
-func (p *bestEffortPolicy) GetPodTopologyHints(ctx context.Context, s state.State, pod *v1.Pod) map[string][]topologymanager.TopologyHint {
-	return p.static.GetPodTopologyHints(ctx, s, pod)
+func (p *bestEffortPolicy) GetPodTopologyHints(_ klog.Logger, s state.State, pod *v1.Pod, _ lifecycle.Operation) map[string][]topologymanager.TopologyHint {
+	// Pod-level resources are not supported on Windows.
+	return nil
 }
 
-func (p *bestEffortPolicy) GetTopologyHints(ctx context.Context, s state.State, pod *v1.Pod, container *v1.Container) map[string][]topologymanager.TopologyHint {
-	return p.static.GetTopologyHints(ctx, s, pod, container)
+func (p *bestEffortPolicy) GetTopologyHints(logger klog.Logger, s state.State, pod *v1.Pod, container *v1.Container, operation lifecycle.Operation) map[string][]topologymanager.TopologyHint {
+	return p.static.GetTopologyHints(logger, s, pod, container, operation)
 }
 
-func (p *bestEffortPolicy) GetAllocatableMemory(ctx context.Context, s state.State) []state.Block {
-	return p.static.GetAllocatableMemory(ctx, s)
+func (p *bestEffortPolicy) GetAllocatableMemory(s state.State) []state.Block {
+	return p.static.GetAllocatableMemory(s)
+}
+
+func (p *bestEffortPolicy) AllocatePod(_ klog.Logger, s state.State, pod *v1.Pod, _ lifecycle.Operation) error {
+	// Pod-level resources are not supported on Windows.
+	return nil
 }

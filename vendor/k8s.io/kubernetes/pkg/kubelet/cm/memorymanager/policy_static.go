@@ -20,9 +20,9 @@ import (
 	"context"
 	"fmt"
 	"sort"
+	"strings"
 
-	"github.com/go-logr/logr"
-	cadvisorapi "github.com/google/cadvisor/info/v1"
+	cadvisorapi "github.com/google/cadvisor/lib/model"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -33,9 +33,12 @@ import (
 	corehelper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
 	v1qos "k8s.io/kubernetes/pkg/apis/core/v1/helper/qos"
 	"k8s.io/kubernetes/pkg/features"
+	"k8s.io/kubernetes/pkg/kubelet/cm/admission"
 	"k8s.io/kubernetes/pkg/kubelet/cm/memorymanager/state"
+	cmqos "k8s.io/kubernetes/pkg/kubelet/cm/qos"
 	"k8s.io/kubernetes/pkg/kubelet/cm/topologymanager"
 	"k8s.io/kubernetes/pkg/kubelet/cm/topologymanager/bitmask"
+	"k8s.io/kubernetes/pkg/kubelet/lifecycle"
 	"k8s.io/kubernetes/pkg/kubelet/metrics"
 )
 
@@ -57,12 +60,21 @@ type staticPolicy struct {
 	// Note that the restartable init container memory is not included here,
 	// because it is not reusable.
 	initContainersReusableMemory reusableMemory
+	// skipExtend, when true, disables extending the Topology Manager hint to
+	// additional NUMA nodes even when the hint does not, by itself, satisfy the
+	// container's memory request. The Linux static policy always leaves it false.
+	// It is set per container by the Windows BestEffort policy (see
+	// policy_best_effort.go) when the container follows the CPU manager's NUMA
+	// decision: Windows has no cpuset.mems, so memory placement follows CPU
+	// affinity and the hint must not be widened beyond the CPU manager's
+	// exclusive-CPU nodes.
+	skipExtend bool
 }
 
 var _ Policy = &staticPolicy{}
 
 // NewPolicyStatic returns new static policy instance
-func NewPolicyStatic(ctx context.Context, machineInfo *cadvisorapi.MachineInfo, reserved systemReservedMemory, affinity topologymanager.Store) (Policy, error) {
+func NewPolicyStatic(logger klog.Logger, machineInfo *cadvisorapi.MachineInfo, reserved systemReservedMemory, affinity topologymanager.Store) (Policy, error) {
 	var totalSystemReserved uint64
 	for _, node := range reserved {
 		if _, ok := node[v1.ResourceMemory]; !ok {
@@ -88,8 +100,7 @@ func (p *staticPolicy) Name() string {
 	return string(PolicyTypeStatic)
 }
 
-func (p *staticPolicy) Start(ctx context.Context, s state.State) error {
-	logger := klog.FromContext(ctx)
+func (p *staticPolicy) Start(logger klog.Logger, s state.State) error {
 	if err := p.validateState(logger, s); err != nil {
 		logger.Error(err, "Invalid state, please drain node and remove policy state file")
 		return err
@@ -97,29 +108,370 @@ func (p *staticPolicy) Start(ctx context.Context, s state.State) error {
 	return nil
 }
 
+// validatePodScopeResources checks for the "empty shared pool" scenario. This
+// occurs when the sum of exclusive container memory requests consumes the
+// entire pod-level budget, leaving no memory for containers that require a
+// shared pool. Such a configuration is invalid because it would lead to
+// containers in the shared pool having no memory allocated, causing them to
+// fail.
+func (p *staticPolicy) validatePodScopeResources(logger klog.Logger, pod *v1.Pod) error {
+	podTotalMemory, err := getPodRequestedResources(logger, pod)
+	if err != nil {
+		return err
+	}
+
+	hasSharedLongRunningContainers := false
+	// Sum memory requests for all containers that run for the full pod lifetime
+	// (main containers and restartable init containers) to determine the
+	// total exclusive memory usage that might impact the shared pool.
+	sumOfLongRunningExclusiveMemory := make(map[v1.ResourceName]uint64)
+
+	// Check for empty shared pool for standard init containers.
+	for _, container := range pod.Spec.InitContainers {
+		containerReqs, err := getContainerRequestedResources(logger, pod, &container)
+		if err != nil {
+			return err
+		}
+
+		if !podutil.IsRestartableInitContainer(&container) {
+			if len(containerReqs) == 0 {
+				// This check ensures that if there are any standard init containers that need a
+				// shared pool, that pool is not empty. An empty pool would occur if the pod
+				// budget is fully consumed by sidecars.
+				for resourceName, poolSize := range podTotalMemory {
+					if sumOfLongRunningExclusiveMemory[resourceName] >= poolSize {
+						return fmt.Errorf("pod rejected, pod has shared init containers but no %s available for them", resourceName)
+					}
+				}
+			}
+		} else {
+			// If there are restartable init containers, keep track for the empty shared pool check.
+			if len(containerReqs) == 0 {
+				hasSharedLongRunningContainers = true
+			} else {
+				for resourceName, reqAmount := range containerReqs {
+					sumOfLongRunningExclusiveMemory[resourceName] += reqAmount
+				}
+			}
+		}
+	}
+
+	// Check for empty shared pool for concurrently running containers (app and restartable init containers).
+	for _, container := range pod.Spec.Containers {
+		containerReqs, err := getContainerRequestedResources(logger, pod, &container)
+		if err != nil {
+			return err
+		}
+
+		if len(containerReqs) == 0 {
+			hasSharedLongRunningContainers = true
+		} else {
+			for resourceName, val := range containerReqs {
+				sumOfLongRunningExclusiveMemory[resourceName] += val
+			}
+		}
+	}
+
+	// This check ensures that if there are any standard containers that need a shared
+	// pool, that pool is not empty. An empty pool would occur if the pod budget is
+	// fully consumed by sidecars and main containers with exclusive resources.
+	if hasSharedLongRunningContainers {
+		for resourceName, totalPodResource := range podTotalMemory {
+			if sumOfLongRunningExclusiveMemory[resourceName] >= totalPodResource {
+				return fmt.Errorf("pod rejected, sum of exclusive container %s requests equals pod budget, leaving no memory for shared containers", resourceName)
+			}
+		}
+	}
+
+	return nil
+}
+
+// AllocatePod is the entry point for pod-level resource allocation.
+// It's called once per pod by the Topology Manager's pod-scope admit handler.
+// The logic here allocates a single NUMA-aligned "bubble" of memory for the
+// entire pod. All containers within the pod will share this NUMA binding.
+func (p *staticPolicy) AllocatePod(logger klog.Logger, s state.State, pod *v1.Pod, operation lifecycle.Operation) (rerr error) {
+	logger = klog.LoggerWithValues(logger, "pod", klog.KObj(pod), "operation", operation)
+	logger.V(4).Info("AllocatePod called for pod-level managed pod")
+	if operation != lifecycle.AddOperation {
+		logger.V(2).Info("Pod-level memory allocation skipped, memory manager with static policy supports only add operation")
+		return nil
+	}
+	podUID := string(pod.UID)
+	qos := v1qos.GetPodQOS(pod)
+	if qos != v1.PodQOSGuaranteed {
+		return nil
+	}
+
+	// 1. Calculate memory resources.
+	podTotalMemory, err := getPodRequestedResources(logger, pod)
+	if err != nil {
+		logger.Error(err, "Failed to get pod requested resources", "podUID", podUID)
+		return nil
+	}
+	logger.V(4).Info("Calculated total pod memory", "podTotalMemory", podTotalMemory)
+
+	metrics.MemoryManagerPinningRequestTotal.Inc()
+	defer func() {
+		if rerr != nil {
+			metrics.MemoryManagerPinningErrorsTotal.Inc()
+			metrics.ResourceManagerAllocationErrorsTotal.WithLabelValues(metrics.ResourceManagerMemory, metrics.ResourceManagerPod).Inc()
+		}
+	}()
+
+	// 2. Validate for the "empty shared pool" case.
+	// Even though this is checked during hint generation, we must re-evaluate it here.
+	// If the Topology Manager is running with the "best-effort" or "none" policies,
+	// it will still admit the pod even if GetPodTopologyHints returns an empty hint list.
+	// This ensures we explicitly reject the pod during allocation to prevent Kubelet
+	// from attempting to create invalid cgroups (e.g., an empty cpuset.mems) for shared containers.
+	if err := p.validatePodScopeResources(logger, pod); err != nil {
+		return admission.NewEmptyPodSharedPoolError(err)
+	}
+
+	// 3. Handle hints and NUMA alignment.
+	machineState := s.GetMachineState()
+	bestHint := p.affinity.GetAffinity(logger, podUID, append(pod.Spec.InitContainers, pod.Spec.Containers...)[0].Name)
+	if bestHint.NUMANodeAffinity == nil {
+		defaultHint, err := p.getDefaultHint(machineState, pod, podTotalMemory)
+		if err != nil {
+			return err
+		}
+		if !defaultHint.Preferred && bestHint.Preferred {
+			return fmt.Errorf("[memorymanager] failed to find the default preferred hint")
+		}
+		bestHint = *defaultHint
+	}
+
+	if !isAffinitySatisfyRequest(machineState, bestHint.NUMANodeAffinity, podTotalMemory) {
+		extendedHint, err := p.extendTopologyManagerHint(machineState, pod, podTotalMemory, bestHint.NUMANodeAffinity)
+		if err != nil {
+			return err
+		}
+		if !extendedHint.Preferred && bestHint.Preferred {
+			return fmt.Errorf("[memorymanager] failed to find the extended preferred hint")
+		}
+		bestHint = *extendedHint
+	}
+
+	if isAffinityViolatingNUMAAllocations(machineState, bestHint.NUMANodeAffinity) {
+		return fmt.Errorf("[memorymanager] preferred hint violates NUMA node allocation")
+	}
+
+	maskBits := bestHint.NUMANodeAffinity.GetBits()
+
+	// 4. Partition the pod's memory allocation, handling init container reuse correctly.
+	exclusiveMemory := make(map[string][]state.Block)
+	sidecarMemory := make(map[v1.ResourceName]uint64)
+
+	// First, iterate through all init containers and allocate their memory.
+	for _, c := range pod.Spec.InitContainers {
+		reqs, err := getContainerRequestedResources(logger, pod, &c)
+		if err != nil {
+			return err
+		}
+
+		metrics.MemoryManagerPinningRequestTotal.Inc()
+
+		// The pool available for this init container is the entire pod allocation
+		// minus what's already taken by sidecars.
+		runnablePool := make(map[v1.ResourceName]uint64)
+		for resourceName, total := range podTotalMemory {
+			runnablePool[resourceName] = total - sidecarMemory[resourceName]
+		}
+
+		if len(reqs) == 0 {
+			// Restartable init containers will access the main pod shared pool.
+			if podutil.IsRestartableInitContainer(&c) {
+				continue
+			}
+
+			// Non restartable init containers will have access to the whole pod pool
+			// amount minus the sidecar exclusive memory up to that point.
+			blocks := []state.Block{}
+			for resourceName, req := range runnablePool {
+				if req > 0 {
+					blocks = append(blocks, state.Block{
+						NUMAAffinity: maskBits,
+						Size:         req,
+						Type:         resourceName,
+					})
+				}
+			}
+			exclusiveMemory[c.Name] = blocks
+			metrics.ResourceManagerContainerAssignments.WithLabelValues(metrics.ResourceManagerMemory, metrics.ResourceManagerSharedPod).Inc()
+			continue
+		}
+
+		// Allocate blocks
+		blocks := []state.Block{}
+		for resourceName, req := range reqs {
+			if req > 0 {
+				blocks = append(blocks, state.Block{
+					NUMAAffinity: maskBits,
+					Size:         req,
+					Type:         resourceName,
+				})
+			}
+		}
+		exclusiveMemory[c.Name] = blocks
+		metrics.ResourceManagerContainerAssignments.WithLabelValues(metrics.ResourceManagerMemory, metrics.ResourceManagerExclusivePod).Inc()
+
+		// If it's a restartable sidecar, its memory is permanently consumed from the pod's budget.
+		if podutil.IsRestartableInitContainer(&c) {
+			for resourceName, req := range reqs {
+				sidecarMemory[resourceName] += req
+			}
+		}
+	}
+
+	// Recalculate the pool available for app containers.
+	// This is the total pod budget minus what all sidecars are using.
+	appContainerPool := make(map[v1.ResourceName]uint64)
+	for resourceName, total := range podTotalMemory {
+		appContainerPool[resourceName] = total - sidecarMemory[resourceName]
+	}
+
+	// Second, iterate through regular containers, allocating from the remaining pool.
+	for _, c := range pod.Spec.Containers {
+		reqs, err := getContainerRequestedResources(logger, pod, &c)
+		if err != nil {
+			// This should not happen, as we have already validated the pod's resources.
+			return err
+		}
+
+		// A container with no memory requests will be part of the shared pool.
+		if len(reqs) == 0 {
+			continue
+		}
+		metrics.MemoryManagerPinningRequestTotal.Inc()
+
+		// Allocate blocks and consume from the pool
+		blocks := []state.Block{}
+		for resourceName, req := range reqs {
+			if req > 0 {
+				blocks = append(blocks, state.Block{
+					NUMAAffinity: maskBits,
+					Size:         req,
+					Type:         resourceName,
+				})
+				appContainerPool[resourceName] -= req
+			}
+		}
+		exclusiveMemory[c.Name] = blocks
+		metrics.ResourceManagerContainerAssignments.WithLabelValues(metrics.ResourceManagerMemory, metrics.ResourceManagerExclusivePod).Inc()
+	}
+
+	// The final shared pool is what remains after all exclusive allocations.
+	podSharedPoolBlocks := []state.Block{}
+	for resourceName, val := range appContainerPool {
+		if val > 0 {
+			podSharedPoolBlocks = append(podSharedPoolBlocks, state.Block{
+				NUMAAffinity: maskBits,
+				Size:         val,
+				Type:         resourceName,
+			})
+		}
+	}
+
+	podAllocation := []state.Block{}
+	for resourceName, requestedSize := range podTotalMemory {
+		podAllocation = append(podAllocation, state.Block{
+			NUMAAffinity: maskBits,
+			Size:         requestedSize,
+			Type:         resourceName,
+		})
+	}
+	s.SetPodMemoryBlocks(podUID, podAllocation)
+
+	// 5. Now that partitioning is successful, update the global machine state.
+	for resourceName, requestedSize := range podTotalMemory {
+		p.updateMachineState(machineState, maskBits, resourceName, requestedSize)
+	}
+	logger.V(4).Info("Partitioned pod-level memory allocation", "exclusiveMemory", podMemoryAllocationToString(exclusiveMemory), "podSharedPool", memoryBlocksToString(podSharedPoolBlocks))
+
+	// 6. Save all container assignments to the state.
+	for _, c := range append(pod.Spec.InitContainers, pod.Spec.Containers...) {
+		if blocks, isExclusive := exclusiveMemory[c.Name]; isExclusive {
+			s.SetMemoryBlocks(podUID, c.Name, blocks)
+		} else {
+			s.SetMemoryBlocks(podUID, c.Name, podSharedPoolBlocks)
+			metrics.ResourceManagerContainerAssignments.WithLabelValues(metrics.ResourceManagerMemory, metrics.ResourceManagerSharedPod).Inc()
+		}
+
+		metrics.ResourceManagerAllocationsTotal.WithLabelValues(metrics.ResourceManagerMemory, metrics.ResourceManagerPod).Inc()
+	}
+
+	s.SetMachineState(machineState)
+	return nil
+}
+
+func podMemoryAllocationToString(alloc map[string][]state.Block) string {
+	if len(alloc) == 0 {
+		return ""
+	}
+	var sb strings.Builder
+	for name, blocks := range alloc {
+		fmt.Fprintf(&sb, ",%s=%s", name, memoryBlocksToString(blocks))
+	}
+	// if we have gone so far, it means we have at least 1 alloc, so the cut is safe
+	repr := sb.String()[1:]
+	return "<" + repr + ">"
+}
+
+func memoryBlocksToString(blocks []state.Block) string {
+	if len(blocks) == 0 {
+		return "[]"
+	}
+	var sb strings.Builder
+	for _, block := range blocks {
+		// Format: {Type:SizeMi @ [NUMA_Nodes]}
+		fmt.Fprintf(&sb, ",{%s:%dMi @ %v}", block.Type, block.Size/(1024*1024), block.NUMAAffinity)
+	}
+	// Cut the leading comma
+	repr := sb.String()[1:]
+	return "[" + repr + "]"
+}
+
 // Allocate call is idempotent
-func (p *staticPolicy) Allocate(ctx context.Context, s state.State, pod *v1.Pod, container *v1.Container) (rerr error) {
+func (p *staticPolicy) Allocate(ctx context.Context, s state.State, pod *v1.Pod, container *v1.Container, operation lifecycle.Operation) (rerr error) {
 	// allocate the memory only for guaranteed pods
-	logger := klog.FromContext(ctx)
-	logger = klog.LoggerWithValues(logger, "pod", klog.KObj(pod), "containerName", container.Name)
+	logger := klog.LoggerWithValues(klog.FromContext(ctx), "pod", klog.KObj(pod), "containerName", container.Name, "operation", operation)
+
+	if operation != lifecycle.AddOperation {
+		logger.V(2).Info("Container-level memory allocation skipped, Memory manager with static policy supports only add operation")
+		return nil
+	}
+
+	podUID := string(pod.UID)
+	// Allocate the memory only for guaranteed pods
 	qos := v1qos.GetPodQOS(pod)
 	if qos != v1.PodQOSGuaranteed {
 		logger.V(5).Info("Exclusive memory allocation skipped, pod QoS is not guaranteed", "qos", qos)
 		return nil
 	}
 
-	podUID := string(pod.UID)
-	if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResources) && resourcehelper.IsPodLevelResourcesSet(pod) {
+	if (!utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) || !utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResources)) && resourcehelper.IsPodLevelResourcesSet(pod) {
 		logger.V(2).Info("Allocation skipped, pod is using pod-level resources which are not supported by the static Memory manager policy", "podUID", podUID)
 		return nil
 	}
 
+	requestedResources, err := getContainerRequestedResources(logger, pod, container)
+	if err != nil {
+		return err
+	}
+	if len(requestedResources) == 0 {
+		logger.V(5).Info("Exclusive memory allocation skipped, container requests no memory resources", "podUID", podUID, "containerName", container.Name)
+		return nil
+	}
+
 	logger.Info("Allocate")
-	// container belongs in an exclusively allocated pool
+	// Container belongs in an exclusively allocated pool
 	metrics.MemoryManagerPinningRequestTotal.Inc()
 	defer func() {
 		if rerr != nil {
 			metrics.MemoryManagerPinningErrorsTotal.Inc()
+			metrics.ResourceManagerAllocationErrorsTotal.WithLabelValues(metrics.ResourceManagerMemory, metrics.ResourceManagerNode).Inc()
 		}
 	}()
 	if blocks := s.GetMemoryBlocks(podUID, container.Name); blocks != nil {
@@ -130,13 +482,8 @@ func (p *staticPolicy) Allocate(ctx context.Context, s state.State, pod *v1.Pod,
 	}
 
 	// Call Topology Manager to get the aligned affinity across all hint providers.
-	hint := p.affinity.GetAffinity(podUID, container.Name)
+	hint := p.affinity.GetAffinity(logger, podUID, container.Name)
 	logger.Info("Got topology affinity", "hint", hint)
-
-	requestedResources, err := getRequestedResources(pod, container)
-	if err != nil {
-		return err
-	}
 
 	machineState := s.GetMachineState()
 	bestHint := &hint
@@ -155,8 +502,11 @@ func (p *staticPolicy) Allocate(ctx context.Context, s state.State, pod *v1.Pod,
 	}
 
 	// topology manager returns the hint that does not satisfy completely the container request
-	// we should extend this hint to the one who will satisfy the request and include the current hint
-	if !isAffinitySatisfyRequest(machineState, bestHint.NUMANodeAffinity, requestedResources) {
+	// we should extend this hint to the one who will satisfy the request and include the current hint,
+	// unless skipExtend is set. skipExtend is set per container by the Windows BestEffort policy when
+	// the container follows the CPU manager's NUMA decision (see policy_best_effort.go); the Linux
+	// static policy never sets it, so the hint is extended as usual.
+	if !isAffinitySatisfyRequest(machineState, bestHint.NUMANodeAffinity, requestedResources) && !p.skipExtend {
 		extendedHint, err := p.extendTopologyManagerHint(machineState, pod, requestedResources, bestHint.NUMANodeAffinity)
 		if err != nil {
 			return err
@@ -194,6 +544,7 @@ func (p *staticPolicy) Allocate(ctx context.Context, s state.State, pod *v1.Pod,
 
 		// Update nodes memory state
 		p.updateMachineState(machineState, maskBits, resourceName, requestedSize)
+		metrics.ResourceManagerAllocationsTotal.WithLabelValues(metrics.ResourceManagerMemory, metrics.ResourceManagerNode).Inc()
 	}
 
 	p.updatePodReusableMemory(pod, container, containerBlocks)
@@ -208,6 +559,7 @@ func (p *staticPolicy) Allocate(ctx context.Context, s state.State, pod *v1.Pod,
 	// though the final state here doesn't accurately reflect what was (in reality) allocated to each container
 	// TODO: we should refactor our state structs to reflect the amount of the re-used memory
 	p.updateInitContainersMemoryBlocks(logger, s, pod, container, containerBlocks)
+	metrics.ResourceManagerContainerAssignments.WithLabelValues(metrics.ResourceManagerMemory, metrics.ResourceManagerExclusiveNode).Inc()
 
 	logger.V(4).Info("Allocated exclusive memory")
 	return nil
@@ -259,17 +611,37 @@ func (p *staticPolicy) getPodReusableMemory(pod *v1.Pod, numaAffinity bitmask.Bi
 }
 
 // RemoveContainer call is idempotent
-func (p *staticPolicy) RemoveContainer(ctx context.Context, s state.State, podUID string, containerName string) {
-	logger := klog.LoggerWithValues(klog.FromContext(ctx), "podUID", podUID, "containerName", containerName)
+func (p *staticPolicy) RemoveContainer(logger klog.Logger, s state.State, podUID string, containerName string) {
+	logger = klog.LoggerWithValues(logger, "podUID", podUID, "containerName", containerName)
+	logger.Info("RemoveContainer", "podUID", podUID, "containerName", containerName)
+
+	// Check if this pod is managed with pod-level memory.
+	if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) {
+		if podMemory := s.GetPodMemoryBlocks(podUID); podMemory != nil {
+			s.Delete(podUID, containerName)
+			// If this was the last container for the pod, then release the entire pod-level memory.
+			if len(s.GetMemoryAssignments()[podUID]) == 0 {
+				p.releaseMemory(s, podMemory)
+				s.DeletePod(podUID) // Clean up all state for the pod.
+				logger.Info("Released pod-level memory")
+			}
+			// If other containers still exist, do not release any memory yet.
+			// The pod-level memory will be released when the last container is removed.
+			return
+		}
+	}
 
 	blocks := s.GetMemoryBlocks(podUID, containerName)
 	if blocks == nil {
 		return
 	}
-
-	logger.Info("RemoveContainer", "podUID", podUID, "containerName", containerName)
 	s.Delete(podUID, containerName)
 
+	p.releaseMemory(s, blocks)
+	logger.Info("Released container-level memory")
+}
+
+func (p *staticPolicy) releaseMemory(s state.State, blocks []state.Block) {
 	// Mutate machine memory state to update free and reserved memory
 	machineState := s.GetMachineState()
 	for _, b := range blocks {
@@ -313,7 +685,7 @@ func (p *staticPolicy) RemoveContainer(ctx context.Context, s state.State, podUI
 	s.SetMachineState(machineState)
 }
 
-func regenerateHints(logger logr.Logger, pod *v1.Pod, ctn *v1.Container, ctnBlocks []state.Block, reqRsrc map[v1.ResourceName]uint64) map[string][]topologymanager.TopologyHint {
+func regenerateHints(logger klog.Logger, pod *v1.Pod, ctn *v1.Container, ctnBlocks []state.Block, reqRsrc map[v1.ResourceName]uint64) map[string][]topologymanager.TopologyHint {
 	hints := map[string][]topologymanager.TopologyHint{}
 	for resourceName := range reqRsrc {
 		hints[string(resourceName)] = []topologymanager.TopologyHint{}
@@ -350,13 +722,32 @@ func regenerateHints(logger logr.Logger, pod *v1.Pod, ctn *v1.Container, ctnBloc
 	return hints
 }
 
-func getPodRequestedResources(pod *v1.Pod) (map[v1.ResourceName]uint64, error) {
+func getPodRequestedResources(logger klog.Logger, pod *v1.Pod) (map[v1.ResourceName]uint64, error) {
+	// If pod-level resources are set, use them directly.
+	if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) && resourcehelper.IsPodLevelResourcesSet(pod) {
+		requestedResources := make(map[v1.ResourceName]uint64)
+		for resourceName, quantity := range pod.Spec.Resources.Requests {
+			if resourceName != v1.ResourceMemory && !corehelper.IsHugePageResourceName(resourceName) {
+				continue
+			}
+			requestedSize, succeed := quantity.AsInt64()
+			if !succeed {
+				return nil, fmt.Errorf("[memorymanager] failed to represent quantity as int64")
+			}
+			if requestedSize <= 0 {
+				continue
+			}
+			requestedResources[resourceName] = uint64(requestedSize)
+		}
+		return requestedResources, nil
+	}
+
 	// Maximun resources requested by init containers at any given time.
 	reqRsrcsByInitCtrs := make(map[v1.ResourceName]uint64)
 	// Total resources requested by restartable init containers.
 	reqRsrcsByRestartableInitCtrs := make(map[v1.ResourceName]uint64)
 	for _, ctr := range pod.Spec.InitContainers {
-		reqRsrcs, err := getRequestedResources(pod, &ctr)
+		reqRsrcs, err := getContainerRequestedResources(logger, pod, &ctr)
 
 		if err != nil {
 			return nil, err
@@ -378,7 +769,7 @@ func getPodRequestedResources(pod *v1.Pod) (map[v1.ResourceName]uint64, error) {
 
 	reqRsrcsByAppCtrs := make(map[v1.ResourceName]uint64)
 	for _, ctr := range pod.Spec.Containers {
-		reqRsrcs, err := getRequestedResources(pod, &ctr)
+		reqRsrcs, err := getContainerRequestedResources(logger, pod, &ctr)
 
 		if err != nil {
 			return nil, err
@@ -405,21 +796,48 @@ func getPodRequestedResources(pod *v1.Pod) (map[v1.ResourceName]uint64, error) {
 	return reqRsrcs, nil
 }
 
-func (p *staticPolicy) GetPodTopologyHints(ctx context.Context, s state.State, pod *v1.Pod) map[string][]topologymanager.TopologyHint {
-	logger := klog.LoggerWithValues(klog.FromContext(ctx), "pod", klog.KObj(pod))
+func (p *staticPolicy) GetPodTopologyHints(logger klog.Logger, s state.State, pod *v1.Pod, operation lifecycle.Operation) map[string][]topologymanager.TopologyHint {
+	logger = klog.LoggerWithValues(logger, "pod", klog.KObj(pod), "operation", operation)
+	if operation != lifecycle.AddOperation {
+		logger.V(2).Info("GetPodTopologyHints skipped, memory manager with static policy supports only add operation")
+		return nil
+	}
 
 	if v1qos.GetPodQOS(pod) != v1.PodQOSGuaranteed {
 		return nil
 	}
 
-	reqRsrcs, err := getPodRequestedResources(pod)
+	// Get a count of how much memory has been requested by Pod.
+	reqRsrcs, err := getPodRequestedResources(logger, pod)
 	if err != nil {
 		logger.Error(err, "Failed to get pod requested resources", "podUID", pod.UID)
 		return nil
 	}
 
-	if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResources) && resourcehelper.IsPodLevelResourcesSet(pod) {
-		logger.V(3).Info("Topology hints generation skipped, pod is using pod-level resources which are not supported by the static Memory manager policy", "podUID", pod.UID)
+	// If the pod has pod-level resources but the feature gate is disabled,
+	// log it and return nil hints to admit the pod without alignment.
+	if (!utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) || !utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResources)) && resourcehelper.IsPodLevelResourcesSet(pod) {
+		logger.V(3).Info("Memory Manager pod hint generation skipped, pod is using pod-level resources but the PodLevelResourceManagers feature gate is not enabled", "podUID", pod.UID)
+		return nil
+	}
+
+	// Validate that if a pod has containers that will be placed in a shared pool,
+	// there are actually memory left over for that pool after accounting for all
+	// exclusive allocations. If the sum of exclusive memory requests consumes the
+	// entire pod-level memory budget, no hints will be generated, causing the pod
+	// to be rejected by the Topology Manager.
+	if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) && resourcehelper.IsPodLevelResourcesSet(pod) {
+		if err := p.validatePodScopeResources(logger, pod); err != nil {
+			logger.V(2).Info("Pod admission will fail", "error", err)
+			hints := make(map[string][]topologymanager.TopologyHint)
+			for resourceName := range reqRsrcs {
+				hints[string(resourceName)] = []topologymanager.TopologyHint{}
+			}
+			return hints
+		}
+	}
+
+	if len(reqRsrcs) == 0 {
 		return nil
 	}
 
@@ -440,21 +858,30 @@ func (p *staticPolicy) GetPodTopologyHints(ctx context.Context, s state.State, p
 // GetTopologyHints implements the topologymanager.HintProvider Interface
 // and is consulted to achieve NUMA aware resource alignment among this
 // and other resource controllers.
-func (p *staticPolicy) GetTopologyHints(ctx context.Context, s state.State, pod *v1.Pod, container *v1.Container) map[string][]topologymanager.TopologyHint {
-	logger := klog.LoggerWithValues(klog.FromContext(ctx), "pod", klog.KObj(pod))
+func (p *staticPolicy) GetTopologyHints(logger klog.Logger, s state.State, pod *v1.Pod, container *v1.Container, operation lifecycle.Operation) map[string][]topologymanager.TopologyHint {
+	logger = klog.LoggerWithValues(logger, "pod", klog.KObj(pod), "operation", operation)
+	if operation != lifecycle.AddOperation {
+		logger.V(2).Info("GetTopologyHints skipped, memory manager with static policy supports only add operation")
+		return nil
+	}
 
 	if v1qos.GetPodQOS(pod) != v1.PodQOSGuaranteed {
 		return nil
 	}
 
-	requestedResources, err := getRequestedResources(pod, container)
+	requestedResources, err := getContainerRequestedResources(logger, pod, container)
 	if err != nil {
 		logger.Error(err, "Failed to get container requested resources", "podUID", pod.UID, "containerName", container.Name)
 		return nil
 	}
+	if len(requestedResources) == 0 {
+		return nil
+	}
 
-	if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResources) && resourcehelper.IsPodLevelResourcesSet(pod) {
-		logger.V(3).Info("Topology hints generation skipped, pod is using pod-level resources which are not supported by the static Memory manager policy", "podUID", pod.UID)
+	// If the pod has pod-level resources but the feature gate is disabled,
+	// log it and return nil hints to admit the pod without alignment.
+	if (!utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) || !utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResources)) && resourcehelper.IsPodLevelResourcesSet(pod) {
+		logger.V(3).Info("Memory Manager pod hint generation skipped, pod is using pod-level resources but the PodLevelResourceManagers feature gate is not enabled", "podUID", pod.UID)
 		return nil
 	}
 
@@ -469,28 +896,21 @@ func (p *staticPolicy) GetTopologyHints(ctx context.Context, s state.State, pod 
 	return p.calculateHints(s.GetMachineState(), pod, requestedResources)
 }
 
-func getRequestedResources(pod *v1.Pod, container *v1.Container) (map[v1.ResourceName]uint64, error) {
+func getContainerRequestedResources(logger klog.Logger, pod *v1.Pod, container *v1.Container) (map[v1.ResourceName]uint64, error) {
 	requestedResources := map[v1.ResourceName]uint64{}
-	resources := container.Resources.Requests
-	// In-place pod resize feature makes Container.Resources field mutable for CPU & memory.
-	// AllocatedResources holds the value of Container.Resources.Requests when the pod was admitted.
-	// We should return this value because this is what kubelet agreed to allocate for the container
-	// and the value configured with runtime.
-	if utilfeature.DefaultFeatureGate.Enabled(features.InPlacePodVerticalScaling) {
-		containerStatuses := pod.Status.ContainerStatuses
-		if podutil.IsRestartableInitContainer(container) {
-			if len(pod.Status.InitContainerStatuses) != 0 {
-				containerStatuses = append(containerStatuses, pod.Status.InitContainerStatuses...)
-			}
-		}
-		if cs, ok := podutil.GetContainerStatus(containerStatuses, container.Name); ok {
-			resources = cs.AllocatedResources
-		}
+	// For pod-level resource management, a container is only considered for exclusive
+	// memory if its request equals its limit for both the CPU and Memory. This
+	// aligns with the Guaranteed QoS requirement for container-level resources.
+	if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) && resourcehelper.IsPodLevelResourcesSet(pod) && !cmqos.IsContainerEquivalentQOSGuaranteed(container) {
+		logger.V(5).Info("Exclusive Memory allocation skipped, container is not eligible, request and limit are not equal", "pod", klog.KObj(pod), "containerName", container.Name)
+		return requestedResources, nil
 	}
-	for resourceName, quantity := range resources {
+
+	for resourceName, quantity := range container.Resources.Requests {
 		if resourceName != v1.ResourceMemory && !corehelper.IsHugePageResourceName(resourceName) {
 			continue
 		}
+
 		requestedSize, succeed := quantity.AsInt64()
 		if !succeed {
 			return nil, fmt.Errorf("[memorymanager] failed to represent quantity as int64")
@@ -615,7 +1035,7 @@ func areGroupsEqual(group1, group2 []int) bool {
 	return true
 }
 
-func (p *staticPolicy) validateState(logger logr.Logger, s state.State) error {
+func (p *staticPolicy) validateState(logger klog.Logger, s state.State) error {
 	machineState := s.GetMachineState()
 	memoryAssignments := s.GetMemoryAssignments()
 
@@ -634,45 +1054,18 @@ func (p *staticPolicy) validateState(logger logr.Logger, s state.State) error {
 	// calculate all memory assigned to containers
 	expectedMachineState := p.getDefaultMachineState()
 	for pod, container := range memoryAssignments {
-		for containerName, blocks := range container {
-			for _, b := range blocks {
-				requestedSize := b.Size
-				for _, nodeID := range b.NUMAAffinity {
-					nodeState, ok := expectedMachineState[nodeID]
-					if !ok {
-						return fmt.Errorf("[memorymanager] (pod: %s, container: %s) the memory assignment uses the NUMA that does not exist", pod, containerName)
-					}
-
-					nodeState.NumberOfAssignments++
-					nodeState.Cells = b.NUMAAffinity
-
-					memoryState, ok := nodeState.MemoryMap[b.Type]
-					if !ok {
-						return fmt.Errorf("[memorymanager] (pod: %s, container: %s) the memory assignment uses memory resource that does not exist", pod, containerName)
-					}
-
-					if requestedSize == 0 {
-						continue
-					}
-
-					// this node does not have enough memory continue to the next one
-					if memoryState.Free <= 0 {
-						continue
-					}
-
-					// the node has enough memory to satisfy the request
-					if memoryState.Free >= requestedSize {
-						memoryState.Reserved += requestedSize
-						memoryState.Free -= requestedSize
-						requestedSize = 0
-						continue
-					}
-
-					// the node does not have enough memory, use the node remaining memory and move to the next node
-					requestedSize -= memoryState.Free
-					memoryState.Reserved += memoryState.Free
-					memoryState.Free = 0
+		if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) {
+			if podBlocks := s.GetPodMemoryBlocks(pod); len(podBlocks) > 0 {
+				if err := p.updateExpectedMachineState(expectedMachineState, podBlocks, pod, ""); err != nil {
+					return err
 				}
+				continue
+			}
+		}
+
+		for containerName, blocks := range container {
+			if err := p.updateExpectedMachineState(expectedMachineState, blocks, pod, containerName); err != nil {
+				return err
 			}
 		}
 	}
@@ -688,7 +1081,50 @@ func (p *staticPolicy) validateState(logger logr.Logger, s state.State) error {
 	return nil
 }
 
-func areMachineStatesEqual(logger logr.Logger, ms1, ms2 state.NUMANodeMap) bool {
+func (p *staticPolicy) updateExpectedMachineState(expectedMachineState state.NUMANodeMap, blocks []state.Block, podUID, containerName string) error {
+	for _, b := range blocks {
+		requestedSize := b.Size
+		for _, nodeID := range b.NUMAAffinity {
+			nodeState, ok := expectedMachineState[nodeID]
+			if !ok {
+				return fmt.Errorf("[memorymanager] (pod: %s, container: %s) the memory assignment uses the NUMA that does not exist", podUID, containerName)
+			}
+
+			nodeState.NumberOfAssignments++
+			nodeState.Cells = b.NUMAAffinity
+
+			memoryState, ok := nodeState.MemoryMap[b.Type]
+			if !ok {
+				return fmt.Errorf("[memorymanager] (pod: %s, container: %s) the memory assignment uses memory resource that does not exist", podUID, containerName)
+			}
+
+			if requestedSize == 0 {
+				continue
+			}
+
+			// this node does not have enough memory continue to the next one
+			if memoryState.Free <= 0 {
+				continue
+			}
+
+			// the node has enough memory to satisfy the request
+			if memoryState.Free >= requestedSize {
+				memoryState.Reserved += requestedSize
+				memoryState.Free -= requestedSize
+				requestedSize = 0
+				continue
+			}
+
+			// the node does not have enough memory, use the node remaining memory and move to the next node
+			requestedSize -= memoryState.Free
+			memoryState.Reserved += memoryState.Free
+			memoryState.Free = 0
+		}
+	}
+	return nil
+}
+
+func areMachineStatesEqual(logger klog.Logger, ms1, ms2 state.NUMANodeMap) bool {
 	if len(ms1) != len(ms2) {
 		logger.Info("Node states were different", "lengthNode1", len(ms1), "lengthNode2", len(ms2))
 		return false
@@ -749,7 +1185,7 @@ func areMachineStatesEqual(logger logr.Logger, ms1, ms2 state.NUMANodeMap) bool 
 	return true
 }
 
-func areMemoryStatesEqual(logger logr.Logger, memoryState1, memoryState2 *state.MemoryTable, nodeID int, resourceName v1.ResourceName) bool {
+func areMemoryStatesEqual(logger klog.Logger, memoryState1, memoryState2 *state.MemoryTable, nodeID int, resourceName v1.ResourceName) bool {
 	loggerWithValues := klog.LoggerWithValues(logger, "node", nodeID, "resource", resourceName, "memoryState1", *memoryState1, "memoryState2", *memoryState2)
 	if memoryState1.TotalMemSize != memoryState2.TotalMemSize {
 		logger.Info("Memory states for the NUMA node and resource are different", "field", "TotalMemSize", "TotalMemSize1", memoryState1.TotalMemSize, "TotalMemSize2", memoryState2.TotalMemSize)
@@ -926,7 +1362,7 @@ func findBestHint(hints []topologymanager.TopologyHint) *topologymanager.Topolog
 }
 
 // GetAllocatableMemory returns the amount of allocatable memory for each NUMA node
-func (p *staticPolicy) GetAllocatableMemory(_ context.Context, s state.State) []state.Block {
+func (p *staticPolicy) GetAllocatableMemory(s state.State) []state.Block {
 	var allocatableMemory []state.Block
 	machineState := s.GetMachineState()
 	for numaNodeID, numaNodeState := range machineState {
@@ -990,7 +1426,7 @@ func (p *staticPolicy) updatePodReusableMemory(pod *v1.Pod, container *v1.Contai
 	}
 }
 
-func (p *staticPolicy) updateInitContainersMemoryBlocks(logger logr.Logger, s state.State, pod *v1.Pod, container *v1.Container, containerMemoryBlocks []state.Block) {
+func (p *staticPolicy) updateInitContainersMemoryBlocks(logger klog.Logger, s state.State, pod *v1.Pod, container *v1.Container, containerMemoryBlocks []state.Block) {
 	podUID := string(pod.UID)
 
 	for _, containerBlock := range containerMemoryBlocks {
@@ -1054,7 +1490,7 @@ func isRegularInitContainer(pod *v1.Pod, container *v1.Container) bool {
 	return false
 }
 
-func isNUMAAffinitiesEqual(logger logr.Logger, numaAffinity1, numaAffinity2 []int) bool {
+func isNUMAAffinitiesEqual(logger klog.Logger, numaAffinity1, numaAffinity2 []int) bool {
 	bitMask1, err := bitmask.NewBitMask(numaAffinity1...)
 	if err != nil {
 		logger.Error(err, "failed to create bit mask", "numaAffinity1", numaAffinity1)

@@ -26,6 +26,9 @@ import (
 
 const (
 	kubeletSubsystem = "kubelet"
+
+	CAdvisorMetricsProvider MetricsProviderType = "cadvisor"
+	CRIMetricsProvider      MetricsProviderType = "cri"
 )
 
 var (
@@ -76,6 +79,26 @@ var (
 		},
 		[]string{"metric_source"},
 	)
+	MetricsProvider = metrics.NewGaugeVec(
+		&metrics.GaugeOpts{
+			Subsystem:      kubeletSubsystem,
+			Name:           "metrics_provider",
+			Help:           "Metrics provider used by kubelet to collect container stats. Values can be 'cadvisor' and 'cri'",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"provider"},
+	)
+	// WebSocketStreamingRequests counts WebSocket streaming requests received by the kubelet,
+	// labeled by subresource.
+	WebSocketStreamingRequests = metrics.NewCounterVec(
+		&metrics.CounterOpts{
+			Subsystem:      kubeletSubsystem,
+			Name:           "websocket_streaming_requests_total",
+			Help:           "Total number of WebSocket streaming requests (exec/attach/portforward) received by the kubelet.",
+			StabilityLevel: metrics.ALPHA,
+		},
+		[]string{"subresource"},
+	)
 )
 
 var registerMetrics sync.Once
@@ -87,7 +110,14 @@ func Register() {
 		legacyregistry.MustRegister(HTTPRequestsDuration)
 		legacyregistry.MustRegister(HTTPInflightRequests)
 		legacyregistry.MustRegister(VolumeStatCalDuration)
+		legacyregistry.MustRegister(MetricsProvider)
+		legacyregistry.MustRegister(WebSocketStreamingRequests)
 	})
+}
+
+// ResetForTest resets metrics that support reset, for use in unit tests.
+func ResetForTest() {
+	WebSocketStreamingRequests.Reset()
 }
 
 // SinceInSeconds gets the time since the specified start in seconds.
@@ -98,4 +128,18 @@ func SinceInSeconds(start time.Time) float64 {
 // CollectVolumeStatCalDuration collects the duration in seconds to calculate volume stats.
 func CollectVolumeStatCalDuration(metricSource string, start time.Time) {
 	VolumeStatCalDuration.WithLabelValues(metricSource).Observe(SinceInSeconds(start))
+}
+
+type MetricsProviderType string
+
+// SetMetricsProvider sets the metrics provider.
+func SetMetricsProvider(provider MetricsProviderType) {
+	MetricsProvider.Reset()
+	MetricsProvider.WithLabelValues(string(provider)).Set(1)
+}
+
+// IncWebSocketStreamingRequest increments the count of WebSocket streaming requests received
+// by the kubelet for the given subresource (exec/attach/portforward).
+func IncWebSocketStreamingRequest(subresource string) {
+	WebSocketStreamingRequests.WithLabelValues(subresource).Inc()
 }

@@ -22,20 +22,24 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/features"
+	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage/names"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/kubernetes/pkg/api/legacyscheme"
 	"k8s.io/kubernetes/pkg/apis/admissionregistration"
 	"k8s.io/kubernetes/pkg/apis/admissionregistration/validation"
+	"k8s.io/kubernetes/pkg/kubeapiserver/admission/exclusion"
 )
 
 // validatingWebhookConfigurationStrategy implements verification logic for validatingWebhookConfiguration.
 type validatingWebhookConfigurationStrategy struct {
-	runtime.ObjectTyper
+	rest.DeclarativeValidation
 	names.NameGenerator
 }
 
 // Strategy is the default logic that applies when creating and updating validatingWebhookConfiguration objects.
-var Strategy = validatingWebhookConfigurationStrategy{legacyscheme.Scheme, names.SimpleNameGenerator}
+var Strategy = validatingWebhookConfigurationStrategy{rest.DeclarativeValidation{Scheme: legacyscheme.Scheme}, names.SimpleNameGenerator}
 
 // NamespaceScoped returns false because ValidatingWebhookConfiguration is cluster-scoped resource.
 func (validatingWebhookConfigurationStrategy) NamespaceScoped() bool {
@@ -63,12 +67,25 @@ func (validatingWebhookConfigurationStrategy) PrepareForUpdate(ctx context.Conte
 
 // Validate validates a new validatingWebhookConfiguration.
 func (validatingWebhookConfigurationStrategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
-	return validation.ValidateValidatingWebhookConfiguration(obj.(*admissionregistration.ValidatingWebhookConfiguration))
+	ic := obj.(*admissionregistration.ValidatingWebhookConfiguration)
+	errs := validation.ValidateValidatingWebhookConfiguration(ic)
+	if utilfeature.DefaultFeatureGate.Enabled(features.ManifestBasedAdmissionControlConfig) {
+		errs = append(errs, validation.ValidateStaticSuffix(ic.Name, field.NewPath("metadata", "name"))...)
+	}
+	return errs
 }
 
 // WarningsOnCreate returns warnings for the creation of the given object.
 func (validatingWebhookConfigurationStrategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string {
-	return nil
+	ic := obj.(*admissionregistration.ValidatingWebhookConfiguration)
+	var warnings []string
+	if !utilfeature.DefaultFeatureGate.Enabled(features.ManifestBasedAdmissionControlConfig) {
+		warnings = append(warnings, validation.WarningsForStaticSuffix(ic.Name)...)
+	}
+	if utilfeature.DefaultFeatureGate.Enabled(features.ExcludeAdmissionWebhookVirtualResources) {
+		warnings = append(warnings, validation.WarningsForValidatingWebhookRules(ic.Webhooks, exclusion.Excluded())...)
+	}
+	return warnings
 }
 
 // Canonicalize normalizes the object after validation.
@@ -76,22 +93,31 @@ func (validatingWebhookConfigurationStrategy) Canonicalize(obj runtime.Object) {
 }
 
 // AllowCreateOnUpdate is false for validatingWebhookConfiguration; this means you may not create one with a PUT request.
-func (validatingWebhookConfigurationStrategy) AllowCreateOnUpdate() bool {
+func (validatingWebhookConfigurationStrategy) AllowCreateOnUpdate(ctx context.Context) bool {
 	return false
 }
 
 // ValidateUpdate is the default update validation for an end user.
 func (validatingWebhookConfigurationStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) field.ErrorList {
-	return validation.ValidateValidatingWebhookConfigurationUpdate(obj.(*admissionregistration.ValidatingWebhookConfiguration), old.(*admissionregistration.ValidatingWebhookConfiguration))
+	newIC := obj.(*admissionregistration.ValidatingWebhookConfiguration)
+	oldIC := old.(*admissionregistration.ValidatingWebhookConfiguration)
+	errs := validation.ValidateValidatingWebhookConfigurationUpdate(newIC, oldIC)
+	return errs
 }
 
 // WarningsOnUpdate returns warnings for the given update.
 func (validatingWebhookConfigurationStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
-	return nil
+	newIC := obj.(*admissionregistration.ValidatingWebhookConfiguration)
+	var warnings []string
+	warnings = append(warnings, validation.WarningsForStaticSuffix(newIC.Name)...)
+	if utilfeature.DefaultFeatureGate.Enabled(features.ExcludeAdmissionWebhookVirtualResources) {
+		warnings = append(warnings, validation.WarningsForValidatingWebhookRules(newIC.Webhooks, exclusion.Excluded())...)
+	}
+	return warnings
 }
 
 // AllowUnconditionalUpdate is the default update policy for validatingWebhookConfiguration objects. Status update should
 // only be allowed if version match.
-func (validatingWebhookConfigurationStrategy) AllowUnconditionalUpdate() bool {
+func (validatingWebhookConfigurationStrategy) AllowUnconditionalUpdate(ctx context.Context) bool {
 	return false
 }

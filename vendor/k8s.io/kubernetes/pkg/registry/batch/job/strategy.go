@@ -50,12 +50,12 @@ import (
 
 // jobStrategy implements verification logic for Replication Controllers.
 type jobStrategy struct {
-	runtime.ObjectTyper
+	rest.DeclarativeValidation
 	names.NameGenerator
 }
 
 // Strategy is the default logic that applies when creating and updating Replication Controller objects.
-var Strategy = jobStrategy{legacyscheme.Scheme, names.SimpleNameGenerator}
+var Strategy = jobStrategy{rest.DeclarativeValidation{Scheme: legacyscheme.Scheme}, names.SimpleNameGenerator}
 
 // DefaultGarbageCollectionPolicy returns OrphanDependents for batch/v1 for backwards compatibility,
 // and DeleteDependents for all other versions.
@@ -92,40 +92,19 @@ func (jobStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 
 // PrepareForCreate clears the status of a job before creation.
 func (jobStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
-	job := obj.(*batch.Job)
-	generateSelectorIfNeeded(job)
-	job.Status = batch.JobStatus{}
+	newJob := obj.(*batch.Job)
+	generateSelectorIfNeeded(newJob)
+	newJob.Status = batch.JobStatus{}
 
-	job.Generation = 1
+	newJob.Generation = 1
 
 	if !utilfeature.DefaultFeatureGate.Enabled(features.JobManagedBy) {
-		job.Spec.ManagedBy = nil
-	}
-	if !utilfeature.DefaultFeatureGate.Enabled(features.JobSuccessPolicy) {
-		job.Spec.SuccessPolicy = nil
+		newJob.Spec.ManagedBy = nil
 	}
 
-	if !utilfeature.DefaultFeatureGate.Enabled(features.JobBackoffLimitPerIndex) {
-		job.Spec.BackoffLimitPerIndex = nil
-		job.Spec.MaxFailedIndexes = nil
-		if job.Spec.PodFailurePolicy != nil {
-			// We drop the FailIndex pod failure policy rules because
-			// JobBackoffLimitPerIndex is disabled.
-			index := 0
-			for _, rule := range job.Spec.PodFailurePolicy.Rules {
-				if rule.Action != batch.PodFailurePolicyActionFailIndex {
-					job.Spec.PodFailurePolicy.Rules[index] = rule
-					index++
-				}
-			}
-			job.Spec.PodFailurePolicy.Rules = job.Spec.PodFailurePolicy.Rules[:index]
-		}
-	}
-	if !utilfeature.DefaultFeatureGate.Enabled(features.JobPodReplacementPolicy) {
-		job.Spec.PodReplacementPolicy = nil
-	}
+	job.DropDisabledFields(&newJob.Spec, nil)
 
-	pod.DropDisabledTemplateFields(&job.Spec.Template, nil)
+	pod.DropDisabledTemplateFields(&newJob.Spec.Template, nil)
 }
 
 // PrepareForUpdate clears fields that are not allowed to be set by end users on update.
@@ -134,26 +113,7 @@ func (jobStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object
 	oldJob := old.(*batch.Job)
 	newJob.Status = oldJob.Status
 
-	if !utilfeature.DefaultFeatureGate.Enabled(features.JobSuccessPolicy) && oldJob.Spec.SuccessPolicy == nil {
-		newJob.Spec.SuccessPolicy = nil
-	}
-
-	if !utilfeature.DefaultFeatureGate.Enabled(features.JobBackoffLimitPerIndex) {
-		if oldJob.Spec.BackoffLimitPerIndex == nil {
-			newJob.Spec.BackoffLimitPerIndex = nil
-		}
-		if oldJob.Spec.MaxFailedIndexes == nil {
-			newJob.Spec.MaxFailedIndexes = nil
-		}
-		// We keep pod failure policy rules with FailIndex actions (is any),
-		// since the pod failure policy is immutable. Note that, if the old job
-		// had BackoffLimitPerIndex set, the new Job will also have it, so the
-		// validation of the pod failure policy with FailIndex rules will
-		// continue to pass.
-	}
-	if !utilfeature.DefaultFeatureGate.Enabled(features.JobPodReplacementPolicy) && oldJob.Spec.PodReplacementPolicy == nil {
-		newJob.Spec.PodReplacementPolicy = nil
-	}
+	job.DropDisabledFields(&newJob.Spec, &oldJob.Spec)
 
 	pod.DropDisabledTemplateFields(&newJob.Spec.Template, &oldJob.Spec.Template)
 
@@ -169,7 +129,25 @@ func (jobStrategy) PrepareForUpdate(ctx context.Context, obj, old runtime.Object
 func (jobStrategy) Validate(ctx context.Context, obj runtime.Object) field.ErrorList {
 	job := obj.(*batch.Job)
 	opts := validationOptionsForJob(job, nil)
-	return batchvalidation.ValidateJob(job, opts)
+	return batchvalidation.ValidateJobCreate(job, opts)
+}
+
+// DeclarativeValidationConfig declares the options referenced by this type's tags,
+// mapped to whether each is enabled.
+func (jobStrategy) DeclarativeValidationConfig(ctx context.Context, obj, oldObj runtime.Object) rest.DeclarativeValidationConfig {
+	return rest.DeclarativeValidationConfig{Options: map[string]bool{
+		string(features.WorkloadWithJob): utilfeature.DefaultFeatureGate.Enabled(features.WorkloadWithJob),
+	}}
+}
+
+// shouldAllowMutablePodTemplate returns true if the Job's pod template should
+// be mutable. This is safe for suspended jobs with no active pods that either
+// have never started or have the JobSuspended condition set.
+func shouldAllowMutablePodTemplate(job *batch.Job) bool {
+	suspended := job.Spec.Suspend != nil && *job.Spec.Suspend
+	notStarted := job.Status.StartTime == nil
+	hasSuspendedCondition := batchvalidation.IsConditionTrue(job.Status.Conditions, batch.JobSuspended)
+	return suspended && (notStarted || hasSuspendedCondition) && job.Status.Active == 0
 }
 
 func validationOptionsForJob(newJob, oldJob *batch.Job) batchvalidation.JobValidationOptions {
@@ -186,13 +164,18 @@ func validationOptionsForJob(newJob, oldJob *batch.Job) batchvalidation.JobValid
 	}
 	if oldJob != nil {
 		opts.AllowInvalidLabelValueInSelector = opts.AllowInvalidLabelValueInSelector || metav1validation.LabelSelectorHasInvalidLabelValue(oldJob.Spec.Selector)
-
 		// Updating node affinity, node selector and tolerations is allowed
 		// only for suspended jobs that never started before.
 		suspended := oldJob.Spec.Suspend != nil && *oldJob.Spec.Suspend
 		notStarted := oldJob.Status.StartTime == nil
 		opts.AllowMutableSchedulingDirectives = suspended && notStarted
-
+		allowMutablePodTemplate := shouldAllowMutablePodTemplate(oldJob)
+		if utilfeature.DefaultFeatureGate.Enabled(features.MutablePodResourcesForSuspendedJobs) {
+			opts.AllowMutablePodResources = allowMutablePodTemplate
+		}
+		if utilfeature.DefaultFeatureGate.Enabled(features.MutableSchedulingDirectivesForSuspendedJobs) {
+			opts.AllowMutableSchedulingDirectives = allowMutablePodTemplate
+		}
 		// Validation should not fail jobs if they don't have the new labels.
 		// This can be removed once we have high confidence that both labels exist (1.30 at least)
 		_, hadJobName := oldJob.Spec.Template.Labels[batch.JobNameLabel]
@@ -280,12 +263,12 @@ func generateSelector(obj *batch.Job) {
 func (jobStrategy) Canonicalize(obj runtime.Object) {
 }
 
-func (jobStrategy) AllowUnconditionalUpdate() bool {
+func (jobStrategy) AllowUnconditionalUpdate(ctx context.Context) bool {
 	return true
 }
 
 // AllowCreateOnUpdate is false for jobs; this means a POST is needed to create one.
-func (jobStrategy) AllowCreateOnUpdate() bool {
+func (jobStrategy) AllowCreateOnUpdate(ctx context.Context) bool {
 	return false
 }
 
@@ -295,9 +278,7 @@ func (jobStrategy) ValidateUpdate(ctx context.Context, obj, old runtime.Object) 
 	oldJob := old.(*batch.Job)
 
 	opts := validationOptionsForJob(job, oldJob)
-	validationErrorList := batchvalidation.ValidateJob(job, opts)
-	updateErrorList := batchvalidation.ValidateJobUpdate(job, oldJob, opts)
-	return append(validationErrorList, updateErrorList...)
+	return batchvalidation.ValidateJobUpdate(job, oldJob, opts)
 }
 
 // WarningsOnUpdate returns warnings for the given update.
@@ -409,19 +390,12 @@ func getStatusValidationOptions(newJob, oldJob *batch.Job) batchvalidation.JobSt
 			RejectCompleteJobWithoutCompletionTime:       isJobCompleteChanged || isCompletionTimeChanged,
 			RejectCompleteJobWithFailedCondition:         isJobCompleteChanged || isJobFailedChanged,
 			RejectCompleteJobWithFailureTargetCondition:  isJobCompleteChanged || isJobFailureTargetChanged,
-			AllowForSuccessCriteriaMetInExtendedScope:    true,
 			RejectMoreReadyThanActivePods:                isReadyChanged || isActiveChanged,
 			RejectFinishedJobWithTerminatingPods:         isJobFinishedChanged || isTerminatingChanged,
 		}
 	}
-	if utilfeature.DefaultFeatureGate.Enabled(features.JobPodReplacementPolicy) {
-		return batchvalidation.JobStatusValidationOptions{
-			AllowForSuccessCriteriaMetInExtendedScope: true,
-		}
-	}
-	return batchvalidation.JobStatusValidationOptions{
-		AllowForSuccessCriteriaMetInExtendedScope: batchvalidation.IsConditionTrue(oldJob.Status.Conditions, batch.JobSuccessCriteriaMet),
-	}
+
+	return batchvalidation.JobStatusValidationOptions{}
 }
 
 // WarningsOnUpdate returns warnings for the given update.

@@ -26,6 +26,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
 	apistorage "k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/names"
 	"k8s.io/kubernetes/pkg/api/legacyscheme"
@@ -36,13 +37,13 @@ import (
 
 // namespaceStrategy implements behavior for Namespaces
 type namespaceStrategy struct {
-	runtime.ObjectTyper
+	rest.DeclarativeValidation
 	names.NameGenerator
 }
 
 // Strategy is the default logic that applies when creating and updating Namespace
 // objects via the REST API.
-var Strategy = namespaceStrategy{legacyscheme.Scheme, names.SimpleNameGenerator}
+var Strategy = namespaceStrategy{rest.DeclarativeValidation{Scheme: legacyscheme.Scheme}, names.SimpleNameGenerator}
 
 // NamespaceScoped is false for namespaces.
 func (namespaceStrategy) NamespaceScoped() bool {
@@ -130,7 +131,7 @@ func (namespaceStrategy) Canonicalize(obj runtime.Object) {
 }
 
 // AllowCreateOnUpdate is false for namespaces.
-func (namespaceStrategy) AllowCreateOnUpdate() bool {
+func (namespaceStrategy) AllowCreateOnUpdate(ctx context.Context) bool {
 	return false
 }
 
@@ -145,7 +146,7 @@ func (namespaceStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.
 	return nil
 }
 
-func (namespaceStrategy) AllowUnconditionalUpdate() bool {
+func (namespaceStrategy) AllowUnconditionalUpdate(ctx context.Context) bool {
 	return true
 }
 

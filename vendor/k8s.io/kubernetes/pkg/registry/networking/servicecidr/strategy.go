@@ -19,25 +19,28 @@ package servicecidr
 import (
 	"context"
 
+	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage/names"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/kubernetes/pkg/api/legacyscheme"
 	"k8s.io/kubernetes/pkg/apis/networking"
 	"k8s.io/kubernetes/pkg/apis/networking/validation"
-	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
+	"k8s.io/kubernetes/pkg/features"
 )
 
 // serviceCIDRStrategy implements verification logic for ServiceCIDR allocators.
 type serviceCIDRStrategy struct {
-	runtime.ObjectTyper
+	rest.DeclarativeValidation
 	names.NameGenerator
 }
 
 // Strategy is the default logic that applies when creating and updating Replication ServiceCIDR objects.
-var Strategy = serviceCIDRStrategy{legacyscheme.Scheme, names.SimpleNameGenerator}
+var Strategy = serviceCIDRStrategy{rest.DeclarativeValidation{Scheme: legacyscheme.Scheme}, names.SimpleNameGenerator}
 
 // Strategy should implement rest.RESTCreateStrategy
 var _ rest.RESTCreateStrategy = Strategy
@@ -54,20 +57,22 @@ func (serviceCIDRStrategy) NamespaceScoped() bool {
 // and should not be modified by the user.
 func (serviceCIDRStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	fields := map[fieldpath.APIVersion]*fieldpath.Set{
-		"networking/v1": fieldpath.NewSet(
-			fieldpath.MakePathOrDie("status"),
-		),
-		"networking/v1beta1": fieldpath.NewSet(
-			fieldpath.MakePathOrDie("status"),
-		),
+		"networking.k8s.io/v1":      fieldpath.NewSet(),
+		"networking.k8s.io/v1beta1": fieldpath.NewSet(),
+	}
+	if utilfeature.DefaultFeatureGate.Enabled(features.ServiceCIDRStatusFieldWiping) {
+		fields["networking.k8s.io/v1"].Insert(fieldpath.MakePathOrDie("status"))
+		fields["networking.k8s.io/v1beta1"].Insert(fieldpath.MakePathOrDie("status"))
 	}
 	return fields
 }
 
 // PrepareForCreate clears the status of an ServiceCIDR before creation.
 func (serviceCIDRStrategy) PrepareForCreate(ctx context.Context, obj runtime.Object) {
-	_ = obj.(*networking.ServiceCIDR)
-
+	cidr := obj.(*networking.ServiceCIDR)
+	if utilfeature.DefaultFeatureGate.Enabled(features.ServiceCIDRStatusFieldWiping) {
+		cidr.Status = networking.ServiceCIDRStatus{}
+	}
 }
 
 // PrepareForUpdate clears fields that are not allowed to be set by end users on update.
@@ -75,7 +80,9 @@ func (serviceCIDRStrategy) PrepareForUpdate(ctx context.Context, obj, old runtim
 	newServiceCIDR := obj.(*networking.ServiceCIDR)
 	oldServiceCIDR := old.(*networking.ServiceCIDR)
 
-	_, _ = newServiceCIDR, oldServiceCIDR
+	if utilfeature.DefaultFeatureGate.Enabled(features.ServiceCIDRStatusFieldWiping) {
+		newServiceCIDR.Status = oldServiceCIDR.Status
+	}
 }
 
 // Validate validates a new ServiceCIDR.
@@ -90,7 +97,7 @@ func (serviceCIDRStrategy) Canonicalize(obj runtime.Object) {
 }
 
 // AllowCreateOnUpdate is false for ServiceCIDR; this means POST is needed to create one.
-func (serviceCIDRStrategy) AllowCreateOnUpdate() bool {
+func (serviceCIDRStrategy) AllowCreateOnUpdate(ctx context.Context) bool {
 	return false
 }
 
@@ -108,7 +115,7 @@ func (serviceCIDRStrategy) ValidateUpdate(ctx context.Context, new, old runtime.
 }
 
 // AllowUnconditionalUpdate is the default update policy for ServiceCIDR objects.
-func (serviceCIDRStrategy) AllowUnconditionalUpdate() bool {
+func (serviceCIDRStrategy) AllowUnconditionalUpdate(ctx context.Context) bool {
 	return true
 }
 
@@ -128,10 +135,12 @@ var StatusStrategy = serviceCIDRStatusStrategy{Strategy}
 // and should not be modified by the user.
 func (serviceCIDRStatusStrategy) GetResetFields() map[fieldpath.APIVersion]*fieldpath.Set {
 	fields := map[fieldpath.APIVersion]*fieldpath.Set{
-		"networking/v1": fieldpath.NewSet(
+		"networking.k8s.io/v1": fieldpath.NewSet(
+			fieldpath.MakePathOrDie("metadata"),
 			fieldpath.MakePathOrDie("spec"),
 		),
-		"networking/v1beta1": fieldpath.NewSet(
+		"networking.k8s.io/v1beta1": fieldpath.NewSet(
+			fieldpath.MakePathOrDie("metadata"),
 			fieldpath.MakePathOrDie("spec"),
 		),
 	}

@@ -19,6 +19,7 @@ package resourceslice
 import (
 	"context"
 	"fmt"
+	"strings"
 
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/fields"
@@ -26,6 +27,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	"k8s.io/apiserver/pkg/registry/generic"
+	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage"
 	"k8s.io/apiserver/pkg/storage/names"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
@@ -38,11 +40,11 @@ import (
 
 // resourceSliceStrategy implements behavior for ResourceSlice objects
 type resourceSliceStrategy struct {
-	runtime.ObjectTyper
+	rest.DeclarativeValidation
 	names.NameGenerator
 }
 
-var Strategy = resourceSliceStrategy{legacyscheme.Scheme, names.SimpleNameGenerator}
+var Strategy = resourceSliceStrategy{rest.DeclarativeValidation{Scheme: legacyscheme.Scheme}, names.SimpleNameGenerator}
 
 func (resourceSliceStrategy) NamespaceScoped() bool {
 	return false
@@ -60,14 +62,34 @@ func (resourceSliceStrategy) Validate(ctx context.Context, obj runtime.Object) f
 	return validation.ValidateResourceSlice(slice)
 }
 
+// DeclarativeValidationConfig implements rest.DeclarativeValidationConfigurer to supply declarative
+// validation options to the generic BeforeCreate/BeforeUpdate code path.
+func (resourceSliceStrategy) DeclarativeValidationConfig(ctx context.Context, obj, oldObj runtime.Object) rest.DeclarativeValidationConfig {
+	return rest.DeclarativeValidationConfig{
+		NormalizationRules: validation.ResourceNormalizationRules,
+		Options: map[string]bool{
+			string(features.DRAPartitionableDevicesType): utilfeature.DefaultFeatureGate.Enabled(features.DRAPartitionableDevicesType),
+		},
+	}
+}
+
+// WarningsOnCreate returns warnings for the creation of the given object.
 func (resourceSliceStrategy) WarningsOnCreate(ctx context.Context, obj runtime.Object) []string {
-	return nil
+	newResourceSlice := obj.(*resource.ResourceSlice)
+	var warnings []string
+
+	if newResourceSlice.Spec.Driver != strings.ToLower(newResourceSlice.Spec.Driver) {
+		warnings = append(warnings,
+			fmt.Sprintf("spec.driver: driver names should be lowercase; %q contains uppercase characters", newResourceSlice.Spec.Driver))
+	}
+
+	return warnings
 }
 
 func (resourceSliceStrategy) Canonicalize(obj runtime.Object) {
 }
 
-func (resourceSliceStrategy) AllowCreateOnUpdate() bool {
+func (resourceSliceStrategy) AllowCreateOnUpdate(ctx context.Context) bool {
 	return false
 }
 
@@ -87,11 +109,20 @@ func (resourceSliceStrategy) ValidateUpdate(ctx context.Context, obj, old runtim
 	return validation.ValidateResourceSliceUpdate(obj.(*resource.ResourceSlice), old.(*resource.ResourceSlice))
 }
 
+// WarningsOnUpdate returns warnings for the given update.
 func (resourceSliceStrategy) WarningsOnUpdate(ctx context.Context, obj, old runtime.Object) []string {
-	return nil
+	newResourceSlice := obj.(*resource.ResourceSlice)
+	var warnings []string
+
+	if newResourceSlice.Spec.Driver != strings.ToLower(newResourceSlice.Spec.Driver) {
+		warnings = append(warnings,
+			fmt.Sprintf("spec.driver: driver names should be lowercase; %q contains uppercase characters", newResourceSlice.Spec.Driver))
+	}
+
+	return warnings
 }
 
-func (resourceSliceStrategy) AllowUnconditionalUpdate() bool {
+func (resourceSliceStrategy) AllowUnconditionalUpdate(ctx context.Context) bool {
 	return true
 }
 
@@ -154,13 +185,14 @@ func toSelectableFields(slice *resource.ResourceSlice) fields.Set {
 	// amount of allocations needed to create the fields.Set. If you add any
 	// field here or the number of object-meta related fields changes, this should
 	// be adjusted.
-	fields := make(fields.Set, 3)
+	fields := make(fields.Set, 4)
 	if slice.Spec.NodeName == nil {
 		fields[resource.ResourceSliceSelectorNodeName] = ""
 	} else {
 		fields[resource.ResourceSliceSelectorNodeName] = *slice.Spec.NodeName
 	}
 	fields[resource.ResourceSliceSelectorDriver] = slice.Spec.Driver
+	fields[resource.ResourceSliceSelectorPoolName] = slice.Spec.Pool.Name
 
 	// Adds one field.
 	return generic.AddObjectMetaFieldsSet(fields, &slice.ObjectMeta, false)
@@ -172,6 +204,26 @@ func dropDisabledFields(newSlice, oldSlice *resource.ResourceSlice) {
 	dropDisabledDRAPartitionableDevicesFields(newSlice, oldSlice)
 	dropDisabledDRADeviceBindingConditionsFields(newSlice, oldSlice)
 	dropDisabledDRAConsumableCapacityFields(newSlice, oldSlice)
+	dropDisabledDRADeviceCompatibilityGroupsFields(newSlice, oldSlice)
+	dropDisabledDRANodeAllocatableResourcesFields(newSlice, oldSlice)
+	dropDisableDRAListTypeAttributesFields(newSlice, oldSlice)
+	dropDisabledDRAPartitionableDevicesTypeFields(newSlice, oldSlice)
+	dropDisabledDRAOptionalNodeOperationsFields(newSlice, oldSlice)
+}
+
+func dropDisabledDRAPartitionableDevicesTypeFields(newSlice, oldSlice *resource.ResourceSlice) {
+	if utilfeature.DefaultFeatureGate.Enabled(features.DRAPartitionableDevicesType) || draPartitionableDevicesTypeFeatureInUse(oldSlice) {
+		return
+	}
+
+	newSlice.Spec.PartitionTypeAttribute = nil
+}
+
+func draPartitionableDevicesTypeFeatureInUse(slice *resource.ResourceSlice) bool {
+	if slice == nil {
+		return false
+	}
+	return slice.Spec.PartitionTypeAttribute != nil
 }
 
 func dropDisabledDRADeviceTaintsFields(newSlice, oldSlice *resource.ResourceSlice) {
@@ -299,4 +351,119 @@ func dropDisabledDRAConsumableCapacityFields(newSlice, oldSlice *resource.Resour
 			}
 		}
 	}
+}
+
+func draDeviceCompatibilityGroupsFeatureInUse(slice *resource.ResourceSlice) bool {
+	if slice == nil {
+		return false
+	}
+
+	for _, device := range slice.Spec.Devices {
+		for _, consumption := range device.ConsumesCounters {
+			if len(consumption.CompatibilityGroups) > 0 {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// dropDisabledDRADeviceCompatibilityGroupsFields drops the CompatibilityGroups
+// field from each device.consumesCounters[] entry of the new slice if the
+// DRADeviceCompatibilityGroups feature is disabled and the field was not
+// already in use in the old slice.
+func dropDisabledDRADeviceCompatibilityGroupsFields(newSlice, oldSlice *resource.ResourceSlice) {
+	if utilfeature.DefaultFeatureGate.Enabled(features.DRADeviceCompatibilityGroups) ||
+		draDeviceCompatibilityGroupsFeatureInUse(oldSlice) {
+		// No need to drop anything.
+		return
+	}
+
+	for i := range newSlice.Spec.Devices {
+		for j := range newSlice.Spec.Devices[i].ConsumesCounters {
+			newSlice.Spec.Devices[i].ConsumesCounters[j].CompatibilityGroups = nil
+		}
+	}
+}
+
+func dropDisabledDRANodeAllocatableResourcesFields(newSlice, oldSlice *resource.ResourceSlice) {
+	if utilfeature.DefaultFeatureGate.Enabled(features.DRANodeAllocatableResources) || draNodeAllocatableResourcesFeatureInUse(oldSlice) {
+		return
+	}
+
+	for i := range newSlice.Spec.Devices {
+		newSlice.Spec.Devices[i].NodeAllocatableResources = nil
+	}
+}
+
+func draNodeAllocatableResourcesFeatureInUse(slice *resource.ResourceSlice) bool {
+	if slice == nil {
+		return false
+	}
+
+	for _, device := range slice.Spec.Devices {
+		if len(device.NodeAllocatableResources) > 0 {
+			return true
+		}
+	}
+	return false
+}
+
+func dropDisableDRAListTypeAttributesFields(newSlice, oldSlice *resource.ResourceSlice) {
+	if utilfeature.DefaultFeatureGate.Enabled(features.DRAListTypeAttributes) ||
+		draListTypeAttributesFeatureInUse(oldSlice) {
+		return
+	}
+
+	for i := range newSlice.Spec.Devices {
+		for k, deviceAttribute := range newSlice.Spec.Devices[i].Attributes {
+			if deviceAttribute.BoolValues != nil {
+				deviceAttribute.BoolValues = nil
+				newSlice.Spec.Devices[i].Attributes[k] = deviceAttribute
+			}
+			if deviceAttribute.IntValues != nil {
+				deviceAttribute.IntValues = nil
+				newSlice.Spec.Devices[i].Attributes[k] = deviceAttribute
+			}
+			if deviceAttribute.StringValues != nil {
+				deviceAttribute.StringValues = nil
+				newSlice.Spec.Devices[i].Attributes[k] = deviceAttribute
+			}
+			if deviceAttribute.VersionValues != nil {
+				deviceAttribute.VersionValues = nil
+				newSlice.Spec.Devices[i].Attributes[k] = deviceAttribute
+			}
+		}
+	}
+}
+
+func draListTypeAttributesFeatureInUse(slice *resource.ResourceSlice) bool {
+	if slice == nil {
+		return false
+	}
+
+	for _, device := range slice.Spec.Devices {
+		for _, deviceAttribute := range device.Attributes {
+			if deviceAttribute.BoolValues != nil || deviceAttribute.IntValues != nil || deviceAttribute.StringValues != nil || deviceAttribute.VersionValues != nil {
+				return true
+			}
+		}
+	}
+
+	return false
+}
+
+func dropDisabledDRAOptionalNodeOperationsFields(newSlice, oldSlice *resource.ResourceSlice) {
+	if utilfeature.DefaultFeatureGate.Enabled(features.DRAOptionalNodeOperations) || draOptionalNodeOperationsFeatureInUse(oldSlice) {
+		return
+	}
+
+	newSlice.Spec.SkipNodeOperations = nil
+}
+
+func draOptionalNodeOperationsFeatureInUse(slice *resource.ResourceSlice) bool {
+	if slice == nil {
+		return false
+	}
+	return len(slice.Spec.SkipNodeOperations) > 0
 }

@@ -21,6 +21,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/validation/field"
+	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/storage/names"
 	"k8s.io/kubernetes/pkg/api/legacyscheme"
 	"k8s.io/kubernetes/pkg/apis/scheduling"
@@ -29,12 +30,12 @@ import (
 
 // priorityClassStrategy implements verification logic for PriorityClass.
 type priorityClassStrategy struct {
-	runtime.ObjectTyper
+	rest.DeclarativeValidation
 	names.NameGenerator
 }
 
 // Strategy is the default logic that applies when creating and updating PriorityClass objects.
-var Strategy = priorityClassStrategy{legacyscheme.Scheme, names.SimpleNameGenerator}
+var Strategy = priorityClassStrategy{rest.DeclarativeValidation{Scheme: legacyscheme.Scheme}, names.SimpleNameGenerator}
 
 // NamespaceScoped returns false because all PriorityClasses are global.
 func (priorityClassStrategy) NamespaceScoped() bool {
@@ -65,7 +66,7 @@ func (priorityClassStrategy) WarningsOnCreate(ctx context.Context, obj runtime.O
 func (priorityClassStrategy) Canonicalize(obj runtime.Object) {}
 
 // AllowCreateOnUpdate is false for PriorityClass; this means POST is needed to create one.
-func (priorityClassStrategy) AllowCreateOnUpdate() bool {
+func (priorityClassStrategy) AllowCreateOnUpdate(ctx context.Context) bool {
 	return false
 }
 
@@ -80,6 +81,6 @@ func (priorityClassStrategy) WarningsOnUpdate(ctx context.Context, obj, old runt
 }
 
 // AllowUnconditionalUpdate is the default update policy for PriorityClass objects.
-func (priorityClassStrategy) AllowUnconditionalUpdate() bool {
+func (priorityClassStrategy) AllowUnconditionalUpdate(ctx context.Context) bool {
 	return true
 }

@@ -61,6 +61,11 @@ func (in *DynamicResourcesArgs) DeepCopyInto(out *DynamicResourcesArgs) {
 		*out = new(v1.Duration)
 		**out = **in
 	}
+	if in.BindingTimeout != nil {
+		in, out := &in.BindingTimeout, &out.BindingTimeout
+		*out = new(v1.Duration)
+		**out = **in
+	}
 	return
 }
 
@@ -438,6 +443,9 @@ func (in *Plugins) DeepCopyInto(out *Plugins) {
 	in.Bind.DeepCopyInto(&out.Bind)
 	in.PostBind.DeepCopyInto(&out.PostBind)
 	in.MultiPoint.DeepCopyInto(&out.MultiPoint)
+	in.PlacementGenerate.DeepCopyInto(&out.PlacementGenerate)
+	in.PlacementScore.DeepCopyInto(&out.PlacementScore)
+	in.PodGroupPostFilter.DeepCopyInto(&out.PodGroupPostFilter)
 	return
 }
 

@@ -26,7 +26,6 @@ import (
 	listersv1 "k8s.io/client-go/listers/core/v1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 )
 
 // nominator is a structure that stores pods nominated to run on nodes.
@@ -46,7 +45,7 @@ type nominator struct {
 	podLister listersv1.PodLister
 	// nominatedPods is a map keyed by a node name and the value is a list of
 	// pods which are nominated to run on the node. These are pods which can be in
-	// the activeQ or unschedulablePods.
+	// the activeQ or unschedulableEntities.
 	nominatedPods map[string][]podRef
 	// nominatedPodToNode is map keyed by a Pod UID to the node name where it is
 	// nominated.
@@ -61,29 +60,31 @@ func newPodNominator(podLister listersv1.PodLister) *nominator {
 	}
 }
 
-// AddNominatedPod adds a pod to the nominated pods of the given node.
-// This is called during the preemption process after a node is nominated to run
-// the pod. We update the structure before sending a request to update the pod
-// object to avoid races with the following scheduling cycles.
-func (npm *nominator) AddNominatedPod(logger klog.Logger, pi fwk.PodInfo, nominatingInfo *framework.NominatingInfo) {
+// addNominatedPod adds a pod to the nominated pods of the given node.
+// This is called during the preemption process when a node is nominated to run
+// the pod. We update the nominator's structure before sending an API request to update the pod
+// object, to avoid races with the following scheduling cycles.
+func (npm *nominator) addNominatedPod(logger klog.Logger, pi fwk.PodInfo, nominatingInfo *fwk.NominatingInfo) {
 	npm.nLock.Lock()
 	npm.addNominatedPodUnlocked(logger, pi, nominatingInfo)
 	npm.nLock.Unlock()
 }
 
-func (npm *nominator) addNominatedPodUnlocked(logger klog.Logger, pi fwk.PodInfo, nominatingInfo *framework.NominatingInfo) {
+func (npm *nominator) addNominatedPodUnlocked(logger klog.Logger, pi fwk.PodInfo, nominatingInfo *fwk.NominatingInfo) {
 	// Always delete the pod if it already exists, to ensure we never store more than
 	// one instance of the pod.
 	npm.deleteUnlocked(pi.GetPod())
 
 	var nodeName string
-	if nominatingInfo.Mode() == framework.ModeOverride {
+	if nominatingInfo.Mode() == fwk.ModeOverride {
 		nodeName = nominatingInfo.NominatedNodeName
-	} else if nominatingInfo.Mode() == framework.ModeNoop {
-		if pi.GetPod().Status.NominatedNodeName == "" {
-			return
-		}
+	} else if nominatingInfo.Mode() == fwk.ModeNoop {
 		nodeName = pi.GetPod().Status.NominatedNodeName
+	}
+
+	// Empty nodeName clears nomination; do not key nominatedPods by "".
+	if nodeName == "" {
+		return
 	}
 
 	if npm.podLister != nil {
@@ -116,7 +117,7 @@ func (npm *nominator) UpdateNominatedPod(logger klog.Logger, oldPod *v1.Pod, new
 	// In some cases, an Update event with no "NominatedNode" present is received right
 	// after a node("NominatedNode") is reserved for this pod in memory.
 	// In this case, we need to keep reserving the NominatedNode when updating the pod pointer.
-	var nominatingInfo *framework.NominatingInfo
+	var nominatingInfo *fwk.NominatingInfo
 	// We won't fall into below `if` block if the Update event represents:
 	// (1) NominatedNode info is added
 	// (2) NominatedNode info is updated
@@ -124,8 +125,8 @@ func (npm *nominator) UpdateNominatedPod(logger klog.Logger, oldPod *v1.Pod, new
 	if nominatedNodeName(oldPod) == "" && nominatedNodeName(newPodInfo.GetPod()) == "" {
 		if nnn, ok := npm.nominatedPodToNode[oldPod.UID]; ok {
 			// This is the only case we should continue reserving the NominatedNode
-			nominatingInfo = &framework.NominatingInfo{
-				NominatingMode:    framework.ModeOverride,
+			nominatingInfo = &fwk.NominatingInfo{
+				NominatingMode:    fwk.ModeOverride,
 				NominatedNodeName: nnn,
 			}
 		}
@@ -172,16 +173,18 @@ func nominatedNodeName(pod *v1.Pod) string {
 }
 
 type podRef struct {
-	name      string
-	namespace string
-	uid       types.UID
+	name            string
+	namespace       string
+	uid             types.UID
+	schedulingGroup *v1.PodSchedulingGroup
 }
 
 func podToRef(pod *v1.Pod) podRef {
 	return podRef{
-		name:      pod.Name,
-		namespace: pod.Namespace,
-		uid:       pod.UID,
+		name:            pod.Name,
+		namespace:       pod.Namespace,
+		uid:             pod.UID,
+		schedulingGroup: pod.Spec.SchedulingGroup,
 	}
 }
 
@@ -191,6 +194,9 @@ func (np podRef) toPod() *v1.Pod {
 			Name:      np.name,
 			Namespace: np.namespace,
 			UID:       np.uid,
+		},
+		Spec: v1.PodSpec{
+			SchedulingGroup: np.schedulingGroup,
 		},
 	}
 }

@@ -27,12 +27,13 @@ import (
 // DefaultParallelism is the default parallelism used in scheduler.
 const DefaultParallelism int = 16
 
-// Parallelizer holds the parallelism for scheduler.
+// Parallelizer implements k8s.io/kube-scheduler/framework.Parallelizer helps run scheduling operations in parallel chunks where possible, to improve performance and CPU utilization.
+// It wraps logic of k8s.io/client-go/util/workqueue to run operations on multiple workers.
 type Parallelizer struct {
 	parallelism int
 }
 
-// NewParallelizer returns an object holding the parallelism.
+// NewParallelizer returns an object holding the parallelism (number of workers).
 func NewParallelizer(p int) Parallelizer {
 	return Parallelizer{parallelism: p}
 }

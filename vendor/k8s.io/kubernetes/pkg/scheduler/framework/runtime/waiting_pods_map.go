@@ -24,7 +24,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 )
 
 // waitingPodsMap a thread-safe map used to maintain pods waiting in the permit phase.
@@ -62,7 +61,7 @@ func (m *waitingPodsMap) get(uid types.UID) *waitingPod {
 }
 
 // iterate acquires a read lock and iterates over the WaitingPods map.
-func (m *waitingPodsMap) iterate(callback func(framework.WaitingPod)) {
+func (m *waitingPodsMap) iterate(callback func(fwk.WaitingPod)) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	for _, v := range m.pods {
@@ -76,9 +75,10 @@ type waitingPod struct {
 	pendingPlugins map[string]*time.Timer
 	s              chan *fwk.Status
 	mu             sync.RWMutex
+	done           bool
 }
 
-var _ framework.WaitingPod = &waitingPod{}
+var _ fwk.WaitingPod = &waitingPod{}
 
 // newWaitingPod returns a new waitingPod instance.
 func newWaitingPod(pod *v1.Pod, pluginsMaxWaitTime map[string]time.Duration) *waitingPod {
@@ -96,8 +96,7 @@ func newWaitingPod(pod *v1.Pod, pluginsMaxWaitTime map[string]time.Duration) *wa
 	// lock here so that time.AfterFunc can only execute after newWaitingPod finishes.
 	wp.mu.Lock()
 	defer wp.mu.Unlock()
-	for k, v := range pluginsMaxWaitTime {
-		plugin, waitTime := k, v
+	for plugin, waitTime := range pluginsMaxWaitTime {
 		wp.pendingPlugins[plugin] = time.AfterFunc(waitTime, func() {
 			msg := fmt.Sprintf("rejected due to timeout after waiting %v at plugin %v",
 				waitTime, plugin)
@@ -142,15 +141,26 @@ func (w *waitingPod) Allow(pluginName string) {
 	}
 
 	// The select clause works as a non-blocking send.
-	// If there is no receiver, it's a no-op (default case).
+	// If there is no place in the buffer, it's a no-op (default case).
 	select {
 	case w.s <- fwk.NewStatus(fwk.Success, ""):
 	default:
 	}
+	w.done = true
 }
 
 // Reject declares the waiting pod unschedulable.
-func (w *waitingPod) Reject(pluginName, msg string) {
+func (w *waitingPod) Reject(pluginName, msg string) bool {
+	return w.stopWithStatus(fwk.Unschedulable, pluginName, msg)
+}
+
+// Preempt declares the waiting pod is preempted. Compared to reject it does not mark the pod as unschedulable,
+// allowing it to be rescheduled.
+func (w *waitingPod) Preempt(pluginName, msg string) bool {
+	return w.stopWithStatus(fwk.Error, pluginName, msg)
+}
+
+func (w *waitingPod) stopWithStatus(status fwk.Code, pluginName, msg string) bool {
 	w.mu.RLock()
 	defer w.mu.RUnlock()
 	for _, timer := range w.pendingPlugins {
@@ -158,9 +168,14 @@ func (w *waitingPod) Reject(pluginName, msg string) {
 	}
 
 	// The select clause works as a non-blocking send.
-	// If there is no receiver, it's a no-op (default case).
+	// If there is no place in the buffer, it's a no-op (default case).
 	select {
-	case w.s <- fwk.NewStatus(fwk.Unschedulable, msg).WithPlugin(pluginName):
+	case w.s <- fwk.NewStatus(status, msg).WithPlugin(pluginName):
 	default:
 	}
+	if w.done {
+		return false
+	}
+	w.done = true
+	return true
 }

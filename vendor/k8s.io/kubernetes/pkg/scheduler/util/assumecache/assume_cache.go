@@ -314,7 +314,6 @@ func (c *AssumeCache) delete(obj interface{}) {
 // An update has both as non-nil.
 func (c *AssumeCache) pushEvent(oldObj, newObj interface{}) {
 	for _, handler := range c.eventHandlers {
-		handler := handler
 		if oldObj == nil {
 			c.eventQueue.WriteOne(func() {
 				handler.OnAdd(newObj, false)
@@ -463,8 +462,13 @@ func (c *AssumeCache) Assume(obj interface{}) error {
 	c.pushEvent(objInfo.latestObj, obj)
 
 	// Only update the cached object
+	oldObj := objInfo.latestObj
 	objInfo.latestObj = obj
-	c.logger.V(4).Info("Assumed object", "description", c.description, "cacheKey", name, "version", newVersion)
+	if loggerV := c.logger.V(6); loggerV.Enabled() {
+		loggerV.Info("Assumed object", "description", c.description, "cacheKey", name, "version", newVersion, "oldObj", klog.Format(oldObj), "newObj", klog.Format(obj))
+	} else {
+		c.logger.V(5).Info("Assumed object", "description", c.description, "cacheKey", name, "version", newVersion)
+	}
 	return nil
 }
 
@@ -483,7 +487,7 @@ func (c *AssumeCache) Restore(objName string) {
 			c.pushEvent(objInfo.latestObj, objInfo.apiObj)
 			objInfo.latestObj = objInfo.apiObj
 		}
-		c.logger.V(4).Info("Restored object", "description", c.description, "cacheKey", objName)
+		c.logger.V(5).Info("Restored object", "description", c.description, "cacheKey", objName)
 	}
 }
 
@@ -508,7 +512,11 @@ func (c *AssumeCache) AddEventHandler(handler cache.ResourceEventHandler) cache.
 
 	if c.handlerRegistration == nil {
 		// No informer, so immediately synced.
-		return syncedHandlerRegistration{}
+		s := syncedHandlerRegistration{
+			synced: make(chan struct{}),
+		}
+		close(s.synced)
+		return s
 	}
 
 	return c.handlerRegistration
@@ -557,6 +565,14 @@ func (c *AssumeCache) emitEvents() {
 
 // syncedHandlerRegistration is an implementation of ResourceEventHandlerRegistration
 // which always returns true.
-type syncedHandlerRegistration struct{}
+type syncedHandlerRegistration struct {
+	synced chan struct{}
+}
 
 func (syncedHandlerRegistration) HasSynced() bool { return true }
+
+func (s syncedHandlerRegistration) HasSyncedChecker() cache.DoneChecker { return s }
+
+func (s syncedHandlerRegistration) Name() string { return "AssumeCache" }
+
+func (s syncedHandlerRegistration) Done() <-chan struct{} { return s.synced }

@@ -37,11 +37,12 @@ import (
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/wait"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	clientset "k8s.io/client-go/kubernetes"
 	nodeutil "k8s.io/component-helpers/node/util"
 	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/features"
 	"k8s.io/kubernetes/pkg/volume"
-	"k8s.io/kubernetes/pkg/volume/util"
 )
 
 const (
@@ -63,6 +64,7 @@ var (
 // the Node and CSINode objects.
 type nodeInfoManager struct {
 	nodeName        types.NodeName
+	nodeID          types.UID
 	volumeHost      volume.VolumeHost
 	migratedPlugins map[string](func() bool)
 	// lock protects changes to node.
@@ -91,6 +93,11 @@ type Interface interface {
 	// Concurrent calls to UninstallCSIDriver() is allowed, but they should not be intertwined with calls
 	// to other methods in this interface.
 	UninstallCSIDriver(driverName string) error
+
+	// UpdateCSINodeStorageHealth updates CSINode.Status.StorageHealth for the given
+	// driver with the provided conditions. Other drivers' entries are preserved.
+	// No-ops if the condition identity set for this driver is unchanged.
+	UpdateCSINodeStorageHealth(driverName string, conditions []storagev1.StorageHealthCondition) error
 }
 
 // NewNodeInfoManager initializes nodeInfoManager
@@ -115,7 +122,6 @@ func (nim *nodeInfoManager) InstallCSIDriver(driverName string, driverNodeID str
 	}
 
 	nodeUpdateFuncs := []nodeUpdateFunc{
-		removeMaxAttachLimit(driverName), // remove in 1.35 due to the version skew policy, we have to keep it for 3 releases
 		updateNodeIDInNode(driverName, driverNodeID),
 		updateTopologyLabels(topology),
 	}
@@ -153,7 +159,6 @@ func (nim *nodeInfoManager) UninstallCSIDriver(driverName string) error {
 	}
 
 	err = nim.updateNode(
-		removeMaxAttachLimit(driverName), // remove it when this function is removed from nodeUpdateFuncs
 		removeNodeIDFromNode(driverName),
 	)
 	if err != nil {
@@ -402,6 +407,10 @@ func (nim *nodeInfoManager) tryUpdateCSINode(
 		return err
 	}
 
+	if err = nim.ensureNodeOwnsCSINode(nodeInfo); err != nil {
+		return err
+	}
+
 	return nim.installDriverToCSINode(nodeInfo, driverName, driverNodeID, maxAttachLimit, topology)
 }
 
@@ -430,12 +439,22 @@ func (nim *nodeInfoManager) tryInitializeCSINodeWithAnnotation(csiKubeClient cli
 	nim.lock.Lock()
 	defer nim.lock.Unlock()
 
+	node, err := csiKubeClient.CoreV1().Nodes().Get(context.TODO(), string(nim.nodeName), metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+	nim.nodeID = node.UID
+
 	nodeInfo, err := csiKubeClient.StorageV1().CSINodes().Get(context.TODO(), string(nim.nodeName), metav1.GetOptions{})
 	if nodeInfo == nil || errors.IsNotFound(err) {
 		// CreateCSINode will set the annotation
 		_, err = nim.CreateCSINode()
 		return err
 	} else if err != nil {
+		return err
+	}
+
+	if err = nim.ensureNodeOwnsCSINode(nodeInfo); err != nil {
 		return err
 	}
 
@@ -449,16 +468,49 @@ func (nim *nodeInfoManager) tryInitializeCSINodeWithAnnotation(csiKubeClient cli
 
 }
 
+// ensureNodeOwnsCSINode will ensure that the current CSINode object is owned by the node represented by this nodeInfoManager.
+// If not, it will delete the existing CSINode object and return an error.
+func (nim *nodeInfoManager) ensureNodeOwnsCSINode(nodeInfo *storagev1.CSINode) error {
+	if ok, csiNodeOwnerID := nim.nodeOwnsCSINode(nodeInfo); !ok {
+		klog.V(2).Infof("existing CSINode %q is owned by different node (oldNodeID=%q, newNodeID=%q), cleaning up...", nodeInfo.Name, csiNodeOwnerID, nim.nodeID)
+		err := nim.DeleteCSINode()
+		if err != nil {
+			return fmt.Errorf("error deleting existing CSINode %q: %w", nodeInfo.Name, err)
+		}
+		// Returning now so that the next attempt can create a new CSINode object
+		return fmt.Errorf("CSINode %q was owned by different node (oldNodeID=%q, newNodeID=%q), deleted it", nodeInfo.Name, csiNodeOwnerID, nim.nodeID)
+	}
+	return nil
+}
+
+// nodeOwnsCSINode checks if the CSINode object is owned by the node represented by this nodeInfoManager.
+// It also returns the current owner UID.
+func (nim *nodeInfoManager) nodeOwnsCSINode(nodeInfo *storagev1.CSINode) (bool, types.UID) {
+	var csiNodeOwnerID types.UID
+	var found bool
+	for _, ownerRef := range nodeInfo.OwnerReferences {
+		if ownerRef.Kind != nodeKind.Kind {
+			continue
+		}
+
+		csiNodeOwnerID = ownerRef.UID
+		if ownerRef.Name != string(nim.nodeName) {
+			continue
+		}
+
+		if csiNodeOwnerID == nim.nodeID {
+			found = true
+			break
+		}
+	}
+	return found, csiNodeOwnerID
+}
+
 func (nim *nodeInfoManager) CreateCSINode() (*storagev1.CSINode, error) {
 
 	csiKubeClient := nim.volumeHost.GetKubeClient()
 	if csiKubeClient == nil {
 		return nil, fmt.Errorf("error getting CSI client")
-	}
-
-	node, err := csiKubeClient.CoreV1().Nodes().Get(context.TODO(), string(nim.nodeName), metav1.GetOptions{})
-	if err != nil {
-		return nil, err
 	}
 
 	nodeInfo := &storagev1.CSINode{
@@ -468,8 +520,8 @@ func (nim *nodeInfoManager) CreateCSINode() (*storagev1.CSINode, error) {
 				{
 					APIVersion: nodeKind.Version,
 					Kind:       nodeKind.Kind,
-					Name:       node.Name,
-					UID:        node.UID,
+					Name:       string(nim.nodeName),
+					UID:        nim.nodeID,
 				},
 			},
 		},
@@ -481,6 +533,16 @@ func (nim *nodeInfoManager) CreateCSINode() (*storagev1.CSINode, error) {
 	setMigrationAnnotation(nim.migratedPlugins, nodeInfo)
 
 	return csiKubeClient.StorageV1().CSINodes().Create(context.TODO(), nodeInfo, metav1.CreateOptions{})
+}
+
+func (nim *nodeInfoManager) DeleteCSINode() error {
+
+	csiKubeClient := nim.volumeHost.GetKubeClient()
+	if csiKubeClient == nil {
+		return fmt.Errorf("error getting CSI client")
+	}
+
+	return csiKubeClient.StorageV1().CSINodes().Delete(context.TODO(), string(nim.nodeName), metav1.DeleteOptions{})
 }
 
 func setMigrationAnnotation(migratedPlugins map[string](func() bool), nodeInfo *storagev1.CSINode) (modified bool) {
@@ -656,34 +718,105 @@ func (nim *nodeInfoManager) tryUninstallDriverFromCSINode(
 
 }
 
-func removeMaxAttachLimit(driverName string) nodeUpdateFunc {
-	return func(node *v1.Node) (*v1.Node, bool, error) {
-		limitKey := v1.ResourceName(util.GetCSIAttachLimitKey(driverName))
-
-		capacityExists := false
-		if node.Status.Capacity != nil {
-			_, capacityExists = node.Status.Capacity[limitKey]
-		}
-
-		allocatableExists := false
-		if node.Status.Allocatable != nil {
-			_, allocatableExists = node.Status.Allocatable[limitKey]
-		}
-
-		if !capacityExists && !allocatableExists {
-			return node, false, nil
-		}
-
-		delete(node.Status.Capacity, limitKey)
-		if len(node.Status.Capacity) == 0 {
-			node.Status.Capacity = nil
-		}
-
-		delete(node.Status.Allocatable, limitKey)
-		if len(node.Status.Allocatable) == 0 {
-			node.Status.Allocatable = nil
-		}
-
-		return node, true, nil
+// UpdateCSINodeStorageHealth updates CSINode.Status.StorageHealth for the given
+// driver with the provided conditions. Other drivers' entries are preserved.
+// No-ops if the status, reason, and volume-capability identities for this driver
+// are unchanged.
+func (nim *nodeInfoManager) UpdateCSINodeStorageHealth(driverName string, conditions []storagev1.StorageHealthCondition) error {
+	if !utilfeature.DefaultFeatureGate.Enabled(features.CSIVolumeHealth) {
+		return nil
 	}
+
+	csiKubeClient := nim.volumeHost.GetKubeClient()
+	if csiKubeClient == nil {
+		return goerrors.New("error getting CSI client")
+	}
+
+	var updateErrs []error
+	err := wait.ExponentialBackoff(updateBackoff, func() (bool, error) {
+		if err := nim.tryUpdateCSINodeStorageHealth(csiKubeClient, driverName, conditions); err != nil {
+			updateErrs = append(updateErrs, err)
+			return false, nil
+		}
+		return true, nil
+	})
+	if err != nil {
+		return fmt.Errorf("error updating CSINode status: %w; caused by: %w", err, utilerrors.NewAggregate(updateErrs))
+	}
+	return nil
+}
+
+func (nim *nodeInfoManager) tryUpdateCSINodeStorageHealth(
+	csiKubeClient clientset.Interface,
+	driverName string,
+	conditions []storagev1.StorageHealthCondition) error {
+
+	nim.lock.Lock()
+	defer nim.lock.Unlock()
+
+	nodeInfo, err := csiKubeClient.StorageV1().CSINodes().Get(context.TODO(), string(nim.nodeName), metav1.GetOptions{})
+	if err != nil {
+		return err
+	}
+
+	if err = nim.ensureNodeOwnsCSINode(nodeInfo); err != nil {
+		return err
+	}
+
+	var existingDriverConds []storagev1.StorageHealthCondition
+	otherDriversHealth := make([]storagev1.StorageHealth, 0, len(nodeInfo.Status.StorageHealth))
+	for _, health := range nodeInfo.Status.StorageHealth {
+		if health.Name == driverName {
+			existingDriverConds = health.HealthConditions
+		} else {
+			otherDriversHealth = append(otherDriversHealth, health)
+		}
+	}
+
+	if storageHealthIdentityEqual(existingDriverConds, conditions) {
+		return nil
+	}
+
+	combined := make([]storagev1.StorageHealth, 0, len(otherDriversHealth)+1)
+	combined = append(combined, otherDriversHealth...)
+	if len(conditions) > 0 {
+		combined = append(combined, storagev1.StorageHealth{Name: driverName, HealthConditions: conditions})
+	}
+	nodeInfo.Status.StorageHealth = combined
+	_, err = csiKubeClient.StorageV1().CSINodes().UpdateStatus(context.TODO(), nodeInfo, metav1.UpdateOptions{})
+	return err
+}
+
+// storageHealthIdentityEqual reports whether two condition slices have the same
+// set of status, reason, and volume-capability identities. Message, transition
+// time, and duplicate entries are ignored so repeated or duplicate reports do
+// not cause status write churn.
+func storageHealthIdentityEqual(a, b []storagev1.StorageHealthCondition) bool {
+	return storageHealthIdentities(a).Equal(storageHealthIdentities(b))
+}
+
+func storageHealthIdentities(conditions []storagev1.StorageHealthCondition) sets.Set[storageHealthIdentity] {
+	identities := sets.New[storageHealthIdentity]()
+	for _, c := range conditions {
+		identities.Insert(storageHealthConditionIdentity(c))
+	}
+	return identities
+}
+
+type storageHealthIdentity struct {
+	status, reason, accessMode, volumeMode string
+}
+
+func storageHealthConditionIdentity(condition storagev1.StorageHealthCondition) storageHealthIdentity {
+	identity := storageHealthIdentity{
+		status: string(condition.Status),
+		reason: condition.Reason,
+	}
+	if condition.AccessMode != nil {
+		identity.accessMode = string(*condition.AccessMode)
+	}
+	if condition.VolumeMode != nil {
+		identity.volumeMode = string(*condition.VolumeMode)
+	}
+	return identity
 }

@@ -1,5 +1,4 @@
 //go:build linux || darwin
-// +build linux darwin
 
 /*
 Copyright 2014 The Kubernetes Authors.

@@ -1,5 +1,4 @@
 //go:build windows
-// +build windows
 
 /*
 Copyright 2017 The Kubernetes Authors.
@@ -50,10 +49,20 @@ func isDriveLetterorEmptyPath(path string) bool {
 	return false
 }
 
-// isVolumePrefix returns true if the given path name starts with "Volume" or volume prefix including
-// "\\.\", "\\?\" for device path or "UNC" or "\\" for UNC path. Otherwise, it returns false.
+// isDeviceOrUncPath returns true if the given path name starts with "Volume"
+// (a volume GUID path), "UNC" (a device-form UNC path with the "\\?\" prefix
+// stripped), or "\\" / "//" (any device-namespace path such as "\\?\", "\\.\"
+// or a UNC network path "\\server\share"). Otherwise, it returns false.
+//
+// Any path beginning with "\\" must not be resolved/followed: touching a remote
+// UNC target causes Windows to open an SMB session and automatically send the
+// node's credentials, enabling forced NTLM authentication (MITRE ATT&CK T1187).
+// The previous implementation only matched the "\\?\" and "\\.\" device forms
+// and let ordinary UNC paths like "\\attacker\share" through. The forward-slash
+// form is matched too so the check holds for callers that pass an unnormalized
+// path (e.g. a symlink target read before mount.NormalizeWindowsPath runs).
 func isDeviceOrUncPath(path string) bool {
-	if strings.HasPrefix(path, "Volume") || strings.HasPrefix(path, "\\\\?\\") || strings.HasPrefix(path, "\\\\.\\") || strings.HasPrefix(path, "UNC") {
+	if strings.HasPrefix(path, "Volume") || strings.HasPrefix(path, "UNC") || strings.HasPrefix(path, `\\`) || strings.HasPrefix(path, "//") {
 		return true
 	}
 	return false
@@ -326,7 +335,7 @@ func doSafeMakeDir(pathname string, base string, perm os.FileMode) error {
 		currentPath = filepath.Join(currentPath, dir)
 		klog.V(4).Infof("Creating %s", dir)
 		if err := os.Mkdir(currentPath, perm); err != nil {
-			return fmt.Errorf("cannot create directory %s: %s", currentPath, err)
+			return fmt.Errorf("cannot create directory %s: %w", currentPath, err)
 		}
 		handle, err := lockPath(currentPath)
 		if err != nil {

@@ -28,6 +28,7 @@ import (
 	apiequality "k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
+	apiresource "k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/util/diff"
 	utilerrors "k8s.io/apimachinery/pkg/util/errors"
@@ -86,7 +87,7 @@ type Plugin struct {
 	pvGetter             corev1lister.PersistentVolumeLister
 	csiTranslator        csitrans.CSITranslator
 
-	authz authorizer.Authorizer
+	authz authorizer.UnconditionalAuthorizer
 
 	inspectedFeatureGates                          bool
 	expansionRecoveryEnabled                       bool
@@ -94,13 +95,14 @@ type Plugin struct {
 	allowInsecureKubeletCertificateSigningRequests bool
 	serviceAccountNodeAudienceRestriction          bool
 	podCertificateRequestsEnabled                  bool
+	csiVolumeHealthEnabled                         bool
 }
 
 var (
 	_ admission.Interface                                 = &Plugin{}
 	_ apiserveradmission.WantsExternalKubeInformerFactory = &Plugin{}
 	_ apiserveradmission.WantsFeatures                    = &Plugin{}
-	_ apiserveradmission.WantsAuthorizer                  = &Plugin{}
+	_ apiserveradmission.WantsUnconditionalAuthorizer     = &Plugin{}
 )
 
 // InspectFeatureGates allows setting bools without taking a dep on a global variable
@@ -110,6 +112,7 @@ func (p *Plugin) InspectFeatureGates(featureGates featuregate.FeatureGate) {
 	p.allowInsecureKubeletCertificateSigningRequests = featureGates.Enabled(features.AllowInsecureKubeletCertificateSigningRequests)
 	p.serviceAccountNodeAudienceRestriction = featureGates.Enabled(features.ServiceAccountNodeAudienceRestriction)
 	p.podCertificateRequestsEnabled = featureGates.Enabled(features.PodCertificateRequest)
+	p.csiVolumeHealthEnabled = featureGates.Enabled(features.CSIVolumeHealth)
 	p.inspectedFeatureGates = true
 }
 
@@ -151,6 +154,11 @@ func (p *Plugin) ValidateInitialization() error {
 			return fmt.Errorf("%s requires an authorizer", PluginName)
 		}
 	}
+	if p.podCertificateRequestsEnabled {
+		if p.authz == nil {
+			return fmt.Errorf("%s requires an authorizer", PluginName)
+		}
+	}
 	if p.serviceAccountGetter == nil {
 		return fmt.Errorf("%s requires a service account getter", PluginName)
 	}
@@ -160,9 +168,9 @@ func (p *Plugin) ValidateInitialization() error {
 	return nil
 }
 
-// SetAuthorizer sets the authorizer.
-func (p *Plugin) SetAuthorizer(authz authorizer.Authorizer) {
-	if p.serviceAccountNodeAudienceRestriction {
+// SetUnconditionalAuthorizer sets the authorizer.
+func (p *Plugin) SetUnconditionalAuthorizer(authz authorizer.UnconditionalAuthorizer) {
+	if p.serviceAccountNodeAudienceRestriction || p.podCertificateRequestsEnabled {
 		p.authz = authz
 	}
 }
@@ -226,7 +234,7 @@ func (p *Plugin) Admit(ctx context.Context, a admission.Attributes, o admission.
 		return p.admitServiceAccount(ctx, nodeName, a)
 
 	case podCertificateRequestResource:
-		return p.admitPodCertificateRequest(nodeName, a)
+		return p.admitPodCertificateRequest(ctx, nodeName, a)
 
 	case leaseResource:
 		return p.admitLease(nodeName, a)
@@ -362,6 +370,9 @@ func (p *Plugin) admitPodStatus(nodeName string, a admission.Attributes) error {
 		if !extendedResourceClaimStatusEqual(oldPod.Status.ExtendedResourceClaimStatus, newPod.Status.ExtendedResourceClaimStatus) {
 			return admission.NewForbidden(a, fmt.Errorf("node %q cannot update extended resource claim status", nodeName))
 		}
+		if !nodeAllocatableResourceClaimStatusesEqual(oldPod.Status.NodeAllocatableResourceClaimStatuses, newPod.Status.NodeAllocatableResourceClaimStatuses) {
+			return admission.NewForbidden(a, fmt.Errorf("node %q cannot update node allocatable resource claim statuses", nodeName))
+		}
 		return nil
 
 	default:
@@ -406,6 +417,44 @@ func extendedResourceClaimStatusEqual(statusA, statusB *api.PodExtendedResourceC
 	// But this cannot be guaranteed, so for the sake of correctness in all
 	// cases this code here has to check.
 	return slices.Equal(statusA.RequestMappings, statusB.RequestMappings)
+}
+
+func nodeAllocatableResourceClaimStatusesEqual(statusA, statusB []api.NodeAllocatableResourceClaimStatus) bool {
+	if len(statusA) != len(statusB) {
+		return false
+	}
+	// In most cases, status entries only get added once and not modified.
+	// But this cannot be guaranteed, so for the sake of correctness in all
+	// cases this code here has to check.
+	for i := range statusA {
+		if statusA[i].ResourceClaimName != statusB[i].ResourceClaimName {
+			return false
+		}
+		if !slices.Equal(statusA[i].Containers, statusB[i].Containers) {
+			return false
+		}
+		if !nodeAllocatableMappedResourcesEqual(statusA[i].Mapping, statusB[i].Mapping) {
+			return false
+		}
+		if !nodeAllocatableOverheadResourcesEqual(statusA[i].Overhead, statusB[i].Overhead) {
+			return false
+		}
+	}
+	return true
+}
+
+func nodeAllocatableMappedResourcesEqual(a, b []api.NodeAllocatableMappedResources) bool {
+	itemEqual := func(x, y api.NodeAllocatableMappedResources) bool {
+		return x.Name == y.Name && apiresource.QuantityPtrEqual(x.Quantity, y.Quantity)
+	}
+	return slices.EqualFunc(a, b, itemEqual)
+}
+
+func nodeAllocatableOverheadResourcesEqual(a, b []api.NodeAllocatableOverheadResources) bool {
+	itemEqual := func(x, y api.NodeAllocatableOverheadResources) bool {
+		return x.Name == y.Name && apiresource.QuantityPtrEqual(x.PerPod, y.PerPod) && apiresource.QuantityPtrEqual(x.PerContainer, y.PerContainer)
+	}
+	return slices.EqualFunc(a, b, itemEqual)
 }
 
 // admitPodEviction allows to evict a pod if it is assigned to the current node.
@@ -693,17 +742,12 @@ func (p *Plugin) validateNodeServiceAccountAudience(ctx context.Context, tr *aut
 		return nil
 	}
 
-	userInfo := a.GetUserInfo()
-	attrs := authorizer.AttributesRecord{
-		User:            userInfo, // this is the user info of the node requesting the token
-		Verb:            "request-serviceaccounts-token-audience",
-		Namespace:       a.GetNamespace(),
-		APIGroup:        "",
-		APIVersion:      "v1",
-		Resource:        requestedAudience, // this gives us the audience for which node is requesting a token for; wildcard will allow all audiences
-		Name:            a.GetName(),       // this gives us the service account name for which node is requesting a token for; if not set, default will allow all service accounts
-		ResourceRequest: true,
-	}
+	attrs := buildAuthorizerAttributes(
+		a,
+		"request-serviceaccounts-token-audience",
+		requestedAudience,
+		a.GetName(), // This API operation is on the service account, so this is the SA name.
+	)
 
 	authorized, _, err := p.authz.Authorize(ctx, attrs)
 	// an authorizer like RBAC could encounter evaluation errors and still allow the request, so authorizer decision is checked before error here.
@@ -712,10 +756,10 @@ func (p *Plugin) validateNodeServiceAccountAudience(ctx context.Context, tr *aut
 		return nil
 	}
 	if err != nil {
-		return fmt.Errorf("audience %q not found in pod spec volume, error authorizing %s to request tokens for this audience: %w", requestedAudience, userInfo.GetName(), err)
+		return fmt.Errorf("error authorizing %s to request tokens for audience %q: %w", a.GetUserInfo().GetName(), requestedAudience, err)
 	}
 
-	return fmt.Errorf("audience %q not found in pod spec volume, %s is not authorized to request tokens for this audience", requestedAudience, userInfo.GetName())
+	return fmt.Errorf("%s is not authorized to request tokens for audience %q", a.GetUserInfo().GetName(), requestedAudience)
 }
 
 func (p *Plugin) podReferencesAudience(ctx context.Context, pod *v1.Pod, audience string) (bool, error) {
@@ -817,7 +861,7 @@ func (p *Plugin) csiDriverHasAudience(driverName, audience string) (bool, error)
 	return false, nil
 }
 
-func (p *Plugin) admitPodCertificateRequest(nodeName string, a admission.Attributes) error {
+func (p *Plugin) admitPodCertificateRequest(ctx context.Context, nodeName string, a admission.Attributes) error {
 	if !p.podCertificateRequestsEnabled {
 		return admission.NewForbidden(a, fmt.Errorf("PodCertificateRequest feature gate is disabled"))
 	}
@@ -891,7 +935,72 @@ func (p *Plugin) admitPodCertificateRequest(nodeName string, a admission.Attribu
 		return fmt.Errorf("PodCertificateRequest for pod %q names service account UID %q, which differs from the running service account (%q)", namespace+"/"+req.Spec.PodName, req.Spec.ServiceAccountUID, sa.ObjectMeta.UID)
 	}
 
+	// Does this node have a reason to be requesting this service account /
+	// signername combo?
+	if err := p.validateNodePodCertificateSigner(ctx, pod, req, a); err != nil {
+		return admission.NewForbidden(a, err)
+	}
+
 	return nil
+}
+
+func (p *Plugin) validateNodePodCertificateSigner(ctx context.Context, pod *v1.Pod, req *certapi.PodCertificateRequest, a admission.Attributes) error {
+	// Direct reference to service account / signer combo.
+	if podHasPodCertificateVolumeForSigner(pod, req.Spec.SignerName) {
+		return nil
+	}
+
+	// Check for authorization, similar to validateNodeServiceAccountAudience.
+
+	// RBAC can't handle resources that contain slashes.  Apply the same munging
+	// that we use for encoding signerNames into ClusterTrustBundle names.
+	mungedSignerName := strings.ReplaceAll(req.Spec.SignerName, "/", ":")
+
+	attrs := buildAuthorizerAttributes(
+		a,
+		"request-serviceaccounts-podcertificate-signer",
+		mungedSignerName,
+		req.Spec.ServiceAccountName,
+	)
+
+	authorized, _, err := p.authz.Authorize(ctx, attrs)
+	// an authorizer like RBAC could encounter evaluation errors and still allow the request, so authorizer decision is checked before error here.
+	// following the same pattern as withAuthorization (ref: https://github.com/kubernetes/kubernetes/blob/2b025e645975d6d51bf38c008f972c632cf49657/staging/src/k8s.io/apiserver/pkg/endpoints/filters/authorization.go#L71-L91)
+	if authorized == authorizer.DecisionAllow {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("error authorizing %s to request podcertificaterequests for signer %q: %w", a.GetUserInfo().GetName(), req.Spec.SignerName, err)
+	}
+	return fmt.Errorf("pod %q does not mount a podCertificate projected volume for signer %q", a.GetNamespace()+"/"+req.Spec.PodName, req.Spec.SignerName)
+}
+
+func buildAuthorizerAttributes(a admission.Attributes, verb, resource, name string) authorizer.AttributesRecord {
+	return authorizer.AttributesRecord{
+		User:            a.GetUserInfo(),
+		Verb:            verb,
+		APIGroup:        a.GetResource().Group,
+		APIVersion:      a.GetResource().Version,
+		Resource:        resource,
+		Namespace:       a.GetNamespace(),
+		Name:            name,
+		ResourceRequest: true,
+	}
+}
+
+func podHasPodCertificateVolumeForSigner(pod *v1.Pod, signerName string) bool {
+	for i := range pod.Spec.Volumes {
+		if pod.Spec.Volumes[i].Projected == nil {
+			continue
+		}
+		for j := range pod.Spec.Volumes[i].Projected.Sources {
+			s := &pod.Spec.Volumes[i].Projected.Sources[j]
+			if s.PodCertificate != nil && s.PodCertificate.SignerName == signerName {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (p *Plugin) admitLease(nodeName string, a admission.Attributes) error {
@@ -936,7 +1045,35 @@ func (p *Plugin) admitCSINode(nodeName string, a admission.Attributes) error {
 		}
 	}
 
+	if a.GetSubresource() == "status" {
+		if !p.csiVolumeHealthEnabled {
+			return admission.NewForbidden(a, fmt.Errorf("CSIVolumeHealth feature gate is disabled"))
+		}
+		return p.admitCSINodeStatus(nodeName, a)
+	}
+
 	return nil
+}
+
+// admitCSINodeStatus ensures a node cannot modify CSINode Spec via the status subresource.
+func (p *Plugin) admitCSINodeStatus(nodeName string, a admission.Attributes) error {
+	switch a.GetOperation() {
+	case admission.Update:
+		oldCSINode, ok := a.GetOldObject().(*storage.CSINode)
+		if !ok {
+			return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetOldObject()))
+		}
+		newCSINode, ok := a.GetObject().(*storage.CSINode)
+		if !ok {
+			return admission.NewForbidden(a, fmt.Errorf("unexpected type %T", a.GetObject()))
+		}
+		if !apiequality.Semantic.DeepEqual(oldCSINode.Spec, newCSINode.Spec) {
+			return admission.NewForbidden(a, fmt.Errorf("node %q is not allowed to modify CSINode spec via status", nodeName))
+		}
+		return nil
+	default:
+		return admission.NewForbidden(a, fmt.Errorf("unexpected operation %q", a.GetOperation()))
+	}
 }
 
 func (p *Plugin) admitResourceSlice(nodeName string, a admission.Attributes) error {

@@ -38,7 +38,7 @@ type MetricIdentifier struct {
 
 // MetricValueList is a list of values for a given metric for some set of objects
 type MetricValueList struct {
-	metav1.TypeMeta `json:",inline"`
+	metav1.TypeMeta `json:""`
 	metav1.ListMeta `json:"metadata,omitempty" protobuf:"bytes,1,opt,name=metadata"`
 
 	// the value of the metric across the described objects
@@ -49,7 +49,7 @@ type MetricValueList struct {
 
 // MetricValue is the metric value for some object
 type MetricValue struct {
-	metav1.TypeMeta `json:",inline"`
+	metav1.TypeMeta `json:""`
 
 	// a reference to the described object
 	DescribedObject v1.ObjectReference `json:"describedObject" protobuf:"bytes,1,name=describedObject"`
@@ -77,7 +77,7 @@ const AllObjects = "*"
 
 // MetricListOptions is used to select metrics by their label selectors
 type MetricListOptions struct {
-	metav1.TypeMeta `json:",inline"`
+	metav1.TypeMeta `json:""`
 
 	// A selector to restrict the list of returned objects by their labels.
 	// Defaults to everything.

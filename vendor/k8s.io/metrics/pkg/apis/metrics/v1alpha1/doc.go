@@ -18,6 +18,8 @@ limitations under the License.
 // +k8s:protobuf-gen=package
 // +k8s:conversion-gen=k8s.io/metrics/pkg/apis/metrics
 // +k8s:openapi-gen=true
+// +k8s:openapi-model-package=io.k8s.metrics.pkg.apis.metrics.v1alpha1
+
 // +groupName=metrics.k8s.io
 
 // Package v1alpha1 is the v1alpha1 version of the metrics API.

@@ -19,6 +19,7 @@ limitations under the License.
 // +k8s:conversion-gen=k8s.io/metrics/pkg/apis/metrics
 // +k8s:openapi-gen=true
 // +groupName=metrics.k8s.io
+// +k8s:openapi-model-package=io.k8s.metrics.pkg.apis.metrics.v1beta1
 
 // Package v1beta1 is the v1beta1 version of the metrics API.
 package v1beta1

@@ -1,5 +1,4 @@
 //go:build aix || darwin || dragonfly || freebsd || linux || netbsd || openbsd || solaris || zos
-// +build aix darwin dragonfly freebsd linux netbsd openbsd solaris zos
 
 /*
 Copyright 2023 The Kubernetes Authors.
@@ -25,7 +24,7 @@ import (
 
 // GetSysProcAttr returns the SysProcAttr to use for the process,
 // for unix systems this returns a SysProcAttr with Setpgid set to true,
-// which inherits the parent's process group id.
+// which creates a new process group for the child process.
 func GetSysProcAttr() *unix.SysProcAttr {
 	return &unix.SysProcAttr{
 		Setpgid: true,

@@ -19,7 +19,7 @@ package yaml
 import (
 	"fmt"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // ValueInMapping finds the value node with the corresponding string key

@@ -46,8 +46,7 @@ type RaftCluster struct {
 	localID types.ID
 	cid     types.ID
 
-	v2store v2store.Store
-	be      MembershipBackend
+	be MembershipBackend
 
 	sync.Mutex // guards the fields below
 	version    *semver.Version
@@ -245,8 +244,6 @@ func (c *RaftCluster) SetID(localID, cid types.ID) {
 	c.buildMembershipMetric()
 }
 
-func (c *RaftCluster) SetStore(st v2store.Store) { c.v2store = st }
-
 func (c *RaftCluster) SetBackend(be MembershipBackend) {
 	c.be = be
 	c.be.MustCreateBackendBuckets()
@@ -257,17 +254,9 @@ func (c *RaftCluster) SetVersionChangedNotifier(n *notify.Notifier) {
 }
 
 func (c *RaftCluster) UnsafeLoad() {
-	if c.be != nil {
-		c.version = c.be.ClusterVersionFromBackend()
-		c.members, c.removed = c.be.MustReadMembersFromBackend()
-	} else {
-		c.version = clusterVersionFromStore(c.lg, c.v2store)
-		c.members, c.removed = membersFromStore(c.lg, c.v2store)
-	}
-
-	if c.be != nil {
-		c.downgradeInfo = c.be.DowngradeInfoFromBackend()
-	}
+	c.version = c.be.ClusterVersionFromBackend()
+	c.members, c.removed = c.be.MustReadMembersFromBackend()
+	c.downgradeInfo = c.be.DowngradeInfoFromBackend()
 }
 
 func (c *RaftCluster) Recover(onSet func(*zap.Logger, *semver.Version)) {
@@ -308,26 +297,24 @@ func (c *RaftCluster) Recover(onSet func(*zap.Logger, *semver.Version)) {
 			"set cluster version from store",
 			zap.String("cluster-version", version.Cluster(c.version.String())),
 		)
+		ClusterVersionMetrics.With(prometheus.Labels{"cluster_version": version.Cluster(c.version.String())}).Set(1)
 	}
 }
 
 // ValidateConfigurationChange takes a proposed ConfChange and
 // ensures that it is still valid.
-func (c *RaftCluster) ValidateConfigurationChange(cc raftpb.ConfChange, shouldApplyV3 ShouldApplyV3) error {
-	var membersMap map[types.ID]*Member
-	var removedMap map[types.ID]bool
-
-	if shouldApplyV3 {
-		membersMap, removedMap = c.be.MustReadMembersFromBackend()
-	} else {
-		membersMap, removedMap = membersFromStore(c.lg, c.v2store)
+func (c *RaftCluster) ValidateConfigurationChange(cc *raftpb.ConfChange, shouldApplyV3 ShouldApplyV3) error {
+	if !shouldApplyV3 {
+		return nil
 	}
 
-	id := types.ID(cc.NodeID)
+	membersMap, removedMap := c.be.MustReadMembersFromBackend()
+
+	id := types.ID(cc.GetNodeId())
 	if removedMap[id] {
 		return ErrIDRemoved
 	}
-	switch cc.Type {
+	switch cc.GetType() {
 	case raftpb.ConfChangeAddNode, raftpb.ConfChangeAddLearnerNode:
 		confChangeContext := new(ConfigChangeContext)
 		if err := json.Unmarshal(cc.Context, confChangeContext); err != nil {
@@ -360,7 +347,7 @@ func (c *RaftCluster) ValidateConfigurationChange(cc raftpb.ConfChange, shouldAp
 				}
 			}
 
-			if confChangeContext.Member.RaftAttributes.IsLearner && cc.Type == raftpb.ConfChangeAddLearnerNode { // the new member is a learner
+			if confChangeContext.Member.RaftAttributes.IsLearner && cc.GetType() == raftpb.ConfChangeAddLearnerNode { // the new member is a learner
 				scaleUpLearners := true
 				if err := ValidateMaxLearnerConfig(c.maxLearners, members, scaleUpLearners); err != nil {
 					return err
@@ -396,7 +383,7 @@ func (c *RaftCluster) ValidateConfigurationChange(cc raftpb.ConfChange, shouldAp
 		}
 
 	default:
-		c.lg.Panic("unknown ConfChange type", zap.String("type", cc.Type.String()))
+		c.lg.Panic("unknown ConfChange type", zap.String("type", cc.GetType().String()))
 	}
 	return nil
 }
@@ -407,15 +394,12 @@ func (c *RaftCluster) ValidateConfigurationChange(cc raftpb.ConfChange, shouldAp
 func (c *RaftCluster) AddMember(m *Member, shouldApplyV3 ShouldApplyV3) {
 	c.Lock()
 	defer c.Unlock()
-	if c.v2store != nil {
-		mustSaveMemberToStore(c.lg, c.v2store, m)
-	}
 
 	if m.ID == c.localID {
 		setIsLearnerMetric(m)
 	}
 
-	if c.be != nil && shouldApplyV3 {
+	if shouldApplyV3 {
 		c.be.MustSaveMemberToBackend(m)
 
 		c.members[m.ID] = m
@@ -445,10 +429,7 @@ func (c *RaftCluster) AddMember(m *Member, shouldApplyV3 ShouldApplyV3) {
 func (c *RaftCluster) RemoveMember(id types.ID, shouldApplyV3 ShouldApplyV3) {
 	c.Lock()
 	defer c.Unlock()
-	if c.v2store != nil {
-		mustDeleteMemberFromStore(c.lg, c.v2store, id)
-	}
-	if c.be != nil && shouldApplyV3 {
+	if shouldApplyV3 {
 		c.be.MustDeleteMemberFromBackend(id)
 
 		m, ok := c.members[id]
@@ -489,10 +470,7 @@ func (c *RaftCluster) UpdateAttributes(id types.ID, attr Attributes, shouldApply
 
 	if m, ok := c.members[id]; ok {
 		m.Attributes = attr
-		if c.v2store != nil {
-			mustUpdateMemberAttrInStore(c.lg, c.v2store, m)
-		}
-		if c.be != nil && shouldApplyV3 {
+		if shouldApplyV3 {
 			c.be.MustSaveMemberToBackend(m)
 		}
 		return
@@ -521,28 +499,12 @@ func (c *RaftCluster) PromoteMember(id types.ID, shouldApplyV3 ShouldApplyV3) {
 	c.Lock()
 	defer c.Unlock()
 
-	if c.v2store != nil {
-		membersMap, _ := membersFromStore(c.lg, c.v2store)
-		if _, ok := membersMap[id]; ok {
-			m := *(membersMap[id])
-			m.RaftAttributes.IsLearner = false
-			mustUpdateMemberInStore(c.lg, c.v2store, &m)
-		} else {
-			c.lg.Info("Skipped promoting non-existent member in v2store",
-				zap.String("cluster-id", c.cid.String()),
-				zap.String("local-member-id", c.localID.String()),
-				zap.String("promoted-member-id", id.String()),
-			)
-		}
-	}
-
 	if id == c.localID {
 		isLearner.Set(0)
 	}
 
-	if c.be != nil {
-		m := c.members[id]
-		if shouldApplyV3 {
+	if shouldApplyV3 {
+		if m, ok := c.members[id]; ok {
 			m.RaftAttributes.IsLearner = false
 			c.updateMembershipMetric(id, true)
 			c.be.MustSaveMemberToBackend(m)
@@ -554,64 +516,19 @@ func (c *RaftCluster) PromoteMember(id types.ID, shouldApplyV3 ShouldApplyV3) {
 				zap.String("promoted-member-id", id.String()),
 			)
 		} else {
-			// Workaround the issues which have already been affected by
-			// https://github.com/etcd-io/etcd/issues/19557. The learner
-			// promotion request had been applied to v3store, but not saved
-			// to v2snapshot yet when in 3.5. Once upgrading to 3.6, the
-			// patch here ensure the issue can be automatically fixed.
-			if m == nil {
-				c.lg.Info(
-					"Skipped forcibly promoting non-existent member in v3store",
-					zap.String("cluster-id", c.cid.String()),
-					zap.String("local-member-id", c.localID.String()),
-					zap.String("promoted-member-id", id.String()),
-				)
-			} else if m.IsLearner {
-				m.RaftAttributes.IsLearner = false
-				c.lg.Info("Forcibly apply member promotion request in v3store", zap.String("member", fmt.Sprintf("%+v", *m)))
-				c.be.MustHackySaveMemberToBackend(m)
-			} else {
-				c.lg.Info(
-					"ignore already promoted member in v3store",
-					zap.String("cluster-id", c.cid.String()),
-					zap.String("local-member-id", c.localID.String()),
-					zap.String("promoted-member-id", id.String()),
-				)
-			}
+			c.lg.Info(
+				"ignore promoting non-existent member",
+				zap.String("cluster-id", c.cid.String()),
+				zap.String("local-member-id", c.localID.String()),
+				zap.String("promoted-member-id", id.String()),
+			)
 		}
 	} else {
 		c.lg.Info(
-			"ignore already promoted member due to backend being nil",
+			"ignore already promoted member",
 			zap.String("cluster-id", c.cid.String()),
 			zap.String("local-member-id", c.localID.String()),
-			zap.String("promoted-member-id", id.String()),
 		)
-	}
-}
-
-// SyncLearnerPromotionIfNeeded provides a workaround solution to fix the issues
-// which have already been affected by https://github.com/etcd-io/etcd/issues/19557.
-func (c *RaftCluster) SyncLearnerPromotionIfNeeded() {
-	c.Lock()
-	defer c.Unlock()
-
-	v2Members, _ := membersFromStore(c.lg, c.v2store)
-	v3Members, _ := c.be.MustReadMembersFromBackend()
-
-	for id, v3Member := range v3Members {
-		v2Member, ok := v2Members[id]
-		if !ok {
-			// This isn't an error. The conf change on the member hasn't been saved to the v2 snapshot yet.
-			c.lg.Info("Detected member only in v3store but missing in v2store", zap.String("member", fmt.Sprintf("%+v", *v3Member)))
-			continue
-		}
-
-		if !v2Member.IsLearner && v3Member.IsLearner {
-			syncedV3Member := v3Member.Clone()
-			syncedV3Member.IsLearner = false
-			c.lg.Warn("Syncing member in v3store", zap.String("member", fmt.Sprintf("%+v", *syncedV3Member)))
-			c.be.MustHackySaveMemberToBackend(syncedV3Member)
-		}
 	}
 }
 
@@ -619,24 +536,26 @@ func (c *RaftCluster) UpdateRaftAttributes(id types.ID, raftAttr RaftAttributes,
 	c.Lock()
 	defer c.Unlock()
 
-	if c.v2store != nil {
-		if _, ok := c.members[id]; ok {
-			m := *(c.members[id])
-			m.RaftAttributes = raftAttr
-			mustUpdateMemberInStore(c.lg, c.v2store, &m)
-		} else {
-			c.lg.Info("Skipped updating non-existent member in v2store",
-				zap.String("cluster-id", c.cid.String()),
-				zap.String("local-member-id", c.localID.String()),
-				zap.String("updated-remote-peer-id", id.String()),
-				zap.Strings("updated-remote-peer-urls", raftAttr.PeerURLs),
-				zap.Bool("updated-remote-peer-is-learner", raftAttr.IsLearner),
-			)
-		}
+	var (
+		m  *Member
+		ok bool
+	)
+	if m, ok = c.members[id]; !ok {
+		c.lg.Info("Skipped updating non-existent member in v2store",
+			zap.String("cluster-id", c.cid.String()),
+			zap.String("local-member-id", c.localID.String()),
+			zap.String("updated-remote-peer-id", id.String()),
+			zap.Strings("updated-remote-peer-urls", raftAttr.PeerURLs),
+			zap.Bool("updated-remote-peer-is-learner", raftAttr.IsLearner),
+			zap.Bool("should-apply-v3", bool(shouldApplyV3)),
+		)
+		return
 	}
-	if c.be != nil && shouldApplyV3 {
-		c.members[id].RaftAttributes = raftAttr
-		c.be.MustSaveMemberToBackend(c.members[id])
+	// `MemberUpdateRequest` only supports updating PeerURLs.
+	m.RaftAttributes.PeerURLs = raftAttr.PeerURLs
+
+	if shouldApplyV3 {
+		c.be.MustSaveMemberToBackend(m)
 
 		c.lg.Info(
 			"updated member",
@@ -690,10 +609,8 @@ func (c *RaftCluster) SetVersion(ver *semver.Version, onSet func(*zap.Logger, *s
 	c.version = ver
 	sv := semver.Must(semver.NewVersion(version.Version))
 	serverversion.MustDetectDowngrade(c.lg, sv, c.version)
-	if c.v2store != nil {
-		mustSaveClusterVersionToStore(c.lg, c.v2store, ver)
-	}
-	if c.be != nil && shouldApplyV3 {
+
+	if shouldApplyV3 {
 		c.be.MustSaveClusterVersionToBackend(ver)
 	}
 	if oldVer != nil {
@@ -795,15 +712,7 @@ func (c *RaftCluster) IsReadyToPromoteMember(id uint64) bool {
 	return true
 }
 
-func (c *RaftCluster) MembersFromBackend() (map[types.ID]*Member, map[types.ID]bool) {
-	return c.be.MustReadMembersFromBackend()
-}
-
-func (c *RaftCluster) MembersFromStore() (map[types.ID]*Member, map[types.ID]bool) {
-	return membersFromStore(c.lg, c.v2store)
-}
-
-func membersFromStore(lg *zap.Logger, st v2store.Store) (map[types.ID]*Member, map[types.ID]bool) {
+func MembersFromStore(lg *zap.Logger, st v2store.Store) (map[types.ID]*Member, map[types.ID]bool) {
 	members := make(map[types.ID]*Member)
 	removed := make(map[types.ID]bool)
 	e, err := st.Get(StoreMembersPrefix, true, true)
@@ -903,7 +812,7 @@ func (c *RaftCluster) SetDowngradeInfo(d *serverversion.DowngradeInfo, shouldApp
 	c.Lock()
 	defer c.Unlock()
 
-	if c.be != nil && shouldApplyV3 {
+	if shouldApplyV3 {
 		c.be.MustSaveDowngradeToBackend(d)
 	}
 

@@ -115,7 +115,7 @@ func IsMetaStoreOnly(store v2store.Store) (bool, error) {
 }
 
 func verifyNoMembersInStore(lg *zap.Logger, s v2store.Store) {
-	members, removed := membersFromStore(lg, s)
+	members, removed := MembersFromStore(lg, s)
 	if len(members) != 0 || len(removed) != 0 {
 		lg.Panic("store has membership info")
 	}
@@ -136,38 +136,11 @@ func mustSaveMemberToStore(lg *zap.Logger, s v2store.Store, m *Member) {
 	}
 }
 
-func mustDeleteMemberFromStore(lg *zap.Logger, s v2store.Store, id types.ID) {
-	if _, err := s.Delete(MemberStoreKey(id), true, true); err != nil {
-		lg.Panic(
-			"failed to delete member from store",
-			zap.String("path", MemberStoreKey(id)),
-			zap.Error(err),
-		)
-	}
-
-	mustAddToRemovedMembersInStore(lg, s, id)
-}
-
 func mustAddToRemovedMembersInStore(lg *zap.Logger, s v2store.Store, id types.ID) {
 	if _, err := s.Create(RemovedMemberStoreKey(id), false, "", false, v2store.TTLOptionSet{ExpireTime: v2store.Permanent}); err != nil {
 		lg.Panic(
 			"failed to create removedMember",
 			zap.String("path", RemovedMemberStoreKey(id)),
-			zap.Error(err),
-		)
-	}
-}
-
-func mustUpdateMemberInStore(lg *zap.Logger, s v2store.Store, m *Member) {
-	b, err := json.Marshal(m.RaftAttributes)
-	if err != nil {
-		lg.Panic("failed to marshal raftAttributes", zap.Error(err))
-	}
-	p := path.Join(MemberStoreKey(m.ID), raftAttributesSuffix)
-	if _, err := s.Update(p, string(b), v2store.TTLOptionSet{ExpireTime: v2store.Permanent}); err != nil {
-		lg.Panic(
-			"failed to update raftAttributes",
-			zap.String("path", p),
 			zap.Error(err),
 		)
 	}
@@ -240,19 +213,4 @@ func MemberStoreKey(id types.ID) string {
 
 func MemberAttributesStorePath(id types.ID) string {
 	return path.Join(MemberStoreKey(id), attributesSuffix)
-}
-
-func clusterVersionFromStore(lg *zap.Logger, st v2store.Store) *semver.Version {
-	e, err := st.Get(path.Join(storePrefix, "version"), false, false)
-	if err != nil {
-		if isKeyNotFound(err) {
-			return nil
-		}
-		lg.Panic(
-			"failed to get cluster version from store",
-			zap.String("path", path.Join(storePrefix, "version")),
-			zap.Error(err),
-		)
-	}
-	return semver.Must(semver.NewVersion(*e.Node.Value))
 }

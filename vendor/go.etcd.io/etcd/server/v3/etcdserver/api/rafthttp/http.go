@@ -26,6 +26,7 @@ import (
 
 	humanize "github.com/dustin/go-humanize"
 	"go.uber.org/zap"
+	"google.golang.org/protobuf/proto"
 
 	"go.etcd.io/etcd/api/v3/version"
 	"go.etcd.io/etcd/client/pkg/v3/types"
@@ -124,7 +125,7 @@ func (h *pipelineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 
 	var m raftpb.Message
-	if err := m.Unmarshal(b); err != nil {
+	if err := proto.Unmarshal(b, &m); err != nil {
 		h.lg.Warn(
 			"failed to unmarshal Raft message",
 			zap.String("local-member-id", h.localID.String()),
@@ -135,9 +136,9 @@ func (h *pipelineHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	receivedBytes.WithLabelValues(types.ID(m.From).String()).Add(float64(len(b)))
+	receivedBytes.WithLabelValues(types.ID(m.GetFrom()).String()).Add(float64(len(b)))
 
-	if err := h.r.Process(context.TODO(), m); err != nil {
+	if err := h.r.Process(context.TODO(), &m); err != nil {
 		var writerErr writerToResponse
 		switch {
 		case errors.As(err, &writerErr):
@@ -220,7 +221,7 @@ func (h *snapshotHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	dec := &messageDecoder{r: r.Body}
 	// let snapshots be very large since they can exceed 512MB for large installations
 	m, err := dec.decodeLimit(snapshotLimitByte)
-	from := types.ID(m.From).String()
+	from := types.ID(m.GetFrom()).String()
 	if err != nil {
 		msg := fmt.Sprintf("failed to decode raft message (%v)", err)
 		h.lg.Warn(
@@ -235,15 +236,15 @@ func (h *snapshotHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	msgSize := m.Size()
+	msgSize := proto.Size(m)
 	receivedBytes.WithLabelValues(from).Add(float64(msgSize))
 
-	if m.Type != raftpb.MsgSnap {
+	if m.GetType() != raftpb.MsgSnap {
 		h.lg.Warn(
 			"unexpected Raft message type",
 			zap.String("local-member-id", h.localID.String()),
 			zap.String("remote-snapshot-sender-id", from),
-			zap.String("message-type", m.Type.String()),
+			zap.String("message-type", m.GetType().String()),
 		)
 		http.Error(w, "wrong raft message type", http.StatusBadRequest)
 		snapshotReceiveFailures.WithLabelValues(from).Inc()
@@ -259,21 +260,21 @@ func (h *snapshotHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"receiving database snapshot",
 		zap.String("local-member-id", h.localID.String()),
 		zap.String("remote-snapshot-sender-id", from),
-		zap.Uint64("incoming-snapshot-index", m.Snapshot.Metadata.Index),
+		zap.Uint64("incoming-snapshot-index", m.Snapshot.Metadata.GetIndex()),
 		zap.Int("incoming-snapshot-message-size-bytes", msgSize),
 		zap.String("incoming-snapshot-message-size", humanize.Bytes(uint64(msgSize))),
 	)
 
 	// save incoming database snapshot.
 
-	n, err := h.snapshotter.SaveDBFrom(r.Body, m.Snapshot.Metadata.Index)
+	n, err := h.snapshotter.SaveDBFrom(r.Body, m.Snapshot.Metadata.GetIndex())
 	if err != nil {
 		msg := fmt.Sprintf("failed to save KV snapshot (%v)", err)
 		h.lg.Warn(
 			"failed to save incoming database snapshot",
 			zap.String("local-member-id", h.localID.String()),
 			zap.String("remote-snapshot-sender-id", from),
-			zap.Uint64("incoming-snapshot-index", m.Snapshot.Metadata.Index),
+			zap.Uint64("incoming-snapshot-index", m.Snapshot.Metadata.GetIndex()),
 			zap.Error(err),
 		)
 		http.Error(w, msg, http.StatusInternalServerError)
@@ -288,7 +289,7 @@ func (h *snapshotHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		"received and saved database snapshot",
 		zap.String("local-member-id", h.localID.String()),
 		zap.String("remote-snapshot-sender-id", from),
-		zap.Uint64("incoming-snapshot-index", m.Snapshot.Metadata.Index),
+		zap.Uint64("incoming-snapshot-index", m.Snapshot.Metadata.GetIndex()),
 		zap.Int64("incoming-snapshot-size-bytes", n),
 		zap.String("incoming-snapshot-size", humanize.Bytes(uint64(n))),
 		zap.String("download-took", downloadTook.String()),

@@ -28,6 +28,7 @@ import (
 	"github.com/coreos/go-semver/semver"
 	"go.uber.org/zap"
 	"golang.org/x/time/rate"
+	"google.golang.org/protobuf/proto"
 
 	"go.etcd.io/etcd/api/v3/version"
 	"go.etcd.io/etcd/client/pkg/v3/transport"
@@ -60,6 +61,7 @@ var (
 		"3.4.0": {streamTypeMsgAppV2, streamTypeMessage},
 		"3.5.0": {streamTypeMsgAppV2, streamTypeMessage},
 		"3.6.0": {streamTypeMsgAppV2, streamTypeMessage},
+		"3.7.0": {streamTypeMsgAppV2, streamTypeMessage},
 	}
 )
 
@@ -93,10 +95,13 @@ func (t streamType) String() string {
 // linkHeartbeatMessage is a special message used as heartbeat message in
 // link layer. It never conflicts with messages from raft because raft
 // doesn't send out messages without From and To fields.
-var linkHeartbeatMessage = raftpb.Message{Type: raftpb.MsgHeartbeat}
+var (
+	linkHeartbeatMessage = raftpb.Message{Type: raftpb.MsgHeartbeat.Enum()}
+	linkHeartbeatSize    = proto.Size(&linkHeartbeatMessage)
+)
 
 func isLinkHeartbeatMessage(m *raftpb.Message) bool {
-	return m.Type == raftpb.MsgHeartbeat && m.From == 0 && m.To == 0
+	return m.GetType() == raftpb.MsgHeartbeat && m.GetFrom() == 0 && m.GetTo() == 0
 }
 
 type outgoingConn struct {
@@ -124,7 +129,7 @@ type streamWriter struct {
 	closer  io.Closer
 	working bool
 
-	msgc  chan raftpb.Message
+	msgc  chan *raftpb.Message
 	connc chan *outgoingConn
 	stopc chan struct{}
 	done  chan struct{}
@@ -142,7 +147,7 @@ func startStreamWriter(lg *zap.Logger, local, id types.ID, status *peerStatus, f
 		status: status,
 		fs:     fs,
 		r:      r,
-		msgc:   make(chan raftpb.Message, streamBufSize),
+		msgc:   make(chan *raftpb.Message, streamBufSize),
 		connc:  make(chan *outgoingConn),
 		stopc:  make(chan struct{}),
 		done:   make(chan struct{}),
@@ -153,7 +158,7 @@ func startStreamWriter(lg *zap.Logger, local, id types.ID, status *peerStatus, f
 
 func (cw *streamWriter) run() {
 	var (
-		msgc       chan raftpb.Message
+		msgc       chan *raftpb.Message
 		heartbeatc <-chan time.Time
 		t          streamType
 		enc        encoder
@@ -175,8 +180,8 @@ func (cw *streamWriter) run() {
 	for {
 		select {
 		case <-heartbeatc:
-			err := enc.encode(&linkHeartbeatMessage)
-			unflushed += linkHeartbeatMessage.Size()
+			err := enc.encode(proto.Clone(&linkHeartbeatMessage).(*raftpb.Message))
+			unflushed += linkHeartbeatSize
 			if err == nil {
 				flusher.Flush()
 				batched = 0
@@ -200,9 +205,9 @@ func (cw *streamWriter) run() {
 			heartbeatc, msgc = nil, nil
 
 		case m := <-msgc:
-			err := enc.encode(&m)
+			err := enc.encode(m)
 			if err == nil {
-				unflushed += m.Size()
+				unflushed += proto.Size(m)
 
 				if len(msgc) == 0 || batched > streamBufSize/2 {
 					flusher.Flush()
@@ -227,7 +232,7 @@ func (cw *streamWriter) run() {
 				)
 			}
 			heartbeatc, msgc = nil, nil
-			cw.r.ReportUnreachable(m.To)
+			cw.r.ReportUnreachable(m.GetTo())
 			sentFailures.WithLabelValues(cw.peerID.String()).Inc()
 
 		case conn := <-cw.connc:
@@ -302,7 +307,7 @@ func (cw *streamWriter) run() {
 	}
 }
 
-func (cw *streamWriter) writec() (chan<- raftpb.Message, bool) {
+func (cw *streamWriter) writec() (chan<- *raftpb.Message, bool) {
 	cw.mu.Lock()
 	defer cw.mu.Unlock()
 	return cw.msgc, cw.working
@@ -330,7 +335,7 @@ func (cw *streamWriter) closeUnlocked() bool {
 	if len(cw.msgc) > 0 {
 		cw.r.ReportUnreachable(uint64(cw.peerID))
 	}
-	cw.msgc = make(chan raftpb.Message, streamBufSize)
+	cw.msgc = make(chan *raftpb.Message, streamBufSize)
 	cw.working = false
 	return true
 }
@@ -360,8 +365,8 @@ type streamReader struct {
 	tr     *Transport
 	picker *urlPicker
 	status *peerStatus
-	recvc  chan<- raftpb.Message
-	propc  chan<- raftpb.Message
+	recvc  chan<- *raftpb.Message
+	propc  chan<- *raftpb.Message
 
 	rl *rate.Limiter // alters the frequency of dial retrial attempts
 
@@ -497,9 +502,9 @@ func (cr *streamReader) decodeLoop(rc io.ReadCloser, t streamType) error {
 			return err
 		}
 
-		// gofail-go: var raftDropHeartbeat struct{}
+		// gofail: var raftDropHeartbeat struct{}
 		// continue labelRaftDropHeartbeat
-		receivedBytes.WithLabelValues(types.ID(m.From).String()).Add(float64(m.Size()))
+		receivedBytes.WithLabelValues(types.ID(m.GetFrom()).String()).Add(float64(proto.Size(m)))
 
 		cr.mu.Lock()
 		paused := cr.paused
@@ -509,7 +514,7 @@ func (cr *streamReader) decodeLoop(rc io.ReadCloser, t streamType) error {
 			continue
 		}
 
-		if isLinkHeartbeatMessage(&m) {
+		if isLinkHeartbeatMessage(m) {
 			// raft is not interested in link layer
 			// heartbeat message, so we should ignore
 			// it.
@@ -517,7 +522,7 @@ func (cr *streamReader) decodeLoop(rc io.ReadCloser, t streamType) error {
 		}
 
 		recvc := cr.recvc
-		if m.Type == raftpb.MsgProp {
+		if m.GetType() == raftpb.MsgProp {
 			recvc = cr.propc
 		}
 
@@ -528,10 +533,10 @@ func (cr *streamReader) decodeLoop(rc io.ReadCloser, t streamType) error {
 				if cr.lg != nil {
 					cr.lg.Warn(
 						"dropped internal Raft message since receiving buffer is full (overloaded network)",
-						zap.String("message-type", m.Type.String()),
+						zap.String("message-type", m.GetType().String()),
 						zap.String("local-member-id", cr.tr.ID.String()),
-						zap.String("from", types.ID(m.From).String()),
-						zap.String("remote-peer-id", types.ID(m.To).String()),
+						zap.String("from", types.ID(m.GetFrom()).String()),
+						zap.String("remote-peer-id", types.ID(m.GetTo()).String()),
 						zap.Bool("remote-peer-active", cr.status.isActive()),
 					)
 				}
@@ -539,15 +544,15 @@ func (cr *streamReader) decodeLoop(rc io.ReadCloser, t streamType) error {
 				if cr.lg != nil {
 					cr.lg.Warn(
 						"dropped Raft message since receiving buffer is full (overloaded network)",
-						zap.String("message-type", m.Type.String()),
+						zap.String("message-type", m.GetType().String()),
 						zap.String("local-member-id", cr.tr.ID.String()),
-						zap.String("from", types.ID(m.From).String()),
-						zap.String("remote-peer-id", types.ID(m.To).String()),
+						zap.String("from", types.ID(m.GetFrom()).String()),
+						zap.String("remote-peer-id", types.ID(m.GetTo()).String()),
 						zap.Bool("remote-peer-active", cr.status.isActive()),
 					)
 				}
 			}
-			recvFailures.WithLabelValues(types.ID(m.From).String()).Inc()
+			recvFailures.WithLabelValues(types.ID(m.GetFrom()).String()).Inc()
 		}
 	}
 }
@@ -629,6 +634,7 @@ func (cr *streamReader) dial(t streamType) (io.ReadCloser, error) {
 	case http.StatusPreconditionFailed:
 		b, err := io.ReadAll(resp.Body)
 		if err != nil {
+			resp.Body.Close()
 			cr.picker.unreachable(u)
 			return nil, err
 		}

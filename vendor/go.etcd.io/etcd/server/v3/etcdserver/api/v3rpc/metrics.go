@@ -52,6 +52,54 @@ var (
 		},
 		[]string{"type", "client_api_version"},
 	)
+
+	watchSendLoopWatchStreamDuration = prometheus.NewHistogram(
+		prometheus.HistogramOpts{
+			Namespace: "etcd_debugging",
+			Subsystem: "server",
+			Name:      "watch_send_loop_watch_stream_duration_seconds",
+			Help:      "The total duration in seconds of running through the send loop watch stream response all events.",
+			// lowest bucket start of upper bound 0.001 sec (1 ms) with factor 2
+			// highest bucket start of 0.001 sec * 2^13 == 8.192 sec
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		},
+	)
+
+	watchSendLoopWatchStreamDurationPerEvent = prometheus.NewHistogram(
+		prometheus.HistogramOpts{
+			Namespace: "etcd_debugging",
+			Subsystem: "server",
+			Name:      "watch_send_loop_watch_stream_duration_per_event_seconds",
+			Help:      "The average duration in seconds of running through the send loop watch stream response, per event.",
+			// lowest bucket start of upper bound 0.001 sec (1 ms) with factor 2
+			// highest bucket start of 0.001 sec * 2^13 == 8.192 sec
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		},
+	)
+
+	watchSendLoopControlStreamDuration = prometheus.NewHistogram(
+		prometheus.HistogramOpts{
+			Namespace: "etcd_debugging",
+			Subsystem: "server",
+			Name:      "watch_send_loop_control_stream_duration_seconds",
+			Help:      "The total duration in seconds of running through the send loop control stream response.",
+			// lowest bucket start of upper bound 0.001 sec (1 ms) with factor 2
+			// highest bucket start of 0.001 sec * 2^13 == 8.192 sec
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		},
+	)
+
+	watchSendLoopProgressDuration = prometheus.NewHistogram(
+		prometheus.HistogramOpts{
+			Namespace: "etcd_debugging",
+			Subsystem: "server",
+			Name:      "watch_send_loop_progress_duration_seconds",
+			Help:      "The total duration in seconds of running through the progress loop control stream response.",
+			// lowest bucket start of upper bound 0.001 sec (1 ms) with factor 2
+			// highest bucket start of 0.001 sec * 2^13 == 8.192 sec
+			Buckets: prometheus.ExponentialBuckets(0.001, 2, 14),
+		},
+	)
 )
 
 func init() {
@@ -59,4 +107,8 @@ func init() {
 	prometheus.MustRegister(receivedBytes)
 	prometheus.MustRegister(streamFailures)
 	prometheus.MustRegister(clientRequests)
+	prometheus.MustRegister(watchSendLoopWatchStreamDuration)
+	prometheus.MustRegister(watchSendLoopWatchStreamDurationPerEvent)
+	prometheus.MustRegister(watchSendLoopControlStreamDuration)
+	prometheus.MustRegister(watchSendLoopProgressDuration)
 }

@@ -20,7 +20,8 @@ import (
 	"errors"
 	"sync"
 
-	"github.com/golang/groupcache/lru"
+	"google.golang.org/protobuf/proto"
+	"k8s.io/utils/lru"
 
 	pb "go.etcd.io/etcd/api/v3/etcdserverpb"
 	"go.etcd.io/etcd/api/v3/v3rpc/rpctypes"
@@ -44,7 +45,7 @@ type Cache interface {
 // keyFunc returns the key of a request, which is used to look up its caching response in the cache.
 func keyFunc(req *pb.RangeRequest) string {
 	// TODO: use marshalTo to reduce allocation
-	b, err := req.Marshal()
+	b, err := proto.Marshal(req)
 	if err != nil {
 		panic(err)
 	}

@@ -229,7 +229,6 @@ func (s *Structural) XListMapKeys() []string {
 func (s *Structural) AllOf() []common.Schema {
 	var res []common.Schema
 	for _, subSchema := range s.Structural.ValueValidation.AllOf {
-		subSchema := subSchema
 		res = append(res, nestedValueValidationToStructural(&subSchema))
 	}
 	return res
@@ -238,7 +237,6 @@ func (s *Structural) AllOf() []common.Schema {
 func (s *Structural) AnyOf() []common.Schema {
 	var res []common.Schema
 	for _, subSchema := range s.Structural.ValueValidation.AnyOf {
-		subSchema := subSchema
 		res = append(res, nestedValueValidationToStructural(&subSchema))
 	}
 	return res
@@ -247,7 +245,6 @@ func (s *Structural) AnyOf() []common.Schema {
 func (s *Structural) OneOf() []common.Schema {
 	var res []common.Schema
 	for _, subSchema := range s.Structural.ValueValidation.OneOf {
-		subSchema := subSchema
 		res = append(res, nestedValueValidationToStructural(&subSchema))
 	}
 	return res

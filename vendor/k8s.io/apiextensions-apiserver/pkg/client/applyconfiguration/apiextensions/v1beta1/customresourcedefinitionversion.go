@@ -20,16 +20,43 @@ package v1beta1
 
 // CustomResourceDefinitionVersionApplyConfiguration represents a declarative configuration of the CustomResourceDefinitionVersion type for use
 // with apply.
+//
+// CustomResourceDefinitionVersion describes a version for CRD.
 type CustomResourceDefinitionVersionApplyConfiguration struct {
-	Name                     *string                                            `json:"name,omitempty"`
-	Served                   *bool                                              `json:"served,omitempty"`
-	Storage                  *bool                                              `json:"storage,omitempty"`
-	Deprecated               *bool                                              `json:"deprecated,omitempty"`
-	DeprecationWarning       *string                                            `json:"deprecationWarning,omitempty"`
-	Schema                   *CustomResourceValidationApplyConfiguration        `json:"schema,omitempty"`
-	Subresources             *CustomResourceSubresourcesApplyConfiguration      `json:"subresources,omitempty"`
+	// name is the version name, e.g. “v1”, “v2beta1”, etc.
+	// The custom resources are served under this version at `/apis/<group>/<version>/...` if `served` is true.
+	Name *string `json:"name,omitempty"`
+	// served is a flag enabling/disabling this version from being served via REST APIs
+	Served *bool `json:"served,omitempty"`
+	// storage indicates this version should be used when persisting custom resources to storage.
+	// There must be exactly one version with storage=true.
+	Storage *bool `json:"storage,omitempty"`
+	// deprecated indicates this version of the custom resource API is deprecated.
+	// When set to true, API requests to this version receive a warning header in the server response.
+	// Defaults to false.
+	Deprecated *bool `json:"deprecated,omitempty"`
+	// deprecationWarning overrides the default warning returned to API clients.
+	// May only be set when `deprecated` is true.
+	// The default warning indicates this version is deprecated and recommends use
+	// of the newest served version of equal or greater stability, if one exists.
+	DeprecationWarning *string `json:"deprecationWarning,omitempty"`
+	// schema describes the schema used for validation and pruning of this version of the custom resource.
+	// Top-level and per-version schemas are mutually exclusive.
+	// Per-version schemas must not all be set to identical values (top-level validation schema should be used instead).
+	Schema *CustomResourceValidationApplyConfiguration `json:"schema,omitempty"`
+	// subresources specify what subresources this version of the defined custom resource have.
+	// Top-level and per-version subresources are mutually exclusive.
+	// Per-version subresources must not all be set to identical values (top-level subresources should be used instead).
+	Subresources *CustomResourceSubresourcesApplyConfiguration `json:"subresources,omitempty"`
+	// additionalPrinterColumns specifies additional columns returned in Table output.
+	// See https://kubernetes.io/docs/reference/using-api/api-concepts/#receiving-resources-as-tables for details.
+	// Top-level and per-version columns are mutually exclusive.
+	// Per-version columns must not all be set to identical values (top-level columns should be used instead).
+	// If no top-level or per-version columns are specified, a single column displaying the age of the custom resource is used.
 	AdditionalPrinterColumns []CustomResourceColumnDefinitionApplyConfiguration `json:"additionalPrinterColumns,omitempty"`
-	SelectableFields         []SelectableFieldApplyConfiguration                `json:"selectableFields,omitempty"`
+	// selectableFields specifies paths to fields that may be used as field selectors.
+	// See https://kubernetes.io/docs/concepts/overview/working-with-objects/field-selectors
+	SelectableFields []SelectableFieldApplyConfiguration `json:"selectableFields,omitempty"`
 }
 
 // CustomResourceDefinitionVersionApplyConfiguration constructs a declarative configuration of the CustomResourceDefinitionVersion type for use with

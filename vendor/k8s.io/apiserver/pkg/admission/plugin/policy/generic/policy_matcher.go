@@ -46,6 +46,8 @@ type PolicyMatcher interface {
 	GetNamespace(ctx context.Context, name string) (*corev1.Namespace, error)
 }
 
+var errNilSelector = "a nil %s selector was passed, please ensure selectors are initialized properly"
+
 type matcher struct {
 	Matcher *matching.Matcher
 }
@@ -67,6 +69,13 @@ func (c *matcher) DefinitionMatches(a admission.Attributes, o admission.ObjectIn
 	if constraints == nil {
 		return false, schema.GroupVersionResource{}, schema.GroupVersionKind{}, fmt.Errorf("policy contained no match constraints, a required field")
 	}
+	if constraints.NamespaceSelector == nil {
+		return false, schema.GroupVersionResource{}, schema.GroupVersionKind{}, fmt.Errorf(errNilSelector, "namespace")
+	}
+	if constraints.ObjectSelector == nil {
+		return false, schema.GroupVersionResource{}, schema.GroupVersionKind{}, fmt.Errorf(errNilSelector, "object")
+	}
+
 	criteria := matchCriteria{constraints: constraints}
 	return c.Matcher.Matches(a, o, &criteria)
 }
@@ -76,6 +85,12 @@ func (c *matcher) BindingMatches(a admission.Attributes, o admission.ObjectInter
 	matchResources := binding.GetMatchResources()
 	if matchResources == nil {
 		return true, nil
+	}
+	if matchResources.NamespaceSelector == nil {
+		return false, fmt.Errorf(errNilSelector, "namespace")
+	}
+	if matchResources.ObjectSelector == nil {
+		return false, fmt.Errorf(errNilSelector, "object")
 	}
 
 	criteria := matchCriteria{constraints: matchResources}

@@ -17,8 +17,10 @@ limitations under the License.
 package state
 
 import (
+	"slices"
 	"time"
 
+	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apimachinery/pkg/util/sets"
 )
@@ -48,14 +50,24 @@ type ClaimInfoState struct {
 // +k8s:deepcopy-gen=true
 type DriverState struct {
 	Devices []Device
+	// SkipNodeOperations allows kubelet to bypass node-local gRPC calls (NodePrepareResources
+	// and/or NodeUnprepareResources) when allocated devices do not require them.
+	SkipNodeOperations []resourceapi.SkipNodeOperation `json:"skipNodeOperations,omitempty"`
+}
+
+// Skips checks whether the given operation or wildcard '*' is present in SkipNodeOperations.
+func (s DriverState) Skips(op resourceapi.SkipNodeOperation) bool {
+	return slices.Contains(s.SkipNodeOperations, resourceapi.SkipNodeOperationAll) ||
+		slices.Contains(s.SkipNodeOperations, op)
 }
 
 // Device is how a DRA driver described an allocated device in a claim
-// to kubelet. RequestName and CDI device IDs are optional.
+// to kubelet. RequestName, ShareID, and CDI device IDs are optional.
 // +k8s:deepcopy-gen=true
 type Device struct {
 	PoolName     string
 	DeviceName   string
+	ShareID      *types.UID
 	RequestNames []string
 	CDIDeviceIDs []string
 }
@@ -95,4 +107,13 @@ type DeviceHealth struct {
 
 	// LastUpdated keeps track of the last health status update of this device.
 	LastUpdated time.Time
+
+	// HealthCheckTimeout is the timeout for the health check of the device.
+	// Zero value means use the default timeout (DefaultHealthTimeout).
+	// This ensures backward compatibility with existing data.
+	HealthCheckTimeout time.Duration
+
+	// Message provides additional details about the device's health status.
+	// This field is optional and may be empty.
+	Message string
 }

@@ -19,14 +19,17 @@ package state
 import (
 	"sync"
 
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
 	"k8s.io/klog/v2"
+	"k8s.io/kubernetes/pkg/features"
 )
 
 type stateMemory struct {
 	sync.RWMutex
-	logger       klog.Logger
-	assignments  ContainerMemoryAssignments
-	machineState NUMANodeMap
+	logger         klog.Logger
+	assignments    ContainerMemoryAssignments
+	podAssignments PodMemoryAssignments
+	machineState   NUMANodeMap
 }
 
 var _ State = &stateMemory{}
@@ -34,6 +37,16 @@ var _ State = &stateMemory{}
 // NewMemoryState creates new State for keeping track of cpu/pod assignment
 func NewMemoryState(logger klog.Logger) State {
 	logger.Info("Initializing new in-memory state store")
+
+	if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) {
+		return &stateMemory{
+			logger:         logger,
+			assignments:    ContainerMemoryAssignments{},
+			podAssignments: PodMemoryAssignments{},
+			machineState:   NUMANodeMap{},
+		}
+	}
+
 	return &stateMemory{
 		logger:       logger,
 		assignments:  ContainerMemoryAssignments{},
@@ -68,6 +81,25 @@ func (s *stateMemory) GetMemoryAssignments() ContainerMemoryAssignments {
 	return s.assignments.Clone()
 }
 
+// GetPodMemoryBlocks returns memory assignments of a pod
+func (s *stateMemory) GetPodMemoryBlocks(podUID string) []Block {
+	s.RLock()
+	defer s.RUnlock()
+
+	if res, ok := s.podAssignments[podUID]; ok {
+		return append([]Block{}, res.MemoryBlocks...)
+	}
+	return nil
+}
+
+// GetPodMemoryAssignments returns all pod-level memory assignments
+func (s *stateMemory) GetPodMemoryAssignments() PodMemoryAssignments {
+	s.RLock()
+	defer s.RUnlock()
+
+	return s.podAssignments.Clone()
+}
+
 // SetMachineState stores NUMANodeMap in State
 func (s *stateMemory) SetMachineState(nodeMap NUMANodeMap) {
 	s.Lock()
@@ -99,6 +131,26 @@ func (s *stateMemory) SetMemoryAssignments(assignments ContainerMemoryAssignment
 	s.logger.V(5).Info("Updated Memory assignments", "assignments", assignments)
 }
 
+// SetPodMemoryAssignments sets PodMemoryAssignments by using the passed parameter
+func (s *stateMemory) SetPodMemoryAssignments(assignments PodMemoryAssignments) {
+	s.Lock()
+	defer s.Unlock()
+
+	s.podAssignments = assignments.Clone()
+	s.logger.V(5).Info("Updated Pod Memory assignments", "assignments", assignments)
+}
+
+// SetPodMemoryBlocks stores memory assignments of a pod
+func (s *stateMemory) SetPodMemoryBlocks(podUID string, blocks []Block) {
+	s.Lock()
+	defer s.Unlock()
+
+	podAssigments := s.podAssignments[podUID]
+	podAssigments.MemoryBlocks = append([]Block{}, blocks...)
+	s.podAssignments[podUID] = podAssigments
+	s.logger.Info("Updated pod memory state", "podUID", podUID)
+}
+
 // Delete deletes corresponding Blocks from ContainerMemoryAssignments
 func (s *stateMemory) Delete(podUID string, containerName string) {
 	s.Lock()
@@ -115,6 +167,16 @@ func (s *stateMemory) Delete(podUID string, containerName string) {
 	s.logger.V(2).Info("Deleted memory assignment", "podUID", podUID, "containerName", containerName)
 }
 
+// DeletePod deletes pod-level CPU assignments for specified pod. It does not
+// affect container-level assignments.
+func (s *stateMemory) DeletePod(podUID string) {
+	s.Lock()
+	defer s.Unlock()
+
+	delete(s.podAssignments, podUID)
+	s.logger.V(2).Info("Deleted pod memory assignment", "podUID", podUID)
+}
+
 // ClearState clears machineState and ContainerMemoryAssignments
 func (s *stateMemory) ClearState() {
 	s.Lock()
@@ -122,5 +184,8 @@ func (s *stateMemory) ClearState() {
 
 	s.machineState = NUMANodeMap{}
 	s.assignments = make(ContainerMemoryAssignments)
+	if utilfeature.DefaultFeatureGate.Enabled(features.PodLevelResourceManagers) {
+		s.podAssignments = make(PodMemoryAssignments)
+	}
 	s.logger.V(2).Info("Cleared state")
 }

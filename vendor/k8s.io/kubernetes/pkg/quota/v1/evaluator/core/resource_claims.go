@@ -23,13 +23,22 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/apiserver/pkg/admission"
 	quota "k8s.io/apiserver/pkg/quota/v1"
 	"k8s.io/apiserver/pkg/quota/v1/generic"
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	v1 "k8s.io/client-go/informers/resource/v1"
+	corev1listers "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/tools/cache"
+	"k8s.io/dynamic-resource-allocation/deviceclass/extendedresourcecache"
 	resourceinternal "k8s.io/kubernetes/pkg/apis/resource"
 	resourceversioned "k8s.io/kubernetes/pkg/apis/resource/v1"
+	"k8s.io/kubernetes/pkg/features"
+	"k8s.io/utils/clock"
 )
 
 // The name used for object count quota. This evaluator takes over counting
@@ -38,14 +47,15 @@ import (
 var ClaimObjectCountName = generic.ObjectCountQuotaResourceNameFor(resourceapi.SchemeGroupVersion.WithResource("resourceclaims").GroupResource())
 
 // V1ResourceByDeviceClass returns a quota resource name by device class.
+// gpuclass -> gpuclass.deviceclass.resource.k8s.io/devices
 func V1ResourceByDeviceClass(className string) corev1.ResourceName {
 	return corev1.ResourceName(className + corev1.ResourceClaimsPerClass)
 }
 
 // NewResourceClaimEvaluator returns an evaluator that can evaluate resource claims
-func NewResourceClaimEvaluator(f quota.ListerForResourceFunc) quota.Evaluator {
+func NewResourceClaimEvaluator(f quota.ListerForResourceFunc, m *extendedresourcecache.ExtendedResourceCache, podsGetter corev1listers.PodLister, claimGetter resourceClaimPodOwnerGetter) quota.Evaluator {
 	listFuncByNamespace := generic.ListResourceUsingListerFunc(f, resourceapi.SchemeGroupVersion.WithResource("resourceclaims"))
-	claimEvaluator := &claimEvaluator{listFuncByNamespace: listFuncByNamespace}
+	claimEvaluator := &claimEvaluator{listFuncByNamespace: listFuncByNamespace, deviceClassMapping: m, podsGetter: podsGetter, claimGetter: claimGetter}
 	return claimEvaluator
 }
 
@@ -53,6 +63,12 @@ func NewResourceClaimEvaluator(f quota.ListerForResourceFunc) quota.Evaluator {
 type claimEvaluator struct {
 	// listFuncByNamespace knows how to list resource claims
 	listFuncByNamespace generic.ListFuncByNamespace
+	// a global cache of device class and extended resource mapping
+	deviceClassMapping *extendedresourcecache.ExtendedResourceCache
+	// podsGetter is used to get pods
+	podsGetter corev1listers.PodLister
+	// claimGetter is used to get claims for extended resources by namespace and pod owner uid
+	claimGetter resourceClaimPodOwnerGetter
 }
 
 // Constraints verifies that all required resources are present on the item.
@@ -98,9 +114,113 @@ func (p *claimEvaluator) MatchingResources(items []corev1.ResourceName) []corev1
 		if item == ClaimObjectCountName /* object count quota fields */ ||
 			strings.HasSuffix(string(item), corev1.ResourceClaimsPerClass /* by device class */) {
 			result = append(result, item)
+			continue
+		}
+		if utilfeature.DefaultFeatureGate.Enabled(features.DRAExtendedResource) {
+			if strings.HasPrefix(string(item), corev1.ResourceImplicitExtendedClaimsPerClass /* by implicit extended resource name */) {
+				className := string(item[len(corev1.ResourceImplicitExtendedClaimsPerClass):])
+				if p.deviceClassMapping.GetExtendedResource(className) != "" {
+					result = append(result, item)
+					continue
+				}
+			}
+			if isExtendedResourceNameForQuota(item) /* by extended resource name */ {
+				resourceName := string(item[len(corev1.DefaultResourceRequestsPrefix):])
+				if p.deviceClassMapping.GetDeviceClass(corev1.ResourceName(resourceName)) != nil {
+					result = append(result, item)
+				}
+			}
 		}
 	}
 	return result
+}
+
+func (p *claimEvaluator) addExtendedResourceQuota(resourceClaimUsage map[corev1.ResourceName]resource.Quantity, podUsage corev1.ResourceList) {
+	extendedResourceUsage := make(map[corev1.ResourceName]resource.Quantity)
+	for name, quantity := range resourceClaimUsage {
+		// e.g. myclass
+		deviceClassName, isDeviceClassUsage := strings.CutSuffix(string(name), corev1.ResourceClaimsPerClass)
+		if !isDeviceClassUsage || len(deviceClassName) == 0 {
+			continue
+		}
+
+		// requests.deviceclass.resource.kubernetes.io/myclass
+		extendedResourceUsage[corev1.ResourceName(corev1.ResourceImplicitExtendedClaimsPerClass+deviceClassName)] = quantity
+
+		// e.g. example.com/mygpu
+		if extendedResourceName := p.deviceClassMapping.GetExtendedResource(deviceClassName); len(extendedResourceName) > 0 {
+			// requests.example.com/gpu
+			extendedResourceUsage[corev1.ResourceName(corev1.DefaultResourceRequestsPrefix+extendedResourceName)] = quantity
+		}
+	}
+
+	for name, quantity := range extendedResourceUsage {
+		// Subtract any amount already accounted for in the pod
+		if podQuantity, found := podUsage[name]; found {
+			quantity.Sub(podQuantity)
+		}
+		// Add any remaining amount to the resource claim resources
+		if quantity.CmpInt64(0) > 0 {
+			resourceClaimUsage[name] = quantity
+		}
+	}
+}
+
+// Verify extended resource claim owning pod exists, and the pod's ExtendedResourceClaimStatus points
+// back to the claim if it's not nil, and returns the pod's quota usage. If any error is encountered, nil is returned.
+func (p *claimEvaluator) getVerifiedPodUsage(claim *resourceapi.ResourceClaim) corev1.ResourceList {
+	if claim.Annotations[resourceapi.ExtendedResourceClaimAnnotation] != "true" {
+		return nil
+	}
+	controllerRef := metav1.GetControllerOfNoCopy(claim)
+	if controllerRef == nil {
+		return nil
+	}
+	if controllerRef.Kind != "Pod" || controllerRef.APIVersion != "v1" {
+		return nil
+	}
+	if p.podsGetter == nil {
+		return nil
+	}
+	pod, err := p.podsGetter.Pods(claim.Namespace).Get(controllerRef.Name)
+	if err != nil {
+		return nil
+	}
+	if controllerRef.UID != pod.UID {
+		return nil
+	}
+	if pod.Status.ExtendedResourceClaimStatus != nil && pod.Status.ExtendedResourceClaimStatus.ResourceClaimName != claim.Name {
+		return nil
+	}
+	// if the pod doesn't identify its extended resource claim, make sure we're the first or only extended resource claim for this pod
+	if pod.Status.ExtendedResourceClaimStatus == nil {
+		ownedClaims, err := p.claimGetter(claim.Namespace, pod.UID)
+		if err != nil {
+			return nil
+		}
+		for _, ownedClaim := range ownedClaims {
+			switch ownedClaim.CreationTimestamp.Time.Compare(claim.CreationTimestamp.Time) {
+			case -1:
+				// There's another owned claim created earlier than this one.
+				// Don't exempt this one based on pod usage.
+				return nil
+			case 0:
+				if ownedClaim.Name < claim.Name {
+					// There's another owned claim created at the same time as this one with an earlier name.
+					// Don't exempt this one based on pod usage.
+					return nil
+				}
+			case 1:
+				continue
+			}
+		}
+	}
+
+	quotaReqs, err := PodUsageFunc(pod, clock.RealClock{})
+	if err != nil {
+		return nil
+	}
+	return quotaReqs
 }
 
 // Usage knows how to measure usage associated with item.
@@ -168,6 +288,10 @@ func (p *claimEvaluator) Usage(item runtime.Object) (corev1.ResourceList, error)
 		}
 	}
 
+	if utilfeature.DefaultFeatureGate.Enabled(features.DRAExtendedResource) {
+		p.addExtendedResourceQuota(result, p.getVerifiedPodUsage(claim))
+	}
+
 	return result, nil
 }
 
@@ -192,4 +316,55 @@ func toExternalResourceClaimOrError(obj runtime.Object) (*resourceapi.ResourceCl
 		return nil, fmt.Errorf("expect %T or %T, got %v", &resourceapi.ResourceClaim{}, &resourceinternal.ResourceClaim{}, t)
 	}
 	return claim, nil
+}
+
+const extendedResourceClaimPodOwnerIndexName = "extendedResourceClaimPodUIDOwner"
+
+func resourceClaimPodOwnerKey(namespace string, podUID types.UID) string {
+	return namespace + "/" + string(podUID)
+}
+
+type resourceClaimPodOwnerGetter func(namespace string, podUID types.UID) ([]*resourceapi.ResourceClaim, error)
+
+func makeResourceClaimPodOwnerGetter(resourceClaimInformer v1.ResourceClaimInformer) (resourceClaimPodOwnerGetter, error) {
+	indexers := cache.Indexers{extendedResourceClaimPodOwnerIndexName: extendedResourceClaimPodUIDOwnerIndex}
+	if err := resourceClaimInformer.Informer().AddIndexers(indexers); err != nil {
+		_, exists := resourceClaimInformer.Informer().GetIndexer().GetIndexers()[extendedResourceClaimPodOwnerIndexName]
+		if !exists {
+			return nil, fmt.Errorf("failed to add resource claim pod owner indexer: %w", err)
+		}
+	}
+	indexer := resourceClaimInformer.Informer().GetIndexer()
+	return func(namespace string, podUID types.UID) ([]*resourceapi.ResourceClaim, error) {
+		objects, err := indexer.ByIndex(extendedResourceClaimPodOwnerIndexName, resourceClaimPodOwnerKey(namespace, podUID))
+		if err != nil {
+			return nil, err
+		}
+		claims := make([]*resourceapi.ResourceClaim, 0, len(objects))
+		for _, obj := range objects {
+			if claim, ok := obj.(*resourceapi.ResourceClaim); ok {
+				claims = append(claims, claim)
+			} else {
+				return nil, fmt.Errorf("failed to get resource claim from indexer")
+			}
+		}
+		return claims, nil
+	}, nil
+}
+func extendedResourceClaimPodUIDOwnerIndex(obj interface{}) ([]string, error) {
+	claim, ok := obj.(*resourceapi.ResourceClaim)
+	if !ok {
+		return nil, nil
+	}
+	if claim.Annotations[resourceapi.ExtendedResourceClaimAnnotation] != "true" {
+		return nil, nil
+	}
+	controllerRef := metav1.GetControllerOfNoCopy(claim)
+	if controllerRef == nil {
+		return nil, nil
+	}
+	if controllerRef.Kind != "Pod" || controllerRef.APIVersion != "v1" {
+		return nil, nil
+	}
+	return []string{resourceClaimPodOwnerKey(claim.Namespace, controllerRef.UID)}, nil
 }

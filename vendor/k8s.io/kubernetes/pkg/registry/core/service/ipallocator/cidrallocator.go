@@ -17,6 +17,7 @@ limitations under the License.
 package ipallocator
 
 import (
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -281,13 +282,13 @@ func (c *MetaAllocator) syncAllocators() error {
 			// Create new allocator for ServiceCIDR
 			_, ipnet, err := netutils.ParseCIDRSloppy(cidr) // this was already validated
 			if err != nil {
-				klog.Infof("error parsing cidr %s", cidr)
+				klog.Infof("error parsing cidr %s: %v", cidr, err)
 				continue
 			}
 			// New ServiceCIDR, create new allocator
 			allocator, err := NewIPAllocator(ipnet, c.client, c.ipAddressInformer)
 			if err != nil {
-				klog.Infof("error creating new IPAllocator for Service CIDR %s", cidr)
+				klog.Infof("error creating new IPAllocator for Service CIDR %s: %v", cidr, err)
 				continue
 			}
 			if c.metrics {
@@ -391,6 +392,10 @@ func (c *MetaAllocator) AllocateNextService(service *api.Service) (net.IP, error
 		ip, err := item.allocator.AllocateNextService(service)
 		if err == nil {
 			return ip, nil
+		}
+		// only keep trying if the allocator is full or not ready
+		if !errors.Is(err, ErrFull) && !errors.Is(err, ErrNotReady) {
+			return nil, err
 		}
 	}
 	return nil, ErrFull

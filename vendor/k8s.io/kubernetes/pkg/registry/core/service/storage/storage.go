@@ -19,12 +19,12 @@ package storage
 import (
 	"context"
 	"fmt"
-	"math/rand"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
 
+	v1 "k8s.io/api/core/v1"
+	discovery "k8s.io/api/discovery/v1"
 	"k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -36,7 +36,7 @@ import (
 	genericregistry "k8s.io/apiserver/pkg/registry/generic/registry"
 	"k8s.io/apiserver/pkg/registry/rest"
 	"k8s.io/apiserver/pkg/util/dryrun"
-	"k8s.io/klog/v2"
+	"k8s.io/apiserver/pkg/util/proxy"
 	api "k8s.io/kubernetes/pkg/apis/core"
 	"k8s.io/kubernetes/pkg/printers"
 	printersinternal "k8s.io/kubernetes/pkg/printers/internalversion"
@@ -48,11 +48,6 @@ import (
 	"sigs.k8s.io/structured-merge-diff/v6/fieldpath"
 )
 
-type EndpointsStorage interface {
-	rest.Getter
-	rest.GracefulDeleter
-}
-
 type PodStorage interface {
 	rest.Getter
 }
@@ -62,7 +57,7 @@ type REST struct {
 	primaryIPFamily   api.IPFamily
 	secondaryIPFamily api.IPFamily
 	alloc             Allocators
-	endpoints         EndpointsStorage
+	endpointSlices    proxy.EndpointSliceGetter
 	pods              PodStorage
 	proxyTransport    http.RoundTripper
 }
@@ -81,7 +76,7 @@ func NewREST(
 	serviceIPFamily api.IPFamily,
 	ipAllocs map[api.IPFamily]ipallocator.Interface,
 	portAlloc portallocator.Interface,
-	endpoints EndpointsStorage,
+	endpointSliceGetter proxy.EndpointSliceGetter,
 	pods PodStorage,
 	proxyTransport http.RoundTripper) (*REST, *StatusREST, *svcreg.ProxyREST, error) {
 
@@ -122,7 +117,7 @@ func NewREST(
 		primaryIPFamily:   primaryIPFamily,
 		secondaryIPFamily: secondaryIPFamily,
 		alloc:             makeAlloc(serviceIPFamily, ipAllocs, portAlloc),
-		endpoints:         endpoints,
+		endpointSlices:    endpointSliceGetter,
 		pods:              pods,
 		proxyTransport:    proxyTransport,
 	}
@@ -340,18 +335,6 @@ func (r *REST) afterDelete(obj runtime.Object, options *metav1.DeleteOptions) {
 
 	// Only perform the cleanup if this is a non-dryrun deletion
 	if !dryrun.IsDryRun(options.DryRun) {
-		// It would be better if we had the caller context, but that changes
-		// this hook signature.
-		ctx := genericapirequest.WithNamespace(genericapirequest.NewContext(), svc.Namespace)
-		// TODO: This is clumsy.  It was added for fear that the endpoints
-		// controller might lag, and we could end up rusing the service name
-		// with old endpoints.  We should solve that better and remove this, or
-		// else we should do this for EndpointSlice, too.
-		_, _, err := r.endpoints.Delete(ctx, svc.Name, rest.ValidateAllObjectFunc, &metav1.DeleteOptions{})
-		if err != nil && !errors.IsNotFound(err) {
-			klog.Errorf("delete service endpoints %s/%s failed: %v", svc.Name, svc.Namespace, err)
-		}
-
 		r.alloc.releaseAllocatedResources(svc)
 	}
 }
@@ -449,58 +432,43 @@ func (r *REST) ResourceLocation(ctx context.Context, id string) (*url.URL, http.
 		}
 	}
 
-	obj, err := r.endpoints.Get(ctx, svcName, &metav1.GetOptions{})
+	if r.endpointSlices == nil {
+		return nil, nil, errors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", svcName))
+	}
+	namespace := genericapirequest.NamespaceValue(ctx)
+	if len(namespace) == 0 {
+		return nil, nil, errors.NewBadRequest("missing required namespace")
+	}
+	slices, err := r.endpointSlices.GetEndpointSlices(namespace, svcName)
+	if err != nil {
+		return nil, nil, errors.NewInternalError(err)
+	}
+	if len(slices) == 0 {
+		return nil, nil, errors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", svcName))
+	}
+
+	hostPort, err := proxy.RandomEndpoint(svcName, slices, portStr, v1.IPFamily(r.primaryIPFamily), func(ep *discovery.Endpoint) bool {
+		// We only proxy to addresses that are actually pods.
+		if err := isValidAddress(ctx, ep, r.pods); err != nil {
+			utilruntime.HandleError(fmt.Errorf("endpoint %v isn't valid (%w)", ep, err))
+			return false
+		}
+		return true
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	eps := obj.(*api.Endpoints)
-	if len(eps.Subsets) == 0 {
-		return nil, nil, errors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", svcName))
-	}
-	// Pick a random Subset to start searching from.
-	ssSeed := rand.Intn(len(eps.Subsets))
-	// Find a Subset that has the port.
-	for ssi := 0; ssi < len(eps.Subsets); ssi++ {
-		ss := &eps.Subsets[(ssSeed+ssi)%len(eps.Subsets)]
-		if len(ss.Addresses) == 0 {
-			continue
-		}
-		for i := range ss.Ports {
-			if ss.Ports[i].Name == portStr {
-				addrSeed := rand.Intn(len(ss.Addresses))
-				// This is a little wonky, but it's expensive to test for the presence of a Pod
-				// So we repeatedly try at random and validate it, this means that for an invalid
-				// service with a lot of endpoints we're going to potentially make a lot of calls,
-				// but in the expected case we'll only make one.
-				for try := 0; try < len(ss.Addresses); try++ {
-					addr := ss.Addresses[(addrSeed+try)%len(ss.Addresses)]
-					// We only proxy to addresses that are actually pods.
-					if err := isValidAddress(ctx, &addr, r.pods); err != nil {
-						utilruntime.HandleError(fmt.Errorf("Address %v isn't valid (%v)", addr, err))
-						continue
-					}
-					ip := addr.IP
-					port := int(ss.Ports[i].Port)
-					return &url.URL{
-						Scheme: svcScheme,
-						Host:   net.JoinHostPort(ip, strconv.Itoa(port)),
-					}, r.proxyTransport, nil
-				}
-				utilruntime.HandleError(fmt.Errorf("Failed to find a valid address, skipping subset: %v", ss))
-			}
-		}
-	}
-	return nil, nil, errors.NewServiceUnavailable(fmt.Sprintf("no endpoints available for service %q", id))
+	return &url.URL{Scheme: svcScheme, Host: hostPort}, r.proxyTransport, nil
 }
 
-func isValidAddress(ctx context.Context, addr *api.EndpointAddress, pods rest.Getter) error {
-	if addr.TargetRef == nil {
-		return fmt.Errorf("Address has no target ref, skipping: %v", addr)
+func isValidAddress(ctx context.Context, ep *discovery.Endpoint, pods rest.Getter) error {
+	if ep.TargetRef == nil {
+		return fmt.Errorf("endpoint has no target ref, skipping: %v", ep)
 	}
-	if genericapirequest.NamespaceValue(ctx) != addr.TargetRef.Namespace {
-		return fmt.Errorf("Address namespace doesn't match context namespace")
+	if genericapirequest.NamespaceValue(ctx) != ep.TargetRef.Namespace {
+		return fmt.Errorf("endpoint namespace doesn't match context namespace")
 	}
-	obj, err := pods.Get(ctx, addr.TargetRef.Name, &metav1.GetOptions{})
+	obj, err := pods.Get(ctx, ep.TargetRef.Name, &metav1.GetOptions{})
 	if err != nil {
 		return err
 	}
@@ -509,14 +477,15 @@ func isValidAddress(ctx context.Context, addr *api.EndpointAddress, pods rest.Ge
 		return fmt.Errorf("failed to cast to pod: %v", obj)
 	}
 	if pod == nil {
-		return fmt.Errorf("pod is missing, skipping (%s/%s)", addr.TargetRef.Namespace, addr.TargetRef.Name)
+		return fmt.Errorf("pod is missing, skipping (%s/%s)", ep.TargetRef.Namespace, ep.TargetRef.Name)
 	}
 	for _, podIP := range pod.Status.PodIPs {
-		if podIP.IP == addr.IP {
+		// (Addresses is an array but only Addresses[0] is used.)
+		if podIP.IP == ep.Addresses[0] {
 			return nil
 		}
 	}
-	return fmt.Errorf("pod ip(s) doesn't match endpoint ip, skipping: %v vs %s (%s/%s)", pod.Status.PodIPs, addr.IP, addr.TargetRef.Namespace, addr.TargetRef.Name)
+	return fmt.Errorf("pod ip(s) doesn't match endpoint ip, skipping: %v vs %s (%s/%s)", pod.Status.PodIPs, ep.Addresses[0], ep.TargetRef.Namespace, ep.TargetRef.Name)
 }
 
 // normalizeClusterIPs adjust clusterIPs based on ClusterIP.  This must not

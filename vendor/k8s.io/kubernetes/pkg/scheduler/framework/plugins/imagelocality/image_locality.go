@@ -22,8 +22,8 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/util/sets"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/names"
 )
 
@@ -37,10 +37,11 @@ const (
 
 // ImageLocality is a score plugin that favors nodes that already have requested pod container's images.
 type ImageLocality struct {
-	handle framework.Handle
+	handle fwk.Handle
 }
 
-var _ framework.ScorePlugin = &ImageLocality{}
+var _ fwk.ScorePlugin = &ImageLocality{}
+var _ fwk.SignPlugin = &ImageLocality{}
 
 // Name is the name of the plugin used in the plugin registry and configurations.
 const Name = names.ImageLocality
@@ -48,6 +49,21 @@ const Name = names.ImageLocality
 // Name returns name of the plugin. It is used in logs, etc.
 func (pl *ImageLocality) Name() string {
 	return Name
+}
+
+// Filtering and scoring based on container image names.
+func (pl *ImageLocality) SignPod(ctx context.Context, pod *v1.Pod) ([]fwk.SignFragment, *fwk.Status) {
+	nameSet := sets.New[string]()
+
+	containers := []v1.Container{}
+	containers = append(containers, pod.Spec.Containers...)
+	containers = append(containers, pod.Spec.InitContainers...)
+
+	for _, container := range containers {
+		nameSet.Insert(normalizedImageName(container.Image))
+	}
+	names := sets.List(nameSet)
+	return []fwk.SignFragment{{Key: fwk.ImageNamesSignerName, Value: names}}, nil
 }
 
 // Score invoked at the score extension point.
@@ -58,51 +74,67 @@ func (pl *ImageLocality) Score(ctx context.Context, state fwk.CycleState, pod *v
 	}
 	totalNumNodes := len(nodeInfos)
 
-	imageScores := sumImageScores(nodeInfo, pod, totalNumNodes)
-	score := calculatePriority(imageScores, len(pod.Spec.InitContainers)+len(pod.Spec.Containers))
+	imageScores, imageCount := sumImageScores(nodeInfo, pod, totalNumNodes)
+	score := calculatePriority(imageScores, imageCount)
 
 	return score, nil
 }
 
 // ScoreExtensions of the Score plugin.
-func (pl *ImageLocality) ScoreExtensions() framework.ScoreExtensions {
+func (pl *ImageLocality) ScoreExtensions() fwk.ScoreExtensions {
 	return nil
 }
 
 // New initializes a new plugin and returns it.
-func New(_ context.Context, _ runtime.Object, h framework.Handle) (framework.Plugin, error) {
+func New(_ context.Context, _ runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
 	return &ImageLocality{handle: h}, nil
 }
 
-// calculatePriority returns the priority of a node. Given the sumScores of requested images on the node, the node's
-// priority is obtained by scaling the maximum priority value with a ratio proportional to the sumScores.
-func calculatePriority(sumScores int64, numContainers int) int64 {
-	maxThreshold := maxContainerThreshold * int64(numContainers)
+// calculatePriority returns the priority of a node. Given the sumScores of requested
+// images on the node and the Pod's image count, the node's priority is obtained by
+// scaling the maximum priority value with a ratio derived from the clamped sumScores.
+func calculatePriority(sumScores int64, imageCount int) int64 {
+	maxThreshold := maxContainerThreshold * int64(imageCount)
 	if sumScores < minThreshold {
 		sumScores = minThreshold
 	} else if sumScores > maxThreshold {
 		sumScores = maxThreshold
 	}
 
-	return framework.MaxNodeScore * (sumScores - minThreshold) / (maxThreshold - minThreshold)
+	return fwk.MaxScore * (sumScores - minThreshold) / (maxThreshold - minThreshold)
 }
 
-// sumImageScores returns the sum of image scores of all the containers that are already on the node.
-// Each image receives a raw score of its size, scaled by scaledImageScore. The raw scores are later used to calculate
-// the final score.
-func sumImageScores(nodeInfo fwk.NodeInfo, pod *v1.Pod, totalNumNodes int) int64 {
+// sumImageScores returns the total image score and the number of image sources in the Pod spec,
+// including regular containers, init containers, and image volumes. Images that already exist on the node
+// receive a raw score of their size, scaled by scaledImageScore.
+// The raw score and image count are later used to calculate the final score.
+func sumImageScores(nodeInfo fwk.NodeInfo, pod *v1.Pod, totalNumNodes int) (int64, int) {
 	var sum int64
+
 	for _, container := range pod.Spec.InitContainers {
 		if state, ok := nodeInfo.GetImageStates()[normalizedImageName(container.Image)]; ok {
 			sum += scaledImageScore(state, totalNumNodes)
 		}
 	}
+
 	for _, container := range pod.Spec.Containers {
 		if state, ok := nodeInfo.GetImageStates()[normalizedImageName(container.Image)]; ok {
 			sum += scaledImageScore(state, totalNumNodes)
 		}
 	}
-	return sum
+
+	imageCount := len(pod.Spec.InitContainers) + len(pod.Spec.Containers)
+
+	for _, volume := range pod.Spec.Volumes {
+		if volume.Image == nil {
+			continue
+		}
+		if state, ok := nodeInfo.GetImageStates()[normalizedImageName(volume.Image.Reference)]; ok {
+			sum += scaledImageScore(state, totalNumNodes)
+		}
+		imageCount++
+	}
+	return sum, imageCount
 }
 
 // scaledImageScore returns an adaptively scaled score for the given state of an image.

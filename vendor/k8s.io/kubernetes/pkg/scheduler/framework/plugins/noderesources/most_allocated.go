@@ -17,8 +17,8 @@ limitations under the License.
 package noderesources
 
 import (
+	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config"
-	"k8s.io/kubernetes/pkg/scheduler/framework"
 )
 
 // mostResourceScorer favors nodes with most requested resources.
@@ -27,8 +27,8 @@ import (
 //
 // Details:
 // (cpu(MaxNodeScore * requested * cpuWeight / capacity) + memory(MaxNodeScore * requested * memoryWeight / capacity) + ...) / weightSum
-func mostResourceScorer(resources []config.ResourceSpec) func(requested, allocable []int64) int64 {
-	return func(requested, allocable []int64) int64 {
+func mostResourceScorer(resources []config.ResourceSpec) func(requested, _, allocable []int64) int64 {
+	return func(requested, _, allocable []int64) int64 {
 		var nodeScore, weightSum int64
 		for i := range requested {
 			if allocable[i] == 0 {
@@ -61,5 +61,5 @@ func mostRequestedScore(requested, capacity int64) int64 {
 		requested = capacity
 	}
 
-	return (requested * framework.MaxNodeScore) / capacity
+	return (requested * fwk.MaxNodeScore) / capacity
 }

@@ -21,7 +21,7 @@ import (
 	"sync"
 	"time"
 
-	certsv1alpha1 "k8s.io/api/certificates/v1alpha1"
+	certsv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/component-helpers/storage/ephemeral"
 	"k8s.io/dynamic-resource-allocation/resourceclaim"
@@ -415,21 +415,12 @@ func (g *Graph) AddPod(pod *corev1.Pod) {
 		}
 	}
 
-	for _, podResourceClaim := range pod.Spec.ResourceClaims {
-		claimName, _, err := resourceclaim.Name(pod, &podResourceClaim)
-		// Do we have a valid claim name? If yes, add an edge that grants
-		// kubelet access to that claim. An error indicates that a claim
-		// still needs to be created, nil that intentionally no claim
-		// was created and never will be because it isn't needed.
-		if err == nil && claimName != nil {
-			claimVertex := g.getOrCreateVertexLocked(resourceClaimVertexType, pod.Namespace, *claimName)
-			// Edge adds must be handled by addEdgeLocked instead of direct g.graph.SetEdge calls.
-			g.addEdgeLocked(claimVertex, podVertex, nodeVertex)
-		}
-	}
-
-	if pod.Status.ExtendedResourceClaimStatus != nil && len(pod.Status.ExtendedResourceClaimStatus.ResourceClaimName) > 0 {
-		claimVertex := g.getOrCreateVertexLocked(resourceClaimVertexType, pod.Namespace, pod.Status.ExtendedResourceClaimStatus.ResourceClaimName)
+	// Grant kubelet access to all ResourceClaims referenced by or created for
+	// the pod (including extended resource claims). Claims that still need to
+	// be created or intentionally were not created because they are not needed
+	// are skipped by PodClaims.
+	for claimName := range resourceclaim.PodClaims(pod) {
+		claimVertex := g.getOrCreateVertexLocked(resourceClaimVertexType, pod.Namespace, claimName)
 		// Edge adds must be handled by addEdgeLocked instead of direct g.graph.SetEdge calls.
 		g.addEdgeLocked(claimVertex, podVertex, nodeVertex)
 	}
@@ -479,7 +470,7 @@ func (g *Graph) DeletePod(name, namespace string) {
 // authorization, and it's a shorter graph traversal.  The noderestriction
 // admission plugin ensures that all PCRs created have a valid node,
 // serviceaccount, and pod combination that actually exists in the cluster.
-func (g *Graph) AddPodCertificateRequest(pcr *certsv1alpha1.PodCertificateRequest) {
+func (g *Graph) AddPodCertificateRequest(pcr *certsv1.PodCertificateRequest) {
 	start := time.Now()
 	defer func() {
 		graphActionsDuration.WithLabelValues("AddPodCertificateRequest").Observe(time.Since(start).Seconds())
@@ -494,7 +485,7 @@ func (g *Graph) AddPodCertificateRequest(pcr *certsv1alpha1.PodCertificateReques
 }
 
 // DeletePodCertificateRequest removes it from the graph.
-func (g *Graph) DeletePodCertificateRequest(pcr *certsv1alpha1.PodCertificateRequest) {
+func (g *Graph) DeletePodCertificateRequest(pcr *certsv1.PodCertificateRequest) {
 	start := time.Now()
 	defer func() {
 		graphActionsDuration.WithLabelValues("DeletePodCertificateRequest").Observe(time.Since(start).Seconds())

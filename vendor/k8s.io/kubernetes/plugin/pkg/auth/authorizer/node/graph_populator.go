@@ -21,12 +21,12 @@ import (
 
 	"k8s.io/klog/v2"
 
-	certsv1alpha1 "k8s.io/api/certificates/v1alpha1"
+	certsv1 "k8s.io/api/certificates/v1"
 	corev1 "k8s.io/api/core/v1"
 	resourceapi "k8s.io/api/resource/v1"
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	certsv1alpha1informers "k8s.io/client-go/informers/certificates/v1alpha1"
+	certsv1informers "k8s.io/client-go/informers/certificates/v1"
 	corev1informers "k8s.io/client-go/informers/core/v1"
 	resourceinformers "k8s.io/client-go/informers/resource/v1"
 	storageinformers "k8s.io/client-go/informers/storage/v1"
@@ -46,7 +46,7 @@ func AddGraphEventHandlers(
 	pvs corev1informers.PersistentVolumeInformer,
 	attachments storageinformers.VolumeAttachmentInformer,
 	slices resourceinformers.ResourceSliceInformer,
-	pcrs certsv1alpha1informers.PodCertificateRequestInformer,
+	pcrs certsv1informers.PodCertificateRequestInformer,
 ) {
 	g := &graphPopulator{
 		graph: graph,
@@ -111,7 +111,8 @@ func (g *graphPopulator) updatePod(oldObj, obj interface{}) {
 		hasNewEphemeralContainers := len(pod.Spec.EphemeralContainers) > len(oldPod.Spec.EphemeralContainers)
 		if (pod.Spec.NodeName == oldPod.Spec.NodeName) && (pod.UID == oldPod.UID) &&
 			!hasNewEphemeralContainers &&
-			resourceclaim.PodStatusEqual(oldPod.Status.ResourceClaimStatuses, pod.Status.ResourceClaimStatuses) {
+			resourceclaim.PodStatusEqual(oldPod.Status.ResourceClaimStatuses, pod.Status.ResourceClaimStatuses) &&
+			resourceclaim.PodExtendedStatusEqual(oldPod.Status.ExtendedResourceClaimStatus, pod.Status.ExtendedResourceClaimStatus) {
 			// Node and uid are unchanged, all object references in the pod spec are immutable respectively unmodified (claim statuses).
 			klog.V(5).Infof("updatePod %s/%s, node unchanged", pod.Namespace, pod.Name)
 			return
@@ -216,7 +217,7 @@ func (g *graphPopulator) deleteResourceSlice(obj interface{}) {
 }
 
 func (g *graphPopulator) addPCR(obj any) {
-	pcr, ok := obj.(*certsv1alpha1.PodCertificateRequest)
+	pcr, ok := obj.(*certsv1.PodCertificateRequest)
 	if !ok {
 		klog.Infof("unexpected type %T", obj)
 		return
@@ -228,7 +229,7 @@ func (g *graphPopulator) deletePCR(obj any) {
 	if tombstone, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = tombstone.Obj
 	}
-	pcr, ok := obj.(*certsv1alpha1.PodCertificateRequest)
+	pcr, ok := obj.(*certsv1.PodCertificateRequest)
 	if !ok {
 		klog.Infof("unexpected type %T", obj)
 		return

@@ -106,6 +106,16 @@ func (r *NodeAuthorizer) RulesFor(ctx context.Context, user user.Info, namespace
 	return nil, nil, false, nil
 }
 
+// ConditionsAwareAuthorize is not conditions-aware, converts the Authorize decision.
+func (r *NodeAuthorizer) ConditionsAwareAuthorize(ctx context.Context, attrs authorizer.Attributes) authorizer.ConditionsAwareDecision {
+	return authorizer.ConditionsAwareDecisionFromParts(r.Authorize(ctx, attrs))
+}
+
+// EvaluateConditions is not supported by this authorizer.
+func (*NodeAuthorizer) EvaluateConditions(_ context.Context, _ authorizer.ConditionsAwareDecision, _ authorizer.ConditionsData) (authorizer.Decision, string, error) {
+	return authorizer.DecisionDeny, "", authorizer.ErrorConditionEvaluationNotSupported
+}
+
 func (r *NodeAuthorizer) Authorize(ctx context.Context, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
 	nodeName, isNode := r.identifier.NodeIdentity(attrs.GetUser())
 	if !isNode {
@@ -146,17 +156,14 @@ func (r *NodeAuthorizer) Authorize(ctx context.Context, attrs authorizer.Attribu
 		case resourceSlice:
 			return r.authorizeResourceSlice(nodeName, attrs)
 		case nodeResource:
-			if r.features.Enabled(features.AuthorizeNodeWithSelectors) {
-				return r.authorizeNode(nodeName, attrs)
-			}
+			return r.authorizeNode(nodeName, attrs)
 		case podResource:
-			if r.features.Enabled(features.AuthorizeNodeWithSelectors) {
-				return r.authorizePod(nodeName, attrs)
-			}
+			return r.authorizePod(nodeName, attrs)
 		case pcrResource:
-			if r.features.Enabled(features.PodCertificateRequest) && r.features.Enabled(features.AuthorizeNodeWithSelectors) {
+			if r.features.Enabled(features.PodCertificateRequest) {
 				return r.authorizePodCertificateRequest(nodeName, attrs)
 			}
+			return authorizer.DecisionNoOpinion, "", nil
 		}
 	}
 
@@ -311,17 +318,31 @@ func (r *NodeAuthorizer) authorizeLease(nodeName string, attrs authorizer.Attrib
 
 // authorizeCSINode authorizes node requests to CSINode storage.k8s.io/csinodes
 func (r *NodeAuthorizer) authorizeCSINode(nodeName string, attrs authorizer.Attributes) (authorizer.Decision, string, error) {
-	// allowed verbs: get, create, update, patch, delete
 	verb := attrs.GetVerb()
-	switch verb {
-	case "get", "create", "update", "patch", "delete":
-		// ok
+	switch attrs.GetSubresource() {
+	case "":
+		// allowed verbs: get, create, update, patch, delete
+		switch verb {
+		case "get", "create", "update", "patch", "delete":
+			// ok
+		default:
+			klog.V(2).Infof("NODE DENY: '%s' %#v", nodeName, attrs)
+			return authorizer.DecisionNoOpinion, "can only get, create, update, patch, or delete a CSINode", nil
+		}
+	case "status":
+		if !r.features.Enabled(features.CSIVolumeHealth) {
+			klog.V(2).Infof("NODE DENY: '%s' %#v", nodeName, attrs)
+			return authorizer.DecisionNoOpinion, "CSINode status access requires CSIVolumeHealth feature", nil
+		}
+		// allowed verbs: get, update, patch (for CSI volume health reporting)
+		switch verb {
+		case "get", "update", "patch":
+			// ok
+		default:
+			klog.V(2).Infof("NODE DENY: '%s' %#v", nodeName, attrs)
+			return authorizer.DecisionNoOpinion, "can only get, update, or patch CSINode status", nil
+		}
 	default:
-		klog.V(2).Infof("NODE DENY: '%s' %#v", nodeName, attrs)
-		return authorizer.DecisionNoOpinion, "can only get, create, update, patch, or delete a CSINode", nil
-	}
-
-	if len(attrs.GetSubresource()) > 0 {
 		klog.V(2).Infof("NODE DENY: '%s' %#v", nodeName, attrs)
 		return authorizer.DecisionNoOpinion, "cannot authorize CSINode subresources", nil
 	}
@@ -358,25 +379,16 @@ func (r *NodeAuthorizer) authorizeResourceSlice(nodeName string, attrs authorize
 		// is allowed by recording a graph edge.
 		return r.authorize(nodeName, sliceVertexType, attrs)
 	case "watch", "list", "deletecollection":
-		if r.features.Enabled(features.AuthorizeNodeWithSelectors) {
-			// only allow a scoped fieldSelector
-			reqs, _ := attrs.GetFieldSelector()
-			for _, req := range reqs {
-				if req.Field == resourceapi.ResourceSliceSelectorNodeName && req.Operator == selection.Equals && req.Value == nodeName {
-					return authorizer.DecisionAllow, "", nil
-				}
+		// only allow a scoped fieldSelector
+		reqs, _ := attrs.GetFieldSelector()
+		for _, req := range reqs {
+			if req.Field == resourceapi.ResourceSliceSelectorNodeName && req.Operator == selection.Equals && req.Value == nodeName {
+				return authorizer.DecisionAllow, "", nil
 			}
-			// deny otherwise
-			klog.V(2).Infof("NODE DENY: '%s' %#v", nodeName, attrs)
-			return authorizer.DecisionNoOpinion, "can only list/watch/deletecollection resourceslices with nodeName field selector", nil
-		} else {
-			// Allow broad list/watch access if AuthorizeNodeWithSelectors is not enabled.
-			//
-			// The NodeRestriction admission plugin (plugin/pkg/admission/noderestriction)
-			// ensures that the node is not deleting some ResourceSlice belonging to
-			// some other node.
-			return authorizer.DecisionAllow, "", nil
 		}
+		// deny otherwise
+		klog.V(2).Infof("NODE DENY: '%s' %#v", nodeName, attrs)
+		return authorizer.DecisionNoOpinion, "can only list/watch/deletecollection resourceslices with nodeName field selector", nil
 	default:
 		klog.V(2).Infof("NODE DENY: '%s' %#v", nodeName, attrs)
 		return authorizer.DecisionNoOpinion, "only the following verbs are allowed for a ResourceSlice: get, watch, list, create, update, patch, delete, deletecollection", nil

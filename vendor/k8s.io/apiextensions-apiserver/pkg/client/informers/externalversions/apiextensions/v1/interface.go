@@ -25,7 +25,7 @@ import (
 // Interface provides access to all the informers in this group version.
 type Interface interface {
 	// CustomResourceDefinitions returns a CustomResourceDefinitionInformer.
-	CustomResourceDefinitions() CustomResourceDefinitionInformer
+	CustomResourceDefinitions() TypedCustomResourceDefinitionInformer
 }
 
 type version struct {
@@ -39,7 +39,7 @@ func New(f internalinterfaces.SharedInformerFactory, namespace string, tweakList
 	return &version{factory: f, namespace: namespace, tweakListOptions: tweakListOptions}
 }
 
-// CustomResourceDefinitions returns a CustomResourceDefinitionInformer.
-func (v *version) CustomResourceDefinitions() CustomResourceDefinitionInformer {
+// CustomResourceDefinitions returns a TypedCustomResourceDefinitionInformer.
+func (v *version) CustomResourceDefinitions() TypedCustomResourceDefinitionInformer {
 	return &customResourceDefinitionInformer{factory: v.factory, tweakListOptions: v.tweakListOptions}
 }

@@ -49,6 +49,7 @@ func RegisterConversions(s *runtime.Scheme) error {
 
 func autoConvert_v1_WebhookAdmission_To_webhookadmission_WebhookAdmission(in *WebhookAdmission, out *webhookadmission.WebhookAdmission, s conversion.Scope) error {
 	out.KubeConfigFile = in.KubeConfigFile
+	out.StaticManifestsDir = in.StaticManifestsDir
 	return nil
 }
 
@@ -59,6 +60,7 @@ func Convert_v1_WebhookAdmission_To_webhookadmission_WebhookAdmission(in *Webhoo
 
 func autoConvert_webhookadmission_WebhookAdmission_To_v1_WebhookAdmission(in *webhookadmission.WebhookAdmission, out *WebhookAdmission, s conversion.Scope) error {
 	out.KubeConfigFile = in.KubeConfigFile
+	out.StaticManifestsDir = in.StaticManifestsDir
 	return nil
 }
 

@@ -1,0 +1,63 @@
+package framework
+
+import (
+	"context"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"path/filepath"
+	"strconv"
+	"testing"
+	"time"
+)
+
+// SchedulerPluginsTool is scheduler-plugins' scheduler binary (Coscheduling,
+// CapacityScheduling), built by hack/build-tools.sh from its own tools
+// module: its plugins compile only against the framework of their release,
+// so the benchmarks run it as a process beside the in-process schedulers.
+const SchedulerPluginsTool = "scheduler-plugins"
+
+// StartSchedulerTool runs a kube-scheduler binary built by `make tools`
+// with configFile, as its own process serving only on loopback. It returns
+// once the scheduler reports ready (its informers and event handlers
+// synced), and a function that stops it; the test's cleanup stops it too.
+func StartSchedulerTool(ctx context.Context, t testing.TB, tool, configFile string) (stop func()) {
+	t.Helper()
+	bin, err := toolBinary(tool)
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, err := FreeLoopbackPort()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, err := StartProcess(tool, filepath.Join(t.TempDir(), tool+".log"), bin,
+		"--config="+configFile, "--bind-address=127.0.0.1", "--secure-port="+strconv.Itoa(port))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop = func() {
+		if err := p.Stop(); err != nil {
+			t.Errorf("stopping %s: %v", tool, err)
+		}
+	}
+	t.Cleanup(stop)
+	// Its serving certificate is self-signed; /readyz needs no credentials.
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback, self-signed
+	readyz := fmt.Sprintf("https://127.0.0.1:%d/readyz", port)
+	if err := p.WaitReady(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, readyz, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return false, err
+		}
+		resp.Body.Close()
+		return resp.StatusCode == http.StatusOK, nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	return stop
+}

@@ -1,6 +1,0 @@
-// +build !godirwalk_debug
-
-package godirwalk
-
-// debug is a no-op for release builds
-func debug(_ string, _ ...interface{}) {}

@@ -1,5 +1,0 @@
-package ir
-
-func NewJump(parent *BasicBlock) *Jump {
-	return &Jump{anInstruction{block: parent}}
-}
