@@ -4,6 +4,9 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+
+	utilfeature "k8s.io/apiserver/pkg/util/feature"
+	"k8s.io/kubernetes/pkg/features"
 )
 
 func TestVersionFlagPrintsGantryBuild(t *testing.T) {
@@ -41,5 +44,18 @@ func TestCommandIsKubeSchedulers(t *testing.T) {
 	}
 	if cmd.Use != BinaryName {
 		t.Errorf("Use = %q, want %q", cmd.Use, BinaryName)
+	}
+}
+
+// TestFeatureGateDefaults: gantry-scheduler turns NominatedNodeNameForExpectation
+// off by default (nominations of Permit-waiting gang members outlive a
+// restart and block the gang); TestGangSchedulerRestartMidBurst shows why.
+func TestFeatureGateDefaults(t *testing.T) {
+	t.Cleanup(func() {
+		_ = utilfeature.DefaultMutableFeatureGate.SetFromMap(map[string]bool{string(features.NominatedNodeNameForExpectation): true})
+	})
+	_ = NewCommand()
+	if utilfeature.DefaultFeatureGate.Enabled(features.NominatedNodeNameForExpectation) {
+		t.Errorf("%s is on by default", features.NominatedNodeNameForExpectation)
 	}
 }

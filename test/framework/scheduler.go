@@ -13,6 +13,8 @@ import (
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
+
+	"github.com/gantry-gpu/gantry/pkg/scheduler"
 )
 
 // shippedProfile is the profile of deploy/config/scheduler-config.yaml that
@@ -72,6 +74,10 @@ func InProcessSchedulerConfig(kubeconfig, dir, schedulerName string, edits ...fu
 // and waits until it has stopped; the test's cleanup stops it too.
 func StartScheduler(ctx context.Context, t testing.TB, configFile string, plugins ...app.Option) (stop func()) {
 	t.Helper()
+	// As gantry-scheduler's command does; the gates are the process's.
+	if err := scheduler.SetFeatureGateDefaults(); err != nil {
+		t.Fatal(err)
+	}
 	ctx, cancel := context.WithCancel(ctx)
 	opts := options.NewOptions()
 	opts.ConfigFile = configFile
