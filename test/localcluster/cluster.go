@@ -244,6 +244,7 @@ func (c *Cluster) installChart(ctx context.Context) ([]*unstructured.Unstructure
 		case "Deployment", "DaemonSet", "ServiceMonitor", "PrometheusRule":
 			continue
 		}
+		//lint:ignore SA1019 kept a patch: it updates u in place with the server's copy, as callers have had it.
 		if err := c.CP.Client.Patch(ctx, u, client.Apply, client.FieldOwner("gantry-local"), client.ForceOwnership); err != nil {
 			return nil, fmt.Errorf("%s: applying %s %s: %w", path, u.GetKind(), u.GetName(), err)
 		}

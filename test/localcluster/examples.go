@@ -55,6 +55,7 @@ func LoadExample(file, runFor string) ([]*unstructured.Unstructured, error) {
 // Apply server-side applies objects (field manager gantry-local).
 func (c *Cluster) Apply(ctx context.Context, objs []*unstructured.Unstructured) error {
 	for _, u := range objs {
+		//lint:ignore SA1019 kept a patch: it updates u in place with the server's copy, as callers have had it.
 		if err := c.CP.Client.Patch(ctx, u, client.Apply, client.FieldOwner("gantry-local"), client.ForceOwnership); err != nil {
 			return fmt.Errorf("applying %s %s: %w", u.GetKind(), key(u), err)
 		}

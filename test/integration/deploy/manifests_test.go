@@ -55,6 +55,7 @@ func readObjects(t *testing.T, name string) []*unstructured.Unstructured {
 func apply(ctx context.Context, u *unstructured.Unstructured, opts ...client.PatchOption) error {
 	obj := u.DeepCopy()
 	opts = append([]client.PatchOption{client.FieldOwner(fieldManager), client.FieldValidation("Strict")}, opts...)
+	//lint:ignore SA1019 client.Client.Apply cannot ask for fieldValidation=Strict, which this test is for.
 	if err := controlPlane.Client.Patch(ctx, obj, client.Apply, opts...); err != nil {
 		return fmt.Errorf("applying %s %s: %w", u.GetKind(), key(u), err)
 	}

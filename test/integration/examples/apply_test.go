@@ -143,6 +143,7 @@ func TestExamplesApply(t *testing.T) {
 func apply(ctx context.Context, c client.Client, u *unstructured.Unstructured, opts ...client.PatchOption) error {
 	obj := u.DeepCopy()
 	opts = append([]client.PatchOption{client.FieldOwner(fieldManager), client.FieldValidation("Strict")}, opts...)
+	//lint:ignore SA1019 client.Client.Apply cannot ask for fieldValidation=Strict, which this test is for.
 	return c.Patch(ctx, obj, client.Apply, opts...)
 }
 
