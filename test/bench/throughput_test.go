@@ -155,7 +155,7 @@ func liftClientRateLimit(cfg *configv1.KubeSchedulerConfiguration) {
 }
 
 func writeSchedulerConfig(b *testing.B, path string, cfg *configv1.KubeSchedulerConfiguration) string {
-	out, err := yaml.Marshal(cfg)
+	out, err := framework.MarshalSchedulerConfig(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -9,6 +9,9 @@ import (
 	"strconv"
 	"testing"
 	"time"
+
+	configv1 "k8s.io/kube-scheduler/config/v1"
+	"sigs.k8s.io/yaml"
 )
 
 // SchedulerPluginsTool is scheduler-plugins' scheduler binary (Coscheduling,
@@ -60,4 +63,30 @@ func StartSchedulerTool(ctx context.Context, t testing.TB, tool, configFile stri
 		t.Fatal(err)
 	}
 	return stop
+}
+
+// MarshalSchedulerConfig writes cfg as YAML without the extension points
+// it leaves empty: configv1 marshals every one, and a scheduler binary of
+// an older release (SchedulerPluginsTool) decodes strictly and refuses the
+// extension points it does not know.
+func MarshalSchedulerConfig(cfg *configv1.KubeSchedulerConfiguration) ([]byte, error) {
+	raw, err := yaml.Marshal(cfg)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, err
+	}
+	profiles, _ := doc["profiles"].([]any)
+	for _, p := range profiles {
+		profile, _ := p.(map[string]any)
+		plugins, _ := profile["plugins"].(map[string]any)
+		for point, set := range plugins {
+			if m, ok := set.(map[string]any); ok && len(m) == 0 {
+				delete(plugins, point)
+			}
+		}
+	}
+	return yaml.Marshal(doc)
 }

@@ -10,7 +10,6 @@ import (
 	configv1 "k8s.io/kube-scheduler/config/v1"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/utils/ptr"
-	"sigs.k8s.io/yaml"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler"
 	"github.com/gantry-gpu/gantry/test/framework"
@@ -195,7 +194,7 @@ func liftClientRateLimit(cfg *configv1.KubeSchedulerConfiguration) {
 // writeConfig lifts the client's rate limit and writes the configuration.
 func writeConfig(cfg *configv1.KubeSchedulerConfiguration, path string) (string, error) {
 	liftClientRateLimit(cfg)
-	out, err := yaml.Marshal(cfg)
+	out, err := framework.MarshalSchedulerConfig(cfg)
 	if err != nil {
 		return "", err
 	}
