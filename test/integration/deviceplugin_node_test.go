@@ -65,10 +65,11 @@ type devicePluginNode struct {
 	opts    *deviceplugin.Options
 }
 
-func newDevicePluginNode(ctx context.Context, t *testing.T, nodeName, fixtureName string) *devicePluginNode {
+// applyDevicePluginRBAC applies the device plugin's RBAC and the admission
+// policy that keeps it to its own node's NodeGPU, in gantry-system.
+func applyDevicePluginRBAC(ctx context.Context, t *testing.T) {
 	t.Helper()
-	c := controlPlane.Client
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gantry-system"}}); client.IgnoreAlreadyExists(err) != nil {
+	if err := controlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gantry-system"}}); client.IgnoreAlreadyExists(err) != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"device-plugin.yaml", "device-plugin-nodegpu-policy.yaml"} {
@@ -76,6 +77,12 @@ func newDevicePluginNode(ctx context.Context, t *testing.T, nodeName, fixtureNam
 			t.Fatal(err)
 		}
 	}
+}
+
+func newDevicePluginNode(ctx context.Context, t *testing.T, nodeName, fixtureName string) *devicePluginNode {
+	t.Helper()
+	c := controlPlane.Client
+	applyDevicePluginRBAC(ctx, t)
 	kubeconfig, err := controlPlane.ImpersonatingKubeconfig(devicePluginUser, devicePluginGroups, nodeExtra(nodeName))
 	if err != nil {
 		t.Fatal(err)

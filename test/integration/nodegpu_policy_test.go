@@ -2,14 +2,11 @@ package integration
 
 import (
 	"context"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/client-go/rest"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -36,14 +33,7 @@ func TestDevicePluginWritesOnlyItsOwnNodeGPU(t *testing.T) {
 	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
 	defer cancel()
 	c := controlPlane.Client
-	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gantry-system"}}); client.IgnoreAlreadyExists(err) != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []string{"device-plugin.yaml", "device-plugin-nodegpu-policy.yaml"} {
-		if _, err := controlPlane.ApplyManifest(ctx, filepath.Join(framework.RepoRoot(), "deploy", "rbac", f)); err != nil {
-			t.Fatal(err)
-		}
-	}
+	applyDevicePluginRBAC(ctx, t)
 
 	cfg := rest.CopyConfig(controlPlane.Config)
 	cfg.Impersonate = rest.ImpersonationConfig{UserName: devicePluginUser, Groups: devicePluginGroups, Extra: nodeExtra("policy-a")}
