@@ -2,9 +2,7 @@ package framework
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -85,26 +83,7 @@ func (cp *ControlPlane) StartControllerManagerProcess(ctx context.Context, contr
 	if temp {
 		p.tempDir = dir
 	}
-	healthz := fmt.Sprintf("https://127.0.0.1:%d/healthz", port)
-	// Its serving certificate is self-signed; /healthz needs no credentials.
-	hc := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{
-		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback health probe of a self-signed test server
-	}}
-	err = p.WaitReady(ctx, 90*time.Second, func(ctx context.Context) (bool, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, healthz, nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, err
-		}
-		defer resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return false, fmt.Errorf("%s: %s", healthz, resp.Status)
-		}
-		return true, nil
-	})
+	err = p.WaitServing(ctx, 90*time.Second, fmt.Sprintf("https://127.0.0.1:%d/healthz", port))
 	if err != nil {
 		p.tempDir = "" // keep the log the error names
 		_ = p.Stop()

@@ -2,8 +2,10 @@ package framework
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -130,6 +132,30 @@ func (p *Process) WaitReady(ctx context.Context, timeout time.Duration, ready fu
 		case <-tick.C:
 		}
 	}
+}
+
+// WaitServing waits, as WaitReady does, until url answers 200 OK: a health
+// or readiness endpoint of the process on loopback, whose serving
+// certificate is self-signed and which needs no credentials.
+func (p *Process) WaitServing(ctx context.Context, timeout time.Duration, url string) error {
+	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{
+		TLSClientConfig: &tls.Config{InsecureSkipVerify: true}, //nolint:gosec // loopback probe of a self-signed test server
+	}}
+	return p.WaitReady(ctx, timeout, func(ctx context.Context) (bool, error) {
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		if err != nil {
+			return false, err
+		}
+		resp, err := hc.Do(req)
+		if err != nil {
+			return false, err
+		}
+		defer resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return false, fmt.Errorf("%s: %s", url, resp.Status)
+		}
+		return true, nil
+	})
 }
 
 // FreeLoopbackPort returns a TCP port on 127.0.0.1 that was free a moment ago.

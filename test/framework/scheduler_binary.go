@@ -2,9 +2,7 @@ package framework
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -45,21 +43,7 @@ func StartSchedulerTool(ctx context.Context, t testing.TB, tool, configFile stri
 		}
 	}
 	t.Cleanup(stop)
-	// Its serving certificate is self-signed; /readyz needs no credentials.
-	hc := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{InsecureSkipVerify: true}}} //nolint:gosec // loopback, self-signed
-	readyz := fmt.Sprintf("https://127.0.0.1:%d/readyz", port)
-	if err := p.WaitReady(ctx, 2*time.Minute, func(ctx context.Context) (bool, error) {
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, readyz, nil)
-		if err != nil {
-			return false, err
-		}
-		resp, err := hc.Do(req)
-		if err != nil {
-			return false, err
-		}
-		resp.Body.Close()
-		return resp.StatusCode == http.StatusOK, nil
-	}); err != nil {
+	if err := p.WaitServing(ctx, 2*time.Minute, fmt.Sprintf("https://127.0.0.1:%d/readyz", port)); err != nil {
 		t.Fatal(err)
 	}
 	return stop
