@@ -18,6 +18,9 @@ declare -A pkg=(
   [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
   [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
   [controller-gen]=sigs.k8s.io/controller-tools/cmd/controller-gen
+  [client-gen]=k8s.io/code-generator/cmd/client-gen
+  [lister-gen]=k8s.io/code-generator/cmd/lister-gen
+  [informer-gen]=k8s.io/code-generator/cmd/informer-gen
   [staticcheck]=honnef.co/go/tools/cmd/staticcheck
   [kwok]=sigs.k8s.io/kwok/cmd/kwok
   [helm]=helm.sh/helm/v3/cmd/helm
@@ -48,7 +51,7 @@ ldflags() { # name moddir
 }
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver kube-controller-manager kwok controller-gen staticcheck helm scheduler-plugins)
+[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver kube-controller-manager kwok controller-gen client-gen lister-gen informer-gen staticcheck helm scheduler-plugins)
 
 for name in "${tools[@]}"; do
   p=${pkg[$name]:-}

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Fails when go.mod/go.sum are untidy, vendor/ does not match them, the
-# generated deepcopy code and CRD manifests do not match pkg/apis, or the
-# chart's copies (CRDs, scheduler configuration) and what is rendered from it
-# (deploy/rbac, deploy/manifests) do not match their sources.
+# generated deepcopy code, typed clients and CRD manifests do not match
+# pkg/apis, or the chart's copies (CRDs, scheduler configuration) and what is
+# rendered from it (deploy/rbac, deploy/manifests) do not match their sources.
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -31,7 +31,7 @@ if ! diff -r -q vendor "$tmp/vendor"; then
 fi
 
 echo "verify: generated code, CRD manifests, the chart's copies and rendered manifests are current"
-generated=(pkg/apis deploy/crds deploy/helm deploy/rbac deploy/manifests)
+generated=(pkg/apis pkg/generated deploy/crds deploy/helm deploy/rbac deploy/manifests)
 mkdir -p "$tmp/before"
 cp -a "${generated[@]}" "$tmp/before/"
 hack/update-codegen.sh

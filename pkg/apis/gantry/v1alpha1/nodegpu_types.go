@@ -10,6 +10,8 @@ import (
 // with the hardware); the status is what changes while the node runs (health,
 // allocations, heartbeat), so frequent writes go to the status subresource.
 //
+// +genclient
+// +genclient:nonNamespaced
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,shortName=ngpu,categories=gantry
 // +kubebuilder:subresource:status

@@ -17,6 +17,8 @@ const DefaultQueueName = "default"
 // their queue and every ancestor: within the guaranteed share always, beyond
 // it by borrowing idle capacity up to the limit, in weighted fair-share order.
 //
+// +genclient
+// +genclient:nonNamespaced
 // +kubebuilder:object:root=true
 // +kubebuilder:resource:scope=Cluster,shortName=gq;gqueue,categories=gantry
 // +kubebuilder:subresource:status
