@@ -1,0 +1,105 @@
+package shared
+
+import (
+	"fmt"
+
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/dynamic/dynamicinformer"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/rest"
+	spclientset "sigs.k8s.io/scheduler-plugins/pkg/generated/clientset/versioned"
+	spinformers "sigs.k8s.io/scheduler-plugins/pkg/generated/informers/externalversions"
+
+	gantryclientset "github.com/gantry-gpu/gantry/pkg/generated/clientset/versioned"
+	gantryinformers "github.com/gantry-gpu/gantry/pkg/generated/informers/externalversions"
+)
+
+// Informers are the typed informer factories of the resources Gantry
+// defines or reuses: gantry.dev (Queue, NodeGPU) and scheduler-plugins'
+// PodGroup. One per scheduler: the plugins read them, and the scheduler
+// drives its queueing hints for these resources from the same informers
+// (Dynamic), so a hint never sees an object the plugins' listers do not
+// have yet, and each resource is watched once.
+type Informers struct {
+	Gantry    gantryinformers.SharedInformerFactory
+	PodGroups spinformers.SharedInformerFactory
+}
+
+// NewInformers builds the factories on cfg, with the user agent naming
+// gantry-scheduler.
+func NewInformers(cfg *rest.Config) (*Informers, error) {
+	cfg = rest.AddUserAgent(rest.CopyConfig(cfg), "gantry-scheduler")
+	gc, err := gantryclientset.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building the gantry.dev client: %w", err)
+	}
+	pc, err := spclientset.NewForConfig(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("building the PodGroup client: %w", err)
+	}
+	return &Informers{
+		Gantry:    gantryinformers.NewSharedInformerFactory(gc, 0),
+		PodGroups: spinformers.NewSharedInformerFactory(pc, 0),
+	}, nil
+}
+
+// Dynamic returns the factory kube-scheduler builds the informers of
+// custom resources in plugins' EventsToRegister from: Gantry's typed
+// informers for the resources above (hints then receive typed objects),
+// and fallback's for any other.
+func (i *Informers) Dynamic(fallback dynamicinformer.DynamicSharedInformerFactory) dynamicinformer.DynamicSharedInformerFactory {
+	return &dynamicFactory{informers: i, fallback: fallback}
+}
+
+// Start starts the informers asked for so far; later ones start on the
+// next call.
+func (i *Informers) Start(stop <-chan struct{}) {
+	i.Gantry.Start(stop)
+	i.PodGroups.Start(stop)
+}
+
+type dynamicFactory struct {
+	informers *Informers
+	fallback  dynamicinformer.DynamicSharedInformerFactory
+}
+
+func (f *dynamicFactory) ForResource(gvr schema.GroupVersionResource) informers.GenericInformer {
+	if inf, err := f.informers.Gantry.ForResource(gvr); err == nil {
+		return inf
+	}
+	if inf, err := f.informers.PodGroups.ForResource(gvr); err == nil {
+		return inf
+	}
+	return f.fallback.ForResource(gvr)
+}
+
+func (f *dynamicFactory) Start(stop <-chan struct{}) {
+	f.informers.Start(stop)
+	if f.fallback != nil {
+		f.fallback.Start(stop)
+	}
+}
+
+func (f *dynamicFactory) WaitForCacheSync(stop <-chan struct{}) map[schema.GroupVersionResource]bool {
+	out := map[schema.GroupVersionResource]bool{}
+	if f.fallback != nil {
+		out = f.fallback.WaitForCacheSync(stop)
+	}
+	// The typed factories key by Go type; the scheduler only checks the
+	// values.
+	for typ, ok := range f.informers.Gantry.WaitForCacheSync(stop) {
+		out[schema.GroupVersionResource{Resource: typ.String()}] = ok
+	}
+	for typ, ok := range f.informers.PodGroups.WaitForCacheSync(stop) {
+		out[schema.GroupVersionResource{Resource: typ.String()}] = ok
+	}
+	return out
+}
+
+func (f *dynamicFactory) Shutdown() {
+	f.informers.Gantry.Shutdown()
+	f.informers.PodGroups.Shutdown()
+	if f.fallback != nil {
+		f.fallback.Shutdown()
+	}
+}
