@@ -15,6 +15,8 @@ cd "$root"
   crd:crdVersions=v1 \
   paths=./pkg/apis/... \
   output:crd:dir=deploy/crds
+# kubectl-gantry's views, printed through cli-runtime's printers.
+"$tools/controller-gen" object:headerFile=hack/boilerplate.go.txt paths=./pkg/kubectlgantry/...
 
 # Typed clients for gantry.dev. Generated into a scratch folder and swapped
 # in whole, so types removed from the API leave no stale files behind.

@@ -31,7 +31,7 @@ if ! diff -r -q vendor "$tmp/vendor"; then
 fi
 
 echo "verify: generated code, CRD manifests, the chart's copies and rendered manifests are current"
-generated=(pkg/apis pkg/generated deploy/crds deploy/helm deploy/rbac deploy/manifests)
+generated=(pkg/apis pkg/generated pkg/kubectlgantry deploy/crds deploy/helm deploy/rbac deploy/manifests)
 mkdir -p "$tmp/before"
 cp -a "${generated[@]}" "$tmp/before/"
 hack/update-codegen.sh

@@ -4,38 +4,51 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"slices"
-	"strings"
+	"os"
 	"time"
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	"k8s.io/cli-runtime/pkg/genericclioptions"
+	"k8s.io/cli-runtime/pkg/genericiooptions"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	"k8s.io/client-go/tools/clientcmd"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	schedulingclientset "sigs.k8s.io/scheduler-plugins/pkg/generated/clientset/versioned"
 
-	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	gantryclientset "github.com/gantry-gpu/gantry/pkg/generated/clientset/versioned"
 	"github.com/gantry-gpu/gantry/pkg/version"
 )
 
-// Options are the flags every command shares, and where output goes.
+// Options are what every command shares: kubectl's connection flags, the
+// GPU resource, and where output goes.
 type Options struct {
-	Kubeconfig    string
-	Context       string
-	Namespace     string
+	// ConfigFlags are kubectl's --kubeconfig, --context, --cluster, --user,
+	// --namespace, --as, --as-group, --token, --server, --request-timeout...
+	ConfigFlags *genericclioptions.ConfigFlags
+	// GPUResource is the extended resource that counts whole GPUs.
+	GPUResource string
+	// AllNamespaces is the gangs command's -A.
 	AllNamespaces bool
-	Output        string
-	GPUResource   string
 
-	Out, ErrOut io.Writer
+	genericiooptions.IOStreams
 	// Now is the clock ages are measured against; tests fix it.
 	Now func() time.Time
 }
 
-// NewCommand returns the kubectl-gantry command with its subcommands.
+// NewCommand returns the kubectl-gantry command with its subcommands,
+// writing to out and errOut.
 func NewCommand(out, errOut io.Writer) *cobra.Command {
-	o := &Options{Out: out, ErrOut: errOut, Now: time.Now}
+	return NewCommandWithStreams(genericiooptions.IOStreams{In: os.Stdin, Out: out, ErrOut: errOut})
+}
+
+// NewCommandWithStreams is NewCommand with cli-runtime's IOStreams.
+func NewCommandWithStreams(streams genericiooptions.IOStreams) *cobra.Command {
+	o := &Options{
+		// Persistent, so that the kubeconfig is loaded once per command.
+		ConfigFlags: genericclioptions.NewConfigFlags(true).WithWarningPrinter(streams),
+		IOStreams:   streams,
+		Now:         time.Now,
+	}
 	root := &cobra.Command{
 		Use:   "kubectl-gantry",
 		Short: "Observe Gantry: queues, GPU maps of nodes, gangs, and why a pod waits",
@@ -43,275 +56,81 @@ func NewCommand(out, errOut io.Writer) *cobra.Command {
 reads from the cluster, and needs get/list on pods, events, namespaces, nodes,
 PodGroups (scheduling.x-k8s.io), Queues and NodeGPUs (gantry.dev).
 
-Every command prints a table by default; -o json and -o yaml print the same
-data with the field names documented in the package
-github.com/gantry-gpu/gantry/pkg/kubectlgantry, which stay stable.`,
+It connects as kubectl does, with kubectl's flags: --kubeconfig, --context,
+--cluster, --user, --namespace (-n), --as, --as-group, --token, --server,
+--request-timeout and the rest (listed under "Global Flags" in each
+command's help).
+
+Every command prints a table by default. -o json and -o yaml print the view
+the table shows as one object of apiVersion kubectl.gantry.dev/v1alpha1
+(kind QueuesView, NodesView, GangsView or Explanation), with the field names
+documented in the package github.com/gantry-gpu/gantry/pkg/kubectlgantry,
+which stay stable; -o jsonpath=... and -o go-template=... (and the -file
+forms) see the same fields. -o name prints the API objects the rows are
+about: queue.gantry.dev/NAME, node/NAME, podgroup.scheduling.x-k8s.io/NAME
+or pod/NAME.`,
+		Example: `  kubectl gantry queues --context prod
+  kubectl gantry gangs -A --as jane --as-group ml-team
+  kubectl gantry nodes -o jsonpath='{range .nodes[*]}{.name}{" "}{.freeGPUs}{"\n"}{end}'
+  kubectl gantry gangs -n ml -o go-template='{{range .gangs}}{{if .waiting}}{{.name}}: {{.reason}}{{"\n"}}{{end}}{{end}}'`,
 		Version:       version.Get("kubectl-gantry").String(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.SetOut(out)
-	root.SetErr(errOut)
+	root.SetOut(streams.Out)
+	root.SetErr(streams.ErrOut)
 	pf := root.PersistentFlags()
-	pf.StringVar(&o.Kubeconfig, "kubeconfig", "", "path to the kubeconfig file (default: $KUBECONFIG, else ~/.kube/config)")
-	pf.StringVar(&o.Context, "context", "", "the kubeconfig context to use")
+	o.ConfigFlags.AddFlags(pf)
 	pf.StringVar(&o.GPUResource, "gpu-resource", string(DefaultGPUResource), "the extended resource that counts whole GPUs")
 	root.AddCommand(newQueuesCommand(o), newNodesCommand(o), newGangsCommand(o), newExplainCommand(o))
 	return root
 }
 
-func addOutputFlag(cmd *cobra.Command, o *Options, formats ...string) {
-	cmd.Flags().StringVarP(&o.Output, "output", "o", formats[0], "output format: "+strings.Join(formats, "|"))
-	cmd.PreRunE = func(*cobra.Command, []string) error {
-		if !slices.Contains(formats, o.Output) {
-			return fmt.Errorf("--output %q: must be one of %s", o.Output, strings.Join(formats, ", "))
-		}
-		return nil
-	}
-}
+// gatherFunc reads what a command needs into a fresh State; ns is the
+// namespace to work in: -n, else the kubeconfig context's, else "default".
+type gatherFunc func(ctx context.Context, g gatherer, s *State, ns string) error
 
-func addNamespaceFlags(cmd *cobra.Command, o *Options, allNamespaces bool) {
-	cmd.Flags().StringVarP(&o.Namespace, "namespace", "n", "", "the namespace (default: the kubeconfig context's)")
-	if allNamespaces {
-		cmd.Flags().BoolVarP(&o.AllNamespaces, "all-namespaces", "A", false, "list across all namespaces")
-	}
-}
-
-func newQueuesCommand(o *Options) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "queues",
-		Short: "The queue tree with guaranteed, limit, used and borrowed GPUs",
-		Long: `Prints the Queue tree (children indented under their parent) with each
-queue's weight, guaranteed and limit GPUs, and the GPUs it uses, borrows and
-waits for.
-
-How the queue of a workload is chosen: the pod's gantry.dev/queue label, else
-the label gantry.dev/queue of its PodGroup (the one its
-scheduling.x-k8s.io/pod-group label names), else its namespace's
-gantry.dev/queue label, else the queue "default".
-
-USED is computed from the pods, not read from the Queue's status: the GPUs
-(limits, else requests, of the GPU resource) of bound pods that have not
-succeeded or failed, in the queue and every queue below it. BORROWED is
-max(0, USED - GUARANTEED); a queue that names no guaranteed GPUs is
-guaranteed none. PENDING is what unbound pods ask for. PODS is bound/all GPU
-pods. Queues that workloads name but that do not exist are listed too, with
-the problem "no Queue object".`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return o.run(cmd.Context(), func(ctx context.Context, g gatherer, s *State, _ string) error {
-				for _, f := range []func(context.Context, *State) error{
-					func(ctx context.Context, s *State) error { return g.pods(ctx, s, "") },
-					func(ctx context.Context, s *State) error { return g.podGroups(ctx, s, "") },
-					g.namespaces, g.queues,
-				} {
-					if err := f(ctx, s); err != nil {
-						return err
-					}
-				}
-				v := BuildQueues(s)
-				if o.Output == OutputTable {
-					return RenderQueuesTable(o.Out, v)
-				}
-				return writeStructured(o.Out, o.Output, v)
-			})
-		},
-	}
-	addOutputFlag(cmd, o, OutputTable, OutputJSON, OutputYAML)
-	return cmd
-}
-
-func newNodesCommand(o *Options) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "nodes [NODE...]",
-		Short: "The GPU map of nodes: each GPU free, used by which pod, or unhealthy",
-		Long: `Prints each GPU of the named nodes (default: every node with a NodeGPU or
-GPUs in its allocatable): model, memory, NVLink island, and whether it is
-free, used (by namespace/pod) or unhealthy (with the reason).
-
-Who holds a GPU comes from the gantry.dev/gpu-ids annotations of the pods
-bound to the node (the scheduler's choice) and the NodeGPU's allocations (the
-kubelet's); a GPU for which the two name different pods is flagged MISMATCH.
-Health comes from the NodeGPU's status.
-
--o map prints one line per node instead: "[A A B . | . X . .]", one
-character per GPU by index: "." free, a letter for each pod (see the
-legend), "X" unhealthy, "!" a mismatch, "|" between NVLink islands.`,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(cmd.Context(), func(ctx context.Context, g gatherer, s *State, _ string) error {
-				if err := g.nodes(ctx, s); err != nil {
-					return err
-				}
-				if err := g.nodeGPUs(ctx, s); err != nil {
-					return err
-				}
-				if err := g.pods(ctx, s, ""); err != nil {
-					return err
-				}
-				v := BuildNodes(s, args)
-				switch o.Output {
-				case OutputTable:
-					return RenderNodesTable(o.Out, v)
-				case OutputMap:
-					return RenderNodesMap(o.Out, v)
-				}
-				return writeStructured(o.Out, o.Output, v)
-			})
-		},
-	}
-	addOutputFlag(cmd, o, OutputTable, OutputMap, OutputJSON, OutputYAML)
-	return cmd
-}
-
-func newGangsCommand(o *Options) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "gangs",
-		Short: "Gangs (PodGroups and label-only gangs) with their pods and why they wait",
-		Long: `Lists the gangs of a namespace (-n) or of all (-A): PodGroups, and gangs
-that exist only as pod labels (scheduling.x-k8s.io/pod-group with
-gantry.dev/gang-min-member), with minMember, member pods, how many are bound
-and running, the phase, the queue and the age.
-
-For a gang that waits (fewer than minMember members bound), WAITING BECAUSE
-is the latest scheduler event on its PodGroup (GangUnschedulable,
-GangReleased, GangPreempting), else the latest FailedScheduling event of an
-unbound member, else that member's PodScheduled condition. A phase marked *
-was computed from the pods because the PodGroup has no status phase.`,
-		Args: cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			return o.run(cmd.Context(), func(ctx context.Context, g gatherer, s *State, ns string) error {
-				if o.AllNamespaces {
-					ns = ""
-				}
-				if err := g.pods(ctx, s, ns); err != nil {
-					return err
-				}
-				if err := g.podGroups(ctx, s, ns); err != nil {
-					return err
-				}
-				if err := g.events(ctx, s, ns); err != nil {
-					return err
-				}
-				if err := g.namespaces(ctx, s); err != nil {
-					return err
-				}
-				v := BuildGangs(s)
-				if o.Output == OutputTable {
-					if len(v.Gangs) == 0 && ns != "" {
-						_, err := fmt.Fprintf(o.Out, "No gangs found in namespace %s.\n", ns)
-						return err
-					}
-					return RenderGangsTable(o.Out, v, s.Now, o.AllNamespaces)
-				}
-				return writeStructured(o.Out, o.Output, v)
-			})
-		},
-	}
-	addNamespaceFlags(cmd, o, true)
-	addOutputFlag(cmd, o, OutputTable, OutputJSON, OutputYAML)
-	return cmd
-}
-
-func newExplainCommand(o *Options) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "explain POD",
-		Short: "Where a pod's GPUs are, or why it waits",
-		Long: `For a bound pod: its node, its GPUs (index, UUID, model, health) from its
-gantry.dev/gpu-ids annotation (else the NodeGPU's allocations), and the link
-between every pair of them from the NodeGPU, with the worst one.
-
-For a waiting pod: its PodScheduled condition, its gang's state and the
-scheduler's reason, and the latest events of the pod and its gang.
-
-Both name the pod's queue, where that came from, and the queue's usage.`,
-		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			return o.run(cmd.Context(), func(ctx context.Context, g gatherer, s *State, ns string) error {
-				var pod corev1.Pod
-				if err := g.client.Get(ctx, client.ObjectKey{Namespace: ns, Name: args[0]}, &pod); err != nil {
-					if apierrors.IsNotFound(err) {
-						return fmt.Errorf("pod %s not found in namespace %s", args[0], ns)
-					}
-					return fmt.Errorf("getting pod %s/%s: %w", ns, args[0], err)
-				}
-				// All pods and PodGroups, for the usage of the pod's queue.
-				for _, f := range []func(context.Context, *State) error{
-					func(ctx context.Context, s *State) error { return g.pods(ctx, s, "") },
-					func(ctx context.Context, s *State) error { return g.podGroups(ctx, s, "") },
-					func(ctx context.Context, s *State) error { return g.events(ctx, s, ns) },
-					g.namespaces, g.queues,
-				} {
-					if err := f(ctx, s); err != nil {
-						return err
-					}
-				}
-				if pod.Spec.NodeName != "" {
-					var ng gantryv1alpha1.NodeGPU
-					err := g.client.Get(ctx, client.ObjectKey{Name: pod.Spec.NodeName}, &ng)
-					switch {
-					case err == nil:
-						s.NodeGPUs = append(s.NodeGPUs, ng)
-					case apierrors.IsNotFound(err):
-					default:
-						g.warn("getting the NodeGPU of %s: %v", pod.Spec.NodeName, err)
-					}
-				}
-				x := BuildExplanation(s, &pod)
-				if o.Output == OutputTable {
-					return RenderExplanation(o.Out, x, s.Now)
-				}
-				return writeStructured(o.Out, o.Output, x)
-			})
-		},
-	}
-	addNamespaceFlags(cmd, o, false)
-	addOutputFlag(cmd, o, OutputTable, OutputJSON, OutputYAML)
-	return cmd
-}
-
-// run connects to the cluster and calls gather with a fresh State and the
-// namespace to work in (-n, else the context's, else "default").
-func (o *Options) run(ctx context.Context, gather func(context.Context, gatherer, *State, string) error) error {
+// run connects to the cluster and calls gather.
+func (o *Options) run(ctx context.Context, gather gatherFunc) error {
 	if ctx == nil {
 		ctx = context.Background()
 	}
-	cfg, ns, err := o.restConfig()
+	g, err := o.gatherer()
 	if err != nil {
 		return err
 	}
-	scheme, err := Scheme()
+	ns, _, err := o.ConfigFlags.ToRawKubeConfigLoader().Namespace()
 	if err != nil {
-		return err
+		return fmt.Errorf("reading the namespace of the kubeconfig context: %w", err)
 	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
-	if err != nil {
-		return fmt.Errorf("connecting to %s: %w", cfg.Host, err)
-	}
-	g := gatherer{client: c, warn: func(format string, args ...any) {
-		fmt.Fprintf(o.ErrOut, "warning: "+format+"\n", args...)
-	}}
 	s := &State{Now: o.Now(), GPUResource: corev1.ResourceName(o.GPUResource)}
 	return gather(ctx, g, s, ns)
 }
 
-// restConfig loads the kubeconfig as kubectl does (--kubeconfig, else
-// $KUBECONFIG, else ~/.kube/config; --context) and returns the namespace to
-// use.
-func (o *Options) restConfig() (*rest.Config, string, error) {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	rules.ExplicitPath = o.Kubeconfig
-	overrides := &clientcmd.ConfigOverrides{CurrentContext: o.Context}
-	cc := clientcmd.NewNonInteractiveDeferredLoadingClientConfig(rules, overrides)
-	cfg, err := cc.ClientConfig()
+// gatherer builds the typed clients for the cluster the flags name.
+func (o *Options) gatherer() (gatherer, error) {
+	cfg, err := o.ConfigFlags.ToRESTConfig()
 	if err != nil {
-		return nil, "", fmt.Errorf("loading kubeconfig: %w", err)
+		return gatherer{}, fmt.Errorf("loading kubeconfig: %w", err)
 	}
+	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "kubectl-gantry/" + version.Version
-	ns := o.Namespace
-	if ns == "" {
-		if ns, _, err = cc.Namespace(); err != nil {
-			return nil, "", fmt.Errorf("reading the context's namespace: %w", err)
-		}
+	// The three clientsets share one HTTP client, hence one connection pool.
+	httpClient, err := rest.HTTPClientFor(cfg)
+	if err != nil {
+		return gatherer{}, fmt.Errorf("building an HTTP client for %s: %w", cfg.Host, err)
 	}
-	return cfg, ns, nil
+	g := gatherer{warn: func(format string, args ...any) {
+		fmt.Fprintf(o.ErrOut, "warning: "+format+"\n", args...)
+	}}
+	if g.kube, err = kubernetes.NewForConfigAndClient(cfg, httpClient); err != nil {
+		return gatherer{}, fmt.Errorf("building the Kubernetes client for %s: %w", cfg.Host, err)
+	}
+	if g.gantry, err = gantryclientset.NewForConfigAndClient(cfg, httpClient); err != nil {
+		return gatherer{}, fmt.Errorf("building the gantry.dev client for %s: %w", cfg.Host, err)
+	}
+	if g.scheduling, err = schedulingclientset.NewForConfigAndClient(cfg, httpClient); err != nil {
+		return gatherer{}, fmt.Errorf("building the scheduling.x-k8s.io client for %s: %w", cfg.Host, err)
+	}
+	return g, nil
 }

@@ -19,9 +19,13 @@ import (
 const maxExplainEvents = 5
 
 // Explanation is the output of `kubectl gantry explain POD`.
+//
+// +kubebuilder:object:generate=true
+// +kubebuilder:object:root=true
 type Explanation struct {
-	Namespace string `json:"namespace"`
-	Name      string `json:"name"`
+	metav1.TypeMeta `json:",inline"`
+	Namespace       string `json:"namespace"`
+	Name            string `json:"name"`
 	// Phase is the pod's status.phase.
 	Phase         string `json:"phase"`
 	SchedulerName string `json:"schedulerName,omitempty"`
@@ -59,6 +63,8 @@ type Explanation struct {
 }
 
 // ExplainedGPU is one GPU a pod holds.
+//
+// +kubebuilder:object:generate=true
 type ExplainedGPU struct {
 	Index int32  `json:"index"`
 	UUID  string `json:"uuid"`
@@ -69,6 +75,8 @@ type ExplainedGPU struct {
 }
 
 // Condition is a pod condition.
+//
+// +kubebuilder:object:generate=true
 type Condition struct {
 	Status             string      `json:"status"`
 	Reason             string      `json:"reason,omitempty"`
@@ -77,6 +85,8 @@ type Condition struct {
 }
 
 // EventSummary is one event.
+//
+// +kubebuilder:object:generate=true
 type EventSummary struct {
 	Time metav1.Time `json:"time"`
 	Type string      `json:"type"`
@@ -98,6 +108,7 @@ var linkRank = map[gantryv1alpha1.LinkType]int{
 // BuildExplanation explains one pod of the state.
 func BuildExplanation(s *State, pod *corev1.Pod) Explanation {
 	x := Explanation{
+		TypeMeta:  viewTypeMeta(KindExplanation),
 		Namespace: pod.Namespace, Name: pod.Name, Phase: string(pod.Status.Phase),
 		SchedulerName: pod.Spec.SchedulerName, RequestedGPUs: int64(gpu.PodGPUs(pod, s.gpuResource())),
 		Node: pod.Spec.NodeName, Waiting: pod.Spec.NodeName == "",

@@ -36,11 +36,17 @@ const phaseScheduled schedv1alpha1.PodGroupPhase = "Scheduled"
 const controllerReporterPrefix = "gantry-controller"
 
 // GangsView is the output of `kubectl gantry gangs`.
+//
+// +kubebuilder:object:generate=true
+// +kubebuilder:object:root=true
 type GangsView struct {
-	Gangs []GangRow `json:"gangs"`
+	metav1.TypeMeta `json:",inline"`
+	Gangs           []GangRow `json:"gangs"`
 }
 
 // GangRow is one gang.
+//
+// +kubebuilder:object:generate=true
 type GangRow struct {
 	Namespace string `json:"namespace"`
 	Name      string `json:"name"`
@@ -83,7 +89,7 @@ func BuildGangs(s *State) GangsView {
 			members[k] = append(members[k], p)
 		}
 	}
-	var view GangsView
+	view := GangsView{TypeMeta: viewTypeMeta(KindGangsView)}
 	seen := map[string]bool{}
 	for i := range s.PodGroups {
 		pg := &s.PodGroups[i]

@@ -8,13 +8,18 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 )
 
 // QueuesView is the output of `kubectl gantry queues`.
+//
+// +kubebuilder:object:generate=true
+// +kubebuilder:object:root=true
 type QueuesView struct {
+	metav1.TypeMeta `json:",inline"`
 	// Queues are in tree order: each queue follows its parent, siblings by
 	// name; queues whose parent is missing or that sit on a parent cycle
 	// come last, as roots.
@@ -22,6 +27,8 @@ type QueuesView struct {
 }
 
 // QueueRow is one queue with its GPU accounting.
+//
+// +kubebuilder:object:generate=true
 type QueueRow struct {
 	Name   string `json:"name"`
 	Parent string `json:"parent,omitempty"`
@@ -110,7 +117,7 @@ func BuildQueues(s *State) QueuesView {
 		sort.Strings(c)
 	}
 
-	var view QueuesView
+	view := QueuesView{TypeMeta: viewTypeMeta(KindQueuesView)}
 	seen := map[string]bool{}
 	// walk appends the queue and its subtree and returns the subtree's usage.
 	var walk func(name string, depth int, problem string) queueUsage

@@ -125,15 +125,20 @@ func TestQueuesOverLimitAndJSON(t *testing.T) {
 		Pods:   []corev1.Pod{pod("ns", "big", 3, label(gantryv1alpha1.QueueLabel, "small"), on("n"))},
 	}
 	v := BuildQueues(s)
-	var buf bytes.Buffer
-	if err := writeStructured(&buf, OutputJSON, v); err != nil {
+	out, err := printAs(OutputJSON, &v)
+	if err != nil {
 		t.Fatal(err)
 	}
 	var got struct {
-		Queues []map[string]any `json:"queues"`
+		APIVersion string           `json:"apiVersion"`
+		Kind       string           `json:"kind"`
+		Queues     []map[string]any `json:"queues"`
 	}
-	if err := json.Unmarshal(buf.Bytes(), &got); err != nil {
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
 		t.Fatal(err)
+	}
+	if got.APIVersion != "kubectl.gantry.dev/v1alpha1" || got.Kind != "QueuesView" {
+		t.Errorf("apiVersion, kind = %q, %q; want kubectl.gantry.dev/v1alpha1, QueuesView", got.APIVersion, got.Kind)
 	}
 	if len(got.Queues) != 1 {
 		t.Fatalf("queues = %v", got.Queues)
@@ -147,11 +152,11 @@ func TestQueuesOverLimitAndJSON(t *testing.T) {
 	if _, ok := q["parent"]; ok {
 		t.Errorf("a root has no parent field: %v", q)
 	}
-	buf.Reset()
-	if err := writeStructured(&buf, OutputYAML, v); err != nil {
+	out, err = printAs(OutputYAML, &v)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(buf.String(), "usedGPUs: 3") {
-		t.Errorf("YAML lacks usedGPUs: %s", buf.String())
+	if !strings.Contains(out, "usedGPUs: 3") || !strings.Contains(out, "kind: QueuesView") {
+		t.Errorf("YAML lacks usedGPUs or kind: %s", out)
 	}
 }

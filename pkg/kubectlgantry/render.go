@@ -1,7 +1,6 @@
 package kubectlgantry
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -10,16 +9,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/duration"
-	"sigs.k8s.io/yaml"
-)
-
-// Output formats.
-const (
-	OutputTable = "table"
-	OutputJSON  = "json"
-	OutputYAML  = "yaml"
-	// OutputMap is the nodes command's one line per node.
-	OutputMap = "map"
 )
 
 // table writes aligned columns, as kubectl get does.
@@ -38,28 +27,6 @@ func (t *table) row(cells ...string) {
 }
 
 func (t *table) flush() error { return t.tw.Flush() }
-
-// writeStructured writes a view as JSON or YAML; both use the views' json
-// field names.
-func writeStructured(w io.Writer, format string, v any) error {
-	switch format {
-	case OutputJSON:
-		b, err := json.MarshalIndent(v, "", "  ")
-		if err != nil {
-			return fmt.Errorf("encoding JSON: %w", err)
-		}
-		_, err = fmt.Fprintf(w, "%s\n", b)
-		return err
-	case OutputYAML:
-		b, err := yaml.Marshal(v)
-		if err != nil {
-			return fmt.Errorf("encoding YAML: %w", err)
-		}
-		_, err = w.Write(b)
-		return err
-	}
-	return fmt.Errorf("unknown output format %q", format)
-}
 
 func optInt(p *int64) string {
 	if p == nil {

@@ -7,13 +7,14 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
-	"k8s.io/apimachinery/pkg/runtime"
-	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
-	"sigs.k8s.io/controller-runtime/pkg/client"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+	schedulingclientset "sigs.k8s.io/scheduler-plugins/pkg/generated/clientset/versioned"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	gantryclientset "github.com/gantry-gpu/gantry/pkg/generated/clientset/versioned"
 )
 
 // DefaultGPUResource is the extended resource that counts whole GPUs.
@@ -70,54 +71,37 @@ func (s *State) nodeGPU(node string) *gantryv1alpha1.NodeGPU {
 	return nil
 }
 
-// Scheme knows the built-in types, Gantry's Queue and NodeGPU, and
-// scheduler-plugins' PodGroup: everything the plugin reads.
-func Scheme() (*runtime.Scheme, error) {
-	s := runtime.NewScheme()
-	for _, add := range []func(*runtime.Scheme) error{
-		clientgoscheme.AddToScheme,
-		gantryv1alpha1.AddToScheme,
-		schedv1alpha1.AddToScheme,
-	} {
-		if err := add(s); err != nil {
-			return nil, fmt.Errorf("building scheme: %w", err)
-		}
-	}
-	return s, nil
-}
-
-// gatherer lists objects for a State. It only reads.
+// gatherer lists objects for a State through the typed clients. It only
+// reads.
 type gatherer struct {
-	client client.Reader
+	kube       kubernetes.Interface
+	gantry     gantryclientset.Interface
+	scheduling schedulingclientset.Interface
 	// warn receives non-fatal problems, such as a CRD that is not installed.
 	warn func(format string, args ...any)
 }
 
-// list lists into list; a resource whose CRD is not installed lists as
-// empty with a warning, so the plugin still works on a cluster that has,
-// say, no PodGroup CRD.
-func (g gatherer) list(ctx context.Context, what string, list client.ObjectList, opts ...client.ListOption) error {
-	err := g.client.List(ctx, list, opts...)
-	if meta.IsNoMatchError(err) {
+// listOrNone calls list; a resource the API server does not serve (its CRD
+// is not installed) answers 404 Not Found, and lists as none with a
+// warning, so the plugin still works on a cluster that has, say, no
+// PodGroup CRD. Listing never answers 404 otherwise: a namespace that does
+// not exist lists as empty.
+func listOrNone[L any](ctx context.Context, g gatherer, what string, list func(context.Context, metav1.ListOptions) (*L, error)) (*L, error) {
+	l, err := list(ctx, metav1.ListOptions{})
+	if apierrors.IsNotFound(err) {
 		g.warn("%s: the API server does not serve them (CRD not installed?); taken as none", what)
-		return nil
+		return new(L), nil
 	}
 	if err != nil {
-		return fmt.Errorf("listing %s: %w", what, err)
+		return nil, fmt.Errorf("listing %s: %w", what, err)
 	}
-	return nil
+	return l, nil
 }
 
-func inNamespace(ns string) []client.ListOption {
-	if ns == "" {
-		return nil
-	}
-	return []client.ListOption{client.InNamespace(ns)}
-}
-
+// pods lists the pods of namespace ns, of all namespaces when ns is "".
 func (g gatherer) pods(ctx context.Context, s *State, ns string) error {
-	var l corev1.PodList
-	if err := g.list(ctx, "pods", &l, inNamespace(ns)...); err != nil {
+	l, err := listOrNone(ctx, g, "pods", g.kube.CoreV1().Pods(ns).List)
+	if err != nil {
 		return err
 	}
 	s.Pods = l.Items
@@ -125,8 +109,8 @@ func (g gatherer) pods(ctx context.Context, s *State, ns string) error {
 }
 
 func (g gatherer) podGroups(ctx context.Context, s *State, ns string) error {
-	var l schedv1alpha1.PodGroupList
-	if err := g.list(ctx, "podgroups."+schedv1alpha1.SchemeGroupVersion.Group, &l, inNamespace(ns)...); err != nil {
+	l, err := listOrNone(ctx, g, "podgroups."+schedv1alpha1.SchemeGroupVersion.Group, g.scheduling.SchedulingV1alpha1().PodGroups(ns).List)
+	if err != nil {
 		return err
 	}
 	s.PodGroups = l.Items
@@ -134,8 +118,8 @@ func (g gatherer) podGroups(ctx context.Context, s *State, ns string) error {
 }
 
 func (g gatherer) queues(ctx context.Context, s *State) error {
-	var l gantryv1alpha1.QueueList
-	if err := g.list(ctx, "queues."+gantryv1alpha1.GroupName, &l); err != nil {
+	l, err := listOrNone(ctx, g, "queues."+gantryv1alpha1.GroupName, g.gantry.GantryV1alpha1().Queues().List)
+	if err != nil {
 		return err
 	}
 	s.Queues = l.Items
@@ -143,8 +127,8 @@ func (g gatherer) queues(ctx context.Context, s *State) error {
 }
 
 func (g gatherer) nodeGPUs(ctx context.Context, s *State) error {
-	var l gantryv1alpha1.NodeGPUList
-	if err := g.list(ctx, "nodegpus."+gantryv1alpha1.GroupName, &l); err != nil {
+	l, err := listOrNone(ctx, g, "nodegpus."+gantryv1alpha1.GroupName, g.gantry.GantryV1alpha1().NodeGPUs().List)
+	if err != nil {
 		return err
 	}
 	s.NodeGPUs = l.Items
@@ -152,8 +136,8 @@ func (g gatherer) nodeGPUs(ctx context.Context, s *State) error {
 }
 
 func (g gatherer) nodes(ctx context.Context, s *State) error {
-	var l corev1.NodeList
-	if err := g.list(ctx, "nodes", &l); err != nil {
+	l, err := listOrNone(ctx, g, "nodes", g.kube.CoreV1().Nodes().List)
+	if err != nil {
 		return err
 	}
 	s.Nodes = l.Items
@@ -164,8 +148,8 @@ func (g gatherer) nodes(ctx context.Context, s *State) error {
 // list namespaces still gets an answer: workloads then fall back to the
 // default queue instead of their namespace's, and a warning says so.
 func (g gatherer) namespaces(ctx context.Context, s *State) error {
-	var l corev1.NamespaceList
-	if err := g.client.List(ctx, &l); err != nil {
+	l, err := g.kube.CoreV1().Namespaces().List(ctx, metav1.ListOptions{})
+	if err != nil {
 		g.warn("listing namespaces for their %s labels: %v; namespace labels are ignored", gantryv1alpha1.QueueLabel, err)
 		return nil
 	}
@@ -176,8 +160,8 @@ func (g gatherer) namespaces(ctx context.Context, s *State) error {
 // events lists core/v1 Events, which also shows those written through
 // events.k8s.io/v1 (the scheduler's): both are views of one resource.
 func (g gatherer) events(ctx context.Context, s *State, ns string) error {
-	var l corev1.EventList
-	if err := g.list(ctx, "events", &l, inNamespace(ns)...); err != nil {
+	l, err := listOrNone(ctx, g, "events", g.kube.CoreV1().Events(ns).List)
+	if err != nil {
 		return err
 	}
 	s.Events = l.Items

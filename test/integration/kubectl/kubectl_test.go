@@ -324,11 +324,11 @@ func TestKubectlGantry(t *testing.T) {
 		if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), "pod nope not found in namespace "+ns) {
 			t.Errorf("explain of a missing pod: %v", err)
 		}
-		cmd = kubectlgantry.NewCommand(&out, &errOut)
-		cmd.SetArgs([]string{"queues", "-o", "xml", "--kubeconfig", controlPlane.Kubeconfig})
-		if err := cmd.Execute(); err == nil || !strings.Contains(err.Error(), `--output "xml"`) {
-			t.Errorf("bad output format: %v", err)
-		}
 	})
 
+	t.Run("bad output", testBadOutput)
+	t.Run("templates", func(t *testing.T) { testTemplates(t, ns, nodeA, nodeB) })
+	t.Run("contexts", func(t *testing.T) { testContexts(t, ns) })
+	// Last: it adds RBAC objects, which nothing else needs.
+	t.Run("impersonation", func(t *testing.T) { testImpersonation(ctx, t, ns) })
 }
