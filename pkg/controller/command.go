@@ -11,8 +11,6 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 	"k8s.io/apimachinery/pkg/util/validation/field"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	logsapi "k8s.io/component-base/logs/api/v1"
@@ -148,15 +146,11 @@ func (o *Options) NewManager(cfg *rest.Config) (*Manager, error) {
 	// client-go's defaults (5 QPS) are sized for a command-line tool; one
 	// status write per gang transition across a busy cluster needs more.
 	cfg.QPS, cfg.Burst = 50, 100
-	kube, err := kubernetes.NewForConfig(cfg)
+	clients, err := NewClients(cfg)
 	if err != nil {
-		return nil, fmt.Errorf("building the Kubernetes client: %w", err)
+		return nil, err
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("building the dynamic client: %w", err)
-	}
-	m := NewManager(kube, ManagerOptions{
+	m := NewManager(clients.Kube, ManagerOptions{
 		BindAddress: o.BindAddress,
 		Workers:     o.Workers,
 		LeaderElection: LeaderElection{
@@ -165,7 +159,17 @@ func (o *Options) NewManager(cfg *rest.Config) (*Manager, error) {
 			Name:      o.LeaseName,
 		},
 	})
-	m.Register(podgroup.New(kube, dyn, m.EventRecorder(podgroup.Name), podgroup.DefaultOptions()))
-	m.Register(queue.New(kube, dyn, m.EventRecorder(queue.Name), queue.DefaultOptions()))
+	informers := NewInformers(clients)
+	m.AddInformers(informers)
+	podGroupController, err := podgroup.New(clients.PodGroups, informers.Kube, informers.PodGroups, m.EventRecorder(podgroup.Name), podgroup.DefaultOptions())
+	if err != nil {
+		return nil, fmt.Errorf("building the %s controller: %w", podgroup.Name, err)
+	}
+	m.Register(podGroupController)
+	queueController, err := queue.New(clients.Gantry, informers.Kube, informers.Gantry, informers.PodGroups, m.EventRecorder(queue.Name), queue.DefaultOptions())
+	if err != nil {
+		return nil, fmt.Errorf("building the %s controller: %w", queue.Name, err)
+	}
+	m.Register(queueController)
 	return m, nil
 }

@@ -18,6 +18,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/uuid"
 	"k8s.io/client-go/kubernetes"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -26,14 +27,18 @@ import (
 	"k8s.io/client-go/tools/record"
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
+	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 )
 
 // Controller is one control loop the manager runs while it leads.
 type Controller interface {
 	// Name names the controller in logs.
 	Name() string
-	// Run starts the controller's informers and workers and blocks until
-	// ctx ends. An error ends the manager.
+	// Run waits for the controller's informers (which the manager starts)
+	// to sync, starts its workers and blocks until ctx ends. An error ends
+	// the manager.
 	Run(ctx context.Context, workers int) error
 	// HasSynced reports whether the controller's caches have synced; the
 	// manager is ready while it leads only once every controller has.
@@ -72,6 +77,7 @@ type Manager struct {
 	opts        ManagerOptions
 	broadcaster record.EventBroadcaster
 	controllers []Controller
+	informers   []InformerFactory
 
 	leading atomic.Bool
 	elector atomic.Pointer[leaderelection.LeaderElector]
@@ -80,10 +86,18 @@ type Manager struct {
 }
 
 // Scheme is the scheme the manager's event recorders resolve the kinds of
-// objects they record events on with. Controllers whose objects are not
-// built in add their types to it, or set the objects' kind (as the
-// PodGroup controller does), before recording.
-var Scheme = runtime.NewScheme()
+// objects they record events on with: typed informers' and clients'
+// objects carry no kind. It holds gantry.dev's and scheduler-plugins'
+// types; a controller that records events on other objects adds their
+// types before recording.
+var Scheme = newScheme()
+
+func newScheme() *runtime.Scheme {
+	s := runtime.NewScheme()
+	utilruntime.Must(gantryv1alpha1.AddToScheme(s))
+	utilruntime.Must(schedv1alpha1.AddToScheme(s))
+	return s
+}
 
 // NewManager returns a Manager that talks to the API server with kube.
 func NewManager(kube kubernetes.Interface, opts ManagerOptions) *Manager {
@@ -109,6 +123,15 @@ func (m *Manager) EventRecorder(name string) record.EventRecorder {
 
 // Register adds a controller. Call it before Run.
 func (m *Manager) Register(c Controller) { m.controllers = append(m.controllers, c) }
+
+// AddInformers adds the shared informer factories the controllers took
+// their informers from when they were built. The manager starts them, once,
+// when it starts the controllers, so that a replica that does not lead
+// does not even list, and shuts them down when the controllers stop. Call
+// it before Run.
+func (m *Manager) AddInformers(factories ...InformerFactory) {
+	m.informers = append(m.informers, factories...)
+}
 
 // Addr is the address the health and metrics server listens on, once Run
 // has started it; nil before or when it serves nothing.
@@ -251,10 +274,21 @@ func (m *Manager) runLeaderElected(ctx context.Context, cancel context.CancelCau
 	return nil
 }
 
-// runControllers runs every controller until ctx ends or one fails.
+// runControllers starts the informers and runs every controller until ctx
+// ends or one fails.
 func (m *Manager) runControllers(ctx context.Context) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
+	for _, f := range m.informers {
+		f.Start(ctx.Done())
+	}
+	// Waits for the informers' goroutines, so that none outlives Run.
+	defer func() {
+		cancel()
+		for _, f := range m.informers {
+			f.Shutdown()
+		}
+	}()
 	errs := make(chan error, len(m.controllers))
 	for _, c := range m.controllers {
 		go func() {

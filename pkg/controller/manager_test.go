@@ -33,6 +33,34 @@ func (f *fakeController) Run(ctx context.Context, _ int) error {
 	return nil
 }
 
+// fakeInformers counts its starts and shutdowns and keeps the stop channel
+// it was started with.
+type fakeInformers struct {
+	started, shutdown atomic.Int32
+	stop              atomic.Pointer[<-chan struct{}]
+}
+
+func (f *fakeInformers) Start(stop <-chan struct{}) {
+	f.started.Add(1)
+	f.stop.Store(&stop)
+}
+
+func (f *fakeInformers) Shutdown() { f.shutdown.Add(1) }
+
+// stopped reports whether the informers were started and told to stop.
+func (f *fakeInformers) stopped() bool {
+	p := f.stop.Load()
+	if p == nil {
+		return false
+	}
+	select {
+	case <-*p:
+		return true
+	default:
+		return false
+	}
+}
+
 func get(t *testing.T, m *Manager, path string) (int, string) {
 	t.Helper()
 	resp, err := http.Get("http://" + m.Addr().String() + path)
@@ -113,8 +141,8 @@ func TestManagerFailsWhenAControllerFails(t *testing.T) {
 }
 
 // TestManagerLeaderElection runs two managers on one Lease: only one runs
-// its controller; when it stops, it releases the Lease and the other takes
-// over.
+// its controller and starts its informers; when it stops, it stops its
+// informers and releases the Lease, and the other takes over.
 func TestManagerLeaderElection(t *testing.T) {
 	kube := fake.NewClientset()
 	opts := func(id string) ManagerOptions {
@@ -125,26 +153,40 @@ func TestManagerLeaderElection(t *testing.T) {
 	}
 	a, b := NewManager(kube, opts("a")), NewManager(kube, opts("b"))
 	ca, cb := &fakeController{}, &fakeController{}
+	ia, ib := &fakeInformers{}, &fakeInformers{}
 	a.Register(ca)
+	a.AddInformers(ia)
 	b.Register(cb)
+	b.AddInformers(ib)
 
 	cancelA, doneA := run(t, a)
 	waitFor(t, "a to lead", func() bool { return a.Leading() && ca.running.Load() == 1 })
+	if n := ia.started.Load(); n != 1 {
+		t.Errorf("a started its informers %d times, want once", n)
+	}
 	run(t, b)
 	// b retries every 50ms; give it a few rounds to (wrongly) take over.
 	// The Lease, held and renewed by a, is valid for 30s.
 	if err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 500*time.Millisecond, true,
-		func(context.Context) (bool, error) { return b.Leading() || cb.running.Load() > 0, nil }); err == nil {
-		t.Fatal("b runs its controller while a holds the Lease")
+		func(context.Context) (bool, error) {
+			return b.Leading() || cb.running.Load() > 0 || ib.started.Load() > 0, nil
+		}); err == nil {
+		t.Fatal("b runs its controller or informers while a holds the Lease")
 	}
 
 	cancelA()
 	if err := doneA(); err != nil {
 		t.Errorf("a's Run = %v", err)
 	}
+	if !ia.stopped() || ia.shutdown.Load() != 1 {
+		t.Errorf("after a's Run returned: informers told to stop %v, shut down %d times; want true and once", ia.stopped(), ia.shutdown.Load())
+	}
 	waitFor(t, "b to take over after a released the Lease", func() bool { return b.Leading() && cb.running.Load() == 1 })
 	if ca.running.Load() != 0 {
 		t.Error("a's controller still runs")
+	}
+	if n := ib.started.Load(); n != 1 {
+		t.Errorf("b started its informers %d times after taking over, want once", n)
 	}
 }
 

@@ -14,7 +14,6 @@ import (
 
 	nvmllib "github.com/NVIDIA/go-nvml/pkg/nvml"
 	corev1 "k8s.io/api/core/v1"
-	k8sruntime "k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
@@ -24,9 +23,8 @@ import (
 	"k8s.io/component-base/metrics/legacyregistry"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
-	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	gantryclientset "github.com/gantry-gpu/gantry/pkg/generated/clientset/versioned"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/gpu/nvml"
 )
@@ -163,32 +161,29 @@ func newPublisher(ctx context.Context, o *Options, topo *gpu.Topology, driver st
 	if err != nil {
 		return nil, nil, err
 	}
-	scheme := k8sruntime.NewScheme()
-	if err := errors.Join(clientgoscheme.AddToScheme(scheme), gantryv1alpha1.AddToScheme(scheme)); err != nil {
-		return nil, nil, err
-	}
-	c, err := client.New(cfg, client.Options{Scheme: scheme})
+	kubeClient, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("API client: %w", err)
+		return nil, nil, fmt.Errorf("building the Kubernetes client: %w", err)
 	}
-	clientset, err := kubernetes.NewForConfig(cfg)
+	gantryClient, err := gantryclientset.NewForConfig(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("API client: %w", err)
+		return nil, nil, fmt.Errorf("building the gantry.dev client: %w", err)
 	}
-	pods, err := NewPodGPUSets(ctx, clientset, o.NodeName)
+	pods, err := NewPodGPUSets(ctx, kubeClient, o.NodeName)
 	if err != nil {
 		return nil, nil, err
 	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: clientset.CoreV1().Events("")})
-	recorder := broadcaster.NewRecorder(scheme, corev1.EventSource{Component: BinaryName, Host: o.NodeName})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kubeClient.CoreV1().Events("")})
+	// Events are recorded on pods only: client-go's scheme resolves them.
+	recorder := broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: BinaryName, Host: o.NodeName})
 
 	names := make([]string, 0, len(resources))
 	for _, r := range resources {
 		names = append(names, r.Name)
 	}
 	p := &Publisher{
-		Client: c, NodeName: o.NodeName, Topology: topo, DriverVersion: driver, Health: health,
+		KubeClient: kubeClient, GantryClient: gantryClient, NodeName: o.NodeName, Topology: topo, DriverVersion: driver, Health: health,
 		Pods: pods, Recorder: recorder, Interval: o.PublishInterval, Clock: clock.RealClock{},
 	}
 	if o.PodResourcesSocket != "" {

@@ -13,13 +13,14 @@ import (
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/record"
 	"k8s.io/client-go/util/retry"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
-	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	gantryclientset "github.com/gantry-gpu/gantry/pkg/generated/clientset/versioned"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 )
 
@@ -31,7 +32,10 @@ const ReasonAllocationMismatch = "GPUAllocationMismatch"
 // topology, the status from the health tracker and the kubelet's
 // allocations, with a heartbeat. It is the only writer of that object.
 type Publisher struct {
-	Client        client.Client
+	// KubeClient reads the Node, which owns the NodeGPU.
+	KubeClient kubernetes.Interface
+	// GantryClient writes the NodeGPU.
+	GantryClient  gantryclientset.Interface
 	NodeName      string
 	Topology      *gpu.Topology
 	DriverVersion string
@@ -87,21 +91,21 @@ func (p *Publisher) Run(ctx context.Context) error {
 // ensureSpec creates the NodeGPU, owned by the Node, or brings its spec up
 // to date.
 func (p *Publisher) ensureSpec(ctx context.Context) error {
-	var node corev1.Node
-	if err := p.Client.Get(ctx, client.ObjectKey{Name: p.NodeName}, &node); err != nil {
+	node, err := p.KubeClient.CoreV1().Nodes().Get(ctx, p.NodeName, metav1.GetOptions{})
+	if err != nil {
 		return fmt.Errorf("reading node %s: %w", p.NodeName, err)
 	}
+	nodeGPUs := p.GantryClient.GantryV1alpha1().NodeGPUs()
 	want := p.Topology.Spec(p.DriverVersion)
 	owner := metav1.OwnerReference{APIVersion: "v1", Kind: "Node", Name: node.Name, UID: node.UID}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var cur gantryv1alpha1.NodeGPU
-		err := p.Client.Get(ctx, client.ObjectKey{Name: p.NodeName}, &cur)
+		cur, err := nodeGPUs.Get(ctx, p.NodeName, metav1.GetOptions{})
 		if apierrors.IsNotFound(err) {
 			obj := &gantryv1alpha1.NodeGPU{
 				ObjectMeta: metav1.ObjectMeta{Name: p.NodeName, OwnerReferences: []metav1.OwnerReference{owner}},
 				Spec:       want,
 			}
-			if err := p.Client.Create(ctx, obj); err != nil {
+			if _, err := nodeGPUs.Create(ctx, obj, metav1.CreateOptions{}); err != nil {
 				return fmt.Errorf("creating NodeGPU %s: %w", p.NodeName, err)
 			}
 			return nil
@@ -116,7 +120,7 @@ func (p *Publisher) ensureSpec(ctx context.Context) error {
 		if !hasOwner(cur.OwnerReferences, owner) {
 			cur.OwnerReferences = append(cur.OwnerReferences, owner)
 		}
-		if err := p.Client.Update(ctx, &cur); err != nil {
+		if _, err := nodeGPUs.Update(ctx, cur, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("updating NodeGPU %s: %w", p.NodeName, err)
 		}
 		return nil
@@ -148,9 +152,10 @@ func (p *Publisher) PublishStatus(ctx context.Context) error {
 		}
 	}
 	status := p.status(allocs)
+	nodeGPUs := p.GantryClient.GantryV1alpha1().NodeGPUs()
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		var cur gantryv1alpha1.NodeGPU
-		if err := p.Client.Get(ctx, client.ObjectKey{Name: p.NodeName}, &cur); err != nil {
+		cur, err := nodeGPUs.Get(ctx, p.NodeName, metav1.GetOptions{})
+		if err != nil {
 			return fmt.Errorf("reading NodeGPU %s: %w", p.NodeName, err)
 		}
 		next := status
@@ -162,7 +167,7 @@ func (p *Publisher) PublishStatus(ctx context.Context) error {
 			meta.SetStatusCondition(&next.Conditions, allocationsCondition(readErr, *status.HeartbeatTime))
 		}
 		cur.Status = next
-		if err := p.Client.Status().Update(ctx, &cur); err != nil {
+		if _, err := nodeGPUs.UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
 			return fmt.Errorf("updating NodeGPU %s status: %w", p.NodeName, err)
 		}
 		return nil

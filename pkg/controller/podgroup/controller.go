@@ -12,14 +12,9 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/labels"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/client-go/tools/record"
@@ -28,6 +23,9 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+	spclientset "sigs.k8s.io/scheduler-plugins/pkg/generated/clientset/versioned"
+	spinformers "sigs.k8s.io/scheduler-plugins/pkg/generated/informers/externalversions"
+	splisters "sigs.k8s.io/scheduler-plugins/pkg/generated/listers/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 )
@@ -38,10 +36,6 @@ const Name = "podgroup"
 
 // FieldManager names the controller's writes in managedFields.
 const FieldManager = "gantry-controller"
-
-// Resource is the PodGroup resource, read and written through the dynamic
-// client because scheduler-plugins' generated clientset is not vendored.
-var Resource = schedv1alpha1.SchemeGroupVersion.WithResource("podgroups")
 
 // Options tune the controller.
 type Options struct {
@@ -64,35 +58,67 @@ func DefaultOptions() Options {
 // Controller keeps PodGroup status in step with the member pods. Build it
 // with New and Run it once.
 type Controller struct {
-	kube     kubernetes.Interface
-	dyn      dynamic.Interface
+	client   spclientset.Interface
 	recorder record.EventRecorder
 	clock    clock.PassiveClock
 	resync   time.Duration
 	warner   *Warner
 	phases   *phaseGauge
 
-	// Set by Run before the workers start.
-	queue  workqueue.TypedRateLimitingInterface[string]
-	pods   corelisters.PodLister
-	groups cache.GenericLister
-	synced atomic.Bool
+	queue     workqueue.TypedRateLimitingInterface[string]
+	pods      corelisters.PodLister
+	groups    splisters.PodGroupLister
+	hasSynced []cache.InformerSynced
+	synced    atomic.Bool
 }
 
-// New returns a PodGroup status controller.
-func New(kube kubernetes.Interface, dyn dynamic.Interface, recorder record.EventRecorder, opts Options) *Controller {
+// New returns a PodGroup status controller that writes through client and
+// reads pods and PodGroups from informers of the shared factories, which
+// the caller starts once every controller has been built.
+func New(client spclientset.Interface, kubeInformers informers.SharedInformerFactory, podGroupInformers spinformers.SharedInformerFactory, recorder record.EventRecorder, opts Options) (*Controller, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.RealClock{}
 	}
-	return &Controller{
-		kube:     kube,
-		dyn:      dyn,
+	c := &Controller{
+		client:   client,
 		recorder: recorder,
 		clock:    opts.Clock,
 		resync:   opts.Resync,
 		warner:   NewWarner(opts.IncompleteAfter),
 		phases:   newPhaseGauge(),
+		// Made here, not in Run: the handlers below add to it as soon as
+		// the informers start.
+		queue: workqueue.NewTypedRateLimitingQueueWithConfig(
+			workqueue.DefaultTypedControllerRateLimiter[string](),
+			workqueue.TypedRateLimitingQueueConfig[string]{Name: Name}),
 	}
+
+	// The pod informer is shared with controllers that read every pod;
+	// onPod picks the members of a PodGroup. A pod that loses the label is
+	// taken from its old gang by the old object of the update.
+	podInformer := kubeInformers.Core().V1().Pods()
+	c.pods = podInformer.Lister()
+	podHandler, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.onPod,
+		UpdateFunc: func(oldObj, newObj any) { c.onPod(oldObj); c.onPod(newObj) },
+		DeleteFunc: c.onPod,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watching pods: %w", err)
+	}
+
+	groupInformer := podGroupInformers.Scheduling().V1alpha1().PodGroups()
+	c.groups = groupInformer.Lister()
+	groupHandler, err := groupInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
+		AddFunc:    c.onPodGroup,
+		UpdateFunc: func(_, newObj any) { c.onPodGroup(newObj) },
+		DeleteFunc: c.onPodGroupDelete,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("watching PodGroups: %w", err)
+	}
+	c.hasSynced = []cache.InformerSynced{podHandler.HasSynced, groupHandler.HasSynced}
+	return c, nil
 }
 
 // Name implements the manager's Controller.
@@ -101,49 +127,13 @@ func (c *Controller) Name() string { return Name }
 // HasSynced reports whether the informers have listed and the workers run.
 func (c *Controller) HasSynced() bool { return c.synced.Load() }
 
-// Run starts the informers (pods that carry the PodGroup label, and
-// PodGroups) and the workers, and blocks until ctx ends. It starts the
-// informers itself, so that a replica that does not lead does not even
-// list.
+// Run waits for the informers, which the manager starts, to sync, then runs
+// the workers and the resync until ctx ends.
 func (c *Controller) Run(ctx context.Context, workers int) error {
 	logger := klog.FromContext(ctx)
-	c.queue = workqueue.NewTypedRateLimitingQueueWithConfig(
-		workqueue.DefaultTypedControllerRateLimiter[string](),
-		workqueue.TypedRateLimitingQueueConfig[string]{Name: Name})
 	defer c.queue.ShutDown()
 	defer c.phases.reset()
-
-	// Only pods that name a PodGroup: the controller need not hold every
-	// pod of the cluster. A pod that loses the label looks deleted to the
-	// informer, which is what it is to its old gang.
-	podFactory := informers.NewSharedInformerFactoryWithOptions(c.kube, 0,
-		informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = schedv1alpha1.PodGroupLabel }))
-	podInformer := podFactory.Core().V1().Pods()
-	c.pods = podInformer.Lister()
-	if _, err := podInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.onPod,
-		UpdateFunc: func(oldObj, newObj any) { c.onPod(oldObj); c.onPod(newObj) },
-		DeleteFunc: c.onPod,
-	}); err != nil {
-		return fmt.Errorf("watching pods: %w", err)
-	}
-
-	groupFactory := dynamicinformer.NewDynamicSharedInformerFactory(c.dyn, c.resync)
-	groupInformer := groupFactory.ForResource(Resource)
-	c.groups = groupInformer.Lister()
-	if _, err := groupInformer.Informer().AddEventHandler(cache.ResourceEventHandlerFuncs{
-		AddFunc:    c.onPodGroup,
-		UpdateFunc: func(_, newObj any) { c.onPodGroup(newObj) },
-		DeleteFunc: c.onPodGroupDelete,
-	}); err != nil {
-		return fmt.Errorf("watching PodGroups: %w", err)
-	}
-
-	podFactory.Start(ctx.Done())
-	groupFactory.Start(ctx.Done())
-	defer podFactory.Shutdown()
-	defer groupFactory.Shutdown()
-	if !cache.WaitForNamedCacheSyncWithContext(ctx, podInformer.Informer().HasSynced, groupInformer.Informer().HasSynced) {
+	if !cache.WaitForNamedCacheSyncWithContext(ctx, c.hasSynced...) {
 		return fmt.Errorf("%s: informers did not sync: %w", Name, context.Cause(ctx))
 	}
 
@@ -157,6 +147,11 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 			}
 		}()
 	}
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		c.resyncEvery(ctx, c.resync)
+	}()
 	c.synced.Store(true)
 	<-ctx.Done()
 	c.synced.Store(false)
@@ -164,6 +159,32 @@ func (c *Controller) Run(ctx context.Context, workers int) error {
 	wg.Wait()
 	logger.Info("Stopped workers")
 	return nil
+}
+
+// resyncEvery queues every PodGroup in the cache each period until ctx
+// ends; never when period is 0. The shared informer does not resync: the
+// other controllers reading PodGroups need no resyncs.
+func (c *Controller) resyncEvery(ctx context.Context, period time.Duration) {
+	if period <= 0 {
+		return
+	}
+	ticker := time.NewTicker(period)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+		}
+		groups, err := c.groups.List(labels.Everything())
+		if err != nil {
+			klog.FromContext(ctx).Error(err, "Listing PodGroups from the cache to resync")
+			continue
+		}
+		for _, pg := range groups {
+			c.onPodGroup(pg)
+		}
+	}
 }
 
 func (c *Controller) onPod(obj any) {
@@ -189,8 +210,8 @@ func (c *Controller) onPodGroupDelete(obj any) {
 	if t, ok := obj.(cache.DeletedFinalStateUnknown); ok {
 		obj = t.Obj
 	}
-	if u, ok := obj.(*unstructured.Unstructured); ok {
-		c.warner.Forget(u.GetUID())
+	if pg, ok := obj.(*schedv1alpha1.PodGroup); ok {
+		c.warner.Forget(pg.UID)
 	}
 	if key, err := cache.DeletionHandlingMetaNamespaceKeyFunc(obj); err == nil {
 		c.queue.Add(key)
@@ -230,25 +251,13 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		logger.Error(err, "Dropping a malformed key")
 		return 0, nil
 	}
-	obj, err := c.groups.ByNamespace(namespace).Get(name)
+	pg, err := c.groups.PodGroups(namespace).Get(name)
 	if apierrors.IsNotFound(err) {
 		c.phases.remove(key)
 		return 0, nil
 	}
 	if err != nil {
 		return 0, fmt.Errorf("getting PodGroup %s from the cache: %w", key, err)
-	}
-	u, ok := obj.(*unstructured.Unstructured)
-	if !ok {
-		logger.Error(nil, "PodGroup cache holds an unexpected object", "type", fmt.Sprintf("%T", obj))
-		return 0, nil
-	}
-	pg, err := toPodGroup(u)
-	if err != nil {
-		// Written by hand and not a PodGroup we can read: retrying will
-		// not help; its next change brings it back.
-		logger.Error(err, "Ignoring PodGroup")
-		return 0, nil
 	}
 	pods, err := c.pods.Pods(namespace).List(labels.SelectorFromSet(labels.Set{schedv1alpha1.PodGroupLabel: name}))
 	if err != nil {
@@ -263,8 +272,11 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		c.recorder.Event(pg, v1.EventTypeWarning, w.Reason, w.Message)
 	}
 
+	// cur is the PodGroup as last written; pg stays the cache's object,
+	// which is never modified.
+	cur := pg
 	if !d.ScheduledTime.IsZero() {
-		if u, err = c.setScheduledTime(ctx, u, d.ScheduledTime); err != nil {
+		if cur, err = c.setScheduledTime(ctx, pg, d.ScheduledTime); err != nil {
 			return 0, err
 		}
 		if d.ObserveLatency {
@@ -272,7 +284,7 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 		}
 	}
 
-	old, written, err := c.writeStatus(ctx, u, pods, now)
+	old, written, err := c.writeStatus(ctx, cur, pods, now)
 	if err != nil {
 		return 0, err
 	}
@@ -291,24 +303,24 @@ func (c *Controller) reconcile(ctx context.Context, key string) (time.Duration, 
 // metadata. The patch carries the resourceVersion it was made against, so
 // two writers cannot both set it; on a conflict it looks again and leaves
 // a value another writer set. It returns the PodGroup as written.
-func (c *Controller) setScheduledTime(ctx context.Context, u *unstructured.Unstructured, at time.Time) (*unstructured.Unstructured, error) {
-	client := c.dyn.Resource(Resource).Namespace(u.GetNamespace())
+func (c *Controller) setScheduledTime(ctx context.Context, pg *schedv1alpha1.PodGroup, at time.Time) (*schedv1alpha1.PodGroup, error) {
+	client := c.client.SchedulingV1alpha1().PodGroups(pg.Namespace)
 	value := at.UTC().Format(time.RFC3339)
-	cur := u
+	cur := pg
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		if cur.GetAnnotations()[gantryv1alpha1.ScheduledTimeAnnotation] != "" {
+		if cur.Annotations[gantryv1alpha1.ScheduledTimeAnnotation] != "" {
 			return nil
 		}
 		patch, err := json.Marshal(map[string]any{"metadata": map[string]any{
-			"resourceVersion": cur.GetResourceVersion(),
+			"resourceVersion": cur.ResourceVersion,
 			"annotations":     map[string]string{gantryv1alpha1.ScheduledTimeAnnotation: value},
 		}})
 		if err != nil {
 			return err
 		}
-		got, err := client.Patch(ctx, u.GetName(), types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
+		got, err := client.Patch(ctx, pg.Name, types.MergePatchType, patch, metav1.PatchOptions{FieldManager: FieldManager})
 		if apierrors.IsConflict(err) {
-			if fresh, gerr := client.Get(ctx, u.GetName(), metav1.GetOptions{}); gerr == nil {
+			if fresh, gerr := client.Get(ctx, pg.Name, metav1.GetOptions{}); gerr == nil {
 				cur = fresh
 			}
 		} else if err == nil {
@@ -317,7 +329,7 @@ func (c *Controller) setScheduledTime(ctx context.Context, u *unstructured.Unstr
 		return err
 	})
 	if err != nil {
-		return nil, fmt.Errorf("annotating PodGroup %s/%s with %s: %w", u.GetNamespace(), u.GetName(), gantryv1alpha1.ScheduledTimeAnnotation, err)
+		return nil, fmt.Errorf("annotating PodGroup %s/%s with %s: %w", pg.Namespace, pg.Name, gantryv1alpha1.ScheduledTimeAnnotation, err)
 	}
 	return cur, nil
 }
@@ -326,32 +338,24 @@ func (c *Controller) setScheduledTime(ctx context.Context, u *unstructured.Unstr
 // it differs from the PodGroup's. On a conflict it reads the PodGroup
 // again from the API server and decides again against that copy (pods from
 // the cache). It returns the phase before and the status after.
-func (c *Controller) writeStatus(ctx context.Context, u *unstructured.Unstructured, pods []*v1.Pod, now time.Time) (schedv1alpha1.PodGroupPhase, schedv1alpha1.PodGroupStatus, error) {
-	client := c.dyn.Resource(Resource).Namespace(u.GetNamespace())
+func (c *Controller) writeStatus(ctx context.Context, pg *schedv1alpha1.PodGroup, pods []*v1.Pod, now time.Time) (schedv1alpha1.PodGroupPhase, schedv1alpha1.PodGroupStatus, error) {
+	client := c.client.SchedulingV1alpha1().PodGroups(pg.Namespace)
 	var (
 		oldPhase schedv1alpha1.PodGroupPhase
 		written  schedv1alpha1.PodGroupStatus
 	)
-	cur := u
+	cur := pg
 	err := retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		pg, err := toPodGroup(cur)
-		if err != nil {
-			return err
-		}
-		oldPhase, written = pg.Status.Phase, pg.Status
-		d := Decide(pg, pods, now)
-		if equality.Semantic.DeepEqual(pg.Status, d.Status) {
+		oldPhase, written = cur.Status.Phase, cur.Status
+		d := Decide(cur, pods, now)
+		if equality.Semantic.DeepEqual(cur.Status, d.Status) {
 			return nil
 		}
-		status, err := statusContent(d.Status)
-		if err != nil {
-			return err
-		}
 		next := cur.DeepCopy()
-		next.Object["status"] = status
-		if _, err = client.UpdateStatus(ctx, next, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
+		next.Status = d.Status
+		if _, err := client.UpdateStatus(ctx, next, metav1.UpdateOptions{FieldManager: FieldManager}); err != nil {
 			if apierrors.IsConflict(err) {
-				if fresh, gerr := client.Get(ctx, u.GetName(), metav1.GetOptions{}); gerr == nil {
+				if fresh, gerr := client.Get(ctx, pg.Name, metav1.GetOptions{}); gerr == nil {
 					cur = fresh
 				}
 			}
@@ -361,32 +365,7 @@ func (c *Controller) writeStatus(ctx context.Context, u *unstructured.Unstructur
 		return nil
 	})
 	if err != nil {
-		return "", schedv1alpha1.PodGroupStatus{}, fmt.Errorf("updating the status of PodGroup %s/%s: %w", u.GetNamespace(), u.GetName(), err)
+		return "", schedv1alpha1.PodGroupStatus{}, fmt.Errorf("updating the status of PodGroup %s/%s: %w", pg.Namespace, pg.Name, err)
 	}
 	return oldPhase, written, nil
-}
-
-// toPodGroup converts an informer's or the dynamic client's PodGroup to
-// the typed struct, keeping its kind, which events need.
-func toPodGroup(u *unstructured.Unstructured) (*schedv1alpha1.PodGroup, error) {
-	var pg schedv1alpha1.PodGroup
-	if err := runtime.DefaultUnstructuredConverter.FromUnstructured(u.UnstructuredContent(), &pg); err != nil {
-		return nil, fmt.Errorf("converting PodGroup %s/%s: %w", u.GetNamespace(), u.GetName(), err)
-	}
-	pg.APIVersion, pg.Kind = schedv1alpha1.SchemeGroupVersion.String(), "PodGroup"
-	return &pg, nil
-}
-
-// statusContent is a status as unstructured content. A zero
-// scheduleStartTime converts to null, which the CRD's schema (a string)
-// does not allow; it is left out instead.
-func statusContent(s schedv1alpha1.PodGroupStatus) (map[string]any, error) {
-	m, err := runtime.DefaultUnstructuredConverter.ToUnstructured(&s)
-	if err != nil {
-		return nil, fmt.Errorf("converting a PodGroup status: %w", err)
-	}
-	if m["scheduleStartTime"] == nil {
-		delete(m, "scheduleStartTime")
-	}
-	return m, nil
 }

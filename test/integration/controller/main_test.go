@@ -16,7 +16,6 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/client-go/dynamic"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/klog/v2"
@@ -108,17 +107,19 @@ func start(t *testing.T, identity string, mo controller.ManagerOptions, po podgr
 	t.Helper()
 	cfg := serviceAccountConfig()
 	cfg.UserAgent = "gantry-controller-test/" + identity
-	kc, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	clients, err := controller.NewClients(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mo.LeaderElection.Identity = identity
-	m := controller.NewManager(kc, mo)
-	m.Register(podgroup.New(kc, dyn, m.EventRecorder(podgroup.Name), po))
+	m := controller.NewManager(clients.Kube, mo)
+	informers := controller.NewInformers(clients)
+	m.AddInformers(informers)
+	podGroupController, err := podgroup.New(clients.PodGroups, informers.Kube, informers.PodGroups, m.EventRecorder(podgroup.Name), po)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m.Register(podGroupController)
 
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), klog.Background().WithValues("instance", identity)))
 	in := &instance{Manager: m, stopped: make(chan struct{})}

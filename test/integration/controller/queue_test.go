@@ -14,8 +14,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -32,16 +30,19 @@ func startQueueController(t *testing.T) *controller.Manager {
 	t.Helper()
 	cfg := serviceAccountConfig()
 	cfg.UserAgent = "gantry-controller-test/queue"
-	kc, err := kubernetes.NewForConfig(cfg)
+	clients, err := controller.NewClients(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	dyn, err := dynamic.NewForConfig(cfg)
+	m := controller.NewManager(clients.Kube, controller.ManagerOptions{BindAddress: "127.0.0.1:0", Workers: 1})
+	informers := controller.NewInformers(clients)
+	m.AddInformers(informers)
+	queueController, err := queue.New(clients.Gantry, informers.Kube, informers.Gantry, informers.PodGroups, m.EventRecorder(queue.Name),
+		queue.Options{Coalesce: 100 * time.Millisecond, Interval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := controller.NewManager(kc, controller.ManagerOptions{BindAddress: "127.0.0.1:0", Workers: 1})
-	m.Register(queue.New(kc, dyn, m.EventRecorder(queue.Name), queue.Options{Coalesce: 100 * time.Millisecond, Interval: 500 * time.Millisecond}))
+	m.Register(queueController)
 	ctx, cancel := context.WithCancel(klog.NewContext(context.Background(), klog.Background().WithValues("instance", "queue")))
 	stopped := make(chan struct{})
 	var runErr error
