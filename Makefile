@@ -36,7 +36,8 @@ test-e2e: tools build ## End-to-end: the examples on the local cluster of `make 
 lint: tools ## gofmt, go vet, staticcheck and helm lint.
 	@bad=$$(gofmt -l cmd pkg test hack); if [ -n "$$bad" ]; then echo "not gofmt-formatted:"; echo "$$bad"; exit 1; fi
 	$(GO) vet ./...
-	$(TOOLS_DIR)/staticcheck ./...
+	@# The generated clients use what code-generator emits; not ours to fix.
+	$(TOOLS_DIR)/staticcheck $$($(GO) list ./... | grep -v /pkg/generated/)
 	$(TOOLS_DIR)/helm lint --strict deploy/helm/gantry
 	$(TOOLS_DIR)/helm lint --strict deploy/helm/gantry --set serviceMonitor.enabled=true \
 	  --set devicePlugin.metricsBindAddress=:9400 --set controller.bindAddress=:9402 \

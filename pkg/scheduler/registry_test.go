@@ -7,11 +7,10 @@ import (
 	"strings"
 	"testing"
 
-	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
 )
 
-// kubeconfig points at a server that is never contacted: app.Setup builds
+// kubeconfig points at a server that is never contacted: Setup builds
 // clients and the plugins, it does not talk to the API server.
 const kubeconfig = `apiVersion: v1
 kind: Config
@@ -51,7 +50,7 @@ func setup(t *testing.T, replace ...string) error {
 	opts := options.NewOptions()
 	opts.ConfigFile = path
 	opts.SecureServing.BindPort = 0
-	_, _, err = app.Setup(ctx, opts, Options()...)
+	_, _, err = Setup(ctx, opts)
 	return err
 }
 

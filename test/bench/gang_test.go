@@ -23,7 +23,6 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
-	"github.com/gantry-gpu/gantry/pkg/scheduler"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
 
@@ -113,7 +112,6 @@ func gangSchedulers() []gangScheduler {
 				liftClientRateLimit(&cfg)
 				return writeSchedulerConfig(b, path, &cfg)
 			},
-			options: scheduler.Options(),
 		},
 		{
 			name: "coscheduling",

@@ -23,7 +23,6 @@ import (
 	configv1 "k8s.io/kube-scheduler/config/v1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
-	"github.com/gantry-gpu/gantry/pkg/scheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
@@ -64,7 +63,7 @@ func BenchmarkSchedulingThroughput(b *testing.B) {
 	b.Logf("created %d nodes with NodeGPUs in %s", benchNodes, time.Since(start).Round(time.Millisecond))
 
 	config := schedulerConfig(b, cp.Kubeconfig)
-	stop := framework.StartScheduler(ctx, b, config, scheduler.Options()...)
+	stop := framework.StartScheduler(ctx, b, config)
 	defer stop()
 
 	profiles := []string{"bench-default", "bench-gantry"}

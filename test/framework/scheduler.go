@@ -11,6 +11,7 @@ import (
 	configv1 "k8s.io/kube-scheduler/config/v1"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
+	"k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -67,9 +68,9 @@ func InProcessSchedulerConfig(kubeconfig, dir, schedulerName string, edits ...fu
 	return path, nil
 }
 
-// StartScheduler runs kube-scheduler's app (what gantry-scheduler's command
-// runs) inside the test process with configFile and the given out-of-tree
-// plugins, without a serving endpoint. It returns once the scheduler's
+// StartScheduler runs gantry-scheduler's setup (kube-scheduler's app with
+// Gantry's plugins) inside the test process with configFile and any further
+// out-of-tree plugins, without a serving endpoint. It returns once the scheduler's
 // informers have synced and it is scheduling, and a function that stops it
 // and waits until it has stopped; the test's cleanup stops it too.
 func StartScheduler(ctx context.Context, t testing.TB, configFile string, plugins ...app.Option) (stop func()) {
@@ -83,7 +84,11 @@ func StartScheduler(ctx context.Context, t testing.TB, configFile string, plugin
 	opts.ConfigFile = configFile
 	// No secure serving: nothing to serve in a test, no port to collide on.
 	opts.SecureServing.BindPort = 0
-	cc, sched, err := app.Setup(ctx, opts, plugins...)
+	extra := make([]func(runtime.Registry) error, len(plugins))
+	for i, p := range plugins {
+		extra[i] = p
+	}
+	cc, sched, err := scheduler.Setup(ctx, opts, extra...)
 	if err != nil {
 		cancel()
 		t.Fatalf("setting up the in-process scheduler: %v", err)

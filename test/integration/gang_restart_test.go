@@ -14,7 +14,6 @@ import (
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
-	"github.com/gantry-gpu/gantry/pkg/scheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
@@ -48,7 +47,7 @@ func (g *gangTest) assertDisjointGPUs(pods []*corev1.Pod) {
 func TestGangSchedulerRestartMidBurst(t *testing.T) {
 	g := newGangTest(t)
 	g.addNodes(12, 8)
-	stop := framework.StartScheduler(g.ctx, t, g.config, scheduler.Options()...)
+	stop := framework.StartScheduler(g.ctx, t, g.config)
 	var all []*corev1.Pod
 	gangs := map[string][]*corev1.Pod{}
 	for i := range 12 {
@@ -86,7 +85,7 @@ func TestGangSchedulerRestartMidBurst(t *testing.T) {
 	}
 	t.Logf("at the restart %d of %d pods were bound", countBound(nodes), len(all))
 
-	framework.StartScheduler(g.ctx, t, g.config, scheduler.Options()...)
+	framework.StartScheduler(g.ctx, t, g.config)
 	g.waitAllBound(all, 60*time.Second)
 	g.assertDisjointGPUs(all)
 }

@@ -22,7 +22,6 @@ import (
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
-	"github.com/gantry-gpu/gantry/pkg/scheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
 	"github.com/gantry-gpu/gantry/test/framework"
@@ -90,7 +89,7 @@ func gangSchedulerConfig(dir, schedulerName string) (string, error) {
 // first, so the scheduler's first lists already hold them.
 func (g *gangTest) startScheduler() {
 	g.t.Helper()
-	framework.StartScheduler(g.ctx, g.t, g.config, scheduler.Options()...)
+	framework.StartScheduler(g.ctx, g.t, g.config)
 }
 
 // addNodes creates n Ready nodes of gpus NVSwitch-linked GPUs each, with

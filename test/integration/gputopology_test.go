@@ -17,7 +17,6 @@ import (
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
-	"github.com/gantry-gpu/gantry/pkg/scheduler"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
 
@@ -60,7 +59,7 @@ func (g *gpuTopologyTest) startScheduler() {
 	if g.stop != nil {
 		g.stop()
 	}
-	g.stop = framework.StartScheduler(g.ctx, g.t, g.config, scheduler.Options()...)
+	g.stop = framework.StartScheduler(g.ctx, g.t, g.config)
 }
 
 func (g *gpuTopologyTest) uuid(node string, i int) string { return fmt.Sprintf("GPU-%s-%d", node, i) }

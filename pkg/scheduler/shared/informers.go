@@ -23,6 +23,8 @@ import (
 type Informers struct {
 	Gantry    gantryinformers.SharedInformerFactory
 	PodGroups spinformers.SharedInformerFactory
+
+	refresh refreshers
 }
 
 // NewInformers builds the factories on cfg, with the user agent naming
@@ -65,10 +67,10 @@ type dynamicFactory struct {
 
 func (f *dynamicFactory) ForResource(gvr schema.GroupVersionResource) informers.GenericInformer {
 	if inf, err := f.informers.Gantry.ForResource(gvr); err == nil {
-		return inf
+		return &refreshingInformer{GenericInformer: inf, gvr: gvr, refresh: &f.informers.refresh}
 	}
 	if inf, err := f.informers.PodGroups.ForResource(gvr); err == nil {
-		return inf
+		return &refreshingInformer{GenericInformer: inf, gvr: gvr, refresh: &f.informers.refresh}
 	}
 	return f.fallback.ForResource(gvr)
 }

@@ -11,7 +11,6 @@ import (
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/utils/ptr"
 
-	"github.com/gantry-gpu/gantry/pkg/scheduler"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
 
@@ -63,7 +62,6 @@ func Schedulers() []Scheduler {
 			Name:        "gantry",
 			Description: "Gantry's shipped profile (GantryGPUTopology, GantryQueue, GantryGang, GantryPreemption)",
 			Config:      gantryConfig,
-			Options:     scheduler.Options(),
 			GPUIDs:      true,
 			Queues:      true,
 		},
@@ -123,7 +121,6 @@ func Schedulers() []Scheduler {
 			Name:        "gantry-noqueues",
 			Description: "Gantry's shipped profile with no Queue objects (GantryQueue inert): placement and gangs alone",
 			Config:      gantryConfig,
-			Options:     scheduler.Options(),
 			GPUIDs:      true,
 		},
 	}

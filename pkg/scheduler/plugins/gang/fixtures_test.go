@@ -19,6 +19,7 @@ import (
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+	splisters "sigs.k8s.io/scheduler-plugins/pkg/generated/listers/scheduling/v1alpha1"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
 )
@@ -104,7 +105,21 @@ type testEnv struct {
 	pl    *Gang
 	h     *fakeHandle
 	store toolscache.Indexer
-	clock *time.Time
+	// groups is the PodGroup informer's store.
+	groups toolscache.Indexer
+	clock  *time.Time
+}
+
+// newPodGroups is a PodGroups view over a store holding groups.
+func newPodGroups(t testing.TB, groups ...*schedv1alpha1.PodGroup) (*PodGroups, toolscache.Indexer) {
+	t.Helper()
+	store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
+	for _, pg := range groups {
+		if err := store.Add(pg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return NewPodGroups(klog.Background(), splisters.NewPodGroupLister(store)), store
 }
 
 func newTestEnv(t testing.TB, args *GangArgs, groups []*schedv1alpha1.PodGroup, pods ...*v1.Pod) *testEnv {
@@ -118,16 +133,13 @@ func newTestEnv(t testing.TB, args *GangArgs, groups []*schedv1alpha1.PodGroup, 
 			t.Fatal(err)
 		}
 	}
-	pgs := NewPodGroups(klog.Background())
-	for _, pg := range groups {
-		pgs.Set(pg)
-	}
+	pgs, groupStore := newPodGroups(t, groups...)
 	now := t0
 	h := &fakeHandle{recorder: events.NewFakeRecorder(100)}
 	book := core.NewBook(func() time.Time { return now })
 	pl := newPlugin(args, h, corelisters.NewPodLister(store), store, pgs, book, nil)
 	pl.now = func() time.Time { return now }
-	return &testEnv{pl: pl, h: h, store: store, clock: &now}
+	return &testEnv{pl: pl, h: h, store: store, groups: groupStore, clock: &now}
 }
 
 func (e *testEnv) advance(d time.Duration) { *e.clock = e.clock.Add(d) }

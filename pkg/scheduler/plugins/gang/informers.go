@@ -1,36 +1,22 @@
 package gang
 
 import (
-	"context"
-	"errors"
 	"fmt"
+	"maps"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
+	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 )
 
-// startInformers feeds the shared state: PodGroups from a dynamic informer
-// of the plugin's own (the handle does not expose the scheduler's dynamic
-// informer factory; the objects are converted to the typed PodGroup), pods
-// from the scheduler's shared pod informer. Both also activate gangs whose
-// pods PreEnqueue held back, once they may pass. The informers stop with
-// ctx.
-func (st *state) startInformers(ctx context.Context, logger klog.Logger, h fwk.Handle) error {
-	if h.KubeConfig() == nil {
-		return errors.New("the framework handle has no kubeconfig to watch PodGroups with")
-	}
-	cfg := rest.AddUserAgent(rest.CopyConfig(h.KubeConfig()), "gantry-scheduler/"+Name)
-	client, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("building a dynamic client for PodGroups: %w", err)
-	}
+// startInformers feeds the shared state: PodGroups from the shared
+// state's typed informer, pods from the scheduler's shared pod informer.
+// Both also activate gangs whose pods PreEnqueue held back, once they may
+// pass. The informers start with the scheduler's.
+func (st *state) startInformers(logger klog.Logger, h fwk.Handle, podGroups toolscache.SharedIndexInformer) error {
 	pods := h.SharedInformerFactory().Core().V1().Pods()
 	if err := pods.Informer().AddIndexers(toolscache.Indexers{MembersIndex: MembersIndexFunc}); err != nil {
 		return fmt.Errorf("indexing pods by gang: %w", err)
@@ -44,9 +30,7 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h fwk.H
 	}); err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
-
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(client, 0)
-	reg, err := factory.ForResource(PodGroupResource).Informer().AddEventHandler(toolscache.ResourceEventHandlerDetailedFuncs{
+	reg, err := podGroups.AddEventHandler(toolscache.ResourceEventHandlerDetailedFuncs{
 		AddFunc:    w.onPodGroupAdd,
 		UpdateFunc: w.onPodGroupUpdate,
 		DeleteFunc: w.onPodGroupDelete,
@@ -55,7 +39,6 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h fwk.H
 		return fmt.Errorf("watching PodGroups: %w", err)
 	}
 	st.groups.SetSyncedFunc(reg.HasSynced)
-	factory.Start(ctx.Done())
 	return nil
 }
 
@@ -148,35 +131,38 @@ func (w *watcher) onPodDelete(obj any) {
 }
 
 func (w *watcher) onPodGroupAdd(obj any, _ bool) {
-	pg, err := w.groups.SetObject(obj)
-	if err != nil {
-		w.logger.Error(err, "Ignoring PodGroup")
+	pg, ok := obj.(*schedv1alpha1.PodGroup)
+	if !ok {
 		return
 	}
+	w.groups.labelsChanged(pg.Namespace, pg.Name)
 	w.activateIfComplete(pg.Namespace, pg.Name)
 }
 
 func (w *watcher) onPodGroupUpdate(oldObj, newObj any) {
-	pg, err := w.groups.SetObject(newObj)
-	if err != nil {
-		w.logger.Error(err, "Ignoring PodGroup")
+	o, ok1 := oldObj.(*schedv1alpha1.PodGroup)
+	n, ok2 := newObj.(*schedv1alpha1.PodGroup)
+	if !ok1 || !ok2 {
 		return
 	}
-	if o, ok := oldObj.(*unstructured.Unstructured); ok {
-		n, _ := newObj.(*unstructured.Unstructured)
-		if n != nil && equality.Semantic.DeepEqual(o.Object["spec"], n.Object["spec"]) {
-			// Status written by a controller: nothing for the queue.
-			return
-		}
+	if !maps.Equal(o.Labels, n.Labels) {
+		w.groups.labelsChanged(n.Namespace, n.Name)
 	}
-	w.activateIfComplete(pg.Namespace, pg.Name)
+	if equality.Semantic.DeepEqual(o.Spec, n.Spec) {
+		// Status written by a controller: nothing for the queue.
+		return
+	}
+	w.activateIfComplete(n.Namespace, n.Name)
 }
 
 func (w *watcher) onPodGroupDelete(obj any) {
-	ns, name, err := w.groups.DeleteObject(obj)
-	if err != nil {
-		w.logger.Error(err, "Ignoring PodGroup delete")
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
+	}
+	pg, ok := obj.(*schedv1alpha1.PodGroup)
+	if !ok {
 		return
 	}
-	w.book.Drop(Key(ns, name))
+	w.book.Drop(Key(pg.Namespace, pg.Name))
+	w.groups.labelsChanged(pg.Namespace, pg.Name)
 }

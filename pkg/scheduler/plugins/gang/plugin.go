@@ -58,6 +58,7 @@ import (
 	gtcore "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/perscheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
@@ -137,16 +138,16 @@ type Gang struct {
 
 // New builds the plugin: args are validated first, so a bad configuration
 // stops the scheduler at start with a message naming the field.
-func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle, ss *shared.State) (fwk.Plugin, error) {
 	args, err := ParseArgs(obj)
 	if err != nil {
 		return nil, err
 	}
-	st, err := sharedState(ctx, h)
+	st, err := sharedState(ctx, h, ss)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	gpus, err := gputopology.SharedCache(ctx, h)
+	gpus, err := gputopology.SharedCache(ctx, h, ss)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
@@ -183,11 +184,12 @@ type state struct {
 
 var sharedStates perscheduler.Values[*state]
 
-func sharedState(ctx context.Context, h fwk.Handle) (*state, error) {
+func sharedState(ctx context.Context, h fwk.Handle, ss *shared.State) (*state, error) {
 	return sharedStates.Get(ctx, h, func() (*state, error) {
 		logger := klog.FromContext(ctx).WithValues("plugin", Name)
-		st := &state{groups: NewPodGroups(logger), book: core.NewBook(nil)}
-		if err := st.startInformers(ctx, logger, h); err != nil {
+		groups := ss.Informers.PodGroups.Scheduling().V1alpha1().PodGroups()
+		st := &state{groups: NewPodGroups(logger, groups.Lister()), book: core.NewBook(nil)}
+		if err := st.startInformers(logger, h, groups.Informer()); err != nil {
 			return nil, err
 		}
 		return st, nil
@@ -943,6 +945,12 @@ func (pl *Gang) event(pg *schedv1alpha1.PodGroup, eventType, reason, msg string)
 	if r == nil {
 		return
 	}
+	if pg.Kind == "" {
+		// The informer's objects carry no kind; the event's reference
+		// needs it.
+		pg = pg.DeepCopy()
+		pg.APIVersion, pg.Kind = schedv1alpha1.SchemeGroupVersion.String(), "PodGroup"
+	}
 	r.Eventf(pg, nil, eventType, reason, "Scheduling", "%s", msg)
 }
 
@@ -967,14 +975,12 @@ func (pl *Gang) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint, e
 }
 
 // isSchedulableAfterPodGroupChange requeues the pods of the PodGroup that
-// was added or changed. The scheduler's own informer drives this hint, and
-// it may be ahead of the plugin's: so the hint first applies the object to
-// the plugin's view (older copies are ignored there), and PreEnqueue never
-// meets a view older than the event that requeued the pod.
+// was added or changed. PreEnqueue reads the PodGroup from the informer
+// that delivered the event, which has it already.
 func (pl *Gang) isSchedulableAfterPodGroupChange(logger klog.Logger, pod *v1.Pod, _, newObj any) (fwk.QueueingHint, error) {
-	pg, err := pl.groups.SetObject(newObj)
-	if err != nil {
-		return fwk.Queue, err
+	pg, ok := newObj.(*schedv1alpha1.PodGroup)
+	if !ok {
+		return fwk.Queue, fmt.Errorf("PodGroup event with an unexpected object %T", newObj)
 	}
 	if pg.Namespace != pod.Namespace || pg.Name != gangOf(pod) {
 		return fwk.QueueSkip, nil

@@ -10,8 +10,6 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -575,16 +573,12 @@ func TestQueueingHints(t *testing.T) {
 	e := newTestEnv(t, nil, nil, pod)
 	logger := klog.Background()
 
-	// A PodGroup event applies the object before PreEnqueue reads it.
-	u := &unstructured.Unstructured{}
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(podGroup("g", 1, t0))
-	if err != nil {
+	// The informer's store has a PodGroup before any handler hears of it.
+	pg := podGroup("g", 1, t0)
+	if err := e.groups.Add(pg); err != nil {
 		t.Fatal(err)
 	}
-	u.SetUnstructuredContent(obj)
-	u.SetAPIVersion("scheduling.x-k8s.io/v1alpha1")
-	u.SetKind("PodGroup")
-	if h, err := e.pl.isSchedulableAfterPodGroupChange(logger, pod, nil, u); err != nil || h != fwk.Queue {
+	if h, err := e.pl.isSchedulableAfterPodGroupChange(logger, pod, nil, pg); err != nil || h != fwk.Queue {
 		t.Errorf("PodGroup g added: %v, %v", h, err)
 	}
 	if s := e.pl.PreEnqueue(e.ctx(t), pod); !s.IsSuccess() {

@@ -6,6 +6,8 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	fwk "k8s.io/kube-scheduler/framework"
+
+	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
 
 // ReclaimPolicy is what a Reclaimer allows a workload to take back: pods of
@@ -44,8 +46,8 @@ func (s *reclaimerSlot) get() Reclaimer {
 
 // SetReclaimer registers r as the Reclaimer of the scheduler of h: its
 // GantryGang plugins try reclaim before preemption by priority.
-func SetReclaimer(ctx context.Context, h fwk.Handle, r Reclaimer) error {
-	st, err := sharedState(ctx, h)
+func SetReclaimer(ctx context.Context, h fwk.Handle, ss *shared.State, r Reclaimer) error {
+	st, err := sharedState(ctx, h, ss)
 	if err != nil {
 		return err
 	}

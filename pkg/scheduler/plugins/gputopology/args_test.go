@@ -102,7 +102,7 @@ func TestParseArgsRejectsBadFields(t *testing.T) {
 // TestNewFailsOnBadArgs checks that bad args stop the plugin before it
 // touches the handle (nil here), with the field named.
 func TestNewFailsOnBadArgs(t *testing.T) {
-	_, err := New(context.Background(), &GPUTopologyArgs{ResourceName: "nvidia.com/gpu", QualityWeight: -1, PackingWeight: 1}, nil)
+	_, err := New(context.Background(), &GPUTopologyArgs{ResourceName: "nvidia.com/gpu", QualityWeight: -1, PackingWeight: 1}, nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "qualityWeight: Invalid value: -1: must be between 0 and 100") {
 		t.Fatalf("New with a negative weight: err = %v", err)
 	}

@@ -9,15 +9,14 @@ import (
 	"unsafe"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/klog/v2"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	gantrylisters "github.com/gantry-gpu/gantry/pkg/generated/listers/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/resourceversion"
 )
 
 // Cache is the plugin's view of every node's GPUs, fed by informers and by
@@ -40,8 +39,11 @@ import (
 // NodeGPU that is rewritten, deleted and recreated, or that arrives after
 // the pods, is counted right; UUIDs not on the node are ignored.
 //
-// A NodeGPU that cannot be read (it does not convert, or its spec does not
-// make a topology) is logged and the node is treated as having no NodeGPU:
+// NodeGPUs are applied from the NodeGPU informer's store (RefreshNodeGPU),
+// in event handlers only, before the scheduler's own handler for the event
+// runs its queueing hints (see shared.Informers.RefreshFirst).
+//
+// A NodeGPU whose spec does not make a topology is logged and the node is treated as having no NodeGPU:
 // a bad object on one node must not stop scheduling on the others.
 type Cache struct {
 	logger klog.Logger
@@ -99,8 +101,8 @@ type podRecord struct {
 type nodeEntry struct {
 	// topology is nil when the node has no usable NodeGPU.
 	topology *gpu.Topology
-	// resourceVersion is the last NodeGPU version applied (also after a
-	// delete), so an older copy arriving late is not applied over it.
+	// resourceVersion is the NodeGPU version applied ("" without one):
+	// the same version is not read twice.
 	resourceVersion string
 	healthy         gpu.Set
 	// reported is status.allocations; reportedBy maps "namespace/name" to
@@ -211,69 +213,41 @@ func (e *nodeEntry) state() core.NodeState {
 	return core.NodeState{Topology: e.topology, Healthy: e.healthy, Allocated: e.allocated}
 }
 
-// SetNodeGPU records a NodeGPU (added or updated).
-func (c *Cache) SetNodeGPU(ng *gantryv1alpha1.NodeGPU) {
+// SetNodeGPU records a NodeGPU (added or updated) and reports whether it
+// was not the version already held.
+func (c *Cache) SetNodeGPU(ng *gantryv1alpha1.NodeGPU) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.setNodeGPULocked(ng.Name, ng.ResourceVersion, ng, nil)
-}
-
-// setNodeGPUObject records a NodeGPU as an informer hands it over: typed or
-// unstructured. It reports whether the object was newer than what the cache
-// held and so was applied.
-func (c *Cache) setNodeGPUObject(obj any) bool {
-	switch o := obj.(type) {
-	case *gantryv1alpha1.NodeGPU:
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		return c.setNodeGPULocked(o.Name, o.ResourceVersion, o, nil)
-	case *unstructured.Unstructured:
-		name, rv := o.GetName(), o.GetResourceVersion()
-		// Converting costs more than the version check; skip it for
-		// copies the cache has already applied.
-		c.mu.RLock()
-		stale := c.nodes[name] != nil && !resourceversion.Newer(c.nodes[name].resourceVersion, rv)
-		c.mu.RUnlock()
-		if stale {
-			return false
-		}
-		var ng gantryv1alpha1.NodeGPU
-		err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.UnstructuredContent(), &ng)
-		c.mu.Lock()
-		defer c.mu.Unlock()
-		if err != nil {
-			return c.setNodeGPULocked(name, rv, nil, fmt.Errorf("converting: %w", err))
-		}
-		return c.setNodeGPULocked(name, rv, &ng, nil)
-	default:
-		c.logger.Error(nil, "Ignoring NodeGPU event with an unexpected object", "type", fmt.Sprintf("%T", obj))
-		return false
-	}
-}
-
-// setNodeGPULocked applies a NodeGPU, or the failure to read one (readErr),
-// if rv is newer than the version held.
-func (c *Cache) setNodeGPULocked(name, rv string, ng *gantryv1alpha1.NodeGPU, readErr error) bool {
-	e := c.nodes[name]
-	if e != nil && !resourceversion.Newer(e.resourceVersion, rv) {
+	e := c.nodes[ng.Name]
+	if e != nil && e.resourceVersion == ng.ResourceVersion {
 		return false
 	}
 	if e == nil {
 		e = &nodeEntry{}
-		c.nodes[name] = e
+		c.nodes[ng.Name] = e
 	}
-	e.resourceVersion = rv
-	e.topology, e.healthy, e.reported, e.reportedBy = nil, 0, 0, nil
-	err := readErr
-	if err == nil {
-		err = e.readNodeGPU(c.logger, ng)
-	}
-	if err != nil {
-		c.logger.Error(err, "Ignoring malformed NodeGPU: the node is treated as having none", "nodeGPU", klog.KRef("", name), "resourceVersion", rv)
+	e.resourceVersion = ng.ResourceVersion
+	if err := e.readNodeGPU(c.logger, ng); err != nil {
+		c.logger.Error(err, "Ignoring malformed NodeGPU: the node is treated as having none", "nodeGPU", klog.KObj(ng), "resourceVersion", ng.ResourceVersion)
 		e.topology, e.healthy, e.reported, e.reportedBy = nil, 0, 0, nil
 	}
-	c.recompute(name, e)
+	c.recompute(ng.Name, e)
 	return true
+}
+
+// RefreshNodeGPU applies the newest copy of the node's NodeGPU: the one in
+// the informer's store, which holds it before any handler hears of it. A
+// late call therefore never brings back an older copy.
+func (c *Cache) RefreshNodeGPU(name string, nodeGPUs gantrylisters.NodeGPULister) {
+	ng, err := nodeGPUs.Get(name)
+	switch {
+	case apierrors.IsNotFound(err):
+		c.DeleteNodeGPU(name)
+	case err != nil:
+		c.logger.Error(err, "Reading NodeGPU from the informer", "nodeGPU", klog.KRef("", name))
+	default:
+		c.SetNodeGPU(ng)
+	}
 }
 
 // readNodeGPU fills the entry's hardware, health and reported allocations.
@@ -310,22 +284,16 @@ func (e *nodeEntry) readNodeGPU(logger klog.Logger, ng *gantryv1alpha1.NodeGPU) 
 	return nil
 }
 
-// DeleteNodeGPU forgets a node's NodeGPU; rv is the deleted object's last
-// version ("" to delete unconditionally).
-func (c *Cache) DeleteNodeGPU(name, rv string) bool {
+// DeleteNodeGPU forgets a node's NodeGPU and reports whether it had one.
+func (c *Cache) DeleteNodeGPU(name string) bool {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	e := c.nodes[name]
-	if e == nil {
-		return false
-	}
-	if rv != "" && e.resourceVersion != "" && resourceversion.Newer(rv, e.resourceVersion) {
-		// The cache holds a copy newer than the one deleted: a delete
-		// that arrives late from the informer that is behind.
+	if e == nil || e.resourceVersion == "" {
 		return false
 	}
 	e.topology, e.healthy, e.reported, e.reportedBy = nil, 0, 0, nil
-	e.resourceVersion = rv
+	e.resourceVersion = ""
 	c.recompute(name, e)
 	return true
 }
@@ -496,9 +464,7 @@ func (c *Cache) dropLocked(records map[types.UID]podRecord, uid types.UID, perNo
 }
 
 // recompute derives the node's allocated set, and forgets a node that no
-// longer has anything to remember. A deleted NodeGPU leaves its version
-// behind as a tombstone, so that a copy from before the delete, arriving late
-// through the other informer, is not applied over it.
+// longer has anything to remember.
 func (c *Cache) recompute(name string, e *nodeEntry) {
 	if e.topology == nil {
 		e.allocated = 0

@@ -7,25 +7,14 @@ import (
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
+	toolscache "k8s.io/client-go/tools/cache"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	gantrylisters "github.com/gantry-gpu/gantry/pkg/generated/listers/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
 )
-
-func toUnstructured(t testing.TB, ng *gantryv1alpha1.NodeGPU) *unstructured.Unstructured {
-	t.Helper()
-	obj, err := runtime.DefaultUnstructuredConverter.ToUnstructured(ng)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &unstructured.Unstructured{Object: obj}
-	u.SetGroupVersionKind(gantryv1alpha1.SchemeGroupVersion.WithKind("NodeGPU"))
-	return u
-}
 
 // allocated returns the node's allocated set, or fails the test if the node
 // has no usable NodeGPU.
@@ -93,34 +82,22 @@ func TestCacheIgnoresMalformedNodeGPU(t *testing.T) {
 	dupUUID := nodeGPU("dup-uuid", "1", nvswitchSpec("dup-uuid", 2), nil, nil)
 	dupUUID.Spec.GPUs[1].UUID = dupUUID.Spec.GPUs[0].UUID
 
-	notConvertible := toUnstructured(t, nodeGPU("not-convertible", "1", nvswitchSpec("not-convertible", 2), nil, nil))
-	if err := unstructured.SetNestedField(notConvertible.Object, "eight", "spec", "gpus"); err != nil {
-		t.Fatal(err)
-	}
-
 	tests := []struct {
 		name string
-		obj  any
+		obj  *gantryv1alpha1.NodeGPU
 	}{
 		{"link to a GPU that is not listed", badLink},
 		{"unknown link type", unknownType},
 		{"duplicate UUID", dupUUID},
-		{"spec.gpus is not a list", notConvertible},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c, logs := newTestCache(t)
-			name := ""
-			switch o := tt.obj.(type) {
-			case *gantryv1alpha1.NodeGPU:
-				name = o.Name
-				// A node with a good NodeGPU first: the bad update must
-				// take it back to "no NodeGPU", not keep stale data.
-				c.SetNodeGPU(nodeGPU(name, "0", nvswitchSpec(name, 2), nil, nil))
-			case *unstructured.Unstructured:
-				name = o.GetName()
-			}
-			if !c.setNodeGPUObject(tt.obj) {
+			name := tt.obj.Name
+			// A node with a good NodeGPU first: the bad update must take
+			// it back to "no NodeGPU", not keep stale data.
+			c.SetNodeGPU(nodeGPU(name, "0", nvswitchSpec(name, 2), nil, nil))
+			if !c.SetNodeGPU(tt.obj) {
 				t.Fatal("the object was not applied")
 			}
 			if _, ok := c.Node(name); ok {
@@ -138,45 +115,45 @@ func TestCacheIgnoresMalformedNodeGPU(t *testing.T) {
 	}
 }
 
-func TestCacheNodeGPUVersions(t *testing.T) {
+// TestCacheRefreshNodeGPU: the cache applies what the informer's store
+// holds, whatever object the event carried, so a late event never brings
+// back an older copy; the version it holds is not read twice.
+func TestCacheRefreshNodeGPU(t *testing.T) {
 	c, _ := newTestCache(t)
+	store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
+	lister := gantrylisters.NewNodeGPULister(store)
 	spec := nvswitchSpec("n", 8)
-	c.SetNodeGPU(nodeGPU("n", "10", spec, nil, map[int]string{0: "a"}))
-
-	// An older copy, as a lagging informer delivers it, is ignored.
-	if c.setNodeGPUObject(toUnstructured(t, nodeGPU("n", "9", spec, nil, nil))) {
-		t.Error("an older NodeGPU was applied")
+	put := func(ng *gantryv1alpha1.NodeGPU) {
+		t.Helper()
+		if err := store.Update(ng); err != nil {
+			t.Fatal(err)
+		}
 	}
+	put(nodeGPU("n", "10", spec, nil, map[int]string{0: "a"}))
+	c.RefreshNodeGPU("n", lister)
 	if got := allocated(t, c, "n"); got != positions(0) {
-		t.Errorf("allocated %v after an older copy, want {0}", got)
+		t.Errorf("allocated %v, want {0}", got)
 	}
-	// The same version again is a no-op, a newer one applies.
-	if c.setNodeGPUObject(toUnstructured(t, nodeGPU("n", "10", spec, nil, nil))) {
-		t.Error("the same version was applied twice")
+	if c.SetNodeGPU(nodeGPU("n", "10", spec, nil, nil)) {
+		t.Error("the version held was applied again")
 	}
-	if !c.setNodeGPUObject(toUnstructured(t, nodeGPU("n", "11", spec, nil, map[int]string{1: "b"}))) {
-		t.Error("a newer NodeGPU was not applied")
-	}
+	put(nodeGPU("n", "11", spec, nil, map[int]string{1: "b"}))
+	c.RefreshNodeGPU("n", lister)
+	c.RefreshNodeGPU("n", lister) // a second, late event: same result
 	if got := allocated(t, c, "n"); got != positions(1) {
 		t.Errorf("allocated %v, want {1}", got)
 	}
-
-	// A delete older than what the cache holds is ignored; a current one
-	// applies and leaves a tombstone that older copies cannot pass.
-	if c.DeleteNodeGPU("n", "10") {
-		t.Error("an older delete was applied")
+	if err := store.Delete(nodeGPU("n", "11", spec, nil, nil)); err != nil {
+		t.Fatal(err)
 	}
-	if !c.DeleteNodeGPU("n", "12") {
-		t.Fatal("the delete was not applied")
-	}
+	c.RefreshNodeGPU("n", lister)
 	if _, ok := c.Node("n"); ok {
 		t.Fatal("deleted NodeGPU still in use")
 	}
-	if c.setNodeGPUObject(toUnstructured(t, nodeGPU("n", "11", spec, nil, nil))) {
-		t.Error("a copy from before the delete was applied")
-	}
-	if !c.setNodeGPUObject(toUnstructured(t, nodeGPU("n", "13", spec, nil, nil))) {
-		t.Error("a recreated NodeGPU was not applied")
+	put(nodeGPU("n", "13", spec, nil, nil))
+	c.RefreshNodeGPU("n", lister)
+	if got := allocated(t, c, "n"); got != 0 {
+		t.Errorf("recreated NodeGPU: allocated %v, want none", got)
 	}
 }
 
@@ -378,7 +355,7 @@ func TestCacheNodeOfFollowsChanges(t *testing.T) {
 	check("NodeGPU added", true, 0)
 	c.SetNodeGPU(nodeGPU("n", "2", nvswitchSpec("n", 8), nil, map[int]string{0: "a", 1: "b"}))
 	check("allocations reported", true, 2)
-	c.DeleteNodeGPU("n", "3")
+	c.DeleteNodeGPU("n")
 	check("NodeGPU deleted", false, 0)
 	c.SetNodeGPU(nodeGPU("n", "4", nvswitchSpec("n", 8), nil, map[int]string{3: "c"}))
 	check("NodeGPU created again", true, 1)

@@ -2,47 +2,34 @@ package gputopology
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/wait"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
-	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	fwk "k8s.io/kube-scheduler/framework"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
 
 // NodeGPUResource is the resource the plugin watches for NodeGPUs.
 var NodeGPUResource = gantryv1alpha1.SchemeGroupVersion.WithResource("nodegpus")
 
 // nodeGPUEvents names NodeGPU events in EventsToRegister: resource, version
-// and group joined by dots, from which the scheduler builds a dynamic
-// informer of its own to drive requeueing.
+// and group joined by dots. The scheduler builds its informer for them
+// from the shared state's factory, the one the cache reads.
 const nodeGPUEvents fwk.EventResource = "nodegpus.v1alpha1.gantry.dev"
 
 // startInformers feeds the cache: pods from the scheduler's shared pod
-// informer (which already leaves out finished pods), NodeGPUs from a dynamic
-// informer of the plugin's own. The handle does not expose the scheduler's
-// dynamic informer factory, and a dynamic informer, unlike a typed one,
-// still lists when one NodeGPU does not decode: the cache converts each
-// object itself and sets aside only the bad one. The informers stop with ctx.
-func (c *Cache) startInformers(ctx context.Context, h fwk.Handle) error {
-	if h.KubeConfig() == nil {
-		return errors.New("the framework handle has no kubeconfig to watch NodeGPUs with")
-	}
-	cfg := rest.CopyConfig(h.KubeConfig())
-	cfg = rest.AddUserAgent(cfg, "gantry-scheduler/"+Name)
-	client, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("building a dynamic client for NodeGPUs: %w", err)
-	}
-
+// informer (which already leaves out finished pods), NodeGPUs from the
+// shared state's typed informer, applied both from a handler of the
+// cache's own (so the cache follows NodeGPUs whether or not the scheduler
+// registered for their events) and before the scheduler's handler runs the
+// queueing hints. The informers start with the scheduler's.
+func (c *Cache) startInformers(h fwk.Handle, st *shared.State) error {
 	podReg, err := h.SharedInformerFactory().Core().V1().Pods().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
 		AddFunc:    func(obj any) { c.onPod(obj, false) },
 		UpdateFunc: func(_, obj any) { c.onPod(obj, false) },
@@ -51,18 +38,29 @@ func (c *Cache) startInformers(ctx context.Context, h fwk.Handle) error {
 	if err != nil {
 		return fmt.Errorf("watching pods: %w", err)
 	}
-
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(client, 0)
-	ngReg, err := factory.ForResource(NodeGPUResource).Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { c.setNodeGPUObject(obj) },
-		UpdateFunc: func(_, obj any) { c.setNodeGPUObject(obj) },
-		DeleteFunc: c.onNodeGPUDelete,
+	nodeGPUs := st.Informers.Gantry.Gantry().V1alpha1().NodeGPUs()
+	lister := nodeGPUs.Lister()
+	refresh := func(obj any) {
+		if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+			obj = t.Obj
+		}
+		m, err := meta.Accessor(obj)
+		if err != nil {
+			c.logger.Error(err, "Ignoring NodeGPU event with an unexpected object", "type", fmt.Sprintf("%T", obj))
+			return
+		}
+		c.RefreshNodeGPU(m.GetName(), lister)
+	}
+	ngReg, err := nodeGPUs.Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    refresh,
+		UpdateFunc: func(_, obj any) { refresh(obj) },
+		DeleteFunc: refresh,
 	})
 	if err != nil {
 		return fmt.Errorf("watching NodeGPUs: %w", err)
 	}
+	st.Informers.RefreshFirst(NodeGPUResource, refresh)
 	c.SetSyncedFunc(func() bool { return podReg.HasSynced() && ngReg.HasSynced() })
-	factory.Start(ctx.Done())
 	return nil
 }
 
@@ -80,18 +78,6 @@ func (c *Cache) onPod(obj any, deleted bool) {
 		return
 	}
 	c.SetPod(pod)
-}
-
-func (c *Cache) onNodeGPUDelete(obj any) {
-	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		c.logger.Error(err, "Ignoring NodeGPU delete event with an unexpected object", "type", fmt.Sprintf("%T", obj))
-		return
-	}
-	c.DeleteNodeGPU(m.GetName(), m.GetResourceVersion())
 }
 
 // waitFor polls cond until it holds (true) or ctx ends (false).

@@ -27,13 +27,10 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
-	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	toolscache "k8s.io/client-go/tools/cache"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
@@ -42,6 +39,7 @@ import (
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/perscheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
@@ -84,12 +82,12 @@ type GPUTopology struct {
 
 // New builds the plugin: args are validated first, so a bad configuration
 // stops the scheduler at start with a message naming the field.
-func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle, st *shared.State) (fwk.Plugin, error) {
 	args, err := ParseArgs(obj)
 	if err != nil {
 		return nil, err
 	}
-	c, err := sharedCache(ctx, h)
+	c, err := sharedCache(ctx, h, st)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
@@ -116,12 +114,14 @@ var sharedCaches perscheduler.Values[*Cache]
 // SharedCache returns the cache of the scheduler h belongs to, the one
 // GantryGPUTopology reserves GPUs in, building it if no plugin has yet: the
 // gang plugin plans its members' GPU sets against it.
-func SharedCache(ctx context.Context, h fwk.Handle) (*Cache, error) { return sharedCache(ctx, h) }
+func SharedCache(ctx context.Context, h fwk.Handle, st *shared.State) (*Cache, error) {
+	return sharedCache(ctx, h, st)
+}
 
-func sharedCache(ctx context.Context, h fwk.Handle) (*Cache, error) {
+func sharedCache(ctx context.Context, h fwk.Handle, st *shared.State) (*Cache, error) {
 	return sharedCaches.Get(ctx, h, func() (*Cache, error) {
 		c := NewCache(klog.FromContext(ctx).WithValues("plugin", Name))
-		if err := c.startInformers(ctx, h); err != nil {
+		if err := c.startInformers(h, st); err != nil {
 			return nil, err
 		}
 		return c, nil
@@ -421,32 +421,21 @@ func (pl *GPUTopology) EventsToRegister(context.Context) ([]fwk.ClusterEventWith
 }
 
 // isSchedulableAfterNodeGPUChange requeues the pod when the changed node
-// could now take it. The scheduler's own NodeGPU informer drives this hint,
-// and it may be ahead of the plugin's: so the hint first applies the object
-// to the cache (older copies are ignored there), and the requeued pod never
-// meets a cache older than the event that requeued it.
+// could now take it. The cache already holds the change: it is applied
+// before the scheduler's handler runs this hint (startInformers).
 func (pl *GPUTopology) isSchedulableAfterNodeGPUChange(logger klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
 	if newObj == nil {
-		if t, ok := oldObj.(toolscache.DeletedFinalStateUnknown); ok {
-			oldObj = t.Obj
-		}
-		m, err := meta.Accessor(oldObj)
-		if err != nil {
-			return fwk.Queue, fmt.Errorf("reading deleted NodeGPU: %w", err)
-		}
-		pl.cache.DeleteNodeGPU(m.GetName(), m.GetResourceVersion())
 		// A node without NodeGPU passes the filter.
 		return fwk.Queue, nil
 	}
-	m, err := meta.Accessor(newObj)
-	if err != nil {
-		return fwk.Queue, fmt.Errorf("reading NodeGPU: %w", err)
+	n, ok := newObj.(*gantryv1alpha1.NodeGPU)
+	if !ok {
+		return fwk.Queue, fmt.Errorf("NodeGPU event with an unexpected object %T", newObj)
 	}
-	pl.cache.setNodeGPUObject(newObj)
-	if oldObj != nil && onlyHeartbeatChanged(oldObj, newObj) {
+	if o, ok := oldObj.(*gantryv1alpha1.NodeGPU); ok && !placementChanged(o, n) {
 		return fwk.QueueSkip, nil
 	}
-	st, ok := pl.cache.Node(m.GetName())
+	st, ok := pl.cache.Node(n.Name)
 	if !ok {
 		return fwk.Queue, nil
 	}
@@ -455,29 +444,19 @@ func (pl *GPUTopology) isSchedulableAfterNodeGPUChange(logger klog.Logger, pod *
 		return fwk.QueueSkip, nil
 	}
 	if p := core.Place(st, core.Request{GPUs: gpu.PodGPUs(pod, pl.resource), MinLink: minLink}); !p.Fits {
-		logger.V(5).Info("NodeGPU changed but still cannot take the pod", "pod", klog.KObj(pod), "node", m.GetName(), "reason", p.Reason)
+		logger.V(5).Info("NodeGPU changed but still cannot take the pod", "pod", klog.KObj(pod), "node", n.Name, "reason", p.Reason)
 		return fwk.QueueSkip, nil
 	}
 	return fwk.Queue, nil
 }
 
-// onlyHeartbeatChanged reports whether two copies of a NodeGPU differ only
-// in what cannot change a placement (heartbeat, counters, metadata), so the
+// placementChanged reports whether two copies of a NodeGPU differ in what
+// can change a placement (not heartbeat, counters, metadata), so the
 // device plugin's periodic status writes do not requeue every waiting pod.
-func onlyHeartbeatChanged(oldObj, newObj any) bool {
-	o, ok1 := oldObj.(*unstructured.Unstructured)
-	n, ok2 := newObj.(*unstructured.Unstructured)
-	if !ok1 || !ok2 {
-		return false
-	}
-	for _, path := range [][]string{{"spec"}, {"status", "health"}, {"status", "allocations"}} {
-		a, _, _ := unstructured.NestedFieldNoCopy(o.Object, path...)
-		b, _, _ := unstructured.NestedFieldNoCopy(n.Object, path...)
-		if !equality.Semantic.DeepEqual(a, b) {
-			return false
-		}
-	}
-	return true
+func placementChanged(o, n *gantryv1alpha1.NodeGPU) bool {
+	return !equality.Semantic.DeepEqual(o.Spec, n.Spec) ||
+		!equality.Semantic.DeepEqual(o.Status.Health, n.Status.Health) ||
+		!equality.Semantic.DeepEqual(o.Status.Allocations, n.Status.Allocations)
 }
 
 // isSchedulableAfterPodDelete requeues the pod when a pod that held or was

@@ -1,24 +1,20 @@
 package queue
 
 import (
-	"fmt"
 	"maps"
 	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
-	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	toolscache "k8s.io/client-go/tools/cache"
 	resourcehelper "k8s.io/component-helpers/resource"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	gantrylisters "github.com/gantry-gpu/gantry/pkg/generated/listers/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/resourceversion"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
 )
 
@@ -39,11 +35,10 @@ import (
 // namespace's or PodGroup's labels change (Requeue*).
 type accounting struct {
 	mu sync.RWMutex
-	// queues holds each Queue's latest copy; a deleted queue's entry has
-	// no queue but keeps its version, so a late copy from before the
-	// delete (through the scheduler's informer, in a queueing hint) does
-	// not bring it back.
-	queues map[string]queueEntry
+	// queues is the Queue informer's lister: its store holds a Queue
+	// before any handler, the scheduler's queueing hints included, hears
+	// of it.
+	queues gantrylisters.QueueLister
 	// gpuResource is counted as gpu.PodGPUs counts it.
 	gpuResource v1.ResourceName
 	resolve     func(*v1.Pod) (string, gantryv1alpha1.QueueSource)
@@ -83,14 +78,9 @@ type podEntry struct {
 	workload         string
 }
 
-type queueEntry struct {
-	queue           *gantryv1alpha1.Queue
-	resourceVersion string
-}
-
-func newAccounting(gpuResource v1.ResourceName) *accounting {
+func newAccounting(gpuResource v1.ResourceName, queues gantrylisters.QueueLister) *accounting {
 	return &accounting{
-		queues:      map[string]queueEntry{},
+		queues:      queues,
 		gpuResource: gpuResource,
 		pods:        map[types.UID]*podEntry{},
 		own:         map[string]v1.ResourceList{},
@@ -113,62 +103,16 @@ func (a *accounting) setResolver(resolve func(*v1.Pod) (string, gantryv1alpha1.Q
 	}
 }
 
-// SetQueueObject records a Queue as an informer hands it over, typed or
-// unstructured, if it is newer than the copy held, and returns it typed. A
-// Queue that does not convert is an error for the caller to log.
-func (a *accounting) SetQueueObject(obj any) (*gantryv1alpha1.Queue, error) {
-	var q *gantryv1alpha1.Queue
-	switch o := obj.(type) {
-	case *gantryv1alpha1.Queue:
-		q = o
-	case *unstructured.Unstructured:
-		q = &gantryv1alpha1.Queue{}
-		if err := runtime.DefaultUnstructuredConverter.FromUnstructured(o.UnstructuredContent(), q); err != nil {
-			return nil, fmt.Errorf("converting Queue %s: %w", o.GetName(), err)
-		}
-	default:
-		return nil, fmt.Errorf("a Queue event with an unexpected object %T", obj)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if e, ok := a.queues[q.Name]; ok && !resourceversion.Newer(e.resourceVersion, q.ResourceVersion) {
-		return q, nil
-	}
-	a.queues[q.Name] = queueEntry{queue: q.DeepCopy(), resourceVersion: q.ResourceVersion}
-	return q, nil
-}
-
-// DeleteQueueObject forgets a Queue an informer reports deleted and returns
-// its name.
-func (a *accounting) DeleteQueueObject(obj any) (string, error) {
-	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return "", fmt.Errorf("a Queue delete event with an unexpected object %T: %w", obj, err)
-	}
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	rv := m.GetResourceVersion()
-	if e, ok := a.queues[m.GetName()]; ok && rv != e.resourceVersion && resourceversion.Newer(rv, e.resourceVersion) {
-		// What the view holds is newer: the queue was created again.
-		return m.GetName(), nil
-	}
-	a.queues[m.GetName()] = queueEntry{resourceVersion: rv}
-	return m.GetName(), nil
-}
-
 // Tree is the queues that exist now.
 func (a *accounting) Tree() core.Tree {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
 	t := core.Tree{}
-	for name, e := range a.queues {
-		if e.queue != nil {
-			t[name] = core.Queue{Name: name, Parent: e.queue.Spec.Parent, Weight: e.queue.Spec.Weight,
-				Guaranteed: e.queue.Spec.Guaranteed, Limit: e.queue.Spec.Limit}
-		}
+	queues, err := a.queues.List(labels.Everything())
+	if err != nil {
+		return t
+	}
+	for _, q := range queues {
+		t[q.Name] = core.Queue{Name: q.Name, Parent: q.Spec.Parent, Weight: q.Spec.Weight,
+			Guaranteed: q.Spec.Guaranteed, Limit: q.Spec.Limit}
 	}
 	return t
 }

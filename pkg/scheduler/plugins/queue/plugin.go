@@ -52,7 +52,6 @@ package queue
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"slices"
 	"sync"
@@ -63,10 +62,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/equality"
 	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/client-go/dynamic"
-	"k8s.io/client-go/dynamic/dynamicinformer"
 	corelisters "k8s.io/client-go/listers/core/v1"
-	"k8s.io/client-go/rest"
 	toolscache "k8s.io/client-go/tools/cache"
 	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
 	"k8s.io/klog/v2"
@@ -79,6 +75,7 @@ import (
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/perscheduler"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
@@ -147,16 +144,16 @@ type clusterRoom struct {
 
 // New builds the plugin: args are validated first, so a bad configuration
 // stops the scheduler at start with a message naming the field.
-func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, error) {
+func New(ctx context.Context, obj runtime.Object, h fwk.Handle, ss *shared.State) (fwk.Plugin, error) {
 	args, err := ParseArgs(obj)
 	if err != nil {
 		return nil, err
 	}
-	groups, err := gang.SharedPodGroups(ctx, h)
+	groups, err := gang.SharedPodGroups(ctx, h, ss)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	st, err := sharedState(ctx, h, args, groups)
+	st, err := sharedState(ctx, h, ss, args, groups)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
@@ -168,7 +165,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 	pl.room = &st.room
 	st.turns.CompareAndSwap(nil, &turnsFunc{pl.turns})
 	pl.shareChanged = func(queue string) { st.shareChanged(logger, h, queue) }
-	if err := gang.SetReclaimer(ctx, h, pl); err != nil {
+	if err := gang.SetReclaimer(ctx, h, ss, pl); err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
 	return pl, nil
@@ -229,32 +226,24 @@ func (st *state) waitForQueues(ctx context.Context) {
 
 var sharedStates perscheduler.Values[*state]
 
-func sharedState(ctx context.Context, h fwk.Handle, args *QueueArgs, groups *gang.PodGroups) (*state, error) {
+func sharedState(ctx context.Context, h fwk.Handle, ss *shared.State, args *QueueArgs, groups *gang.PodGroups) (*state, error) {
 	return sharedStates.Get(ctx, h, func() (*state, error) {
 		logger := klog.FromContext(ctx).WithValues("plugin", Name)
-		st := &state{acct: newAccounting(v1.ResourceName(args.ResourceName)), deferred: newDeferrals()}
-		if err := st.startInformers(ctx, logger, h, groups); err != nil {
+		queues := ss.Informers.Gantry.Gantry().V1alpha1().Queues()
+		st := &state{acct: newAccounting(v1.ResourceName(args.ResourceName), queues.Lister()), deferred: newDeferrals()}
+		if err := st.startInformers(logger, h, groups, queues.Informer()); err != nil {
 			return nil, err
 		}
 		return st, nil
 	})
 }
 
-// startInformers feeds the accounting: Queues from a dynamic informer of the
-// plugin's own (converted to the typed Queue; a malformed one is logged and
-// ignored), pods and nodes from the scheduler's informers. A namespace or
-// PodGroup whose labels change may move its workloads to another queue:
-// their queues are resolved again and its pending pods activated. The
-// informers stop with ctx.
-func (st *state) startInformers(ctx context.Context, logger klog.Logger, h fwk.Handle, groups *gang.PodGroups) error {
-	if h.KubeConfig() == nil {
-		return errors.New("the framework handle has no kubeconfig to watch Queues with")
-	}
-	cfg := rest.AddUserAgent(rest.CopyConfig(h.KubeConfig()), "gantry-scheduler/"+Name)
-	client, err := dynamic.NewForConfig(cfg)
-	if err != nil {
-		return fmt.Errorf("building a dynamic client for Queues: %w", err)
-	}
+// startInformers feeds the accounting: pods and namespaces from the
+// scheduler's informers; Queues are read from their informer's lister. A
+// namespace or PodGroup whose labels change may move its workloads to
+// another queue: their queues are resolved again and its pending pods
+// activated. The informers start with the scheduler's.
+func (st *state) startInformers(logger klog.Logger, h fwk.Handle, groups *gang.PodGroups, queues toolscache.SharedIndexInformer) error {
 	pods := h.SharedInformerFactory().Core().V1().Pods()
 	acct := st.acct
 	if _, err := pods.Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
@@ -293,36 +282,17 @@ func (st *state) startInformers(ctx context.Context, logger klog.Logger, h fwk.H
 		return fmt.Errorf("watching namespaces: %w", err)
 	}
 	groups.OnLabelsChange(func(namespace, name string) {
-		// Called from queueing hints too, under the scheduling queue's
-		// lock, which Activate takes: activate from elsewhere.
-		go func() {
-			key := gang.Key(namespace, name)
-			acct.RequeueGang(key)
-			gang.ActivateGang(logger, h, podIndexer, key)
-		}()
+		key := gang.Key(namespace, name)
+		acct.RequeueGang(key)
+		gang.ActivateGang(logger, h, podIndexer, key)
 	})
-	factory := dynamicinformer.NewDynamicSharedInformerFactory(client, 0)
-	reg, err := factory.ForResource(QueueResource).Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			if _, err := acct.SetQueueObject(obj); err != nil {
-				logger.Error(err, "Ignoring Queue")
-			}
-		},
-		UpdateFunc: func(_, obj any) {
-			if _, err := acct.SetQueueObject(obj); err != nil {
-				logger.Error(err, "Ignoring Queue")
-			}
-		},
-		DeleteFunc: func(obj any) {
-			if _, err := acct.DeleteQueueObject(obj); err != nil {
-				logger.Error(err, "Ignoring Queue delete")
-			}
-		},
-	})
+	// A handler of the plugin's own: the scheduler only builds its
+	// informer for Queues if EventsToRegister is asked, and the lister
+	// must list either way.
+	reg, err := queues.AddEventHandler(toolscache.ResourceEventHandlerFuncs{})
 	if err != nil {
 		return fmt.Errorf("watching Queues: %w", err)
 	}
-	factory.Start(ctx.Done())
 	st.queuesListed = reg.HasSynced
 	return nil
 }
@@ -756,24 +726,21 @@ func (pl *Plugin) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint,
 }
 
 // isSchedulableAfterQueueChange requeues the pods of the queue that changed
-// and of its descendants. The scheduler's informer drives the hint and may
-// run ahead of the plugin's, so the hint applies the object to the view
-// first (older copies are ignored there).
+// and of its descendants. PreFilter reads the Queues from the informer that
+// delivered the event, which has the change already.
 func (pl *Plugin) isSchedulableAfterQueueChange(logger klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
-	var name string
-	var err error
-	if newObj != nil {
-		var q *gantryv1alpha1.Queue
-		q, err = pl.acct.SetQueueObject(newObj)
-		if q != nil {
-			name = q.Name
-		}
-	} else {
-		name, err = pl.acct.DeleteQueueObject(oldObj)
+	obj := newObj
+	if obj == nil {
+		obj = oldObj
 	}
-	if err != nil {
-		return fwk.Queue, err
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
 	}
+	q, ok := obj.(*gantryv1alpha1.Queue)
+	if !ok {
+		return fwk.Queue, fmt.Errorf("a Queue event with an unexpected object %T", obj)
+	}
+	name := q.Name
 	podQueue, _ := pl.workloadQueue(pod)
 	tree := pl.acct.Tree()
 	chain, cerr := tree.Ancestry(podQueue)

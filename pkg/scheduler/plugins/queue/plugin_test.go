@@ -10,7 +10,6 @@ import (
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/types"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -21,6 +20,7 @@ import (
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	gantrylisters "github.com/gantry-gpu/gantry/pkg/generated/listers/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 )
 
@@ -35,7 +35,9 @@ type fixture struct {
 	t       *testing.T
 	pl      *Plugin
 	members toolscache.Indexer
-	rv      int
+	// queues is the Queue informer's store.
+	queues toolscache.Indexer
+	rv     int
 }
 
 func newFixture(t *testing.T, namespaces ...*v1.Namespace) *fixture {
@@ -47,8 +49,9 @@ func newFixture(t *testing.T, namespaces ...*v1.Namespace) *fixture {
 	groups := fakePodGroups{"ns/labelled": {ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "labelled", Labels: map[string]string{gantryv1alpha1.QueueLabel: "team"}}}}
 	args := &QueueArgs{}
 	SetDefaultsQueueArgs(args)
-	pl := newPlugin(args, newAccounting(DefaultResourceName), corelisters.NewNamespaceLister(nsIndexer), groups, members)
-	return &fixture{t: t, pl: pl, members: members}
+	queues := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
+	pl := newPlugin(args, newAccounting(DefaultResourceName, gantrylisters.NewQueueLister(queues)), corelisters.NewNamespaceLister(nsIndexer), groups, members)
+	return &fixture{t: t, pl: pl, members: members, queues: queues}
 }
 
 func (f *fixture) queue(name, parent string, limitGPUs int64) {
@@ -58,7 +61,7 @@ func (f *fixture) queue(name, parent string, limitGPUs int64) {
 	if limitGPUs >= 0 {
 		q.Spec.Limit = v1.ResourceList{DefaultResourceName: *resource.NewQuantity(limitGPUs, resource.DecimalSI)}
 	}
-	if _, err := f.pl.acct.SetQueueObject(q); err != nil {
+	if err := f.queues.Update(q); err != nil {
 		f.t.Fatal(err)
 	}
 }
@@ -220,6 +223,10 @@ func TestQueueChangeHint(t *testing.T) {
 	f.queue("infra", "", -1)
 	logger := klog.Background()
 	changed := &gantryv1alpha1.Queue{ObjectMeta: metav1.ObjectMeta{Name: "org", ResourceVersion: "100"}, Spec: gantryv1alpha1.QueueSpec{Limit: v1.ResourceList{DefaultResourceName: resource.MustParse("16")}}}
+	// The informer's store has the change before any handler hears of it.
+	if err := f.queues.Update(changed); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		pod  *v1.Pod
 		want fwk.QueueingHint
@@ -234,22 +241,7 @@ func TestQueueChangeHint(t *testing.T) {
 		}
 	}
 	if l := f.pl.acct.Tree()["org"].Limit[DefaultResourceName]; l.Value() != 16 {
-		t.Errorf("the hint did not apply the queue: limit %s", l.String())
-	}
-}
-
-func TestMalformedQueueIgnored(t *testing.T) {
-	f := newFixture(t)
-	bad := &unstructured.Unstructured{Object: map[string]any{
-		"apiVersion": "gantry.dev/v1alpha1", "kind": "Queue",
-		"metadata": map[string]any{"name": "bad"},
-		"spec":     map[string]any{"limit": "not-a-map"},
-	}}
-	if _, err := f.pl.acct.SetQueueObject(bad); err == nil {
-		t.Fatal("a malformed Queue converted")
-	}
-	if len(f.pl.acct.Tree()) != 0 {
-		t.Fatal("a malformed Queue was recorded")
+		t.Errorf("the tree does not read the store: limit %s", l.String())
 	}
 }
 
@@ -262,7 +254,7 @@ func (f *fixture) queueSpec(name, parent string, weight int32, guaranteedGPUs in
 	if guaranteedGPUs >= 0 {
 		q.Spec.Guaranteed = v1.ResourceList{DefaultResourceName: *resource.NewQuantity(guaranteedGPUs, resource.DecimalSI)}
 	}
-	if _, err := f.pl.acct.SetQueueObject(q); err != nil {
+	if err := f.queues.Update(q); err != nil {
 		f.t.Fatal(err)
 	}
 }
