@@ -141,25 +141,32 @@ func New(client gantryclientset.Interface, kubeInformers informers.SharedInforme
 		{"PodGroups", groupInformer.Informer(), queueLabelChanged, nil},
 	}
 	for _, h := range handlers {
-		var handler cache.ResourceEventHandler = cache.ResourceEventHandlerFuncs{
-			AddFunc: func(any) { c.enqueue() },
-			UpdateFunc: func(oldObj, newObj any) {
-				if h.changed(oldObj, newObj) {
-					c.enqueue()
-				}
-			},
-			DeleteFunc: func(any) { c.enqueue() },
-		}
-		if h.filter != nil {
-			handler = cache.FilteringResourceEventHandler{FilterFunc: h.filter, Handler: handler}
-		}
-		registration, err := h.informer.AddEventHandler(handler)
+		registration, err := h.informer.AddEventHandler(eventHandler(c.enqueue, h.changed, h.filter))
 		if err != nil {
 			return nil, fmt.Errorf("watching %s: %w", h.what, err)
 		}
 		c.hasSynced = append(c.hasSynced, registration.HasSynced)
 	}
 	return c, nil
+}
+
+// eventHandler calls enqueue for every add and delete, and for updates
+// changed reports. With filter, only objects it passes count: an object
+// that stops passing looks deleted, one that starts looks added.
+func eventHandler(enqueue func(), changed func(oldObj, newObj any) bool, filter func(obj any) bool) cache.ResourceEventHandler {
+	var handler cache.ResourceEventHandler = cache.ResourceEventHandlerFuncs{
+		AddFunc: func(any) { enqueue() },
+		UpdateFunc: func(oldObj, newObj any) {
+			if changed(oldObj, newObj) {
+				enqueue()
+			}
+		},
+		DeleteFunc: func(any) { enqueue() },
+	}
+	if filter != nil {
+		handler = cache.FilteringResourceEventHandler{FilterFunc: filter, Handler: handler}
+	}
+	return handler
 }
 
 // Name implements the manager's Controller.
