@@ -5,7 +5,6 @@ package scheduler
 import (
 	"context"
 	"fmt"
-	"os"
 
 	"github.com/spf13/cobra"
 	"k8s.io/apiserver/pkg/server"
@@ -23,7 +22,6 @@ import (
 	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
 	"k8s.io/kubernetes/pkg/features"
-	"k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 
 	"github.com/gantry-gpu/gantry/pkg/version"
 )
@@ -47,9 +45,9 @@ func SetFeatureGateDefaults() error {
 
 // NewCommand returns the gantry-scheduler command: kube-scheduler's own
 // command line (flags, --config, leader election, secure serving), run
-// through Setup, with any extra plugins registered too. It is
+// through Setup. It is
 // app.NewSchedulerCommand's, which cannot be given Setup.
-func NewCommand(extra ...func(runtime.Registry) error) *cobra.Command {
+func NewCommand() *cobra.Command {
 	// Before the flags are parsed, so that --feature-gates still wins.
 	gateErr := SetFeatureGateDefaults()
 	opts := options.NewOptions()
@@ -77,7 +75,7 @@ GPU-topology placement and queue-based fairness to the default profile.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			return run(cmd, opts, extra...)
+			return run(cmd, opts)
 		},
 		Args: func(cmd *cobra.Command, args []string) error {
 			for _, arg := range args {
@@ -103,11 +101,10 @@ GPU-topology placement and queue-based fairness to the default profile.`,
 }
 
 // run is kube-scheduler's runCommand with Setup.
-func run(cmd *cobra.Command, opts *options.Options, extra ...func(runtime.Registry) error) error {
+func run(cmd *cobra.Command, opts *options.Options) error {
 	fg := opts.ComponentGlobalsRegistry.FeatureGateFor(basecompatibility.DefaultKubeComponent)
 	if err := logsapi.ValidateAndApply(opts.Logs, fg); err != nil {
-		fmt.Fprintf(os.Stderr, "%v\n", err)
-		return err
+		return fmt.Errorf("logging configuration: %w", err)
 	}
 	cliflag.PrintFlags(cmd.Flags())
 	if opts.InformerName == nil {
@@ -123,7 +120,7 @@ func run(cmd *cobra.Command, opts *options.Options, extra ...func(runtime.Regist
 		<-server.SetupSignalHandler()
 		cancel()
 	}()
-	cc, sched, err := Setup(ctx, opts, extra...)
+	cc, sched, err := Setup(ctx, opts)
 	if err != nil {
 		return err
 	}

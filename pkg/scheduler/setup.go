@@ -12,7 +12,6 @@ import (
 	kubescheduler "k8s.io/kubernetes/pkg/scheduler"
 	kubeschedulerconfig "k8s.io/kubernetes/pkg/scheduler/apis/config"
 	"k8s.io/kubernetes/pkg/scheduler/apis/config/latest"
-	"k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
@@ -22,8 +21,7 @@ import (
 // resources (the custom resources of plugins' EventsToRegister) come from
 // the state's typed factories instead of a dynamic factory of its own, so
 // each resource is watched once and queueing hints receive typed objects.
-// extra registers further out-of-tree plugins, as app.WithPlugin does.
-func Setup(ctx context.Context, opts *options.Options, extra ...func(runtime.Registry) error) (*schedulerserverconfig.CompletedConfig, *kubescheduler.Scheduler, error) {
+func Setup(ctx context.Context, opts *options.Options) (*schedulerserverconfig.CompletedConfig, *kubescheduler.Scheduler, error) {
 	cfg, err := latest.Default()
 	if err != nil {
 		return nil, nil, err
@@ -44,11 +42,6 @@ func Setup(ctx context.Context, opts *options.Options, extra ...func(runtime.Reg
 	cc := c.Complete()
 
 	registry := Registry(st)
-	for _, add := range extra {
-		if err := add(registry); err != nil {
-			return nil, nil, err
-		}
-	}
 	var profiles []kubeschedulerconfig.KubeSchedulerProfile
 	sched, err := kubescheduler.New(ctx,
 		cc.Client,

@@ -17,7 +17,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/tools/cache"
 	"k8s.io/component-base/metrics/testutil"
-	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	schedmetrics "k8s.io/kubernetes/pkg/scheduler/metrics"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
@@ -72,9 +71,8 @@ const (
 
 // gangScheduler is one of the schedulers the gang benchmark compares.
 type gangScheduler struct {
-	name    string
-	config  func(b *testing.B, kubeconfig string) string
-	options []app.Option
+	name   string
+	config func(b *testing.B, kubeconfig string) string
 	// tool, when set, is a scheduler binary of `make tools` that runs the
 	// configuration as its own process (outside the profiler's labels).
 	tool string
@@ -90,7 +88,7 @@ func (s gangScheduler) run(ctx context.Context, b *testing.B, cp *framework.Cont
 		if s.tool != "" {
 			stop = framework.StartSchedulerTool(ctx, b, s.tool, s.config(b, cp.Kubeconfig))
 		} else {
-			stop = framework.StartScheduler(ctx, b, s.config(b, cp.Kubeconfig), s.options...)
+			stop = framework.StartScheduler(ctx, b, s.config(b, cp.Kubeconfig))
 		}
 		defer stop()
 		f(ctx)

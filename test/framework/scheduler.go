@@ -9,9 +9,7 @@ import (
 	"time"
 
 	configv1 "k8s.io/kube-scheduler/config/v1"
-	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/kubernetes/cmd/kube-scheduler/app/options"
-	"k8s.io/kubernetes/pkg/scheduler/framework/runtime"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/yaml"
 
@@ -69,11 +67,11 @@ func InProcessSchedulerConfig(kubeconfig, dir, schedulerName string, edits ...fu
 }
 
 // StartScheduler runs gantry-scheduler's setup (kube-scheduler's app with
-// Gantry's plugins) inside the test process with configFile and any further
-// out-of-tree plugins, without a serving endpoint. It returns once the scheduler's
-// informers have synced and it is scheduling, and a function that stops it
-// and waits until it has stopped; the test's cleanup stops it too.
-func StartScheduler(ctx context.Context, t testing.TB, configFile string, plugins ...app.Option) (stop func()) {
+// Gantry's plugins) inside the test process with configFile, without a
+// serving endpoint. It returns once the scheduler's informers have synced
+// and it is scheduling, and a function that stops it and waits until it
+// has stopped; the test's cleanup stops it too.
+func StartScheduler(ctx context.Context, t testing.TB, configFile string) (stop func()) {
 	t.Helper()
 	// As gantry-scheduler's command does; the gates are the process's.
 	if err := scheduler.SetFeatureGateDefaults(); err != nil {
@@ -84,11 +82,7 @@ func StartScheduler(ctx context.Context, t testing.TB, configFile string, plugin
 	opts.ConfigFile = configFile
 	// No secure serving: nothing to serve in a test, no port to collide on.
 	opts.SecureServing.BindPort = 0
-	extra := make([]func(runtime.Registry) error, len(plugins))
-	for i, p := range plugins {
-		extra[i] = p
-	}
-	cc, sched, err := scheduler.Setup(ctx, opts, extra...)
+	cc, sched, err := scheduler.Setup(ctx, opts)
 	if err != nil {
 		cancel()
 		t.Fatalf("setting up the in-process scheduler: %v", err)

@@ -193,7 +193,7 @@ func Replay(ctx context.Context, t testing.TB, cp *framework.ControlPlane, clust
 	if s.Tool != "" {
 		stopSched = framework.StartSchedulerTool(ctx, t, s.Tool, config)
 	} else {
-		stopSched = framework.StartScheduler(ctx, t, config, s.Options...)
+		stopSched = framework.StartScheduler(ctx, t, config)
 	}
 	defer stopSched()
 

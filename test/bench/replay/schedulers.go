@@ -8,7 +8,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/runtime"
 	configv1 "k8s.io/kube-scheduler/config/v1"
-	"k8s.io/kubernetes/cmd/kube-scheduler/app"
 	"k8s.io/utils/ptr"
 
 	"github.com/gantry-gpu/gantry/test/framework"
@@ -25,8 +24,6 @@ type Scheduler struct {
 	// Config writes the configuration for a profile named schedulerName
 	// into dir and returns its path.
 	Config func(kubeconfig, dir, schedulerName string) (string, error)
-	// Options are the out-of-tree plugins.
-	Options []app.Option
 	// Tool, when set, is a scheduler binary built by `make tools` that runs
 	// the configuration as its own process instead.
 	Tool string

@@ -955,8 +955,8 @@ func (pl *Gang) event(pg *schedv1alpha1.PodGroup, eventType, reason, msg string)
 }
 
 // podGroupEvents names PodGroup events in EventsToRegister: resource,
-// version and group joined by dots, from which the scheduler builds a
-// dynamic informer of its own to drive requeueing.
+// version and group joined by dots. The scheduler builds its informer for
+// them from the shared state's factory, the one PodGroups reads.
 const podGroupEvents fwk.EventResource = "podgroups.v1alpha1.scheduling.x-k8s.io"
 
 // EventsToRegister lists the events that can make a gang's pod schedulable:

@@ -18,9 +18,6 @@ import (
 	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
 
-// PodGroupResource is the resource the plugin watches for PodGroups.
-var PodGroupResource = schedv1alpha1.SchemeGroupVersion.WithResource("podgroups")
-
 // PodGroups is the plugin's view of the PodGroups: the shared state's
 // PodGroup informer (its store holds an object before any handler, the
 // scheduler's queueing hints included, hears of it), and the label-only

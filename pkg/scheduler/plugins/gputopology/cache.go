@@ -43,8 +43,9 @@ import (
 // in event handlers only, before the scheduler's own handler for the event
 // runs its queueing hints (see shared.Informers.RefreshFirst).
 //
-// A NodeGPU whose spec does not make a topology is logged and the node is treated as having no NodeGPU:
-// a bad object on one node must not stop scheduling on the others.
+// A NodeGPU whose spec does not make a topology is logged and the node is
+// treated as having no NodeGPU: a bad object on one node must not stop
+// scheduling on the others.
 type Cache struct {
 	logger klog.Logger
 

@@ -87,7 +87,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, st *shared.State
 	if err != nil {
 		return nil, err
 	}
-	c, err := sharedCache(ctx, h, st)
+	c, err := SharedCache(ctx, h, st)
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
@@ -115,10 +115,6 @@ var sharedCaches perscheduler.Values[*Cache]
 // GantryGPUTopology reserves GPUs in, building it if no plugin has yet: the
 // gang plugin plans its members' GPU sets against it.
 func SharedCache(ctx context.Context, h fwk.Handle, st *shared.State) (*Cache, error) {
-	return sharedCache(ctx, h, st)
-}
-
-func sharedCache(ctx context.Context, h fwk.Handle, st *shared.State) (*Cache, error) {
 	return sharedCaches.Get(ctx, h, func() (*Cache, error) {
 		c := NewCache(klog.FromContext(ctx).WithValues("plugin", Name))
 		if err := c.startInformers(h, st); err != nil {

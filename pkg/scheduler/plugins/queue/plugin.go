@@ -81,12 +81,9 @@ import (
 // Name is the plugin's name in the registry and in scheduler configurations.
 const Name = "GantryQueue"
 
-// QueueResource is the resource the plugin watches for Queues.
-var QueueResource = gantryv1alpha1.SchemeGroupVersion.WithResource("queues")
-
 // queueEvents names Queue events in EventsToRegister (resource, version and
-// group joined by dots), from which the scheduler builds an informer of its
-// own to drive requeueing.
+// group joined by dots). The scheduler builds its informer for them from
+// the shared state's factory, the one the accounting reads.
 const queueEvents fwk.EventResource = "queues.v1alpha1.gantry.dev"
 
 const (
