@@ -17,6 +17,7 @@ import (
 	_ "k8s.io/component-base/metrics/prometheus/clientgo" // client-go's REST, work-queue and leader-election metrics
 	"k8s.io/klog/v2"
 
+	"github.com/gantry-gpu/gantry/pkg/clients"
 	"github.com/gantry-gpu/gantry/pkg/controller/podgroup"
 	"github.com/gantry-gpu/gantry/pkg/controller/queue"
 	"github.com/gantry-gpu/gantry/pkg/version"
@@ -146,11 +147,11 @@ func (o *Options) NewManager(cfg *rest.Config) (*Manager, error) {
 	// client-go's defaults (5 QPS) are sized for a command-line tool; one
 	// status write per gang transition across a busy cluster needs more.
 	cfg.QPS, cfg.Burst = 50, 100
-	clients, err := NewClients(cfg)
+	cs, err := clients.New(cfg)
 	if err != nil {
 		return nil, err
 	}
-	m := NewManager(clients.Kube, ManagerOptions{
+	m := NewManager(cs.Kube, ManagerOptions{
 		BindAddress: o.BindAddress,
 		Workers:     o.Workers,
 		LeaderElection: LeaderElection{
@@ -159,14 +160,14 @@ func (o *Options) NewManager(cfg *rest.Config) (*Manager, error) {
 			Name:      o.LeaseName,
 		},
 	})
-	informers := NewInformers(clients)
+	informers := NewInformers(cs)
 	m.AddInformers(informers)
-	podGroupController, err := podgroup.New(clients.PodGroups, informers.Kube, informers.PodGroups, m.EventRecorder(podgroup.Name), podgroup.DefaultOptions())
+	podGroupController, err := podgroup.New(cs.PodGroups, informers.Kube, informers.PodGroups, m.EventRecorder(podgroup.Name), podgroup.DefaultOptions())
 	if err != nil {
 		return nil, fmt.Errorf("building the %s controller: %w", podgroup.Name, err)
 	}
 	m.Register(podGroupController)
-	queueController, err := queue.New(clients.Gantry, informers.Kube, informers.Gantry, informers.PodGroups, m.EventRecorder(queue.Name), queue.DefaultOptions())
+	queueController, err := queue.New(cs.Gantry, informers.Kube, informers.Gantry, informers.PodGroups, m.EventRecorder(queue.Name), queue.DefaultOptions())
 	if err != nil {
 		return nil, fmt.Errorf("building the %s controller: %w", queue.Name, err)
 	}

@@ -1,44 +1,13 @@
 package controller
 
 import (
-	"fmt"
-
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/informers"
-	"k8s.io/client-go/kubernetes"
-	"k8s.io/client-go/rest"
-	spclientset "sigs.k8s.io/scheduler-plugins/pkg/generated/clientset/versioned"
 	spinformers "sigs.k8s.io/scheduler-plugins/pkg/generated/informers/externalversions"
 
-	gantryclientset "github.com/gantry-gpu/gantry/pkg/generated/clientset/versioned"
+	"github.com/gantry-gpu/gantry/pkg/clients"
 	gantryinformers "github.com/gantry-gpu/gantry/pkg/generated/informers/externalversions"
 )
-
-// Clients are the typed clients gantry-controller talks to the API server
-// with: built-in resources, gantry.dev (Queue), and scheduler-plugins'
-// PodGroup.
-type Clients struct {
-	Kube      kubernetes.Interface
-	Gantry    gantryclientset.Interface
-	PodGroups spclientset.Interface
-}
-
-// NewClients builds the clients on cfg.
-func NewClients(cfg *rest.Config) (*Clients, error) {
-	kube, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("building the Kubernetes client: %w", err)
-	}
-	gantry, err := gantryclientset.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("building the gantry.dev client: %w", err)
-	}
-	podGroups, err := spclientset.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("building the PodGroup client: %w", err)
-	}
-	return &Clients{Kube: kube, Gantry: gantry, PodGroups: podGroups}, nil
-}
 
 // InformerFactory is a shared informer factory, client-go's or a generated
 // one.
@@ -60,7 +29,7 @@ type Informers struct {
 // NewInformers returns factories on c's clients. None resyncs: controllers
 // that want a periodic look at every object schedule it themselves, so
 // that the others sharing the informer do not pay for it.
-func NewInformers(c *Clients) *Informers {
+func NewInformers(c *clients.Set) *Informers {
 	return &Informers{
 		// Pods, namespaces and nodes are the bulk of the cache, and no
 		// controller reads their managedFields. Queues and PodGroups keep

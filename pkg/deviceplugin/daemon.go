@@ -14,7 +14,6 @@ import (
 
 	nvmllib "github.com/NVIDIA/go-nvml/pkg/nvml"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/client-go/kubernetes"
 	clientgoscheme "k8s.io/client-go/kubernetes/scheme"
 	typedcorev1 "k8s.io/client-go/kubernetes/typed/core/v1"
 	"k8s.io/client-go/rest"
@@ -24,7 +23,7 @@ import (
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
 
-	gantryclientset "github.com/gantry-gpu/gantry/pkg/generated/clientset/versioned"
+	"github.com/gantry-gpu/gantry/pkg/clients"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/gpu/nvml"
 )
@@ -161,20 +160,16 @@ func newPublisher(ctx context.Context, o *Options, topo *gpu.Topology, driver st
 	if err != nil {
 		return nil, nil, err
 	}
-	kubeClient, err := kubernetes.NewForConfig(cfg)
+	cs, err := clients.New(cfg)
 	if err != nil {
-		return nil, nil, fmt.Errorf("building the Kubernetes client: %w", err)
+		return nil, nil, err
 	}
-	gantryClient, err := gantryclientset.NewForConfig(cfg)
-	if err != nil {
-		return nil, nil, fmt.Errorf("building the gantry.dev client: %w", err)
-	}
-	pods, err := NewPodGPUSets(ctx, kubeClient, o.NodeName)
+	pods, err := NewPodGPUSets(ctx, cs.Kube, o.NodeName)
 	if err != nil {
 		return nil, nil, err
 	}
 	broadcaster := record.NewBroadcaster(record.WithContext(ctx))
-	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: kubeClient.CoreV1().Events("")})
+	broadcaster.StartRecordingToSink(&typedcorev1.EventSinkImpl{Interface: cs.Kube.CoreV1().Events("")})
 	// Events are recorded on pods only: client-go's scheme resolves them.
 	recorder := broadcaster.NewRecorder(clientgoscheme.Scheme, corev1.EventSource{Component: BinaryName, Host: o.NodeName})
 
@@ -183,7 +178,7 @@ func newPublisher(ctx context.Context, o *Options, topo *gpu.Topology, driver st
 		names = append(names, r.Name)
 	}
 	p := &Publisher{
-		KubeClient: kubeClient, GantryClient: gantryClient, NodeName: o.NodeName, Topology: topo, DriverVersion: driver, Health: health,
+		KubeClient: cs.Kube, GantryClient: cs.Gantry, NodeName: o.NodeName, Topology: topo, DriverVersion: driver, Health: health,
 		Pods: pods, Recorder: recorder, Interval: o.PublishInterval, Clock: clock.RealClock{},
 	}
 	if o.PodResourcesSocket != "" {

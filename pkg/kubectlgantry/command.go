@@ -11,11 +11,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
 	"k8s.io/cli-runtime/pkg/genericiooptions"
-	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
-	schedulingclientset "sigs.k8s.io/scheduler-plugins/pkg/generated/clientset/versioned"
 
-	gantryclientset "github.com/gantry-gpu/gantry/pkg/generated/clientset/versioned"
+	"github.com/gantry-gpu/gantry/pkg/clients"
 	"github.com/gantry-gpu/gantry/pkg/version"
 )
 
@@ -115,22 +113,11 @@ func (o *Options) gatherer() (gatherer, error) {
 	}
 	cfg = rest.CopyConfig(cfg)
 	cfg.UserAgent = "kubectl-gantry/" + version.Version
-	// The three clientsets share one HTTP client, hence one connection pool.
-	httpClient, err := rest.HTTPClientFor(cfg)
+	cs, err := clients.New(cfg)
 	if err != nil {
-		return gatherer{}, fmt.Errorf("building an HTTP client for %s: %w", cfg.Host, err)
+		return gatherer{}, err
 	}
-	g := gatherer{warn: func(format string, args ...any) {
+	return gatherer{kube: cs.Kube, gantry: cs.Gantry, scheduling: cs.PodGroups, warn: func(format string, args ...any) {
 		fmt.Fprintf(o.ErrOut, "warning: "+format+"\n", args...)
-	}}
-	if g.kube, err = kubernetes.NewForConfigAndClient(cfg, httpClient); err != nil {
-		return gatherer{}, fmt.Errorf("building the Kubernetes client for %s: %w", cfg.Host, err)
-	}
-	if g.gantry, err = gantryclientset.NewForConfigAndClient(cfg, httpClient); err != nil {
-		return gatherer{}, fmt.Errorf("building the gantry.dev client for %s: %w", cfg.Host, err)
-	}
-	if g.scheduling, err = schedulingclientset.NewForConfigAndClient(cfg, httpClient); err != nil {
-		return gatherer{}, fmt.Errorf("building the scheduling.x-k8s.io client for %s: %w", cfg.Host, err)
-	}
-	return g, nil
+	}}, nil
 }

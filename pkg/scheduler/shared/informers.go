@@ -1,16 +1,13 @@
 package shared
 
 import (
-	"fmt"
-
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
 	"k8s.io/client-go/rest"
-	spclientset "sigs.k8s.io/scheduler-plugins/pkg/generated/clientset/versioned"
 	spinformers "sigs.k8s.io/scheduler-plugins/pkg/generated/informers/externalversions"
 
-	gantryclientset "github.com/gantry-gpu/gantry/pkg/generated/clientset/versioned"
+	"github.com/gantry-gpu/gantry/pkg/clients"
 	gantryinformers "github.com/gantry-gpu/gantry/pkg/generated/informers/externalversions"
 )
 
@@ -30,18 +27,13 @@ type Informers struct {
 // NewInformers builds the factories on cfg, with the user agent naming
 // gantry-scheduler.
 func NewInformers(cfg *rest.Config) (*Informers, error) {
-	cfg = rest.AddUserAgent(rest.CopyConfig(cfg), "gantry-scheduler")
-	gc, err := gantryclientset.NewForConfig(cfg)
+	cs, err := clients.New(rest.AddUserAgent(rest.CopyConfig(cfg), "gantry-scheduler"))
 	if err != nil {
-		return nil, fmt.Errorf("building the gantry.dev client: %w", err)
-	}
-	pc, err := spclientset.NewForConfig(cfg)
-	if err != nil {
-		return nil, fmt.Errorf("building the PodGroup client: %w", err)
+		return nil, err
 	}
 	return &Informers{
-		Gantry:    gantryinformers.NewSharedInformerFactory(gc, 0),
-		PodGroups: spinformers.NewSharedInformerFactory(pc, 0),
+		Gantry:    gantryinformers.NewSharedInformerFactory(cs.Gantry, 0),
+		PodGroups: spinformers.NewSharedInformerFactory(cs.PodGroups, 0),
 	}, nil
 }
 

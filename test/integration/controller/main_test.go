@@ -21,6 +21,7 @@ import (
 	"k8s.io/klog/v2"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	"github.com/gantry-gpu/gantry/pkg/clients"
 	"github.com/gantry-gpu/gantry/pkg/controller"
 	"github.com/gantry-gpu/gantry/pkg/controller/podgroup"
 	"github.com/gantry-gpu/gantry/test/framework"
@@ -107,15 +108,15 @@ func start(t *testing.T, identity string, mo controller.ManagerOptions, po podgr
 	t.Helper()
 	cfg := serviceAccountConfig()
 	cfg.UserAgent = "gantry-controller-test/" + identity
-	clients, err := controller.NewClients(cfg)
+	cs, err := clients.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
 	mo.LeaderElection.Identity = identity
-	m := controller.NewManager(clients.Kube, mo)
-	informers := controller.NewInformers(clients)
+	m := controller.NewManager(cs.Kube, mo)
+	informers := controller.NewInformers(cs)
 	m.AddInformers(informers)
-	podGroupController, err := podgroup.New(clients.PodGroups, informers.Kube, informers.PodGroups, m.EventRecorder(podgroup.Name), po)
+	podGroupController, err := podgroup.New(cs.PodGroups, informers.Kube, informers.PodGroups, m.EventRecorder(podgroup.Name), po)
 	if err != nil {
 		t.Fatal(err)
 	}

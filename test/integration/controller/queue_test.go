@@ -19,6 +19,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/clients"
 	"github.com/gantry-gpu/gantry/pkg/controller"
 	"github.com/gantry-gpu/gantry/pkg/controller/queue"
 )
@@ -30,14 +31,14 @@ func startQueueController(t *testing.T) *controller.Manager {
 	t.Helper()
 	cfg := serviceAccountConfig()
 	cfg.UserAgent = "gantry-controller-test/queue"
-	clients, err := controller.NewClients(cfg)
+	cs, err := clients.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	m := controller.NewManager(clients.Kube, controller.ManagerOptions{BindAddress: "127.0.0.1:0", Workers: 1})
-	informers := controller.NewInformers(clients)
+	m := controller.NewManager(cs.Kube, controller.ManagerOptions{BindAddress: "127.0.0.1:0", Workers: 1})
+	informers := controller.NewInformers(cs)
 	m.AddInformers(informers)
-	queueController, err := queue.New(clients.Gantry, informers.Kube, informers.Gantry, informers.PodGroups, m.EventRecorder(queue.Name),
+	queueController, err := queue.New(cs.Gantry, informers.Kube, informers.Gantry, informers.PodGroups, m.EventRecorder(queue.Name),
 		queue.Options{Coalesce: 100 * time.Millisecond, Interval: 500 * time.Millisecond})
 	if err != nil {
 		t.Fatal(err)
