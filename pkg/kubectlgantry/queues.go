@@ -8,10 +8,11 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
 // QueuesView is the output of `kubectl gantry queues`.
@@ -21,8 +22,10 @@ import (
 type QueuesView struct {
 	metav1.TypeMeta `json:",inline"`
 	// Queues are in tree order: each queue follows its parent, siblings by
-	// name; queues whose parent is missing or that sit on a parent cycle
-	// come last, as roots.
+	// name. Queues whose parent is missing come after the roots, and those
+	// on or below a parent cycle last, as roots; a missing parent that
+	// workloads name is a root with no Queue object, and its children
+	// follow it.
 	Queues []QueueRow `json:"queues"`
 }
 
@@ -52,21 +55,27 @@ type QueueRow struct {
 	BoundPods   int `json:"boundPods"`
 	PendingPods int `json:"pendingPods"`
 	// Problem says what is wrong with the queue, if anything: "no Queue
-	// object" (workloads name a queue that does not exist), "parent X not
-	// found", "on a parent cycle", "over its limit".
+	// object" (workloads name a queue that does not exist); what the
+	// Queue's Valid condition reports, in short ("parent X not found", "on
+	// a parent cycle", "guarantees more than its parent", "guarantees more
+	// than its parent's limit", "children guarantee more than it",
+	// "children guarantee more than its limit"), joined by "; "; else
+	// "over its limit".
 	Problem string `json:"problem,omitempty"`
 }
 
-type queueUsage struct {
-	used, pending          int64
-	boundPods, pendingPods int
-}
-
 // BuildQueues computes the queue tree and what each queue uses from the
-// pods, as described in the queues command's help.
+// pods, as described in the queues command's help, with the queue model
+// the scheduler decides with (queuemodel): the same rollup, borrowed and
+// validation.
 func BuildQueues(s *State) QueuesView {
 	res := s.gpuResource()
-	own := map[string]*queueUsage{}
+	tree := queuemodel.Tree{}
+	for i := range s.Queues {
+		q := queuemodel.FromObject(&s.Queues[i])
+		tree[q.Name] = q
+	}
+	var pods []queuemodel.Pod
 	for i := range s.Pods {
 		pod := &s.Pods[i]
 		n := int64(gpu.PodGPUs(pod, res))
@@ -74,137 +83,117 @@ func BuildQueues(s *State) QueuesView {
 			continue
 		}
 		q, _ := s.podQueue(pod)
-		u := own[q]
-		if u == nil {
-			u = &queueUsage{}
-			own[q] = u
-		}
-		if bound(pod) {
-			u.used += n
-			u.boundPods++
-		} else {
-			u.pending += n
-			u.pendingPods++
-		}
+		pods = append(pods, queuemodel.Pod{Queue: q, Bound: bound(pod), Requests: corev1.ResourceList{res: *resource.NewQuantity(n, resource.DecimalSI)}})
 	}
+	usage := queuemodel.Account(tree, pods)
+	problems := queuemodel.Validate(tree)
 
-	queues := map[string]*gantryv1alpha1.Queue{}
-	for i := range s.Queues {
-		queues[s.Queues[i].Name] = &s.Queues[i]
-	}
 	// Queues that workloads name but that do not exist still hold GPUs:
-	// show them as roots so nothing in use goes unaccounted.
-	for name := range own {
-		if queues[name] == nil {
-			queues[name] = nil
+	// they are shown as roots so nothing in use goes unaccounted.
+	var ghosts []string
+	for name := range usage.Own {
+		if _, ok := tree[name]; !ok {
+			ghosts = append(ghosts, name)
 		}
 	}
-	children := map[string][]string{}
-	var roots, orphans []string
-	for name, q := range queues {
-		switch {
-		case q == nil || q.Spec.Parent == "":
-			roots = append(roots, name)
-		case !exists(queues, q.Spec.Parent):
-			orphans = append(orphans, name)
-		default:
-			children[q.Spec.Parent] = append(children[q.Spec.Parent], name)
-		}
-	}
+	children := tree.Children()
+	roots := append(ghosts, children[""]...)
 	sort.Strings(roots)
-	sort.Strings(orphans)
-	for _, c := range children {
-		sort.Strings(c)
+	// Then the queues whose parent is missing, with their subtrees, then
+	// whatever no root reaches: queues on or below a parent cycle.
+	var orphans, rest []string
+	for name, q := range tree {
+		if _, ok := tree[q.Parent]; q.Parent != "" && !ok {
+			orphans = append(orphans, name)
+		}
+		rest = append(rest, name)
 	}
+	sort.Strings(orphans)
+	sort.Strings(rest)
 
 	view := QueuesView{TypeMeta: viewTypeMeta(KindQueuesView)}
 	seen := map[string]bool{}
-	// walk appends the queue and its subtree and returns the subtree's usage.
-	var walk func(name string, depth int, problem string) queueUsage
-	walk = func(name string, depth int, problem string) queueUsage {
+	var walk func(name string, depth int)
+	walk = func(name string, depth int) {
 		seen[name] = true
-		idx := len(view.Queues)
-		view.Queues = append(view.Queues, queueRow(name, queues[name], depth, problem, res))
-		var total queueUsage
-		if u := own[name]; u != nil {
-			total = *u
-		}
+		view.Queues = append(view.Queues, queueRow(name, tree, depth, usage.Total[name], problems[name], res))
 		for _, c := range children[name] {
-			if seen[c] {
-				continue
+			if !seen[c] {
+				walk(c, depth+1)
 			}
-			sub := walk(c, depth+1, "")
-			total.used += sub.used
-			total.pending += sub.pending
-			total.boundPods += sub.boundPods
-			total.pendingPods += sub.pendingPods
-		}
-		row := &view.Queues[idx]
-		row.UsedGPUs, row.PendingGPUs = total.used, total.pending
-		row.BoundPods, row.PendingPods = total.boundPods, total.pendingPods
-		if row.GuaranteedGPUs != nil {
-			row.BorrowedGPUs = max(0, total.used-*row.GuaranteedGPUs)
-		} else {
-			row.BorrowedGPUs = total.used
-		}
-		if row.Problem == "" && row.LimitGPUs != nil && total.used > *row.LimitGPUs {
-			row.Problem = "over its limit"
-		}
-		return total
-	}
-	for _, r := range roots {
-		walk(r, 0, "")
-	}
-	for _, o := range orphans {
-		walk(o, 0, fmt.Sprintf("parent %s not found", queues[o].Spec.Parent))
-	}
-	// What is left is on a parent cycle: no root reaches it.
-	var cyclic []string
-	for name := range queues {
-		if !seen[name] {
-			cyclic = append(cyclic, name)
 		}
 	}
-	sort.Strings(cyclic)
-	onCycle := map[string]bool{}
-	for _, c := range cyclic {
-		onCycle[c] = true
-		if !seen[c] {
-			walk(c, 0, "")
-		}
-	}
-	for i := range view.Queues {
-		if q := &view.Queues[i]; onCycle[q.Name] && q.Problem == "" {
-			q.Problem = "on a parent cycle"
+	for _, group := range [][]string{roots, orphans, rest} {
+		for _, name := range group {
+			if !seen[name] {
+				walk(name, 0)
+			}
 		}
 	}
 	return view
 }
 
-func exists(queues map[string]*gantryv1alpha1.Queue, name string) bool {
-	_, ok := queues[name]
-	return ok
-}
-
-func queueRow(name string, q *gantryv1alpha1.Queue, depth int, problem string, res corev1.ResourceName) QueueRow {
-	row := QueueRow{Name: name, Depth: depth, Weight: 1, Problem: problem}
-	if q == nil {
+// queueRow is the row of queue name: its spec (none when no Queue object
+// has the name), its usage rolled up, and its problems.
+func queueRow(name string, tree queuemodel.Tree, depth int, u *queuemodel.Usage, problems []queuemodel.Problem, res corev1.ResourceName) QueueRow {
+	row := QueueRow{Name: name, Depth: depth, Weight: 1}
+	var used, pending corev1.ResourceList
+	if u != nil {
+		used, pending = u.Allocated, u.Pending
+		row.BoundPods, row.PendingPods = u.BoundPods, u.PendingPods
+	}
+	row.UsedGPUs, row.PendingGPUs = gpuCount(used, res), gpuCount(pending, res)
+	q, ok := tree[name]
+	if !ok {
+		row.BorrowedGPUs = row.UsedGPUs
 		row.Problem = "no Queue object"
 		return row
 	}
-	row.Parent = q.Spec.Parent
-	if q.Spec.Weight > 0 {
-		row.Weight = q.Spec.Weight
-	}
-	if v, ok := q.Spec.Guaranteed[res]; ok {
+	row.Parent = q.Parent
+	row.Weight = q.EffectiveWeight()
+	if v, ok := q.Guaranteed[res]; ok {
 		n := v.Value()
 		row.GuaranteedGPUs = &n
 	}
-	if v, ok := q.Spec.Limit[res]; ok {
+	if v, ok := q.Limit[res]; ok {
 		n := v.Value()
 		row.LimitGPUs = &n
 	}
+	row.BorrowedGPUs = gpuCount(queuemodel.Borrowed(used, q.Guaranteed), res)
+	var texts []string
+	for _, p := range problems {
+		texts = append(texts, problemText(p, q))
+	}
+	row.Problem = strings.Join(texts, "; ")
+	if row.Problem == "" && row.LimitGPUs != nil && row.UsedGPUs > *row.LimitGPUs {
+		row.Problem = "over its limit"
+	}
 	return row
+}
+
+// problemText says a validation problem in a few words, for the table;
+// Queue status has the whole message.
+func problemText(p queuemodel.Problem, q queuemodel.Queue) string {
+	switch p.Reason {
+	case queuemodel.ReasonParentNotFound:
+		return fmt.Sprintf("parent %s not found", q.Parent)
+	case queuemodel.ReasonParentCycle:
+		return "on a parent cycle"
+	case queuemodel.ReasonGuaranteeExceedsParent:
+		return "guarantees more than its parent"
+	case queuemodel.ReasonGuaranteeExceedsParentLimit:
+		return "guarantees more than its parent's limit"
+	case queuemodel.ReasonChildGuaranteesExceedGuarantee:
+		return "children guarantee more than it"
+	case queuemodel.ReasonChildGuaranteesExceedLimit:
+		return "children guarantee more than its limit"
+	}
+	return p.Message
+}
+
+func gpuCount(l corev1.ResourceList, res corev1.ResourceName) int64 {
+	q := l[res]
+	return q.Value()
 }
 
 // RenderQueuesTable writes the queue tree, children indented under their

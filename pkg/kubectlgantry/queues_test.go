@@ -160,3 +160,34 @@ func TestQueuesOverLimitAndJSON(t *testing.T) {
 		t.Errorf("YAML lacks usedGPUs or kind: %s", out)
 	}
 }
+
+// TestQueuesProblemsAsStatusSays: the PROBLEM column shows what the
+// Queue's Valid condition reports (queuemodel.Validate), and a missing
+// parent that workloads name is listed with its children below it, whose
+// usage it sums as the scheduler does.
+func TestQueuesProblemsAsStatusSays(t *testing.T) {
+	s := &State{
+		Queues: []gantryv1alpha1.Queue{
+			queue("org", "", 1, 8, -1),
+			queue("research", "org", 1, 16, -1),
+			queue("lost", "gone", 1, -1, -1),
+		},
+		Pods: []corev1.Pod{
+			pod("ns", "a", 2, label(gantryv1alpha1.QueueLabel, "lost"), on("n")),
+			pod("ns", "b", 1, label(gantryv1alpha1.QueueLabel, "gone"), on("n")),
+		},
+	}
+	var buf bytes.Buffer
+	if err := RenderQueuesTable(&buf, BuildQueues(s)); err != nil {
+		t.Fatal(err)
+	}
+	want := `QUEUE        WEIGHT   GUARANTEED   LIMIT   USED   BORROWED   PENDING   PODS   PROBLEM
+gone         1        -            -       3      3          0         2/2    no Queue object
+  lost       1        -            -       2      2          0         1/1    parent gone not found
+org          1        8            -       0      0          0         0/0    -
+  research   1        16           -       0      0          0         0/0    guarantees more than its parent
+`
+	if got := buf.String(); got != want {
+		t.Errorf("table:\n%s\nwant:\n%s", got, want)
+	}
+}

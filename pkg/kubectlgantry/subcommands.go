@@ -28,8 +28,12 @@ USED is computed from the pods, not read from the Queue's status: the GPUs
 succeeded or failed, in the queue and every queue below it. BORROWED is
 max(0, USED - GUARANTEED); a queue that names no guaranteed GPUs is
 guaranteed none. PENDING is what unbound pods ask for. PODS is bound/all GPU
-pods. Queues that workloads name but that do not exist are listed too, with
-the problem "no Queue object".`,
+pods. The sums and BORROWED are computed by the queue model the scheduler
+decides with. Queues that workloads name but that do not exist are listed
+too, with the problem "no Queue object". PROBLEM also shows, in short, what
+the Queue's Valid condition reports (a missing parent, a parent cycle,
+guarantees that do not fit in the parent's), or that the queue uses more
+than its limit.`,
 		Args: cobra.NoArgs,
 		// Before connecting, so that a bad -o fails at once.
 		PreRunE: func(*cobra.Command, []string) error { return output.complete() },

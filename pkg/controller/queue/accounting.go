@@ -4,6 +4,8 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
 // GPUUse is what a queue holds of GPUs at one evaluation, split at its
@@ -16,13 +18,13 @@ type GPUUse struct {
 	Borrowed float64
 }
 
-// GPUUseOf splits a queue's allocated GPUs at its guarantee.
+// GPUUseOf splits a queue's allocated GPUs at its guarantee: the borrowed
+// part is queuemodel.Borrowed's, as in status.borrowed.
 func GPUUseOf(allocated, guaranteed corev1.ResourceList) GPUUse {
 	a := allocated[GPUResource]
-	g := guaranteed[GPUResource]
-	alloc, guar := a.AsApproximateFloat64(), g.AsApproximateFloat64()
-	within := min(alloc, max(guar, 0))
-	return GPUUse{Guaranteed: within, Borrowed: alloc - within}
+	b := queuemodel.Borrowed(allocated, guaranteed)[GPUResource]
+	alloc, borrowed := a.AsApproximateFloat64(), b.AsApproximateFloat64()
+	return GPUUse{Guaranteed: alloc - borrowed, Borrowed: borrowed}
 }
 
 // Meter integrates each queue's GPU use over time into GPU-seconds.

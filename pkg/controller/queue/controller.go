@@ -29,6 +29,7 @@ import (
 	gantryclientset "github.com/gantry-gpu/gantry/pkg/generated/clientset/versioned"
 	gantryinformers "github.com/gantry-gpu/gantry/pkg/generated/informers/externalversions"
 	gantrylisters "github.com/gantry-gpu/gantry/pkg/generated/listers/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
 // Name is the controller's name: its work queue's, and its events'
@@ -296,13 +297,11 @@ func (c *Controller) snapshot() (Snapshot, error) {
 				groupLabels = pg.Labels
 			}
 		}
-		s.Pods = append(s.Pods, Pod{
-			Namespace: p.Namespace,
-			Name:      p.Name,
-			Queue:     queueOf(p, groupLabels, nsLabels[p.Namespace]),
-			Workload:  WorkloadOf(p),
-			Bound:     p.Spec.NodeName != "",
-			Requests:  Requests(p),
+		s.Pods = append(s.Pods, queuemodel.Pod{
+			Queue:    queueOf(p, groupLabels, nsLabels[p.Namespace]),
+			Workload: WorkloadOf(p),
+			Bound:    p.Spec.NodeName != "",
+			Requests: Requests(p),
 		})
 	}
 

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
 // q builds a queue: name, parent, weight, and "resource=amount" pairs for
@@ -35,147 +36,8 @@ func list(m map[string]string) corev1.ResourceList {
 
 func gpus(n string) map[string]string { return map[string]string{"nvidia.com/gpu": n} }
 
-func TestValidate(t *testing.T) {
-	tests := []struct {
-		name   string
-		queues []*gantryv1alpha1.Queue
-		// want: queue -> reasons and a substring of each message.
-		want map[string][][2]string
-	}{{
-		name: "a valid tree under a root without guarantees",
-		queues: []*gantryv1alpha1.Queue{
-			q("org", "", 1, nil, gpus("48")),
-			q("research", "org", 3, gpus("8"), gpus("32")),
-			q("inference", "org", 1, gpus("8"), nil),
-			q("vision", "research", 1, gpus("4"), nil),
-		},
-	}, {
-		name:   "missing parent",
-		queues: []*gantryv1alpha1.Queue{q("research", "org", 1, nil, nil)},
-		want:   map[string][][2]string{"research": {{ReasonParentNotFound, "queue research names parent org, which does not exist"}}},
-	}, {
-		name: "a cycle, and a queue hanging off it",
-		queues: []*gantryv1alpha1.Queue{
-			q("a", "b", 1, nil, nil), q("b", "c", 1, nil, nil), q("c", "a", 1, nil, nil),
-			q("leaf", "a", 1, nil, nil), q("root", "", 1, nil, nil),
-		},
-		want: map[string][][2]string{
-			"a":    {{ReasonParentCycle, "a -> b -> c -> a loops"}},
-			"b":    {{ReasonParentCycle, "b -> c -> a -> b loops"}},
-			"c":    {{ReasonParentCycle, "c -> a -> b -> c loops"}},
-			"leaf": {{ReasonParentCycle, "leaf -> a -> b -> c -> a loops"}},
-		},
-	}, {
-		name: "a child guaranteed more than its parent",
-		queues: []*gantryv1alpha1.Queue{
-			q("org", "", 1, gpus("8"), nil),
-			q("research", "org", 1, gpus("16"), nil),
-		},
-		want: map[string][][2]string{"research": {{ReasonGuaranteeExceedsParent, "queue research guarantees 16 nvidia.com/gpu, more than its parent org's 8"}}},
-	}, {
-		name: "children together guaranteed more than their parent",
-		queues: []*gantryv1alpha1.Queue{
-			q("org", "", 1, gpus("16"), nil),
-			q("research", "org", 1, gpus("10"), nil),
-			q("inference", "org", 1, gpus("8"), nil),
-		},
-		want: map[string][][2]string{"org": {{ReasonChildGuaranteesExceedGuarantee, "children of queue org (inference 8, research 10) together guarantee 18 nvidia.com/gpu, more than org's 16"}}},
-	}, {
-		name: "a root's limit bounds its children's guarantees when it names no guarantee",
-		queues: []*gantryv1alpha1.Queue{
-			q("org", "", 1, nil, gpus("16")),
-			q("research", "org", 1, gpus("24"), nil),
-			q("inference", "org", 1, gpus("8"), nil),
-		},
-		want: map[string][][2]string{
-			"research": {{ReasonGuaranteeExceedsParentLimit, "queue research guarantees 24 nvidia.com/gpu, more than its parent org's limit of 16"}},
-			"org":      {{ReasonChildGuaranteesExceedLimit, "together guarantee 32 nvidia.com/gpu, more than org's limit of 16"}},
-		},
-	}, {
-		name: "a non-root parent that names no guarantee guarantees zero",
-		queues: []*gantryv1alpha1.Queue{
-			q("org", "", 1, nil, nil),
-			q("research", "org", 1, nil, gpus("32")),
-			q("vision", "research", 1, gpus("4"), nil),
-		},
-		want: map[string][][2]string{"vision": {{ReasonGuaranteeExceedsParent, "queue vision guarantees 4 nvidia.com/gpu, more than its parent research's 0"}}},
-	}, {
-		name: "per resource: memory over, GPUs fine",
-		queues: []*gantryv1alpha1.Queue{
-			q("org", "", 1, map[string]string{"nvidia.com/gpu": "8", "memory": "64Gi"}, nil),
-			q("research", "org", 1, map[string]string{"nvidia.com/gpu": "8", "memory": "128Gi"}, nil),
-		},
-		want: map[string][][2]string{"research": {{ReasonGuaranteeExceedsParent, "128Gi memory, more than its parent org's 64Gi"}}},
-	}, {
-		name: "quantities compare as quantities",
-		queues: []*gantryv1alpha1.Queue{
-			q("org", "", 1, map[string]string{"memory": "1Gi"}, nil),
-			q("research", "org", 1, map[string]string{"memory": "1000Mi"}, nil),
-		},
-	}}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := Validate(tt.queues)
-			for name, want := range tt.want {
-				ps := got[name]
-				if len(ps) != len(want) {
-					t.Errorf("%s: problems %+v, want %d", name, ps, len(want))
-					continue
-				}
-				for i, w := range want {
-					if ps[i].Reason != w[0] || !strings.Contains(ps[i].Message, w[1]) {
-						t.Errorf("%s: problem %d = %+v, want reason %s and a message containing %q", name, i, ps[i], w[0], w[1])
-					}
-				}
-			}
-			for name, ps := range got {
-				if _, ok := tt.want[name]; !ok {
-					t.Errorf("%s: unexpected problems %+v", name, ps)
-				}
-			}
-		})
-	}
-}
-
-func TestSplit(t *testing.T) {
-	inf := math.Inf(1)
-	tests := []struct {
-		name     string
-		capacity float64
-		claims   []Claim
-		want     []float64
-	}{
-		{"equal weights", 48, []Claim{{1, 0, inf}, {1, 0, inf}}, []float64{24, 24}},
-		{"by weight", 48, []Claim{{3, 0, inf}, {1, 0, inf}}, []float64{36, 12}},
-		{"a cap passes the rest on", 48, []Claim{{3, 8, 32}, {1, 8, inf}}, []float64{32, 16}},
-		// Weighted shares would be 12 and 36; the floor lifts the first
-		// to 20 and the second takes what is left.
-		{"a floor above the weighted share", 48, []Claim{{1, 20, inf}, {3, 0, inf}}, []float64{20, 28}},
-		{"floors overcommit: each its floor", 10, []Claim{{1, 8, inf}, {1, 8, inf}}, []float64{8, 8}},
-		{"caps below capacity: each its cap", 48, []Claim{{1, 0, 4}, {5, 0, 8}}, []float64{4, 8}},
-		{"thirds", 8, []Claim{{1, 0, inf}, {1, 0, inf}, {1, 0, inf}}, []float64{8.0 / 3, 8.0 / 3, 8.0 / 3}},
-		{"no capacity: floors", 0, []Claim{{1, 2, inf}, {1, 0, inf}}, []float64{2, 0}},
-		{"insane claims are made sane", 10, []Claim{{0, -1, math.NaN()}, {1, 0, inf}}, []float64{0, 10}},
-		{"none", 10, nil, []float64{}},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got := Split(tt.capacity, tt.claims)
-			if len(got) != len(tt.want) {
-				t.Fatalf("Split = %v, want %v", got, tt.want)
-			}
-			for i := range got {
-				if math.Abs(got[i]-tt.want[i]) > 1e-9 {
-					t.Errorf("Split = %v, want %v", got, tt.want)
-					break
-				}
-			}
-		})
-	}
-}
-
-func pod(ns, name, queue, workload string, bound bool, gpu string) Pod {
-	return Pod{Namespace: ns, Name: name, Queue: queue, Workload: workload, Bound: bound, Requests: list(gpus(gpu))}
+func pod(queue, workload string, bound bool, gpu string) queuemodel.Pod {
+	return queuemodel.Pod{Queue: queue, Workload: workload, Bound: bound, Requests: list(gpus(gpu))}
 }
 
 func TestEvaluate(t *testing.T) {
@@ -185,15 +47,15 @@ func TestEvaluate(t *testing.T) {
 		q("inference", "org", 1, gpus("8"), nil),
 		q("lost", "nowhere", 1, gpus("8"), nil),
 	}
-	pods := []Pod{
-		pod("r", "a-0", "research", "podgroup/r/a", true, "4"),
-		pod("r", "a-1", "research", "podgroup/r/a", true, "4"),
-		pod("r", "a-2", "research", "podgroup/r/a", false, "4"),
-		pod("r", "b", "research", "pod/r/b", true, "4"),
-		pod("r", "c", "research", "pod/r/c", false, "2"),
-		pod("i", "x", "inference", "pod/i/x", false, "8"),
-		pod("i", "y", "ghost", "pod/i/y", true, "8"), // no such queue
-		pod("l", "z", "lost", "pod/l/z", true, "1"),
+	pods := []queuemodel.Pod{
+		pod("research", "podgroup/r/a", true, "4"),
+		pod("research", "podgroup/r/a", true, "4"),
+		pod("research", "podgroup/r/a", false, "4"),
+		pod("research", "pod/r/b", true, "4"),
+		pod("research", "pod/r/c", false, "2"),
+		pod("inference", "pod/i/x", false, "8"),
+		pod("ghost", "pod/i/y", true, "8"), // no such queue
+		pod("lost", "pod/l/z", true, "1"),
 	}
 	got := Evaluate(Snapshot{Queues: queues, Pods: pods, Capacity: list(map[string]string{"nvidia.com/gpu": "48", "cpu": "96"})})
 
@@ -243,17 +105,29 @@ func TestEvaluate(t *testing.T) {
 	check("lost", "allocated", l.Status.Allocated, "1")
 }
 
+// TestEvaluateSurvivesACycle: a parent cycle is reported, gets no fair
+// share, and its usage counts as the scheduler counts it: around the loop
+// once (queuemodel.Tree.Rollup).
 func TestEvaluateSurvivesACycle(t *testing.T) {
 	queues := []*gantryv1alpha1.Queue{q("a", "b", 1, nil, nil), q("b", "a", 1, nil, nil)}
-	got := Evaluate(Snapshot{Queues: queues, Pods: []Pod{pod("n", "p", "a", "pod/n/p", true, "1")}})
+	got := Evaluate(Snapshot{Queues: queues, Pods: []queuemodel.Pod{pod("a", "pod/n/p", true, "1")}})
 	if len(got) != 2 || len(got["a"].Problems) != 1 {
 		t.Fatalf("Evaluate = %+v", got)
+	}
+	for _, name := range []string{"a", "b"} {
+		st := got[name].Status
+		if a := st.Allocated[GPUResource]; a.Value() != 1 || st.FairShare != nil {
+			t.Errorf("%s: allocated %s, fair share %v; want 1 and none", name, a.String(), st.FairShare)
+		}
+	}
+	if got["a"].BoundPods != 1 || got["b"].BoundPods != 0 {
+		t.Errorf("bound pods a %d, b %d; want 1 and 0 (its own only)", got["a"].BoundPods, got["b"].BoundPods)
 	}
 }
 
 func TestDesiredStatus(t *testing.T) {
 	now := metav1.NewTime(time.Date(2025, 1, 1, 11, 0, 0, 0, time.UTC))
-	problem := Problem{Reason: ReasonParentNotFound, Message: "queue research names parent org, which does not exist"}
+	problem := queuemodel.Problem{Reason: queuemodel.ReasonParentNotFound, Message: "queue research names parent org, which does not exist"}
 	invalid := metav1.Condition{Type: gantryv1alpha1.QueueConditionValid, Status: metav1.ConditionFalse, Reason: problem.Reason, Message: problem.Message, LastTransitionTime: now}
 	valid := metav1.Condition{Type: gantryv1alpha1.QueueConditionValid, Status: metav1.ConditionTrue, Reason: ReasonValid, Message: validMessage, LastTransitionTime: now}
 	other := metav1.Condition{Type: "Starving", Status: metav1.ConditionTrue, Reason: "X", LastTransitionTime: now}
@@ -268,8 +142,8 @@ func TestDesiredStatus(t *testing.T) {
 		wantConds  map[string]metav1.ConditionStatus
 	}{
 		{"first look, valid: no event", nil, false, Result{}, nil, map[string]metav1.ConditionStatus{"Valid": "True"}},
-		{"becomes invalid: a warning", []metav1.Condition{valid}, false, Result{Problems: []Problem{problem}}, []string{ReasonParentNotFound}, map[string]metav1.ConditionStatus{"Valid": "False"}},
-		{"still invalid, same facts: no event", []metav1.Condition{invalid}, false, Result{Problems: []Problem{problem}}, nil, map[string]metav1.ConditionStatus{"Valid": "False"}},
+		{"becomes invalid: a warning", []metav1.Condition{valid}, false, Result{Problems: []queuemodel.Problem{problem}}, []string{queuemodel.ReasonParentNotFound}, map[string]metav1.ConditionStatus{"Valid": "False"}},
+		{"still invalid, same facts: no event", []metav1.Condition{invalid}, false, Result{Problems: []queuemodel.Problem{problem}}, nil, map[string]metav1.ConditionStatus{"Valid": "False"}},
 		{"valid again: a normal event", []metav1.Condition{invalid, other}, false, Result{}, []string{EventQueueValid}, map[string]metav1.ConditionStatus{"Valid": "True", "Starving": "True"}},
 		{"deleted with bound pods: blocked", []metav1.Condition{valid}, true, Result{BoundPods: 3, BoundWorkloads: 2}, []string{EventDeletionBlocked}, map[string]metav1.ConditionStatus{"Valid": "True", "DeletionBlocked": "True"}},
 		{"deleted, pods gone: condition removed", []metav1.Condition{valid, {Type: "DeletionBlocked", Status: "True", Reason: ReasonWorkloadsRunning, LastTransitionTime: now}}, true, Result{}, nil, map[string]metav1.ConditionStatus{"Valid": "True"}},

@@ -13,6 +13,9 @@ import (
 // Reasons of the deletion condition and of the events about it and about
 // validity.
 const (
+	// ReasonValid is the reason of a True Valid condition; a False one
+	// has the reason of the queue's first problem (queuemodel.Reason*).
+	ReasonValid = "Valid"
 	// ReasonWorkloadsRunning: a deleted queue is kept because bound pods
 	// still run in it.
 	ReasonWorkloadsRunning = "WorkloadsRunning"

@@ -22,6 +22,7 @@ import (
 	"github.com/gantry-gpu/gantry/pkg/clients"
 	"github.com/gantry-gpu/gantry/pkg/controller"
 	"github.com/gantry-gpu/gantry/pkg/controller/queue"
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
 // startQueueController runs a manager with only the Queue controller, as
@@ -163,11 +164,11 @@ func TestQueueValidation(t *testing.T) {
 	createQueue(t, "qv-org", "", "8")
 	createQueue(t, "qv-research", "qv-org", "16")
 
-	c := waitCondition(t, "qv-a", gantryv1alpha1.QueueConditionValid, metav1.ConditionFalse, queue.ReasonParentCycle)
+	c := waitCondition(t, "qv-a", gantryv1alpha1.QueueConditionValid, metav1.ConditionFalse, queuemodel.ReasonParentCycle)
 	if !strings.Contains(c.Message, "qv-a -> qv-b -> qv-a") {
 		t.Errorf("qv-a Valid condition: %s: %s", c.Reason, c.Message)
 	}
-	c = waitCondition(t, "qv-research", gantryv1alpha1.QueueConditionValid, metav1.ConditionFalse, queue.ReasonGuaranteeExceedsParent)
+	c = waitCondition(t, "qv-research", gantryv1alpha1.QueueConditionValid, metav1.ConditionFalse, queuemodel.ReasonGuaranteeExceedsParent)
 	if want := "queue qv-research guarantees 16 nvidia.com/gpu, more than its parent qv-org's 8"; c.Message != want {
 		t.Errorf("qv-research Valid condition: %q, want %q", c.Message, want)
 	}
@@ -176,8 +177,8 @@ func TestQueueValidation(t *testing.T) {
 	// Several resyncs later, still one event, given once.
 	time.Sleep(2 * time.Second)
 	for _, want := range []struct{ queue, reason, note string }{
-		{"qv-research", queue.ReasonGuaranteeExceedsParent, "more than its parent qv-org's 8"},
-		{"qv-a", queue.ReasonParentCycle, "qv-a -> qv-b -> qv-a"},
+		{"qv-research", queuemodel.ReasonGuaranteeExceedsParent, "more than its parent qv-org's 8"},
+		{"qv-a", queuemodel.ReasonParentCycle, "qv-a -> qv-b -> qv-a"},
 	} {
 		got, err := queueEvents(t.Context(), want.queue, want.reason)
 		if err != nil {

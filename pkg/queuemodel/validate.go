@@ -1,18 +1,18 @@
-package queue
+package queuemodel
 
 import (
+	"errors"
 	"fmt"
-	"sort"
+	"slices"
 	"strings"
 
-	corev1 "k8s.io/api/core/v1"
+	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-
-	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 )
 
-// Reasons of a False Valid condition, and of the Warning events that report
-// them.
+// Reasons of the problems Validate finds. gantry-controller writes them as
+// the reason of a False Valid condition and of the Warning events that
+// report them.
 const (
 	// ReasonParentNotFound: spec.parent names no Queue.
 	ReasonParentNotFound = "ParentNotFound"
@@ -32,8 +32,6 @@ const (
 	// ReasonChildGuaranteesExceedLimit: on a root parent, its children
 	// together guarantee more of a resource than its limit.
 	ReasonChildGuaranteesExceedLimit = "ChildGuaranteesExceedLimit"
-	// ReasonValid is the reason of a True Valid condition.
-	ReasonValid = "Valid"
 )
 
 // Problem is one thing wrong with a queue's place in the tree.
@@ -53,49 +51,49 @@ type Problem struct {
 // not name a guarantee of the resource stands for the whole cluster, so only
 // its limit, if it names one, bounds them. A non-root parent that names no
 // guarantee of a resource guarantees zero of it (QueueSpec.Guaranteed), so
-// its children cannot be guaranteed any.
+// its children cannot be guaranteed any. The scheduler reads guarantees the
+// same way (WithinGuarantee).
 //
 // Problems come per queue name, in a stable order (queues by name,
-// resources by name); valid queues are absent. Queues with a cycle or a
-// missing parent are not checked further: their guarantees have no parent
-// to fit in.
-func Validate(queues []*gantryv1alpha1.Queue) map[string][]Problem {
-	byName := make(map[string]*gantryv1alpha1.Queue, len(queues))
-	for _, q := range queues {
-		byName[q.Name] = q
-	}
+// resources by name); valid queues are absent. Only a queue's own parent
+// missing is its problem: below it, queues are checked against their
+// parents as usual. Queues with a cycle or a missing parent are not checked
+// further: their guarantees have no parent to fit in.
+func Validate(t Tree) map[string][]Problem {
 	out := map[string][]Problem{}
 	add := func(name, reason, format string, args ...any) {
 		out[name] = append(out[name], Problem{Reason: reason, Message: fmt.Sprintf(format, args...)})
 	}
 
-	children := map[string][]*gantryv1alpha1.Queue{}
-	for _, q := range sortedQueues(queues) {
-		if q.Spec.Parent == "" {
+	names := sortedNames(t)
+	children := map[string][]Queue{}
+	for _, name := range names {
+		q := t[name]
+		if q.Parent == "" {
 			continue
 		}
-		if _, ok := byName[q.Spec.Parent]; !ok {
-			add(q.Name, ReasonParentNotFound, "queue %s names parent %s, which does not exist", q.Name, q.Spec.Parent)
+		if _, ok := t[q.Parent]; !ok {
+			add(name, ReasonParentNotFound, "queue %s names parent %s, which does not exist", name, q.Parent)
 			continue
 		}
-		if chain := loopingChain(q, byName); chain != nil {
-			add(q.Name, ReasonParentCycle, "queue %s reaches no root: its parent chain %s loops", q.Name, strings.Join(chain, " -> "))
+		var chainErr *ChainError
+		if _, err := t.Ancestry(name); errors.As(err, &chainErr) && chainErr.Loop != nil {
+			add(name, ReasonParentCycle, "queue %s reaches no root: its parent chain %s loops", name, strings.Join(chainErr.Loop, " -> "))
 			continue
 		}
-		children[q.Spec.Parent] = append(children[q.Spec.Parent], q)
+		children[q.Parent] = append(children[q.Parent], q)
 	}
 
-	parents := make([]string, 0, len(children))
-	for name := range children {
-		parents = append(parents, name)
-	}
-	sort.Strings(parents)
-	for _, name := range parents {
-		parent, kids := byName[name], children[name]
-		sums := map[corev1.ResourceName]resource.Quantity{}
+	for _, name := range names {
+		kids := children[name]
+		if len(kids) == 0 {
+			continue
+		}
+		parent := t[name]
+		sums := map[v1.ResourceName]resource.Quantity{}
 		for _, child := range kids {
-			for _, r := range sortedResources(child.Spec.Guaranteed) {
-				g := child.Spec.Guaranteed[r]
+			for _, r := range sortedResources(child.Guaranteed) {
+				g := child.Guaranteed[r]
 				if g.Sign() <= 0 {
 					continue
 				}
@@ -123,7 +121,7 @@ func Validate(queues []*gantryv1alpha1.Queue) map[string][]Problem {
 			}
 			var parts []string
 			for _, child := range kids {
-				if g, ok := child.Spec.Guaranteed[r]; ok && g.Sign() > 0 {
+				if g, ok := child.Guaranteed[r]; ok && g.Sign() > 0 {
 					parts = append(parts, child.Name+" "+g.String())
 				}
 			}
@@ -151,49 +149,33 @@ func Validate(queues []*gantryv1alpha1.Queue) map[string][]Problem {
 // The limit is not checked where the parent names a guarantee: CEL keeps
 // the guarantee within the limit, so the guarantee is the tighter bound and
 // one message is enough.
-func parentBound(parent *gantryv1alpha1.Queue, r corev1.ResourceName) (bound resource.Quantity, isLimit, ok bool) {
-	if g, found := parent.Spec.Guaranteed[r]; found {
+func parentBound(parent Queue, r v1.ResourceName) (bound resource.Quantity, isLimit, ok bool) {
+	if g, found := parent.Guaranteed[r]; found {
 		return g, false, true
 	}
-	if parent.Spec.Parent != "" {
+	if parent.Parent != "" {
 		return resource.Quantity{}, false, true
 	}
-	if l, found := parent.Spec.Limit[r]; found {
+	if l, found := parent.Limit[r]; found {
 		return l, true, true
 	}
 	return resource.Quantity{}, false, false
 }
 
-// loopingChain is q's parent chain up to and including the first queue
-// seen twice, or nil if the chain ends at a root or a missing parent.
-func loopingChain(q *gantryv1alpha1.Queue, byName map[string]*gantryv1alpha1.Queue) []string {
-	seen := map[string]bool{}
-	var chain []string
-	for cur := q; cur != nil; {
-		chain = append(chain, cur.Name)
-		if seen[cur.Name] {
-			return chain
-		}
-		seen[cur.Name] = true
-		if cur.Spec.Parent == "" {
-			return nil
-		}
-		cur = byName[cur.Spec.Parent]
+func sortedNames(t Tree) []string {
+	out := make([]string, 0, len(t))
+	for name := range t {
+		out = append(out, name)
 	}
-	return nil
-}
-
-func sortedQueues(queues []*gantryv1alpha1.Queue) []*gantryv1alpha1.Queue {
-	out := append([]*gantryv1alpha1.Queue(nil), queues...)
-	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	slices.Sort(out)
 	return out
 }
 
-func sortedResources[V any](m map[corev1.ResourceName]V) []corev1.ResourceName {
-	out := make([]corev1.ResourceName, 0, len(m))
+func sortedResources[V any](m map[v1.ResourceName]V) []v1.ResourceName {
+	out := make([]v1.ResourceName, 0, len(m))
 	for r := range m {
 		out = append(out, r)
 	}
-	sort.Slice(out, func(i, j int) bool { return out[i] < out[j] })
+	slices.Sort(out)
 	return out
 }
