@@ -12,9 +12,11 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+	"k8s.io/apimachinery/pkg/util/validation"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	logsapi "k8s.io/component-base/logs/api/v1"
 
+	"github.com/gantry-gpu/gantry/pkg/nodelease"
 	"github.com/gantry-gpu/gantry/pkg/version"
 )
 
@@ -47,11 +49,18 @@ type Options struct {
 	// RecoveryQuietPeriod is how long an unhealthy GPU must pass its checks,
 	// with no new fault, before it is healthy again; 0 never recovers.
 	RecoveryQuietPeriod time.Duration
-	// PublishInterval is the NodeGPU heartbeat and allocation refresh period.
+	// PublishInterval is the allocation refresh period; the NodeGPU status
+	// is written only when it changed.
 	PublishInterval time.Duration
-	// PublishNodeGPU turns the NodeGPU publisher (and the scheduler-choice
-	// lookup, which needs the API server) on.
+	// PublishNodeGPU turns the NodeGPU publisher, the node Lease and the
+	// scheduler-choice lookup (all need the API server) on.
 	PublishNodeGPU bool
+	// LeaseNamespace holds the node's Lease (package nodelease); the
+	// scheduler must read the same namespace.
+	LeaseNamespace string
+	// LeaseDuration is how long the node's Lease stays valid after each
+	// renewal; it is renewed every quarter of that.
+	LeaseDuration time.Duration
 
 	// PassDeviceSpecs, DevRoot and CDI shape Allocate's answer.
 	PassDeviceSpecs bool
@@ -84,6 +93,8 @@ func NewOptions() *Options {
 		RecoveryQuietPeriod: 5 * time.Minute,
 		PublishInterval:     30 * time.Second,
 		PublishNodeGPU:      true,
+		LeaseNamespace:      defaultLeaseNamespace(),
+		LeaseDuration:       nodelease.DefaultDuration,
 		DevRoot:             "/dev",
 		MetricsBindAddress:  "127.0.0.1:9400",
 		Logs:                logsapi.NewLoggingConfiguration(),
@@ -101,8 +112,10 @@ func (o *Options) AddFlags(fs *pflag.FlagSet) {
 	fs.UintSliceVar(&o.IgnoredXIDs, "ignored-xids", o.IgnoredXIDs, "XIDs that do not make a GPU unhealthy (application errors).")
 	fs.DurationVar(&o.HealthCheckInterval, "health-check-interval", o.HealthCheckInterval, "Period of the liveness check of every GPU.")
 	fs.DurationVar(&o.RecoveryQuietPeriod, "recovery-quiet-period", o.RecoveryQuietPeriod, "How long an unhealthy GPU must pass its checks with no new fault before it is healthy again; 0 disables recovery.")
-	fs.DurationVar(&o.PublishInterval, "publish-interval", o.PublishInterval, "Heartbeat and allocation refresh period of the NodeGPU object.")
-	fs.BoolVar(&o.PublishNodeGPU, "publish-nodegpu", o.PublishNodeGPU, "Publish the node's NodeGPU and honour the scheduler's GPU choices (needs the API server).")
+	fs.DurationVar(&o.PublishInterval, "publish-interval", o.PublishInterval, "Allocation refresh period of the NodeGPU object, whose status is written only when it changed.")
+	fs.BoolVar(&o.PublishNodeGPU, "publish-nodegpu", o.PublishNodeGPU, "Publish the node's NodeGPU and Lease, and honour the scheduler's GPU choices (needs the API server).")
+	fs.StringVar(&o.LeaseNamespace, "lease-namespace", o.LeaseNamespace, "Namespace of the node's Lease, "+nodelease.NamePrefix+"NODE, which says the plugin is alive (default $POD_NAMESPACE, else "+nodelease.DefaultNamespace+"); gantry-scheduler must read the same.")
+	fs.DurationVar(&o.LeaseDuration, "lease-duration", o.LeaseDuration, "How long the node's Lease stays valid after a renewal (whole seconds); it is renewed every quarter of that.")
 	fs.BoolVar(&o.PassDeviceSpecs, "pass-device-specs", o.PassDeviceSpecs, "Also pass the GPUs' device nodes in Allocate (runtimes without the NVIDIA hook).")
 	fs.StringVar(&o.DevRoot, "dev-root", o.DevRoot, "Where the GPUs' device nodes are on the host.")
 	fs.BoolVar(&o.CDI, "cdi", o.CDI, "Also name the GPUs as CDI devices (nvidia.com/gpu=UUID) in Allocate.")
@@ -149,8 +162,8 @@ func (o *Options) Validate() error {
 	if _, err := ParseResources(o.Resources); err != nil {
 		errs = append(errs, err)
 	}
-	if o.PublishNodeGPU && o.NodeName == "" {
-		errs = append(errs, errors.New("--node-name (or $NODE_NAME) is required to publish the NodeGPU"))
+	if o.PublishNodeGPU {
+		errs = append(errs, o.validatePublishing()...)
 	}
 	for _, d := range []struct {
 		flag string
@@ -174,6 +187,37 @@ func (o *Options) Validate() error {
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
+}
+
+// validatePublishing checks what publishing the NodeGPU and the node's
+// Lease needs.
+func (o *Options) validatePublishing() []error {
+	var errs []error
+	switch {
+	case o.NodeName == "":
+		errs = append(errs, errors.New("--node-name (or $NODE_NAME) is required to publish the NodeGPU"))
+	case len(o.NodeName) > nodelease.MaxNodeNameLength:
+		errs = append(errs, fmt.Errorf("--node-name: %q is longer than %d characters, too long for its Lease name %s%s",
+			o.NodeName, nodelease.MaxNodeNameLength, nodelease.NamePrefix, o.NodeName))
+	}
+	if o.LeaseNamespace == "" {
+		errs = append(errs, errors.New("--lease-namespace must not be empty"))
+	} else if msgs := validation.IsDNS1123Label(o.LeaseNamespace); len(msgs) > 0 {
+		errs = append(errs, fmt.Errorf("--lease-namespace: %q is not a namespace name: %s", o.LeaseNamespace, strings.Join(msgs, "; ")))
+	}
+	if err := nodelease.ValidateDuration(o.LeaseDuration); err != nil {
+		errs = append(errs, fmt.Errorf("--lease-duration: %w", err))
+	}
+	return errs
+}
+
+// defaultLeaseNamespace is the pod's own namespace (from the downward API),
+// else the namespace Gantry installs into.
+func defaultLeaseNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	return nodelease.DefaultNamespace
 }
 
 // NewCommand returns the gantry-device-plugin command.

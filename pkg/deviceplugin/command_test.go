@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/gantry-gpu/gantry/pkg/nodelease"
 )
 
 func TestOptionsValidate(t *testing.T) {
@@ -25,6 +27,12 @@ func TestOptionsValidate(t *testing.T) {
 		{name: "empty socket dir", mutate: func(o *Options) { o.KubeletSocketDir = "" }, wantErr: []string{"--kubelet-socket-dir"}},
 		{name: "unknown backend", mutate: func(o *Options) { o.NVML = "cuda" }, wantErr: []string{`--nvml: "cuda"`}},
 		{name: "fixture without name", mutate: func(o *Options) { o.NVML = "fixture:" }, wantErr: []string{`--nvml: "fixture:"`}},
+		{name: "lease namespace missing", mutate: func(o *Options) { o.LeaseNamespace = "" }, wantErr: []string{"--lease-namespace must not be empty"}},
+		{name: "lease namespace invalid", mutate: func(o *Options) { o.LeaseNamespace = "Gantry_System" }, wantErr: []string{`--lease-namespace: "Gantry_System"`}},
+		{name: "lease duration too short", mutate: func(o *Options) { o.LeaseDuration = 500 * time.Millisecond }, wantErr: []string{"--lease-duration: 500ms is less than 1s"}},
+		{name: "lease duration not whole seconds", mutate: func(o *Options) { o.LeaseDuration = 1500 * time.Millisecond }, wantErr: []string{"--lease-duration: 1.5s is not a whole number"}},
+		{name: "node name too long for its lease", mutate: func(o *Options) { o.NodeName = strings.Repeat("n", 243) }, wantErr: []string{"--node-name", "too long for its Lease name"}},
+		{name: "no API server needs no lease", mutate: func(o *Options) { o.PublishNodeGPU = false; o.LeaseNamespace = ""; o.LeaseDuration = 0 }},
 		{name: "foreign resource domain", mutate: func(o *Options) { o.Resources = []string{"amd.com/gpu"} }, wantErr: []string{`--resource: "amd.com/gpu"`}},
 		{
 			name:    "every error reported",
@@ -53,5 +61,16 @@ func TestOptionsValidate(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestLeaseNamespaceDefaultsToThePodsOwn(t *testing.T) {
+	t.Setenv("POD_NAMESPACE", "gpu-operators")
+	if got := NewOptions().LeaseNamespace; got != "gpu-operators" {
+		t.Errorf("with $POD_NAMESPACE set: lease namespace %q, want gpu-operators", got)
+	}
+	t.Setenv("POD_NAMESPACE", "")
+	if got := NewOptions().LeaseNamespace; got != nodelease.DefaultNamespace {
+		t.Errorf("outside a pod: lease namespace %q, want %s", got, nodelease.DefaultNamespace)
 	}
 }

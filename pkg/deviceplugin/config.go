@@ -26,6 +26,8 @@ type Config struct {
 	RecoveryQuietPeriod *metav1.Duration `json:"recoveryQuietPeriod,omitempty"`
 	PublishInterval     *metav1.Duration `json:"publishInterval,omitempty"`
 	PublishNodeGPU      *bool            `json:"publishNodeGPU,omitempty"`
+	LeaseNamespace      *string          `json:"leaseNamespace,omitempty"`
+	LeaseDuration       *metav1.Duration `json:"leaseDuration,omitempty"`
 	PassDeviceSpecs     *bool            `json:"passDeviceSpecs,omitempty"`
 	DevRoot             *string          `json:"devRoot,omitempty"`
 	CDI                 *bool            `json:"cdi,omitempty"`
@@ -80,6 +82,8 @@ func (c *Config) ApplyTo(o *Options, fs *pflag.FlagSet) {
 	setDuration("recovery-quiet-period", c.RecoveryQuietPeriod, &o.RecoveryQuietPeriod)
 	setDuration("publish-interval", c.PublishInterval, &o.PublishInterval)
 	setBool("publish-nodegpu", c.PublishNodeGPU, &o.PublishNodeGPU)
+	setString("lease-namespace", c.LeaseNamespace, &o.LeaseNamespace)
+	setDuration("lease-duration", c.LeaseDuration, &o.LeaseDuration)
 	setBool("pass-device-specs", c.PassDeviceSpecs, &o.PassDeviceSpecs)
 	setString("dev-root", c.DevRoot, &o.DevRoot)
 	setBool("cdi", c.CDI, &o.CDI)

@@ -27,6 +27,8 @@ ignoredXIDs: [13, 31]
 recoveryQuietPeriod: 10m
 cdi: true
 metricsBindAddress: ""
+leaseNamespace: gpu-operators
+leaseDuration: 1m
 `)
 		cmd := NewCommand()
 		if err := cmd.Flags().Parse([]string{"--config", path, "--recovery-quiet-period=1m", "--node-name=gpu-8"}); err != nil {
@@ -43,7 +45,8 @@ metricsBindAddress: ""
 			t.Errorf("flags lost to the file: node %q, quiet %s", o.NodeName, o.RecoveryQuietPeriod)
 		}
 		if o.NVML != "fixture:dgx-h100" || !slices.Equal(o.Resources, []string{"nvidia.com/h100=H100"}) ||
-			!slices.Equal(o.IgnoredXIDs, []uint{13, 31}) || !o.CDI || o.MetricsBindAddress != "" {
+			!slices.Equal(o.IgnoredXIDs, []uint{13, 31}) || !o.CDI || o.MetricsBindAddress != "" ||
+			o.LeaseNamespace != "gpu-operators" || o.LeaseDuration != time.Minute {
 			t.Errorf("file not applied: %+v", o)
 		}
 		if o.HealthCheckInterval != NewOptions().HealthCheckInterval {

@@ -29,8 +29,8 @@ import (
 )
 
 // Run is the daemon: discover the GPUs, watch their health, serve each
-// resource to the kubelet and publish the NodeGPU, until ctx ends or the
-// process gets SIGTERM or SIGINT.
+// resource to the kubelet, publish the NodeGPU and renew the node's Lease,
+// until ctx ends or the process gets SIGTERM or SIGINT.
 func Run(ctx context.Context, o *Options) error {
 	if ctx == nil {
 		ctx = context.Background()
@@ -99,6 +99,7 @@ func RunWithNVML(ctx context.Context, o *Options, lib nvmllib.Interface) error {
 				logger.Error(err, "NodeGPU publisher stopped")
 			}
 		})
+		goRun(func() { runNodeLease(ctx, publisher.KubeClient, o) })
 	}
 
 	cfg := ServerConfig{

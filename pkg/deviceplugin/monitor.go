@@ -55,6 +55,11 @@ func (m *HealthMonitor) Run(ctx context.Context) {
 	for {
 		select {
 		case <-ctx.Done():
+			// The watch holds an NVML event set: let it free that before
+			// the daemon shuts NVML down (it returns within about a second).
+			if watchErr != nil {
+				<-watchErr
+			}
 			return
 		case ev := <-events:
 			m.handle(ctx, ev)

@@ -30,7 +30,8 @@ const ReasonAllocationMismatch = "GPUAllocationMismatch"
 
 // Publisher keeps the node's NodeGPU current: the spec from the discovered
 // topology, the status from the health tracker and the kubelet's
-// allocations, with a heartbeat. It is the only writer of that object.
+// allocations, written when they change. It is the only writer of that
+// object.
 type Publisher struct {
 	// KubeClient reads the Node, which owns the NodeGPU.
 	KubeClient kubernetes.Interface
@@ -47,11 +48,12 @@ type Publisher struct {
 	Pods *PodGPUSets
 	// Recorder records mismatch events on pods; nil records none.
 	Recorder record.EventRecorder
-	// Interval is the heartbeat and allocation refresh period.
+	// Interval is the allocation refresh period.
 	Interval time.Duration
 	Clock    clock.WithTicker
 
-	reported map[string]string // pod key -> mismatch already reported
+	reported map[string]string       // pod key -> mismatch already reported
+	last     *gantryv1alpha1.NodeGPU // as last written or read; nil: read it
 }
 
 // Run creates or updates the NodeGPU, then publishes its status on every
@@ -77,6 +79,8 @@ func (p *Publisher) Run(ctx context.Context) error {
 		if specDone {
 			if err := p.PublishStatus(ctx); err != nil {
 				logger.Error(err, "Publishing NodeGPU status")
+				// Deleted (by hand, or with its Node): create it again.
+				specDone = !apierrors.IsNotFound(err)
 			}
 		}
 		select {
@@ -136,8 +140,11 @@ func hasOwner(refs []metav1.OwnerReference, want metav1.OwnerReference) bool {
 	return false
 }
 
-// PublishStatus writes health, allocations and the heartbeat. When the
-// kubelet cannot be read, the allocations last published stay (with
+// PublishStatus brings the status (health and allocations) up to date,
+// and writes it only when it changed: an unchanged node costs the API server
+// one read from its watch cache per Interval and no write. That the plugin
+// is alive is the node Lease's to say, not this object's. When the kubelet
+// cannot be read, the allocations last published stay (with
 // AllocationsCurrent False): an empty list would tell the scheduler that
 // GPUs held by running pods are free, and it would hand them out again.
 func (p *Publisher) PublishStatus(ctx context.Context) error {
@@ -145,18 +152,25 @@ func (p *Publisher) PublishStatus(ctx context.Context) error {
 	var readErr error
 	if p.Allocations != nil {
 		if allocs, readErr = p.Allocations.Allocations(ctx); readErr != nil {
-			// Keep publishing health and the heartbeat: the plugin is alive.
+			// Keep publishing health: the GPUs still change.
 			klog.FromContext(ctx).Error(readErr, "Reading allocations from the kubelet; keeping the last ones published")
 		} else {
 			p.reportMismatches(allocs)
 		}
 	}
 	status := p.status(allocs)
+	now := metav1.NewTime(p.Clock.Now()).Rfc3339Copy()
 	nodeGPUs := p.GantryClient.GantryV1alpha1().NodeGPUs()
+	cur, err := p.stored(ctx)
+	if err != nil {
+		return err
+	}
 	return retry.RetryOnConflict(retry.DefaultRetry, func() error {
-		cur, err := nodeGPUs.Get(ctx, p.NodeName, metav1.GetOptions{})
-		if err != nil {
-			return fmt.Errorf("reading NodeGPU %s: %w", p.NodeName, err)
+		if cur == nil {
+			if cur, err = nodeGPUs.Get(ctx, p.NodeName, metav1.GetOptions{}); err != nil {
+				p.last = nil
+				return fmt.Errorf("reading NodeGPU %s: %w", p.NodeName, err)
+			}
 		}
 		next := status
 		next.Conditions = slices.Clone(cur.Status.Conditions)
@@ -164,14 +178,42 @@ func (p *Publisher) PublishStatus(ctx context.Context) error {
 			if readErr != nil {
 				next.Allocations, next.Allocated = cur.Status.Allocations, cur.Status.Allocated
 			}
-			meta.SetStatusCondition(&next.Conditions, allocationsCondition(readErr, *status.HeartbeatTime))
+			// Sets lastTransitionTime only when the condition's status changes.
+			meta.SetStatusCondition(&next.Conditions, allocationsCondition(readErr, now))
 		}
-		cur.Status = next
-		if _, err := nodeGPUs.UpdateStatus(ctx, cur, metav1.UpdateOptions{}); err != nil {
+		if apiequality.Semantic.DeepEqual(cur.Status, next) {
+			p.last = cur
+			return nil
+		}
+		update := cur.DeepCopy()
+		update.Status = next
+		written, err := nodeGPUs.UpdateStatus(ctx, update, metav1.UpdateOptions{})
+		if err != nil {
+			cur, p.last = nil, nil // a conflict retries on a fresh read
 			return fmt.Errorf("updating NodeGPU %s status: %w", p.NodeName, err)
 		}
+		p.last = written
 		return nil
 	})
+}
+
+// stored is the NodeGPU as last written or read, checked against the API
+// server's watch cache (as the kubelet reads its Node): nil when it changed
+// since, or the cache lags behind or lacks it, so that the caller reads it
+// afresh.
+func (p *Publisher) stored(ctx context.Context) (*gantryv1alpha1.NodeGPU, error) {
+	cached, err := p.GantryClient.GantryV1alpha1().NodeGPUs().Get(ctx, p.NodeName, metav1.GetOptions{ResourceVersion: "0"})
+	if apierrors.IsNotFound(err) {
+		return nil, nil // deleted, or just created and not cached yet
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading NodeGPU %s: %w", p.NodeName, err)
+	}
+	// Resource versions are opaque: equal means the same object, nothing more.
+	if p.last == nil || cached.ResourceVersion != p.last.ResourceVersion {
+		return nil, nil
+	}
+	return p.last, nil
 }
 
 // allocationsCondition says whether the allocations were just read.
@@ -188,8 +230,7 @@ func allocationsCondition(readErr error, now metav1.Time) metav1.Condition {
 }
 
 func (p *Publisher) status(allocs []Allocation) gantryv1alpha1.NodeGPUStatus {
-	now := metav1.NewTime(p.Clock.Now())
-	st := gantryv1alpha1.NodeGPUStatus{Capacity: int32(p.Topology.Len()), HeartbeatTime: &now}
+	st := gantryv1alpha1.NodeGPUStatus{Capacity: int32(p.Topology.Len())}
 	health := p.Health.Snapshot()
 	for _, d := range p.Topology.Devices() {
 		h := health[d.UUID]
@@ -199,7 +240,8 @@ func (p *Publisher) status(allocs []Allocation) gantryv1alpha1.NodeGPUStatus {
 			st.Healthy++
 		}
 		if !h.Since.IsZero() {
-			t := metav1.NewTime(h.Since)
+			// As stored (whole seconds), so that it compares equal to the stored one.
+			t := metav1.NewTime(h.Since).Rfc3339Copy()
 			gh.LastTransitionTime = &t
 		}
 		st.Health = append(st.Health, gh)

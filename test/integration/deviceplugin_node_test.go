@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	coordinationv1 "k8s.io/api/coordination/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -20,6 +21,7 @@ import (
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/deviceplugin"
 	"github.com/gantry-gpu/gantry/pkg/gpu/nvml"
+	"github.com/gantry-gpu/gantry/pkg/nodelease"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
 
@@ -65,11 +67,16 @@ type devicePluginNode struct {
 	opts    *deviceplugin.Options
 }
 
+// devicePluginNamespace is where the rendered RBAC (deploy/rbac) puts the
+// device plugin, its Role for node Leases, and so the Leases.
+const devicePluginNamespace = "gantry-system"
+
 // applyDevicePluginRBAC applies the device plugin's RBAC and the admission
-// policy that keeps it to its own node's NodeGPU, in gantry-system.
+// policies that keep it to its own node's NodeGPU and Lease, in
+// gantry-system.
 func applyDevicePluginRBAC(ctx context.Context, t *testing.T) {
 	t.Helper()
-	if err := controlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gantry-system"}}); client.IgnoreAlreadyExists(err) != nil {
+	if err := controlPlane.Client.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: devicePluginNamespace}}); client.IgnoreAlreadyExists(err) != nil {
 		t.Fatal(err)
 	}
 	for _, f := range []string{"device-plugin.yaml", "device-plugin-nodegpu-policy.yaml"} {
@@ -97,6 +104,8 @@ func newDevicePluginNode(ctx context.Context, t *testing.T, nodeName, fixtureNam
 		// Leave no schedulable GPU node behind for the package's other tests.
 		_ = c.Delete(context.Background(), node)
 		_ = c.Delete(context.Background(), &gantryv1alpha1.NodeGPU{ObjectMeta: metav1.ObjectMeta{Name: nodeName}})
+		// No garbage collector runs here to follow the Lease's owner, the Node.
+		_ = c.Delete(context.Background(), &coordinationv1.Lease{ObjectMeta: metav1.ObjectMeta{Namespace: devicePluginNamespace, Name: nodelease.Name(nodeName)}})
 	})
 	fixture, err := nvml.NewFixtureForNode(fixtureName, nodeName)
 	if err != nil {
@@ -116,6 +125,8 @@ func newDevicePluginNode(ctx context.Context, t *testing.T, nodeName, fixtureNam
 	o.HealthCheckInterval = 50 * time.Millisecond
 	o.RecoveryQuietPeriod = 2 * time.Second
 	o.PublishInterval = 200 * time.Millisecond
+	o.LeaseNamespace = devicePluginNamespace
+	o.LeaseDuration = 2 * time.Second // renewed every 500 ms
 	o.MetricsBindAddress = ""
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)

@@ -49,22 +49,16 @@ func TestNodeGPUKeepsAllocationsWhileTheKubeletIsDown(t *testing.T) {
 	pr := &podResources{pods: []*podresourcesv1.PodResources{holding("train-0", 0, 1, 2)}}
 	stopKubelet := servePodResources(t, n.opts.PodResourcesSocket, pr)
 	stopDaemon := n.runDaemon(ctx, t)
-	// heartbeatAfter waits for a status published after now.
 	var ng gantryv1alpha1.NodeGPU
-	heartbeatAfter := func(what string) {
-		t.Helper()
-		next := metav1.NewTime(time.Now().Truncate(time.Second).Add(time.Second)) // heartbeats have whole seconds
-		n.waitNodeGPU(ctx, t, &ng, what, func(ng *gantryv1alpha1.NodeGPU) bool {
-			return ng.Status.HeartbeatTime != nil && !ng.Status.HeartbeatTime.Before(&next)
-		})
-	}
 	n.waitNodeGPU(ctx, t, &ng, "the kubelet's allocations", func(ng *gantryv1alpha1.NodeGPU) bool { return ng.Status.Allocated == 3 })
 	if current(&ng) != metav1.ConditionTrue {
 		t.Errorf("AllocationsCurrent is %s with the kubelet up, want True", current(&ng))
 	}
 
 	stopKubelet()
-	heartbeatAfter("a heartbeat with the kubelet down")
+	n.waitNodeGPU(ctx, t, &ng, "AllocationsCurrent False with the kubelet down", func(ng *gantryv1alpha1.NodeGPU) bool {
+		return current(ng) == metav1.ConditionFalse
+	})
 	c := meta.FindStatusCondition(ng.Status.Conditions, gantryv1alpha1.NodeGPUAllocationsCurrent)
 	if got := indexes(&ng); !slices.Equal(got, []int32{0, 1, 2}) || ng.Status.Allocated != 3 {
 		t.Errorf("with the kubelet down: allocations %v (allocated %d), want GPUs 0-2 kept", got, ng.Status.Allocated)
@@ -75,10 +69,17 @@ func TestNodeGPUKeepsAllocationsWhileTheKubeletIsDown(t *testing.T) {
 	}
 
 	// A device plugin restarted while the kubelet is down has read nothing
-	// yet: it must keep what the NodeGPU says.
+	// yet: it must keep what the NodeGPU says. The status it writes when a
+	// GPU fails shows that it did.
 	stopDaemon()
 	n.runDaemon(ctx, t)
-	heartbeatAfter("a heartbeat of the restarted device plugin")
+	for !n.fixture.Watching(6) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	n.fixture.InjectXID(6, 48)
+	n.waitNodeGPU(ctx, t, &ng, "GPU 6 unhealthy, written by the restarted device plugin", func(ng *gantryv1alpha1.NodeGPU) bool {
+		return ng.Status.Healthy == 7
+	})
 	if got := indexes(&ng); !slices.Equal(got, []int32{0, 1, 2}) || current(&ng) != metav1.ConditionFalse {
 		t.Errorf("after a device-plugin restart with the kubelet down: allocations %v, AllocationsCurrent %s; want GPUs 0-2 kept, False",
 			got, current(&ng))

@@ -291,7 +291,7 @@ func (c *Cluster) startNodes(ctx context.Context) error {
 		var ng gantryv1alpha1.NodeGPU
 		if err := p.WaitReady(ctx, time.Minute, func(ctx context.Context) (bool, error) {
 			err := c.CP.Client.Get(ctx, client.ObjectKey{Name: n.Name}, &ng)
-			return err == nil && ng.Status.HeartbeatTime != nil, client.IgnoreNotFound(err)
+			return err == nil && ng.Status.Capacity > 0, client.IgnoreNotFound(err)
 		}); err != nil {
 			return fmt.Errorf("node %s: no NodeGPU published: %w", n.Name, err)
 		}

@@ -8,7 +8,9 @@ import (
 // owned by the Node, and only the device plugin on that node writes it. The
 // spec is the hardware (devices and the links between them, which change only
 // with the hardware); the status is what changes while the node runs (health,
-// allocations, heartbeat), so frequent writes go to the status subresource.
+// allocations), written to the status subresource only when it changes. That
+// the device plugin is alive is not in this object: it renews a Lease per
+// node (package nodelease), which is small and cheap to write often.
 //
 // +genclient
 // +genclient:nonNamespaced
@@ -19,7 +21,6 @@ import (
 // +kubebuilder:printcolumn:name="Healthy",type=integer,JSONPath=`.status.healthy`
 // +kubebuilder:printcolumn:name="Allocated",type=integer,JSONPath=`.status.allocated`
 // +kubebuilder:printcolumn:name="Model",type=string,JSONPath=`.spec.gpus[0].model`
-// +kubebuilder:printcolumn:name="Heartbeat",type=date,JSONPath=`.status.heartbeatTime`
 type NodeGPU struct {
 	metav1.TypeMeta   `json:",inline"`
 	metav1.ObjectMeta `json:"metadata,omitempty"`
@@ -188,10 +189,6 @@ type NodeGPUStatus struct {
 	// +kubebuilder:validation:MaxItems=16
 	Allocations []GPUAllocation `json:"allocations,omitempty"`
 
-	// HeartbeatTime is when the device plugin last confirmed this object.
-	// +optional
-	HeartbeatTime *metav1.Time `json:"heartbeatTime,omitempty"`
-
 	// Conditions of the published state: AllocationsCurrent is False while
 	// the kubelet's PodResources API cannot be read, and allocations then
 	// stay as last read (its lastTransitionTime says since when).
@@ -205,7 +202,7 @@ type NodeGPUStatus struct {
 // NodeGPU conditions and their reasons.
 const (
 	// NodeGPUAllocationsCurrent is True when status.allocations were read
-	// from the kubelet at the last heartbeat, False while they are the
+	// from the kubelet at the last refresh, False while they are the
 	// last ones read (the kubelet is down or restarting). Stale allocations
 	// are kept rather than dropped: a GPU held by a running pod must never
 	// look free.

@@ -196,10 +196,6 @@ func (in *NodeGPUStatus) DeepCopyInto(out *NodeGPUStatus) {
 		*out = make([]GPUAllocation, len(*in))
 		copy(*out, *in)
 	}
-	if in.HeartbeatTime != nil {
-		in, out := &in.HeartbeatTime, &out.HeartbeatTime
-		*out = (*in).DeepCopy()
-	}
 	if in.Conditions != nil {
 		in, out := &in.Conditions, &out.Conditions
 		*out = make([]v1.Condition, len(*in))
