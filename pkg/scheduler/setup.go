@@ -20,7 +20,9 @@ import (
 // one shared.State built for them. The scheduler's informers for Gantry's
 // resources (the custom resources of plugins' EventsToRegister) come from
 // the state's typed factories instead of a dynamic factory of its own, so
-// each resource is watched once and queueing hints receive typed objects.
+// each resource is watched once and queueing hints receive typed objects;
+// and the scheduler's own handlers of those and of pods run after the
+// state has applied the event (shared.Informers.RefreshFirst).
 func Setup(ctx context.Context, opts *options.Options) (*schedulerserverconfig.CompletedConfig, *kubescheduler.Scheduler, error) {
 	cfg, err := latest.Default()
 	if err != nil {
@@ -45,7 +47,7 @@ func Setup(ctx context.Context, opts *options.Options) (*schedulerserverconfig.C
 	var profiles []kubeschedulerconfig.KubeSchedulerProfile
 	sched, err := kubescheduler.New(ctx,
 		cc.Client,
-		cc.InformerFactory,
+		st.Informers.Kube(cc.InformerFactory),
 		cc.DynInformerFactory,
 		func(name string) events.EventRecorderLogger { return cc.EventBroadcaster.NewRecorder(name) },
 		kubescheduler.WithComponentConfigVersion(cc.ComponentConfig.TypeMeta.APIVersion),
@@ -63,6 +65,9 @@ func Setup(ctx context.Context, opts *options.Options) (*schedulerserverconfig.C
 		}),
 	)
 	if err != nil {
+		return nil, nil, err
+	}
+	if err := checkPluginOrder(sched.Profiles); err != nil {
 		return nil, nil, err
 	}
 	if err := options.LogOrWriteConfig(klog.FromContext(ctx), opts.WriteConfigTo, &cc.ComponentConfig, profiles); err != nil {

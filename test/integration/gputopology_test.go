@@ -91,7 +91,6 @@ func (g *gpuTopologyTest) addNode(short string, topo func(node string) gantryv1a
 		ng.Status.Allocations = append(ng.Status.Allocations, gantryv1alpha1.GPUAllocation{Index: int32(i), PodNamespace: "elsewhere", PodName: pod})
 	}
 	slices.SortFunc(ng.Status.Allocations, func(a, b gantryv1alpha1.GPUAllocation) int { return int(a.Index - b.Index) })
-	ng.Status.HeartbeatTime = &metav1.Time{Time: time.Now()}
 	if err := c.Status().Update(g.ctx, ng); err != nil {
 		g.t.Fatalf("writing NodeGPU %s status: %v", name, err)
 	}

@@ -1,7 +1,6 @@
-package gang
+package gangs
 
 import (
-	"context"
 	"fmt"
 	"strconv"
 	"sync"
@@ -10,21 +9,24 @@ import (
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/klog/v2"
-	fwk "k8s.io/kube-scheduler/framework"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 	splisters "sigs.k8s.io/scheduler-plugins/pkg/generated/listers/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
 
-// PodGroups is the plugin's view of the PodGroups: the shared state's
-// PodGroup informer (its store holds an object before any handler, the
-// scheduler's queueing hints included, hears of it), and the label-only
-// gangs. Safe for concurrent use.
+// PodGroups is the scheduler's view of the PodGroups: the shared state's
+// scheduler-plugins PodGroup informer (its store holds an object before
+// any handler, the scheduler's queueing hints included, hears of it), the
+// upstream PodGroups where the API server serves them (WatchUpstream), and
+// the label-only gangs. Safe for concurrent use.
 type PodGroups struct {
 	logger klog.Logger
 	lister splisters.PodGroupLister
+	// upstream is nil until WatchUpstream; upstreamPending is set while
+	// WatchUpstreamWhenServed does not know yet whether they are served.
+	upstream        atomic.Pointer[upstreamView]
+	upstreamPending atomic.Bool
 
 	mu sync.RWMutex
 	// implicit holds label-only gangs (MinMemberLabel), by key.
@@ -56,12 +58,12 @@ func (c *PodGroups) labelsChanged(namespace, name string) {
 
 // MinMemberLabel defines a label-only gang (see
 // gantryv1alpha1.GangMinMemberLabel). A PodGroup object of the gang's name,
-// once created, takes precedence.
+// of either API, once created, takes precedence.
 const MinMemberLabel = gantryv1alpha1.GangMinMemberLabel
 
-// implicitMinMember reads the pod's MinMemberLabel: 0 and no error when
+// ImplicitMinMember reads the pod's MinMemberLabel: 0 and no error when
 // absent.
-func implicitMinMember(pod *v1.Pod) (int32, error) {
+func ImplicitMinMember(pod *v1.Pod) (int32, error) {
 	v, ok := pod.Labels[MinMemberLabel]
 	if !ok {
 		return 0, nil
@@ -82,17 +84,27 @@ func NewPodGroups(logger klog.Logger, lister splisters.PodGroupLister) *PodGroup
 // SetSyncedFunc sets what HasSynced asks.
 func (c *PodGroups) SetSyncedFunc(f func() bool) { c.synced.Store(&f) }
 
-// HasSynced reports whether the informer feeding the view has listed.
+// HasSynced reports whether the informers feeding the view have listed.
 func (c *PodGroups) HasSynced() bool {
+	if u := c.upstream.Load(); (u == nil && c.upstreamPending.Load()) || (u != nil && !u.synced()) {
+		return false
+	}
 	f := c.synced.Load()
 	return f == nil || (*f)()
 }
 
-// Get returns the PodGroup namespace/name: the object, else the label-only
-// gang of that name. The object is shared: do not modify it.
+// Get returns the PodGroup namespace/name: scheduler-plugins' object, else
+// the upstream one (FromUpstream), else the label-only gang of that name.
+// Pods name all three alike (Of), so one name is one gang. The object is
+// shared: do not modify it.
 func (c *PodGroups) Get(namespace, name string) (*schedv1alpha1.PodGroup, bool) {
 	if pg, err := c.lister.PodGroups(namespace).Get(name); err == nil {
 		return pg, true
+	}
+	if u := c.upstream.Load(); u != nil {
+		if pg, ok := u.get(namespace, name); ok {
+			return pg, true
+		}
 	}
 	c.mu.RLock()
 	defer c.mu.RUnlock()
@@ -105,7 +117,7 @@ func (c *PodGroups) Get(namespace, name string) (*schedv1alpha1.PodGroup, bool) 
 // its oldest pod's. A bad label value is returned as an error.
 func (c *PodGroups) SetImplicit(pod *v1.Pod) error {
 	name := pod.Labels[PodGroupLabel]
-	minMember, err := implicitMinMember(pod)
+	minMember, err := ImplicitMinMember(pod)
 	if name == "" || minMember == 0 || err != nil {
 		return err
 	}
@@ -135,16 +147,4 @@ func (c *PodGroups) DropImplicit(namespace, name string) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	delete(c.implicit, namespace+"/"+name)
-}
-
-// SharedPodGroups returns the PodGroups view GantryGang keeps for the
-// scheduler of h (starting it if GantryGang has not yet), so that other
-// plugins read PodGroups, their labels included, without watching them
-// again.
-func SharedPodGroups(ctx context.Context, h fwk.Handle, ss *shared.State) (*PodGroups, error) {
-	st, err := sharedState(ctx, h, ss)
-	if err != nil {
-		return nil, err
-	}
-	return st.groups, nil
 }

@@ -1,4 +1,4 @@
-package gang
+package gangs
 
 import (
 	"strings"
@@ -37,12 +37,12 @@ func TestPodGroupsReadTheInformer(t *testing.T) {
 func TestLabelOnlyGangs(t *testing.T) {
 	c, store := newPodGroups(t)
 	labelled := func(name, minMember string, created time.Time) *v1.Pod {
-		p := gangPod(name, "g", 1)
+		p := gangPod(name, "g")
 		p.Labels[MinMemberLabel] = minMember
 		p.CreationTimestamp = metav1.NewTime(created)
 		return p
 	}
-	if err := c.SetImplicit(gangPod("plain", "g", 1)); err != nil {
+	if err := c.SetImplicit(gangPod("plain", "g")); err != nil {
 		t.Fatal(err)
 	}
 	if _, ok := c.Get("ns", "g"); ok {

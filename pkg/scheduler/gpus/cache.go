@@ -1,9 +1,8 @@
-package gputopology
+package gpus
 
 import (
 	"context"
 	"fmt"
-	"slices"
 	"sync"
 	"sync/atomic"
 	"unsafe"
@@ -16,7 +15,6 @@ import (
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	gantrylisters "github.com/gantry-gpu/gantry/pkg/generated/listers/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
 )
 
 // Cache is the plugin's view of every node's GPUs, fed by informers and by
@@ -45,7 +43,8 @@ import (
 //
 // A NodeGPU whose spec does not make a topology is logged and the node is
 // treated as having no NodeGPU: a bad object on one node must not stop
-// scheduling on the others.
+// scheduling on the others. So is a node whose device plugin's Lease
+// expired (liveness.go).
 type Cache struct {
 	logger klog.Logger
 
@@ -53,7 +52,7 @@ type Cache struct {
 	nodes        map[string]*nodeEntry
 	pods         map[types.UID]podRecord
 	reservations map[types.UID]podRecord
-	// slots publishes each node's core.NodeState for Node, which reads
+	// slots publishes each node's NodeState for Node, which reads
 	// without mu: the framework asks about hundreds of nodes in parallel
 	// for every pod, and a shared read lock's counter, bounced between
 	// cores, cost more than the rest. The map is copied on write, under
@@ -67,6 +66,13 @@ type Cache struct {
 	refs [nodeRefs]atomic.Pointer[nodeRef]
 
 	synced atomic.Pointer[func() bool]
+
+	// planned maps a pod's UID to the node and set its gang's plan chose
+	// (SetPlanned), until the pod reserves, is unreserved or goes.
+	planned sync.Map
+
+	// live is the nodes' Leases, under mu.
+	live liveness
 }
 
 // nodeRefs is the size of Cache.refs (256 KiB of pointers): some thirty
@@ -88,7 +94,7 @@ type nodeRef struct {
 // nodeSlot holds a node's published state: nil while the node has no
 // usable NodeGPU.
 type nodeSlot struct {
-	state atomic.Pointer[core.NodeState]
+	state atomic.Pointer[NodeState]
 }
 
 // podRecord is a pod's GPUs on a node, as UUIDs.
@@ -105,7 +111,9 @@ type nodeEntry struct {
 	// resourceVersion is the NodeGPU version applied ("" without one):
 	// the same version is not read twice.
 	resourceVersion string
-	healthy         gpu.Set
+	// uid is the NodeGPU's, for the events about it.
+	uid     types.UID
+	healthy gpu.Set
 	// reported is status.allocations; reportedBy maps "namespace/name" to
 	// the GPUs reported for that pod.
 	reported   gpu.Set
@@ -126,6 +134,7 @@ func NewCache(logger klog.Logger) *Cache {
 		nodes:        map[string]*nodeEntry{},
 		pods:         map[types.UID]podRecord{},
 		reservations: map[types.UID]podRecord{},
+		live:         newLiveness(),
 	}
 }
 
@@ -140,12 +149,12 @@ func (c *Cache) HasSynced() bool {
 }
 
 // Node returns the node's GPU state, and false when the node has no usable
-// NodeGPU.
-func (c *Cache) Node(name string) (core.NodeState, bool) {
+// NodeGPU (none, a malformed one, or one whose Lease expired).
+func (c *Cache) Node(name string) (NodeState, bool) {
 	if m := c.slots.Load(); m != nil {
 		return (*m)[name].load()
 	}
-	return core.NodeState{}, false
+	return NodeState{}, false
 }
 
 // NodeOf is Node for a node object, as the framework hands it over. The
@@ -153,10 +162,10 @@ func (c *Cache) Node(name string) (core.NodeState, bool) {
 // node changes, so the slot found for an object is remembered by its
 // address, for as long as the slots map is the same version (a slot added
 // or forgotten makes a new one).
-func (c *Cache) NodeOf(node *v1.Node) (core.NodeState, bool) {
+func (c *Cache) NodeOf(node *v1.Node) (NodeState, bool) {
 	m := c.slots.Load()
 	if m == nil {
-		return core.NodeState{}, false
+		return NodeState{}, false
 	}
 	// Fibonacci hashing of the address: node objects come from a few size
 	// classes, whose regular spacing the low bits would fold together.
@@ -169,18 +178,18 @@ func (c *Cache) NodeOf(node *v1.Node) (core.NodeState, bool) {
 	return slot.load()
 }
 
-func (s *nodeSlot) load() (core.NodeState, bool) {
+func (s *nodeSlot) load() (NodeState, bool) {
 	if s != nil {
 		if st := s.state.Load(); st != nil {
 			return *st, true
 		}
 	}
-	return core.NodeState{}, false
+	return NodeState{}, false
 }
 
 // publishLocked sets the node's published state (nil: no usable NodeGPU;
 // the slot goes too when forget is set).
-func (c *Cache) publishLocked(name string, st *core.NodeState, forget bool) {
+func (c *Cache) publishLocked(name string, st *NodeState, forget bool) {
 	var m map[string]*nodeSlot
 	if p := c.slots.Load(); p != nil {
 		m = *p
@@ -210,8 +219,8 @@ func (c *Cache) publishLocked(name string, st *core.NodeState, forget bool) {
 	c.slots.Store(&next)
 }
 
-func (e *nodeEntry) state() core.NodeState {
-	return core.NodeState{Topology: e.topology, Healthy: e.healthy, Allocated: e.allocated}
+func (e *nodeEntry) state() NodeState {
+	return NodeState{Topology: e.topology, Healthy: e.healthy, Allocated: e.allocated}
 }
 
 // SetNodeGPU records a NodeGPU (added or updated) and reports whether it
@@ -227,7 +236,7 @@ func (c *Cache) SetNodeGPU(ng *gantryv1alpha1.NodeGPU) bool {
 		e = &nodeEntry{}
 		c.nodes[ng.Name] = e
 	}
-	e.resourceVersion = ng.ResourceVersion
+	e.resourceVersion, e.uid = ng.ResourceVersion, ng.UID
 	if err := e.readNodeGPU(c.logger, ng); err != nil {
 		c.logger.Error(err, "Ignoring malformed NodeGPU: the node is treated as having none", "nodeGPU", klog.KObj(ng), "resourceVersion", ng.ResourceVersion)
 		e.topology, e.healthy, e.reported, e.reportedBy = nil, 0, 0, nil
@@ -294,152 +303,9 @@ func (c *Cache) DeleteNodeGPU(name string) bool {
 		return false
 	}
 	e.topology, e.healthy, e.reported, e.reportedBy = nil, 0, 0, nil
-	e.resourceVersion = ""
+	e.resourceVersion, e.uid = "", ""
 	c.recompute(name, e)
 	return true
-}
-
-// SetPod records a pod (added or updated). Only bound pods that have not
-// finished count; a pod leaving that state is forgotten.
-func (c *Cache) SetPod(pod *v1.Pod) {
-	if pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed {
-		c.DeletePod(pod)
-		return
-	}
-	if pod.Spec.NodeName == "" {
-		// Not bound: only a reservation can stand for it, and that lasts
-		// until the pod is bound, unreserved or deleted.
-		return
-	}
-	ids := gantryv1alpha1.ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation])
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if r, ok := c.reservations[pod.UID]; ok {
-		// The pod is bound, so its annotation now speaks for it. Were it
-		// bound without one (its PreBind was skipped), the reservation is
-		// the best knowledge of what it holds, so it carries over.
-		if len(ids) == 0 && r.node == pod.Spec.NodeName {
-			ids = r.ids
-		}
-		c.dropLocked(c.reservations, pod.UID, func(e *nodeEntry) map[types.UID][]string { return e.reserved })
-	}
-	old, had := c.pods[pod.UID]
-	if had && old.node == pod.Spec.NodeName && slices.Equal(old.ids, ids) {
-		return
-	}
-	if had {
-		c.dropLocked(c.pods, pod.UID, func(e *nodeEntry) map[types.UID][]string { return e.pods })
-	}
-	if len(ids) == 0 {
-		return
-	}
-	c.pods[pod.UID] = podRecord{node: pod.Spec.NodeName, ids: ids}
-	e := c.entryLocked(pod.Spec.NodeName)
-	if e.pods == nil {
-		e.pods = map[types.UID][]string{}
-	}
-	e.pods[pod.UID] = ids
-	c.recompute(pod.Spec.NodeName, e)
-}
-
-// DeletePod forgets a pod and any reservation it had.
-func (c *Cache) DeletePod(pod *v1.Pod) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.dropLocked(c.pods, pod.UID, func(e *nodeEntry) map[types.UID][]string { return e.pods })
-	c.dropLocked(c.reservations, pod.UID, func(e *nodeEntry) map[types.UID][]string { return e.reserved })
-}
-
-// ReserveResult is what Reserve did.
-type ReserveResult struct {
-	// NoNodeGPU is set when the node has no usable NodeGPU: nothing was
-	// reserved, and the node is left to choose.
-	NoNodeGPU bool
-	// Placement is the set chosen, or why none fits.
-	Placement core.Placement
-	// UUIDs are the reserved GPUs when Placement.Fits.
-	UUIDs []string
-}
-
-// Reserve chooses the pod's GPUs on the node from the GPUs free now and
-// holds them for the pod. The choice and the hold happen under one lock, so
-// two pods never get the same GPU. A reservation the pod already had is
-// replaced, so a retried cycle may choose its own GPUs again.
-func (c *Cache) Reserve(uid types.UID, nodeName string, req core.Request) ReserveResult {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.dropLocked(c.reservations, uid, func(e *nodeEntry) map[types.UID][]string { return e.reserved })
-	e := c.nodes[nodeName]
-	if e == nil || e.topology == nil {
-		return ReserveResult{NoNodeGPU: true}
-	}
-	p := core.Place(e.state(), req)
-	if !p.Fits {
-		return ReserveResult{Placement: p}
-	}
-	ids := e.topology.UUIDs(p.Set)
-	c.reservations[uid] = podRecord{node: nodeName, ids: ids}
-	if e.reserved == nil {
-		e.reserved = map[types.UID][]string{}
-	}
-	e.reserved[uid] = ids
-	c.recompute(nodeName, e)
-	return ReserveResult{Placement: p, UUIDs: ids}
-}
-
-// Unreserve drops the pod's reservation, if any.
-func (c *Cache) Unreserve(uid types.UID) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.dropLocked(c.reservations, uid, func(e *nodeEntry) map[types.UID][]string { return e.reserved })
-}
-
-// Reservation returns the node and GPUs reserved for the pod.
-func (c *Cache) Reservation(uid types.UID) (node string, ids []string, ok bool) {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	r, ok := c.reservations[uid]
-	return r.node, r.ids, ok
-}
-
-// PodGPUs returns the GPUs the cache counts as held by the pod on the node:
-// its annotation, its reservation and what the NodeGPU reports for it.
-func (c *Cache) PodGPUs(pod *v1.Pod, nodeName string) gpu.Set {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	e := c.nodes[nodeName]
-	if e == nil || e.topology == nil {
-		return 0
-	}
-	var s gpu.Set
-	if r, ok := c.pods[pod.UID]; ok && r.node == nodeName {
-		s |= e.positions(r.ids)
-	}
-	if r, ok := c.reservations[pod.UID]; ok && r.node == nodeName {
-		s |= e.positions(r.ids)
-	}
-	return s | e.reportedBy[pod.Namespace+"/"+pod.Name]
-}
-
-// Positions resolves GPU UUIDs on the node, ignoring UUIDs it does not have.
-func (c *Cache) Positions(nodeName string, ids []string) gpu.Set {
-	c.mu.RLock()
-	defer c.mu.RUnlock()
-	e := c.nodes[nodeName]
-	if e == nil || e.topology == nil {
-		return 0
-	}
-	return e.positions(ids)
-}
-
-func (e *nodeEntry) positions(ids []string) gpu.Set {
-	var s gpu.Set
-	for _, id := range ids {
-		if p, ok := e.topology.PositionOfUUID(id); ok {
-			s = s.Add(p)
-		}
-	}
-	return s
 }
 
 func (c *Cache) entryLocked(name string) *nodeEntry {
@@ -449,19 +315,6 @@ func (c *Cache) entryLocked(name string) *nodeEntry {
 		c.nodes[name] = e
 	}
 	return e
-}
-
-// dropLocked removes uid from records and from its node's per-node map.
-func (c *Cache) dropLocked(records map[types.UID]podRecord, uid types.UID, perNode func(*nodeEntry) map[types.UID][]string) {
-	r, ok := records[uid]
-	if !ok {
-		return
-	}
-	delete(records, uid)
-	if e := c.nodes[r.node]; e != nil {
-		delete(perNode(e), uid)
-		c.recompute(r.node, e)
-	}
 }
 
 // recompute derives the node's allocated set, and forgets a node that no
@@ -488,6 +341,11 @@ func (c *Cache) recompute(name string, e *nodeEntry) {
 		a |= e.positions(ids)
 	}
 	e.allocated = a
+	if c.live.unknown(name) {
+		// Kept up to date, but not shown until the Lease is renewed.
+		c.publishLocked(name, nil, false)
+		return
+	}
 	st := e.state()
 	c.publishLocked(name, &st, false)
 }

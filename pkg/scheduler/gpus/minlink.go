@@ -1,4 +1,4 @@
-package gputopology
+package gpus
 
 import (
 	"fmt"

@@ -1,13 +1,16 @@
-// Package core holds the GPU-topology plugin's decisions in plain Go: whether
-// a node can give a pod a healthy set of GPUs, which set, and how the node
-// ranks against the others. It knows nothing of the scheduler framework or
-// the API server, so every rule is tested on topologies built in memory, and
-// the plugin around it only gathers state and reports results.
+// Package gpus is gantry-scheduler's one place for GPU sets: what each
+// node's GPUs are and which are taken (Cache, fed by the pod and NodeGPU
+// informers and by reservations), whether a node can give a pod a healthy
+// set, which set (Place), and how the node ranks (Score). GantryGPUTopology
+// filters, scores and reserves with it, and GantryGang plans its members'
+// sets with it, so a gang's plan and the set reserved are chosen by the same
+// rule. The decisions know nothing of the scheduler framework, so every
+// rule is tested on topologies built in memory.
 //
 // Sets are chosen with gpu.BestSet, the function the device plugin uses for
 // GetPreferredAllocation, so the scheduler and the node agree on what "best"
 // means.
-package core
+package gpus
 
 import (
 	"errors"
@@ -42,6 +45,11 @@ type Request struct {
 	// MinLink is the worst link the pod accepts between any two of its
 	// GPUs; gpu.LinkUnknown accepts every set.
 	MinLink gpu.LinkType
+	// Planned is the set a gang's plan chose for the pod on this node
+	// (zero: none): Place gives it while it is still free, healthy, of
+	// the size asked and linked well enough, so the set the plan was made
+	// with is the set the pod gets.
+	Planned gpu.Set
 }
 
 // Placement is the outcome of Place for one node.
@@ -76,6 +84,11 @@ func Place(n NodeState, req Request) Placement {
 	}
 	if free.Len() < req.GPUs {
 		return Placement{Reason: fmt.Sprintf("node has %d free healthy GPUs, pod needs %d", free.Len(), req.GPUs)}
+	}
+	if p := req.Planned; p != 0 && p.Len() == req.GPUs && p&^free == 0 {
+		if score := n.Topology.Score(p, free); req.MinLink == gpu.LinkUnknown || score.Worst.Type >= req.MinLink {
+			return Placement{Fits: true, Set: p, Score: score}
+		}
 	}
 	set, score, err := n.Topology.BestSet(free, 0, req.GPUs)
 	if err != nil {

@@ -1,4 +1,4 @@
-package core
+package gpus
 
 // MaxScore is the highest node score, the framework's MaxNodeScore.
 const MaxScore = 100

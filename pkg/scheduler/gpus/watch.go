@@ -1,4 +1,4 @@
-package gputopology
+package gpus
 
 import (
 	"context"
@@ -9,38 +9,31 @@ import (
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/util/wait"
 	toolscache "k8s.io/client-go/tools/cache"
-	fwk "k8s.io/kube-scheduler/framework"
 
-	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
+	gantrylisters "github.com/gantry-gpu/gantry/pkg/generated/listers/gantry/v1alpha1"
 )
 
-// NodeGPUResource is the resource the plugin watches for NodeGPUs.
-var NodeGPUResource = gantryv1alpha1.SchemeGroupVersion.WithResource("nodegpus")
-
-// nodeGPUEvents names NodeGPU events in EventsToRegister: resource, version
-// and group joined by dots. The scheduler builds its informer for them
-// from the shared state's factory, the one the cache reads.
-const nodeGPUEvents fwk.EventResource = "nodegpus.v1alpha1.gantry.dev"
-
-// startInformers feeds the cache: pods from the scheduler's shared pod
-// informer (which already leaves out finished pods), NodeGPUs from the
-// shared state's typed informer, applied both from a handler of the
-// cache's own (so the cache follows NodeGPUs whether or not the scheduler
-// registered for their events) and before the scheduler's handler runs the
-// queueing hints. The informers start with the scheduler's.
-func (c *Cache) startInformers(h fwk.Handle, st *shared.State) error {
-	podReg, err := h.SharedInformerFactory().Core().V1().Pods().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { c.onPod(obj, false) },
-		UpdateFunc: func(_, obj any) { c.onPod(obj, false) },
-		DeleteFunc: func(obj any) { c.onPod(obj, true) },
+// Watch feeds the cache from the scheduler's pod informer (which already
+// leaves out finished pods) and the NodeGPU informer, from handlers of the
+// cache's own, and marks the cache synced once both have listed. It
+// returns the functions that apply a pod event and a NodeGPU event: the
+// scheduler's shared state also runs them before the scheduler's own
+// handler sees the event, so queueing hints never read the cache older
+// than the event. Both read the informer's store, not the event's object:
+// the store holds the newest copy before any handler is told, so however
+// the calls interleave, a late one never undoes a newer one.
+func (c *Cache) Watch(pods, nodeGPUs toolscache.SharedIndexInformer, lister gantrylisters.NodeGPULister) (podEvent, nodeGPUEvent func(obj any), err error) {
+	podStore := pods.GetStore()
+	podEvent = func(obj any) { c.refreshPod(obj, podStore) }
+	podReg, err := pods.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    podEvent,
+		UpdateFunc: func(_, obj any) { podEvent(obj) },
+		DeleteFunc: podEvent,
 	})
 	if err != nil {
-		return fmt.Errorf("watching pods: %w", err)
+		return nil, nil, fmt.Errorf("watching pods: %w", err)
 	}
-	nodeGPUs := st.Informers.Gantry.Gantry().V1alpha1().NodeGPUs()
-	lister := nodeGPUs.Lister()
-	refresh := func(obj any) {
+	nodeGPUEvent = func(obj any) {
 		if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
 			obj = t.Obj
 		}
@@ -51,33 +44,40 @@ func (c *Cache) startInformers(h fwk.Handle, st *shared.State) error {
 		}
 		c.RefreshNodeGPU(m.GetName(), lister)
 	}
-	ngReg, err := nodeGPUs.Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    refresh,
-		UpdateFunc: func(_, obj any) { refresh(obj) },
-		DeleteFunc: refresh,
+	ngReg, err := nodeGPUs.AddEventHandler(toolscache.ResourceEventHandlerFuncs{
+		AddFunc:    nodeGPUEvent,
+		UpdateFunc: func(_, obj any) { nodeGPUEvent(obj) },
+		DeleteFunc: nodeGPUEvent,
 	})
 	if err != nil {
-		return fmt.Errorf("watching NodeGPUs: %w", err)
+		return nil, nil, fmt.Errorf("watching NodeGPUs: %w", err)
 	}
-	st.Informers.RefreshFirst(NodeGPUResource, refresh)
 	c.SetSyncedFunc(func() bool { return podReg.HasSynced() && ngReg.HasSynced() })
-	return nil
+	return podEvent, nodeGPUEvent, nil
 }
 
-func (c *Cache) onPod(obj any, deleted bool) {
+// refreshPod applies the pod of an event as store has it now: the stored
+// pod, or, when the store no longer holds that pod (same UID), its
+// deletion.
+func (c *Cache) refreshPod(obj any, store toolscache.Store) {
 	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj, deleted = t.Obj, true
+		obj = t.Obj
 	}
 	pod, ok := obj.(*v1.Pod)
 	if !ok {
 		c.logger.Error(nil, "Ignoring pod event with an unexpected object", "type", fmt.Sprintf("%T", obj))
 		return
 	}
-	if deleted {
+	stored, exists, err := store.Get(pod)
+	cur, isPod := stored.(*v1.Pod)
+	if err != nil || !exists || !isPod || cur.UID != pod.UID {
 		c.DeletePod(pod)
+		if isPod && exists {
+			c.SetPod(cur)
+		}
 		return
 	}
-	c.SetPod(pod)
+	c.SetPod(cur)
 }
 
 // waitFor polls cond until it holds (true) or ctx ends (false).

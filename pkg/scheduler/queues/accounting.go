@@ -1,24 +1,21 @@
-package queue
+package queues
 
 import (
-	"maps"
 	"sync"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
-	"k8s.io/apimachinery/pkg/labels"
 	"k8s.io/apimachinery/pkg/types"
-	resourcehelper "k8s.io/component-helpers/resource"
+	toolscache "k8s.io/client-go/tools/cache"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	gantrylisters "github.com/gantry-gpu/gantry/pkg/generated/listers/gantry/v1alpha1"
-	"github.com/gantry-gpu/gantry/pkg/gpu"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
+	"github.com/gantry-gpu/gantry/pkg/pods"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gangs"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/queues/core"
 )
 
-// accounting is the plugin's view of the queues, of the pods that count
+// Accounting is the scheduler's view of the queues, of the pods that count
 // against them and of the workloads that wait in them, kept up to date
 // event by event so that a scheduling cycle reads sums, not pods. It is
 // safe for concurrent use.
@@ -33,7 +30,7 @@ import (
 // A pod's queue is resolved (resolve: QueueOf over the pod, its PodGroup
 // and its namespace) when the pod is recorded, and again when its
 // namespace's or PodGroup's labels change (Requeue*).
-type accounting struct {
+type Accounting struct {
 	mu sync.RWMutex
 	// queues is the Queue informer's lister: its store holds a Queue
 	// before any handler, the scheduler's queueing hints included, hears
@@ -78,9 +75,12 @@ type podEntry struct {
 	workload         string
 }
 
-func newAccounting(gpuResource v1.ResourceName, queues gantrylisters.QueueLister) *accounting {
-	return &accounting{
+// NewAccounting returns empty accounting of gpuResource over the Queues
+// of queues, finding pods' queues with resolve.
+func NewAccounting(gpuResource v1.ResourceName, queues gantrylisters.QueueLister, resolve func(*v1.Pod) (string, gantryv1alpha1.QueueSource)) *Accounting {
+	return &Accounting{
 		queues:      queues,
+		resolve:     resolve,
 		gpuResource: gpuResource,
 		pods:        map[types.UID]*podEntry{},
 		own:         map[string]v1.ResourceList{},
@@ -93,74 +93,31 @@ func newAccounting(gpuResource v1.ResourceName, queues gantrylisters.QueueLister
 	}
 }
 
-// setResolver sets how pods' queues are found, once: the first plugin
-// instance of a scheduler sets it (every profile resolves alike).
-func (a *accounting) setResolver(resolve func(*v1.Pod) (string, gantryv1alpha1.QueueSource)) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.resolve == nil {
-		a.resolve = resolve
-	}
-}
-
-// Tree is the queues that exist now.
-func (a *accounting) Tree() core.Tree {
-	t := core.Tree{}
-	queues, err := a.queues.List(labels.Everything())
-	if err != nil {
-		return t
-	}
-	for _, q := range queues {
-		t[q.Name] = core.Queue{Name: q.Name, Parent: q.Spec.Parent, Weight: q.Spec.Weight,
-			Guaranteed: q.Spec.Guaranteed, Limit: q.Spec.Limit}
-	}
-	return t
-}
-
-func terminal(pod *v1.Pod) bool {
-	return pod.Status.Phase == v1.PodSucceeded || pod.Status.Phase == v1.PodFailed
-}
-
-// podRequests is what the pod asks for, by resource: the GPU resource as
-// gpu.PodGPUs counts it, the rest as the scheduler does.
-func podRequests(pod *v1.Pod, gpuResource v1.ResourceName) v1.ResourceList {
-	out := v1.ResourceList{}
-	for r, q := range resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{}) {
-		if r != gpuResource && !q.IsZero() {
-			out[r] = q
-		}
-	}
-	if n := gpu.PodGPUs(pod, gpuResource); n > 0 {
-		out[gpuResource] = *resourceQuantity(int64(n))
-	}
-	return out
-}
-
 // workloadKey names what a waiting pod is part of: its gang, or itself.
 func workloadKey(pod *v1.Pod) string {
-	if name := pod.Labels[gang.PodGroupLabel]; name != "" {
-		return gang.Key(pod.Namespace, name)
+	if key := gangs.KeyOf(pod); key != "" {
+		return key
 	}
 	return "pod " + pod.Namespace + "/" + pod.Name
 }
 
-// podChange says how recording a pod changed its queue's usage.
-type podChange struct {
-	// queue is the pod's queue ("" when the pod was not known and is
+// PodChange says how recording a pod changed its queue's usage.
+type PodChange struct {
+	// Queue is the pod's queue ("" when the pod was not known and is
 	// not now).
-	queue string
-	// became is +1 when the pod started counting, -1 when it stopped,
+	Queue string
+	// Became is +1 when the pod started counting, -1 when it stopped,
 	// 0 otherwise.
-	became int
+	Became int
 }
 
 // SetPod records a pod the informer reports added or updated.
-func (a *accounting) SetPod(pod *v1.Pod) podChange {
-	if terminal(pod) {
+func (a *Accounting) SetPod(pod *v1.Pod) PodChange {
+	if pods.Finished(pod) {
 		return a.DeletePod(pod)
 	}
 	queue := a.queueOf(pod)
-	requests := podRequests(pod, a.gpuResource)
+	requests := PodRequests(pod, a.gpuResource)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	e := a.entryLocked(pod, queue, requests)
@@ -171,40 +128,34 @@ func (a *accounting) SetPod(pod *v1.Pod) podChange {
 		e.reserved = false
 	}
 	a.apply(e)
-	c := podChange{queue: queue}
+	c := PodChange{Queue: queue}
 	switch {
 	case e.counted && !was:
-		c.became = 1
+		c.Became = 1
 	case !e.counted && was:
-		c.became = -1
+		c.Became = -1
 	}
 	return c
 }
 
 // entryLocked returns the pod's entry, recording a new one (with the
 // queue and requests given, nothing applied yet) if there is none.
-func (a *accounting) entryLocked(pod *v1.Pod, queue string, requests v1.ResourceList) *podEntry {
+func (a *Accounting) entryLocked(pod *v1.Pod, queue string, requests v1.ResourceList) *podEntry {
 	e := a.pods[pod.UID]
 	if e == nil {
 		e = &podEntry{pod: pod, queue: queue, requests: requests}
 		a.pods[pod.UID] = e
 		index(a.byNamespace, pod.Namespace, pod.UID)
-		if name := pod.Labels[gang.PodGroupLabel]; name != "" {
-			index(a.byGang, gang.Key(pod.Namespace, name), pod.UID)
+		if key := gangs.KeyOf(pod); key != "" {
+			index(a.byGang, key, pod.UID)
 		}
 	}
 	return e
 }
 
-// queueOf resolves the pod's queue ("" before a resolver is set).
-func (a *accounting) queueOf(pod *v1.Pod) string {
-	a.mu.RLock()
-	resolve := a.resolve
-	a.mu.RUnlock()
-	if resolve == nil {
-		return ""
-	}
-	q, _ := resolve(pod)
+// queueOf resolves the pod's queue.
+func (a *Accounting) queueOf(pod *v1.Pod) string {
+	q, _ := a.resolve(pod)
 	return q
 }
 
@@ -227,7 +178,7 @@ func unindex(m map[string]map[types.UID]bool, key string, uid types.UID) {
 }
 
 // apply adds the entry's requests where its state says.
-func (a *accounting) apply(e *podEntry) {
+func (a *Accounting) apply(e *podEntry) {
 	p := e.pod
 	switch {
 	case p.Spec.NodeName != "" || e.reserved:
@@ -237,7 +188,7 @@ func (a *accounting) apply(e *podEntry) {
 		if e.leaving {
 			core.Add(a.leaving, e.queue, e.requests)
 			if p.Spec.NodeName != "" {
-				a.leavingGPUs[p.Spec.NodeName] += gpusIn(e.requests, a.gpuResource)
+				a.leavingGPUs[p.Spec.NodeName] += GPUsIn(e.requests, a.gpuResource)
 			}
 		}
 	case p.DeletionTimestamp == nil && len(p.Spec.SchedulingGates) == 0:
@@ -254,20 +205,20 @@ func (a *accounting) apply(e *podEntry) {
 			w[e.workload] = d
 		}
 		core.AddTo(d.demand, e.requests)
-		if g := gpusIn(e.requests, a.gpuResource); g > 0 {
+		if g := GPUsIn(e.requests, a.gpuResource); g > 0 {
 			d.gpus[g]++
 		}
 	}
 }
 
 // unapply takes back what apply added.
-func (a *accounting) unapply(e *podEntry) {
+func (a *Accounting) unapply(e *podEntry) {
 	if e.counted {
 		core.Sub(a.own, e.queue, e.requests)
 		if e.leaving {
 			core.Sub(a.leaving, e.queue, e.requests)
 			if node := e.pod.Spec.NodeName; node != "" {
-				if a.leavingGPUs[node] -= gpusIn(e.requests, a.gpuResource); a.leavingGPUs[node] <= 0 {
+				if a.leavingGPUs[node] -= GPUsIn(e.requests, a.gpuResource); a.leavingGPUs[node] <= 0 {
 					delete(a.leavingGPUs, node)
 				}
 			}
@@ -277,7 +228,7 @@ func (a *accounting) unapply(e *podEntry) {
 		if w := a.pending[e.queue]; w != nil {
 			if d := w[e.workload]; d != nil {
 				subFrom(d.demand, e.requests)
-				if g := gpusIn(e.requests, a.gpuResource); g > 0 {
+				if g := GPUsIn(e.requests, a.gpuResource); g > 0 {
 					if d.gpus[g]--; d.gpus[g] <= 0 {
 						delete(d.gpus, g)
 					}
@@ -313,31 +264,31 @@ func allZero(l v1.ResourceList) bool {
 
 // DeletePod forgets a pod and any reservation it had, and says which queue
 // it was in and whether it stopped counting.
-func (a *accounting) DeletePod(pod *v1.Pod) podChange {
+func (a *Accounting) DeletePod(pod *v1.Pod) PodChange {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	e := a.pods[pod.UID]
 	if e == nil {
-		return podChange{}
+		return PodChange{}
 	}
-	c := podChange{queue: e.queue}
+	c := PodChange{Queue: e.queue}
 	if e.counted {
-		c.became = -1
+		c.Became = -1
 	}
 	a.unapply(e)
 	delete(a.pods, pod.UID)
 	unindex(a.byNamespace, e.pod.Namespace, pod.UID)
-	if name := e.pod.Labels[gang.PodGroupLabel]; name != "" {
-		unindex(a.byGang, gang.Key(e.pod.Namespace, name), pod.UID)
+	if key := gangs.KeyOf(e.pod); key != "" {
+		unindex(a.byGang, key, pod.UID)
 	}
 	return c
 }
 
 // Reserve counts a pod this scheduler placed but has not bound yet, and
 // says its queue ("" if it counted already).
-func (a *accounting) Reserve(pod *v1.Pod) string {
+func (a *Accounting) Reserve(pod *v1.Pod) string {
 	queue := a.queueOf(pod)
-	requests := podRequests(pod, a.gpuResource)
+	requests := PodRequests(pod, a.gpuResource)
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	e := a.entryLocked(pod, queue, requests)
@@ -352,7 +303,7 @@ func (a *accounting) Reserve(pod *v1.Pod) string {
 
 // Unreserve drops the pod's reservation, if any, and says its queue ("" if
 // it had none).
-func (a *accounting) Unreserve(uid types.UID) string {
+func (a *Accounting) Unreserve(uid types.UID) string {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	e := a.pods[uid]
@@ -365,22 +316,14 @@ func (a *accounting) Unreserve(uid types.UID) string {
 	return e.queue
 }
 
-// Counted reports whether the pod already counts against its queue.
-func (a *accounting) Counted(uid types.UID) bool {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	e := a.pods[uid]
-	return e != nil && e.counted
-}
-
 // Requeue re-resolves the queues of the pods of a namespace, or of a gang
 // (namespace/name), after labels that choose queues changed there.
-func (a *accounting) RequeueNamespace(namespace string) { a.requeue(a.byNamespace, namespace) }
+func (a *Accounting) RequeueNamespace(namespace string) { a.requeue(a.byNamespace, namespace) }
 
 // RequeueGang re-resolves the queues of a gang's pods.
-func (a *accounting) RequeueGang(key string) { a.requeue(a.byGang, key) }
+func (a *Accounting) RequeueGang(key string) { a.requeue(a.byGang, key) }
 
-func (a *accounting) requeue(m map[string]map[types.UID]bool, key string) {
+func (a *Accounting) requeue(m map[string]map[types.UID]bool, key string) {
 	a.mu.RLock()
 	var pods []*v1.Pod
 	for uid := range m[key] {
@@ -388,13 +331,9 @@ func (a *accounting) requeue(m map[string]map[types.UID]bool, key string) {
 			pods = append(pods, e.pod)
 		}
 	}
-	resolve := a.resolve
 	a.mu.RUnlock()
-	if resolve == nil {
-		return
-	}
 	for _, p := range pods {
-		queue, _ := resolve(p)
+		queue := a.queueOf(p)
 		a.mu.Lock()
 		if e := a.pods[p.UID]; e != nil && e.pod == p && e.queue != queue {
 			a.unapply(e)
@@ -405,54 +344,26 @@ func (a *accounting) requeue(m map[string]map[types.UID]bool, key string) {
 	}
 }
 
-// usageSnapshot is one cycle's copy of the sums.
-type usageSnapshot struct {
-	// own is each queue's usage, leaving what its terminating pods hold.
-	own, leaving map[string]v1.ResourceList
-	// leavingGPUs is, by node, the GPUs terminating pods hold there.
-	leavingGPUs map[string]int64
-}
-
-// Snapshot copies the sums for one decision.
-func (a *accounting) Snapshot() usageSnapshot {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	s := usageSnapshot{
-		own:         make(map[string]v1.ResourceList, len(a.own)),
-		leaving:     make(map[string]v1.ResourceList, len(a.leaving)),
-		leavingGPUs: maps.Clone(a.leavingGPUs),
+// RefreshPod records the pod of an event as store has it now: the stored
+// pod, or, when the store no longer holds that pod (same UID), its
+// deletion. Reading the store, not the event's object, a late call never
+// undoes a newer one, however the handlers that call it interleave.
+func (a *Accounting) RefreshPod(obj any, store toolscache.Store) PodChange {
+	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
+		obj = t.Obj
 	}
-	for q, l := range a.own {
-		s.own[q] = l.DeepCopy()
+	pod, ok := obj.(*v1.Pod)
+	if !ok {
+		return PodChange{}
 	}
-	for q, l := range a.leaving {
-		s.leaving[q] = l.DeepCopy()
-	}
-	return s
-}
-
-// Pending calls yield with each workload waiting in the queue until yield
-// returns false; yield must not call back into a.
-func (a *accounting) Pending(queue string, yield func(core.Waiting) bool) {
-	a.mu.RLock()
-	defer a.mu.RUnlock()
-	for w, d := range a.pending[queue] {
-		var gpus []int64
-		for g, n := range d.gpus {
-			for range n {
-				gpus = append(gpus, g)
-			}
+	stored, exists, err := store.Get(pod)
+	cur, isPod := stored.(*v1.Pod)
+	if err != nil || !exists || !isPod || cur.UID != pod.UID {
+		c := a.DeletePod(pod)
+		if isPod && exists {
+			a.SetPod(cur)
 		}
-		if !yield(core.Waiting{Name: w, Demand: d.demand, GPUs: gpus, Since: d.since}) {
-			return
-		}
+		return c
 	}
+	return a.SetPod(cur)
 }
-
-// gpusIn is what requests (podRequests') ask of the GPU resource.
-func gpusIn(requests v1.ResourceList, gpuResource v1.ResourceName) int64 {
-	q := requests[gpuResource]
-	return q.Value()
-}
-
-func resourceQuantity(n int64) *resource.Quantity { return resource.NewQuantity(n, resource.DecimalSI) }

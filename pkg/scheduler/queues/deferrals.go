@@ -1,13 +1,10 @@
-package queue
+package queues
 
 import (
 	"sync"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
-	"k8s.io/klog/v2"
-
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
 )
 
 // activateBatch is how many deferred pods of one queue a share change
@@ -15,7 +12,7 @@ import (
 // next workload is among the first.
 const activateBatch = 4
 
-// deferrals are the pods refused for fair share (core.Deferred), by
+// Deferrals are the pods refused for fair share (core.Deferred), by
 // queue. A deferred pod waits for another queue's claim to be met, which
 // no cluster event of the framework's names; and a pod deferred again and
 // again would sit out ever longer backoffs while its turn comes and goes.
@@ -28,33 +25,34 @@ const activateBatch = 4
 // that would borrow out of the scheduling cycle (each refusal would cost a
 // cycle and a status write, and the queue's oldest pods, sorted first,
 // would crowd out the pods whose turn it is). Activation unblocks.
-type deferrals struct {
+type Deferrals struct {
 	mu      sync.Mutex
 	byQueue map[string]map[types.UID]*v1.Pod
 	queueOf map[types.UID]string
 	blocked map[string]string // queue -> why
 }
 
-func newDeferrals() *deferrals {
-	return &deferrals{byQueue: map[string]map[types.UID]*v1.Pod{}, queueOf: map[types.UID]string{}, blocked: map[string]string{}}
+// NewDeferrals returns empty deferrals.
+func NewDeferrals() *Deferrals {
+	return &Deferrals{byQueue: map[string]map[types.UID]*v1.Pod{}, queueOf: map[types.UID]string{}, blocked: map[string]string{}}
 }
 
 // Block marks the queue blocked, for the reason given.
-func (d *deferrals) Block(queue, why string) {
+func (d *Deferrals) Block(queue, why string) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.blocked[queue] = why
 }
 
 // Blocked says why the queue is blocked, "" if it is not.
-func (d *deferrals) Blocked(queue string) string {
+func (d *Deferrals) Blocked(queue string) string {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return d.blocked[queue]
 }
 
 // Add records that the pod of queue was deferred.
-func (d *deferrals) Add(queue string, pod *v1.Pod) {
+func (d *Deferrals) Add(queue string, pod *v1.Pod) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.removeLocked(pod.UID)
@@ -68,13 +66,13 @@ func (d *deferrals) Add(queue string, pod *v1.Pod) {
 }
 
 // Remove forgets the pod: it was not deferred this time, or it is gone.
-func (d *deferrals) Remove(uid types.UID) {
+func (d *Deferrals) Remove(uid types.UID) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	d.removeLocked(uid)
 }
 
-func (d *deferrals) removeLocked(uid types.UID) {
+func (d *Deferrals) removeLocked(uid types.UID) {
 	q, ok := d.queueOf[uid]
 	if !ok {
 		return
@@ -89,7 +87,7 @@ func (d *deferrals) removeLocked(uid types.UID) {
 }
 
 // Has reports whether the pod was deferred last time.
-func (d *deferrals) Has(uid types.UID) bool {
+func (d *Deferrals) Has(uid types.UID) bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	_, ok := d.queueOf[uid]
@@ -97,7 +95,7 @@ func (d *deferrals) Has(uid types.UID) bool {
 }
 
 // any reports whether a pod is deferred or a queue blocked.
-func (d *deferrals) any() bool {
+func (d *Deferrals) any() bool {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	return len(d.byQueue) > 0 || len(d.blocked) > 0
@@ -106,7 +104,7 @@ func (d *deferrals) any() bool {
 // pick unblocks the blocked queues the filter accepts and returns up to
 // activateBatch deferred pods of each queue it accepts, keyed as
 // h.Activate wants them.
-func (d *deferrals) pick(accept func(queue string) bool) map[string]*v1.Pod {
+func (d *Deferrals) pick(accept func(queue string) bool) map[string]*v1.Pod {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	for q := range d.blocked {
@@ -131,32 +129,32 @@ func (d *deferrals) pick(accept func(queue string) bool) map[string]*v1.Pod {
 	return out
 }
 
-// shareChanged activates, when queue's usage went up or down or a
+// ShareChanged activates, when queue's usage went up or down or a
 // workload stopped waiting in it, up to activateBatch deferred pods of
-// each queue whose turn it may now be (unblocking it), as Plugin.turns
-// judges (every queue's, before a plugin registered it). Any queue, not
-// only those under queue's root: the roots are siblings too, and a root's
-// share moves with any of its descendants'. A queue whose turn it is not
-// stays blocked: retrying its pods would only defer them again, a
-// scheduling cycle each, which on a busy cluster leaves no time for the
-// pods whose turn it is. This, not the queueing hints, is what retries
-// deferred pods, a few per queue at a time.
-func (st *state) shareChanged(logger klog.Logger, h gang.Activator, queue string) {
-	if queue == "" || h == nil {
+// each queue whose turn it may now be (unblocking it), as the queue
+// plugin's judge set with SetTurns says (every queue's, before one is
+// set). Any queue, not only those under queue's root: the roots are
+// siblings too, and a root's share moves with any of its descendants'. A
+// queue whose turn it is not stays blocked: retrying its pods would only
+// defer them again, a scheduling cycle each, which on a busy cluster
+// leaves no time for the pods whose turn it is. This, not the queueing
+// hints, is what retries deferred pods, a few per queue at a time.
+func (st *State) ShareChanged(queue string) {
+	if queue == "" || st.activator == nil {
 		return
 	}
-	if !st.deferred.any() {
+	if !st.Deferred.any() {
 		return
 	}
 	turn := func(string) bool { return true }
 	if t := st.turns.Load(); t != nil {
-		turn = t.fn()
+		turn = (*t)()
 	}
-	pods := st.deferred.pick(turn)
+	pods := st.Deferred.pick(turn)
 	if len(pods) > 0 {
-		logger.V(5).Info("Queue share changed, activating deferred pods", "queue", queue, "pods", len(pods))
+		st.logger.V(5).Info("Queue share changed, activating deferred pods", "queue", queue, "pods", len(pods))
 		// Never under the scheduling queue's lock, which Activate takes
 		// (Unreserve, say, may run where it is held).
-		go h.Activate(logger, pods)
+		go st.activator.Activate(st.logger, pods)
 	}
 }

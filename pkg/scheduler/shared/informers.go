@@ -1,6 +1,9 @@
 package shared
 
 import (
+	"os"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/client-go/dynamic/dynamicinformer"
 	"k8s.io/client-go/informers"
@@ -9,17 +12,24 @@ import (
 
 	"github.com/gantry-gpu/gantry/pkg/clients"
 	gantryinformers "github.com/gantry-gpu/gantry/pkg/generated/informers/externalversions"
+	"github.com/gantry-gpu/gantry/pkg/nodelease"
 )
 
 // Informers are the typed informer factories of the resources Gantry
-// defines or reuses: gantry.dev (Queue, NodeGPU) and scheduler-plugins'
-// PodGroup. One per scheduler: the plugins read them, and the scheduler
-// drives its queueing hints for these resources from the same informers
-// (Dynamic), so a hint never sees an object the plugins' listers do not
-// have yet, and each resource is watched once.
+// defines or reuses: gantry.dev (Queue, NodeGPU), scheduler-plugins'
+// PodGroup and the device plugins' node Leases. One per scheduler: the
+// plugins read them, and the scheduler drives its queueing hints for the
+// custom resources from the same informers (Dynamic), so a hint never sees
+// an object the plugins' listers do not have yet, and each resource is
+// watched once.
 type Informers struct {
 	Gantry    gantryinformers.SharedInformerFactory
 	PodGroups spinformers.SharedInformerFactory
+	// NodeLeases watches the device plugins' node Leases alone (those
+	// nodelease.Selector selects in NodeLeaseNamespace): the GPU cache
+	// reads no other Lease, so the scheduler needs no right on Leases
+	// elsewhere.
+	NodeLeases informers.SharedInformerFactory
 
 	refresh refreshers
 }
@@ -34,7 +44,22 @@ func NewInformers(cfg *rest.Config) (*Informers, error) {
 	return &Informers{
 		Gantry:    gantryinformers.NewSharedInformerFactory(cs.Gantry, 0),
 		PodGroups: spinformers.NewSharedInformerFactory(cs.PodGroups, 0),
+		NodeLeases: informers.NewSharedInformerFactoryWithOptions(cs.Kube, 0,
+			informers.WithNamespace(NodeLeaseNamespace()),
+			informers.WithTweakListOptions(func(o *metav1.ListOptions) { o.LabelSelector = nodelease.Selector().String() })),
 	}, nil
+}
+
+// NodeLeaseNamespace is where the device plugins renew their node Leases:
+// the scheduler's own namespace ($POD_NAMESPACE, from the downward API),
+// since the chart runs both in the release namespace and the device plugin
+// defaults to its own; outside a pod, nodelease.DefaultNamespace, the
+// device plugin's default there too.
+func NodeLeaseNamespace() string {
+	if ns := os.Getenv("POD_NAMESPACE"); ns != "" {
+		return ns
+	}
+	return nodelease.DefaultNamespace
 }
 
 // Dynamic returns the factory kube-scheduler builds the informers of
@@ -50,6 +75,7 @@ func (i *Informers) Dynamic(fallback dynamicinformer.DynamicSharedInformerFactor
 func (i *Informers) Start(stop <-chan struct{}) {
 	i.Gantry.Start(stop)
 	i.PodGroups.Start(stop)
+	i.NodeLeases.Start(stop)
 }
 
 type dynamicFactory struct {
@@ -87,12 +113,16 @@ func (f *dynamicFactory) WaitForCacheSync(stop <-chan struct{}) map[schema.Group
 	for typ, ok := range f.informers.PodGroups.WaitForCacheSync(stop) {
 		out[schema.GroupVersionResource{Resource: typ.String()}] = ok
 	}
+	for typ, ok := range f.informers.NodeLeases.WaitForCacheSync(stop) {
+		out[schema.GroupVersionResource{Resource: typ.String()}] = ok
+	}
 	return out
 }
 
 func (f *dynamicFactory) Shutdown() {
 	f.informers.Gantry.Shutdown()
 	f.informers.PodGroups.Shutdown()
+	f.informers.NodeLeases.Shutdown()
 	if f.fallback != nil {
 		f.fallback.Shutdown()
 	}

@@ -26,7 +26,7 @@ const (
 	gantryScheduler = "gantry"
 	gpuResource     = corev1.ResourceName("nvidia.com/gpu")
 	// minMemberLabel is GantryGang's label-only gang size
-	// (pkg/scheduler/plugins/gang.MinMemberLabel; not imported so this test
+	// (gantryv1alpha1.GangMinMemberLabel; not imported so this test
 	// does not build the scheduler).
 	minMemberLabel = "gantry.dev/gang-min-member"
 )

@@ -13,7 +13,7 @@ import (
 	"sort"
 
 	"github.com/gantry-gpu/gantry/pkg/gpu"
-	gtcore "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gpus"
 )
 
 // Resources are amounts by resource name (CPU in millicores, memory in
@@ -60,7 +60,7 @@ type Node struct {
 	Labels map[string]string
 	// GPU is the node's GPU state from its NodeGPU; nil for a node without
 	// one, whose GPUs are counted, not placed.
-	GPU *gtcore.NodeState
+	GPU *gpus.NodeState
 	// FreeGPUs is the free GPU count of a node without NodeGPU.
 	FreeGPUs int
 	// Free are the node's unrequested resources other than GPUs.
@@ -240,7 +240,7 @@ func (r planRank) better(o planRank) bool {
 // working is a node's state while a plan is built.
 type working struct {
 	node     Node
-	gpu      gtcore.NodeState
+	gpu      gpus.NodeState
 	freeGPUs int
 	free     Resources
 	used     bool
@@ -269,7 +269,7 @@ func placeIn(members []Member, nodes []Node) (*Plan, planRank, bool) {
 	for i, m := range members {
 		remaining := len(members) - i
 		var best *working
-		var bestPlacement gtcore.Placement
+		var bestPlacement gpus.Placement
 		var bestKey [3]int64
 		for _, w := range ws {
 			if !w.free.fits(m.Requests) || w.freeGPUs < m.GPUs {
@@ -281,14 +281,14 @@ func placeIn(members []Member, nodes []Node) (*Plan, planRank, bool) {
 			if w.node.MaxMembers > 0 && w.members >= w.node.MaxMembers {
 				continue
 			}
-			var p gtcore.Placement
+			var p gpus.Placement
 			var score int64
 			if w.node.GPU != nil && m.GPUs > 0 {
-				p = gtcore.Place(w.gpu, gtcore.Request{GPUs: m.GPUs, MinLink: m.MinLink})
+				p = gpus.Place(w.gpu, gpus.Request{GPUs: m.GPUs, MinLink: m.MinLink})
 				if !p.Fits {
 					continue
 				}
-				score = gtcore.Score(w.gpu, p, m.GPUs, gtcore.Weights{Quality: 1, Packing: 1}, false)
+				score = gpus.Score(w.gpu, p, m.GPUs, gpus.Weights{Quality: 1, Packing: 1}, false)
 			} else if m.MinLink > gpu.LinkUnknown && m.GPUs > 1 {
 				continue // the link cannot be known on a node without NodeGPU
 			}

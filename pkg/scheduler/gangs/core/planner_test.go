@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/gantry-gpu/gantry/pkg/gpu"
-	gtcore "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gpus"
 )
 
 // topology builds n GPUs in islands of islandSize (NVLink x12 inside an
@@ -37,7 +37,7 @@ func topology(t *testing.T, n, islandSize int) *gpu.Topology {
 // first `used` of them allocated, and 64 CPUs.
 func gpuNode(t *testing.T, name, rack string, islandSize, used int) Node {
 	topo := topology(t, 8, islandSize)
-	st := &gtcore.NodeState{Topology: topo, Healthy: topo.All(), Allocated: gpu.Set(1)<<used - 1}
+	st := &gpus.NodeState{Topology: topo, Healthy: topo.All(), Allocated: gpu.Set(1)<<used - 1}
 	labels := map[string]string{}
 	if rack != "" {
 		labels["rack"] = rack

@@ -21,7 +21,8 @@ import (
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 	splisters "sigs.k8s.io/scheduler-plugins/pkg/generated/listers/scheduling/v1alpha1"
 
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gangs"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gangs/core"
 )
 
 var t0 = time.Date(2025, 1, 1, 11, 0, 0, 0, time.UTC)
@@ -111,7 +112,7 @@ type testEnv struct {
 }
 
 // newPodGroups is a PodGroups view over a store holding groups.
-func newPodGroups(t testing.TB, groups ...*schedv1alpha1.PodGroup) (*PodGroups, toolscache.Indexer) {
+func newPodGroups(t testing.TB, groups ...*schedv1alpha1.PodGroup) (*gangs.PodGroups, toolscache.Indexer) {
 	t.Helper()
 	store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
 	for _, pg := range groups {
@@ -119,7 +120,7 @@ func newPodGroups(t testing.TB, groups ...*schedv1alpha1.PodGroup) (*PodGroups, 
 			t.Fatal(err)
 		}
 	}
-	return NewPodGroups(klog.Background(), splisters.NewPodGroupLister(store)), store
+	return gangs.NewPodGroups(klog.Background(), splisters.NewPodGroupLister(store)), store
 }
 
 func newTestEnv(t testing.TB, args *GangArgs, groups []*schedv1alpha1.PodGroup, pods ...*v1.Pod) *testEnv {
@@ -127,7 +128,7 @@ func newTestEnv(t testing.TB, args *GangArgs, groups []*schedv1alpha1.PodGroup, 
 	if args == nil {
 		args = DefaultArgs()
 	}
-	store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{MembersIndex: MembersIndexFunc})
+	store := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{gangs.MembersIndex: gangs.MembersIndexFunc})
 	for _, p := range pods {
 		if err := store.Add(p); err != nil {
 			t.Fatal(err)
@@ -173,7 +174,7 @@ func gangPod(name, gang string, gpus int64) *v1.Pod {
 		}}}},
 	}
 	if gang != "" {
-		p.Labels = map[string]string{PodGroupLabel: gang}
+		p.Labels = map[string]string{gangs.PodGroupLabel: gang}
 	}
 	if gpus > 0 {
 		q := *resource.NewQuantity(gpus, resource.DecimalSI)

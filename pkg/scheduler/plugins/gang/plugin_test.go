@@ -16,6 +16,8 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/utils/ptr"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+
+	gantrynames "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/names"
 )
 
 func TestPreEnqueue(t *testing.T) {
@@ -611,38 +613,7 @@ func TestQueueingHints(t *testing.T) {
 	}
 }
 
-func TestWatcherActivatesCompleteGangs(t *testing.T) {
-	g := makeGang("g", 3, 1)
-	e := newTestEnv(t, nil, []*schedv1alpha1.PodGroup{podGroup("g", 3, t0)}, g[:2]...)
-	w := &watcher{logger: klog.Background(), h: e.h, members: e.pl.members, groups: e.pl.groups, book: e.pl.book}
-	w.onPodAdd(g[1], false)
-	if len(e.h.activated) != 0 {
-		t.Fatalf("activated %v with 2 of 3 pods", e.h.activated)
-	}
-	// The pod completing the gang is in the informer's first list, as
-	// every pod is after a scheduler restart: the members queued before it
-	// must be woken all the same.
-	e.add(t, g[2])
-	w.onPodAdd(g[2], true)
-	if want := []string{"ns/g-0", "ns/g-1", "ns/g-2"}; !slices.Equal(e.h.activated, want) {
-		t.Errorf("activated %v, want %v", e.h.activated, want)
-	}
-	// Deleting every pod forgets the gang.
-	e.pl.book.Reserve("ns/g", string(g[0].UID), "n0")
-	for _, p := range g {
-		if err := e.store.Delete(p); err != nil {
-			t.Fatal(err)
-		}
-		w.onPodDelete(p)
-	}
-	if e.pl.book.Reserved("ns/g", string(g[0].UID)) {
-		t.Error("a deleted pod is still reserved")
-	}
-}
-
 var errTest = errors.New("test")
-
-const gputopologyName = "GantryGPUTopology"
 
 func TestCapAfter(t *testing.T) {
 	cases := []struct {
@@ -650,8 +621,8 @@ func TestCapAfter(t *testing.T) {
 		want   bool
 	}{
 		{fwk.NewStatus(fwk.Unschedulable, "Insufficient nvidia.com/gpu").WithPlugin("NodeResourcesFit"), false},
-		{fwk.NewStatus(fwk.Unschedulable, "node has 2 free healthy GPUs, pod needs 4").WithPlugin(gputopologyName), false},
-		{fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "node has 2 healthy GPUs, pod needs 4").WithPlugin(gputopologyName), true},
+		{fwk.NewStatus(fwk.Unschedulable, "node has 2 free healthy GPUs, pod needs 4").WithPlugin(gantrynames.GPUTopology), false},
+		{fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "node has 2 healthy GPUs, pod needs 4").WithPlugin(gantrynames.GPUTopology), true},
 		{fwk.NewStatus(fwk.Unschedulable, "node(s) didn't match pod anti-affinity rules").WithPlugin("InterPodAffinity"), true},
 		{fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "node(s) had untolerated taint").WithPlugin("TaintToleration"), false},
 		{fwk.NewStatus(fwk.UnschedulableAndUnresolvable, "node(s) had volume node affinity conflict").WithPlugin("VolumeBinding"), true},

@@ -7,6 +7,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gangs"
+
 	v1 "k8s.io/api/core/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -19,7 +21,7 @@ import (
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	"github.com/gantry-gpu/gantry/pkg/gpu"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gangs/core"
 )
 
 const (
@@ -33,7 +35,7 @@ const (
 )
 
 // PodGPUs gives the GPUs a pod holds on a node; the GPU-topology plugin's
-// *gputopology.Cache satisfies it with GPUStates.
+// *gpus.Cache satisfies it with GPUStates.
 type PodGPUs interface {
 	PodGPUs(pod *v1.Pod, nodeName string) gpu.Set
 }
@@ -58,7 +60,7 @@ type preemption struct {
 // plan, its places held (other gangs plan around them) while the victims
 // go and until the members take them or the plan expires.
 func (pl *Gang) preemptForGang(ctx context.Context, pod *v1.Pod, pg *schedv1alpha1.PodGroup) (string, error) {
-	key := Key(pg.Namespace, pg.Name)
+	key := gangs.Key(pg.Namespace, pg.Name)
 	placed, pending := pl.unplaced(pod, key)
 	need := max(int(pg.Spec.MinMember)-placed, 1)
 	pods := pending[:min(need, len(pending))]
@@ -161,8 +163,8 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1
 		why      string
 	}
 	var attempts []attempt
-	if pl.reclaimer != nil {
-		if r := pl.reclaimer.get(); r != nil {
+	if pl.reclaimers != nil {
+		if r := pl.reclaimers.Reclaimer(); r != nil {
 			if policy := r.ReclaimPolicy(pods); policy != nil {
 				attempts = append(attempts, attempt{
 					rules:    core.VictimRules{Budgets: policy.Budgets, Kind: "workload on borrowed capacity"},
@@ -224,7 +226,7 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1
 func (pl *Gang) unplaced(pod *v1.Pod, key string) (int, []*v1.Pod) {
 	placed := 0
 	pending := []*v1.Pod{pod}
-	for _, p := range pl.gangPods(pod.Namespace, gangOf(pod)) {
+	for _, p := range pl.gangPods(pod.Namespace, gangs.Of(pod)) {
 		switch {
 		case p.UID == pod.UID:
 		case p.Spec.NodeName != "" || pl.book.Reserved(key, string(p.UID)):
@@ -260,8 +262,8 @@ func (pl *Gang) candidates(nodeInfos []fwk.NodeInfo, eligible func(*v1.Pod) ([]s
 				continue
 			}
 			vkey := "pod " + p.Namespace + "/" + p.Name
-			if name := gangOf(p); name != "" {
-				vkey = Key(p.Namespace, name)
+			if name := gangs.Of(p); name != "" {
+				vkey = gangs.Key(p.Namespace, name)
 			}
 			if vkey == key {
 				continue

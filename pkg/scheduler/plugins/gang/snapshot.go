@@ -17,9 +17,9 @@ import (
 	"k8s.io/kubernetes/pkg/features"
 
 	"github.com/gantry-gpu/gantry/pkg/gpu"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang/core"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
-	gtcore "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gangs"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gangs/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gpus"
 )
 
 // Resource names of core.Resources for the native resources; extended and
@@ -53,7 +53,7 @@ func (pl *Gang) member(pod *v1.Pod) (core.Member, error) {
 		// The link between GPUs can be checked only where their sets are
 		// known; with counts, GantryGPUTopology's Filter checks it on the
 		// planned node.
-		l, err := gputopology.MinLink(pod)
+		l, err := gpus.MinLink(pod)
 		if err != nil {
 			return core.Member{}, err
 		}
@@ -91,7 +91,7 @@ func (pl *Gang) planNodes(key string, nodes []fwk.NodeInfo, pending []*v1.Pod, m
 	caps := pl.book.Caps(key)
 	var on map[string]sets.Set[string]
 	if len(caps) > 0 {
-		ns, name := splitKey(key)
+		ns, name := gangs.SplitKey(key)
 		on = pl.membersOn(ns, name)
 	}
 
@@ -144,7 +144,7 @@ func holdGPUs(n *core.Node, h core.Hold) {
 		st.Allocated |= set
 	default:
 		// The planned set was taken since: hold as good a set as is left.
-		if p := gtcore.Place(st, gtcore.Request{GPUs: g}); p.Fits {
+		if p := gpus.Place(st, gpus.Request{GPUs: g}); p.Fits {
 			st.Allocated |= p.Set
 		} else {
 			st.Allocated |= st.Free()

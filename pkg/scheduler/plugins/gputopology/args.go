@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	v1helper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
 
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gpus"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/pluginargs"
 )
 
@@ -109,8 +109,8 @@ func ValidateGPUTopologyArgs(path *field.Path, args *GPUTopologyArgs) error {
 		{"packingWeight", args.PackingWeight},
 		{"noNodeGPUScore", args.NoNodeGPUScore},
 	} {
-		if f.value < 0 || f.value > core.MaxScore {
-			errs = append(errs, field.Invalid(path.Child(f.name), f.value, fmt.Sprintf("must be between 0 and %d", core.MaxScore)))
+		if f.value < 0 || f.value > gpus.MaxScore {
+			errs = append(errs, field.Invalid(path.Child(f.name), f.value, fmt.Sprintf("must be between 0 and %d", gpus.MaxScore)))
 		}
 	}
 	if args.QualityWeight == 0 && args.PackingWeight == 0 {

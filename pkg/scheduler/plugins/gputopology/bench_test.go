@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"testing"
 
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gpus/gpustest"
+
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 
@@ -24,9 +26,9 @@ func BenchmarkFilterScore(b *testing.B) {
 		name string
 		spec func(string) gantryv1alpha1.NodeGPUSpec
 	}{
-		{"nvswitch8", func(n string) gantryv1alpha1.NodeGPUSpec { return nvswitchSpec(n, 8) }},
-		{"twoIsland8", twoIslandSpec},
-		{"nvswitch16", func(n string) gantryv1alpha1.NodeGPUSpec { return nvswitchSpec(n, 16) }},
+		{"nvswitch8", func(n string) gantryv1alpha1.NodeGPUSpec { return gpustest.NVSwitchSpec(n, 8) }},
+		{"twoIsland8", gpustest.TwoIslandSpec},
+		{"nvswitch16", func(n string) gantryv1alpha1.NodeGPUSpec { return gpustest.NVSwitchSpec(n, 16) }},
 		{"pcie16", pcie16Spec},
 	} {
 		for _, gpus := range []int64{1, 2, 4, 8} {
@@ -39,8 +41,8 @@ func BenchmarkFilterScore(b *testing.B) {
 				continue
 			}
 			b.Run(fmt.Sprintf("%s/%dgpu", tc.name, gpus), func(b *testing.B) {
-				env := newTestEnv(b, []*gantryv1alpha1.NodeGPU{nodeGPU("n", "1", s, nil, allocated)})
-				pod := gpuPod("p", gpus)
+				env := newTestEnv(b, []*gantryv1alpha1.NodeGPU{gpustest.NodeGPU("n", "1", s, nil, allocated)})
+				pod := gpustest.GPUPod("p", gpus)
 				ni := nodeInfo("n")
 				ctx := context.Background()
 				cs := framework.NewCycleState()
@@ -64,7 +66,7 @@ func BenchmarkFilterScore(b *testing.B) {
 // pcie16Spec is a 16-GPU PCIe server: pairs share a switch, four GPUs a host
 // bridge, eight a socket.
 func pcie16Spec(node string) gantryv1alpha1.NodeGPUSpec {
-	return spec(node, 16, func(a, b int) gpu.Link {
+	return gpustest.Spec(node, 16, func(a, b int) gpu.Link {
 		switch {
 		case a/2 == b/2:
 			return gpu.Link{Type: gpu.LinkSingleSwitch}

@@ -4,7 +4,7 @@
 //   - filters out nodes that cannot give the pod a healthy set of free GPUs
 //     (or one linked well enough for the pod's gantry.dev/min-gpu-link);
 //   - scores nodes by the quality of the best set and by best-fit packing
-//     (core.Score);
+//     (gpus.Score);
 //   - reserves the exact set in Reserve, so pods scheduled in one burst
 //     never share a GPU, and writes it to the pod (gantry.dev/gpu-ids) in
 //     the Binding that binds it, where the device plugin reads it and hands
@@ -12,8 +12,10 @@
 //
 // Nodes without a NodeGPU pass the filter and score NoNodeGPUScore: the
 // plugin can say nothing about their GPUs, and NodeResourcesFit still checks
-// the count. The decisions live in package core; this package gathers the
-// state (Cache) and speaks the framework's interfaces.
+// the count. The GPU sets are chosen by pkg/scheduler/gpus, over the
+// scheduler's one GPU cache (shared.State.GPUs); this package speaks the
+// framework's interfaces. A member of a gang gets the set its gang's plan
+// chose (gpus.Request.Planned) while that set is still free.
 package gputopology
 
 import (
@@ -21,29 +23,27 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/apimachinery/pkg/types"
 	"k8s.io/client-go/kubernetes"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology/core"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/perscheduler"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gpus"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/names"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
-const Name = "GantryGPUTopology"
+const Name = names.GPUTopology
 
 const (
 	// preFilterStateKey holds the pod's request and the per-node views of
@@ -72,12 +72,10 @@ var (
 type GPUTopology struct {
 	args     *GPUTopologyArgs
 	resource v1.ResourceName
-	weights  core.Weights
-	cache    *Cache
-	client   kubernetes.Interface
-	// pods is the scheduler's pod lister; the queueing hint for pod
-	// deletions checks with it that a pod is really gone.
-	pods corelisters.PodLister
+	weights  gpus.Weights
+	// cache is the scheduler's GPU cache (shared.State.GPUs).
+	cache  *gpus.Cache
+	client kubernetes.Interface
 }
 
 // New builds the plugin: args are validated first, so a bad configuration
@@ -87,41 +85,24 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, st *shared.State
 	if err != nil {
 		return nil, err
 	}
-	c, err := SharedCache(ctx, h, st)
+	if err := st.Attach(ctx, h, Name, v1.ResourceName(args.ResourceName)); err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	c, err := st.GPUs()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	return newPlugin(args, c, h.ClientSet(), h.SharedInformerFactory().Core().V1().Pods().Lister()), nil
+	return newPlugin(args, c, h.ClientSet()), nil
 }
 
-func newPlugin(args *GPUTopologyArgs, c *Cache, client kubernetes.Interface, pods corelisters.PodLister) *GPUTopology {
+func newPlugin(args *GPUTopologyArgs, c *gpus.Cache, client kubernetes.Interface) *GPUTopology {
 	return &GPUTopology{
 		args:     args,
 		resource: v1.ResourceName(args.ResourceName),
-		weights:  core.Weights{Quality: args.QualityWeight, Packing: args.PackingWeight},
+		weights:  gpus.Weights{Quality: args.QualityWeight, Packing: args.PackingWeight},
 		cache:    c,
 		client:   client,
-		pods:     pods,
 	}
-}
-
-// Caches are shared by the plugin instances of one scheduler (one per
-// profile that enables the plugin), keyed by the scheduler's informer
-// factory: a GPU reserved by a pod of one profile must not be handed to a
-// pod of another.
-var sharedCaches perscheduler.Values[*Cache]
-
-// SharedCache returns the cache of the scheduler h belongs to, the one
-// GantryGPUTopology reserves GPUs in, building it if no plugin has yet: the
-// gang plugin plans its members' GPU sets against it.
-func SharedCache(ctx context.Context, h fwk.Handle, st *shared.State) (*Cache, error) {
-	return sharedCaches.Get(ctx, h, func() (*Cache, error) {
-		c := NewCache(klog.FromContext(ctx).WithValues("plugin", Name))
-		if err := c.startInformers(h, st); err != nil {
-			return nil, err
-		}
-		return c, nil
-	})
 }
 
 // Name implements fwk.Plugin.
@@ -135,22 +116,46 @@ func (pl *GPUTopology) Name() string { return Name }
 // change between Filter and Score, Score sees the newer state, and Reserve
 // checks again under the cache's lock.
 type preFilterState struct {
-	req core.Request
+	req gpus.Request
 	// overrides are nodes whose state AddPod/RemovePod changed (preemption
 	// and nominated pods); copied on Clone.
-	overrides map[string]core.NodeState
+	overrides map[string]gpus.NodeState
 	// partlyUsedFits is set by Filter when a node with GPUs in use fits
 	// the pod: then empty nodes take EmptyNodePenalty. Filter sees every
 	// node that reaches Score, so it is known without another pass over
 	// the nodes; shared by clones (Filter runs on nodes in parallel).
 	partlyUsedFits *atomic.Bool
+	// plan is the set the pod's gang plan chose, looked up once, at the
+	// first Filter: GantryGang plans in its PreFilter, which may run after
+	// this plugin's. Shared by clones.
+	plan *plannedSet
+}
+
+// plannedSet is the node and GPU set a gang's plan chose for the pod.
+type plannedSet struct {
+	once sync.Once
+	uid  types.UID
+	node string
+	set  gpu.Set
+}
+
+// on returns the planned set if node is the planned node.
+func (p *plannedSet) on(c *gpus.Cache, node string) gpu.Set {
+	if p == nil {
+		return 0
+	}
+	p.once.Do(func() { p.node, p.set, _ = c.PlannedFor(p.uid) })
+	if p.node == node {
+		return p.set
+	}
+	return 0
 }
 
 type nodeView struct {
 	// hasGPU is false for a node without a usable NodeGPU.
 	hasGPU    bool
-	state     core.NodeState
-	placement core.Placement
+	state     gpus.NodeState
+	placement gpus.Placement
 }
 
 // Clone implements fwk.StateData.
@@ -189,7 +194,9 @@ func (pl *GPUTopology) view(s *preFilterState, node *v1.Node) nodeView {
 	}
 	v := nodeView{hasGPU: ok, state: st}
 	if ok {
-		v.placement = core.Place(st, s.req)
+		req := s.req
+		req.Planned = s.plan.on(pl.cache, node.Name)
+		v.placement = gpus.Place(st, req)
 	}
 	return v
 }
@@ -201,7 +208,7 @@ func (pl *GPUTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1
 	if n == 0 {
 		return nil, fwk.NewStatus(fwk.Skip)
 	}
-	minLink, err := MinLink(pod)
+	minLink, err := gpus.MinLink(pod)
 	if err != nil {
 		return nil, fwk.NewStatus(fwk.UnschedulableAndUnresolvable, err.Error())
 	}
@@ -212,7 +219,11 @@ func (pl *GPUTopology) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1
 			return nil, fwk.AsStatus(errors.New("the NodeGPU and pod caches have not synced yet"))
 		}
 	}
-	cs.Write(preFilterStateKey, &preFilterState{req: core.Request{GPUs: n, MinLink: minLink}, partlyUsedFits: &atomic.Bool{}})
+	cs.Write(preFilterStateKey, &preFilterState{
+		req:            gpus.Request{GPUs: n, MinLink: minLink},
+		partlyUsedFits: &atomic.Bool{},
+		plan:           &plannedSet{uid: pod.UID},
+	})
 	return nil, nil
 }
 
@@ -237,7 +248,7 @@ func (pl *GPUTopology) AddPod(_ context.Context, cs fwk.CycleState, _ *v1.Pod, p
 	held := pl.cache.Positions(nodeName, gantryv1alpha1.ParseGPUIDs(pod.Annotations[gantryv1alpha1.GPUIDsAnnotation]))
 	if held == 0 {
 		if n := gpu.PodGPUs(pod, pl.resource); n > 0 {
-			if p := core.Place(v.state, core.Request{GPUs: n}); p.Fits {
+			if p := gpus.Place(v.state, gpus.Request{GPUs: n}); p.Fits {
 				held = p.Set
 			}
 		}
@@ -270,9 +281,9 @@ func (pl *GPUTopology) RemovePod(_ context.Context, cs fwk.CycleState, _ *v1.Pod
 	return nil
 }
 
-func (pl *GPUTopology) override(s *preFilterState, nodeName string, st core.NodeState) {
+func (pl *GPUTopology) override(s *preFilterState, nodeName string, st gpus.NodeState) {
 	if s.overrides == nil {
-		s.overrides = map[string]core.NodeState{}
+		s.overrides = map[string]gpus.NodeState{}
 	}
 	s.overrides[nodeName] = st
 }
@@ -312,7 +323,7 @@ func (pl *GPUTopology) PreScore(_ context.Context, cs fwk.CycleState, pod *v1.Po
 	return nil
 }
 
-// Score ranks a node, 0 to 100 (core.Score); NoNodeGPUScore for a node
+// Score ranks a node, 0 to 100 (gpus.Score); NoNodeGPUScore for a node
 // without a NodeGPU.
 func (pl *GPUTopology) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, nodeInfo fwk.NodeInfo) (int64, *fwk.Status) {
 	s, err := getPreFilterState(cs)
@@ -327,7 +338,7 @@ func (pl *GPUTopology) Score(_ context.Context, cs fwk.CycleState, _ *v1.Pod, no
 		// Filter rejected it; only reachable if Score runs without Filter.
 		return 0, nil
 	}
-	return core.Score(v.state, v.placement, s.req.GPUs, pl.weights, s.partlyUsedFits.Load()), nil
+	return gpus.Score(v.state, v.placement, s.req.GPUs, pl.weights, s.partlyUsedFits.Load()), nil
 }
 
 // ScoreExtensions implements fwk.ScorePlugin: scores are already 0..100.
@@ -400,105 +411,4 @@ func (pl *GPUTopology) Bind(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 	}
 	klog.FromContext(ctx).V(4).Info("Bound pod with its GPUs", "pod", klog.KObj(pod), "node", nodeName, "gpus", ids)
 	return nil
-}
-
-// EventsToRegister lists the events that can make a pod this plugin
-// rejected schedulable: a NodeGPU added, changed or deleted (GPUs freed or
-// healed; a node without NodeGPU passes), a pod deleted (its GPUs freed, or
-// its reservation dropped), the pod's own min-link annotation changed, a
-// node added.
-func (pl *GPUTopology) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint, error) {
-	return []fwk.ClusterEventWithHint{
-		{Event: fwk.ClusterEvent{Resource: nodeGPUEvents, ActionType: fwk.Add | fwk.Update | fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterNodeGPUChange},
-		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodDelete},
-		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Update}, QueueingHintFn: pl.isSchedulableAfterPodUpdate},
-		{Event: fwk.ClusterEvent{Resource: fwk.Node, ActionType: fwk.Add}},
-	}, nil
-}
-
-// isSchedulableAfterNodeGPUChange requeues the pod when the changed node
-// could now take it. The cache already holds the change: it is applied
-// before the scheduler's handler runs this hint (startInformers).
-func (pl *GPUTopology) isSchedulableAfterNodeGPUChange(logger klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
-	if newObj == nil {
-		// A node without NodeGPU passes the filter.
-		return fwk.Queue, nil
-	}
-	n, ok := newObj.(*gantryv1alpha1.NodeGPU)
-	if !ok {
-		return fwk.Queue, fmt.Errorf("NodeGPU event with an unexpected object %T", newObj)
-	}
-	if o, ok := oldObj.(*gantryv1alpha1.NodeGPU); ok && !placementChanged(o, n) {
-		return fwk.QueueSkip, nil
-	}
-	st, ok := pl.cache.Node(n.Name)
-	if !ok {
-		return fwk.Queue, nil
-	}
-	minLink, err := MinLink(pod)
-	if err != nil {
-		return fwk.QueueSkip, nil
-	}
-	if p := core.Place(st, core.Request{GPUs: gpu.PodGPUs(pod, pl.resource), MinLink: minLink}); !p.Fits {
-		logger.V(5).Info("NodeGPU changed but still cannot take the pod", "pod", klog.KObj(pod), "node", n.Name, "reason", p.Reason)
-		return fwk.QueueSkip, nil
-	}
-	return fwk.Queue, nil
-}
-
-// placementChanged reports whether two copies of a NodeGPU differ in what
-// can change a placement (not heartbeat, counters, metadata), so the
-// device plugin's periodic status writes do not requeue every waiting pod.
-func placementChanged(o, n *gantryv1alpha1.NodeGPU) bool {
-	return !equality.Semantic.DeepEqual(o.Spec, n.Spec) ||
-		!equality.Semantic.DeepEqual(o.Status.Health, n.Status.Health) ||
-		!equality.Semantic.DeepEqual(o.Status.Allocations, n.Status.Allocations)
-}
-
-// isSchedulableAfterPodDelete requeues the pod when a pod that held or was
-// to hold GPUs goes away. The scheduler sends this event also for pods it
-// merely stops assuming, and for pending pods that got bound; the cache
-// forgets a bound pod here only if the scheduler's pod informer no longer
-// has it, which it updates before it notifies.
-func (pl *GPUTopology) isSchedulableAfterPodDelete(logger klog.Logger, pod *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
-	deleted, assigned, err := podevents.DeletedAssignedPod(oldObj)
-	if err != nil {
-		return fwk.Queue, err
-	}
-	if !assigned {
-		return fwk.QueueSkip, nil
-	}
-	if pl.podGone(deleted) {
-		pl.cache.DeletePod(deleted)
-	}
-	if gpu.PodGPUs(deleted, pl.resource) == 0 && deleted.Annotations[gantryv1alpha1.GPUIDsAnnotation] == "" {
-		return fwk.QueueSkip, nil
-	}
-	logger.V(5).Info("A pod with GPUs went away", "pod", klog.KObj(pod), "deleted", klog.KObj(deleted), "node", deleted.Spec.NodeName)
-	return fwk.Queue, nil
-}
-
-func (pl *GPUTopology) podGone(pod *v1.Pod) bool {
-	if pl.pods == nil {
-		return false
-	}
-	cur, err := pl.pods.Pods(pod.Namespace).Get(pod.Name)
-	if apierrors.IsNotFound(err) {
-		return true
-	}
-	return err == nil && cur.UID != pod.UID
-}
-
-// isSchedulableAfterPodUpdate requeues the pod when its own
-// min-GPU-link annotation changed, the one way to fix a bad value.
-func (pl *GPUTopology) isSchedulableAfterPodUpdate(_ klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
-	o, ok1 := oldObj.(*v1.Pod)
-	n, ok2 := newObj.(*v1.Pod)
-	if !ok1 || !ok2 {
-		return fwk.Queue, fmt.Errorf("updated objects are %T and %T, not *v1.Pod", oldObj, newObj)
-	}
-	if n.UID != pod.UID || o.Annotations[MinLinkAnnotation] == n.Annotations[MinLinkAnnotation] {
-		return fwk.QueueSkip, nil
-	}
-	return fwk.Queue, nil
 }

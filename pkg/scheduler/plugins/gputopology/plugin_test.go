@@ -5,12 +5,14 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gpus"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gpus/gpustest"
+
 	"github.com/google/go-cmp/cmp"
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes/fake"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	clienttesting "k8s.io/client-go/testing"
 	toolscache "k8s.io/client-go/tools/cache"
 	fwk "k8s.io/kube-scheduler/framework"
@@ -21,7 +23,7 @@ import (
 
 type testEnv struct {
 	pl     *GPUTopology
-	cache  *Cache
+	cache  *gpus.Cache
 	client *fake.Clientset
 	store  toolscache.Indexer
 }
@@ -67,7 +69,7 @@ func newTestEnv(t testing.TB, nodeGPUs []*gantryv1alpha1.NodeGPU, pods ...*v1.Po
 		}
 		return true, nil, client.Tracker().Update(v1.SchemeGroupVersion.WithResource("pods"), pod, b.Namespace)
 	})
-	return &testEnv{pl: newPlugin(DefaultArgs(), c, client, corelisters.NewPodLister(store)), cache: c, client: client, store: store}
+	return &testEnv{pl: newPlugin(DefaultArgs(), c, client), cache: c, client: client, store: store}
 }
 
 func nodeInfo(name string) fwk.NodeInfo {
@@ -89,14 +91,14 @@ func withAnnotation(p *v1.Pod, k, v string) *v1.Pod {
 func testNodes() []*gantryv1alpha1.NodeGPU {
 	return []*gantryv1alpha1.NodeGPU{
 		// a free NVLink island (4-7) beside a used one
-		nodeGPU("island", "1", twoIslandSpec("island"), nil, map[int]string{0: "x", 1: "x"}),
+		gpustest.NodeGPU("island", "1", gpustest.TwoIslandSpec("island"), nil, map[int]string{0: "x", 1: "x"}),
 		// four free GPUs across the sockets
-		nodeGPU("straddle", "1", twoIslandSpec("straddle"), nil, map[int]string{0: "x", 1: "x", 4: "y", 5: "y"}),
+		gpustest.NodeGPU("straddle", "1", gpustest.TwoIslandSpec("straddle"), nil, map[int]string{0: "x", 1: "x", 4: "y", 5: "y"}),
 		// three free, one sick
-		nodeGPU("sick", "1", nvswitchSpec("sick", 8), []int{7}, map[int]string{0: "x", 1: "x", 2: "x", 3: "x"}),
+		gpustest.NodeGPU("sick", "1", gpustest.NVSwitchSpec("sick", 8), []int{7}, map[int]string{0: "x", 1: "x", 2: "x", 3: "x"}),
 		// nothing used
-		nodeGPU("empty", "1", nvswitchSpec("empty", 8), nil, nil),
-		nodeGPU("empty-islands", "1", twoIslandSpec("empty-islands"), nil, nil),
+		gpustest.NodeGPU("empty", "1", gpustest.NVSwitchSpec("empty", 8), nil, nil),
+		gpustest.NodeGPU("empty-islands", "1", gpustest.TwoIslandSpec("empty-islands"), nil, nil),
 	}
 }
 
@@ -108,10 +110,10 @@ func TestPreFilter(t *testing.T) {
 		wantCode fwk.Code
 		wantMsg  string
 	}{
-		{"no GPUs: skipped", gpuPod("cpu-only", 0), fwk.Skip, ""},
-		{"GPUs", gpuPod("gpu", 4), fwk.Success, ""},
-		{"valid minimum link", withAnnotation(gpuPod("gpu", 4), MinLinkAnnotation, "NVLink"), fwk.Success, ""},
-		{"invalid minimum link", withAnnotation(gpuPod("gpu", 4), MinLinkAnnotation, "fast"), fwk.UnschedulableAndUnresolvable, `annotation gantry.dev/min-gpu-link: "fast" is not a GPU link type`},
+		{"no GPUs: skipped", gpustest.GPUPod("cpu-only", 0), fwk.Skip, ""},
+		{"GPUs", gpustest.GPUPod("gpu", 4), fwk.Success, ""},
+		{"valid minimum link", withAnnotation(gpustest.GPUPod("gpu", 4), gpus.MinLinkAnnotation, "NVLink"), fwk.Success, ""},
+		{"invalid minimum link", withAnnotation(gpustest.GPUPod("gpu", 4), gpus.MinLinkAnnotation, "fast"), fwk.UnschedulableAndUnresolvable, `annotation gantry.dev/min-gpu-link: "fast" is not a GPU link type`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -133,7 +135,7 @@ func TestPreFilterWaitsForSync(t *testing.T) {
 	env.cache.SetSyncedFunc(func() bool { return false })
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
-	_, st := env.pl.PreFilter(ctx, framework.NewCycleState(), gpuPod("gpu", 1), nil)
+	_, st := env.pl.PreFilter(ctx, framework.NewCycleState(), gpustest.GPUPod("gpu", 1), nil)
 	if st.Code() != fwk.Error || !strings.Contains(st.Message(), "not synced") {
 		t.Errorf("PreFilter before sync = %v %q, want an error", st.Code(), st.Message())
 	}
@@ -148,14 +150,14 @@ func TestFilter(t *testing.T) {
 		code fwk.Code
 		msg  string
 	}{
-		{"a free island fits", gpuPod("p", 4), "island", fwk.Success, ""},
-		{"straddling GPUs fit without a minimum", gpuPod("p", 4), "straddle", fwk.Success, ""},
-		{"straddling GPUs fail an NVLink minimum", withAnnotation(gpuPod("p", 4), MinLinkAnnotation, "NVLink"), "straddle", fwk.Unschedulable,
+		{"a free island fits", gpustest.GPUPod("p", 4), "island", fwk.Success, ""},
+		{"straddling GPUs fit without a minimum", gpustest.GPUPod("p", 4), "straddle", fwk.Success, ""},
+		{"straddling GPUs fail an NVLink minimum", withAnnotation(gpustest.GPUPod("p", 4), gpus.MinLinkAnnotation, "NVLink"), "straddle", fwk.Unschedulable,
 			"the best 4 free GPUs on the node are linked by System at worst, pod needs NVLink or better"},
-		{"a free island meets an NVLink minimum", withAnnotation(gpuPod("p", 4), MinLinkAnnotation, "NVLink"), "island", fwk.Success, ""},
-		{"sick GPUs do not count", gpuPod("p", 4), "sick", fwk.Unschedulable, "node has 3 free healthy GPUs, pod needs 4"},
-		{"more than the healthy GPUs", gpuPod("p", 8), "sick", fwk.UnschedulableAndUnresolvable, "node has 7 healthy GPUs, pod needs 8"},
-		{"a node without NodeGPU passes", gpuPod("p", 8), "plain", fwk.Success, ""},
+		{"a free island meets an NVLink minimum", withAnnotation(gpustest.GPUPod("p", 4), gpus.MinLinkAnnotation, "NVLink"), "island", fwk.Success, ""},
+		{"sick GPUs do not count", gpustest.GPUPod("p", 4), "sick", fwk.Unschedulable, "node has 3 free healthy GPUs, pod needs 4"},
+		{"more than the healthy GPUs", gpustest.GPUPod("p", 8), "sick", fwk.UnschedulableAndUnresolvable, "node has 7 healthy GPUs, pod needs 8"},
+		{"a node without NodeGPU passes", gpustest.GPUPod("p", 8), "plain", fwk.Success, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -216,7 +218,7 @@ func TestScore(t *testing.T) {
 			// empty-islands: 84, 50 → 70, less 10 for being empty while
 			// a partly used node fits. plain: NoNodeGPUScore.
 			name:  "four GPUs: the free island wins",
-			pod:   gpuPod("p", 4),
+			pod:   gpustest.GPUPod("p", 4),
 			nodes: []string{"island", "straddle", "empty", "empty-islands", "plain"},
 			want:  map[string]int64{"island": 80, "straddle": 46, "empty": 65, "empty-islands": 60, "plain": 10},
 		},
@@ -224,7 +226,7 @@ func TestScore(t *testing.T) {
 			// sick: quality 100, packing 5/7 → 71 → 88. empty: 100,
 			// 1/8 → 13 → 65, less 10 for breaking its island.
 			name:  "one GPU: packing wins",
-			pod:   gpuPod("p", 1),
+			pod:   gpustest.GPUPod("p", 1),
 			nodes: []string{"sick", "empty"},
 			want:  map[string]int64{"sick": 88, "empty": 55},
 		},
@@ -232,7 +234,7 @@ func TestScore(t *testing.T) {
 			// Nothing partly used fits, so the empty node is not
 			// penalised as empty: 84·0.6 + 50·0.4 = 70.4.
 			name:  "empty nodes alone",
-			pod:   gpuPod("p", 4),
+			pod:   gpustest.GPUPod("p", 4),
 			nodes: []string{"empty-islands", "plain"},
 			want:  map[string]int64{"empty-islands": 70, "plain": 10},
 		},
@@ -248,14 +250,14 @@ func TestScore(t *testing.T) {
 
 func TestPreScoreSkipsPodsWithoutGPUs(t *testing.T) {
 	env := newTestEnv(t, testNodes())
-	if st := env.pl.PreScore(context.Background(), framework.NewCycleState(), gpuPod("cpu", 0), nil); !st.IsSkip() {
+	if st := env.pl.PreScore(context.Background(), framework.NewCycleState(), gpustest.GPUPod("cpu", 0), nil); !st.IsSkip() {
 		t.Errorf("PreScore = %v, want Skip", st)
 	}
 }
 
 func TestReserveUnreserveBind(t *testing.T) {
 	ctx := context.Background()
-	a, b, cpu := gpuPod("a", 2), gpuPod("b", 2), gpuPod("cpu", 0)
+	a, b, cpu := gpustest.GPUPod("a", 2), gpustest.GPUPod("b", 2), gpustest.GPUPod("cpu", 0)
 	env := newTestEnv(t, testNodes(), a, b, cpu)
 
 	cycle := func(pod *v1.Pod, node string) (fwk.CycleState, *fwk.Status) {
@@ -302,11 +304,11 @@ func TestReserveUnreserveBind(t *testing.T) {
 	if st := env.pl.Bind(ctx, csB, b, "island"); !st.IsSkip() {
 		t.Errorf("Bind after Unreserve = %v, want Skip (DefaultBinder binds)", st)
 	}
-	c := gpuPod("c", 2)
+	c := gpustest.GPUPod("c", 2)
 	if _, st := cycle(c, "island"); !st.IsSuccess() {
 		t.Fatal(st)
 	}
-	if _, ids, _ := env.cache.Reservation(c.UID); !cmp.Equal(ids, uuids("island", 4, 5)) {
+	if _, ids, _ := env.cache.Reservation(c.UID); !cmp.Equal(ids, gpustest.UUIDs("island", 4, 5)) {
 		t.Errorf("after Unreserve the next pod got %v, want b's GPUs back", ids)
 	}
 
@@ -318,16 +320,16 @@ func TestReserveUnreserveBind(t *testing.T) {
 	if st := env.pl.Bind(ctx, csCPU, cpu, "island"); !st.IsSkip() {
 		t.Errorf("Bind of a pod without GPUs = %v, want Skip", st)
 	}
-	csPlain, st := cycle(gpuPod("d", 2), "plain")
+	csPlain, st := cycle(gpustest.GPUPod("d", 2), "plain")
 	if !st.IsSuccess() {
 		t.Errorf("Reserve on a node without NodeGPU = %v", st)
 	}
-	if st := env.pl.Bind(ctx, csPlain, gpuPod("d", 2), "plain"); !st.IsSkip() {
+	if st := env.pl.Bind(ctx, csPlain, gpustest.GPUPod("d", 2), "plain"); !st.IsSkip() {
 		t.Errorf("Bind on a node without NodeGPU = %v, want Skip", st)
 	}
 
 	// A node whose GPUs went between Filter and Reserve.
-	if _, st := cycle(gpuPod("e", 8), "island"); st.Code() != fwk.Unschedulable || !strings.Contains(st.Message(), "changed since filtering") {
+	if _, st := cycle(gpustest.GPUPod("e", 8), "island"); st.Code() != fwk.Unschedulable || !strings.Contains(st.Message(), "changed since filtering") {
 		t.Errorf("Reserve with too few GPUs = %v", st)
 	}
 }
@@ -335,7 +337,7 @@ func TestReserveUnreserveBind(t *testing.T) {
 func TestBindFailsWhenThePodIsGone(t *testing.T) {
 	ctx := context.Background()
 	env := newTestEnv(t, testNodes())
-	pod := gpuPod("ghost", 1)
+	pod := gpustest.GPUPod("ghost", 1)
 	cs := framework.NewCycleState()
 	env.pl.PreFilter(ctx, cs, pod, nil)
 	if st := env.pl.Reserve(ctx, cs, pod, "empty"); !st.IsSuccess() {
@@ -352,11 +354,11 @@ func TestBindFailsWhenThePodIsGone(t *testing.T) {
 
 func TestPreemptionExtensions(t *testing.T) {
 	ctx := context.Background()
-	victim := bound(gpuPod("victim", 4), "sick", 4, 5, 6)
+	victim := gpustest.Bound(gpustest.GPUPod("victim", 4), "sick", 4, 5, 6)
 	env := newTestEnv(t, []*gantryv1alpha1.NodeGPU{
-		nodeGPU("sick", "1", nvswitchSpec("sick", 8), []int{7}, map[int]string{0: "x", 1: "x", 2: "x", 3: "x"}),
+		gpustest.NodeGPU("sick", "1", gpustest.NVSwitchSpec("sick", 8), []int{7}, map[int]string{0: "x", 1: "x", 2: "x", 3: "x"}),
 	}, victim)
-	pod := gpuPod("p", 4)
+	pod := gpustest.GPUPod("p", 4)
 	cs := framework.NewCycleState()
 	env.pl.PreFilter(ctx, cs, pod, nil)
 	ni := nodeInfo("sick")
@@ -377,7 +379,7 @@ func TestPreemptionExtensions(t *testing.T) {
 	if st := env.pl.Filter(ctx, clone, pod, ni); st.Code() != fwk.Unschedulable || st.Message() != "node has 3 free healthy GPUs, pod needs 4" {
 		t.Errorf("Filter without the victim = %v", st)
 	}
-	x := gpuPod("x", 4)
+	x := gpustest.GPUPod("x", 4)
 	x.Spec.NodeName = "sick"
 	xInfo, _ := framework.NewPodInfo(x)
 	if st := env.pl.RemovePod(ctx, clone, pod, xInfo, ni); !st.IsSuccess() {
@@ -393,7 +395,7 @@ func TestPreemptionExtensions(t *testing.T) {
 
 	// A nominated pod added to the node takes GPUs in the evaluation.
 	clone2 := clone.Clone()
-	nominated, _ := framework.NewPodInfo(gpuPod("nominated", 2))
+	nominated, _ := framework.NewPodInfo(gpustest.GPUPod("nominated", 2))
 	if st := env.pl.AddPod(ctx, clone2, pod, nominated, ni); !st.IsSuccess() {
 		t.Fatal(st)
 	}
@@ -401,7 +403,7 @@ func TestPreemptionExtensions(t *testing.T) {
 	if st := env.pl.Filter(ctx, clone2, pod, ni); !st.IsSuccess() {
 		t.Errorf("Filter with a nominated 2-GPU pod = %v", st)
 	}
-	big, _ := framework.NewPodInfo(gpuPod("big", 4))
+	big, _ := framework.NewPodInfo(gpustest.GPUPod("big", 4))
 	if st := env.pl.AddPod(ctx, clone2, pod, big, ni); !st.IsSuccess() {
 		t.Fatal(st)
 	}
@@ -433,10 +435,10 @@ func TestEventsToRegister(t *testing.T) {
 }
 
 func TestNodeGPUQueueingHint(t *testing.T) {
-	full := nodeGPU("n", "10", nvswitchSpec("n", 8), nil, map[int]string{0: "a", 1: "a", 2: "a", 3: "a", 4: "b", 5: "b", 6: "b", 7: "b"})
-	heartbeat := full.DeepCopy()
-	heartbeat.ResourceVersion = "11"
-	heartbeat.Status.HeartbeatTime = &metav1.Time{}
+	full := gpustest.NodeGPU("n", "10", gpustest.NVSwitchSpec("n", 8), nil, map[int]string{0: "a", 1: "a", 2: "a", 3: "a", 4: "b", 5: "b", 6: "b", 7: "b"})
+	conditionOnly := full.DeepCopy()
+	conditionOnly.ResourceVersion = "11"
+	conditionOnly.Status.Conditions = []metav1.Condition{{Type: "AllocationsCurrent", Status: metav1.ConditionFalse, Reason: "KubeletUnreachable"}}
 	freed := full.DeepCopy()
 	freed.ResourceVersion = "12"
 	freed.Status.Allocations = freed.Status.Allocations[:4]
@@ -450,11 +452,11 @@ func TestNodeGPUQueueingHint(t *testing.T) {
 		old, new *gantryv1alpha1.NodeGPU
 		want     fwk.QueueingHint
 	}{
-		{"heartbeat only", gpuPod("p", 4), full, heartbeat, fwk.QueueSkip},
-		{"GPUs freed", gpuPod("p", 4), full, freed, fwk.Queue},
-		{"GPUs freed, but not enough", gpuPod("p", 4), full, halfFreed, fwk.QueueSkip},
-		{"added with room", gpuPod("p", 4), nil, freed, fwk.Queue},
-		{"deleted", gpuPod("p", 4), full, nil, fwk.Queue},
+		{"a condition only", gpustest.GPUPod("p", 4), full, conditionOnly, fwk.QueueSkip},
+		{"GPUs freed", gpustest.GPUPod("p", 4), full, freed, fwk.Queue},
+		{"GPUs freed, but not enough", gpustest.GPUPod("p", 4), full, halfFreed, fwk.QueueSkip},
+		{"added with room", gpustest.GPUPod("p", 4), nil, freed, fwk.Queue},
+		{"deleted", gpustest.GPUPod("p", 4), full, nil, fwk.Queue},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -487,15 +489,15 @@ func TestNodeGPUQueueingHint(t *testing.T) {
 }
 
 func TestPodQueueingHints(t *testing.T) {
-	gone := bound(gpuPod("gone", 2), "n", 0, 1)
-	assumed := bound(gpuPod("assumed", 2), "n", 2, 3)
-	env := newTestEnv(t, []*gantryv1alpha1.NodeGPU{nodeGPU("n", "1", nvswitchSpec("n", 8), nil, nil)}, gone, assumed)
+	gone := gpustest.Bound(gpustest.GPUPod("gone", 2), "n", 0, 1)
+	assumed := gpustest.Bound(gpustest.GPUPod("assumed", 2), "n", 2, 3)
+	env := newTestEnv(t, []*gantryv1alpha1.NodeGPU{gpustest.NodeGPU("n", "1", gpustest.NVSwitchSpec("n", 8), nil, nil)}, gone, assumed)
 	// "gone" was deleted: the informer store no longer has it. "assumed"
 	// is in the store still (the event was the scheduler forgetting it).
 	if err := env.store.Delete(gone); err != nil {
 		t.Fatal(err)
 	}
-	waiting := gpuPod("waiting", 4)
+	waiting := gpustest.GPUPod("waiting", 4)
 
 	tests := []struct {
 		name    string
@@ -504,8 +506,8 @@ func TestPodQueueingHints(t *testing.T) {
 	}{
 		{"a bound GPU pod deleted", gone, fwk.Queue},
 		{"an assumed GPU pod forgotten", assumed, fwk.Queue},
-		{"an unscheduled pod left the queue", gpuPod("pending", 2), fwk.QueueSkip},
-		{"a pod without GPUs deleted", bound(gpuPod("cpu", 0), "n"), fwk.QueueSkip},
+		{"an unscheduled pod left the queue", gpustest.GPUPod("pending", 2), fwk.QueueSkip},
+		{"a pod without GPUs deleted", gpustest.Bound(gpustest.GPUPod("cpu", 0), "n"), fwk.QueueSkip},
 	}
 	for _, tt := range tests {
 		got, err := env.pl.isSchedulableAfterPodDelete(klogDiscard(), waiting, tt.deleted, nil)
@@ -513,13 +515,14 @@ func TestPodQueueingHints(t *testing.T) {
 			t.Errorf("%s: hint = %v, %v; want %v", tt.name, got, err, tt.want)
 		}
 	}
-	if got := allocated(t, env.cache, "n"); got != positions(2, 3) {
-		t.Errorf("allocated %v after the hints, want only the assumed pod's {2,3}", got)
+	// The hints only read: the state's pod handlers forget pods.
+	if got := allocated(t, env.cache, "n"); got != gpustest.Positions(0, 1, 2, 3) {
+		t.Errorf("allocated %v after the hints, want {0,1,2,3} as before them", got)
 	}
 
-	bad := withAnnotation(waiting, MinLinkAnnotation, "fast")
-	fixed := withAnnotation(waiting, MinLinkAnnotation, "NVLink")
-	other := withAnnotation(gpuPod("other", 1), MinLinkAnnotation, "NVLink")
+	bad := withAnnotation(waiting, gpus.MinLinkAnnotation, "fast")
+	fixed := withAnnotation(waiting, gpus.MinLinkAnnotation, "NVLink")
+	other := withAnnotation(gpustest.GPUPod("other", 1), gpus.MinLinkAnnotation, "NVLink")
 	for _, tt := range []struct {
 		name     string
 		old, new *v1.Pod
@@ -527,7 +530,7 @@ func TestPodQueueingHints(t *testing.T) {
 	}{
 		{"the pod's annotation fixed", bad, fixed, fwk.Queue},
 		{"the pod updated otherwise", bad, bad, fwk.QueueSkip},
-		{"another pod", other, withAnnotation(other, MinLinkAnnotation, "System"), fwk.QueueSkip},
+		{"another pod", other, withAnnotation(other, gpus.MinLinkAnnotation, "System"), fwk.QueueSkip},
 	} {
 		got, err := env.pl.isSchedulableAfterPodUpdate(klogDiscard(), bad, tt.old, tt.new)
 		if err != nil || got != tt.want {

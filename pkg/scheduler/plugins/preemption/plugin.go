@@ -23,10 +23,11 @@ import (
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/pluginargs"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/names"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
-const Name = "GantryPreemption"
+const Name = names.Preemption
 
 // Defaults of the args, DefaultPreemption's own.
 const (

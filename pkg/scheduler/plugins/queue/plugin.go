@@ -27,7 +27,7 @@
 //
 // Reclaim: a workload within its guarantee that does not fit takes room
 // back from queues that borrowed, in GantryGang's PostFilter (the plugin
-// registers itself as GantryGang's Reclaimer): whole gangs and pods of
+// registers itself as the scheduler's shared.Reclaimer): whole gangs and pods of
 // queues above their guarantees, lowest priority first, then most
 // recently started, fewest needed, never taking a queue below its
 // guarantee; victims are marked DisruptionTarget and deleted with their
@@ -38,7 +38,8 @@
 // Usage is what bound, non-terminal pods request, whoever scheduled them,
 // plus this scheduler's reservations (the GPU resource counted as
 // gpu.PodGPUs counts it); it is kept per queue event by event
-// (accounting.go), so a cycle reads sums.
+// (queues.Accounting, shared by the scheduler's profiles), so a cycle
+// reads sums.
 //
 // Inert where queues are not used: when no Queue exists the plugin skips
 // every pod. A workload that names no queue is governed only once a Queue
@@ -46,53 +47,33 @@
 // can adopt queues one team at a time without stranding everyone else's
 // workloads.
 //
-// The decisions live in package core; this package gathers the state and
-// speaks the framework's interfaces.
+// The decisions live in pkg/scheduler/queues/core, the usage and
+// deferrals in the scheduler's shared queues.State; this package speaks
+// the framework's interfaces.
 package queue
 
 import (
 	"context"
 	"fmt"
 	"slices"
-	"sync"
-	"sync/atomic"
-	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/equality"
-	"k8s.io/apimachinery/pkg/api/resource"
 	"k8s.io/apimachinery/pkg/runtime"
-	corelisters "k8s.io/client-go/listers/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
-	corev1helpers "k8s.io/component-helpers/scheduling/corev1"
-	"k8s.io/klog/v2"
 	fwk "k8s.io/kube-scheduler/framework"
-	"k8s.io/utils/ptr"
-	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/perscheduler"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/podevents"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gangs"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/names"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/queues/core"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/queues"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
 
 // Name is the plugin's name in the registry and in scheduler configurations.
-const Name = "GantryQueue"
+const Name = names.Queue
 
-// queueEvents names Queue events in EventsToRegister (resource, version and
-// group joined by dots). The scheduler builds its informer for them from
-// the shared state's factory, the one the accounting reads.
-const queueEvents fwk.EventResource = "queues.v1alpha1.gantry.dev"
-
-const (
-	stateKey fwk.StateKey = "PreFilter" + Name
-
-	// queueSyncTimeout bounds how long the first scheduling cycle waits,
-	// once, for the Queues to be listed (see state.waitForQueues).
-	queueSyncTimeout = 30 * time.Second
-)
+const stateKey fwk.StateKey = "PreFilter" + Name
 
 var (
 	_ fwk.PreEnqueuePlugin  = &Plugin{}
@@ -102,41 +83,20 @@ var (
 	_ fwk.EnqueueExtensions = &Plugin{}
 )
 
-// podGroups gives a PodGroup by namespace and name: GantryGang's view.
-type podGroups interface {
-	Get(namespace, name string) (*schedv1alpha1.PodGroup, bool)
-}
-
 // Plugin is GantryQueue.
 type Plugin struct {
-	args       *QueueArgs
-	opts       core.Options
-	acct       *accounting
-	namespaces corelisters.NamespaceLister
-	groups     podGroups
-	// members is the pod informer's indexer, with gang.MembersIndex
-	// (GantryGang's shared state adds it; New asks for that state first).
+	args *QueueArgs
+	opts core.Options
+	// queues is the scheduler's (shared.State.Queues); acct and deferred
+	// are its parts.
+	queues   *queues.State
+	acct     *queues.Accounting
+	deferred *queues.Deferrals
+	// members is the pod informer's indexer, with gangs.MembersIndex.
 	members toolscache.Indexer
-	// waitForQueues is state.waitForQueues; nil where the Queues are
-	// given (unit tests).
+	// waitForQueues is queues.State.WaitForQueues; nil where the Queues
+	// are given (unit tests).
 	waitForQueues func(context.Context)
-	// deferred holds the pods last refused for fair share.
-	deferred *deferrals
-	// shareChanged is state.shareChanged for the scheduler; nil in unit
-	// tests.
-	shareChanged func(queue string)
-	// room is the cluster's capacity and idle room as the last PreFilter
-	// of a borrowing workload saw them (shared by the scheduler's
-	// profiles): what activation judges whose turn it is by.
-	room *atomic.Pointer[clusterRoom]
-}
-
-// clusterRoom is the capacity shares are taken of and the idle room
-// borrowers take, over the share resources.
-type clusterRoom struct {
-	names          []v1.ResourceName
-	capacity, idle v1.ResourceList
-	nodes          core.NodeRoom
 }
 
 // New builds the plugin: args are validated first, so a bad configuration
@@ -146,183 +106,32 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, ss *shared.State
 	if err != nil {
 		return nil, err
 	}
-	groups, err := gang.SharedPodGroups(ctx, h, ss)
+	if err := ss.Attach(ctx, h, Name, v1.ResourceName(args.ResourceName)); err != nil {
+		return nil, fmt.Errorf("%s: %w", Name, err)
+	}
+	index, err := ss.Gangs()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	st, err := sharedState(ctx, h, ss, args, groups)
+	qs, err := ss.Queues()
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	f := h.SharedInformerFactory()
-	pl := newPlugin(args, st.acct, f.Core().V1().Namespaces().Lister(), groups, f.Core().V1().Pods().Informer().GetIndexer())
-	pl.waitForQueues = st.waitForQueues
-	pl.deferred = st.deferred
-	logger := klog.FromContext(ctx).WithValues("plugin", Name)
-	pl.room = &st.room
-	st.turns.CompareAndSwap(nil, &turnsFunc{pl.turns})
-	pl.shareChanged = func(queue string) { st.shareChanged(logger, h, queue) }
-	if err := gang.SetReclaimer(ctx, h, ss, pl); err != nil {
-		return nil, fmt.Errorf("%s: %w", Name, err)
-	}
+	pl := newPlugin(args, qs, index.MembersIndexer())
+	pl.waitForQueues = qs.WaitForQueues
+	qs.SetTurns(pl.turns)
+	ss.SetReclaimer(pl)
 	return pl, nil
 }
 
-func newPlugin(args *QueueArgs, acct *accounting, namespaces corelisters.NamespaceLister, groups podGroups, members toolscache.Indexer) *Plugin {
-	pl := &Plugin{
-		args:       args,
-		opts:       core.Options{RequireDefaultQueue: args.RequireDefaultQueue},
-		acct:       acct,
-		namespaces: namespaces,
-		groups:     groups,
-		members:    members,
-		deferred:   newDeferrals(),
-		room:       &atomic.Pointer[clusterRoom]{},
-	}
-	acct.setResolver(pl.workloadQueue)
-	return pl
-}
-
-// state is shared by the plugin instances of one scheduler, keyed by its
-// informer factory: a reservation made in one profile counts in all.
-type state struct {
-	acct *accounting
-	// queuesListed reports whether the plugin's Queue informer has listed.
-	queuesListed func() bool
-	waitOnce     sync.Once
-	deferred     *deferrals
-	room         atomic.Pointer[clusterRoom]
-	// turns is the first profile's Plugin.turns, for activation.
-	turns atomic.Pointer[turnsFunc]
-}
-
-type turnsFunc struct {
-	fn func() func(queue string) bool
-}
-
-// waitForQueues waits, once per scheduler and for at most
-// queueSyncTimeout, for the Queues to be listed. The scheduler waits for its
-// own informers before it schedules, not for this one, and until the Queues
-// are listed the plugin would take the cluster for one without queues and
-// let every pod pass. The wait is in the first scheduling cycle, as
-// GantryGPUTopology's for its cache, not in New: the scheduler starts (and
-// its health endpoints answer) meanwhile. Without the Queue CRD the list
-// never completes, and the plugin stays inert rather than hold every cycle.
-func (st *state) waitForQueues(ctx context.Context) {
-	if st.queuesListed() {
-		return
-	}
-	st.waitOnce.Do(func() {
-		wctx, cancel := context.WithTimeout(ctx, queueSyncTimeout)
-		defer cancel()
-		if !toolscache.WaitForCacheSync(wctx.Done(), st.queuesListed) {
-			klog.FromContext(ctx).Error(nil, "Queues not listed in time; queue limits apply once they are", "plugin", Name, "timeout", queueSyncTimeout)
-		}
-	})
-}
-
-var sharedStates perscheduler.Values[*state]
-
-func sharedState(ctx context.Context, h fwk.Handle, ss *shared.State, args *QueueArgs, groups *gang.PodGroups) (*state, error) {
-	return sharedStates.Get(ctx, h, func() (*state, error) {
-		logger := klog.FromContext(ctx).WithValues("plugin", Name)
-		queues := ss.Informers.Gantry.Gantry().V1alpha1().Queues()
-		st := &state{acct: newAccounting(v1.ResourceName(args.ResourceName), queues.Lister()), deferred: newDeferrals()}
-		if err := st.startInformers(logger, h, groups, queues.Informer()); err != nil {
-			return nil, err
-		}
-		return st, nil
-	})
-}
-
-// startInformers feeds the accounting: pods and namespaces from the
-// scheduler's informers; Queues are read from their informer's lister. A
-// namespace or PodGroup whose labels change may move its workloads to
-// another queue: their queues are resolved again and its pending pods
-// activated. The informers start with the scheduler's.
-func (st *state) startInformers(logger klog.Logger, h fwk.Handle, groups *gang.PodGroups, queues toolscache.SharedIndexInformer) error {
-	pods := h.SharedInformerFactory().Core().V1().Pods()
-	acct := st.acct
-	if _, err := pods.Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc:    func(obj any) { st.setPod(logger, h, obj) },
-		UpdateFunc: func(_, obj any) { st.setPod(logger, h, obj) },
-		DeleteFunc: func(obj any) {
-			if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-				obj = t.Obj
-			}
-			if pod, ok := obj.(*v1.Pod); ok {
-				st.deferred.Remove(pod.UID)
-				if c := acct.DeletePod(pod); c.queue != "" {
-					st.shareChanged(logger, h, c.queue)
-				}
-			}
-		},
-	}); err != nil {
-		return fmt.Errorf("watching pods: %w", err)
-	}
-	podIndexer := pods.Informer().GetIndexer()
-	if _, err := h.SharedInformerFactory().Core().V1().Namespaces().Informer().AddEventHandler(toolscache.ResourceEventHandlerFuncs{
-		AddFunc: func(obj any) {
-			if n, ok := obj.(*v1.Namespace); ok {
-				acct.RequeueNamespace(n.Name)
-			}
-		},
-		UpdateFunc: func(oldObj, newObj any) {
-			o, ok1 := oldObj.(*v1.Namespace)
-			n, ok2 := newObj.(*v1.Namespace)
-			if ok1 && ok2 && !equality.Semantic.DeepEqual(o.Labels, n.Labels) {
-				acct.RequeueNamespace(n.Name)
-				activateNamespace(logger, h, podIndexer, n.Name)
-			}
-		},
-	}); err != nil {
-		return fmt.Errorf("watching namespaces: %w", err)
-	}
-	groups.OnLabelsChange(func(namespace, name string) {
-		key := gang.Key(namespace, name)
-		acct.RequeueGang(key)
-		gang.ActivateGang(logger, h, podIndexer, key)
-	})
-	// A handler of the plugin's own: the scheduler only builds its
-	// informer for Queues if EventsToRegister is asked, and the lister
-	// must list either way.
-	reg, err := queues.AddEventHandler(toolscache.ResourceEventHandlerFuncs{})
-	if err != nil {
-		return fmt.Errorf("watching Queues: %w", err)
-	}
-	st.queuesListed = reg.HasSynced
-	return nil
-}
-
-// setPod records a pod the informer reports, and activates the deferred
-// pods whose turn may have come if it started or stopped counting.
-func (st *state) setPod(logger klog.Logger, h gang.Activator, obj any) {
-	pod, ok := obj.(*v1.Pod)
-	if !ok {
-		return
-	}
-	if c := st.acct.SetPod(pod); c.became != 0 {
-		st.shareChanged(logger, h, c.queue)
-	}
-}
-
-// activateNamespace moves the namespace's pending pods to the active queue;
-// the scheduling queue ignores those it does not hold as unschedulable.
-func activateNamespace(logger klog.Logger, h fwk.Handle, pods toolscache.Indexer, namespace string) {
-	objs, err := pods.ByIndex(toolscache.NamespaceIndex, namespace)
-	if err != nil {
-		// No namespace index on this informer: walk it.
-		objs = pods.List()
-	}
-	pending := map[string]*v1.Pod{}
-	for _, obj := range objs {
-		if p, ok := obj.(*v1.Pod); ok && p.Namespace == namespace && p.Spec.NodeName == "" {
-			pending[p.Namespace+"/"+p.Name] = p
-		}
-	}
-	if len(pending) > 0 {
-		logger.V(4).Info("Namespace labels changed, activating its pending pods", "namespace", namespace, "pods", len(pending))
-		h.Activate(logger, pending)
+func newPlugin(args *QueueArgs, qs *queues.State, members toolscache.Indexer) *Plugin {
+	return &Plugin{
+		args:     args,
+		opts:     core.Options{RequireDefaultQueue: args.RequireDefaultQueue},
+		queues:   qs,
+		acct:     qs.Accounting,
+		deferred: qs.Deferred,
+		members:  members,
 	}
 }
 
@@ -331,16 +140,7 @@ func (pl *Plugin) Name() string { return Name }
 
 // workloadQueue is the pod's queue and where its name came from.
 func (pl *Plugin) workloadQueue(pod *v1.Pod) (string, gantryv1alpha1.QueueSource) {
-	var groupLabels, nsLabels map[string]string
-	if name := pod.Labels[gang.PodGroupLabel]; name != "" && pl.groups != nil {
-		if pg, ok := pl.groups.Get(pod.Namespace, name); ok {
-			groupLabels = pg.Labels
-		}
-	}
-	if ns, err := pl.namespaces.Get(pod.Namespace); err == nil {
-		nsLabels = ns.Labels
-	}
-	return gantryv1alpha1.QueueOf(pod.Labels, groupLabels, nsLabels)
+	return pl.queues.Resolve(pod)
 }
 
 // shareResources are the resources shares are taken over: the GPU
@@ -365,7 +165,7 @@ func (pl *Plugin) shareResources(t core.Tree) []v1.ResourceName {
 
 // requests is what the pod asks for, by resource.
 func (pl *Plugin) requests(pod *v1.Pod) v1.ResourceList {
-	return podRequests(pod, v1.ResourceName(pl.args.ResourceName))
+	return queues.PodRequests(pod, v1.ResourceName(pl.args.ResourceName))
 }
 
 // workload is what admitting the pod adds: its requests, or for a gang's
@@ -376,18 +176,18 @@ func (pl *Plugin) workload(pod *v1.Pod, w *core.Workload) {
 	add := func(p *v1.Pod) {
 		req := pl.requests(p)
 		core.AddTo(w.Demand, req)
-		if g := gpusIn(req, gpuResource); g > 0 {
+		if g := queues.GPUsIn(req, gpuResource); g > 0 {
 			w.GPUs = append(w.GPUs, g)
 		}
 	}
 	w.Demand = v1.ResourceList{}
 	add(pod)
-	name := pod.Labels[gang.PodGroupLabel]
+	name := gangs.Of(pod)
 	if name == "" {
 		return
 	}
-	w.Gang = gang.Key(pod.Namespace, name)
-	for _, p := range gang.Members(pl.members, pod.Namespace, name) {
+	w.Gang = gangs.Key(pod.Namespace, name)
+	for _, p := range gangs.Members(pl.members, pod.Namespace, name) {
 		if p.UID == pod.UID || p.Spec.NodeName != "" || len(p.Spec.SchedulingGates) > 0 || pl.acct.Counted(p.UID) {
 			continue
 		}
@@ -438,7 +238,7 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 	}
 	pl.workload(pod, &w)
 	snap := pl.acct.Snapshot()
-	rolled := tree.Rollup(snap.own)
+	rolled := tree.Rollup(snap.Own)
 	chain, _ := tree.Ancestry(queueName)
 	usage := map[string]v1.ResourceList{}
 	for _, q := range chain {
@@ -450,12 +250,12 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 		// It would borrow: the order among borrowers needs the
 		// cluster's room (a walk over the nodes, so only now).
 		names := pl.shareResources(tree)
-		capacity, idle, nodeRoom := room(nodes, names, v1.ResourceName(pl.args.ResourceName), snap.leavingGPUs)
+		capacity, idle, nodeRoom := room(nodes, names, v1.ResourceName(pl.args.ResourceName), snap.LeavingGPUs)
 		// Terminating pods' room is on its way back: idle. Only the
 		// resources idle names (the share resources): an amount of
 		// another resource here would read as all the idle room there is
 		// of it, and no waiting workload would fit.
-		for _, l := range snap.leaving {
+		for _, l := range snap.Leaving {
 			for r, q := range l {
 				if i, ok := idle[r]; ok {
 					i.Add(q)
@@ -463,8 +263,8 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 				}
 			}
 		}
-		r := &clusterRoom{names: names, capacity: capacity, idle: idle, nodes: nodeRoom}
-		pl.room.Store(r)
+		r := &queues.ClusterRoom{Names: names, Capacity: capacity, Idle: idle, Nodes: nodeRoom}
+		pl.queues.SetRoom(r)
 		v = core.Fair(tree, pl.cluster(rolled, r), w)
 	}
 	if v.Code == core.Deferred {
@@ -474,89 +274,6 @@ func (pl *Plugin) PreFilter(ctx context.Context, cs fwk.CycleState, pod *v1.Pod,
 		pl.deferred.Remove(pod.UID)
 	}
 	return nil, verdictStatus(v)
-}
-
-// cluster is what core.Fair looks at besides the tree.
-func (pl *Plugin) cluster(usage map[string]v1.ResourceList, r *clusterRoom) core.Cluster {
-	return core.Cluster{
-		Usage:     usage,
-		Capacity:  r.capacity,
-		Idle:      r.idle,
-		NodeRoom:  r.nodes,
-		Resources: r.names,
-		Pending:   pl.acct.Pending,
-		Now:       time.Now(),
-		// StarvationSeconds is defaulted (never nil) by ParseArgs.
-		StarvationAfter: time.Duration(ptr.Deref(pl.args.StarvationSeconds, 0)) * time.Second,
-	}
-}
-
-// turns returns a function that reports whether it may be queue's turn
-// now: whether a borrower of the queue asking for one unit of the GPU
-// resource would be admitted (core.Fair; a bigger workload is deferred
-// whenever the smallest is). It judges by the room the last borrowing
-// PreFilter saw (every queue's turn, before any did): activation only
-// retries deferred pods, PreFilter decides.
-func (pl *Plugin) turns() func(queue string) bool {
-	r := pl.room.Load()
-	if r == nil {
-		return func(string) bool { return true }
-	}
-	tree := pl.acct.Tree()
-	snap := pl.acct.Snapshot()
-	c := pl.cluster(tree.Rollup(snap.own), r)
-	probe := v1.ResourceList{v1.ResourceName(pl.args.ResourceName): *resource.NewQuantity(1, resource.DecimalSI)}
-	return func(queue string) bool {
-		return core.Fair(tree, c, core.Workload{Queue: queue, Demand: probe, GPUs: []int64{1}}).Code != core.Deferred
-	}
-}
-
-// room sums the cycle's schedulable nodes' allocatable amounts of the
-// resources, and what of them pods (assumed ones included) do not request:
-// the capacity shares are taken of and the idle room borrowers take; and
-// counts the nodes by their idle amount of the GPU resource, counting
-// what terminating pods hold there (leaving, by node name) as idle, as
-// PreFilter counts it in the totals. The snapshot is what Filter will see,
-// so they agree.
-func room(nodes []fwk.NodeInfo, names []v1.ResourceName, gpuResource v1.ResourceName, leaving map[string]int64) (capacity, idle v1.ResourceList, nodeRoom core.NodeRoom) {
-	nodeRoom = core.NodeRoom{}
-	alloc := make([]int64, len(names))
-	free := make([]int64, len(names))
-	for _, ni := range nodes {
-		if n := ni.Node(); n == nil || n.Spec.Unschedulable {
-			continue
-		}
-		a, r := ni.GetAllocatable(), ni.GetRequested()
-		for i, name := range names {
-			var av, rv int64
-			switch name {
-			case v1.ResourceCPU:
-				av, rv = a.GetMilliCPU(), r.GetMilliCPU()
-			case v1.ResourceMemory:
-				av, rv = a.GetMemory(), r.GetMemory()
-			default:
-				av, rv = a.GetScalarResources()[name], r.GetScalarResources()[name]
-			}
-			alloc[i] += av
-			free[i] += max(av-rv, 0)
-			if name == gpuResource {
-				if gpus := min(max(av-rv, 0)+leaving[ni.Node().Name], av); gpus > 0 {
-					nodeRoom[gpus]++
-				}
-			}
-		}
-	}
-	capacity, idle = v1.ResourceList{}, v1.ResourceList{}
-	for i, name := range names {
-		if name == v1.ResourceCPU {
-			capacity[name] = *resource.NewMilliQuantity(alloc[i], resource.DecimalSI)
-			idle[name] = *resource.NewMilliQuantity(free[i], resource.DecimalSI)
-			continue
-		}
-		capacity[name] = *resource.NewQuantity(alloc[i], resource.DecimalSI)
-		idle[name] = *resource.NewQuantity(free[i], resource.DecimalSI)
-	}
-	return capacity, idle, nodeRoom
 }
 
 // PreEnqueue holds a pod out of the scheduling cycles while its queue is
@@ -571,7 +288,7 @@ func (pl *Plugin) PreEnqueue(_ context.Context, pod *v1.Pod) *fwk.Status {
 	}
 	tree := pl.acct.Tree()
 	snap := pl.acct.Snapshot()
-	if core.WithinGuarantee(tree, tree.Rollup(snap.own), queueName, pl.requests(pod)) {
+	if core.WithinGuarantee(tree, tree.Rollup(snap.Own), queueName, pl.requests(pod)) {
 		return nil
 	}
 	pl.deferred.Add(queueName, pod)
@@ -642,133 +359,15 @@ func (pl *Plugin) adjust(cs fwk.CycleState, pod *v1.Pod, op func(map[string]v1.R
 // Reserve counts the pod against its queue until it is seen bound; the
 // queue's share rose, which may be other queues' turn.
 func (pl *Plugin) Reserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) *fwk.Status {
-	if q := pl.acct.Reserve(pod); q != "" && pl.shareChanged != nil {
-		pl.shareChanged(q)
+	if q := pl.acct.Reserve(pod); q != "" {
+		pl.queues.ShareChanged(q)
 	}
 	return nil
 }
 
 // Unreserve drops the pod's reservation; the queue's share fell.
 func (pl *Plugin) Unreserve(_ context.Context, _ fwk.CycleState, pod *v1.Pod, _ string) {
-	if q := pl.acct.Unreserve(pod.UID); q != "" && pl.shareChanged != nil {
-		pl.shareChanged(q)
+	if q := pl.acct.Unreserve(pod.UID); q != "" {
+		pl.queues.ShareChanged(q)
 	}
-}
-
-// ReclaimPolicy implements gang.Reclaimer: pods (a gang's unplaced
-// members, or one pod, all of one workload) that found no room may take it
-// back from queues above their guarantees (core.NewReclaim): all they hold
-// beyond it when the workload stays within its queue's guarantee and every
-// ancestor's; with args fairShareReclaim, when it borrows, what keeps their
-// weighted share no lower than its queue's once admitted. A workload whose
-// queue is deferred (another queue is owed the room) reclaims nothing.
-// Pods already terminating do not count as usage here: they are leaving
-// anyway.
-func (pl *Plugin) ReclaimPolicy(pods []*v1.Pod) *gang.ReclaimPolicy {
-	if len(pods) == 0 {
-		return nil
-	}
-	tree := pl.acct.Tree()
-	queueName, source := pl.workloadQueue(pods[0])
-	if !core.Governed(tree, core.Workload{Queue: queueName, Source: source}, pl.opts) {
-		return nil
-	}
-	demand := v1.ResourceList{}
-	for _, p := range pods {
-		core.AddTo(demand, pl.requests(p))
-	}
-	snap := pl.acct.Snapshot()
-	for q, l := range snap.leaving {
-		core.Sub(snap.own, q, l)
-	}
-	rolled := tree.Rollup(snap.own)
-	r := core.NewReclaim(tree, rolled, core.ReclaimRequest{
-		Queue:     queueName,
-		Demand:    demand,
-		Priority:  corev1helpers.PodPriority(pods[0]),
-		Resource:  v1.ResourceName(pl.args.ResourceName),
-		FairShare: ptr.Deref(pl.args.FairShareReclaim, false),
-	})
-	if r == nil || (!r.ForGuarantee() && pl.deferred.Blocked(queueName) != "") {
-		return nil
-	}
-	why := "the fair share of queue " + queueName
-	if r.ForGuarantee() {
-		why = "the guarantee of queue " + queueName
-	}
-	return &gang.ReclaimPolicy{
-		For: why,
-		Victim: func(p *v1.Pod) ([]string, bool) {
-			q, src := pl.workloadQueue(p)
-			if !core.Governed(tree, core.Workload{Queue: q, Source: src}, pl.opts) {
-				return nil, false
-			}
-			return r.Victim(q, corev1helpers.PodPriority(p))
-		},
-		Budgets: r.Budgets(),
-	}
-}
-
-// EventsToRegister lists what can make a pod this plugin refused
-// schedulable: a Queue added, changed or deleted (its limit or the tree
-// changed) and an assigned pod deleted (usage went down). Pods deferred
-// for fair share are activated when shares change (state.shareChanged);
-// namespace and PodGroup label changes activate their pods from the
-// informers' handlers: the framework has no event for them.
-func (pl *Plugin) EventsToRegister(context.Context) ([]fwk.ClusterEventWithHint, error) {
-	return []fwk.ClusterEventWithHint{
-		{Event: fwk.ClusterEvent{Resource: queueEvents, ActionType: fwk.Add | fwk.Update | fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterQueueChange},
-		{Event: fwk.ClusterEvent{Resource: fwk.Pod, ActionType: fwk.Delete}, QueueingHintFn: pl.isSchedulableAfterPodDelete},
-	}, nil
-}
-
-// isSchedulableAfterQueueChange requeues the pods of the queue that changed
-// and of its descendants. PreFilter reads the Queues from the informer that
-// delivered the event, which has the change already.
-func (pl *Plugin) isSchedulableAfterQueueChange(logger klog.Logger, pod *v1.Pod, oldObj, newObj any) (fwk.QueueingHint, error) {
-	obj := newObj
-	if obj == nil {
-		obj = oldObj
-	}
-	if t, ok := obj.(toolscache.DeletedFinalStateUnknown); ok {
-		obj = t.Obj
-	}
-	q, ok := obj.(*gantryv1alpha1.Queue)
-	if !ok {
-		return fwk.Queue, fmt.Errorf("a Queue event with an unexpected object %T", obj)
-	}
-	name := q.Name
-	podQueue, _ := pl.workloadQueue(pod)
-	tree := pl.acct.Tree()
-	chain, cerr := tree.Ancestry(podQueue)
-	if cerr != nil {
-		// The pod's chain is broken: any Queue change may mend it.
-		return fwk.Queue, nil
-	}
-	for _, q := range chain {
-		if q == name {
-			logger.V(5).Info("Queue of the pod changed", "pod", klog.KObj(pod), "queue", name)
-			return fwk.Queue, nil
-		}
-	}
-	return fwk.QueueSkip, nil
-}
-
-// isSchedulableAfterPodDelete requeues a pod refused over a limit when an
-// assigned pod goes away (also when the scheduler stops assuming one):
-// usage went down. Pods deferred for fair share are left to activation
-// (see state.shareChanged). The hint runs in the scheduler's handler, which
-// may run ahead of the plugin's own on the same informer, so it forgets the
-// pod first: the pod it requeues must not meet usage that still counts the
-// deleted one.
-func (pl *Plugin) isSchedulableAfterPodDelete(_ klog.Logger, pod *v1.Pod, oldObj, _ any) (fwk.QueueingHint, error) {
-	deleted, assigned, err := podevents.DeletedAssignedPod(oldObj)
-	if err != nil {
-		return fwk.Queue, err
-	}
-	if !assigned || pl.deferred.Has(pod.UID) {
-		return fwk.QueueSkip, nil
-	}
-	pl.acct.DeletePod(deleted)
-	return fwk.Queue, nil
 }

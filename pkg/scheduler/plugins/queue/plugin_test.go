@@ -4,12 +4,14 @@ import (
 	"context"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/types"
 	corelisters "k8s.io/client-go/listers/core/v1"
 	toolscache "k8s.io/client-go/tools/cache"
@@ -18,17 +20,38 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework"
 	"k8s.io/utils/ptr"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+	splisters "sigs.k8s.io/scheduler-plugins/pkg/generated/listers/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	gantrylisters "github.com/gantry-gpu/gantry/pkg/generated/listers/gantry/v1alpha1"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/gangs"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/queues"
 )
 
-type fakePodGroups map[string]*schedv1alpha1.PodGroup
+// switchActivator forwards activations to the activator a test sets.
+type switchActivator struct {
+	mu     sync.Mutex
+	target gangs.Activator
+}
 
-func (f fakePodGroups) Get(namespace, name string) (*schedv1alpha1.PodGroup, bool) {
-	pg, ok := f[namespace+"/"+name]
-	return pg, ok
+func (s *switchActivator) Activate(logger klog.Logger, pods map[string]*v1.Pod) {
+	s.mu.Lock()
+	t := s.target
+	s.mu.Unlock()
+	if t != nil {
+		t.Activate(logger, pods)
+	}
+}
+
+func (s *switchActivator) set(a gangs.Activator) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.target = a
+}
+
+// newInformer is an informer that is never started: tests fill its store.
+func newInformer(obj runtime.Object) toolscache.SharedIndexInformer {
+	return toolscache.NewSharedIndexInformer(&toolscache.ListWatch{}, obj, 0, toolscache.Indexers{})
 }
 
 type fixture struct {
@@ -38,20 +61,39 @@ type fixture struct {
 	// queues is the Queue informer's store.
 	queues toolscache.Indexer
 	rv     int
+	act    *switchActivator
 }
 
 func newFixture(t *testing.T, namespaces ...*v1.Namespace) *fixture {
-	nsIndexer := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
+	t.Helper()
+	nsInformer := newInformer(&v1.Namespace{})
 	for _, ns := range namespaces {
-		_ = nsIndexer.Add(ns)
+		_ = nsInformer.GetStore().Add(ns)
 	}
-	members := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{gang.MembersIndex: gang.MembersIndexFunc})
-	groups := fakePodGroups{"ns/labelled": {ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "labelled", Labels: map[string]string{gantryv1alpha1.QueueLabel: "team"}}}}
+	pods := newInformer(&v1.Pod{})
+	groups := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
+	_ = groups.Add(&schedv1alpha1.PodGroup{ObjectMeta: metav1.ObjectMeta{Namespace: "ns", Name: "labelled", Labels: map[string]string{gantryv1alpha1.QueueLabel: "team"}}})
+	act := &switchActivator{}
+	index, err := gangs.NewIndex(klog.Background(), splisters.NewPodGroupLister(groups), pods, act)
+	if err != nil {
+		t.Fatal(err)
+	}
+	queueInformer := newInformer(&gantryv1alpha1.Queue{})
+	qs, err := queues.New(klog.Background(), DefaultResourceName, queues.Informers{
+		Pods:            pods,
+		Namespaces:      nsInformer,
+		Queues:          queueInformer,
+		QueueLister:     gantrylisters.NewQueueLister(queueInformer.GetIndexer()),
+		NamespaceLister: corelisters.NewNamespaceLister(nsInformer.GetIndexer()),
+	}, index, act)
+	if err != nil {
+		t.Fatal(err)
+	}
 	args := &QueueArgs{}
 	SetDefaultsQueueArgs(args)
-	queues := toolscache.NewIndexer(toolscache.MetaNamespaceKeyFunc, toolscache.Indexers{})
-	pl := newPlugin(args, newAccounting(DefaultResourceName, gantrylisters.NewQueueLister(queues)), corelisters.NewNamespaceLister(nsIndexer), groups, members)
-	return &fixture{t: t, pl: pl, members: members, queues: queues}
+	// No judge of turns (New sets the plugin's): every queue's turn.
+	pl := newPlugin(args, qs, pods.GetIndexer())
+	return &fixture{t: t, pl: pl, members: pods.GetIndexer(), queues: queueInformer.GetIndexer(), act: act}
 }
 
 func (f *fixture) queue(name, parent string, limitGPUs int64) {
@@ -320,7 +362,7 @@ func TestFairJudgesRoomNodeByNode(t *testing.T) {
 	leaving := pod("a-leaving", "a", "", 4, "n1")
 	leaving.DeletionTimestamp = &metav1.Time{}
 	f.bind(leaving)
-	if got := f.pl.acct.Snapshot().leavingGPUs; got["n1"] != 4 {
+	if got := f.pl.acct.Snapshot().LeavingGPUs; got["n1"] != 4 {
 		t.Fatalf("GPUs leaving by node = %v, want n1: 4", got)
 	}
 	_, st = f.pl.PreFilter(context.Background(), framework.NewCycleState(), pod("a-big", "a", "", 8, ""), nodes)
@@ -328,7 +370,7 @@ func TestFairJudgesRoomNodeByNode(t *testing.T) {
 
 	// Gone: nothing is leaving any more.
 	f.pl.acct.DeletePod(leaving)
-	if got := f.pl.acct.Snapshot().leavingGPUs; len(got) != 0 {
+	if got := f.pl.acct.Snapshot().LeavingGPUs; len(got) != 0 {
 		t.Errorf("GPUs leaving by node once the pod is gone = %v, want none", got)
 	}
 }
@@ -364,10 +406,15 @@ func TestFairShareDeferralBlocksAndActivation(t *testing.T) {
 	// b's pod is placed: b's share rose, a's deferred pods are activated
 	// and a is no longer blocked.
 	act := &recordingActivator{pods: make(chan map[string]*v1.Pod, 1)}
-	st0 := &state{acct: f.pl.acct, deferred: f.pl.deferred}
-	st0.shareChanged(klog.Background(), act, "b")
-	if got := <-act.pods; got["ns/a-next"] == nil {
-		t.Fatalf("activated %v, want a's deferred pods", got)
+	f.act.set(act)
+	f.pl.queues.ShareChanged("b")
+	select {
+	case got := <-act.pods:
+		if got["ns/a-next"] == nil {
+			t.Fatalf("activated %v, want a's deferred pods", got)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("b's share changed and a's deferred pods were not activated")
 	}
 	if st := f.pl.PreEnqueue(context.Background(), pod("a-more", "a", "", 1, "")); st != nil {
 		t.Fatalf("a is still held after b's share rose: %v", st)
@@ -390,8 +437,8 @@ func TestShareChangeActivatesSiblingRoots(t *testing.T) {
 	wantStatus(t, st, fwk.UnschedulableAndUnresolvable, "while queue b, with a lower weighted share, waits")
 
 	act := &recordingActivator{pods: make(chan map[string]*v1.Pod, 1)}
-	st0 := &state{acct: f.pl.acct, deferred: f.pl.deferred}
-	st0.shareChanged(klog.Background(), act, "b")
+	f.act.set(act)
+	f.pl.queues.ShareChanged("b")
 	select {
 	case got := <-act.pods:
 		if got["ns/a-next"] == nil {

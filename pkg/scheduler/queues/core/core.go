@@ -1,103 +1,49 @@
 // Package core holds GantryQueue's decisions as plain functions over plain
-// data: the queue tree, what each queue uses, whether a workload may be
-// admitted against its queue's and its ancestors' limits (this file), in
-// fair-share order when it borrows (fair.go), and what it may reclaim
-// (reclaim.go).
+// data: whether a workload may be admitted against its queue's and its
+// ancestors' limits (this file), in fair-share order when it borrows
+// (fair.go), and what it may reclaim (reclaim.go). The queue tree, usage,
+// borrowing and shares they decide with are the queue model's
+// (pkg/queuemodel), shared with gantry-controller and kubectl-gantry.
 package core
 
 import (
 	"fmt"
 	"slices"
-	"strings"
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
-// Queue is what the decisions need of a Queue object.
-type Queue struct {
-	Name   string
-	Parent string
-	// Weight is spec.weight; below 1 counts as 1.
-	Weight     int32
-	Guaranteed v1.ResourceList
-	Limit      v1.ResourceList
-}
+// Queue and Tree are the queue model's (queuemodel): the tree, each
+// queue's chain (Ancestry) and rolled-up usage (Rollup) are the same
+// numbers gantry-controller writes into Queue status and kubectl-gantry
+// shows.
+type (
+	Queue = queuemodel.Queue
+	Tree  = queuemodel.Tree
+)
 
-// Tree is the queues by name.
-type Tree map[string]Queue
-
-// NewTree indexes queues by name.
-func NewTree(queues ...Queue) Tree {
-	t := make(Tree, len(queues))
-	for _, q := range queues {
-		t[q.Name] = q
-	}
-	return t
-}
-
-// Ancestry is the queue and its ancestors, the queue first. It fails when
-// the queue does not exist, a parent does not exist, or the parent chain
-// loops: then no limit along the chain can be trusted.
-func (t Tree) Ancestry(name string) ([]string, error) {
-	var chain []string
-	for cur := name; cur != ""; cur = t[cur].Parent {
-		if slices.Contains(chain, cur) {
-			return nil, fmt.Errorf("the parent chain of queue %s loops (%s)", name, strings.Join(append(chain, cur), " -> "))
-		}
-		if _, ok := t[cur]; !ok {
-			if cur == name {
-				return nil, fmt.Errorf("queue %s does not exist", name)
-			}
-			return nil, fmt.Errorf("queue %s has an ancestor %s that does not exist", name, cur)
-		}
-		chain = append(chain, cur)
-	}
-	return chain, nil
-}
-
-// Rollup adds each queue's own usage to the queue and every ancestor, so
-// that a queue's usage includes its descendants'. Usage of a queue that does
-// not exist, or whose chain is broken, is counted as far up as the chain
-// goes.
-func (t Tree) Rollup(own map[string]v1.ResourceList) map[string]v1.ResourceList {
-	out := map[string]v1.ResourceList{}
-	for name, used := range own {
-		seen := map[string]bool{}
-		for cur := name; cur != "" && !seen[cur]; cur = t[cur].Parent {
-			seen[cur] = true
-			Add(out, cur, used)
-			if _, ok := t[cur]; !ok {
-				break
-			}
-		}
-	}
-	return out
-}
-
-// Add adds list to usage[queue].
+// Add adds list to usage[queue] (queuemodel.Add).
 func Add(usage map[string]v1.ResourceList, queue string, list v1.ResourceList) {
-	u := usage[queue]
-	if u == nil {
-		u = v1.ResourceList{}
-		usage[queue] = u
-	}
-	AddTo(u, list)
+	queuemodel.Add(usage, queue, list)
 }
 
-// Sub takes list from usage[queue].
+// Sub takes list from usage[queue] (queuemodel.Sub).
 func Sub(usage map[string]v1.ResourceList, queue string, list v1.ResourceList) {
-	u := usage[queue]
-	if u == nil {
-		return
-	}
-	for r, q := range list {
-		d := u[r].DeepCopy()
-		d.Sub(q)
-		u[r] = d
-	}
+	queuemodel.Sub(usage, queue, list)
+}
+
+// AddTo adds src to dst, resource by resource (queuemodel.AddTo).
+func AddTo(dst, src v1.ResourceList) { queuemodel.AddTo(dst, src) }
+
+// WithinGuarantee reports whether admitting demand keeps the queue and each
+// ancestor within its guarantee (queuemodel.WithinGuarantee). Such a
+// workload is never deferred for fairness, and may reclaim.
+func WithinGuarantee(t Tree, usage map[string]v1.ResourceList, queue string, demand v1.ResourceList) bool {
+	return queuemodel.WithinGuarantee(t, usage, queue, demand)
 }
 
 // Workload is a pod, or a gang's unplaced members, asking to be admitted.

@@ -8,6 +8,7 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
 const gpu v1.ResourceName = "nvidia.com/gpu"
@@ -17,7 +18,7 @@ func gpus(n int64) v1.ResourceList {
 }
 
 func TestDecide(t *testing.T) {
-	tree := NewTree(
+	tree := queuemodel.NewTree(
 		Queue{Name: "org", Limit: gpus(48)},
 		Queue{Name: "research", Parent: "org", Limit: gpus(32)},
 		Queue{Name: "vision", Parent: "research"},
@@ -65,7 +66,7 @@ func TestDecide(t *testing.T) {
 		{name: "no default queue, required", tree: tree, opts: Options{RequireDefaultQueue: true},
 			workload: Workload{Queue: "default", Source: gantryv1alpha1.QueueFromDefault, Demand: gpus(1)}, want: Missing,
 			wantMsg: "queue default does not exist (no gantry.dev/queue label on the pod, its PodGroup or its namespace)"},
-		{name: "default queue exists: governed", tree: NewTree(Queue{Name: "default", Limit: gpus(2)}),
+		{name: "default queue exists: governed", tree: queuemodel.NewTree(Queue{Name: "default", Limit: gpus(2)}),
 			workload: Workload{Queue: "default", Source: gantryv1alpha1.QueueFromDefault, Demand: gpus(4)}, want: OverLimit},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -74,15 +75,5 @@ func TestDecide(t *testing.T) {
 				t.Errorf("Decide = %+v, want code %d and a message containing %q", got, tc.want, tc.wantMsg)
 			}
 		})
-	}
-}
-
-func TestRollup(t *testing.T) {
-	tree := NewTree(Queue{Name: "a"}, Queue{Name: "b", Parent: "a"}, Queue{Name: "c", Parent: "b"}, Queue{Name: "x", Parent: "y"}, Queue{Name: "y", Parent: "x"})
-	got := tree.Rollup(map[string]v1.ResourceList{"c": gpus(2), "b": gpus(3), "x": gpus(1), "ghost": gpus(7)})
-	for q, want := range map[string]int64{"a": 5, "b": 5, "c": 2, "x": 1, "y": 1, "ghost": 7} {
-		if v := got[q][gpu]; v.Value() != want {
-			t.Errorf("usage of %s = %s, want %d", q, v.String(), want)
-		}
 	}
 }

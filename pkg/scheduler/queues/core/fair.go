@@ -2,17 +2,16 @@ package core
 
 import (
 	"fmt"
-	"math"
-	"slices"
 	"time"
 
 	v1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
 // Cluster is what fair-share admission looks at besides the tree.
 type Cluster struct {
-	// Usage is each queue's usage, rolled up (see Rollup).
+	// Usage is each queue's usage, rolled up (Tree.Rollup).
 	Usage map[string]v1.ResourceList
 	// Capacity is the cluster's allocatable amounts: shares are usage
 	// over capacity.
@@ -38,81 +37,6 @@ type Cluster struct {
 	StarvationAfter time.Duration
 }
 
-// guaranteed is the queue's guarantee of r: what spec.guaranteed names,
-// zero when it does not.
-func guaranteed(q Queue, r v1.ResourceName) resource.Quantity {
-	return q.Guaranteed[r]
-}
-
-// exceeds reports whether usage plus demand goes over the queue's
-// guarantee for a resource the demand asks for: the workload would borrow
-// at this queue's level.
-func exceeds(q Queue, usage, demand v1.ResourceList) bool {
-	for r, d := range demand {
-		if d.Sign() <= 0 {
-			continue
-		}
-		total := usage[r].DeepCopy()
-		total.Add(d)
-		if total.Cmp(guaranteed(q, r)) > 0 {
-			return true
-		}
-	}
-	return false
-}
-
-// WithinGuarantee reports whether admitting demand keeps the queue and each
-// ancestor within its guarantee, for every resource the demand asks for.
-// A root queue that guarantees nothing and groups other queues stands for
-// the whole cluster (as the Queue controller's validation reads it) and
-// does not count for its descendants' workloads; for its own workloads it
-// guarantees nothing. Such a workload is never deferred for fairness, and
-// may reclaim.
-func WithinGuarantee(t Tree, usage map[string]v1.ResourceList, queue string, demand v1.ResourceList) bool {
-	chain, err := t.Ancestry(queue)
-	if err != nil {
-		return false
-	}
-	for _, name := range chain {
-		q := t[name]
-		if q.Parent == "" && len(q.Guaranteed) == 0 && name != queue {
-			continue
-		}
-		if exceeds(q, usage[name], demand) {
-			return false
-		}
-	}
-	return true
-}
-
-// Share is the queue's weighted dominant share: the largest fraction of
-// the cluster's capacity it uses of any of the resources, over its weight.
-// Resources the cluster has none of do not count.
-func Share(q Queue, usage v1.ResourceList, c Cluster) float64 {
-	var dominant float64
-	for _, r := range c.Resources {
-		capacity := c.Capacity[r]
-		if capacity.Sign() <= 0 {
-			continue
-		}
-		used := usage[r]
-		dominant = math.Max(dominant, used.AsApproximateFloat64()/capacity.AsApproximateFloat64())
-	}
-	return dominant / float64(max(q.Weight, 1))
-}
-
-// Children indexes the tree by parent; the roots are under "".
-func (t Tree) Children() map[string][]string {
-	out := map[string][]string{}
-	for name, q := range t {
-		out[q.Parent] = append(out[q.Parent], name)
-	}
-	for _, c := range out {
-		slices.Sort(c)
-	}
-	return out
-}
-
 // Fair decides, for a workload within its limits (Decide admitted it),
 // whether it may take idle capacity now. This is hierarchical weighted DRF
 // with guarantees:
@@ -124,11 +48,11 @@ func (t Tree) Children() map[string][]string {
 //     claim on the idle room is summed: its waiting workloads (within the
 //     sibling's limits) that stay within the sibling's guarantee (owed:
 //     taking that room first would only make work for reclaim), and those
-//     the sibling may take while its weighted dominant share (Share),
-//     counting those taken before, is below this queue's, if they fit in
-//     the idle capacity or have waited StarvationAfter. The workload
-//     waits if the idle room left once it took its part cannot hold a
-//     sibling's claim; when it can, both go. Room is judged in totals
+//     the sibling may take while its weighted dominant share
+//     (queuemodel.DominantShare), counting those taken before, is below
+//     this queue's, if they fit in the idle capacity or have waited
+//     StarvationAfter. The workload waits if the idle room left once it
+//     took its part cannot hold a sibling's claim; when it can, both go. Room is judged in totals
 //     and, for the GPU resource, node by node (NodeRoom): a pod's GPUs
 //     come from one node, so an 8-GPU pod claims only a node with 8 idle
 //     GPUs, and a borrower's 8-GPU pod that takes the last such node is
@@ -152,8 +76,8 @@ func (t Tree) Children() map[string][]string {
 //
 // Idle capacity thus goes, among queues that want it, to the one with the
 // lowest weighted dominant share, level by level: shares converge to the
-// weights (the water-filling fair share the Queue status shows). The
-// guarantee against starvation: a queue below its guarantee gets room
+// weights (queuemodel.FairShares, the fair share the Queue status shows).
+// The guarantee against starvation: a queue below its guarantee gets room
 // (borrowers defer to it, and reclaim takes borrowed room back); a queue
 // whose share stays lower has, each time capacity frees up that fits one of
 // its workloads, nobody with a higher share ahead of it; and a workload too
@@ -185,10 +109,10 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 	afterNodes.Place(w.GPUs)
 	for _, name := range chain {
 		q := t[name]
-		if !exceeds(q, c.Usage[name], w.Demand) {
+		if !queuemodel.WouldBorrow(q, c.Usage[name], w.Demand) {
 			continue
 		}
-		mine := Share(q, c.Usage[name], c)
+		mine := queuemodel.DominantShare(q, c.Usage[name], c.Capacity, c.Resources)
 		for _, sib := range children[q.Parent] {
 			if sib == name {
 				continue
@@ -208,10 +132,10 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 			usage := v1.ResourceList{}
 			AddTo(usage, c.Usage[sib])
 			claim, below := false, false
-			t.waiting(children, sib, c, w, func(x Waiting) bool {
-				owed := !exceeds(s, usage, x.Demand)
+			waiting(t, children, sib, c, w, func(x Waiting) bool {
+				owed := !queuemodel.WouldBorrow(s, usage, x.Demand)
 				if !owed {
-					lower := Share(s, usage, c) < mine
+					lower := queuemodel.DominantShare(s, usage, c.Capacity, c.Resources) < mine
 					if !lower || !(c.fitsNow(x) || c.starving(x.Since)) {
 						return lower
 					}
@@ -250,7 +174,7 @@ func Fair(t Tree, c Cluster, w Workload) Verdict {
 // waiting calls yield with each workload waiting in the subtree of queue
 // root that its queue's chain limits admit; w's own is skipped. It stops
 // when yield returns false.
-func (t Tree) waiting(children map[string][]string, root string, c Cluster, w Workload, yield func(Waiting) bool) {
+func waiting(t Tree, children map[string][]string, root string, c Cluster, w Workload, yield func(Waiting) bool) {
 	stack := []string{root}
 	for len(stack) > 0 {
 		name := stack[len(stack)-1]
@@ -289,15 +213,6 @@ func (c Cluster) starving(since time.Time) bool {
 // demand the idle totals, its pods the nodes' room.
 func (c Cluster) fitsNow(x Waiting) bool {
 	return fits(x.Demand, c.Idle) && c.NodeRoom.holds(x.GPUs)
-}
-
-// AddTo adds src to dst, resource by resource.
-func AddTo(dst, src v1.ResourceList) {
-	for r, q := range src {
-		sum := dst[r].DeepCopy()
-		sum.Add(q)
-		dst[r] = sum
-	}
 }
 
 // fits reports whether demand fits in idle, resource by resource;

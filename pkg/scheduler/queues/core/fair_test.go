@@ -7,6 +7,8 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/utils/ptr"
+
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
 // pendingOf serves Cluster.Pending from a plain map: each workload is one
@@ -26,7 +28,7 @@ var t0 = time.Date(2026, 11, 25, 11, 0, 0, 0, time.UTC)
 
 func TestFair(t *testing.T) {
 	capacity := gpus(16)
-	tree := NewTree(
+	tree := queuemodel.NewTree(
 		Queue{Name: "a", Weight: 1},
 		Queue{Name: "b", Weight: 1},
 		Queue{Name: "heavy", Weight: 3},
@@ -246,7 +248,7 @@ func TestFairConverges(t *testing.T) {
 		capacity int64
 	}{{1, 1, 32, 64}, {3, 1, 48, 64}, {1, 3, 16, 64}, {1, 1, 8, 16}, {3, 1, 12, 16}} {
 		for _, first := range []string{"a", "b"} {
-			tree := NewTree(Queue{Name: "a", Weight: tc.wa}, Queue{Name: "b", Weight: tc.wb})
+			tree := queuemodel.NewTree(Queue{Name: "a", Weight: tc.wa}, Queue{Name: "b", Weight: tc.wb})
 			own := map[string]v1.ResourceList{"a": gpus(tc.capacity), "b": gpus(0)}
 			pending := map[string]map[string]v1.ResourceList{"a": {"pod a": gpus(1)}, "b": {"pod b": gpus(1)}}
 			used := func(q string) int64 { u := own[q][gpu]; return u.Value() }
@@ -277,32 +279,6 @@ func TestFairConverges(t *testing.T) {
 					t.Fatalf("weights %d:%d, %s offered first: after round %d queue a holds %d of %d GPUs, want %d", tc.wa, tc.wb, first, round, used("a"), tc.capacity, tc.wantA)
 				}
 			}
-		}
-	}
-}
-
-func TestWithinGuarantee(t *testing.T) {
-	tree := NewTree(
-		Queue{Name: "org"}, // a root that guarantees nothing stands for the cluster
-		Queue{Name: "training", Parent: "org", Guaranteed: gpus(8)},
-		Queue{Name: "capped", Guaranteed: gpus(4)},
-		Queue{Name: "child", Parent: "capped", Guaranteed: gpus(4)},
-	)
-	usage := tree.Rollup(map[string]v1.ResourceList{"training": gpus(4), "child": gpus(2)})
-	for _, tc := range []struct {
-		queue string
-		n     int64
-		want  bool
-	}{
-		{"training", 4, true},
-		{"training", 5, false},
-		{"child", 2, true},
-		{"child", 3, false}, // its parent guarantees only 4
-		{"org", 1, false},   // its own workloads are guaranteed nothing
-		{"missing", 1, false},
-	} {
-		if got := WithinGuarantee(tree, usage, tc.queue, gpus(tc.n)); got != tc.want {
-			t.Errorf("WithinGuarantee(%s, %d) = %v, want %v", tc.queue, tc.n, got, tc.want)
 		}
 	}
 }

@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
 // ReclaimRequest is a workload that found no room, asking what it may take
@@ -97,11 +99,13 @@ func NewReclaim(t Tree, usage map[string]v1.ResourceList, req ReclaimRequest) *R
 		if slices.Contains(chain, name) {
 			continue
 		}
-		g := guaranteed(q, req.Resource)
-		budget := units(name) - g.Value()
-		if c, ok := level[name]; ok && !within && exceeds(t[c], usage[c], req.Demand) {
+		// What the queue borrowed is what it may lose (queuemodel.Borrowed:
+		// the number status.borrowed shows).
+		borrowed := queuemodel.Borrowed(usage[name], q.Guaranteed)[req.Resource]
+		budget := borrowed.Value()
+		if c, ok := level[name]; ok && !within && queuemodel.WouldBorrow(t[c], usage[c], req.Demand) {
 			// (usage(X) − lost)·w(C) ≥ (usage(C) + d)·w(X)
-			wx, wc := int64(max(q.Weight, 1)), int64(max(t[c].Weight, 1))
+			wx, wc := int64(q.EffectiveWeight()), int64(t[c].EffectiveWeight())
 			keep := ceilDiv((units(c)+d.Value())*wx, wc)
 			budget = min(budget, units(name)-keep)
 			r.fair[name] = true

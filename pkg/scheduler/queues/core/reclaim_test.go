@@ -6,10 +6,12 @@ import (
 	"testing"
 
 	v1 "k8s.io/api/core/v1"
+
+	"github.com/gantry-gpu/gantry/pkg/queuemodel"
 )
 
 func TestReclaimForGuarantee(t *testing.T) {
-	tree := NewTree(
+	tree := queuemodel.NewTree(
 		Queue{Name: "org"},
 		Queue{Name: "training", Parent: "org", Guaranteed: gpus(8)},
 		Queue{Name: "research", Parent: "org", Guaranteed: gpus(4)},
@@ -57,7 +59,7 @@ func TestReclaimForGuarantee(t *testing.T) {
 // never below their guarantees, never a pod of a higher priority; a queue
 // at or below its fair share loses nothing.
 func TestReclaimForFairShare(t *testing.T) {
-	tree := NewTree(
+	tree := queuemodel.NewTree(
 		Queue{Name: "a", Weight: 2},
 		Queue{Name: "b", Weight: 1},
 		Queue{Name: "c", Weight: 1, Guaranteed: gpus(10)},
