@@ -5,7 +5,8 @@
 # pin it change. Usage: hack/build-tools.sh [TOOL...]; no argument builds what
 # `make test`, `make lint`, `make generate`, `make verify`, `make demo` and
 # `make test-e2e` need (all of them; kube-controller-manager takes about 3
-# minutes cold on two cores, KWOK about 2.5).
+# minutes cold on two cores, KWOK about 2.5, the kubelet, which the tests
+# on real kubelets run, about 2.5 after kube-apiserver).
 set -euo pipefail
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -17,6 +18,7 @@ declare -A pkg=(
   [etcd]=go.etcd.io/etcd/server/v3
   [kube-apiserver]=k8s.io/kubernetes/cmd/kube-apiserver
   [kube-controller-manager]=k8s.io/kubernetes/cmd/kube-controller-manager
+  [kubelet]=k8s.io/kubernetes/cmd/kubelet
   [controller-gen]=sigs.k8s.io/controller-tools/cmd/controller-gen
   [client-gen]=k8s.io/code-generator/cmd/client-gen
   [lister-gen]=k8s.io/code-generator/cmd/lister-gen
@@ -51,7 +53,7 @@ ldflags() { # name moddir
 }
 
 tools=("$@")
-[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver kube-controller-manager kwok controller-gen client-gen lister-gen informer-gen staticcheck helm scheduler-plugins)
+[ ${#tools[@]} -gt 0 ] || tools=(etcd kube-apiserver kube-controller-manager kubelet kwok controller-gen client-gen lister-gen informer-gen staticcheck helm scheduler-plugins)
 
 for name in "${tools[@]}"; do
   p=${pkg[$name]:-}

@@ -1,9 +1,10 @@
 // Package framework starts a real control plane for Gantry's integration
 // tests: etcd and kube-apiserver built from the versions pinned in go.mod
 // (`make tools`), on free loopback ports, with self-made certificates, a
-// client-certificate admin in system:masters, RBAC authorization on, and
-// Gantry's and scheduler-plugins' CRDs installed. It is a thin layer over
-// controller-runtime's envtest, which does the process and certificate work.
+// client-certificate admin in system:masters, Node and RBAC authorization
+// on, and Gantry's and scheduler-plugins' CRDs installed. It is a thin layer
+// over controller-runtime's envtest, which does the process and certificate
+// work.
 //
 // Beside it, StartControllerManager runs kube-controller-manager (Jobs,
 // CronJobs, Deployments...), and StartKWOK runs KWOK as the kubelet of
@@ -106,7 +107,13 @@ type ControlPlane struct {
 
 // Start brings up a control plane with every CRD in CRDDir installed.
 // Stop it with Stop.
-func Start() (*ControlPlane, error) {
+func Start() (*ControlPlane, error) { return StartWith(nil) }
+
+// StartWith is Start with extra kube-apiserver flags (name without dashes:
+// value), for tests of an API the shared control plane does not serve,
+// such as a beta API behind a feature gate ("feature-gates",
+// "runtime-config").
+func StartWith(apiServerFlags map[string]string) (*ControlPlane, error) {
 	tools, err := ToolsDir()
 	if err != nil {
 		return nil, err
@@ -118,6 +125,12 @@ func Start() (*ControlPlane, error) {
 		Scheme:                   Scheme(),
 		ControlPlaneStartTimeout: time.Minute,
 		ControlPlaneStopTimeout:  30 * time.Second,
+	}
+	// The Node authorizer, as in a cluster, for real kubelets (StartKubelet),
+	// which act as system:node:NAME; it has no say over any other user.
+	env.ControlPlane.GetAPIServer().Configure().Set("authorization-mode", "Node,RBAC")
+	for name, value := range apiServerFlags {
+		env.ControlPlane.GetAPIServer().Configure().Set(name, value)
 	}
 	cfg, err := env.Start()
 	if err != nil {
@@ -159,7 +172,13 @@ func (cp *ControlPlane) Stop() error {
 // StartT starts a control plane for one test and stops it when the test ends.
 func StartT(t testing.TB) *ControlPlane {
 	t.Helper()
-	cp, err := Start()
+	return StartTWith(t, nil)
+}
+
+// StartTWith is StartT with extra kube-apiserver flags (see StartWith).
+func StartTWith(t testing.TB, apiServerFlags map[string]string) *ControlPlane {
+	t.Helper()
+	cp, err := StartWith(apiServerFlags)
 	if err != nil {
 		t.Fatal(err)
 	}
