@@ -173,7 +173,8 @@ func TestGangKubeflowPyTorchJob(t *testing.T) {
 	}
 	// The operator creates the master first and the workers after.
 	g.create(pods[0])
-	time.Sleep(time.Second)
+	// GantryGang's PreEnqueue keeps it out of the queue: 1 of minMember 4.
+	g.waitHeld(gang.Name, 1)
 	g.assertNoneBound("the master alone", pods[:1])
 	g.create(pods[1:]...)
 	bound := g.waitAllBound(pods, 30*time.Second)
@@ -194,7 +195,9 @@ func TestGangMixedSchedulerNames(t *testing.T) {
 	pods := g.pods("g", "g", 3, 2)
 	pods[2].Spec.SchedulerName = "some-other-scheduler"
 	g.create(pods...)
-	time.Sleep(3 * time.Second)
+	// GantryGang's PreEnqueue keeps the two pods for this scheduler out of
+	// its queue; the third is no pod of its.
+	g.waitHeld(gang.Name, 2)
 	g.assertNoneBound("gang with a pod for another scheduler", pods)
 
 	if err := controlPlane.Client.Delete(g.ctx, pods[2], client.GracePeriodSeconds(0)); err != nil {
@@ -214,10 +217,11 @@ func TestGangLabelOnly(t *testing.T) {
 	g.startScheduler()
 	pods := g.pods("job", "job", 3, 8)
 	for _, p := range pods {
-		p.Labels[gang.MinMemberLabel] = "3"
+		p.Labels[gantryv1alpha1.GangMinMemberLabel] = "3"
 	}
 	g.create(pods[:2]...)
-	time.Sleep(2 * time.Second)
+	// GantryGang's PreEnqueue keeps both out of the queue.
+	g.waitHeld(gang.Name, 2)
 	g.assertNoneBound("two of a label-only gang of three", pods[:2])
 	g.create(pods[2])
 	g.waitAllBound(pods, 30*time.Second)

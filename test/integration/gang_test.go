@@ -9,7 +9,6 @@ import (
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	eventsv1 "k8s.io/api/events/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -23,7 +22,6 @@ import (
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gang"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/gputopology"
 	"github.com/gantry-gpu/gantry/test/framework"
 )
 
@@ -108,7 +106,7 @@ func (g *gangTest) addNodes(n, gpus int) []string {
 			_ = c.Delete(context.Background(), &gantryv1alpha1.NodeGPU{ObjectMeta: metav1.ObjectMeta{Name: name}})
 			_ = c.Delete(context.Background(), &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}})
 		})
-		ng.Status = gantryv1alpha1.NodeGPUStatus{Capacity: int32(gpus), Healthy: int32(gpus), HeartbeatTime: &metav1.Time{Time: time.Now()}}
+		ng.Status = gantryv1alpha1.NodeGPUStatus{Capacity: int32(gpus), Healthy: int32(gpus)}
 		if err := c.Status().Update(g.ctx, ng); err != nil {
 			g.t.Fatalf("writing NodeGPU %s status: %v", name, err)
 		}
@@ -250,50 +248,10 @@ func (g *gangTest) conditions(pods []*corev1.Pod) string {
 	return b.String()
 }
 
-// waitPodGroupEvent waits for an event with reason on the PodGroup whose
-// note contains want.
-func (g *gangTest) waitPodGroupEvent(podGroup, reason, want string) {
-	g.t.Helper()
-	g.waitPodGroupEventMatching(podGroup, reason, want)
-}
-
-// waitPodGroupEventMatching waits for an event with reason on the PodGroup
-// whose note contains every one of want.
-func (g *gangTest) waitPodGroupEventMatching(podGroup, reason string, want ...string) {
-	g.t.Helper()
-	var seen []string
-	err := wait.PollUntilContextTimeout(g.ctx, 200*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		var list eventsv1.EventList
-		if err := controlPlane.Client.List(ctx, &list, client.InNamespace(g.ns)); err != nil {
-			return false, err
-		}
-		seen = seen[:0]
-		for _, e := range list.Items {
-			seen = append(seen, fmt.Sprintf("%s/%s %s: %s", e.Regarding.Kind, e.Regarding.Name, e.Reason, e.Note))
-			if e.Regarding.Kind == "PodGroup" && e.Regarding.Name == podGroup && e.Reason == reason && containsAll(e.Note, want) {
-				return true, nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		g.t.Fatalf("no %s event on PodGroup %s saying %q: %v; events: %v", reason, podGroup, want, err, seen)
-	}
-}
-
-func containsAll(s string, parts []string) bool {
-	for _, p := range parts {
-		if !strings.Contains(s, p) {
-			return false
-		}
-	}
-	return true
-}
-
 // TestGangTwoGangsNeverBothPartlyBound: two gangs that each need 60% of the
 // GPUs arrive together, their pods interleaved. One gang is bound whole and
-// the other not at all — never both in part — and it stays so, also past
-// the gangs' Permit timeout.
+// the other not at all — never both in part — and it stays so: the loser
+// ends held in the scheduler's queue, with no member left waiting in Permit.
 func TestGangTwoGangsNeverBothPartlyBound(t *testing.T) {
 	g := newGangTest(t)
 	g.addNodes(5, 4)
@@ -325,14 +283,20 @@ func TestGangTwoGangsNeverBothPartlyBound(t *testing.T) {
 	if nodes, _ := g.nodesOf(winner); len(map[string]bool{nodes[winner[0].Name]: true, nodes[winner[1].Name]: true, nodes[winner[2].Name]: true}) != 3 {
 		t.Errorf("winning gang not on three nodes: %v", nodes)
 	}
-	for _, settle := range []time.Duration{3 * time.Second, 12 * time.Second} {
-		time.Sleep(settle)
-		g.assertNoneBound("losing gang after "+settle.String(), loser)
-		if nodes, err := g.nodesOf(winner); err != nil || countBound(nodes) != 3 {
-			t.Fatalf("winning gang after %s: %v %v", settle, nodes, err)
-		}
+	// Why the loser is not bound: GantryGang says so on its PodGroup and
+	// in each member's PodScheduled condition, and holds all three in the
+	// queue, none in a scheduling cycle or waiting in Permit, so no Permit
+	// timeout is left to run out on it.
+	const why = "gang of 3 pods needs 12 GPUs placed together"
+	g.waitPodGroupEvent(loserName, "GangUnschedulable", why)
+	for _, p := range loser {
+		g.waitPending(p, why)
 	}
-	g.waitPodGroupEvent(loserName, "GangUnschedulable", "gang of 3 pods needs 12 GPUs placed together")
+	g.waitHeld(gang.Name, len(loser))
+	g.assertNoneBound("losing gang", loser)
+	if nodes, err := g.nodesOf(winner); err != nil || countBound(nodes) != 3 {
+		t.Fatalf("winning gang: %v %v", nodes, err)
+	}
 	t.Logf("losing gang %s:\n%s", loserName, g.conditions(loser))
 }
 
@@ -350,7 +314,13 @@ func TestGangFitsAfterAnotherFinishes(t *testing.T) {
 	g.podGroup("second", 3)
 	second := g.pods("second", "second", 3, 4)
 	g.create(second...)
-	time.Sleep(3 * time.Second)
+	// GantryGang finds no room for it whole and holds every member.
+	const why = "gang of 3 pods needs 12 GPUs placed together"
+	g.waitPodGroupEvent("second", "GangUnschedulable", why)
+	for _, p := range second {
+		g.waitPending(p, why)
+	}
+	g.waitHeld(gang.Name, len(second))
 	g.assertNoneBound("second gang beside the first", second)
 
 	for _, p := range first {
@@ -374,7 +344,8 @@ func TestGangWaitsForMinMember(t *testing.T) {
 	plain := g.pods("plain", "", 1, 1)
 	g.create(plain...)
 	g.waitAllBound(plain, 30*time.Second)
-	time.Sleep(3 * time.Second)
+	// GantryGang's PreEnqueue keeps both out of the queue.
+	g.waitHeld(gang.Name, 2)
 	g.assertNoneBound("gang with 2 of minMember 3 pods", pods[:2])
 
 	g.create(pods[2])
@@ -392,7 +363,8 @@ func TestGangMissingPodGroup(t *testing.T) {
 	plain := g.pods("plain", "", 1, 1)
 	g.create(plain...)
 	g.waitAllBound(plain, 30*time.Second)
-	time.Sleep(3 * time.Second)
+	// GantryGang's PreEnqueue keeps it out of the queue.
+	g.waitHeld(gang.Name, 1)
 	g.assertNoneBound("pod of a missing PodGroup", orphan)
 
 	g.podGroup("missing", 1)
@@ -439,18 +411,21 @@ func TestGangWaitsForARefusedMember(t *testing.T) {
 	g.startScheduler()
 	g.podGroup("g", 3)
 	pods := g.pods("g", "g", 3, 2)
-	pods[2].Annotations = map[string]string{gputopology.MinLinkAnnotation: "fast"}
+	pods[2].Annotations = map[string]string{gantryv1alpha1.MinGPULinkAnnotation: "fast"}
 	g.create(pods...)
-	time.Sleep(3 * time.Second)
-	g.assertNoneBound("gang with a refused member", pods)
 	// The event says which member holds the gang back and why. Its wording
 	// depends on which pod of the burst completes the gang: the planner
 	// reading g-2's request ("pod g-2: annotation ...") or g-2 refused
 	// earlier by GantryGPUTopology ("pod g-2 cannot be scheduled:
 	// annotation ..."); both name g-2 and its bad annotation.
-	g.waitPodGroupEventMatching("g", "GangUnschedulable", `pod g-2`, `annotation gantry.dev/min-gpu-link: "fast" is not a GPU link type`)
+	const why = `annotation gantry.dev/min-gpu-link: "fast" is not a GPU link type`
+	g.waitPodGroupEventMatching("g", "GangUnschedulable", `pod g-2`, why)
+	for _, p := range pods {
+		g.waitPending(p, why)
+	}
+	g.assertNoneBound("gang with a refused member", pods)
 
-	patch := []byte(`{"metadata":{"annotations":{"` + gputopology.MinLinkAnnotation + `":"NVLink"}}}`)
+	patch := []byte(`{"metadata":{"annotations":{"` + gantryv1alpha1.MinGPULinkAnnotation + `":"NVLink"}}}`)
 	if err := controlPlane.Client.Patch(g.ctx, pods[2], client.RawPatch(types.MergePatchType, patch)); err != nil {
 		t.Fatalf("fixing the annotation: %v", err)
 	}

@@ -330,6 +330,9 @@ func TestQueueReclaimTakesWholeBorrowingGangs(t *testing.T) {
 	q.podGroup("train-next", 2)
 	next := inQueue(training, q.pods("train-next", "train-next", 2, 2))
 	q.create(next...)
+	for _, p := range next {
+		q.waitPending(p, "gang of 2 pods needs 4 GPUs placed together")
+	}
 	q.assertNoneBound("a fifth training gang on a full cluster", next)
 
 	start := time.Now()

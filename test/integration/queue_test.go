@@ -1,17 +1,15 @@
 package integration
 
 import (
-	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	queueplugin "github.com/gantry-gpu/gantry/pkg/scheduler/plugins/queue"
 )
 
 // The tests of GantryQueue share the control plane with every other test of
@@ -49,32 +47,6 @@ func inQueue(queue string, pods []*corev1.Pod) []*corev1.Pod {
 		p.Labels[gantryv1alpha1.QueueLabel] = queue
 	}
 	return pods
-}
-
-// waitPending waits until the pod's PodScheduled condition is False with a
-// message containing want, and checks it is not bound.
-func (q *queueTest) waitPending(p *corev1.Pod, want string) {
-	q.t.Helper()
-	var last string
-	err := wait.PollUntilContextTimeout(q.ctx, 100*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
-		var got corev1.Pod
-		if err := controlPlane.Client.Get(ctx, client.ObjectKeyFromObject(p), &got); err != nil {
-			return false, err
-		}
-		if got.Spec.NodeName != "" {
-			return false, fmt.Errorf("pod %s bound to %s", p.Name, got.Spec.NodeName)
-		}
-		for _, c := range got.Status.Conditions {
-			if c.Type == corev1.PodScheduled && c.Status == corev1.ConditionFalse {
-				last = c.Message
-				return strings.Contains(c.Message, want), nil
-			}
-		}
-		return false, nil
-	})
-	if err != nil {
-		q.t.Fatalf("pod %s not pending with %q: %v; last message: %q", p.Name, want, err, last)
-	}
 }
 
 func TestQueueMissingQueueWaits(t *testing.T) {
@@ -119,10 +91,12 @@ func TestQueueLimitRefusesGangWhole(t *testing.T) {
 	q.podGroup("train", 3)
 	members := inQueue(name, q.pods("train", "train", 3, 4))
 	q.create(members...)
-	q.waitPending(members[0], fmt.Sprintf("queue %s is at its limit of 8 nvidia.com/gpu: 0 in use, the gang %s/train needs 12 more", name, q.ns))
 	// The cluster has room for the gang: only the queue holds it back, and
-	// never in part.
-	time.Sleep(3 * time.Second)
+	// never in part: GantryQueue refuses every member and holds all three.
+	for _, p := range members {
+		q.waitPending(p, fmt.Sprintf("queue %s is at its limit of 8 nvidia.com/gpu: 0 in use, the gang %s/train needs 12 more", name, q.ns))
+	}
+	q.waitHeld(queueplugin.Name, len(members))
 	q.assertNoneBound("gang over its queue's limit", members)
 }
 

@@ -158,7 +158,7 @@ func queueEvents(ctx context.Context, name, reason string) ([]corev1.Event, erro
 // and one Warning event each, not repeated by the resyncs; fixing the child
 // makes it valid again.
 func TestQueueValidation(t *testing.T) {
-	startQueueController(t)
+	m := startQueueController(t)
 	createQueue(t, "qv-a", "qv-b", "")
 	createQueue(t, "qv-b", "qv-a", "")
 	createQueue(t, "qv-org", "", "8")
@@ -174,12 +174,20 @@ func TestQueueValidation(t *testing.T) {
 	}
 	waitCondition(t, "qv-org", gantryv1alpha1.QueueConditionValid, metav1.ConditionTrue, queue.ReasonValid)
 
-	// Several resyncs later, still one event, given once.
-	time.Sleep(2 * time.Second)
-	for _, want := range []struct{ queue, reason, note string }{
+	// Several evaluations after the events were given, still one event
+	// each, given once.
+	invalid := []struct{ queue, reason, note string }{
 		{"qv-research", queuemodel.ReasonGuaranteeExceedsParent, "more than its parent qv-org's 8"},
 		{"qv-a", queuemodel.ReasonParentCycle, "qv-a -> qv-b -> qv-a"},
-	} {
+	}
+	for _, want := range invalid {
+		poll(t, 30*time.Second, fmt.Sprintf("a %s event on %s", want.reason, want.queue), func(ctx context.Context) (bool, error) {
+			got, err := queueEvents(ctx, want.queue, want.reason)
+			return len(got) > 0, err
+		})
+	}
+	waitEvaluations(t, m, 3)
+	for _, want := range invalid {
 		got, err := queueEvents(t.Context(), want.queue, want.reason)
 		if err != nil {
 			t.Fatal(err)
@@ -200,6 +208,20 @@ func TestQueueValidation(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitCondition(t, "qv-research", gantryv1alpha1.QueueConditionValid, metav1.ConditionTrue, queue.ReasonValid)
+}
+
+// waitEvaluations waits until the Queue controller has evaluated the tree n
+// more times: its work queue's count of finished items
+// (workqueue_work_duration_seconds_count), which the ticker feeds every
+// Interval even when nothing changes.
+func waitEvaluations(t *testing.T, m *controller.Manager, n float64) {
+	t.Helper()
+	series := fmt.Sprintf(`workqueue_work_duration_seconds_count{name="%s"}`, queue.Name)
+	addr := m.Addr().String()
+	from := metricValue(httpBody(t, addr, "/metrics"), series)
+	poll(t, 30*time.Second, fmt.Sprintf("%v more evaluations of the queue tree", n), func(context.Context) (bool, error) {
+		return metricValue(httpBody(t, addr, "/metrics"), series) >= from+n, nil
+	})
 }
 
 // createGPUPod creates a pod asking for GPUs, with the given labels.
