@@ -6,6 +6,8 @@ import (
 	"sort"
 	"time"
 
+	podutil "github.com/gantry-gpu/gantry/pkg/pods"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
@@ -88,7 +90,7 @@ func (p *PodGPUSets) annotatedPods() []*corev1.Pod {
 func annotatedPods(pods []*corev1.Pod) []*corev1.Pod {
 	var live []*corev1.Pod
 	for _, pod := range pods {
-		if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed || pod.DeletionTimestamp != nil {
+		if podutil.Finished(pod) || pod.DeletionTimestamp != nil {
 			continue
 		}
 		if _, ok := pod.Annotations[gantryv1alpha1.GPUIDsAnnotation]; ok {

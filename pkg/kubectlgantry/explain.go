@@ -7,9 +7,10 @@ import (
 	"strings"
 	"time"
 
+	"github.com/gantry-gpu/gantry/pkg/pods"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
@@ -123,10 +124,10 @@ func BuildExplanation(s *State, pod *corev1.Pod) Explanation {
 	if c := podScheduledCondition(pod); c != nil {
 		x.Scheduled = &Condition{Status: string(c.Status), Reason: c.Reason, Message: c.Message, LastTransitionTime: c.LastTransitionTime}
 	}
-	if name := pod.Labels[schedv1alpha1.PodGroupLabel]; name != "" {
+	if name := pods.Gang(pod); name != "" {
 		var members []*corev1.Pod
 		for i := range s.Pods {
-			if p := &s.Pods[i]; p.Namespace == pod.Namespace && p.Labels[schedv1alpha1.PodGroupLabel] == name {
+			if p := &s.Pods[i]; p.Namespace == pod.Namespace && pods.Gang(p) == name {
 				members = append(members, p)
 			}
 		}

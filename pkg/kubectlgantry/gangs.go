@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	podutil "github.com/gantry-gpu/gantry/pkg/pods"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
@@ -84,7 +86,7 @@ func BuildGangs(s *State) GangsView {
 	members := map[string][]*corev1.Pod{}
 	for i := range s.Pods {
 		p := &s.Pods[i]
-		if name := p.Labels[schedv1alpha1.PodGroupLabel]; name != "" {
+		if name := podutil.Gang(p); name != "" {
 			k := p.Namespace + "/" + name
 			members[k] = append(members[k], p)
 		}
@@ -99,7 +101,7 @@ func BuildGangs(s *State) GangsView {
 	}
 	for k, pods := range members {
 		if !seen[k] {
-			view.Gangs = append(view.Gangs, buildGang(s, pods[0].Namespace, pods[0].Labels[schedv1alpha1.PodGroupLabel], nil, pods))
+			view.Gangs = append(view.Gangs, buildGang(s, pods[0].Namespace, podutil.Gang(pods[0]), nil, pods))
 		}
 	}
 	sort.Slice(view.Gangs, func(i, j int) bool {

@@ -4,6 +4,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
+	"github.com/gantry-gpu/gantry/pkg/pods"
+
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 )
 
@@ -23,7 +25,7 @@ func queueOf(pod *corev1.Pod, pg *schedv1alpha1.PodGroup, ns *corev1.Namespace) 
 // podQueue looks up the pod's PodGroup and namespace in s for queueOf.
 func (s *State) podQueue(pod *corev1.Pod) (string, gantryv1alpha1.QueueSource) {
 	var pg *schedv1alpha1.PodGroup
-	if name := pod.Labels[schedv1alpha1.PodGroupLabel]; name != "" {
+	if name := pods.Gang(pod); name != "" {
 		pg = s.podGroup(pod.Namespace, name)
 	}
 	return queueOf(pod, pg, s.namespace(pod.Namespace))
@@ -31,7 +33,7 @@ func (s *State) podQueue(pod *corev1.Pod) (string, gantryv1alpha1.QueueSource) {
 
 // terminal reports whether the pod has finished and released its GPUs.
 func terminal(pod *corev1.Pod) bool {
-	return pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed
+	return pods.Finished(pod)
 }
 
 // bound reports whether the pod is on a node and holds its resources there.

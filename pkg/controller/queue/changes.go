@@ -5,6 +5,8 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/gantry-gpu/gantry/pkg/pods"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -36,7 +38,7 @@ func notTerminal(obj any) bool {
 		obj = t.Obj
 	}
 	p, ok := obj.(*corev1.Pod)
-	return !ok || (p.Status.Phase != corev1.PodSucceeded && p.Status.Phase != corev1.PodFailed)
+	return !ok || !pods.Finished(p)
 }
 
 // queueLabelChanged: namespaces and PodGroups matter only for their queue

@@ -9,6 +9,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	podutil "github.com/gantry-gpu/gantry/pkg/pods"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/equality"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -21,7 +23,6 @@ import (
 	"k8s.io/client-go/util/workqueue"
 	"k8s.io/klog/v2"
 	"k8s.io/utils/clock"
-	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 	spinformers "sigs.k8s.io/scheduler-plugins/pkg/generated/informers/externalversions"
 	splisters "sigs.k8s.io/scheduler-plugins/pkg/generated/listers/scheduling/v1alpha1"
 
@@ -281,7 +282,7 @@ func (c *Controller) snapshot() (Snapshot, error) {
 	}
 	nsLabels := map[string]map[string]string{}
 	for _, p := range pods {
-		if p.Status.Phase == corev1.PodSucceeded || p.Status.Phase == corev1.PodFailed {
+		if podutil.Finished(p) {
 			continue
 		}
 		if _, ok := nsLabels[p.Namespace]; !ok {
@@ -292,7 +293,7 @@ func (c *Controller) snapshot() (Snapshot, error) {
 			}
 		}
 		var groupLabels map[string]string
-		if g := p.Labels[schedv1alpha1.PodGroupLabel]; g != "" {
+		if g := podutil.Gang(p); g != "" {
 			if pg, err := c.podGroups.PodGroups(p.Namespace).Get(g); err == nil {
 				groupLabels = pg.Labels
 			}

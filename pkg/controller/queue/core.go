@@ -26,10 +26,11 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/gantry-gpu/gantry/pkg/pods"
+
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	resourcehelper "k8s.io/component-helpers/resource"
-	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/gpu"
@@ -45,7 +46,7 @@ var Resources = []corev1.ResourceName{GPUResource, corev1.ResourceCPU, corev1.Re
 // WorkloadOf names a pod's workload: its gang (the PodGroup it names, in
 // its namespace) or the pod alone.
 func WorkloadOf(pod *corev1.Pod) string {
-	if g := pod.Labels[schedv1alpha1.PodGroupLabel]; g != "" {
+	if g := pods.Gang(pod); g != "" {
 		return "podgroup/" + pod.Namespace + "/" + g
 	}
 	return "pod/" + pod.Namespace + "/" + pod.Name

@@ -26,15 +26,7 @@ const PodGroupLabel = schedv1alpha1.PodGroupLabel
 // label wins where a pod has both: Kubeflow's operator and Coscheduling
 // users set it on purpose; a workload controller of Kubernetes sets the
 // other.
-func Of(pod *v1.Pod) string {
-	if name := pod.Labels[PodGroupLabel]; name != "" {
-		return name
-	}
-	if g := pod.Spec.SchedulingGroup; g != nil && g.PodGroupName != nil {
-		return *g.PodGroupName
-	}
-	return ""
-}
+func Of(pod *v1.Pod) string { return pods.Gang(pod) }
 
 // Key names a gang: its namespace and pod-group name.
 func Key(namespace, name string) string { return namespace + "/" + name }

@@ -11,6 +11,8 @@ import (
 	"context"
 	"fmt"
 
+	"github.com/gantry-gpu/gantry/pkg/pods"
+
 	v1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	utilfeature "k8s.io/apiserver/pkg/util/feature"
@@ -20,7 +22,6 @@ import (
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/defaultpreemption"
 	"k8s.io/kubernetes/pkg/scheduler/framework/plugins/feature"
 	"k8s.io/kubernetes/pkg/scheduler/framework/preemption"
-	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
 
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/internal/pluginargs"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/names"
@@ -71,7 +72,7 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle) (fwk.Plugin, err
 // none of its pods belongs to a gang (GantryGang preempts gangs whole).
 func Eligible(_ fwk.NodeInfo, victim preemption.Victim, _ *v1.Pod) bool {
 	for _, pi := range victim.Pods() {
-		if pi.GetPod().Labels[schedv1alpha1.PodGroupLabel] != "" {
+		if pods.Gang(pi.GetPod()) != "" {
 			return false
 		}
 	}
