@@ -67,6 +67,10 @@ type Cache struct {
 
 	synced atomic.Pointer[func() bool]
 
+	// weights are the scheduler's GPU-topology score weights (SetWeights),
+	// nil before any is set.
+	weights atomic.Pointer[Weights]
+
 	// planned maps a pod's UID to the node and set its gang's plan chose
 	// (SetPlanned), until the pod reserves, is unreserved or goes.
 	planned sync.Map

@@ -1,5 +1,7 @@
 package gpus
 
+import "fmt"
+
 // MaxScore is the highest node score, the framework's MaxNodeScore.
 const MaxScore = 100
 
@@ -68,3 +70,25 @@ func Score(n NodeState, p Placement, gpus int, w Weights, partlyUsedFits bool) i
 
 // divRound divides non-negative a by positive b, rounding half up.
 func divRound(a, b int64) int64 { return (a + b/2) / b }
+
+// SetWeights records the scheduler's score weights, for the gang planner to
+// choose sets as GantryGPUTopology scores them. Every profile must weigh
+// alike: a second, different call is an error naming the fields.
+func (c *Cache) SetWeights(w Weights) error {
+	if c.weights.CompareAndSwap(nil, &w) {
+		return nil
+	}
+	if cur := *c.weights.Load(); cur != w {
+		return fmt.Errorf("qualityWeight %d and packingWeight %d differ from another profile's %d and %d: one scheduler's GPU sets are chosen by one rule",
+			w.Quality, w.Packing, cur.Quality, cur.Packing)
+	}
+	return nil
+}
+
+// Weights returns the weights set by SetWeights; zero before any.
+func (c *Cache) Weights() Weights {
+	if w := c.weights.Load(); w != nil {
+		return *w
+	}
+	return Weights{}
+}

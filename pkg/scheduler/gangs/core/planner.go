@@ -89,6 +89,24 @@ type Plan struct {
 	Nodes int
 }
 
+// Options are how the planner places.
+type Options struct {
+	// TopologyKeys are node label keys of topology domains, most specific
+	// first (GantryGang's args).
+	TopologyKeys []string
+	// Weights weigh a GPU set's quality against best-fit packing when the
+	// planner chooses among nodes: GantryGPUTopology's, so a plan picks
+	// the sets that plugin would pick. Zero weighs both alike.
+	Weights gpus.Weights
+}
+
+func (o Options) weights() gpus.Weights {
+	if o.Weights == (gpus.Weights{}) {
+		return gpus.Weights{Quality: 1, Packing: 1}
+	}
+	return o.Weights
+}
+
 // Failure says why no plan exists, in words fit for an event.
 type Failure struct {
 	Message string
@@ -103,7 +121,7 @@ func (f *Failure) Error() string { return f.Message }
 // it returns the best plan among that level's domains: fewest nodes, then
 // best GPU sets, then the tightest fit (fewest GPUs left free in the
 // domain, so big domains stay whole for big gangs).
-func PlanGang(members []Member, nodes []Node, topologyKeys []string) (*Plan, error) {
+func PlanGang(members []Member, nodes []Node, opts Options) (*Plan, error) {
 	if len(members) == 0 {
 		return &Plan{Assignments: map[string]Assignment{}}, nil
 	}
@@ -122,11 +140,11 @@ func PlanGang(members []Member, nodes []Node, topologyKeys []string) (*Plan, err
 
 	var bestFree int
 	var bestDomain string
-	for _, key := range append(slices.Clone(topologyKeys), "") {
+	for _, key := range append(slices.Clone(opts.TopologyKeys), "") {
 		var best *Plan
 		var bestRank planRank
 		for _, d := range domains(nodes, key) {
-			plan, rank, ok := placeIn(ordered, d.nodes)
+			plan, rank, ok := placeIn(ordered, d.nodes, opts.weights())
 			if !ok {
 				if free := freeGPUs(d.nodes); free > bestFree || bestDomain == "" {
 					bestFree, bestDomain = free, describe(key, d.value)
@@ -251,7 +269,7 @@ type working struct {
 // that scores best for it, preferring nodes the gang already uses. It is a
 // greedy first-fit-decreasing: fast and, for gangs of equal members (the
 // usual data-parallel job), exact in the number of nodes used.
-func placeIn(members []Member, nodes []Node) (*Plan, planRank, bool) {
+func placeIn(members []Member, nodes []Node, weights gpus.Weights) (*Plan, planRank, bool) {
 	ws := make([]*working, len(nodes))
 	for i, n := range nodes {
 		w := &working{node: n, freeGPUs: n.FreeGPUs, free: Resources{}}
@@ -288,7 +306,7 @@ func placeIn(members []Member, nodes []Node) (*Plan, planRank, bool) {
 				if !p.Fits {
 					continue
 				}
-				score = gpus.Score(w.gpu, p, m.GPUs, gpus.Weights{Quality: 1, Packing: 1}, false)
+				score = gpus.Score(w.gpu, p, m.GPUs, weights, false)
 			} else if m.MinLink > gpu.LinkUnknown && m.GPUs > 1 {
 				continue // the link cannot be known on a node without NodeGPU
 			}

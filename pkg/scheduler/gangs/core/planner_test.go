@@ -147,7 +147,7 @@ func TestPlanGang(t *testing.T) {
 	}}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			plan, err := PlanGang(tc.members, tc.nodes, tc.keys)
+			plan, err := PlanGang(tc.members, tc.nodes, Options{TopologyKeys: tc.keys})
 			if tc.wantErr != "" {
 				var f *Failure
 				if !errors.As(err, &f) || !strings.Contains(err.Error(), tc.wantErr) {
@@ -181,7 +181,7 @@ func TestPlanGang(t *testing.T) {
 func TestPlanGangGivesDisjointNVLinkSets(t *testing.T) {
 	// Two 4-GPU members on one two-island node get one island each.
 	n := gpuNode(t, "n1", "", 4, 0)
-	plan, err := PlanGang(members(2, 4, 0), []Node{n}, nil)
+	plan, err := PlanGang(members(2, 4, 0), []Node{n}, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -206,12 +206,12 @@ func TestPlanGangGivesDisjointNVLinkSets(t *testing.T) {
 
 func TestPlanGangIsDeterministic(t *testing.T) {
 	nodes := []Node{gpuNode(t, "c", "", 8, 0), gpuNode(t, "a", "", 8, 0), gpuNode(t, "b", "", 8, 0)}
-	first, err := PlanGang(members(3, 8, 0), nodes, nil)
+	first, err := PlanGang(members(3, 8, 0), nodes, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for range 20 {
-		again, err := PlanGang(members(3, 8, 0), nodes, nil)
+		again, err := PlanGang(members(3, 8, 0), nodes, Options{})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -235,7 +235,7 @@ func BenchmarkPlanGang(b *testing.B) {
 	gang := members(8, 8, 1000)
 	b.ResetTimer()
 	for range b.N {
-		if _, err := PlanGang(gang, nodes, []string{"rack"}); err != nil {
+		if _, err := PlanGang(gang, nodes, Options{TopologyKeys: []string{"rack"}}); err != nil {
 			b.Fatal(err)
 		}
 	}
@@ -248,7 +248,7 @@ func TestPlanGangKeepsMembersToAllowedNodes(t *testing.T) {
 		ms[i].Allowed = onlyB
 	}
 	nodes := []Node{gpuNode(t, "a1", "a", 8, 0), gpuNode(t, "a2", "a", 8, 0), gpuNode(t, "b1", "b", 8, 0), gpuNode(t, "b2", "b", 8, 0)}
-	plan, err := PlanGang(ms, nodes, []string{"rack"})
+	plan, err := PlanGang(ms, nodes, Options{TopologyKeys: []string{"rack"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,7 +258,7 @@ func TestPlanGangKeepsMembersToAllowedNodes(t *testing.T) {
 	for i := range ms {
 		ms[i].Allowed = func(string) bool { return false }
 	}
-	if _, err := PlanGang(ms, nodes, []string{"rack"}); err == nil {
+	if _, err := PlanGang(ms, nodes, Options{TopologyKeys: []string{"rack"}}); err == nil {
 		t.Error("a plan for members allowed nowhere")
 	}
 }
@@ -267,7 +267,7 @@ func TestPlanGangHonoursMaxMembers(t *testing.T) {
 	// Four 2-GPU members would pack two 8-GPU nodes; n1 takes one at most.
 	nodes := []Node{gpuNode(t, "n1", "", 8, 0), gpuNode(t, "n2", "", 8, 4), gpuNode(t, "n3", "", 8, 4)}
 	nodes[0].MaxMembers = 1
-	plan, err := PlanGang(members(4, 2, 1000), nodes, nil)
+	plan, err := PlanGang(members(4, 2, 1000), nodes, Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

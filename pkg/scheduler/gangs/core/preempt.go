@@ -85,7 +85,7 @@ type Preemption struct {
 // victims kept so far stay within every budget they draw on; since sparing
 // only takes victims away, the final choice stays within them too.
 // rules.Terminating are counted as gone before anything is chosen.
-func ChooseVictims(members []Member, nodes []Node, candidates []Victim, topologyKeys []string, rules VictimRules) (*Preemption, error) {
+func ChooseVictims(members []Member, nodes []Node, candidates []Victim, opts Options, rules VictimRules) (*Preemption, error) {
 	kind := rules.Kind
 	if kind == "" {
 		kind = "pod of lower priority"
@@ -96,7 +96,7 @@ func ChooseVictims(members []Member, nodes []Node, candidates []Victim, topology
 			gone[i] = true
 		}
 		nodes = without(nodes, rules.Terminating, gone)
-		if _, err := PlanGang(members, nodes, topologyKeys); err == nil {
+		if _, err := PlanGang(members, nodes, opts); err == nil {
 			return nil, &Failure{Message: fmt.Sprintf("the pods fit once %d terminating pods are gone", terminatingPods(rules.Terminating))}
 		}
 	}
@@ -117,7 +117,7 @@ func ChooseVictims(members []Member, nodes []Node, candidates []Victim, topology
 		return nil, &Failure{Message: fmt.Sprintf("no %s runs on the nodes the gang may use", kind)}
 	}
 	plan := func(removed []bool) (*Plan, error) {
-		return PlanGang(members, without(nodes, order, removed), topologyKeys)
+		return PlanGang(members, without(nodes, order, removed), opts)
 	}
 	removed := make([]bool, len(order))
 	prefix := func(k int) []bool {

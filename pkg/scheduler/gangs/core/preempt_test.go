@@ -106,7 +106,7 @@ func TestChooseVictims(t *testing.T) {
 			for i, n := range tc.nodes {
 				before[i] = n.GPU.Allocated
 			}
-			got, err := ChooseVictims(tc.members, tc.nodes, tc.candidates, nil, VictimRules{})
+			got, err := ChooseVictims(tc.members, tc.nodes, tc.candidates, Options{}, VictimRules{})
 			for i, n := range tc.nodes {
 				if n.GPU.Allocated != before[i] {
 					t.Errorf("node %s changed: allocated %v, was %v", n.Name, n.GPU.Allocated, before[i])
@@ -156,7 +156,7 @@ func TestChooseVictimsFreesCountsWithoutSets(t *testing.T) {
 	nodes := []Node{gpuNode(t, "a", "", 8, 8)}
 	got, err := ChooseVictims(members(1, 8, 1000), nodes, []Victim{
 		{Key: "ns/p", Pods: []VictimPod{{Key: "p", Node: "a", GPUs: 8, Requests: Resources{"cpu": 1000}}}},
-	}, nil, VictimRules{})
+	}, Options{}, VictimRules{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +178,7 @@ func TestChooseVictimsWithinBudgets(t *testing.T) {
 		{Key: "ns/train-2", Started: t0.Add(time.Minute), Budgets: []string{"training"}, Pods: []VictimPod{onNode("t2", "b", all)}},
 		{Key: "ns/guaranteed", Started: t0.Add(time.Hour), Budgets: []string{"research"}, Pods: []VictimPod{onNode("r", "c", all)}},
 	}
-	got, err := ChooseVictims(members(1, 8, 1000), nodes, candidates, nil, VictimRules{Budgets: map[string]int{"training": 8}})
+	got, err := ChooseVictims(members(1, 8, 1000), nodes, candidates, Options{}, VictimRules{Budgets: map[string]int{"training": 8}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -186,13 +186,13 @@ func TestChooseVictimsWithinBudgets(t *testing.T) {
 		t.Fatalf("victims = %v, want the most recently started training gang only", keys)
 	}
 	// Two 8-GPU pods need both training gangs; the budget allows one.
-	_, err = ChooseVictims(members(2, 8, 1000), nodes, candidates, nil, VictimRules{Budgets: map[string]int{"training": 8}, Kind: "borrowing workload"})
+	_, err = ChooseVictims(members(2, 8, 1000), nodes, candidates, Options{}, VictimRules{Budgets: map[string]int{"training": 8}, Kind: "borrowing workload"})
 	var f *Failure
 	if !errors.As(err, &f) || !strings.Contains(f.Message, "preempting every borrowing workload would not make room") {
 		t.Fatalf("err = %v, want a Failure saying the budget's victims do not make room", err)
 	}
 	// A budget of zero leaves nothing to choose from.
-	_, err = ChooseVictims(members(1, 8, 1000), nodes, candidates, nil, VictimRules{Budgets: map[string]int{"training": 0}, Kind: "borrowing workload"})
+	_, err = ChooseVictims(members(1, 8, 1000), nodes, candidates, Options{}, VictimRules{Budgets: map[string]int{"training": 0}, Kind: "borrowing workload"})
 	if !errors.As(err, &f) || !strings.Contains(f.Message, "no borrowing workload runs") {
 		t.Fatalf("err = %v, want no candidates", err)
 	}
@@ -206,13 +206,13 @@ func TestChooseVictimsCountsTerminatingPods(t *testing.T) {
 	nodes := []Node{gpuNode(t, "a", "", 8, 8), gpuNode(t, "b", "", 8, 8)}
 	candidates := []Victim{{Key: "ns/other", Pods: []VictimPod{onNode("o", "b", all)}}}
 	gone := []Victim{{Key: "ns/gone", Pods: []VictimPod{onNode("g", "a", low)}}}
-	_, err := ChooseVictims(members(1, 4, 1000), nodes, candidates, nil, VictimRules{Terminating: gone})
+	_, err := ChooseVictims(members(1, 4, 1000), nodes, candidates, Options{}, VictimRules{Terminating: gone})
 	var f *Failure
 	if !errors.As(err, &f) || !strings.Contains(f.Message, "fit once 1 terminating pods are gone") {
 		t.Fatalf("err = %v, want no victims while the terminating pod frees enough", err)
 	}
 	// Eight GPUs: the terminating four are not enough, the other pod goes.
-	got, err := ChooseVictims(members(1, 8, 1000), nodes, candidates, nil, VictimRules{Terminating: gone})
+	got, err := ChooseVictims(members(1, 8, 1000), nodes, candidates, Options{}, VictimRules{Terminating: gone})
 	if err != nil {
 		t.Fatal(err)
 	}

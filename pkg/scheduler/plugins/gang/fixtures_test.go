@@ -145,16 +145,6 @@ func newTestEnv(t testing.TB, args *GangArgs, groups []*schedv1alpha1.PodGroup, 
 
 func (e *testEnv) advance(d time.Duration) { *e.clock = e.clock.Add(d) }
 
-// add puts pods in the pod lister, or updates them there.
-func (e *testEnv) add(t testing.TB, pods ...*v1.Pod) {
-	t.Helper()
-	for _, p := range pods {
-		if err := e.store.Update(p); err != nil {
-			t.Fatal(err)
-		}
-	}
-}
-
 func (e *testEnv) ctx(testing.TB) context.Context { return context.Background() }
 
 func podGroup(name string, minMember int32, created time.Time) *schedv1alpha1.PodGroup {

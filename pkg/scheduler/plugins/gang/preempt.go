@@ -182,7 +182,7 @@ func (pl *Gang) preempt(ctx context.Context, pod *v1.Pod, key string, pods []*v1
 	for _, a := range attempts {
 		candidates, terminating, victimPods := pl.candidates(nodeInfos, a.eligible, key)
 		a.rules.Terminating = terminating
-		choice, err := core.ChooseVictims(members, in, candidates, pl.args.TopologyKeys, a.rules)
+		choice, err := core.ChooseVictims(members, in, candidates, pl.planOptions(), a.rules)
 		if err != nil {
 			var f *core.Failure
 			if errors.As(err, &f) {

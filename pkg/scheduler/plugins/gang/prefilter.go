@@ -158,7 +158,7 @@ func (pl *Gang) planGang(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, pg
 	}
 	holds := pl.book.Holds(key, pl.pendingMembers())
 	in := pl.planNodes(key, nodes, pending, members, holds)
-	plan, err := core.PlanGang(members, in, pl.args.TopologyKeys)
+	plan, err := core.PlanGang(members, in, pl.planOptions())
 	// The gang may have more pods than minMember: then a plan needs only
 	// as many as minMember lacks (at least this pod), and leaves the others
 	// out until there is room.
@@ -174,7 +174,7 @@ func (pl *Gang) planGang(ctx context.Context, cs fwk.CycleState, pod *v1.Pod, pg
 				sub = append(sub, m)
 			}
 		}
-		plan, err = core.PlanGang(sub, in, pl.args.TopologyKeys)
+		plan, err = core.PlanGang(sub, in, pl.planOptions())
 	}
 	if err != nil {
 		var f *core.Failure

@@ -259,3 +259,14 @@ func (pl *Gang) fingerprint(nodes []fwk.NodeInfo, pending []*v1.Pod, placed int,
 	}
 	return h.Sum64()
 }
+
+// planOptions are the planner's options: the gang args' topology keys, and
+// the weights GantryGPUTopology scores GPU sets with (its args, through
+// the scheduler's GPU cache), so a plan picks the set that plugin would.
+func (pl *Gang) planOptions() core.Options {
+	o := core.Options{TopologyKeys: pl.args.TopologyKeys}
+	if w, ok := pl.gpus.(interface{ Weights() gpus.Weights }); ok {
+		o.Weights = w.Weights()
+	}
+	return o
+}

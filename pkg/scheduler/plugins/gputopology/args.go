@@ -5,9 +5,7 @@ import (
 
 	v1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	metav1validation "k8s.io/apimachinery/pkg/apis/meta/v1/validation"
 	"k8s.io/apimachinery/pkg/runtime"
-	"k8s.io/apimachinery/pkg/util/sets"
 	"k8s.io/apimachinery/pkg/util/validation/field"
 	v1helper "k8s.io/kubernetes/pkg/apis/core/v1/helper"
 
@@ -40,10 +38,6 @@ type GPUTopologyArgs struct {
 	// NoNodeGPUScore is the score, 0 to 100, of a node that has no usable
 	// NodeGPU: such nodes are used, but after the nodes Gantry can see into.
 	NoNodeGPUScore int64 `json:"noNodeGPUScore"`
-	// TopologyKeys are node label keys of topology domains, most specific
-	// first (e.g. an NVLink clique, the rack, the spine), for LocalityScore.
-	// Empty by default; the gang plugin will read them.
-	TopologyKeys []string `json:"topologyKeys,omitempty"`
 }
 
 // DeepCopyObject implements runtime.Object, so typed args can be handed to
@@ -56,7 +50,6 @@ func (a *GPUTopologyArgs) DeepCopy() *GPUTopologyArgs {
 		return nil
 	}
 	out := *a
-	out.TopologyKeys = append([]string(nil), a.TopologyKeys...)
 	return &out
 }
 
@@ -116,15 +109,6 @@ func ValidateGPUTopologyArgs(path *field.Path, args *GPUTopologyArgs) error {
 	if args.QualityWeight == 0 && args.PackingWeight == 0 {
 		errs = append(errs, field.Invalid(path.Child("packingWeight"), args.PackingWeight,
 			"qualityWeight and packingWeight cannot both be 0"))
-	}
-	seen := sets.New[string]()
-	for i, key := range args.TopologyKeys {
-		p := path.Child("topologyKeys").Index(i)
-		errs = append(errs, metav1validation.ValidateLabelName(key, p)...)
-		if seen.Has(key) {
-			errs = append(errs, field.Duplicate(p, key))
-		}
-		seen.Insert(key)
 	}
 	return errs.ToAggregate()
 }

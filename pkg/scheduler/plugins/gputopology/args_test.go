@@ -38,14 +38,13 @@ func TestParseArgsDefaults(t *testing.T) {
 		{
 			name: "every field",
 			obj: &runtime.Unknown{Raw: []byte(`{"resourceName": "example.com/gpu", "qualityWeight": 1, "packingWeight": 2,
-				"noNodeGPUScore": 3, "topologyKeys": ["gantry.dev/nvlink-clique", "topology.kubernetes.io/rack"]}`)},
-			want: &GPUTopologyArgs{ResourceName: "example.com/gpu", QualityWeight: 1, PackingWeight: 2, NoNodeGPUScore: 3,
-				TopologyKeys: []string{"gantry.dev/nvlink-clique", "topology.kubernetes.io/rack"}},
+				"noNodeGPUScore": 3}`)},
+			want: &GPUTopologyArgs{ResourceName: "example.com/gpu", QualityWeight: 1, PackingWeight: 2, NoNodeGPUScore: 3},
 		},
 		{
 			name: "YAML",
-			obj:  &runtime.Unknown{Raw: []byte("qualityWeight: 90\ntopologyKeys: [rack]\n"), ContentType: runtime.ContentTypeYAML},
-			want: &GPUTopologyArgs{ResourceName: "nvidia.com/gpu", QualityWeight: 90, PackingWeight: 40, NoNodeGPUScore: 10, TopologyKeys: []string{"rack"}},
+			obj:  &runtime.Unknown{Raw: []byte("qualityWeight: 90\n"), ContentType: runtime.ContentTypeYAML},
+			want: &GPUTopologyArgs{ResourceName: "nvidia.com/gpu", QualityWeight: 90, PackingWeight: 40, NoNodeGPUScore: 10},
 		},
 		{
 			name: "typed args are taken as given, with an empty resource name defaulted",
@@ -78,8 +77,7 @@ func TestParseArgsRejectsBadFields(t *testing.T) {
 		{"no-NodeGPU score out of range", `{"noNodeGPUScore": 200}`, []string{"noNodeGPUScore: Invalid value: 200: must be between 0 and 100"}},
 		{"native resource", `{"resourceName": "cpu"}`, []string{`resourceName: Invalid value: "cpu": must be an extended resource name`}},
 		{"unqualified resource", `{"resourceName": "gpu!"}`, []string{`resourceName: Invalid value: "gpu!"`}},
-		{"bad topology key", `{"topologyKeys": ["rack", "not a key"]}`, []string{`topologyKeys[1]: Invalid value: "not a key"`}},
-		{"duplicate topology key", `{"topologyKeys": ["rack", "rack"]}`, []string{`topologyKeys[1]: Duplicate value: "rack"`}},
+		{"topology keys belong to GantryGang", `{"topologyKeys": ["rack"]}`, []string{`unknown field "topologyKeys"`}},
 		{"several at once", `{"qualityWeight": -1, "noNodeGPUScore": -2}`, []string{"qualityWeight: Invalid value: -1", "noNodeGPUScore: Invalid value: -2"}},
 		{"misspelt field", `{"qualityWieght": 10}`, []string{`unknown field "qualityWieght"`}},
 		{"wrong type", `{"qualityWeight": "high"}`, []string{"decoding GantryGPUTopology args"}},
@@ -108,14 +106,5 @@ func TestNewFailsOnBadArgs(t *testing.T) {
 	}
 	if _, err := ParseArgs(&runtime.Unknown{Raw: []byte(`[]`)}); err == nil {
 		t.Error("ParseArgs accepted a JSON list")
-	}
-}
-
-func TestArgsDeepCopy(t *testing.T) {
-	a := &GPUTopologyArgs{TopologyKeys: []string{"rack"}}
-	b := a.DeepCopyObject().(*GPUTopologyArgs)
-	b.TopologyKeys[0] = "spine"
-	if a.TopologyKeys[0] != "rack" {
-		t.Error("DeepCopy shares TopologyKeys")
 	}
 }

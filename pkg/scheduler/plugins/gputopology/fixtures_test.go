@@ -1,7 +1,6 @@
 package gputopology
 
 import (
-	"strings"
 	"sync"
 	"testing"
 
@@ -16,17 +15,6 @@ import (
 type testLogger struct {
 	mu    sync.Mutex
 	lines []string
-}
-
-func (l *testLogger) contains(s string) bool {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	for _, line := range l.lines {
-		if strings.Contains(line, s) {
-			return true
-		}
-	}
-	return false
 }
 
 func newTestLogger(t testing.TB) (klog.Logger, *testLogger) {

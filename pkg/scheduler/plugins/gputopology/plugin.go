@@ -92,7 +92,11 @@ func New(ctx context.Context, obj runtime.Object, h fwk.Handle, st *shared.State
 	if err != nil {
 		return nil, fmt.Errorf("%s: %w", Name, err)
 	}
-	return newPlugin(args, c, h.ClientSet()), nil
+	pl := newPlugin(args, c, h.ClientSet())
+	if err := c.SetWeights(pl.weights); err != nil {
+		return nil, fmt.Errorf("%s args: %w", Name, err)
+	}
+	return pl, nil
 }
 
 func newPlugin(args *GPUTopologyArgs, c *gpus.Cache, client kubernetes.Interface) *GPUTopology {

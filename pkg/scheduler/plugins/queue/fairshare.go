@@ -8,8 +8,8 @@ import (
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/utils/ptr"
 
-	"github.com/gantry-gpu/gantry/pkg/scheduler/queues/core"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/queues"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/queues/core"
 )
 
 // cluster is what core.Fair looks at besides the tree.

@@ -65,8 +65,8 @@ import (
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/gangs"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/plugins/names"
-	"github.com/gantry-gpu/gantry/pkg/scheduler/queues/core"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/queues"
+	"github.com/gantry-gpu/gantry/pkg/scheduler/queues/core"
 	"github.com/gantry-gpu/gantry/pkg/scheduler/shared"
 )
 
