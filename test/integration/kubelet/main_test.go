@@ -51,7 +51,7 @@ type devicePlugin struct {
 // reading the kubelet's PodResources, as its service account bound to the
 // node (the RBAC and admission policy under deploy/rbac apply). It stops
 // when the test ends, before the kubelet does.
-func startDevicePlugin(ctx context.Context, t *testing.T, k *framework.Kubelet, fixtureName string) *devicePlugin {
+func startDevicePlugin(ctx context.Context, t *testing.T, k *framework.Kubelet, fixtureName string, mutate ...func(*deviceplugin.Options)) *devicePlugin {
 	t.Helper()
 	c := controlPlane.Client
 	if err := c.Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: "gantry-system"}}); client.IgnoreAlreadyExists(err) != nil {
@@ -79,6 +79,9 @@ func startDevicePlugin(ctx context.Context, t *testing.T, k *framework.Kubelet, 
 	o.HealthCheckInterval = 100 * time.Millisecond
 	o.PublishInterval = 200 * time.Millisecond
 	o.MetricsBindAddress = ""
+	for _, m := range mutate {
+		m(o)
+	}
 	if err := o.Validate(); err != nil {
 		t.Fatal(err)
 	}
