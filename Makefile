@@ -28,6 +28,11 @@ tools: ## Build etcd, kube-apiserver, kube-controller-manager, KWOK, controller-
 test: tools ## Unit and integration tests against a real etcd + kube-apiserver.
 	hack/test.sh
 
+.PHONY: test-skew
+test-skew: tools ## The integration tests against the API server release before Gantry's own (1.36).
+	hack/build-tools.sh kube-apiserver-1.36
+	GANTRY_KUBE_APISERVER=kube-apiserver-1.36 hack/test.sh ./test/integration/...
+
 .PHONY: test-e2e
 test-e2e: tools build ## End-to-end: the examples on the local cluster of `make demo` (test/e2e).
 	GANTRY_E2E=1 KUBEBUILDER_ASSETS=$(TOOLS_DIR) $(GO) test -count=1 -v -timeout 10m ./test/e2e/

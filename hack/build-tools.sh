@@ -27,8 +27,10 @@ declare -A pkg=(
   [kwok]=sigs.k8s.io/kwok/cmd/kwok
   [helm]=helm.sh/helm/v3/cmd/helm
   [scheduler-plugins]=sigs.k8s.io/scheduler-plugins/cmd/scheduler
+  [kube-apiserver-1.36]=k8s.io/kubernetes/cmd/kube-apiserver
 )
-declare -A moddir=([kwok]=$root/hack/tools [helm]=$root/hack/tools [scheduler-plugins]=$root/hack/tools/scheduler-plugins)
+declare -A moddir=([kwok]=$root/hack/tools [helm]=$root/hack/tools [scheduler-plugins]=$root/hack/tools/scheduler-plugins
+  [kube-apiserver-1.36]=$root/hack/tools/kubernetes-1.36)
 
 # Link-time settings a tool's own build sets. Helm's Makefile stamps its
 # version and the Kubernetes version of its client-go (the version `helm

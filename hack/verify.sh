@@ -16,7 +16,7 @@ if ! go mod tidy -diff; then
   echo "verify: go.mod/go.sum are not tidy: run 'make vendor'" >&2
   failed=1
 fi
-for m in hack/tools hack/tools/scheduler-plugins; do
+for m in hack/tools hack/tools/scheduler-plugins hack/tools/kubernetes-1.36; do
   if ! (cd "$m" && go mod tidy -diff); then
     echo "verify: $m/go.mod is not tidy: run 'cd $m && go mod tidy'" >&2
     failed=1

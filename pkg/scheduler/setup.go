@@ -36,6 +36,10 @@ func Setup(ctx context.Context, opts *options.Options) (*schedulerserverconfig.C
 	if err != nil {
 		return nil, nil, err
 	}
+	// Before the scheduler builds its informers, which the gates decide.
+	if err := adaptGatesToServer(ctx, c.Client.Discovery()); err != nil {
+		return nil, nil, err
+	}
 	st, err := shared.New(c.KubeConfig)
 	if err != nil {
 		return nil, nil, fmt.Errorf("building the plugins' shared state: %w", err)

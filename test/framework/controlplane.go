@@ -40,6 +40,11 @@ import (
 // variable envtest itself reads, so `go test` and envtest agree.
 const ToolsDirEnv = "KUBEBUILDER_ASSETS"
 
+// APIServerEnv names another kube-apiserver binary in the tools folder
+// for the control plane, e.g. kube-apiserver-1.36 (make test-skew): the
+// tests then check Gantry against the API server release before its own.
+const APIServerEnv = "GANTRY_KUBE_APISERVER"
+
 // RepoRoot is the root of the Gantry source tree.
 func RepoRoot() string {
 	_, file, _, ok := runtime.Caller(0)
@@ -60,7 +65,7 @@ func ToolsDir() (string, error) {
 		dir = filepath.Join(RepoRoot(), "_output", "tools")
 	}
 	var missing []string
-	for _, bin := range []string{"etcd", "kube-apiserver"} {
+	for _, bin := range []string{"etcd", apiServerBinary()} {
 		if _, err := os.Stat(filepath.Join(dir, bin)); err != nil {
 			missing = append(missing, bin)
 		}
@@ -69,6 +74,14 @@ func ToolsDir() (string, error) {
 		return "", fmt.Errorf("control-plane binaries %v not found in %s: run `make tools` to build them from the versions pinned in go.mod (or set %s to a folder that has them)", missing, dir, ToolsDirEnv)
 	}
 	return dir, nil
+}
+
+// apiServerBinary is the name of the kube-apiserver binary tests run.
+func apiServerBinary() string {
+	if name := os.Getenv(APIServerEnv); name != "" {
+		return name
+	}
+	return "kube-apiserver"
 }
 
 // Scheme knows the built-in types, Gantry's API and scheduler-plugins' PodGroup.
@@ -129,6 +142,7 @@ func StartWith(apiServerFlags map[string]string) (*ControlPlane, error) {
 	// The Node authorizer, as in a cluster, for real kubelets (StartKubelet),
 	// which act as system:node:NAME; it has no say over any other user.
 	env.ControlPlane.GetAPIServer().Configure().Set("authorization-mode", "Node,RBAC")
+	env.ControlPlane.GetAPIServer().Path = filepath.Join(tools, apiServerBinary())
 	for name, value := range apiServerFlags {
 		env.ControlPlane.GetAPIServer().Configure().Set(name, value)
 	}

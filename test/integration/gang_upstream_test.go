@@ -3,6 +3,7 @@ package integration
 import (
 	"context"
 	"fmt"
+	"os"
 	"testing"
 	"time"
 
@@ -37,6 +38,9 @@ var upstreamAPIServerFlags = map[string]string{
 // event on its upstream PodGroup and no pod bound. gantry-scheduler runs
 // with its own GenericWorkload gate off, as it must.
 func TestGangUpstreamPodGroup(t *testing.T) {
+	if name := os.Getenv(framework.APIServerEnv); name != "" {
+		t.Skipf("%s=%s: Kubernetes' scheduling.k8s.io/v1alpha3 PodGroup is served from 1.37 on", framework.APIServerEnv, name)
+	}
 	cp := framework.StartTWith(t, upstreamAPIServerFlags)
 	ctx, cancel := context.WithTimeout(t.Context(), 2*time.Minute)
 	defer cancel()
