@@ -1,0 +1,153 @@
+package kubelet
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+	schedulingv1 "k8s.io/api/scheduling/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
+	"k8s.io/utils/ptr"
+	"sigs.k8s.io/controller-runtime/pkg/client"
+	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
+
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
+	"github.com/gantry-gpu/gantry/pkg/deviceplugin"
+	"github.com/gantry-gpu/gantry/test/framework"
+)
+
+// TestGangAndItsReplacementOnTheKubelet places a gang on a real kubelet's
+// node, checks that every member's container gets the GPUs gantry-scheduler
+// chose, then lets a higher-priority pod that needs the whole node preempt
+// the gang: every member goes (the kubelet stops their containers), and
+// the replacement's container gets all eight GPUs.
+func TestGangAndItsReplacementOnTheKubelet(t *testing.T) {
+	framework.SkipUnlessRootOnLinux(t)
+	ctx, cancel := context.WithTimeout(t.Context(), 3*time.Minute)
+	defer cancel()
+	c := controlPlane.Client
+
+	k := controlPlane.StartKubeletT(t, framework.KubeletOptions{
+		NodeName: "kubelet-gpu-gang",
+		Labels:   map[string]string{framework.GPUPresentLabel: "true"},
+	})
+	startDevicePlugin(ctx, t, k, "dgx-a100")
+	if err := k.WaitAllocatable(ctx, framework.GPUResource, 8); err != nil {
+		t.Fatal(err)
+	}
+	if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		var ng gantryv1alpha1.NodeGPU
+		err := c.Get(ctx, client.ObjectKey{Name: k.NodeName}, &ng)
+		return err == nil && ng.Status.Healthy == 8, client.IgnoreNotFound(err)
+	}); err != nil {
+		t.Fatalf("the device plugin never published NodeGPU %s with 8 healthy GPUs: %v", k.NodeName, err)
+	}
+	ns, err := controlPlane.CreateNamespace(ctx, "kubelet-gang")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const schedulerName = "gantry-kubelet-gang-test"
+	config, err := framework.InProcessSchedulerConfig(controlPlane.Kubeconfig, t.TempDir(), schedulerName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	framework.StartScheduler(ctx, t, config)
+
+	priority := func(name string, value int32) string {
+		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: ns + "-" + name}, Value: value}
+		if err := c.Create(ctx, pc); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = c.Delete(context.Background(), pc) })
+		return pc.Name
+	}
+	low, high := priority("low", 10), priority("high", 1000)
+	pod := func(name string, gpus int64, class string) *corev1.Pod {
+		p := gpuPod(ns, name, schedulerName, gpus)
+		p.Spec.PriorityClassName = class
+		p.Spec.TerminationGracePeriodSeconds = ptr.To[int64](1)
+		return p
+	}
+
+	pg := &schedv1alpha1.PodGroup{ObjectMeta: metav1.ObjectMeta{Namespace: ns, Name: "train"}, Spec: schedv1alpha1.PodGroupSpec{MinMember: 4}}
+	if err := c.Create(ctx, pg); err != nil {
+		t.Fatal(err)
+	}
+	var gang []*corev1.Pod
+	for i := range 4 {
+		p := pod(fmt.Sprintf("train-%d", i), 2, low)
+		p.Labels = map[string]string{schedv1alpha1.PodGroupLabel: "train"}
+		if err := c.Create(ctx, p); err != nil {
+			t.Fatal(err)
+		}
+		gang = append(gang, p)
+	}
+	// The kubelet does not say which pod it asks GetPreferredAllocation
+	// for, and admits members bound in the same instant in an order the
+	// device plugin cannot know: a member may get a sibling's set (of the
+	// same size). So the contract checked here is the one the device-plugin
+	// API allows: the sets the containers got are exactly the sets
+	// gantry-scheduler chose for the gang, and disjoint. With DRA the
+	// scheduler's allocation is the pod's own.
+	var got, chosen []string
+	for _, p := range gang {
+		ctr, err := k.Runtime.WaitCreated(ctx, ns, p.Name, "train")
+		if err != nil {
+			t.Fatalf("%v; kubelet log %s ends with:\n%s", err, k.Process.Log, k.Process.LogTail(20))
+		}
+		if err := c.Get(ctx, client.ObjectKeyFromObject(p), p); err != nil {
+			t.Fatal(err)
+		}
+		set := idSet(ctr.Env[deviceplugin.VisibleDevicesEnv])
+		want := idSet(p.Annotations[gantryv1alpha1.GPUIDsAnnotation])
+		if len(set) != 2 || len(want) != 2 {
+			t.Fatalf("gang member %s: container got GPUs %v, gantry-scheduler chose %v; want 2 each", p.Name, set, want)
+		}
+		if !slices.Equal(set, want) {
+			t.Logf("gang member %s got a sibling's set: %v (chose %v)", p.Name, set, want)
+		}
+		got = append(got, strings.Join(set, ","))
+		chosen = append(chosen, strings.Join(want, ","))
+	}
+	slices.Sort(got)
+	slices.Sort(chosen)
+	if !slices.Equal(got, chosen) {
+		t.Fatalf("the gang's containers got GPU sets %v; gantry-scheduler chose %v", got, chosen)
+	}
+	all := idSet(strings.Join(got, ","))
+	if len(slices.Compact(all)) != 8 {
+		t.Fatalf("the gang's containers share GPUs: %v", all)
+	}
+
+	// The whole node, at a higher priority: nothing smaller than the
+	// gang makes room, and no member is taken alone.
+	big := pod("inference", 8, high)
+	if err := c.Create(ctx, big); err != nil {
+		t.Fatal(err)
+	}
+	ctr, err := k.Runtime.WaitCreated(ctx, ns, big.Name, "train")
+	if err != nil {
+		t.Fatalf("%v; kubelet log %s ends with:\n%s", err, k.Process.Log, k.Process.LogTail(20))
+	}
+	if got := idSet(ctr.Env[deviceplugin.VisibleDevicesEnv]); !slices.Equal(got, all) {
+		t.Fatalf("the replacement's container got GPUs %v; want all 8 (%v)", got, all)
+	}
+	// The kubelet admitted it only once every member had released its
+	// GPUs; every member is gone, none was left running.
+	for _, p := range gang {
+		err := c.Get(ctx, client.ObjectKeyFromObject(p), &corev1.Pod{})
+		if !apierrors.IsNotFound(err) {
+			got := &corev1.Pod{}
+			_ = c.Get(ctx, client.ObjectKeyFromObject(p), got)
+			if got.DeletionTimestamp == nil {
+				t.Errorf("gang member %s is still there and not being deleted (phase %s)", p.Name, got.Status.Phase)
+			}
+		}
+	}
+}
