@@ -34,33 +34,10 @@ func TestContainersGetTheChosenGPUs(t *testing.T) {
 	defer cancel()
 	c := controlPlane.Client
 
-	k := controlPlane.StartKubeletT(t, framework.KubeletOptions{
-		NodeName: "kubelet-gpu-0",
-		Labels:   map[string]string{framework.GPUPresentLabel: "true"},
-	})
-	dp := startDevicePlugin(ctx, t, k, "dgx-a100")
-	if err := k.WaitAllocatable(ctx, framework.GPUResource, 8); err != nil {
-		t.Fatal(err)
-	}
-	// gantry-scheduler places GPUs on nodes with a NodeGPU only (others
-	// pass its filter as plain nodes).
-	var ng gantryv1alpha1.NodeGPU
-	if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		err := c.Get(ctx, client.ObjectKey{Name: k.NodeName}, &ng)
-		return err == nil && len(ng.Spec.GPUs) == 8, client.IgnoreNotFound(err)
-	}); err != nil {
-		t.Fatalf("the device plugin never published NodeGPU %s with 8 GPUs: %v", k.NodeName, err)
-	}
-	ns, err := controlPlane.CreateNamespace(ctx, "kubelet")
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, dp := startGPUNode(ctx, t, "kubelet-gpu-0")
 	const schedulerName = "gantry-kubelet-test"
-	config, err := framework.InProcessSchedulerConfig(controlPlane.Kubeconfig, t.TempDir(), schedulerName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	framework.StartScheduler(ctx, t, config)
+	ns := startScheduler(ctx, t, "kubelet", schedulerName)
+	var ng gantryv1alpha1.NodeGPU
 
 	// gpusOf waits for the container of the pod and returns the GPUs it
 	// was given.

@@ -12,7 +12,6 @@ import (
 	schedulingv1 "k8s.io/api/scheduling/v1"
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/util/wait"
 	"k8s.io/utils/ptr"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 	schedv1alpha1 "sigs.k8s.io/scheduler-plugins/apis/scheduling/v1alpha1"
@@ -33,31 +32,9 @@ func TestGangAndItsReplacementOnTheKubelet(t *testing.T) {
 	defer cancel()
 	c := controlPlane.Client
 
-	k := controlPlane.StartKubeletT(t, framework.KubeletOptions{
-		NodeName: "kubelet-gpu-gang",
-		Labels:   map[string]string{framework.GPUPresentLabel: "true"},
-	})
-	startDevicePlugin(ctx, t, k, "dgx-a100")
-	if err := k.WaitAllocatable(ctx, framework.GPUResource, 8); err != nil {
-		t.Fatal(err)
-	}
-	if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
-		var ng gantryv1alpha1.NodeGPU
-		err := c.Get(ctx, client.ObjectKey{Name: k.NodeName}, &ng)
-		return err == nil && ng.Status.Healthy == 8, client.IgnoreNotFound(err)
-	}); err != nil {
-		t.Fatalf("the device plugin never published NodeGPU %s with 8 healthy GPUs: %v", k.NodeName, err)
-	}
-	ns, err := controlPlane.CreateNamespace(ctx, "kubelet-gang")
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, _ := startGPUNode(ctx, t, "kubelet-gpu-gang")
 	const schedulerName = "gantry-kubelet-gang-test"
-	config, err := framework.InProcessSchedulerConfig(controlPlane.Kubeconfig, t.TempDir(), schedulerName)
-	if err != nil {
-		t.Fatal(err)
-	}
-	framework.StartScheduler(ctx, t, config)
+	ns := startScheduler(ctx, t, "kubelet-gang", schedulerName)
 
 	priority := func(name string, value int32) string {
 		pc := &schedulingv1.PriorityClass{ObjectMeta: metav1.ObjectMeta{Name: ns + "-" + name}, Value: value}

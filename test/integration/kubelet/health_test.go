@@ -25,15 +25,8 @@ func TestXIDTakesAGPUOutOfTheKubeletsHands(t *testing.T) {
 	defer cancel()
 	c := controlPlane.Client
 
-	k := controlPlane.StartKubeletT(t, framework.KubeletOptions{
-		NodeName: "kubelet-gpu-xid",
-		Labels:   map[string]string{framework.GPUPresentLabel: "true"},
-	})
 	const quiet = 2 * time.Second
-	dp := startDevicePlugin(ctx, t, k, "dgx-a100", func(o *deviceplugin.Options) { o.RecoveryQuietPeriod = quiet })
-	if err := k.WaitAllocatable(ctx, framework.GPUResource, 8); err != nil {
-		t.Fatal(err)
-	}
+	k, dp := startGPUNode(ctx, t, "kubelet-gpu-xid", func(o *deviceplugin.Options) { o.RecoveryQuietPeriod = quiet })
 	const faulty = 3
 	if err := wait.PollUntilContextCancel(ctx, 10*time.Millisecond, true, func(context.Context) (bool, error) {
 		return dp.fixture.Watching(faulty), nil

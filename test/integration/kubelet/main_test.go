@@ -19,8 +19,10 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	"sigs.k8s.io/controller-runtime/pkg/client"
 
+	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
 	"github.com/gantry-gpu/gantry/pkg/deviceplugin"
 	"github.com/gantry-gpu/gantry/pkg/gpu/nvml"
 	"github.com/gantry-gpu/gantry/test/framework"
@@ -98,6 +100,46 @@ func startDevicePlugin(ctx context.Context, t *testing.T, k *framework.Kubelet, 
 		})
 	})
 	return &devicePlugin{fixture: fixture}
+}
+
+// startGPUNode starts a real kubelet for nodeName with gantry-device-plugin
+// on the dgx-a100 fixture, and returns once the kubelet counts the 8 GPUs
+// and the plugin has published them in the node's NodeGPU (gantry-scheduler
+// places GPUs on nodes with a NodeGPU only).
+func startGPUNode(ctx context.Context, t *testing.T, nodeName string, mutate ...func(*deviceplugin.Options)) (*framework.Kubelet, *devicePlugin) {
+	t.Helper()
+	k := controlPlane.StartKubeletT(t, framework.KubeletOptions{
+		NodeName: nodeName,
+		Labels:   map[string]string{framework.GPUPresentLabel: "true"},
+	})
+	dp := startDevicePlugin(ctx, t, k, "dgx-a100", mutate...)
+	if err := k.WaitAllocatable(ctx, framework.GPUResource, 8); err != nil {
+		t.Fatal(err)
+	}
+	var ng gantryv1alpha1.NodeGPU
+	if err := wait.PollUntilContextCancel(ctx, 100*time.Millisecond, true, func(ctx context.Context) (bool, error) {
+		err := controlPlane.Client.Get(ctx, client.ObjectKey{Name: k.NodeName}, &ng)
+		return err == nil && len(ng.Spec.GPUs) == 8 && ng.Status.Healthy == 8, client.IgnoreNotFound(err)
+	}); err != nil {
+		t.Fatalf("the device plugin never published NodeGPU %s with 8 healthy GPUs: %v", k.NodeName, err)
+	}
+	return k, dp
+}
+
+// startScheduler creates a namespace for the test's pods and runs
+// gantry-scheduler's shipped profile in the test process as schedulerName.
+func startScheduler(ctx context.Context, t *testing.T, nsPrefix, schedulerName string) (ns string) {
+	t.Helper()
+	ns, err := controlPlane.CreateNamespace(ctx, nsPrefix)
+	if err != nil {
+		t.Fatal(err)
+	}
+	config, err := framework.InProcessSchedulerConfig(controlPlane.Kubeconfig, t.TempDir(), schedulerName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	framework.StartScheduler(ctx, t, config)
+	return ns
 }
 
 // uuid is the UUID of the fixture's GPU at index i.
