@@ -188,6 +188,7 @@ func newPublisher(ctx context.Context, o *Options, topo *gpu.Topology, driver st
 			return nil, nil, err
 		}
 		p.Allocations = allocs
+		pods.kubelet = allocs
 	}
 	return p, pods, nil
 }

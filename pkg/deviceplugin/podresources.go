@@ -71,3 +71,30 @@ func (c *PodResourcesClient) Allocations(ctx context.Context) ([]Allocation, err
 	}
 	return out, nil
 }
+
+// Unallocated lists the pods the kubelet knows that hold no device of the
+// served resources, as namespace/name. The kubelet adds a pod to its pod
+// manager just before it admits it, and admits one pod at a time: while it
+// asks GetPreferredAllocation for a pod, that pod is among these, and the
+// pods bound after it are not yet.
+func (c *PodResourcesClient) Unallocated(ctx context.Context) (map[string]bool, error) {
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	resp, err := c.client.List(ctx, &podresourcesv1.ListPodResourcesRequest{})
+	if err != nil {
+		return nil, fmt.Errorf("listing pod resources: %w", err)
+	}
+	out := map[string]bool{}
+	for _, pod := range resp.PodResources {
+		held := false
+		for _, ctr := range pod.Containers {
+			for _, dev := range ctr.Devices {
+				held = held || (c.resources[dev.ResourceName] && len(dev.DeviceIds) > 0)
+			}
+		}
+		if !held {
+			out[pod.Namespace+"/"+pod.Name] = true
+		}
+	}
+	return out, nil
+}

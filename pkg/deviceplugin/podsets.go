@@ -26,6 +26,11 @@ type PodGPUSets struct {
 	lister   corelisters.PodLister
 	client   kubernetes.Interface
 	nodeName string
+	// kubelet, when set, says which pods the kubelet has given no GPU yet
+	// (AdmittingSets).
+	kubelet interface {
+		Unallocated(ctx context.Context) (map[string]bool, error)
+	}
 }
 
 // NewPodGPUSets starts a pod informer limited to nodeName and waits for its
@@ -65,6 +70,38 @@ func (p *PodGPUSets) FreshAnnotatedSets(ctx context.Context) ([][]string, error)
 	pods := make([]*corev1.Pod, 0, len(list.Items))
 	for i := range list.Items {
 		pods = append(pods, &list.Items[i])
+	}
+	return gpuSets(annotatedPods(pods)), nil
+}
+
+// AdmittingSets implements Admitting: the sets of the annotated pods that
+// the kubelet knows and has given no GPU yet, read from the informer, and
+// from the API server for any such pod the informer has not seen.
+func (p *PodGPUSets) AdmittingSets(ctx context.Context) ([][]string, error) {
+	if p.kubelet == nil {
+		return nil, nil
+	}
+	keys, err := p.kubelet.Unallocated(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var pods []*corev1.Pod
+	for key := range keys {
+		ns, name, err := cache.SplitMetaNamespaceKey(key)
+		if err != nil {
+			continue
+		}
+		pod, err := p.lister.Pods(ns).Get(name)
+		if err != nil || pod.Annotations[gantryv1alpha1.GPUIDsAnnotation] == "" {
+			// Not seen yet, or seen before the binding named its GPUs.
+			pod, err = p.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
+			if err != nil {
+				continue
+			}
+		}
+		if pod.Spec.NodeName == p.nodeName {
+			pods = append(pods, pod)
+		}
 	}
 	return gpuSets(annotatedPods(pods)), nil
 }

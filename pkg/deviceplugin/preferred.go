@@ -17,6 +17,9 @@ const (
 	// SourceAnnotationFresh: the scheduler's choice, read from the API
 	// server because the informer had not seen the binding yet.
 	SourceAnnotationFresh = "annotation_fresh"
+	// SourceAdmitting: the scheduler's choice for the one pod the kubelet
+	// is admitting, told apart from other bound pods through PodResources.
+	SourceAdmitting = "annotation_admitting"
 	// SourceTopology: no bound pod's choice fits; chosen here.
 	SourceTopology = "topology"
 )
@@ -30,6 +33,15 @@ type AnnotatedSets interface {
 	AnnotatedSets() [][]string
 	// FreshAnnotatedSets reads the node's pods from the API server.
 	FreshAnnotatedSets(ctx context.Context) ([][]string, error)
+}
+
+// Admitting is what an AnnotatedSets may also offer: the sets of the pods
+// the kubelet knows and has given no GPU yet. The pod the kubelet asks for
+// is one of them, and the pods bound after it are not yet: among pods of
+// the same size bound at once (a gang's members) it names the right one,
+// where "oldest first" guesses.
+type Admitting interface {
+	AdmittingSets(ctx context.Context) ([][]string, error)
 }
 
 // PreferredAllocator answers the kubelet's GetPreferredAllocation. The
@@ -73,6 +85,17 @@ func (p *PreferredAllocator) Choose(ctx context.Context, available, mustInclude 
 		return nil, "", fmt.Errorf("must-include devices %v are not available", p.topo.UUIDs(must&^avail))
 	}
 	var waiting gpu.Set // GPUs other bound pods were given and are not yet allocated
+	if a, ok := p.annotated.(Admitting); ok {
+		readCtx, cancel := context.WithTimeout(ctx, freshReadTimeout)
+		sets, err := a.AdmittingSets(readCtx)
+		cancel()
+		if err != nil {
+			logger.Error(err, "Asking the kubelet which pods it has given no GPU yet; taking the oldest bound pod's choice")
+		}
+		if set, ok := p.fitting(sets, avail, must, size); ok {
+			return p.topo.UUIDs(set), SourceAdmitting, nil
+		}
+	}
 	if p.annotated != nil {
 		if set, ok := p.fitting(p.annotated.AnnotatedSets(), avail, must, size); ok {
 			return p.topo.UUIDs(set), SourceAnnotation, nil
