@@ -9,6 +9,7 @@ import (
 	podutil "github.com/gantry-gpu/gantry/pkg/pods"
 
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/fields"
 	"k8s.io/apimachinery/pkg/labels"
@@ -91,13 +92,16 @@ func (p *PodGPUSets) AdmittingSets(ctx context.Context) ([][]string, error) {
 		if err != nil {
 			continue
 		}
+		// The informer holds a pod only once it is bound, and the Binding
+		// names its GPUs in the same write: a pod the informer has is
+		// final, with or without a set (most are pods that need no GPU).
+		// Only a pod it has not seen yet is read from the API server.
 		pod, err := p.lister.Pods(ns).Get(name)
-		if err != nil || pod.Annotations[gantryv1alpha1.GPUIDsAnnotation] == "" {
-			// Not seen yet, or seen before the binding named its GPUs.
+		if apierrors.IsNotFound(err) {
 			pod, err = p.client.CoreV1().Pods(ns).Get(ctx, name, metav1.GetOptions{})
-			if err != nil {
-				continue
-			}
+		}
+		if err != nil {
+			continue
 		}
 		if pod.Spec.NodeName == p.nodeName {
 			pods = append(pods, pod)
