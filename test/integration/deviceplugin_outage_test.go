@@ -8,6 +8,7 @@ import (
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/util/wait"
 	podresourcesv1 "k8s.io/kubelet/pkg/apis/podresources/v1"
 
 	gantryv1alpha1 "github.com/gantry-gpu/gantry/pkg/apis/gantry/v1alpha1"
@@ -73,8 +74,10 @@ func TestNodeGPUKeepsAllocationsWhileTheKubeletIsDown(t *testing.T) {
 	// GPU fails shows that it did.
 	stopDaemon()
 	n.runDaemon(ctx, t)
-	for !n.fixture.Watching(6) {
-		time.Sleep(10 * time.Millisecond)
+	if err := wait.PollUntilContextCancel(ctx, 10*time.Millisecond, true, func(context.Context) (bool, error) {
+		return n.fixture.Watching(6), nil
+	}); err != nil {
+		t.Fatalf("the restarted device plugin never watched GPU 6's events: %v", err)
 	}
 	n.fixture.InjectXID(6, 48)
 	n.waitNodeGPU(ctx, t, &ng, "GPU 6 unhealthy, written by the restarted device plugin", func(ng *gantryv1alpha1.NodeGPU) bool {

@@ -106,15 +106,9 @@ func TestGangSchedulerRestartCompletesAHalfBoundGang(t *testing.T) {
 	for i, p := range pods[:2] {
 		ids := make([]string, 4)
 		for j := range ids {
-			ids[j] = fmt.Sprintf("GPU-%s-%d", nodes[0], 4*i+j)
+			ids[j] = gangGPU(nodes[0], 4*i+j)
 		}
-		binding := &corev1.Binding{
-			ObjectMeta: metav1.ObjectMeta{Namespace: p.Namespace, Name: p.Name, Annotations: map[string]string{gantryv1alpha1.GPUIDsAnnotation: gantryv1alpha1.FormatGPUIDs(ids)}},
-			Target:     corev1.ObjectReference{Kind: "Node", Name: nodes[0]},
-		}
-		if err := controlPlane.Client.SubResource("binding").Create(g.ctx, p, binding); err != nil {
-			t.Fatalf("binding %s: %v", p.Name, err)
-		}
+		bindWithGPUs(g.ctx, t, p, nodes[0], ids)
 	}
 	g.startScheduler()
 	bound := g.waitAllBound(pods, 30*time.Second)

@@ -132,7 +132,7 @@ func gangNodeGPUSpec(node string, n int) gantryv1alpha1.NodeGPUSpec {
 	devs := make([]gpu.Device, n)
 	links := map[[2]int]gpu.Link{}
 	for a := range n {
-		devs[a] = gpu.Device{Index: a, UUID: fmt.Sprintf("GPU-%s-%d", node, a), Model: "NVIDIA H100 80GB HBM3", MemoryMiB: 81920}
+		devs[a] = gpu.Device{Index: a, UUID: gangGPU(node, a), Model: "NVIDIA H100 80GB HBM3", MemoryMiB: 81920}
 		for b := a + 1; b < n; b++ {
 			links[[2]int{a, b}] = gpu.Link{Type: gpu.LinkNVLink, NVLinkLanes: 18}
 		}
@@ -142,6 +142,23 @@ func gangNodeGPUSpec(node string, n int) gantryv1alpha1.NodeGPUSpec {
 		panic(err)
 	}
 	return topo.Spec("550.54.15")
+}
+
+// gangGPU is the UUID of GPU i of a gang test's node (gangNodeGPUSpec).
+func gangGPU(node string, i int) string { return fmt.Sprintf("GPU-%s-%d", node, i) }
+
+// bindWithGPUs binds pod to node with its GPUs named in the Binding, as
+// gantry-scheduler binds.
+func bindWithGPUs(ctx context.Context, t *testing.T, pod *corev1.Pod, node string, ids []string) {
+	t.Helper()
+	b := &corev1.Binding{
+		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name,
+			Annotations: map[string]string{gantryv1alpha1.GPUIDsAnnotation: gantryv1alpha1.FormatGPUIDs(ids)}},
+		Target: corev1.ObjectReference{Kind: "Node", Name: node},
+	}
+	if err := controlPlane.Client.SubResource("binding").Create(ctx, pod, b); err != nil {
+		t.Fatalf("binding pod %s to %s: %v", pod.Name, node, err)
+	}
 }
 
 // podGroup creates a PodGroup of the test.

@@ -2,14 +2,12 @@ package integration
 
 import (
 	"context"
-	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/wait"
 	fwk "k8s.io/kube-scheduler/framework"
 	"k8s.io/kubernetes/pkg/scheduler/framework"
@@ -119,21 +117,4 @@ func TestShippedProfileInFrameworkRuntime(t *testing.T) {
 			t.Fatalf("cycle of %s ended with %v from %q, want %s to refuse it at the limit (20 of 24 GPUs used, 8 asked)", p.Name, s, s.Plugin(), queueplugin.Name)
 		}
 	})
-}
-
-// gangGPU is the UUID of GPU i of a gang test's node (gangNodeGPUSpec).
-func gangGPU(node string, i int) string { return fmt.Sprintf("GPU-%s-%d", node, i) }
-
-// bindWithGPUs binds pod to node with its GPUs named in the Binding, as
-// gantry-scheduler binds.
-func bindWithGPUs(ctx context.Context, t *testing.T, pod *corev1.Pod, node string, ids []string) {
-	t.Helper()
-	b := &corev1.Binding{
-		ObjectMeta: metav1.ObjectMeta{Namespace: pod.Namespace, Name: pod.Name,
-			Annotations: map[string]string{gantryv1alpha1.GPUIDsAnnotation: gantryv1alpha1.FormatGPUIDs(ids)}},
-		Target: corev1.ObjectReference{Kind: "Node", Name: node},
-	}
-	if err := controlPlane.Client.SubResource("binding").Create(ctx, pod, b); err != nil {
-		t.Fatalf("binding pod %s to %s: %v", pod.Name, node, err)
-	}
 }
